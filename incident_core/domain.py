@@ -1,0 +1,210 @@
+"""The pure building blocks: commands, events, rejections, aggregates and the domain registry.
+
+Nothing here does I/O. An aggregate holds business logic, never state: `execute(state,
+command)` decides events or a rejection, `apply(state, event)` is a pure reducer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from incident_core.errors import InvalidCommand, UnknownCommand, UnknownEventType
+
+if TYPE_CHECKING:
+    from incident_core.process import ProcessManager
+    from incident_core.projections.definition import Projection
+
+__all__ = [
+    "Aggregate",
+    "Command",
+    "Decision",
+    "Domain",
+    "Event",
+    "Rejection",
+    "State",
+]
+
+
+class Command(BaseModel):
+    """A request to change one aggregate. Frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    aggregate_id: str = Field(min_length=1, max_length=200,
+                              description="The aggregate this command is addressed to")
+
+
+class Event(BaseModel):
+    """Something that happened. Frozen; the class name is the event type."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: ClassVar[int] = 1
+
+
+class State(BaseModel):
+    """Base for aggregate states: frozen, JSON-serialisable."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A command refused by the domain, with a snake_case reason code."""
+
+    reason: str
+    detail: str = ""
+
+
+Decision = Event | Sequence[Event] | Rejection
+S = TypeVar("S", bound=BaseModel)
+C = TypeVar("C", bound=Command)
+E = TypeVar("E", bound=Event)
+
+
+class Aggregate(Generic[S]):
+    """Business logic for one aggregate type, registered declaratively::
+
+        account = Aggregate("Account", AccountState())
+
+        @account.executes(DepositMoney)
+        def deposit(state: AccountState, cmd: DepositMoney) -> Decision: ...
+
+        @account.applies(MoneyDeposited)
+        def deposited(state: AccountState, event: MoneyDeposited) -> AccountState: ...
+    """
+
+    def __init__(self, name: str, initial_state: S) -> None:
+        self.name = name
+        self.initial_state = initial_state
+        self._executors: dict[type[Command], Callable[[S, Any], Decision]] = {}
+        self._appliers: dict[type[Event], Callable[[S, Any], S]] = {}
+
+    def executes(self, command_type: type[C]) -> Callable[
+            [Callable[[S, C], Decision]], Callable[[S, C], Decision]]:
+        def register(fn: Callable[[S, C], Decision]) -> Callable[[S, C], Decision]:
+            self._executors[command_type] = fn
+            return fn
+        return register
+
+    def applies(self, event_type: type[E]) -> Callable[
+            [Callable[[S, E], S]], Callable[[S, E], S]]:
+        def register(fn: Callable[[S, E], S]) -> Callable[[S, E], S]:
+            self._appliers[event_type] = fn
+            return fn
+        return register
+
+    @property
+    def command_types(self) -> list[type[Command]]:
+        return list(self._executors)
+
+    @property
+    def event_types(self) -> list[type[Event]]:
+        return list(self._appliers)
+
+    def execute(self, state: S, command: Command) -> list[Event] | Rejection:
+        """Decide: the events the command produces on `state`, or a rejection."""
+        decision = self._executors[type(command)](state, command)
+        if isinstance(decision, Rejection):
+            return decision
+        if isinstance(decision, Event):
+            return [decision]
+        return list(decision)
+
+    def apply(self, state: S, event: Event) -> S:
+        return self._appliers[type(event)](state, event)
+
+    def fold(self, events: Iterable[Event], state: S | None = None) -> S:
+        current = self.initial_state if state is None else state
+        appliers = self._appliers
+        for event in events:
+            current = appliers[type(event)](current, event)
+        return current
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Domain:
+    """Everything the engine needs to know about one application's model."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        aggregates: Sequence[Aggregate[Any]],
+        projections: Sequence[Projection[Any]] = (),
+        process_managers: Sequence[ProcessManager] = (),
+        public_commands: Sequence[type[Command]] | None = None,
+    ) -> None:
+        self.name = name
+        self.aggregates = {a.name: a for a in aggregates}
+        self.projections = {p.name: p for p in projections}
+        self.process_managers = {pm.name: pm for pm in process_managers}
+        self._aggregate_of: dict[type[Command], Aggregate[Any]] = {}
+        self.command_types: dict[str, type[Command]] = {}
+        self.event_types: dict[str, type[Event]] = {}
+        self._aggregate_of_event: dict[str, Aggregate[Any]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        for aggregate in aggregates:
+            for ctype in aggregate.command_types:
+                self._aggregate_of[ctype] = aggregate
+                self.command_types[ctype.__name__] = ctype
+            for etype in aggregate.event_types:
+                self.event_types[etype.__name__] = etype
+                self._aggregate_of_event[etype.__name__] = aggregate
+        names = [c.__name__ for c in (public_commands or self.command_types.values())]
+        self.public_command_names = names
+
+    def aggregate_for(self, command: Command | type[Command]) -> Aggregate[Any]:
+        ctype = command if isinstance(command, type) else type(command)
+        return self._aggregate_of[ctype]
+
+    def aggregate_named(self, name: str) -> Aggregate[Any] | None:
+        return self.aggregates.get(name)
+
+    def command_type(self, name: str) -> type[Command]:
+        try:
+            return self.command_types[name]
+        except KeyError:
+            raise UnknownCommand(name, sorted(self.command_types)) from None
+
+    def parse_command(self, name: str, data: dict[str, Any] | str | bytes) -> Command:
+        """Validate raw input into a command; raise InvalidCommand with field errors."""
+        ctype = self.command_type(name)
+        try:
+            if isinstance(data, str | bytes):
+                return ctype.model_validate_json(data)
+            return ctype.model_validate(data)
+        except ValidationError as exc:
+            details = [
+                {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
+                for err in exc.errors(include_url=False)
+            ]
+            raise InvalidCommand(name, details) from None
+
+    def upcaster(self, event_type: type[Event], from_version: int) -> Callable[
+            [Upcaster], Upcaster]:
+        """Register a function turning data of `from_version` into `from_version + 1`."""
+        def register(fn: Upcaster) -> Upcaster:
+            self._upcasters[(event_type.__name__, from_version)] = fn
+            return fn
+        return register
+
+    def decode(self, event_type: str, data: dict[str, Any], schema_version: int = 1) -> Event:
+        """Turn stored data into the domain event, upcasting older schema versions."""
+        try:
+            etype = self.event_types[event_type]
+        except KeyError:
+            raise UnknownEventType(event_type) from None
+        while schema_version < etype.schema_version:
+            data = self._upcasters[(event_type, schema_version)](data)
+            schema_version += 1
+        return etype.model_validate(data)
+
+    def knows_event(self, event_type: str) -> bool:
+        return event_type in self.event_types

@@ -1,0 +1,1 @@
+"""Example domains: the bank (reference) and a small library-lending domain."""

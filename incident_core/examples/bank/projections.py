@@ -1,0 +1,102 @@
+"""Read models of the bank: `bank_accounts` and `transfers`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from incident_core.envelope import RecordedEvent
+from incident_core.examples.bank.accounts import (
+    AccountOpened,
+    MoneyDeposited,
+    MoneyReceived,
+    MoneySent,
+    MoneySentReverted,
+    MoneyWithdrawn,
+)
+from incident_core.examples.bank.transfers import (
+    TransferCancelled,
+    TransferCompleted,
+    TransferInitiated,
+    TransferRequested,
+    TransferReverted,
+)
+from incident_core.projections import Projection
+
+__all__ = ["AccountRow", "TransferRow", "bank_accounts", "transfers"]
+
+
+class AccountRow(BaseModel):
+    aggregate_id: str
+    account_number: str
+    balance: int
+    version: int
+    event_id: str
+    event_date: datetime
+
+
+class TransferRow(BaseModel):
+    aggregate_id: str
+    source_account_number: str
+    destination_account_number: str
+    amount: int
+    status: str
+    version: int
+    event_id: str
+    event_date: datetime
+
+
+bank_accounts = Projection("bank_accounts", AccountRow)
+transfers = Projection("transfers", TransferRow)
+
+
+def _stamp(recorded: RecordedEvent) -> dict[str, object]:
+    return {"version": recorded.version, "event_id": recorded.event_id,
+            "event_date": recorded.recorded_at}
+
+
+@bank_accounts.on(AccountOpened)
+def account_opened(row: AccountRow | None, event: AccountOpened,
+                   recorded: RecordedEvent) -> AccountRow:
+    return AccountRow(aggregate_id=recorded.aggregate_id, account_number=event.account_number,
+                      balance=0, version=recorded.version, event_id=recorded.event_id,
+                      event_date=recorded.recorded_at)
+
+
+def _balance(delta_sign: int) -> object:
+    def handler(row: AccountRow | None, event: MoneyDeposited,
+                recorded: RecordedEvent) -> AccountRow | None:
+        if row is None:
+            return None
+        return row.model_copy(update={"balance": row.balance + delta_sign * event.amount,
+                                      **_stamp(recorded)})
+    return handler
+
+
+bank_accounts.on(MoneyDeposited, MoneyReceived, MoneySentReverted)(_balance(+1))  # type: ignore[arg-type]
+bank_accounts.on(MoneyWithdrawn, MoneySent)(_balance(-1))  # type: ignore[arg-type]
+
+
+@transfers.on(TransferRequested)
+def transfer_requested(row: TransferRow | None, event: TransferRequested,
+                       recorded: RecordedEvent) -> TransferRow:
+    return TransferRow(aggregate_id=recorded.aggregate_id,
+                       source_account_number=event.source_account_number,
+                       destination_account_number=event.destination_account_number,
+                       amount=event.amount, status="requested", **_stamp(recorded))  # type: ignore[arg-type]
+
+
+def _status(status: str) -> object:
+    def handler(row: TransferRow | None, event: object,
+                recorded: RecordedEvent) -> TransferRow | None:
+        if row is None:
+            return None
+        return row.model_copy(update={"status": status, **_stamp(recorded)})
+    return handler
+
+
+transfers.on(TransferInitiated)(_status("initiated"))  # type: ignore[arg-type]
+transfers.on(TransferCompleted)(_status("completed"))  # type: ignore[arg-type]
+transfers.on(TransferReverted)(_status("reverted"))  # type: ignore[arg-type]
+transfers.on(TransferCancelled)(_status("cancelled"))  # type: ignore[arg-type]

@@ -1,0 +1,86 @@
+"""Process managers (sagas): react to recorded events by dispatching follow-on commands.
+
+A handler runs inside the engine's write transaction together with the commands it
+dispatches and the manager's checkpoint, so each event is handled exactly once even if the
+process dies mid-saga (the next write resumes from the checkpoint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from incident_core.domain import Command, Event, Rejection
+from incident_core.envelope import RecordedEvent
+
+__all__ = ["Accepted", "Outcome", "ProcessManager", "Rejected", "SagaContext"]
+
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The command was executed; these events were recorded (in this order)."""
+
+    events: list[RecordedEvent] = field(default_factory=list)
+    ok: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The domain refused the command; nothing was recorded."""
+
+    reason: str
+    detail: str = ""
+    ok: bool = False
+
+    @classmethod
+    def of(cls, rejection: Rejection) -> Rejected:
+        return cls(rejection.reason, rejection.detail)
+
+
+Outcome = Accepted | Rejected
+
+
+class SagaContext(Protocol):
+    """What a handler may do: dispatch commands in the triggering event's transaction."""
+
+    def dispatch(self, command: Command) -> Outcome: ...
+
+
+Handler = Callable[[Any, RecordedEvent, SagaContext], None]
+
+
+class ProcessManager:
+    """A named saga::
+
+        transfers = ProcessManager("transfer_saga")
+
+        @transfers.on(TransferRequested)
+        def requested(event: TransferRequested, recorded: RecordedEvent,
+                      ctx: SagaContext) -> None:
+            if ctx.dispatch(SendMoney(...)).ok: ...
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._handlers: dict[str, Handler] = {}
+
+    def on(self, *event_types: type[E]) -> Callable[
+            [Callable[[E, RecordedEvent, SagaContext], None]],
+            Callable[[E, RecordedEvent, SagaContext], None]]:
+        def register(
+            fn: Callable[[E, RecordedEvent, SagaContext], None],
+        ) -> Callable[[E, RecordedEvent, SagaContext], None]:
+            for etype in event_types:
+                self._handlers[etype.__name__] = fn
+            return fn
+        return register
+
+    @property
+    def event_type_names(self) -> list[str]:
+        return list(self._handlers)
+
+    def handle(self, event: Event, recorded: RecordedEvent, ctx: SagaContext) -> None:
+        self._handlers[recorded.event_type](event, recorded, ctx)

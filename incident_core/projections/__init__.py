@@ -1,0 +1,11 @@
+"""Projections: read models rebuilt from the event log."""
+
+from incident_core.projections.definition import (
+    DELETE,
+    ColumnSpec,
+    Delete,
+    Projection,
+    ProjectionSpec,
+)
+
+__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec"]

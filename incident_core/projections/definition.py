@@ -1,0 +1,151 @@
+"""Projection definitions: named read models with typed rows, built by folding events.
+
+Each handler receives the current row for the event's key (or None) and returns the new
+row, `None` to leave it unchanged, or `DELETE` to remove it. One event touches at most one
+row of a projection; the row's key is the event's aggregate id unless `key=` says otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Generic, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from incident_core.domain import Event
+from incident_core.envelope import RecordedEvent
+
+__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec"]
+
+R = TypeVar("R", bound=BaseModel)
+E = TypeVar("E", bound=Event)
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class Delete:
+    """Sentinel type: a handler returning DELETE removes the row."""
+
+    _instance: Delete | None = None
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = Delete()
+ColumnKind = Literal["text", "integer", "float", "boolean"]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    name: str
+    kind: ColumnKind
+    nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionSpec:
+    """What a store needs to hold a projection: its table shape, no Python logic."""
+
+    name: str
+    key: str
+    columns: tuple[ColumnSpec, ...]
+
+    @property
+    def signature(self) -> str:
+        text = repr((self.name, self.key, [(c.name, c.kind, c.nullable) for c in self.columns]))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _column_kind(annotation: Any) -> tuple[ColumnKind, bool]:
+    nullable = False
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable = len(args) < len(typing.get_args(annotation))
+        annotation = args[0] if len(args) == 1 else str
+    if typing.get_origin(annotation) is Literal:
+        annotation = type(typing.get_args(annotation)[0])
+    if isinstance(annotation, type):
+        if issubclass(annotation, bool):
+            return "boolean", nullable
+        if issubclass(annotation, int) and not issubclass(annotation, Enum):
+            return "integer", nullable
+        if issubclass(annotation, float):
+            return "float", nullable
+        if issubclass(annotation, str | Decimal | UUID | datetime | date | Enum):
+            return "text", nullable
+    raise TypeError(f"unsupported projection column type {annotation!r}")
+
+
+Handler = Callable[[Any, Any, RecordedEvent], Any]
+
+
+class Projection(Generic[R]):
+    """A read model::
+
+        accounts = Projection("bank_accounts", AccountRow)
+
+        @accounts.on(MoneyDeposited)
+        def deposited(row: AccountRow | None, event: MoneyDeposited,
+                      recorded: RecordedEvent) -> AccountRow | None: ...
+    """
+
+    def __init__(self, name: str, row_type: type[R], *, key: str = "aggregate_id") -> None:
+        if not _NAME.match(name) or name.startswith("incident_"):
+            raise ValueError(f"projection name {name!r} must be lower_snake_case "
+                             "and not start with 'incident_'")
+        if key not in row_type.model_fields:
+            raise ValueError(f"key {key!r} is not a field of {row_type.__name__}")
+        self.name = name
+        self.row_type = row_type
+        self.key = key
+        self._handlers: dict[str, tuple[Handler, Callable[[RecordedEvent, Any], str] | None]] = {}
+        columns = []
+        for field_name, info in row_type.model_fields.items():
+            kind, nullable = _column_kind(info.annotation)
+            columns.append(ColumnSpec(field_name, kind, nullable))
+        self.spec = ProjectionSpec(name, key, tuple(columns))
+
+    def on(
+        self,
+        *event_types: type[E],
+        key: Callable[[RecordedEvent, E], str] | None = None,
+    ) -> Callable[[Callable[[R | None, E, RecordedEvent], R | None | Delete]],
+                  Callable[[R | None, E, RecordedEvent], R | None | Delete]]:
+        def register(
+            fn: Callable[[R | None, E, RecordedEvent], R | None | Delete],
+        ) -> Callable[[R | None, E, RecordedEvent], R | None | Delete]:
+            for etype in event_types:
+                self._handlers[etype.__name__] = (fn, key)
+            return fn
+        return register
+
+    @property
+    def event_type_names(self) -> list[str]:
+        return list(self._handlers)
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in self._handlers
+
+    def key_for(self, recorded: RecordedEvent, event: Event) -> str:
+        _, key_fn = self._handlers[recorded.event_type]
+        return recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
+
+    def step(self, row: dict[str, Any] | None, recorded: RecordedEvent,
+             event: Event) -> dict[str, Any] | None | Delete:
+        """Apply one event to one stored row (dicts in, dicts out)."""
+        handler, _ = self._handlers[recorded.event_type]
+        current = None if row is None else self.row_type.model_validate(row)
+        result = handler(current, event, recorded)
+        if result is None or isinstance(result, Delete):
+            return result
+        return result.model_dump(mode="json")

@@ -1,0 +1,229 @@
+"""The store port: one abstract event + projection store, mirrored by every adapter.
+
+The public methods of an adapter open their own (read) transaction; writes go through
+`transaction()`, which yields a `StoreTransaction` holding the store's single-writer lock
+(BEGIN IMMEDIATE on SQLite, a transaction-scoped advisory lock on PostgreSQL, a mutex in
+memory). Global positions are therefore assigned and committed in the same order.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.projections.definition import ProjectionSpec
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "STORE_FORMAT",
+    "EventFilter",
+    "EventStore",
+    "StoreTransaction",
+    "StreamInfo",
+]
+
+STORE_FORMAT = "incident-store"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """One aggregate's stream, as the streams panel and `incident streams` show it."""
+
+    aggregate_id: str
+    aggregate_type: str
+    version: int
+    event_count: int
+    last_recorded_at: str
+    last_position: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "aggregate_id": self.aggregate_id,
+            "aggregate_type": self.aggregate_type,
+            "version": self.version,
+            "event_count": self.event_count,
+            "last_recorded_at": self.last_recorded_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Filters of the global log. Times are ISO-8601 UTC text (the store's own format)."""
+
+    aggregate_id: str | None = None
+    event_types: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    text: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.aggregate_id or self.event_types or self.since or self.until
+                    or self.text)
+
+
+class StoreTransaction(ABC):
+    """Work done while holding the store's write lock; committed or rolled back as one."""
+
+    @abstractmethod
+    def head(self) -> int:
+        """The highest position recorded so far (0 for an empty store)."""
+
+    @abstractmethod
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
+        ...
+
+    @abstractmethod
+    def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
+        """Record events; raise ConcurrencyError if an (aggregate_id, version) is taken."""
+
+    @abstractmethod
+    def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
+                     limit: int | None = None) -> list[RecordedEvent]:
+        ...
+
+    @abstractmethod
+    def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        ...
+
+    @abstractmethod
+    def get_row(self, spec: ProjectionSpec, key: str) -> dict[str, Any] | None:
+        ...
+
+    @abstractmethod
+    def put_row(self, spec: ProjectionSpec, row: dict[str, Any]) -> None:
+        ...
+
+    @abstractmethod
+    def delete_row(self, spec: ProjectionSpec, key: str) -> None:
+        ...
+
+    @abstractmethod
+    def checkpoint(self, name: str) -> int | None:
+        """The last position applied by a projection / process manager (None: unknown)."""
+
+    @abstractmethod
+    def set_checkpoint(self, name: str, position: int) -> None:
+        ...
+
+    @abstractmethod
+    def ensure_projection(self, spec: ProjectionSpec) -> bool:
+        """Create the projection's table if needed; recreate it empty (checkpoint 0) when its
+        shape changed. Return True when it was (re)created."""
+
+    @abstractmethod
+    def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
+                           checkpoint: int) -> None:
+        """Swap in a complete new set of rows and its checkpoint (used by rebuild)."""
+
+
+class EventStore(ABC):
+    """An event store and projection store in one database."""
+
+    dialect: str = "abstract"
+
+    def __init__(self, target: str, *, read_only: bool) -> None:
+        self.target = target
+        self.read_only = read_only
+
+    # -- writes -----------------------------------------------------------------------
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """Open a write transaction (raises ReadOnlyError on a read-only store)."""
+
+    # -- reads ------------------------------------------------------------------------
+    @abstractmethod
+    def head(self) -> int:
+        ...
+
+    @abstractmethod
+    def event_count(self) -> int:
+        ...
+
+    @abstractmethod
+    def read_events(self, *, after_position: int = 0, before_position: int | None = None,
+                    limit: int | None = None, filter: EventFilter | None = None,
+                    descending: bool = False) -> list[RecordedEvent]:
+        """A keyset page of the global log (ascending after `after_position`, or
+        descending before `before_position`)."""
+
+    @abstractmethod
+    def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
+                    batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
+        """Every event in position order, in batches (replay, export, verify)."""
+
+    @abstractmethod
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0,
+                    to_version: int | None = None,
+                    limit: int | None = None) -> list[RecordedEvent]:
+        ...
+
+    @abstractmethod
+    def get_event(self, event_id: str) -> RecordedEvent | None:
+        ...
+
+    @abstractmethod
+    def events_with_metadata(self, key: str, value: str,
+                             limit: int = 1000) -> list[RecordedEvent]:
+        """Events whose metadata[key] == value (key: 'causation_id' or 'correlation_id')."""
+
+    @abstractmethod
+    def streams(self, *, aggregate_type: str | None = None, pattern: str | None = None,
+                after_id: str | None = None, limit: int | None = None) -> list[StreamInfo]:
+        """Streams ordered by aggregate id (keyset after `after_id`). `pattern` is a
+        substring, or a glob when it contains * or ?."""
+
+    @abstractmethod
+    def stream_count(self, *, aggregate_type: str | None = None,
+                     pattern: str | None = None) -> int:
+        ...
+
+    @abstractmethod
+    def stream(self, aggregate_id: str) -> StreamInfo | None:
+        ...
+
+    @abstractmethod
+    def aggregate_types(self) -> list[str]:
+        ...
+
+    @abstractmethod
+    def event_types(self) -> list[str]:
+        ...
+
+    @abstractmethod
+    def event_histogram(self, *, buckets: int = 60,
+                        aggregate_id: str | None = None) -> tuple[list[str], dict[str, list[int]]]:
+        """Events over time: bucket start times and, per event type, a count per bucket."""
+
+    @abstractmethod
+    def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,
+                        limit: int | None = None) -> list[dict[str, Any]]:
+        ...
+
+    @abstractmethod
+    def projection_row_count(self, spec: ProjectionSpec) -> int:
+        ...
+
+    @abstractmethod
+    def checkpoints(self) -> dict[str, int]:
+        ...
+
+    @abstractmethod
+    def wait_for_change(self, known_head: int, timeout: float) -> int:
+        """Block until the head moves past `known_head` or `timeout` seconds pass; return
+        the head. Safe to call from a worker thread."""
+
+    @abstractmethod
+    def close(self) -> None:
+        ...
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,300 @@
+"""The in-memory adapter: plain lists and dicts, same contract as the SQL adapter.
+
+A write transaction holds a mutex and buffers its changes in an overlay; commit publishes
+them at once, rollback drops them, so readers only ever see committed state.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.errors import ConcurrencyError, ReadOnlyError, StoreError
+from incident_core.projections.definition import ProjectionSpec
+from incident_core.store.base import EventFilter, EventStore, StoreTransaction, StreamInfo
+from incident_core.store.histogram import bucket_labels, span_of
+
+__all__ = ["MemoryEventStore"]
+
+_GONE = object()
+
+
+def _matches(event: RecordedEvent, flt: EventFilter | None) -> bool:
+    if flt is None:
+        return True
+    if flt.aggregate_id and event.aggregate_id != flt.aggregate_id:
+        return False
+    if flt.event_types and event.event_type not in flt.event_types:
+        return False
+    if flt.since and event.recorded_at_text < flt.since:
+        return False
+    if flt.until and event.recorded_at_text >= flt.until:
+        return False
+    if flt.text:
+        from json import dumps
+        return flt.text.lower() in dumps(event.data, separators=(",", ":")).lower()
+    return True
+
+
+def _id_matches(aggregate_id: str, pattern: str | None) -> bool:
+    if not pattern:
+        return True
+    if "*" in pattern or "?" in pattern:
+        return fnmatch.fnmatchcase(aggregate_id.lower(), pattern.lower())
+    return pattern.lower() in aggregate_id.lower()
+
+
+class MemoryEventStore(EventStore):
+    dialect = "memory"
+
+    def __init__(self, target: str = "memory:", *, read_only: bool = False) -> None:
+        super().__init__(target, read_only=read_only)
+        self._write_lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._events: list[RecordedEvent] = []
+        self._by_stream: dict[str, list[RecordedEvent]] = {}
+        self._by_id: dict[str, RecordedEvent] = {}
+        self._streams: dict[str, StreamInfo] = {}
+        self._tables: dict[str, dict[str, dict[str, Any]]] = {}
+        self._signatures: dict[str, str] = {}
+        self._checkpoints: dict[str, int] = {}
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        if self.read_only:
+            raise ReadOnlyError(f"{self.target} is open read-only")
+        with self._write_lock:
+            tx = _MemoryTransaction(self)
+            yield tx
+            with self._changed:
+                tx.publish()
+                self._changed.notify_all()
+
+    def head(self) -> int:
+        return len(self._events)
+
+    def event_count(self) -> int:
+        return len(self._events)
+
+    def read_events(self, *, after_position: int = 0, before_position: int | None = None,
+                    limit: int | None = None, filter: EventFilter | None = None,
+                    descending: bool = False) -> list[RecordedEvent]:
+        events = self._events[after_position:before_position - 1 if before_position else None]
+        ordered = reversed(events) if descending else iter(events)
+        out = []
+        for event in ordered:
+            if _matches(event, filter):
+                out.append(event)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
+                    batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
+        end = len(self._events) if up_to is None else min(up_to, len(self._events))
+        for start in range(after_position, end, batch_size):
+            yield self._events[start:min(start + batch_size, end)]
+
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0,
+                    to_version: int | None = None,
+                    limit: int | None = None) -> list[RecordedEvent]:
+        stream = self._by_stream.get(aggregate_id, [])
+        end = len(stream) if to_version is None else min(to_version, len(stream))
+        if limit is not None:
+            end = min(end, after_version + limit)
+        return stream[after_version:end]
+
+    def get_event(self, event_id: str) -> RecordedEvent | None:
+        return self._by_id.get(event_id)
+
+    def events_with_metadata(self, key: str, value: str,
+                             limit: int = 1000) -> list[RecordedEvent]:
+        return [e for e in self._events if e.metadata.get(key) == value][:limit]
+
+    def _stream_infos(self, aggregate_type: str | None, pattern: str | None) -> list[StreamInfo]:
+        return [s for s in self._streams.values()
+                if (not aggregate_type or s.aggregate_type == aggregate_type)
+                and _id_matches(s.aggregate_id, pattern)]
+
+    def streams(self, *, aggregate_type: str | None = None, pattern: str | None = None,
+                after_id: str | None = None, limit: int | None = None) -> list[StreamInfo]:
+        infos = sorted(self._stream_infos(aggregate_type, pattern), key=lambda s: s.aggregate_id)
+        if after_id is not None:
+            infos = infos[bisect_right([s.aggregate_id for s in infos], after_id):]
+        return infos if limit is None else infos[:limit]
+
+    def stream_count(self, *, aggregate_type: str | None = None,
+                     pattern: str | None = None) -> int:
+        return len(self._stream_infos(aggregate_type, pattern))
+
+    def stream(self, aggregate_id: str) -> StreamInfo | None:
+        return self._streams.get(aggregate_id)
+
+    def aggregate_types(self) -> list[str]:
+        return sorted({s.aggregate_type for s in self._streams.values()})
+
+    def event_types(self) -> list[str]:
+        return sorted({e.event_type for e in self._events})
+
+    def event_histogram(self, *, buckets: int = 60,
+                        aggregate_id: str | None = None) -> tuple[list[str], dict[str, list[int]]]:
+        events = self._by_stream.get(aggregate_id, []) if aggregate_id else self._events
+        if not events:
+            return [], {}
+        stamps = [(datetime.fromisoformat(e.recorded_at_text).timestamp(), e.event_type)
+                  for e in events]
+        start, width = span_of(min(s for s, _ in stamps), max(s for s, _ in stamps), buckets)
+        counts: dict[str, list[int]] = {}
+        for stamp, event_type in stamps:
+            series = counts.setdefault(event_type, [0] * buckets)
+            series[min(max(int((stamp - start) // width), 0), buckets - 1)] += 1
+        return bucket_labels(start, width, buckets), counts
+
+    def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,
+                        limit: int | None = None) -> list[dict[str, Any]]:
+        table = self._tables.get(spec.name, {})
+        keys = sorted(k for k in table if after_key is None or k > after_key)
+        if limit is not None:
+            keys = keys[:limit]
+        return [dict(table[k]) for k in keys]
+
+    def projection_row_count(self, spec: ProjectionSpec) -> int:
+        return len(self._tables.get(spec.name, {}))
+
+    def checkpoints(self) -> dict[str, int]:
+        return dict(self._checkpoints)
+
+    def wait_for_change(self, known_head: int, timeout: float) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._events) != known_head, timeout)
+            return len(self._events)
+
+    def close(self) -> None:
+        """Nothing to release: the data lives as long as the object."""
+
+
+class _MemoryTransaction(StoreTransaction):
+    def __init__(self, store: MemoryEventStore) -> None:
+        self.store = store
+        self.events: list[RecordedEvent] = []
+        self.stream_tails: dict[str, list[RecordedEvent]] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.replaced: dict[str, dict[str, dict[str, Any]]] = {}
+        self.signatures: dict[str, str] = {}
+        self.checkpoints: dict[str, int] = {}
+
+    def head(self) -> int:
+        return len(self.store._events) + len(self.events)
+
+    def _version(self, aggregate_id: str) -> int:
+        tail = self.stream_tails.get(aggregate_id)
+        if tail:
+            return tail[-1].version
+        return len(self.store._by_stream.get(aggregate_id, ()))
+
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
+        committed = self.store._by_stream.get(aggregate_id, [])[after_version:]
+        tail = [e for e in self.stream_tails.get(aggregate_id, []) if e.version > after_version]
+        return committed + tail
+
+    def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
+        seen_ids: set[str] = set()
+        versions: dict[str, int] = {}
+        for pending in events:
+            expected = versions.get(pending.aggregate_id, self._version(pending.aggregate_id)) + 1
+            if pending.version != expected:
+                raise ConcurrencyError(pending.aggregate_id, pending.version)
+            if pending.event_id in self.store._by_id or pending.event_id in seen_ids:
+                raise StoreError(f"event id {pending.event_id} is already recorded")
+            seen_ids.add(pending.event_id)
+            versions[pending.aggregate_id] = pending.version
+        recorded = []
+        for pending in events:
+            event = RecordedEvent.from_pending(pending, self.head() + 1)
+            self.events.append(event)
+            self.stream_tails.setdefault(event.aggregate_id, []).append(event)
+            recorded.append(event)
+        return recorded
+
+    def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
+                     limit: int | None = None) -> list[RecordedEvent]:
+        wanted = None if event_types is None else set(event_types)
+        out = []
+        for event in self.store._events[position:] + [e for e in self.events
+                                                      if e.position > position]:
+            if wanted is None or event.event_type in wanted:
+                out.append(event)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        mine = {e.event_id for e in self.events}
+        return {i for i in event_ids if i in self.store._by_id or i in mine}
+
+    def _table(self, spec: ProjectionSpec) -> dict[str, Any]:
+        return self.rows.setdefault(spec.name, {})
+
+    def get_row(self, spec: ProjectionSpec, key: str) -> dict[str, Any] | None:
+        overlay = self._table(spec)
+        if key in overlay:
+            row = overlay[key]
+            return None if row is _GONE else dict(row)
+        base = self.replaced.get(spec.name, self.store._tables.get(spec.name, {}))
+        found = base.get(key)
+        return None if found is None else dict(found)
+
+    def put_row(self, spec: ProjectionSpec, row: dict[str, Any]) -> None:
+        self._table(spec)[str(row[spec.key])] = dict(row)
+
+    def delete_row(self, spec: ProjectionSpec, key: str) -> None:
+        self._table(spec)[key] = _GONE
+
+    def checkpoint(self, name: str) -> int | None:
+        if name in self.checkpoints:
+            return self.checkpoints[name]
+        return self.store._checkpoints.get(name)
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        self.checkpoints[name] = position
+
+    def ensure_projection(self, spec: ProjectionSpec) -> bool:
+        if self.store._signatures.get(spec.name) == spec.signature:
+            return False
+        self.replace_projection(spec, [], 0)
+        return True
+
+    def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
+                           checkpoint: int) -> None:
+        self.replaced[spec.name] = {str(r[spec.key]): dict(r) for r in rows}
+        self.rows.pop(spec.name, None)
+        self.signatures[spec.name] = spec.signature
+        self.checkpoints[spec.name] = checkpoint
+
+    def publish(self) -> None:
+        store = self.store
+        for name, table in self.replaced.items():
+            store._tables[name] = table
+        store._signatures.update(self.signatures)
+        for name, overlay in self.rows.items():
+            table = store._tables.setdefault(name, {})
+            for key, row in overlay.items():
+                if row is _GONE:
+                    table.pop(key, None)
+                else:
+                    table[key] = row
+        store._checkpoints.update(self.checkpoints)
+        for event in self.events:
+            store._by_stream.setdefault(event.aggregate_id, []).append(event)
+            store._by_id[event.event_id] = event
+            old = store._streams.get(event.aggregate_id)
+            store._streams[event.aggregate_id] = StreamInfo(
+                event.aggregate_id, event.aggregate_type, event.version,
+                (old.event_count if old else 0) + 1, event.recorded_at_text, event.position)
+        store._events.extend(self.events)

@@ -1,0 +1,214 @@
+"""Opening a store from a target: a SQLite file path, a SQLAlchemy URL, or `memory:`.
+
+A target is inspected read-only before anything is written: a file that is not an Incident
+store, is corrupt, or has a newer schema is refused and left byte-for-byte untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
+
+from incident_core.errors import (
+    CorruptStoreError,
+    NewerSchemaError,
+    NotAStoreError,
+    StoreError,
+    StoreNotFoundError,
+)
+from incident_core.store import schema
+from incident_core.store.base import SCHEMA_VERSION, STORE_FORMAT, EventStore
+from incident_core.store.memory import MemoryEventStore
+from incident_core.store.sql import SqlEventStore, translate_errors
+
+__all__ = ["BUSY_TIMEOUT_S", "describe_target", "open_store"]
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 30.0
+_MEMORY_TARGETS = ("memory:", ":memory:")
+
+
+def is_url(target: str) -> bool:
+    return "://" in target
+
+
+def describe_target(target: str) -> str:
+    """A target for display: URLs without their password."""
+    if is_url(target):
+        return make_url(target).render_as_string(hide_password=True)
+    return target
+
+
+def open_store(target: str, *, read_only: bool = False, create: bool = False,
+               synchronous: str = "FULL") -> EventStore:
+    """Open (or with `create=True`, create) the store at `target`."""
+    if target in _MEMORY_TARGETS:
+        return MemoryEventStore(read_only=read_only)
+    if is_url(target):
+        url = make_url(target)
+        if url.get_backend_name() == "sqlite":
+            return _open_sqlite(url.database or "", read_only=read_only, create=create,
+                                synchronous=synchronous)
+        return _open_server(target, read_only=read_only, create=create)
+    return _open_sqlite(target, read_only=read_only, create=create, synchronous=synchronous)
+
+
+# -- SQLite ------------------------------------------------------------------------------
+def _check_meta(read: Any, where: str) -> None:
+    """Refuse anything but an Incident store of a schema this version understands."""
+    rows = dict(read())
+    if rows.get("format") != STORE_FORMAT:
+        raise NotAStoreError(f"{where} is not an Incident store")
+    try:
+        version = int(rows.get("schema_version", "0"))
+    except ValueError:
+        raise CorruptStoreError(f"{where} has an unreadable schema version") from None
+    if version > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            f"{where} has store schema {version}, newer than this Incident understands "
+            f"({SCHEMA_VERSION}); upgrade Incident to open it")
+
+
+def _inspect_sqlite(path: Path) -> bool:
+    """True if `path` is an Incident store we can open; False if it is an empty file
+    we may initialise. Raises for foreign, corrupt or newer files. Opens read-only."""
+    with path.open("rb") as fh:
+        header = fh.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise NotAStoreError(f"{path} is not an Incident store (not a SQLite database)")
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if schema.meta.name not in tables:
+                raise NotAStoreError(f"{path} is a SQLite database but not an Incident store")
+            _check_meta(lambda: conn.execute("SELECT key, value FROM incident_meta"), str(path))
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise CorruptStoreError(f"{path} cannot be read as a store: {exc}") from None
+    return True
+
+
+def _sqlite_engine(path: Path, *, read_only: bool, synchronous: str) -> Engine:
+    uri = f"file:{quote(str(path.resolve()))}" + ("?mode=ro" if read_only else "")
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                               timeout=BUSY_TIMEOUT_S)
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if not read_only:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+        return conn
+
+    engine = create_engine("sqlite+pysqlite://", creator=connect, poolclass=QueuePool,
+                           pool_size=4, max_overflow=16)
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # The driver runs in autocommit; we issue BEGIN ourselves: IMMEDIATE takes the write
+        # lock up front for writers (no deadlock on lock upgrade), deferred for readers.
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+    return engine
+
+
+def _open_sqlite(target: str, *, read_only: bool, create: bool,
+                 synchronous: str) -> SqlEventStore:
+    if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"unknown synchronous mode {synchronous!r}")
+    path = Path(target).expanduser()
+    exists = path.exists()
+    if exists and path.is_dir():
+        raise NotAStoreError(f"{path} is a directory, not an Incident store")
+    if not exists and not create:
+        raise StoreNotFoundError(f"no store at {path} (run `incident init` to create one)")
+    if not exists and read_only:
+        raise StoreNotFoundError(f"no store at {path}")
+    if exists:
+        _inspect_sqlite(path)
+    elif not path.parent.exists():
+        raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
+    engine = _sqlite_engine(path, read_only=read_only, synchronous=synchronous)
+    store = SqlEventStore(engine, str(path), read_only=read_only,
+                          write_engine=engine.execution_options(sqlite_begin="IMMEDIATE"))
+    if not exists:
+        _initialise_sqlite(store, path)
+    return store
+
+
+def _initialise_sqlite(store: SqlEventStore, path: Path) -> None:
+    try:
+        store.create_schema()
+        _write_meta(store)
+    except (StoreError, sa_exc.SQLAlchemyError):
+        store.close()
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _write_meta(store: SqlEventStore) -> None:
+    rows = [{"key": "format", "value": STORE_FORMAT},
+            {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+    with store._write_engine.begin() as conn:
+        existing = dict(conn.execute(select(schema.meta.c.key, schema.meta.c.value)).all())
+        missing = [r for r in rows if r["key"] not in existing]
+        if missing:
+            conn.execute(schema.meta.insert(), missing)
+
+
+# -- server databases (PostgreSQL) -------------------------------------------------------
+def _open_server(target: str, *, read_only: bool, create: bool) -> SqlEventStore:
+    where = describe_target(target)
+    try:
+        engine = create_engine(target, pool_pre_ping=True, pool_size=4, max_overflow=16)
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
+        raise StoreError(f"cannot use {where}: {exc}") from None
+    if read_only:
+        engine = engine.execution_options(postgresql_readonly=True)
+    store = SqlEventStore(engine, where, read_only=read_only)
+    try:
+        with engine.connect() as conn:
+            has_meta = engine.dialect.has_table(conn, schema.meta.name)
+            if has_meta:
+                _check_meta(lambda: conn.execute(select(schema.meta.c.key, schema.meta.c.value)),
+                            where)
+            elif not create:
+                names = engine.dialect.get_table_names(conn)
+                if names:
+                    raise NotAStoreError(f"{where} is a database but not an Incident store")
+                raise StoreNotFoundError(f"no store at {where} (run `incident init`)")
+            else:
+                names = engine.dialect.get_table_names(conn)
+                if names:
+                    raise NotAStoreError(f"{where} already holds other tables; "
+                                         "refusing to turn it into an Incident store")
+        if not has_meta:
+            store.create_schema()
+            _write_meta(store)
+    except sa_exc.SQLAlchemyError as exc:
+        store.close()
+        raise translate_errors(exc) from exc
+    except StoreError:
+        store.close()
+        raise
+    return store
+
+
+def remove_sqlite_files(path: str) -> None:
+    """Delete a SQLite store and its WAL companions (tests, `incident demo --fresh`)."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)

@@ -1,0 +1,474 @@
+"""The SQLAlchemy adapter: one dialect-aware implementation for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.errors import (
+    ConcurrencyError,
+    CorruptStoreError,
+    IncidentError,
+    ReadOnlyError,
+    StoreError,
+)
+from incident_core.projections.definition import ProjectionSpec
+from incident_core.store import schema
+from incident_core.store.base import EventFilter, EventStore, StoreTransaction, StreamInfo
+
+__all__ = ["SqlEventStore"]
+
+E = schema.events
+S = schema.streams
+CP = schema.checkpoints
+_EVENT_COLUMNS = (E.c.position, E.c.event_id, E.c.aggregate_id, E.c.aggregate_type,
+                  E.c.event_type, E.c.version, E.c.recorded_at, E.c.data, E.c.metadata,
+                  E.c.schema_version)
+_SELECT_EVENTS = select(*_EVENT_COLUMNS)
+_from_row = RecordedEvent.from_row
+# Any constant: the key of the transaction-scoped advisory lock that serialises appends on
+# PostgreSQL, so positions become visible in commit order (readers never skip an event).
+PG_APPEND_LOCK = 7_150_243_812
+NOTIFY_CHANNEL = "incident_events"
+
+
+def translate_errors(exc: sa_exc.SQLAlchemyError) -> IncidentError:
+    """Turn a driver/SQLAlchemy error into the library's own exception."""
+    message = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+    lowered = message.lower()
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        return ReadOnlyError(f"the store is read-only: {message}")
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        return CorruptStoreError(f"the store is corrupt: {message}")
+    return StoreError(message)
+
+
+def glob_to_like(pattern: str) -> tuple[str, bool]:
+    """A user's filter as a LIKE pattern: a glob when it has * or ?, else a substring."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if "*" in pattern or "?" in pattern:
+        return escaped.replace("*", "%").replace("?", "_"), True
+    return f"%{escaped}%", False
+
+
+class SqlEventStore(EventStore):
+    """Events, streams, checkpoints and projection tables in one SQL database."""
+
+    def __init__(self, engine: Engine, target: str, *, read_only: bool,
+                 write_engine: Engine | None = None) -> None:
+        super().__init__(target, read_only=read_only)
+        self.engine = engine
+        self._write_engine = write_engine or engine
+        self.dialect = engine.dialect.name
+        self._tables: dict[str, Table] = {}
+        self._upsert: Callable[[Table], Any] = (
+            pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)
+
+    # -- plumbing ---------------------------------------------------------------------
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+                conn.rollback()
+        except sa_exc.SQLAlchemyError as exc:
+            raise translate_errors(exc) from exc
+
+    def table(self, spec: ProjectionSpec) -> Table:
+        table = self._tables.get(spec.name)
+        if table is None:
+            table = self._tables[spec.name] = schema.projection_table(spec)
+        return table
+
+    def upsert(self, table: Table, key_columns: Sequence[str]) -> Any:
+        stmt = self._upsert(table)
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns
+                   if c.name not in key_columns}
+        return stmt.on_conflict_do_update(index_elements=list(key_columns), set_=updates)
+
+    # -- writes -----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        if self.read_only:
+            raise ReadOnlyError(f"{self.target} is open read-only")
+        try:
+            with self._write_engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))
+                tx = _SqlTransaction(self, conn)
+                yield tx
+                if tx.appended and self.dialect == "postgresql":
+                    conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(tx.head()))))
+        except sa_exc.SQLAlchemyError as exc:
+            raise translate_errors(exc) from exc
+
+    def create_schema(self) -> None:
+        """Create the store's tables (idempotent); called by `open_store(create=True)`."""
+        try:
+            with self._write_engine.begin() as conn:
+                schema.metadata.create_all(conn)
+        except sa_exc.SQLAlchemyError as exc:
+            raise translate_errors(exc) from exc
+
+    # -- reads ------------------------------------------------------------------------
+    def head(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(E.c.position), 0))).scalar_one())
+
+    def event_count(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(E)).scalar_one())
+
+    def _filtered(self, stmt: Select[Any], flt: EventFilter | None) -> Select[Any]:
+        if flt is None:
+            return stmt
+        if flt.aggregate_id:
+            stmt = stmt.where(E.c.aggregate_id == flt.aggregate_id)
+        if flt.event_types:
+            stmt = stmt.where(E.c.event_type.in_(flt.event_types))
+        if flt.since:
+            stmt = stmt.where(E.c.recorded_at >= flt.since)
+        if flt.until:
+            stmt = stmt.where(E.c.recorded_at < flt.until)
+        if flt.text:
+            stmt = stmt.where(E.c.data.icontains(flt.text, autoescape=True))
+        return stmt
+
+    def read_events(self, *, after_position: int = 0, before_position: int | None = None,
+                    limit: int | None = None, filter: EventFilter | None = None,
+                    descending: bool = False) -> list[RecordedEvent]:
+        stmt = self._filtered(_SELECT_EVENTS, filter)
+        if after_position:
+            stmt = stmt.where(E.c.position > after_position)
+        if before_position is not None:
+            stmt = stmt.where(E.c.position < before_position)
+        stmt = stmt.order_by(E.c.position.desc() if descending else E.c.position)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._reading() as conn:
+            return [_from_row(r) for r in conn.execute(stmt)]
+
+    def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
+                    batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
+        last = after_position
+        while True:
+            query = _SELECT_EVENTS.where(E.c.position > last)
+            if up_to is not None:
+                query = query.where(E.c.position <= up_to)
+            query = query.order_by(E.c.position).limit(batch_size)
+            with self._reading() as conn:
+                batch = [_from_row(r) for r in conn.execute(query)]
+            if not batch:
+                return
+            yield batch
+            last = batch[-1].position
+            if len(batch) < batch_size:
+                return
+
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0,
+                    to_version: int | None = None,
+                    limit: int | None = None) -> list[RecordedEvent]:
+        with self._reading() as conn:
+            return _stream(conn, aggregate_id, after_version, to_version, limit)
+
+    def get_event(self, event_id: str) -> RecordedEvent | None:
+        with self._reading() as conn:
+            row = conn.execute(_SELECT_EVENTS.where(E.c.event_id == event_id)).first()
+        return None if row is None else _from_row(row)
+
+    def events_with_metadata(self, key: str, value: str,
+                             limit: int = 1000) -> list[RecordedEvent]:
+        if key not in ("causation_id", "correlation_id"):
+            raise ValueError(f"cannot search metadata by {key!r}")
+        needle = f'"{key}":"{value}"'
+        stmt = (_SELECT_EVENTS.where(E.c.metadata.contains(needle, autoescape=True))
+                .order_by(E.c.position).limit(limit))
+        with self._reading() as conn:
+            return [_from_row(r) for r in conn.execute(stmt)]
+
+    def _streams_where(self, stmt: Select[Any], aggregate_type: str | None,
+                       pattern: str | None) -> Select[Any]:
+        if aggregate_type:
+            stmt = stmt.where(S.c.aggregate_type == aggregate_type)
+        if pattern:
+            like, _ = glob_to_like(pattern)
+            stmt = stmt.where(S.c.aggregate_id.ilike(like, escape="\\"))
+        return stmt
+
+    def streams(self, *, aggregate_type: str | None = None, pattern: str | None = None,
+                after_id: str | None = None, limit: int | None = None) -> list[StreamInfo]:
+        stmt = self._streams_where(select(*S.c), aggregate_type, pattern)
+        if after_id is not None:
+            stmt = stmt.where(S.c.aggregate_id > after_id)
+        stmt = stmt.order_by(S.c.aggregate_id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._reading() as conn:
+            return [StreamInfo(*r) for r in conn.execute(stmt)]
+
+    def stream_count(self, *, aggregate_type: str | None = None,
+                     pattern: str | None = None) -> int:
+        stmt = self._streams_where(select(func.count()).select_from(S), aggregate_type, pattern)
+        with self._reading() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def stream(self, aggregate_id: str) -> StreamInfo | None:
+        with self._reading() as conn:
+            row = conn.execute(select(*S.c).where(S.c.aggregate_id == aggregate_id)).first()
+        return None if row is None else StreamInfo(*row)
+
+    def aggregate_types(self) -> list[str]:
+        with self._reading() as conn:
+            stmt = select(S.c.aggregate_type).distinct().order_by(S.c.aggregate_type)
+            return [r[0] for r in conn.execute(stmt)]
+
+    def event_types(self) -> list[str]:
+        with self._reading() as conn:
+            stmt = select(E.c.event_type).distinct().order_by(E.c.event_type)
+            return [r[0] for r in conn.execute(stmt)]
+
+    def _epoch(self) -> Any:
+        if self.dialect == "postgresql":
+            return func.extract("epoch", func.cast(E.c.recorded_at, pg_dialect.TIMESTAMP(True)))
+        return (func.julianday(E.c.recorded_at) - 2440587.5) * 86400.0
+
+    def event_histogram(self, *, buckets: int = 60,
+                        aggregate_id: str | None = None) -> tuple[list[str], dict[str, list[int]]]:
+        from incident_core.store.histogram import bucket_labels, span_of
+
+        base = select(func.min(self._epoch()), func.max(self._epoch()))
+        if aggregate_id:
+            base = base.where(E.c.aggregate_id == aggregate_id)
+        with self._reading() as conn:
+            low, high = conn.execute(base).one()
+            if low is None:
+                return [], {}
+            start, width = span_of(float(low), float(high), buckets)
+            bucket = func.floor((self._epoch() - start) / width)
+            stmt = select(bucket, E.c.event_type, func.count()).group_by(bucket, E.c.event_type)
+            if aggregate_id:
+                stmt = stmt.where(E.c.aggregate_id == aggregate_id)
+            counts: dict[str, list[int]] = {}
+            for index, event_type, count in conn.execute(stmt):
+                series = counts.setdefault(event_type, [0] * buckets)
+                series[min(max(int(index), 0), buckets - 1)] += int(count)
+        return bucket_labels(start, width, buckets), counts
+
+    def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,
+                        limit: int | None = None) -> list[dict[str, Any]]:
+        table = self.table(spec)
+        key = table.c[spec.key]
+        stmt = select(table)
+        if after_key is not None:
+            stmt = stmt.where(key > after_key)
+        stmt = stmt.order_by(key)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._reading() as conn:
+            if not _has_table(conn, spec.name):
+                return []
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def projection_row_count(self, spec: ProjectionSpec) -> int:
+        with self._reading() as conn:
+            if not _has_table(conn, spec.name):
+                return 0
+            return int(conn.execute(select(func.count()).select_from(self.table(spec)))
+                       .scalar_one())
+
+    def checkpoints(self) -> dict[str, int]:
+        with self._reading() as conn:
+            return {name: int(pos) for name, pos in conn.execute(select(CP.c.name, CP.c.position))}
+
+    def wait_for_change(self, known_head: int, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.head()
+            remaining = deadline - time.monotonic()
+            if current != known_head or remaining <= 0:
+                return current
+            time.sleep(min(0.1, remaining))
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self._write_engine is not self.engine:
+            self._write_engine.dispose()
+
+
+def _has_table(conn: Connection, name: str) -> bool:
+    return bool(inspect(conn).has_table(name))
+
+
+def _stream(conn: Connection, aggregate_id: str, after_version: int,
+            to_version: int | None, limit: int | None) -> list[RecordedEvent]:
+    stmt = _SELECT_EVENTS.where(E.c.aggregate_id == aggregate_id)
+    if after_version:
+        stmt = stmt.where(E.c.version > after_version)
+    if to_version is not None:
+        stmt = stmt.where(E.c.version <= to_version)
+    stmt = stmt.order_by(E.c.version)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [_from_row(r) for r in conn.execute(stmt)]
+
+
+class _SqlTransaction(StoreTransaction):
+    def __init__(self, store: SqlEventStore, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self._head: int | None = None
+        self.appended = False
+        self._known_tables: set[str] = set()
+
+    def head(self) -> int:
+        if self._head is None:
+            stmt = select(func.coalesce(func.max(E.c.position), 0))
+            self._head = int(self.conn.execute(stmt).scalar_one())
+        return self._head
+
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
+        return _stream(self.conn, aggregate_id, after_version, None, None)
+
+    def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
+        if not events:
+            return []
+        position = self.head()
+        rows = []
+        recorded = []
+        touched: dict[str, dict[str, Any]] = {}
+        for pending in events:
+            position += 1
+            rows.append({
+                "position": position, "event_id": pending.event_id,
+                "aggregate_id": pending.aggregate_id, "aggregate_type": pending.aggregate_type,
+                "event_type": pending.event_type, "version": pending.version,
+                "recorded_at": pending.recorded_at, "data": pending.data_json,
+                "metadata": pending.metadata_json, "schema_version": pending.schema_version,
+            })
+            recorded.append(RecordedEvent.from_pending(pending, position))
+            entry = touched.get(pending.aggregate_id)
+            if entry is None:
+                touched[pending.aggregate_id] = {
+                    "aggregate_id": pending.aggregate_id,
+                    "aggregate_type": pending.aggregate_type, "version": pending.version,
+                    "event_count": 1, "last_recorded_at": pending.recorded_at,
+                    "last_position": position}
+            else:
+                entry.update(version=pending.version, event_count=entry["event_count"] + 1,
+                             last_recorded_at=pending.recorded_at, last_position=position)
+        try:
+            self.conn.execute(insert(E), rows)
+        except sa_exc.IntegrityError as exc:
+            raise self._conflict(events, exc) from exc
+        stmt = self.store._upsert(S)
+        stmt = stmt.on_conflict_do_update(index_elements=["aggregate_id"], set_={
+            "version": stmt.excluded.version,
+            "event_count": S.c.event_count + stmt.excluded.event_count,
+            "last_recorded_at": stmt.excluded.last_recorded_at,
+            "last_position": stmt.excluded.last_position,
+        })
+        self.conn.execute(stmt, list(touched.values()))
+        self._head = position
+        self.appended = True
+        return recorded
+
+    def _conflict(self, events: Sequence[PendingEvent],
+                  exc: sa_exc.IntegrityError) -> IncidentError:
+        message = str(exc.orig).lower()
+        if "event_id" in message:
+            return StoreError(f"an event id is already recorded: {exc.orig}")
+        first = events[0]
+        return ConcurrencyError(first.aggregate_id, first.version)
+
+    def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
+                     limit: int | None = None) -> list[RecordedEvent]:
+        stmt = _SELECT_EVENTS.where(E.c.position > position)
+        if event_types is not None:
+            stmt = stmt.where(E.c.event_type.in_(list(event_types)))
+        stmt = stmt.order_by(E.c.position)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [_from_row(r) for r in self.conn.execute(stmt)]
+
+    def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        ids = iter(event_ids)
+        while chunk := list(islice(ids, 500)):
+            stmt = select(E.c.event_id).where(E.c.event_id.in_(chunk))
+            found.update(r[0] for r in self.conn.execute(stmt))
+        return found
+
+    def get_row(self, spec: ProjectionSpec, key: str) -> dict[str, Any] | None:
+        table = self.store.table(spec)
+        row = self.conn.execute(select(table).where(table.c[spec.key] == key)).first()
+        return None if row is None else dict(row._mapping)
+
+    def put_row(self, spec: ProjectionSpec, row: dict[str, Any]) -> None:
+        self.conn.execute(self.store.upsert(self.store.table(spec), [spec.key]), row)
+
+    def delete_row(self, spec: ProjectionSpec, key: str) -> None:
+        table = self.store.table(spec)
+        self.conn.execute(delete(table).where(table.c[spec.key] == key))
+
+    def checkpoint(self, name: str) -> int | None:
+        value = self.conn.execute(select(CP.c.position).where(CP.c.name == name)).scalar()
+        return None if value is None else int(value)
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        stmt = self.store._upsert(CP)
+        stmt = stmt.on_conflict_do_update(index_elements=["name"],
+                                          set_={"position": stmt.excluded.position})
+        self.conn.execute(stmt, {"name": name, "position": position, "signature": ""})
+
+    def ensure_projection(self, spec: ProjectionSpec) -> bool:
+        stmt = select(CP.c.signature).where(CP.c.name == spec.name)
+        signature = self.conn.execute(stmt).scalar()
+        if signature == spec.signature and _has_table(self.conn, spec.name):
+            return False
+        table = self.store.table(spec)
+        table.drop(self.conn, checkfirst=True)
+        table.create(self.conn)
+        self._write_checkpoint(spec, 0)
+        return True
+
+    def _write_checkpoint(self, spec: ProjectionSpec, position: int) -> None:
+        stmt = self.store.upsert(CP, ["name"])
+        self.conn.execute(stmt, {"name": spec.name, "position": position,
+                                 "signature": spec.signature})
+
+    def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
+                           checkpoint: int) -> None:
+        shadow_name = f"{spec.name}__rebuild"
+        shadow = schema.projection_table(spec, name=shadow_name)
+        shadow.drop(self.conn, checkfirst=True)
+        shadow.create(self.conn)
+        batches = iter(rows)
+        while batch := list(islice(batches, 5000)):
+            self.conn.execute(insert(shadow), batch)
+        self.store.table(spec).drop(self.conn, checkfirst=True)
+        quote = self.conn.dialect.identifier_preparer.quote
+        self.conn.execute(text(f"ALTER TABLE {quote(shadow_name)} RENAME TO {quote(spec.name)}"))
+        if self.store.dialect == "postgresql":
+            self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
+                                   f"RENAME TO {quote(spec.name + '_pkey')}"))
+        self._write_checkpoint(spec, checkpoint)

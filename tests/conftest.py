@@ -1,0 +1,50 @@
+"""Shared fixtures: a store target per adapter (memory, SQLite file, real PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# GUI tests run offscreen; set before any Qt import (pytest-qt imports Qt lazily).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from incident_core import Application  # noqa: E402
+from incident_core.examples.bank import domain as bank_domain  # noqa: E402
+
+pytest_plugins = ["tests.pg_fixtures"]
+
+ADAPTERS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+FILE_ADAPTERS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _target(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> str:
+    if kind == "memory":
+        return "memory:"
+    if kind == "sqlite":
+        return str(tmp_path / "store.sqlite3")
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(params=ADAPTERS)
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, not yet created store target for every adapter."""
+    return _target(request, request.param, tmp_path)
+
+
+@pytest.fixture(params=FILE_ADAPTERS)
+def shared_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store target several processes can open at once (SQLite file, PostgreSQL)."""
+    return _target(request, request.param, tmp_path)
+
+
+@pytest.fixture
+def bank(store_target: str) -> Iterator[Application]:
+    """The bank domain running over a fresh store of each adapter."""
+    app = Application.open(store_target, bank_domain, create=True)
+    try:
+        yield app
+    finally:
+        app.close()
