@@ -13,7 +13,12 @@ from pydantic import BaseModel
 
 from incident_core.domain import Aggregate, Command, Domain, Event, Rejection
 from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
-from incident_core.errors import ConcurrencyError, IncidentError, UnknownProjection
+from incident_core.errors import (
+    ConcurrencyError,
+    IncidentError,
+    StoreError,
+    UnknownProjection,
+)
 from incident_core.process import Accepted, Outcome, Rejected
 from incident_core.projections.definition import Delete, Projection
 from incident_core.store.base import EventStore, StoreTransaction
@@ -289,6 +294,36 @@ class Application:
         with self._cache_lock:
             self._cache.pop(aggregate_id, None)
 
+    def import_events(self, envelopes: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
+        """Append events recorded elsewhere (an export), keeping their ids, versions, times,
+        data and metadata; positions are this store's. Refuses events already present.
+        Projections follow; process managers skip them (their effects are in the import)."""
+        pending = [_pending_from_envelope(e) for e in envelopes]
+        with self.store.transaction() as tx:
+            present = tx.existing_event_ids([p.event_id for p in pending])
+            if present:
+                raise StoreError(f"{len(present)} of these events are already in the store "
+                                 f"(e.g. {sorted(present)[0]}); nothing was imported")
+            unit = _Unit(self, tx)
+            try:
+                unit.record(pending, None)
+            except ConcurrencyError as exc:
+                raise StoreError(f"cannot import: {exc} in this store; "
+                                 "nothing was imported") from None
+            unit.finish(fast_forward=True, skip_sagas=True)
+        unit.publish()
+        return unit.recorded
+
+    def replace_projection(self, name: str, rows: Iterable[dict[str, Any]],
+                           checkpoint: int) -> None:
+        """Swap in rows rebuilt from replay up to `checkpoint`, then catch up to the head,
+        in one transaction (a failure leaves the previous rows in place)."""
+        projection = self.projection(name)
+        with self.store.transaction() as tx:
+            tx.replace_projection(projection.spec, rows, checkpoint)
+            unit = _Unit(self, tx)
+            unit._project(projection, tx.head())
+
     # -- process managers ----------------------------------------------------------------
     def run_process_managers(self, *, batch: int = 500) -> int:
         """Handle every event the process managers have not handled yet; return how many.
@@ -322,6 +357,19 @@ class Application:
             unit.finish(fast_forward=False)
         unit.publish()
         self.run_process_managers()
+
+
+def _pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
+    try:
+        metadata = envelope.get("metadata") or {}
+        return PendingEvent(
+            str(envelope["event_id"]), str(envelope["aggregate_id"]),
+            str(envelope["aggregate_type"]), str(envelope["event_type"]),
+            int(envelope["version"]), str(envelope["recorded_at"]),
+            _dumps(envelope["data"]), _dumps(metadata), int(envelope.get("schema_version", 1)),
+            metadata.get("correlation_id"), metadata.get("causation_id"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"not an event envelope: missing or bad {exc}") from None
 
 
 def _dumps(value: Any) -> str:
@@ -369,10 +417,12 @@ class _Unit:
                                              app._apply_all(aggregate, state, decision))
         return Accepted(recorded)
 
-    def record(self, pending: list[PendingEvent], events: Sequence[Event]) -> list[RecordedEvent]:
+    def record(self, pending: list[PendingEvent],
+               events: Sequence[Event] | None) -> list[RecordedEvent]:
         recorded = self.tx.append(pending)
-        for rec, event in zip(recorded, events, strict=True):
-            self.decoded[rec.event_id] = event
+        if events is not None:
+            for rec, event in zip(recorded, events, strict=True):
+                self.decoded[rec.event_id] = event
         self.recorded.extend(recorded)
         return recorded
 
@@ -401,8 +451,9 @@ class _Unit:
                 break
         return handled
 
-    def finish(self, *, fast_forward: bool) -> bool:
-        """Bring projections up to the new head. Return True if saga work is pending."""
+    def finish(self, *, fast_forward: bool, skip_sagas: bool = False) -> bool:
+        """Bring projections up to the new head. Return True if saga work is pending.
+        `skip_sagas`: process managers that were up to date skip this unit's events."""
         head = self.tx.head()
         for projection in self.app.domain.projections.values():
             self._project(projection, head)
@@ -414,7 +465,7 @@ class _Unit:
             handles = set(pm.event_type_names)
             quiet = not any(r.event_type in handles for r in self.recorded
                             if r.position > checkpoint)
-            if fast_forward and checkpoint == self.head_before and quiet:
+            if fast_forward and checkpoint == self.head_before and (quiet or skip_sagas):
                 self.tx.set_checkpoint(pm.name, head)
             elif not self.tx.events_after(checkpoint, event_types=list(handles), limit=1):
                 self.tx.set_checkpoint(pm.name, head)
