@@ -1,0 +1,15 @@
+"""The Incident inspector: a PySide6 desktop app that shows an event-sourced system.
+
+Thin widgets over the core's paged queries (`incident_core`); long work runs in workers.
+"""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("incident")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"

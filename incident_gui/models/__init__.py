@@ -1,0 +1,1 @@
+"""Qt item models: lazy paging over core queries."""

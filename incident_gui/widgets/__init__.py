@@ -1,0 +1,1 @@
+"""Widgets of the inspector: one widget per file, small."""
