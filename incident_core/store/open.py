@@ -64,7 +64,7 @@ def open_store(target: str, *, read_only: bool = False, create: bool = False,
 # -- SQLite ------------------------------------------------------------------------------
 def _check_meta(read: Any, where: str) -> None:
     """Refuse anything but an Incident store of a schema this version understands."""
-    rows = dict(read())
+    rows = {str(key): str(value) for key, value in read()}
     if rows.get("format") != STORE_FORMAT:
         raise NotAStoreError(f"{where} is not an Incident store")
     try:
