@@ -84,7 +84,10 @@ def _inspect_sqlite(path: Path) -> bool:
         header = fh.read(len(SQLITE_HEADER))
     if header != SQLITE_HEADER:
         raise NotAStoreError(f"{path} is not an Incident store (not a SQLite database)")
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    # With no WAL file beside it, the database file is complete: read it as immutable, so
+    # SQLite creates no -wal/-shm companions. Otherwise they exist already; read normally.
+    has_wal = Path(f"{path}-wal").exists()
+    uri = f"file:{quote(str(path.resolve()))}?" + ("mode=ro" if has_wal else "immutable=1")
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
         try:
@@ -142,11 +145,34 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
     elif not path.parent.exists():
         raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
     engine = _sqlite_engine(path, read_only=read_only, synchronous=synchronous)
+    tidy = None
+    if read_only and not any(Path(f"{path}{s}").exists() for s in ("-wal", "-shm")):
+        tidy = lambda: _remove_empty_wal(path)  # noqa: E731
     store = SqlEventStore(engine, str(path), read_only=read_only,
-                          write_engine=engine.execution_options(sqlite_begin="IMMEDIATE"))
+                          write_engine=engine.execution_options(sqlite_begin="IMMEDIATE"),
+                          on_close=tidy)
     if not exists:
         _initialise_sqlite(store, path)
     return store
+
+
+def _remove_empty_wal(path: Path) -> None:
+    """A read-only connection to a WAL database makes SQLite create -wal/-shm files it cannot
+    remove. If we caused them and the WAL is empty, let SQLite's own last-connection cleanup
+    remove them: a plain connection that closes while no one else uses the database deletes
+    both and writes nothing to the database file (its WAL holds no frames)."""
+    wal = Path(f"{path}-wal")
+    try:
+        if not wal.exists() or wal.stat().st_size != 0:
+            return
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True,
+                               timeout=0.1)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return  # another process holds the database, or the folder is read-only: leave them
 
 
 def _initialise_sqlite(store: SqlEventStore, path: Path) -> None:

@@ -75,8 +75,10 @@ class SqlEventStore(EventStore):
     """Events, streams, checkpoints and projection tables in one SQL database."""
 
     def __init__(self, engine: Engine, target: str, *, read_only: bool,
-                 write_engine: Engine | None = None) -> None:
+                 write_engine: Engine | None = None,
+                 on_close: Callable[[], None] | None = None) -> None:
         super().__init__(target, read_only=read_only)
+        self._on_close = on_close
         self.engine = engine
         self._write_engine = write_engine or engine
         self.dialect = engine.dialect.name
@@ -313,6 +315,9 @@ class SqlEventStore(EventStore):
         self.engine.dispose()
         if self._write_engine is not self.engine:
             self._write_engine.dispose()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
 
 
 def _has_table(conn: Connection, name: str) -> bool:
