@@ -198,13 +198,21 @@ def _write_meta(store: SqlEventStore) -> None:
 # -- server databases (PostgreSQL) -------------------------------------------------------
 def _open_server(target: str, *, read_only: bool, create: bool) -> SqlEventStore:
     where = describe_target(target)
+    if make_url(target).get_backend_name() != "postgresql":
+        raise StoreError(f"cannot use {where}: Incident stores are SQLite files or PostgreSQL "
+                         "databases (postgresql+psycopg://...)")
+    try:  # here, not at the top: psycopg is the optional `postgres` extra
+        from incident_core.store.postgres import (  # noqa: PLC0415
+            PostgresEventStore,
+            postgres_engine,
+        )
+    except ImportError:
+        raise StoreError("PostgreSQL needs psycopg 3: pip install 'incident[postgres]'") from None
     try:
-        engine = create_engine(target, pool_pre_ping=True, pool_size=4, max_overflow=16)
+        engine = postgres_engine(target, read_only=read_only)
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
         raise StoreError(f"cannot use {where}: {exc}") from None
-    if read_only:
-        engine = engine.execution_options(postgresql_readonly=True)
-    store = SqlEventStore(engine, where, read_only=read_only)
+    store = PostgresEventStore(engine, where, read_only=read_only)
     try:
         with engine.connect() as conn:
             has_meta = engine.dialect.has_table(conn, schema.meta.name)
