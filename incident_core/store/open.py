@@ -202,7 +202,7 @@ def _open_server(target: str, *, read_only: bool, create: bool) -> SqlEventStore
         raise StoreError(f"cannot use {where}: Incident stores are SQLite files or PostgreSQL "
                          "databases (postgresql+psycopg://...)")
     try:  # here, not at the top: psycopg is the optional `postgres` extra
-        from incident_core.store.postgres import (  # noqa: PLC0415
+        from incident_core.store.postgres import (
             PostgresEventStore,
             postgres_engine,
         )
@@ -215,20 +215,20 @@ def _open_server(target: str, *, read_only: bool, create: bool) -> SqlEventStore
     store = PostgresEventStore(engine, where, read_only=read_only)
     try:
         with engine.connect() as conn:
-            has_meta = engine.dialect.has_table(conn, schema.meta.name)
+            # One catalogue query, one snapshot: a store that another process is creating
+            # right now (in one transaction) is seen either complete or not at all.
+            names = set(engine.dialect.get_table_names(conn))
+            has_meta = schema.meta.name in names
             if has_meta:
                 _check_meta(lambda: conn.execute(select(schema.meta.c.key, schema.meta.c.value)),
                             where)
+            elif names and not create:
+                raise NotAStoreError(f"{where} is a database but not an Incident store")
+            elif names:
+                raise NotAStoreError(f"{where} already holds other tables; "
+                                     "refusing to turn it into an Incident store")
             elif not create:
-                names = engine.dialect.get_table_names(conn)
-                if names:
-                    raise NotAStoreError(f"{where} is a database but not an Incident store")
                 raise StoreNotFoundError(f"no store at {where} (run `incident init`)")
-            else:
-                names = engine.dialect.get_table_names(conn)
-                if names:
-                    raise NotAStoreError(f"{where} already holds other tables; "
-                                         "refusing to turn it into an Incident store")
         if not has_meta:
             store.create_schema()
             _write_meta(store)
