@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import OrderedDict
@@ -286,9 +287,10 @@ class Application:
     def _apply_all(self, aggregate: Aggregate[Any], state: BaseModel,
                    events: Sequence[Event]) -> BaseModel:
         try:
-            return aggregate.fold(events, state)
+            new_state: BaseModel = aggregate.fold(events, state)
         except Exception as exc:
             raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
+        return new_state
 
     def _forget(self, aggregate_id: str) -> None:
         with self._cache_lock:
@@ -373,8 +375,6 @@ def _pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
 
 
 def _dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
@@ -465,9 +465,9 @@ class _Unit:
             handles = set(pm.event_type_names)
             quiet = not any(r.event_type in handles for r in self.recorded
                             if r.position > checkpoint)
-            if fast_forward and checkpoint == self.head_before and (quiet or skip_sagas):
-                self.tx.set_checkpoint(pm.name, head)
-            elif not self.tx.events_after(checkpoint, event_types=list(handles), limit=1):
+            up_to_date = fast_forward and checkpoint == self.head_before and (quiet or skip_sagas)
+            if up_to_date or not self.tx.events_after(checkpoint, event_types=list(handles),
+                                                       limit=1):
                 self.tx.set_checkpoint(pm.name, head)
             else:
                 pending = True

@@ -99,7 +99,8 @@ def test_read_stream_slices(store: EventStore) -> None:
 
 
 def test_global_log_keyset_pages_and_filters(store: EventStore) -> None:
-    append(store, pending("a", 1, "Opened", {"name": "Alice"}, when="2026-01-01T00:00:00.000000+00:00"),
+    append(store,
+           pending("a", 1, "Opened", {"name": "Alice"}, when="2026-01-01T00:00:00.000000+00:00"),
            pending("b", 1, "Opened", {"name": "Bob"}, when="2026-01-02T00:00:00.000000+00:00"),
            pending("a", 2, "Renamed", {"name": "Alicia 100%"},
                    when="2026-01-03T00:00:00.000000+00:00"))

@@ -60,8 +60,9 @@ def test_a_new_store_is_wal_with_durable_commits(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("create", [False, True])
-@pytest.mark.parametrize("content", [b"hello, I am a text file\n", b"\x89PNG\r\n\x1a\n" + b"x" * 200,
-                                     b""], ids=["text", "png", "empty"])
+@pytest.mark.parametrize("content", [b"hello, I am a text file\n",
+                                     b"\x89PNG\r\n\x1a\n" + b"x" * 200, b""],
+                         ids=["text", "png", "empty"])
 def test_foreign_files_are_refused_untouched(tmp_path: Path, content: bytes,
                                              create: bool) -> None:
     path = tmp_path / "foreign.sqlite3"

@@ -27,7 +27,6 @@ from incident_core.envelope import RecordedEvent
 __all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec"]
 
 R = TypeVar("R", bound=BaseModel)
-E = TypeVar("E", bound=Event)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -87,6 +86,7 @@ def _column_kind(annotation: Any) -> tuple[ColumnKind, bool]:
 
 
 Handler = Callable[[Any, Any, RecordedEvent], Any]
+H = TypeVar("H", bound=Callable[..., Any])
 
 
 class Projection(Generic[R]):
@@ -117,13 +117,12 @@ class Projection(Generic[R]):
 
     def on(
         self,
-        *event_types: type[E],
-        key: Callable[[RecordedEvent, E], str] | None = None,
-    ) -> Callable[[Callable[[R | None, E, RecordedEvent], R | None | Delete]],
-                  Callable[[R | None, E, RecordedEvent], R | None | Delete]]:
-        def register(
-            fn: Callable[[R | None, E, RecordedEvent], R | None | Delete],
-        ) -> Callable[[R | None, E, RecordedEvent], R | None | Delete]:
+        *event_types: type[Event],
+        key: Callable[[RecordedEvent, Any], str] | None = None,
+    ) -> Callable[[H], H]:
+        """Register `handler(row | None, event, recorded) -> row | None | DELETE` for these
+        event types; `key(recorded, event)` picks the row (default: the aggregate id)."""
+        def register(fn: H) -> H:
             for etype in event_types:
                 self._handlers[etype.__name__] = (fn, key)
             return fn
@@ -141,11 +140,12 @@ class Projection(Generic[R]):
         return recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
 
     def step(self, row: dict[str, Any] | None, recorded: RecordedEvent,
-             event: Event) -> dict[str, Any] | None | Delete:
+             event: Event) -> dict[str, Any] | Delete | None:
         """Apply one event to one stored row (dicts in, dicts out)."""
         handler, _ = self._handlers[recorded.event_type]
         current = None if row is None else self.row_type.model_validate(row)
         result = handler(current, event, recorded)
         if result is None or isinstance(result, Delete):
             return result
-        return result.model_dump(mode="json")
+        dumped: dict[str, Any] = result.model_dump(mode="json")
+        return dumped

@@ -63,7 +63,7 @@ checkpoints = Table(
     Column("signature", Text, nullable=False, default=""),
 )
 
-_KINDS: dict[ColumnKind, type[Text] | type[BigInteger] | type[Float] | type[Boolean]] = {
+_KINDS: dict[ColumnKind, type[Text] | type[BigInteger] | type[Float[float]] | type[Boolean]] = {
     "text": Text, "integer": BigInteger, "float": Float, "boolean": Boolean,
 }
 

@@ -56,6 +56,9 @@ def _stamp(recorded: RecordedEvent) -> dict[str, object]:
             "event_date": recorded.recorded_at}
 
 
+_Movement = MoneyDeposited | MoneyReceived | MoneySentReverted | MoneyWithdrawn | MoneySent
+
+
 @bank_accounts.on(AccountOpened)
 def account_opened(row: AccountRow | None, event: AccountOpened,
                    recorded: RecordedEvent) -> AccountRow:
@@ -64,18 +67,14 @@ def account_opened(row: AccountRow | None, event: AccountOpened,
                       event_date=recorded.recorded_at)
 
 
-def _balance(delta_sign: int) -> object:
-    def handler(row: AccountRow | None, event: MoneyDeposited,
-                recorded: RecordedEvent) -> AccountRow | None:
-        if row is None:
-            return None
-        return row.model_copy(update={"balance": row.balance + delta_sign * event.amount,
-                                      **_stamp(recorded)})
-    return handler
-
-
-bank_accounts.on(MoneyDeposited, MoneyReceived, MoneySentReverted)(_balance(+1))  # type: ignore[arg-type]
-bank_accounts.on(MoneyWithdrawn, MoneySent)(_balance(-1))  # type: ignore[arg-type]
+@bank_accounts.on(MoneyDeposited, MoneyReceived, MoneySentReverted, MoneyWithdrawn, MoneySent)
+def balance_changed(row: AccountRow | None, event: _Movement,
+                    recorded: RecordedEvent) -> AccountRow | None:
+    if row is None:
+        return None
+    sign = -1 if isinstance(event, MoneyWithdrawn | MoneySent) else 1
+    return row.model_copy(update={"balance": row.balance + sign * event.amount,
+                                  **_stamp(recorded)})
 
 
 @transfers.on(TransferRequested)
@@ -84,19 +83,18 @@ def transfer_requested(row: TransferRow | None, event: TransferRequested,
     return TransferRow(aggregate_id=recorded.aggregate_id,
                        source_account_number=event.source_account_number,
                        destination_account_number=event.destination_account_number,
-                       amount=event.amount, status="requested", **_stamp(recorded))  # type: ignore[arg-type]
+                       amount=event.amount, status="requested", version=recorded.version,
+                       event_id=recorded.event_id, event_date=recorded.recorded_at)
 
 
-def _status(status: str) -> object:
-    def handler(row: TransferRow | None, event: object,
-                recorded: RecordedEvent) -> TransferRow | None:
-        if row is None:
-            return None
-        return row.model_copy(update={"status": status, **_stamp(recorded)})
-    return handler
+_STATUS = {TransferInitiated: "initiated", TransferCompleted: "completed",
+           TransferReverted: "reverted", TransferCancelled: "cancelled"}
+_StatusChange = TransferInitiated | TransferCompleted | TransferReverted | TransferCancelled
 
 
-transfers.on(TransferInitiated)(_status("initiated"))  # type: ignore[arg-type]
-transfers.on(TransferCompleted)(_status("completed"))  # type: ignore[arg-type]
-transfers.on(TransferReverted)(_status("reverted"))  # type: ignore[arg-type]
-transfers.on(TransferCancelled)(_status("cancelled"))  # type: ignore[arg-type]
+@transfers.on(TransferInitiated, TransferCompleted, TransferReverted, TransferCancelled)
+def status_changed(row: TransferRow | None, event: _StatusChange,
+                   recorded: RecordedEvent) -> TransferRow | None:
+    if row is None:
+        return None
+    return row.model_copy(update={"status": _STATUS[type(event)], **_stamp(recorded)})
