@@ -11,8 +11,8 @@ import pytest
 # GUI tests run offscreen; set before any Qt import (pytest-qt imports Qt lazily).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from incident_core import Application  # noqa: E402
-from incident_core.examples.bank import domain as bank_domain  # noqa: E402
+from incident_core import Application
+from incident_core.examples.bank import domain as bank_domain
 
 pytest_plugins = ["tests.pg_fixtures"]
 
