@@ -13,6 +13,7 @@ from sqlalchemy import (
     Engine,
     Select,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -85,6 +86,19 @@ class SqlEventStore(EventStore):
         self._tables: dict[str, Table] = {}
         self._upsert: Callable[[Table], Any] = (
             pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)
+        # Statements are built once: building an upsert's `excluded` is costly per call.
+        stmt = self._upsert(S)
+        self.stream_upsert = stmt.on_conflict_do_update(index_elements=["aggregate_id"], set_={
+            "version": stmt.excluded.version,
+            "event_count": S.c.event_count + stmt.excluded.event_count,
+            "last_recorded_at": stmt.excluded.last_recorded_at,
+            "last_position": stmt.excluded.last_position,
+        })
+        stmt = self._upsert(CP)
+        self.checkpoint_upsert = stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"position": stmt.excluded.position})
+        self.checkpoint_replace = self.upsert(CP, ["name"])
+        self._row_statements: dict[str, tuple[Any, Any, Any]] = {}
 
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager
@@ -101,6 +115,17 @@ class SqlEventStore(EventStore):
         if table is None:
             table = self._tables[spec.name] = schema.projection_table(spec)
         return table
+
+    def row_statements(self, spec: ProjectionSpec) -> tuple[Any, Any, Any]:
+        """(select by key, upsert, delete by key) of a projection table, built once."""
+        found = self._row_statements.get(spec.name)
+        if found is None:
+            table = self.table(spec)
+            key = table.c[spec.key] == bindparam("key")
+            found = (select(table).where(key), self.upsert(table, [spec.key]),
+                     delete(table).where(key))
+            self._row_statements[spec.name] = found
+        return found
 
     def upsert(self, table: Table, key_columns: Sequence[str]) -> Any:
         stmt = self._upsert(table)
@@ -119,6 +144,7 @@ class SqlEventStore(EventStore):
                     conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))
                 tx = _SqlTransaction(self, conn)
                 yield tx
+                tx.flush()
                 if tx.appended and self.dialect == "postgresql":
                     conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(tx.head()))))
         except sa_exc.SQLAlchemyError as exc:
@@ -343,7 +369,8 @@ class _SqlTransaction(StoreTransaction):
         self.conn = conn
         self._head: int | None = None
         self.appended = False
-        self._known_tables: set[str] = set()
+        self._checkpoints: dict[str, int] | None = None
+        self._dirty: dict[str, int] = {}
 
     def head(self) -> int:
         if self._head is None:
@@ -385,14 +412,7 @@ class _SqlTransaction(StoreTransaction):
             self.conn.execute(insert(E), rows)
         except sa_exc.IntegrityError as exc:
             raise self._conflict(events, exc) from exc
-        stmt = self.store._upsert(S)
-        stmt = stmt.on_conflict_do_update(index_elements=["aggregate_id"], set_={
-            "version": stmt.excluded.version,
-            "event_count": S.c.event_count + stmt.excluded.event_count,
-            "last_recorded_at": stmt.excluded.last_recorded_at,
-            "last_position": stmt.excluded.last_position,
-        })
-        self.conn.execute(stmt, list(touched.values()))
+        self.conn.execute(self.store.stream_upsert, list(touched.values()))
         self._head = position
         self.appended = True
         return recorded
@@ -424,28 +444,36 @@ class _SqlTransaction(StoreTransaction):
         return found
 
     def get_row(self, spec: ProjectionSpec, key: str) -> dict[str, Any] | None:
-        table = self.store.table(spec)
-        row = self.conn.execute(select(table).where(table.c[spec.key] == key)).first()
+        row = self.conn.execute(self.store.row_statements(spec)[0], {"key": key}).first()
         return None if row is None else dict(row._mapping)
 
     def put_row(self, spec: ProjectionSpec, row: dict[str, Any]) -> None:
-        self.conn.execute(self.store.upsert(self.store.table(spec), [spec.key]), row)
+        self.conn.execute(self.store.row_statements(spec)[1], row)
 
     def delete_row(self, spec: ProjectionSpec, key: str) -> None:
-        table = self.store.table(spec)
-        self.conn.execute(delete(table).where(table.c[spec.key] == key))
+        self.conn.execute(self.store.row_statements(spec)[2], {"key": key})
 
     def checkpoint(self, name: str) -> int | None:
-        value = self.conn.execute(select(CP.c.position).where(CP.c.name == name)).scalar()
-        return None if value is None else int(value)
+        if self._checkpoints is None:  # one query per transaction for all of them
+            stmt = select(CP.c.name, CP.c.position)
+            self._checkpoints = {n: int(p) for n, p in self.conn.execute(stmt)}
+        return self._checkpoints.get(name)
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        stmt = self.store._upsert(CP)
-        stmt = stmt.on_conflict_do_update(index_elements=["name"],
-                                          set_={"position": stmt.excluded.position})
-        self.conn.execute(stmt, {"name": name, "position": position, "signature": ""})
+        self.checkpoint(name)
+        assert self._checkpoints is not None
+        self._checkpoints[name] = position
+        self._dirty[name] = position
+
+    def flush(self) -> None:
+        """Write the checkpoints changed in this transaction (one statement)."""
+        if self._dirty:
+            rows = [{"name": n, "position": p, "signature": ""} for n, p in self._dirty.items()]
+            self.conn.execute(self.store.checkpoint_upsert, rows)
+            self._dirty.clear()
 
     def ensure_projection(self, spec: ProjectionSpec) -> bool:
+        self.flush()
         stmt = select(CP.c.signature).where(CP.c.name == spec.name)
         signature = self.conn.execute(stmt).scalar()
         if signature == spec.signature and _has_table(self.conn, spec.name):
@@ -457,9 +485,11 @@ class _SqlTransaction(StoreTransaction):
         return True
 
     def _write_checkpoint(self, spec: ProjectionSpec, position: int) -> None:
-        stmt = self.store.upsert(CP, ["name"])
-        self.conn.execute(stmt, {"name": spec.name, "position": position,
-                                 "signature": spec.signature})
+        self.flush()
+        self.conn.execute(self.store.checkpoint_replace, {
+            "name": spec.name, "position": position, "signature": spec.signature})
+        if self._checkpoints is not None:
+            self._checkpoints[spec.name] = position
 
     def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
                            checkpoint: int) -> None:
