@@ -21,7 +21,7 @@ from incident_core.errors import (
     UnknownProjection,
 )
 from incident_core.process import Accepted, Outcome, Rejected
-from incident_core.projections.definition import Delete, Projection
+from incident_core.projections.definition import Projection, RowBuffer
 from incident_core.store.base import EventStore, StoreTransaction
 from incident_core.store.open import open_store
 
@@ -487,22 +487,25 @@ class _Unit:
             todo = [r for r in self.recorded if r.position > checkpoint
                     and projection.handles(r.event_type)]
         spec = projection.spec
+        knows = self.app.domain.knows_event
+        work = []
         for recorded in todo:
-            if not self.app.domain.knows_event(recorded.event_type):
-                continue
-            event = self.event_of(recorded)
-            key = projection.key_for(recorded, event)
+            if knows(recorded.event_type):
+                event = self.event_of(recorded)
+                work.append((projection.key_for(recorded, event), recorded, event))
+        buffer = RowBuffer(projection, lambda keys: tx.get_rows(spec, keys))
+        buffer.prefetch(key for key, _, _ in work)
+        for key, recorded, event in work:
             try:
-                result = projection.step(tx.get_row(spec, key), recorded, event)
+                buffer.apply(key, recorded, event)
             except IncidentError:
                 raise
             except Exception as exc:
                 raise DomainCodeError(f"projection {projection.name} on "
                                       f"{recorded.event_type}", exc) from exc
-            if isinstance(result, Delete):
-                tx.delete_row(spec, key)
-            elif result is not None:
-                tx.put_row(spec, result)
+        puts, deletes = buffer.changes()
+        tx.put_rows(spec, puts)
+        tx.delete_rows(spec, deletes)
         tx.set_checkpoint(projection.name, head)
 
     def publish(self) -> None:

@@ -6,6 +6,7 @@ from incident_core.projections.definition import (
     Delete,
     Projection,
     ProjectionSpec,
+    RowBuffer,
 )
 
-__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec"]
+__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer"]

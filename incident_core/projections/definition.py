@@ -11,7 +11,7 @@ import hashlib
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from incident_core.domain import Event
 from incident_core.envelope import RecordedEvent
 
-__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec"]
+__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer"]
 
 R = TypeVar("R", bound=BaseModel)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -139,13 +139,71 @@ class Projection(Generic[R]):
         _, key_fn = self._handlers[recorded.event_type]
         return recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
 
+    def apply(self, row: R | None, recorded: RecordedEvent, event: Event) -> R | Delete | None:
+        """Call the handler on a row model: the new row, None (unchanged) or DELETE."""
+        handler, _ = self._handlers[recorded.event_type]
+        result: R | Delete | None = handler(row, event, recorded)
+        return result
+
+    def load(self, stored: dict[str, Any]) -> R:
+        return self.row_type.model_validate(stored)
+
+    def dump(self, row: R) -> dict[str, Any]:
+        dumped: dict[str, Any] = row.model_dump(mode="json")
+        return dumped
+
     def step(self, row: dict[str, Any] | None, recorded: RecordedEvent,
              event: Event) -> dict[str, Any] | Delete | None:
         """Apply one event to one stored row (dicts in, dicts out)."""
-        handler, _ = self._handlers[recorded.event_type]
-        current = None if row is None else self.row_type.model_validate(row)
-        result = handler(current, event, recorded)
+        result = self.apply(None if row is None else self.load(row), recorded, event)
         if result is None or isinstance(result, Delete):
             return result
-        dumped: dict[str, Any] = result.model_dump(mode="json")
-        return dumped
+        return self.dump(result)
+
+
+class RowBuffer(Generic[R]):
+    """Rows of one projection being folded over many events: models stay in memory and are
+    validated/dumped once per row, not once per event; changes are written back in bulk.
+    `fetch(keys)` loads stored rows for keys not seen yet (returns {} for a rebuild)."""
+
+    def __init__(self, projection: Projection[R],
+                 fetch: Callable[[list[str]], dict[str, dict[str, Any]]]) -> None:
+        self.projection = projection
+        self._fetch = fetch
+        self.rows: dict[str, R | None] = {}
+        self.changed: set[str] = set()
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        missing = [k for k in dict.fromkeys(keys) if k not in self.rows]
+        if missing:
+            found = self._fetch(missing)
+            load = self.projection.load
+            for key in missing:
+                stored = found.get(key)
+                self.rows[key] = None if stored is None else load(stored)
+
+    def apply(self, key: str, recorded: RecordedEvent, event: Event) -> None:
+        if key not in self.rows:
+            self.prefetch([key])
+        result = self.projection.apply(self.rows[key], recorded, event)
+        if result is None:
+            return
+        self.rows[key] = None if isinstance(result, Delete) else result
+        self.changed.add(key)
+
+    def changes(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """(rows to upsert, keys to delete) since the buffer was made."""
+        dump = self.projection.dump
+        puts, deletes = [], []
+        for key in self.changed:
+            row = self.rows[key]
+            if row is None:
+                deletes.append(key)
+            else:
+                puts.append(dump(row))
+        return puts, deletes
+
+    def dumped_rows(self) -> Iterator[dict[str, Any]]:
+        """Every present row, dumped (a rebuild's complete result)."""
+        dump = self.projection.dump
+        return (dump(row) for row in self.rows.values() if row is not None)

@@ -92,16 +92,25 @@ class StoreTransaction(ABC):
         ...
 
     @abstractmethod
+    def get_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored rows of these keys (absent keys are left out)."""
+
+    @abstractmethod
+    def put_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace rows by key."""
+
+    @abstractmethod
+    def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
+        ...
+
     def get_row(self, spec: ProjectionSpec, key: str) -> dict[str, Any] | None:
-        ...
+        return self.get_rows(spec, [key]).get(key)
 
-    @abstractmethod
     def put_row(self, spec: ProjectionSpec, row: dict[str, Any]) -> None:
-        ...
+        self.put_rows(spec, [row])
 
-    @abstractmethod
     def delete_row(self, spec: ProjectionSpec, key: str) -> None:
-        ...
+        self.delete_rows(spec, [key])
 
     @abstractmethod
     def checkpoint(self, name: str) -> int | None:

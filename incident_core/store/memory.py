@@ -241,20 +241,25 @@ class _MemoryTransaction(StoreTransaction):
     def _table(self, spec: ProjectionSpec) -> dict[str, Any]:
         return self.rows.setdefault(spec.name, {})
 
-    def get_row(self, spec: ProjectionSpec, key: str) -> dict[str, Any] | None:
+    def get_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         overlay = self._table(spec)
-        if key in overlay:
-            row = overlay[key]
-            return None if row is _GONE else dict(row)
         base = self.replaced.get(spec.name, self.store._tables.get(spec.name, {}))
-        found = base.get(key)
-        return None if found is None else dict(found)
+        found: dict[str, dict[str, Any]] = {}
+        for key in keys:
+            row = overlay[key] if key in overlay else base.get(key)
+            if row is not None and row is not _GONE:
+                found[key] = dict(row)
+        return found
 
-    def put_row(self, spec: ProjectionSpec, row: dict[str, Any]) -> None:
-        self._table(spec)[str(row[spec.key])] = dict(row)
+    def put_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]]) -> None:
+        overlay = self._table(spec)
+        for row in rows:
+            overlay[str(row[spec.key])] = dict(row)
 
-    def delete_row(self, spec: ProjectionSpec, key: str) -> None:
-        self._table(spec)[key] = _GONE
+    def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
+        overlay = self._table(spec)
+        for key in keys:
+            overlay[key] = _GONE
 
     def checkpoint(self, name: str) -> int | None:
         if name in self.checkpoints:

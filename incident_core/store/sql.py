@@ -117,13 +117,13 @@ class SqlEventStore(EventStore):
         return table
 
     def row_statements(self, spec: ProjectionSpec) -> tuple[Any, Any, Any]:
-        """(select by key, upsert, delete by key) of a projection table, built once."""
+        """(select by keys, upsert, delete by key) of a projection table, built once."""
         found = self._row_statements.get(spec.name)
         if found is None:
             table = self.table(spec)
-            key = table.c[spec.key] == bindparam("key")
-            found = (select(table).where(key), self.upsert(table, [spec.key]),
-                     delete(table).where(key))
+            key = table.c[spec.key]
+            found = (select(table).where(key.in_(bindparam("keys", expanding=True))),
+                     self.upsert(table, [spec.key]), delete(table).where(key == bindparam("key")))
             self._row_statements[spec.name] = found
         return found
 
@@ -443,15 +443,22 @@ class _SqlTransaction(StoreTransaction):
             found.update(r[0] for r in self.conn.execute(stmt))
         return found
 
-    def get_row(self, spec: ProjectionSpec, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute(self.store.row_statements(spec)[0], {"key": key}).first()
-        return None if row is None else dict(row._mapping)
+    def get_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        stmt = self.store.row_statements(spec)[0]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 500):
+            for row in self.conn.execute(stmt, {"keys": list(keys[start:start + 500])}):
+                mapping = dict(row._mapping)
+                found[mapping[spec.key]] = mapping
+        return found
 
-    def put_row(self, spec: ProjectionSpec, row: dict[str, Any]) -> None:
-        self.conn.execute(self.store.row_statements(spec)[1], row)
+    def put_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(self.store.row_statements(spec)[1], list(rows))
 
-    def delete_row(self, spec: ProjectionSpec, key: str) -> None:
-        self.conn.execute(self.store.row_statements(spec)[2], {"key": key})
+    def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
+        if keys:
+            self.conn.execute(self.store.row_statements(spec)[2], [{"key": k} for k in keys])
 
     def checkpoint(self, name: str) -> int | None:
         if self._checkpoints is None:  # one query per transaction for all of them
