@@ -369,13 +369,12 @@ def _pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
             str(envelope["aggregate_type"]), str(envelope["event_type"]),
             int(envelope["version"]), str(envelope["recorded_at"]),
             _dumps(envelope["data"]), _dumps(metadata), int(envelope.get("schema_version", 1)),
-            metadata.get("correlation_id"), metadata.get("causation_id"))
+            metadata.get("correlation_id"), metadata.get("causation_id"), envelope["data"])
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"not an event envelope: missing or bad {exc}") from None
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 class _Unit:

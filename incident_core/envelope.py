@@ -36,6 +36,7 @@ class PendingEvent:
     schema_version: int
     correlation_id: str | None
     causation_id: str | None
+    data: dict[str, Any] | None = None  # the decoded data when the writer already has it
 
 
 class RecordedEvent:
@@ -91,9 +92,10 @@ class RecordedEvent:
 
     @classmethod
     def from_pending(cls, pending: PendingEvent, position: int) -> RecordedEvent:
+        data = pending.data if pending.data is not None else _decode(pending.data_json)
         return cls(position, pending.event_id, pending.aggregate_id, pending.aggregate_type,
                    pending.event_type, pending.version, pending.recorded_at,
-                   _decode(pending.data_json), pending.metadata_json, pending.schema_version)
+                   data, pending.metadata_json, pending.schema_version)
 
     @property
     def metadata(self) -> dict[str, Any]:
