@@ -9,6 +9,10 @@ __all__ = ["__version__"]
 
 from importlib.metadata import PackageNotFoundError, version
 
+from incident_gui._qt_compat import pin_singletons
+
+pin_singletons()  # before any Qt call: see incident_gui/_qt_compat.py
+
 try:
     __version__ = version("incident")
 except PackageNotFoundError:  # running from a source tree that is not installed
