@@ -1,9 +1,11 @@
 """Stable, pleasant colours for event types.
 
 The same event type always gets the same colour (in every run and every process), so a
-reader learns that, say, `MoneyDeposited` is green everywhere: timeline, global log, chart.
-The hue comes from a CRC of the name (Python's `hash` is salted per process); saturation and
-lightness sit in a middle band that reads on both light and dark backgrounds.
+reader learns that, say, `MoneyDeposited` is blue everywhere: timeline, global log, chart.
+A CRC of the name (Python's `hash` is salted per process) picks one of 32 colours: 16 hues
+22.5° apart, each in a deeper and a lighter tone. Saturation and lightness sit in a middle
+band, so the swatches read on light and dark backgrounds alike. Two types can share a
+colour (any stable per-name choice can collide); the name is always shown beside it.
 """
 
 from __future__ import annotations
@@ -12,20 +14,22 @@ import zlib
 
 from PySide6.QtGui import QColor
 
-__all__ = ["color_for_event_type", "text_color_on"]
+__all__ = ["PALETTE_SIZE", "color_for_event_type", "text_color_on"]
 
-_GOLDEN_ANGLE = 137.508
-_SATURATIONS = (0.62, 0.52, 0.70)
-_LIGHTNESSES = (0.50, 0.44, 0.56)
+_HUES = 16
+_TONES = ((0.62, 0.46), (0.58, 0.62))  # (saturation, lightness): deeper, lighter
+PALETTE_SIZE = _HUES * len(_TONES)
+
+
+def _palette_color(index: int) -> QColor:
+    hue_step, tone = divmod(index, len(_TONES))
+    saturation, lightness = _TONES[tone]
+    return QColor.fromHslF(hue_step / _HUES, saturation, lightness)
 
 
 def color_for_event_type(name: str) -> QColor:
-    """The colour of an event type: a stable hash of the name mapped to a pleasant hue."""
-    digest = zlib.crc32(name.encode("utf-8"))
-    hue = (digest % 360 * _GOLDEN_ANGLE) % 360.0
-    saturation = _SATURATIONS[(digest >> 9) % len(_SATURATIONS)]
-    lightness = _LIGHTNESSES[(digest >> 11) % len(_LIGHTNESSES)]
-    return QColor.fromHslF(hue / 360.0, saturation, lightness)
+    """The colour of an event type: a stable hash of the name picks a palette entry."""
+    return _palette_color(zlib.crc32(name.encode("utf-8")) % PALETTE_SIZE)
 
 
 def text_color_on(background: QColor) -> QColor:
