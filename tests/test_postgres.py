@@ -295,6 +295,19 @@ def test_waiting_does_not_poll_the_table(bank_pg: Application) -> None:
         assert len(queries) == 1  # the head at the start; then only sleeping on LISTEN
 
 
+def test_a_follower_waiting_in_short_slices_queries_only_once(bank_pg: Application) -> None:
+    with open_store(bank_pg.store.target) as follower:
+        known = follower.head()
+        queries = _count_head_queries(follower)
+        for _ in range(6):  # like the inspector's watcher: short waits in a loop
+            assert follower.wait_for_change(known, timeout=0.1) == known
+        assert len(queries) == 1
+        bank_pg.dispatch(DepositMoney(aggregate_id="A", amount=1))
+        assert follower.wait_for_change(known, timeout=30) == known + 1
+        assert follower.wait_for_change(known + 1, timeout=0.1) == known + 1
+        assert len(queries) == 2  # once after the notification; the next call needs none
+
+
 def test_a_wake_up_costs_one_head_query(bank_pg: Application) -> None:
     with open_store(bank_pg.store.target) as follower:
         known = follower.head()

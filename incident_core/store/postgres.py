@@ -60,6 +60,10 @@ def _connect_args(url: URL, *, read_only: bool) -> dict[str, Any]:
         args["connect_timeout"] = CONNECT_TIMEOUT_S
     if "application_name" not in url.query:
         args["application_name"] = "incident"
+    if "keepalives_idle" not in url.query:
+        # A follower's LISTEN connection idles for hours: notice a vanished server or
+        # network path within about a minute instead of the operating system's two hours.
+        args.update(keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
     if read_only:
         given = url.query.get("options", "")
         given = given if isinstance(given, str) else " ".join(given)
@@ -74,6 +78,7 @@ class PostgresEventStore(SqlEventStore):
         super().__init__(engine, target, read_only=read_only)
         self._listener: _Listener | None = None
         self._listener_lock = threading.Lock()
+        self._last_head: tuple[_Listener, int, int] | None = None  # listener, generation, head
         self._closed = False
 
     def create_schema(self) -> None:
@@ -94,11 +99,10 @@ class PostgresEventStore(SqlEventStore):
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         """Block until another commit moves the head (woken by NOTIFY, never by polling).
-        Queries the head once at the start and once after each notification."""
+        Queries the head at most once at the start and once after each notification."""
         deadline = time.monotonic() + timeout
         listener = self._listening()
-        seen = listener.generation
-        current = self.head()
+        seen, current = self._head_as_of(listener)
         while current == known_head:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._closed:
@@ -106,9 +110,21 @@ class PostgresEventStore(SqlEventStore):
             woken = listener.wait_past(seen, remaining)
             if woken is None:
                 break
-            seen = woken
-            current = self.head()
+            seen, current = woken, self.head()
+            self._last_head = (listener, seen, current)
         return current
+
+    def _head_as_of(self, listener: _Listener) -> tuple[int, int]:
+        """The listener's generation and the head. Every append notifies, so a head read
+        after generation g stays the head while the generation is still g: then no query
+        is needed (a follower calling in a loop with a short timeout costs nothing)."""
+        generation = listener.generation
+        last = self._last_head
+        if last is not None and last[0] is listener and last[1] == generation:
+            return generation, last[2]
+        head = self.head()
+        self._last_head = (listener, generation, head)
+        return generation, head
 
     def _listening(self) -> _Listener:
         """The running listener; started (LISTEN committed) before this returns."""
