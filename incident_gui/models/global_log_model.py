@@ -1,0 +1,267 @@
+"""The global log: every event by position, over a million rows, never loaded whole.
+
+Two ways of paging, both off the UI thread (a `QueryThread`, newest request first):
+
+* **indexed** (no filter): positions are contiguous 1..head, so row r *is* position r + 1.
+  `rowCount()` is the head; `data()` for a row whose page is not cached asks the loader for
+  that page (`read_events(after_position=page_start, limit=PAGE)`) and shows a placeholder
+  until it arrives. Jumping to the end costs one page query. Pages live in a small LRU
+  cache. If a page ever shows a gap in positions, the model falls back to keyset paging.
+* **keyset** (a filter is active): `canFetchMore`/`fetchMore` append pages of
+  `read_events(after_position=last_loaded, filter=...)` — never OFFSET, never a full load.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from incident_core import EventFilter, EventStore, RecordedEvent
+from incident_gui.models.event_cells import KnowsEvent, event_cell
+from incident_gui.query_thread import QueryThread
+
+__all__ = ["GlobalLogModel"]
+
+PAGE_SIZE = 200
+MAX_CACHED_PAGES = 100
+# A queued page request older than this many newer requests is no longer on screen: skip it.
+_STALE_REQUESTS = 24
+_COLUMNS = (("position", "Position"), ("aggregate", "Aggregate"), ("version", "Version"),
+            ("type", "Event type"), ("recorded", "Recorded"), ("summary", "Data"))
+Index = QModelIndex | QPersistentModelIndex
+_SKIPPED = object()
+
+
+def _knows_everything(_event_type: str) -> bool:
+    return True
+
+
+class GlobalLogModel(QAbstractTableModel):
+    """All events (or the filtered ones) in position order."""
+
+    sig_page_loaded = Signal(int, int)  # first row, last row
+    sig_failed = Signal(str, str)  # message, details
+
+    def __init__(self, loader: QueryThread, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._loader = loader
+        loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+        loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        self._store: EventStore | None = None
+        self._knows: KnowsEvent = _knows_everything
+        self._filter = EventFilter()
+        self._generation = 0
+        self._indexed = True
+        # indexed mode
+        self._count = 0
+        self._pages: OrderedDict[int, list[RecordedEvent]] = OrderedDict()
+        self._requested: dict[int, int] = {}
+        self._serial = 0
+        # keyset mode
+        self._rows: list[RecordedEvent] = []
+        self._positions: list[int] = []
+        self._exhausted = True
+        self._fetching = False
+
+    # -- configuration ------------------------------------------------------------------
+    def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
+        self._store = store
+        self._knows = knows
+        self._filter = EventFilter()
+        self.reload()
+
+    def set_filter(self, flt: EventFilter) -> None:
+        self._filter = flt
+        self.reload()
+
+    @property
+    def event_filter(self) -> EventFilter:
+        return self._filter
+
+    @property
+    def indexed(self) -> bool:
+        """True when rows map directly to positions (no filter)."""
+        return self._indexed
+
+    def reload(self, *, indexed: bool | None = None) -> None:
+        self.beginResetModel()
+        self._generation += 1
+        self._loader.discard_pending()
+        self._indexed = self._filter.is_empty if indexed is None else indexed
+        self._pages.clear()
+        self._requested.clear()
+        self._rows, self._positions = [], []
+        self._fetching = False
+        store = self._store
+        self._count = store.head() if (store is not None and self._indexed) else 0
+        self._exhausted = store is None or self._indexed
+        self.endResetModel()
+        if self._indexed and self._count:
+            self._request_page(0)
+        elif not self._indexed:
+            self.fetchMore(QModelIndex())
+
+    # -- Qt model API ---------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid():
+            return 0
+        return self._count if self._indexed else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(_COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return _COLUMNS[section][1]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        column = _COLUMNS[index.column()][0]
+        event = self.event_at(index.row(), request=True)
+        if event is not None:
+            return event_cell(event, column, role, self._knows)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == "position":
+                return str(index.row() + 1)
+            return "loading…" if column == "summary" else ""
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == "position":
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def canFetchMore(self, parent: Index) -> bool:
+        return (not parent.isValid() and not self._indexed and not self._exhausted
+                and not self._fetching)
+
+    def fetchMore(self, parent: Index) -> None:
+        if not self.canFetchMore(parent) or self._store is None:
+            return
+        self._fetching = True
+        store, flt = self._store, self._filter
+        after = self._positions[-1] if self._positions else 0
+        self._loader.submit(
+            (self._generation, "after", after),
+            lambda: store.read_events(after_position=after, limit=PAGE_SIZE, filter=flt))
+
+    # -- rows ---------------------------------------------------------------------------
+    def event_at(self, row: int, *, request: bool = False) -> RecordedEvent | None:
+        """The event shown in `row`, or None while its page is loading (then, with
+        `request=True`, ask for the page)."""
+        if not self._indexed:
+            return self._rows[row] if 0 <= row < len(self._rows) else None
+        if not 0 <= row < self._count:
+            return None
+        page = self._pages.get(row // PAGE_SIZE)
+        if page is not None and row % PAGE_SIZE < len(page):
+            return page[row % PAGE_SIZE]
+        if request:
+            self._request_page(row // PAGE_SIZE)
+        return None
+
+    def row_of_position(self, position: int) -> int | None:
+        """The row showing `position` (None when it is filtered out or not loaded yet)."""
+        if self._indexed:
+            return position - 1 if 1 <= position <= self._count else None
+        at = bisect.bisect_left(self._positions, position)
+        return at if at < len(self._positions) and self._positions[at] == position else None
+
+    def is_loading(self) -> bool:
+        return bool(self._requested) or self._fetching
+
+    # -- paging ------------------------------------------------------------------------------
+    def _request_page(self, page: int) -> None:
+        if page in self._requested:  # queued or running: just mark it as wanted now
+            self._requested[page] = self._serial
+            return
+        self._serial += 1
+        self._requested[page] = self._serial
+        store, generation = self._store, self._generation
+        if store is None:
+            return
+
+        def load() -> object:
+            requested = self._requested.get(page)
+            if generation != self._generation or requested is None or \
+                    self._serial - requested > _STALE_REQUESTS:
+                return _SKIPPED
+            return store.read_events(after_position=page * PAGE_SIZE, limit=PAGE_SIZE)
+
+        self._loader.submit((generation, "page", page), load)
+
+    def _on_done(self, key: object, result: object) -> None:
+        if not isinstance(key, tuple) or key[0] != self._generation:
+            return
+        if key[1] == "page":
+            self._page_arrived(key[2], result)
+        elif key[1] == "after" and isinstance(result, list):
+            self._rows_arrived(result)
+
+    def _on_failed(self, key: object, message: str, details: str) -> None:
+        if not isinstance(key, tuple) or key[0] != self._generation:
+            return
+        if key[1] == "page":
+            self._requested.pop(key[2], None)
+        self._fetching = False
+        self.sig_failed.emit(message, details)
+
+    def _page_arrived(self, page: int, result: object) -> None:
+        self._requested.pop(page, None)
+        if result is _SKIPPED or not isinstance(result, list):
+            return
+        start = page * PAGE_SIZE
+        if any(e.position != start + i + 1 for i, e in enumerate(result)):
+            self.reload(indexed=False)  # positions have gaps: page by keyset instead
+            return
+        self._pages[page] = result
+        self._pages.move_to_end(page)
+        while len(self._pages) > MAX_CACHED_PAGES:
+            self._pages.popitem(last=False)
+        last = min(start + PAGE_SIZE, self._count) - 1
+        if last >= start:
+            self.dataChanged.emit(self.index(start, 0), self.index(last, len(_COLUMNS) - 1))
+            self.sig_page_loaded.emit(start, last)
+
+    def _rows_arrived(self, events: list[RecordedEvent]) -> None:
+        self._fetching = False
+        fresh = [e for e in events if not self._positions or e.position > self._positions[-1]]
+        if len(events) < PAGE_SIZE:
+            self._exhausted = True
+        if fresh:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            self._rows.extend(fresh)
+            self._positions.extend(e.position for e in fresh)
+            self.endInsertRows()
+        self.sig_page_loaded.emit(len(self._rows) - len(fresh), len(self._rows) - 1)
+
+    # -- live ---------------------------------------------------------------------------------
+    def grow_to(self, head: int) -> None:
+        """Events up to `head` were recorded: show them (new rows at the end)."""
+        if self._store is None:
+            return
+        if not self._indexed:
+            if self._exhausted:
+                self._exhausted = False
+                self.fetchMore(QModelIndex())
+            return
+        if head <= self._count:
+            return
+        old = self._count
+        last_page = (old - 1) // PAGE_SIZE if old else None
+        if last_page is not None and old % PAGE_SIZE:
+            self._pages.pop(last_page, None)  # it was partial: load it again, complete
+        self.beginInsertRows(QModelIndex(), old, head - 1)
+        self._count = head
+        self.endInsertRows()
