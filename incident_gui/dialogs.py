@@ -1,0 +1,57 @@
+"""Error dialogs and the last-resort exception hook: the app never dies with a traceback."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from incident_core import DomainCodeError, IncidentError
+
+__all__ = ["install_excepthook", "show_error", "show_exception"]
+
+
+def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> None:
+    """A modal error box; `details` (e.g. a traceback) sits behind 'Show Details…'."""
+    box = QMessageBox(parent)
+    box.setObjectName("errorDialog")
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle(title)
+    box.setText(message)
+    if details:
+        box.setDetailedText(details)
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.exec()
+
+
+def show_exception(parent: QWidget | None, title: str, exc: BaseException) -> None:
+    """Expected errors (IncidentError) as one clear line; domain-code errors and anything
+    unexpected with the traceback as details."""
+    if isinstance(exc, DomainCodeError):
+        original = exc.original
+        details = "".join(traceback.format_exception(type(original), original,
+                                                     original.__traceback__))
+        show_error(parent, title, f"{exc}\n\nNothing was written.", details)
+    elif isinstance(exc, IncidentError):
+        show_error(parent, title, str(exc))
+    else:
+        details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        show_error(parent, title, f"Unexpected error: {type(exc).__name__}: {exc}", details)
+
+
+def _hook(kind: type[BaseException], value: BaseException,
+          tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    traceback.print_exception(kind, value, tb)
+    if QApplication.instance() is None:
+        return
+    show_exception(QApplication.activeWindow(), "Incident inspector", value)
+
+
+def install_excepthook() -> None:
+    """Show uncaught exceptions (e.g. raised in a slot) in a dialog instead of dying."""
+    sys.excepthook = _hook

@@ -1,0 +1,59 @@
+"""What changed in a store between two heads: new events and the streams they touched.
+
+Read on the live watcher's thread, applied on the UI thread. No Qt here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from incident_core import EventStore, RecordedEvent, StreamInfo
+
+__all__ = ["MAX_EVENTS", "MAX_STREAMS", "StoreChanges", "collect_changes"]
+
+# Beyond these, views reload instead of applying the changes one by one.
+MAX_EVENTS = 2000
+MAX_STREAMS = 200
+
+
+@dataclass(frozen=True)
+class StoreChanges:
+    """Events in (old_head, head]; `events`/`streams` are None when there were too many."""
+
+    old_head: int
+    head: int
+    events: list[RecordedEvent] | None
+    streams: list[StreamInfo] | None
+    new_ids: set[str] = field(default_factory=set)
+
+    def since(self, known_head: int) -> StoreChanges:
+        """The part of these changes after `known_head` (the UI may be ahead already)."""
+        if known_head <= self.old_head or self.events is None:
+            return self
+        events = [e for e in self.events if e.position > known_head]
+        touched = {e.aggregate_id for e in events}
+        streams = None if self.streams is None else [
+            s for s in self.streams if s.aggregate_id in touched]
+        return StoreChanges(known_head, self.head, events, streams,
+                            self.new_ids & touched)
+
+    @property
+    def event_types(self) -> set[str]:
+        return set() if self.events is None else {e.event_type for e in self.events}
+
+
+def collect_changes(store: EventStore, old_head: int, head: int) -> StoreChanges:
+    """Read what was recorded after `old_head` (up to `head`), cheaply."""
+    if head - old_head > MAX_EVENTS:
+        return StoreChanges(old_head, head, None, None)
+    events = [e for e in store.read_events(after_position=old_head, limit=MAX_EVENTS)
+              if e.position <= head]
+    touched = list(dict.fromkeys(e.aggregate_id for e in events))
+    if len(touched) > MAX_STREAMS:
+        return StoreChanges(old_head, head, events, None)
+    streams = [info for info in map(store.stream, touched) if info is not None]
+    first_version: dict[str, int] = {}
+    for event in events:
+        first_version.setdefault(event.aggregate_id, event.version)
+    new_ids = {aggregate_id for aggregate_id, version in first_version.items() if version == 1}
+    return StoreChanges(old_head, head, events, streams, new_ids)
