@@ -1,0 +1,234 @@
+"""The selected event: identity, links along causation and correlation, data as JSON."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from incident_core import EventStore, RecordedEvent
+from incident_gui.colors import color_for_event_type
+from incident_gui.formatting import local_time, pretty_json
+from incident_gui.models.event_cells import KnowsEvent, type_icon
+from incident_gui.query_thread import QueryThread
+from incident_gui.widgets.json_tree import JsonTree
+
+__all__ = ["EVENT_ID_ROLE", "EventDetail"]
+
+EVENT_ID_ROLE = Qt.ItemDataRole.UserRole + 5
+RELATED_LIMIT = 500
+_BADGE_STYLE = ("QLabel { background: #b45309; color: white; border-radius: 4px;"
+                " padding: 1px 6px; font-weight: bold; }")
+
+
+def _link(kind: str, target: str, text: str) -> str:
+    return f'<a href="{kind}:{escape(target)}">{escape(text)}</a>'
+
+
+def _related(store: EventStore, event: RecordedEvent) -> tuple[list[RecordedEvent],
+                                                                 list[RecordedEvent]]:
+    caused = store.events_with_metadata("causation_id", event.event_id, RELATED_LIMIT)
+    correlation = event.correlation_id
+    same = ([] if correlation is None else
+            store.events_with_metadata("correlation_id", correlation, RELATED_LIMIT))
+    return caused, same
+
+
+class EventDetail(QWidget):
+    """`eventDetail`: header and fields, the JSON tree, and related events (clickable)."""
+
+    sig_event_requested = Signal(str)  # event id to jump to
+    sig_aggregate_requested = Signal(str)
+
+    def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("eventDetail")
+        self._store: EventStore | None = None
+        self._knows: KnowsEvent = lambda _t: True
+        self._event: RecordedEvent | None = None
+        self._generation = 0
+        self._loader = loader
+        loader.sig_done.connect(self._on_related, Qt.ConnectionType.QueuedConnection)
+        self.title = QLabel("Select an event", objectName="eventTitle")
+        self.badge = QLabel("⚠ Unknown event type — data shown raw",
+                            objectName="unknownTypeBadge")
+        self.badge.setStyleSheet(_BADGE_STYLE)
+        self.badge.hide()
+        self.fields: dict[str, QLabel] = {}
+        self.json = JsonTree("eventJson", self)
+        self.copy_button = QPushButton("Copy as JSON", objectName="copyJsonButton")
+        self.copy_button.clicked.connect(self.copy_json)
+        self.related = QTreeWidget(objectName="relatedEvents")
+        self.related.setHeaderLabels(["Related event", "Aggregate", "Position"])
+        self.related.setRootIsDecorated(True)
+        self.related.itemClicked.connect(self._on_related_clicked)
+        self.related.itemActivated.connect(self._on_related_clicked)
+        self._layout()
+        self.show_event(None)
+
+    def _field(self, name: str) -> QLabel:
+        label = QLabel(objectName=name)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setWordWrap(True)
+        label.linkActivated.connect(self._on_link)
+        self.fields[name] = label
+        return label
+
+    def _layout(self) -> None:
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for caption, name in (("Event id", "eventIdLabel"), ("Position", "positionLabel"),
+                              ("Aggregate", "aggregateLink"), ("Version", "versionLabel"),
+                              ("Recorded", "recordedLabel"), ("Command", "commandLabel"),
+                              ("Caused by", "causationLink"),
+                              ("Correlation", "correlationLabel")):
+            form.addRow(caption, self._field(name))
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.badge)
+        header.addWidget(self.copy_button)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(form)
+        top_layout.addWidget(self.json, 1)
+        self._body = QSplitter(Qt.Orientation.Vertical, objectName="eventDetailSplitter")
+        self._body.addWidget(top)
+        self._body.addWidget(self.related)
+        self._body.setStretchFactor(0, 3)
+        self._body.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self._body, 1)
+
+    # -- public API -------------------------------------------------------------------------
+    def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
+        self._store = store
+        self._knows = knows
+        self.show_event(None)
+
+    @property
+    def event(self) -> RecordedEvent | None:
+        return self._event
+
+    def show_event(self, event: RecordedEvent | None) -> None:
+        self._generation += 1
+        self._event = event
+        self.related.clear()
+        self.copy_button.setEnabled(event is not None)
+        self._body.setVisible(event is not None)
+        if event is None:
+            self.title.setText("Select an event in a timeline or the global log")
+            self.badge.hide()
+            self.json.clear()
+            for label in self.fields.values():
+                label.clear()
+            return
+        self._show_header(event)
+        self._show_fields(event)
+        self.json.show_sections({"data": event.data, "metadata": event.metadata})
+        if self._store is not None:
+            store = self._store
+            self._loader.submit(("related", self._generation), lambda: _related(store, event))
+
+    def copy_json(self) -> None:
+        if self._event is not None:
+            QApplication.clipboard().setText(pretty_json(self._event.to_json()))
+
+    # -- rendering --------------------------------------------------------------------------
+    def _show_header(self, event: RecordedEvent) -> None:
+        color = color_for_event_type(event.event_type).name()
+        self.title.setText(f"<span style='color:{color}; font-size:large'>●</span> "
+                           f"<b style='font-size:large'>{escape(event.event_type)}</b>")
+        self.badge.setVisible(not self._knows(event.event_type))
+
+    def _show_fields(self, event: RecordedEvent) -> None:
+        f = self.fields
+        f["eventIdLabel"].setText(escape(event.event_id))
+        f["positionLabel"].setText(f"#{event.position}")
+        f["aggregateLink"].setText(_link("aggregate", event.aggregate_id, event.aggregate_id)
+                                   + f" ({escape(event.aggregate_type)})")
+        f["versionLabel"].setText(f"{event.version} · schema {event.schema_version}")
+        utc = escape(event.recorded_at_text)
+        f["recordedLabel"].setText(f"{local_time(event.recorded_at_text)} "
+                                   f"<span style='color:gray'>(UTC {utc})</span>")
+        command = event.metadata.get("command_type")
+        command_id = event.metadata.get("command_id")
+        f["commandLabel"].setText(
+            f"{escape(str(command or '—'))} <span style='color:gray'>"
+            f"{escape(str(command_id or ''))}</span>")
+        f["causationLink"].setText(self._causation_text(event))
+        correlation = event.correlation_id
+        f["correlationLabel"].setText(escape(correlation) if correlation else "—")
+
+    def _causation_text(self, event: RecordedEvent) -> str:
+        cause_id = event.causation_id
+        if not cause_id:
+            return "—"
+        cause = self._store.get_event(cause_id) if self._store is not None else None
+        if cause is None:
+            command = event.metadata.get("command_type") or "a command"
+            return f"{escape(str(command))} (a command, not an event)"
+        return (_link("event", cause.event_id, f"{cause.event_type} #{cause.position}")
+                + f" on {escape(cause.aggregate_id)}")
+
+    def _on_related(self, key: object, result: object) -> None:
+        if key != ("related", self._generation) or not isinstance(result, tuple):
+            return
+        caused, same = result
+        self.related.clear()
+        self._add_group("caused", f"Caused by this event ({len(caused)})", caused)
+        self._add_group("correlation", f"Same correlation ({len(same)})", same)
+        self.related.expandAll()
+        self.related.resizeColumnToContents(0)
+
+    def _add_group(self, name: str, caption: str, events: list[RecordedEvent]) -> None:
+        group = QTreeWidgetItem(self.related, [caption])
+        group.setData(0, Qt.ItemDataRole.UserRole, name)
+        group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        for related in events:
+            item = QTreeWidgetItem(group, [related.event_type, related.aggregate_id,
+                                           f"#{related.position}"])
+            item.setIcon(0, type_icon(related.event_type))
+            item.setData(0, EVENT_ID_ROLE, related.event_id)
+            if self._event is not None and related.event_id == self._event.event_id:
+                font = item.font(0)
+                font.setItalic(True)
+                item.setFont(0, font)
+                item.setToolTip(0, "this event")
+
+    def related_items(self, group: str) -> list[QTreeWidgetItem]:
+        """The items of a related-events group ('caused' or 'correlation')."""
+        for i in range(self.related.topLevelItemCount()):
+            top = self.related.topLevelItem(i)
+            if top.data(0, Qt.ItemDataRole.UserRole) == group:
+                return [top.child(j) for j in range(top.childCount())]
+        return []
+
+    # -- navigation ---------------------------------------------------------------------------
+    def _on_link(self, href: str) -> None:
+        kind, _, target = href.partition(":")
+        signal = {"event": self.sig_event_requested,
+                  "aggregate": self.sig_aggregate_requested}.get(kind)
+        if signal is not None:  # the jump rewrites the label: leave its handler first
+            QTimer.singleShot(0, self, lambda: signal.emit(target))
+
+    def _on_related_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        event_id = item.data(0, EVENT_ID_ROLE)
+        if isinstance(event_id, str):
+            # Jumping rebuilds this tree: leave the click handler before the items go.
+            QTimer.singleShot(0, self, lambda: self.sig_event_requested.emit(event_id))

@@ -1,0 +1,157 @@
+"""The global log: all events by position, filterable, paged lazily off the UI thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from incident_core import EventFilter, EventStore, RecordedEvent
+from incident_gui.models.event_cells import KnowsEvent
+from incident_gui.models.global_log_model import GlobalLogModel
+from incident_gui.query_thread import QueryThread
+from incident_gui.widgets.event_table import EventTable
+from incident_gui.widgets.log_filter_bar import LogFilterBar
+
+__all__ = ["GlobalLogPanel"]
+
+
+class GlobalLogPanel(QWidget):
+    """Filters, the `globalLogView` table and a one-line status."""
+
+    sig_event_selected = Signal(object)  # RecordedEvent or None
+    sig_first_page = Signal()  # the first page of a (re)loaded log has arrived
+
+    def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("globalLogPanel")
+        self._store: EventStore | None = None
+        self._pending_row: int | None = None
+        self._awaiting_first = False
+        self.model = GlobalLogModel(loader, self)
+        self.filters = LogFilterBar(self)
+        self.view = EventTable("globalLogView", self)
+        self.view.setModel(self.model)
+        self.view.set_column_samples(["1,000,000", "acc-missing-00000", "Version",
+                                      "TransferRequested", "2000-00-00 00:00:00.000"])
+        self.status = QLabel(objectName="globalLogStatus")
+        self.end_button = QPushButton("Newest ⤓", objectName="jumpToEndButton")
+        self.end_button.setToolTip("Jump to the newest event (End)")
+        self.end_button.clicked.connect(self.jump_to_end)
+        self.filters.sig_filter_changed.connect(self._on_filter_changed)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.model.sig_page_loaded.connect(self._on_page_loaded)
+        self.model.sig_failed.connect(self._on_failed)
+        for signal in (self.model.modelReset, self.model.rowsInserted):
+            signal.connect(self._update_status)
+        self._layout()
+
+    def _layout(self) -> None:
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.end_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filters)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+
+    # -- public API -----------------------------------------------------------------------
+    def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
+        self._store = store
+        self.filters.set_event_types([] if store is None else store.event_types())
+        self._awaiting_first = store is not None
+        self.model.set_store(store, knows)
+        if not self.filters.current_filter().is_empty:
+            self.model.set_filter(self.filters.current_filter())
+        self._check_first_page()
+
+    def refresh(self) -> None:
+        if self._store is not None:
+            self.filters.set_event_types(self._store.event_types())
+        self._awaiting_first = True
+        self.model.reload()
+        self._check_first_page()
+
+    def grow_to(self, head: int, new_types: set[str]) -> None:
+        """Live: the store's head moved to `head`; follow the end if it was showing."""
+        if self._store is not None and new_types:
+            self.filters.set_event_types(self._store.event_types())
+        scrollbar = self.view.verticalScrollBar()
+        at_end = scrollbar.value() >= scrollbar.maximum()
+        self.model.grow_to(head)
+        if at_end and self.view.currentIndex().isValid():
+            self.view.scrollToBottom()
+
+    def jump_to_end(self) -> None:
+        rows = self.model.rowCount()
+        if rows:
+            self.select_row(rows - 1)
+        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def select_position(self, position: int) -> bool:
+        """Select the row of `position` if the log shows it."""
+        row = self.model.row_of_position(position)
+        if row is None:
+            return False
+        self.select_row(row)
+        return True
+
+    def select_row(self, row: int) -> None:
+        index = self.model.index(row, 0)
+        self.view.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.view.scrollTo(index, EventTable.ScrollHint.PositionAtCenter)
+
+    def current_event(self) -> RecordedEvent | None:
+        return self.model.event_at(self.view.currentIndex().row())
+
+    def focus_filter(self) -> None:
+        self.filters.focus_text()
+
+    def has_focus_within(self) -> bool:
+        focus = self.focusWidget()
+        return focus is not None and self.isAncestorOf(focus)
+
+    # -- internals ------------------------------------------------------------------------
+    def _on_filter_changed(self, flt: EventFilter) -> None:
+        if flt == self.model.event_filter:
+            return
+        self._awaiting_first = True
+        self.model.set_filter(flt)
+        self._check_first_page()
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        event = self.model.event_at(current.row(), request=True)
+        self._pending_row = None if event is not None or not current.isValid() else current.row()
+        self.sig_event_selected.emit(event)
+
+    def _on_page_loaded(self, first: int, last: int) -> None:
+        if self._pending_row is not None and first <= self._pending_row <= last:
+            row, self._pending_row = self._pending_row, None
+            self.sig_event_selected.emit(self.model.event_at(row))
+        if self._awaiting_first:
+            self._awaiting_first = False
+            self.sig_first_page.emit()
+        self._update_status()
+
+    def _check_first_page(self) -> None:
+        """An empty log has no page to wait for: it is ready at once."""
+        if self._awaiting_first and self.model.rowCount() == 0 and not self.model.is_loading():
+            self._awaiting_first = False
+            self.sig_first_page.emit()
+
+    def _on_failed(self, message: str, _details: str) -> None:
+        self.status.setText(f"Could not read the log: {message}")
+
+    def _update_status(self) -> None:
+        rows = self.model.rowCount()
+        if self._store is None:
+            self.status.setText("No store open")
+        elif self.model.indexed:
+            self.status.setText(f"{rows:,} events")
+        elif self.model.canFetchMore(QModelIndex()) or self.model.is_loading():
+            self.status.setText(f"Filtered: {rows:,} matching events loaded so far "
+                                "(scroll for more)")
+        else:
+            self.status.setText(f"Filtered: {rows:,} matching events")

@@ -1,0 +1,130 @@
+"""The global log's filters: event types, aggregate, time range and text in the data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDateTimeEdit,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from incident_core import EventFilter
+from incident_core.envelope import format_time
+from incident_gui.widgets.event_type_selector import EventTypeSelector
+
+__all__ = ["LogFilterBar"]
+
+FILTER_DELAY_MS = 300
+_TIME_FORMAT = "yyyy-MM-dd HH:mm"
+
+
+class LogFilterBar(QWidget):
+    """Emits `sig_filter_changed(EventFilter)` shortly after the user stops typing."""
+
+    sig_filter_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("logFilterBar")
+        self.types = EventTypeSelector(self)
+        self.aggregate_edit = self._line("aggregateFilter", "Aggregate id (exact)")
+        self.text_edit = self._line("textFilter", "Text in the event data")
+        self.since_check, self.since_edit = self._time("since", "From")
+        self.until_check, self.until_edit = self._time("until", "Until")
+        self.clear_button = QPushButton("Clear", objectName="clearFiltersButton")
+        self.clear_button.setToolTip("Remove every filter")
+        self._debounce = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
+        self._debounce.timeout.connect(self._emit)
+        self.types.sig_changed.connect(self._emit)
+        self.clear_button.clicked.connect(self.clear)
+        self._layout()
+
+    def _line(self, name: str, placeholder: str) -> QLineEdit:
+        edit = QLineEdit(objectName=name)
+        edit.setPlaceholderText(placeholder)
+        edit.setClearButtonEnabled(True)
+        edit.textChanged.connect(self._debounce_start)
+        edit.returnPressed.connect(self._emit)
+        return edit
+
+    def _time(self, name: str, label: str) -> tuple[QCheckBox, QDateTimeEdit]:
+        check = QCheckBox(label, objectName=f"{name}Check")
+        edit = QDateTimeEdit(objectName=f"{name}Edit")
+        edit.setDisplayFormat(_TIME_FORMAT)
+        edit.setCalendarPopup(True)
+        edit.setTimeSpec(Qt.TimeSpec.LocalTime)
+        edit.setDateTime(QDateTime.currentDateTime())
+        edit.setEnabled(False)
+        check.toggled.connect(edit.setEnabled)
+        check.toggled.connect(self._emit)
+        edit.dateTimeChanged.connect(self._debounce_start)
+        return check, edit
+
+    def _layout(self) -> None:
+        first = QHBoxLayout()
+        first.addWidget(self.types)
+        first.addWidget(self.aggregate_edit, 1)
+        first.addWidget(self.text_edit, 2)
+        second = QHBoxLayout()
+        for widget in (self.since_check, self.since_edit, self.until_check, self.until_edit):
+            second.addWidget(widget)
+        second.addStretch(1)
+        second.addWidget(self.clear_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(first)
+        layout.addLayout(second)
+
+    # -- public API -------------------------------------------------------------------------
+    def set_event_types(self, types: Iterable[str]) -> None:
+        self.types.set_types(types)
+
+    def current_filter(self) -> EventFilter:
+        return EventFilter(
+            aggregate_id=self.aggregate_edit.text().strip() or None,
+            event_types=self.types.selected(),
+            since=_utc_text(self.since_edit) if self.since_check.isChecked() else None,
+            until=_utc_text(self.until_edit) if self.until_check.isChecked() else None,
+            text=self.text_edit.text().strip() or None)
+
+    def clear(self) -> None:
+        widgets = (self.types, self.aggregate_edit, self.text_edit, self.since_check,
+                   self.until_check)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.types.clear()
+        self.aggregate_edit.clear()
+        self.text_edit.clear()
+        self.since_check.setChecked(False)
+        self.until_check.setChecked(False)
+        self.since_edit.setEnabled(False)
+        self.until_edit.setEnabled(False)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._emit()
+
+    def focus_text(self) -> None:
+        self.text_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.text_edit.selectAll()
+
+    def _debounce_start(self) -> None:
+        self._debounce.start()
+
+    def _emit(self) -> None:
+        self._debounce.stop()
+        self.sig_filter_changed.emit(self.current_filter())
+
+
+def _utc_text(edit: QDateTimeEdit) -> str:
+    """The edit's local time as the store's UTC text."""
+    seconds = edit.dateTime().toSecsSinceEpoch()
+    return format_time(datetime.fromtimestamp(seconds, UTC))

@@ -1,0 +1,157 @@
+"""The aggregate's state right after the selected event, changed fields highlighted."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from incident_core import Application, RecordedEvent
+from incident_gui.formatting import compact_json
+from incident_gui.query_thread import QueryThread
+from incident_gui.state_diff import MISSING, changed_paths
+
+__all__ = ["CHANGED_ROLE", "StateView", "states_around"]
+
+CHANGED_ROLE = Qt.ItemDataRole.UserRole + 4
+# Amber at low alpha: a pale yellow on light palettes, a dim olive on dark ones; the
+# palette's own text colour stays readable on both.
+_HIGHLIGHT = QColor(255, 190, 0, 80)
+StatePair = tuple[dict[str, Any], dict[str, Any]]
+
+
+def states_around(app: Application, event: RecordedEvent) -> StatePair:
+    """The aggregate's state (as JSON) just before and right after `event`."""
+    after = app.state(event.aggregate_id, at_version=event.version)
+    if after is None:
+        return {}, {}
+    if event.version > 1:
+        previous = app.state(event.aggregate_id, at_version=event.version - 1)
+        before = {} if previous is None else previous.state.model_dump(mode="json")
+    else:
+        aggregate = app.domain.aggregate_named(after.aggregate_type)
+        before = {} if aggregate is None else aggregate.initial_state.model_dump(mode="json")
+    return before, after.state.model_dump(mode="json")
+
+
+def _text(value: Any) -> str:
+    if value is MISSING:
+        return "(absent)"
+    return value if isinstance(value, str) else compact_json(value)
+
+
+class StateView(QWidget):
+    """A title, the state tree (Field / Value / Before) and an error line when replay fails."""
+
+    def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stateView")
+        self._loader = loader
+        self._app: Application | None = None
+        self._generation = 0
+        self._changed: set[tuple[str, ...]] = set()
+        self._event: RecordedEvent | None = None
+        loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+        loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        self.title = QLabel("Select an event to see the state after it",
+                            objectName="stateTitle")
+        self.title.setWordWrap(True)
+        self.tree = QTreeWidget(objectName="stateTree")
+        self.tree.setHeaderLabels(["Field", "Value", "Before this event"])
+        self.tree.setUniformRowHeights(True)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setStretchLastSection(True)
+        self.error = QLabel(objectName="stateError")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.error)
+
+    def set_application(self, app: Application | None) -> None:
+        self._app = app
+        self.show_event(None)
+
+    def show_event(self, event: RecordedEvent | None) -> None:
+        self._generation += 1
+        self.tree.clear()
+        self.error.hide()
+        self._changed = set()
+        self._event = event
+        if event is None or self._app is None:
+            self.title.setText("Select an event to see the state after it")
+            return
+        self.title.setText(f"State of <b>{escape(event.aggregate_id)}</b> after version "
+                           f"{event.version} ({escape(event.event_type)}) — computing…")
+        app = self._app
+        self._loader.submit(("state", self._generation),
+                            lambda: states_around(app, event))
+
+    def changed_fields(self) -> set[tuple[str, ...]]:
+        """Paths of the fields the shown event changed."""
+        return set(self._changed)
+
+    # -- results ----------------------------------------------------------------------------
+    def _on_done(self, key: object, result: object) -> None:
+        event = self._event
+        if key != ("state", self._generation) or event is None:
+            return
+        before, after = result  # type: ignore[misc]
+        self._changed = changed_paths(before, after)
+        self.title.setText(
+            f"State of <b>{escape(event.aggregate_id)}</b> after version {event.version} "
+            f"({escape(event.event_type)}) · <span style='background:rgba(255,190,0,80)'>"
+            f"&nbsp;highlighted&nbsp;</span> fields changed in this event")
+        self._fill(self.tree.invisibleRootItem(), before, after, ())
+        self.tree.expandAll()
+
+    def _fill(self, parent: QTreeWidgetItem, before: Any, after: dict[str, Any],
+              path: tuple[str, ...]) -> None:
+        for key, value in after.items():
+            here = (*path, str(key))
+            old = before.get(key, MISSING) if isinstance(before, dict) else MISSING
+            item = QTreeWidgetItem(parent)
+            item.setText(0, str(key))
+            changed = here in self._changed or (path in self._changed and old is MISSING)
+            if isinstance(value, dict) and value:
+                item.setText(1, f"{{{len(value)} fields}}")
+                self._fill(item, old, value, here)
+            else:
+                item.setText(1, _text(value))
+                item.setToolTip(1, _text(value))
+            if changed:
+                self._mark(item, old)
+
+    def _mark(self, item: QTreeWidgetItem, old: Any) -> None:
+        item.setData(0, CHANGED_ROLE, True)
+        font = QFont(item.font(0))
+        font.setBold(True)
+        for column in range(3):
+            item.setBackground(column, QBrush(_HIGHLIGHT))
+            item.setFont(column, font)
+        if not isinstance(old, dict):
+            item.setText(2, _text(old))
+
+    def _on_failed(self, key: object, message: str, details: str) -> None:
+        event = self._event
+        if key != ("state", self._generation) or event is None:
+            return
+        self.title.setText(f"State of <b>{escape(event.aggregate_id)}</b> after version "
+                           f"{event.version}")
+        what = "Domain code raised while replaying" if details else "Cannot replay"
+        self.error.setText(f"⚠ {what} this aggregate: {message}")
+        self.error.setToolTip(details)
+        self.error.show()

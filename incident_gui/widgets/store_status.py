@@ -1,0 +1,50 @@
+"""The status bar: which store, how many events, the head position, read-only and live."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+__all__ = ["StoreStatusBar"]
+
+_BADGE = ("QLabel {{ background: {bg}; color: white; border-radius: 4px; padding: 1px 6px;"
+          " font-weight: bold; }}")
+
+
+class StoreStatusBar(QStatusBar):
+    """Permanent fields on the right; transient messages on the left as usual."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusBar")
+        self.store_label = QLabel("No store open", objectName="statusStore")
+        self.events_label = QLabel(objectName="statusEvents")
+        self.head_label = QLabel(objectName="statusHead")
+        self.read_only_badge = QLabel("READ-ONLY", objectName="readOnlyBadge")
+        self.read_only_badge.setStyleSheet(_BADGE.format(bg="#b45309"))
+        self.read_only_badge.setToolTip("Opened read-only: nothing can be written")
+        self.live_label = QLabel(objectName="statusLive")
+        for widget in (self.store_label, self.events_label, self.head_label,
+                       self.read_only_badge, self.live_label):
+            self.addPermanentWidget(widget)
+        self.read_only_badge.hide()
+
+    def show_store(self, label: str | None, *, read_only: bool) -> None:
+        self.store_label.setText(label or "No store open")
+        self.store_label.setToolTip(label or "")
+        self.read_only_badge.setVisible(label is not None and read_only)
+        if label is None:
+            self.events_label.clear()
+            self.head_label.clear()
+
+    def show_counts(self, events: int, head: int) -> None:
+        self.events_label.setText(f"{events:,} events")
+        self.head_label.setText(f"head #{head:,}")
+
+    def show_live(self, live: bool, problem: str = "") -> None:
+        if problem:
+            self.live_label.setText("⚠ live updates failing")
+            self.live_label.setToolTip(problem)
+        else:
+            self.live_label.setText("● live" if live else "❚❚ paused")
+            self.live_label.setToolTip("Events recorded elsewhere appear within a second"
+                                       if live else "Live updates are paused")

@@ -1,0 +1,170 @@
+"""The streams panel: every aggregate with its type, version, event count and last time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from incident_core import EventStore, StreamInfo
+from incident_gui.models.streams_model import StreamsModel
+
+__all__ = ["StreamsPanel"]
+
+FILTER_DELAY_MS = 250
+ALL_TYPES = "All types"
+
+
+class StreamsPanel(QWidget):
+    """A filter box, an aggregate-type choice and the lazily loaded list of streams."""
+
+    sig_stream_selected = Signal(object)  # aggregate id (str) or None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("streamsPanel")
+        self._store: EventStore | None = None
+        self.model = StreamsModel(self)
+        self.filter_edit = QLineEdit(objectName="streamFilter")
+        self.filter_edit.setPlaceholderText("Filter aggregates: text or glob (acc-*)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.type_combo = QComboBox(objectName="streamTypeCombo")
+        self.type_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.count_label = QLabel(objectName="streamCount")
+        self.view = QTableView(objectName="streamList")
+        self._setup_view()
+        self._debounce = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
+        self._debounce.timeout.connect(self._apply_filter)
+        self.filter_edit.textChanged.connect(self._debounce.start)
+        self.filter_edit.returnPressed.connect(self._apply_filter)
+        self.type_combo.currentIndexChanged.connect(self._apply_filter)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        for signal in (self.model.modelReset, self.model.rowsInserted):
+            signal.connect(self._update_count)
+        self._layout()
+
+    def _setup_view(self) -> None:
+        view = self.view
+        view.setModel(self.model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setAlternatingRowColors(True)
+        view.setShowGrid(False)
+        view.setWordWrap(False)
+        view.verticalHeader().hide()
+        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+        header = view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        width = view.fontMetrics().horizontalAdvance
+        for column, sample in enumerate(("acc-missing-00000", "Transfer", "Version",
+                                         "Events")):
+            view.setColumnWidth(column, width(sample) + 24)
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.type_combo)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.count_label)
+
+    # -- public API ---------------------------------------------------------------------
+    def set_store(self, store: EventStore | None) -> None:
+        self._store = store
+        self._fill_types()
+        self.model.set_filter(self.filter_edit.text().strip(), self._aggregate_type())
+        self.model.set_store(store)
+
+    def refresh(self) -> None:
+        """Reload from the store, keeping the filter and (if still loaded) the selection."""
+        selected = self.selected_aggregate()
+        self._fill_types()
+        self.model.reload()
+        if selected is not None:
+            self.select_aggregate(selected)
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    def selected_aggregate(self) -> str | None:
+        info = self.model.info_at(self.view.currentIndex().row())
+        return None if info is None else info.aggregate_id
+
+    def select_aggregate(self, aggregate_id: str, *, max_pages: int = 20) -> bool:
+        """Select a stream, loading pages until it shows up; False if it is not listed."""
+        row = self.model.row_of(aggregate_id)
+        for _page in range(max_pages):
+            last = self.model.info_at(self.model.rowCount() - 1)
+            passed = last is not None and last.aggregate_id > aggregate_id
+            if row is not None or passed or not self.model.canFetchMore(QModelIndex()):
+                break
+            self.model.fetchMore(QModelIndex())
+            row = self.model.row_of(aggregate_id)
+        if row is None:
+            return False
+        index = self.model.index(row, 0)
+        self.view.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.view.scrollTo(index)
+        return True
+
+    def apply_changes(self, infos: Iterable[StreamInfo], new_ids: set[str]) -> None:
+        infos = list(infos)
+        self.model.apply_changes(infos, new_ids)
+        if {info.aggregate_type for info in infos} - set(self._types()):
+            self._fill_types()
+
+    # -- internals ----------------------------------------------------------------------
+    def _types(self) -> list[str]:
+        return [self.type_combo.itemText(i) for i in range(1, self.type_combo.count())]
+
+    def _aggregate_type(self) -> str | None:
+        return None if self.type_combo.currentIndex() <= 0 else self.type_combo.currentText()
+
+    def _fill_types(self) -> None:
+        types = [] if self._store is None else self._store.aggregate_types()
+        if types == self._types():
+            return
+        current = self._aggregate_type()
+        self.type_combo.blockSignals(True)
+        self.type_combo.clear()
+        self.type_combo.addItem(ALL_TYPES)
+        self.type_combo.addItems(types)
+        self.type_combo.setCurrentIndex(types.index(current) + 1 if current in types else 0)
+        self.type_combo.blockSignals(False)
+
+    def _apply_filter(self) -> None:
+        self._debounce.stop()
+        pattern = self.filter_edit.text().strip()
+        self.model.set_filter(pattern, self._aggregate_type())
+        self.sig_stream_selected.emit(None)
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        info = self.model.info_at(current.row())
+        self.sig_stream_selected.emit(None if info is None else info.aggregate_id)
+
+    def _update_count(self) -> None:
+        total = self.model.total
+        shown = self.model.rowCount()
+        noun = "stream" if total == 1 else "streams"
+        text = f"{total:,} {noun}"
+        if shown < total:
+            text += f" ({shown:,} loaded)"
+        self.count_label.setText(text)

@@ -1,0 +1,95 @@
+"""The timeline of the selected aggregate: its events by version, paged lazily."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from incident_core import EventStore, RecordedEvent
+from incident_gui.models.event_cells import KnowsEvent
+from incident_gui.models.timeline_model import TimelineModel
+from incident_gui.widgets.event_table import EventTable
+
+__all__ = ["TimelinePanel"]
+
+
+class TimelinePanel(QWidget):
+    """A title naming the aggregate, and its events (`timelineView`)."""
+
+    sig_event_selected = Signal(object)  # RecordedEvent or None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timelinePanel")
+        self._store: EventStore | None = None
+        self.model = TimelineModel(self)
+        self.title = QLabel("Select a stream to see its timeline", objectName="timelineTitle")
+        self.title.setWordWrap(True)
+        self.view = EventTable("timelineView", self)
+        self.view.setModel(self.model)
+        self.view.set_column_samples(["Version", "TransferRequested",
+                                      "2000-00-00 00:00:00.000"])
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.view, 1)
+
+    def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
+        self._store = store
+        self.model.set_store(store, knows)
+        self._update_title()
+
+    def show_aggregate(self, aggregate_id: str | None, *, version: int | None = None) -> None:
+        """Show an aggregate's timeline (and select `version` if given)."""
+        if aggregate_id != self.model.aggregate_id:
+            self.model.set_aggregate(aggregate_id)
+            self._update_title()
+        if version is not None:
+            self.select_version(version)
+
+    def refresh(self) -> None:
+        current = self.current_event()
+        self.model.set_aggregate(self.model.aggregate_id)
+        self._update_title()
+        if current is not None:
+            self.select_version(current.version)
+
+    def select_version(self, version: int) -> None:
+        self.model.load_through(version)
+        row = self.model.row_of_version(version)
+        if row is None:
+            return
+        index = self.model.index(row, 0)
+        self.view.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.view.scrollTo(index)
+
+    def current_event(self) -> RecordedEvent | None:
+        return self.model.event_at(self.view.currentIndex().row())
+
+    def append_recorded(self, events: Sequence[RecordedEvent]) -> None:
+        if self.model.aggregate_id is None:
+            return
+        self.model.append_recorded(events)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        aggregate_id = self.model.aggregate_id
+        if aggregate_id is None or self._store is None:
+            self.title.setText("Select a stream to see its timeline")
+            return
+        info = self._store.stream(aggregate_id)
+        if info is None:
+            self.title.setText(f"<b>{escape(aggregate_id)}</b> — no events")
+            return
+        noun = "event" if info.event_count == 1 else "events"
+        self.title.setText(f"<b>{escape(aggregate_id)}</b> · {escape(info.aggregate_type)}"
+                           f" · version {info.version} · {info.event_count:,} {noun}")
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.sig_event_selected.emit(self.model.event_at(current.row()))
