@@ -40,6 +40,7 @@ from incident_core.examples.bank import (
 from incident_core.store import schema
 from incident_core.store.base import SCHEMA_VERSION
 from incident_core.store.postgres import PostgresEventStore
+from incident_core.store.sql import PG_APPEND_LOCK
 from tests.pg_server import PostgresServer, to_libpq_url
 
 pytestmark = pytest.mark.postgres
@@ -240,6 +241,50 @@ def test_user_options_are_kept_beside_the_read_only_default(store_url: str) -> N
         with store.engine.connect() as conn:
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "4321ms"
             assert conn.execute(text("SHOW default_transaction_read_only")).scalar() == "on"
+
+
+# -- a stuck writer cannot block the others forever ------------------------------------------
+def _with_options(url: str, options: str) -> str:
+    return make_url(url).update_query_dict({"options": options}).render_as_string(
+        hide_password=False)
+
+
+def test_sessions_get_lock_and_idle_timeouts(store_url: str) -> None:
+    with open_store(store_url) as store:
+        assert isinstance(store, PostgresEventStore)
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "30s"
+            assert conn.execute(text("SHOW idle_in_transaction_session_timeout")).scalar() \
+                == "1min"
+
+
+def test_a_writer_waiting_too_long_for_the_append_lock_gets_a_clear_error(
+        bank_pg: Application) -> None:
+    url = _with_options(bank_pg.store.target, "-c lock_timeout=300ms")
+    with Application.open(url, domain) as impatient, \
+            psycopg.connect(to_libpq_url(bank_pg.store.target)) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (PG_APPEND_LOCK,))
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="lock timeout"):
+            impatient.dispatch(DepositMoney(aggregate_id="A", amount=1))
+        assert time.monotonic() - started < 10
+        holder.rollback()
+        assert impatient.dispatch(DepositMoney(aggregate_id="A", amount=1)).ok
+
+
+def test_a_writer_stuck_inside_its_transaction_loses_the_append_lock(
+        bank_pg: Application) -> None:
+    url = _with_options(bank_pg.store.target, "-c idle_in_transaction_session_timeout=300ms")
+    with open_store(url) as stuck:
+        with pytest.raises(StoreError, match=r"idle-in-transaction|closed"), \
+                stuck.transaction() as tx:
+            tx.head()  # holds the append lock from here on
+            time.sleep(1.0)  # a frozen client: the server ends the session
+            tx.read_stream("A")
+        # Meanwhile the lock was released: others write; and this store recovers too.
+        assert bank_pg.dispatch(DepositMoney(aggregate_id="A", amount=1)).ok
+        with stuck.transaction() as tx:
+            assert tx.head() == bank_pg.store.head()
 
 
 # -- live updates ---------------------------------------------------------------------------

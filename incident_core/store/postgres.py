@@ -32,9 +32,25 @@ from incident_core.store.sql import (
     translate_errors,
 )
 
-__all__ = ["CONNECT_TIMEOUT_S", "PostgresEventStore", "postgres_engine"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "IDLE_IN_TRANSACTION_TIMEOUT_S",
+    "LOCK_TIMEOUT_S",
+    "PostgresEventStore",
+    "postgres_engine",
+]
 
 CONNECT_TIMEOUT_S = 10
+# Server settings of every session, before the URL's own `options` (which win):
+# - a writer waits at most as long for the append lock as SQLite waits for its write lock,
+#   then gets a clear error instead of hanging behind a stuck writer;
+# - a session left idle inside a transaction (a frozen or vanished client) is ended, so it
+#   cannot hold the append lock, which every writer needs, for longer than that.
+LOCK_TIMEOUT_S = 30
+IDLE_IN_TRANSACTION_TIMEOUT_S = 60
+_SESSION_OPTIONS = (f"-c lock_timeout={LOCK_TIMEOUT_S}s "
+                    f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_S}s")
+# After the URL's options: a read-only store stays read-only whatever they say.
 _READ_ONLY_OPTION = "-c default_transaction_read_only=on"
 
 
@@ -64,10 +80,10 @@ def _connect_args(url: URL, *, read_only: bool) -> dict[str, Any]:
         # A follower's LISTEN connection idles for hours: notice a vanished server or
         # network path within about a minute instead of the operating system's two hours.
         args.update(keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
-    if read_only:
-        given = url.query.get("options", "")
-        given = given if isinstance(given, str) else " ".join(given)
-        args["options"] = f"{given} {_READ_ONLY_OPTION}".strip()
+    given = url.query.get("options", "")
+    given = given if isinstance(given, str) else " ".join(given)
+    options = [_SESSION_OPTIONS, given, _READ_ONLY_OPTION if read_only else ""]
+    args["options"] = " ".join(o for o in options if o)
     return args
 
 
