@@ -1,0 +1,26 @@
+"""Long-running operations, written once as plain generators of `Progress`.
+
+Each returns its report when driven to the end (`run_to_end`, the CLI's progress bar, the
+inspector's worker thread). None imports Qt. Rebuild, verify and export write nothing until
+they finish (verify and export never write to the store); demo and import write batch by
+batch, each batch one transaction.
+"""
+
+from incident_core.operations.demo import DemoReport, check_demo, demo
+from incident_core.operations.rebuild import ProjectionRebuilt, RebuildReport, rebuild
+from incident_core.operations.transfer import ImportFileError, export_events, import_events
+from incident_core.operations.verify import VerifyReport, verify
+
+__all__ = [
+    "DemoReport",
+    "ImportFileError",
+    "ProjectionRebuilt",
+    "RebuildReport",
+    "VerifyReport",
+    "check_demo",
+    "demo",
+    "export_events",
+    "import_events",
+    "rebuild",
+    "verify",
+]
