@@ -165,6 +165,14 @@ def test_unsupported_databases_and_drivers_are_refused(url: str) -> None:
     assert "postgresql+psycopg://" in message
 
 
+@pytest.mark.parametrize("url", ["postgresql+psycopg://ada:s3cret@host:port/db",
+                                 "postgresql+psycopg://ada:s3cret@[::1/db"])
+def test_a_malformed_url_is_a_clear_store_error_that_hides_the_password(url: str) -> None:
+    message = _one_line_store_error(url)
+    assert "not a valid database URL" in message and "s3cret" not in message
+    assert "ada:***@" in message
+
+
 @pytest.fixture
 def password_user(pg_server: PostgresServer) -> Iterator[str]:
     """A role that must log in with the password 'right-secret' (scram), for this test."""

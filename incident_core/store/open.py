@@ -7,6 +7,7 @@ store, is corrupt, or has a newer schema is refused and left byte-for-byte untou
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = ["BUSY_TIMEOUT_S", "describe_target", "open_store"]
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0
 _MEMORY_TARGETS = ("memory:", ":memory:")
+_URL_PASSWORD = re.compile(r"^([^:/]+://[^:@/]*:)[^@/]*@")
 
 
 def is_url(target: str) -> bool:
@@ -41,9 +43,12 @@ def is_url(target: str) -> bool:
 
 
 def describe_target(target: str) -> str:
-    """A target for display: URLs without their password."""
+    """A target for display: URLs without their password (even malformed ones)."""
     if is_url(target):
-        return make_url(target).render_as_string(hide_password=True)
+        try:
+            return make_url(target).render_as_string(hide_password=True)
+        except (sa_exc.ArgumentError, ValueError):
+            return _URL_PASSWORD.sub(r"\1***@", target)
     return target
 
 
@@ -53,7 +58,12 @@ def open_store(target: str, *, read_only: bool = False, create: bool = False,
     if target in _MEMORY_TARGETS:
         return MemoryEventStore(read_only=read_only)
     if is_url(target):
-        url = make_url(target)
+        try:
+            url = make_url(target)
+        except (sa_exc.ArgumentError, ValueError):
+            # Not the parser's message: it may quote the whole URL, password included.
+            raise StoreError(f"{describe_target(target)} is not a valid database URL (expected "
+                             "postgresql+psycopg://user:password@host:port/database)") from None
         if url.get_backend_name() == "sqlite":
             return _open_sqlite(url.database or "", read_only=read_only, create=create,
                                 synchronous=synchronous)
