@@ -177,6 +177,10 @@ class GlobalLogModel(QAbstractTableModel):
         at = bisect.bisect_left(self._positions, position)
         return at if at < len(self._positions) and self._positions[at] == position else None
 
+    def cached_pages(self) -> list[int]:
+        """Indexes of the pages held in memory (indexed mode), least recently used first."""
+        return list(self._pages)
+
     def is_loading(self) -> bool:
         return bool(self._requested) or self._fetching
 

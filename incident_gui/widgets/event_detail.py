@@ -23,7 +23,8 @@ from incident_gui.colors import color_for_event_type
 from incident_gui.formatting import local_time, pretty_json
 from incident_gui.models.event_cells import KnowsEvent, type_icon
 from incident_gui.query_thread import QueryThread
-from incident_gui.widgets.json_tree import JsonTree
+from incident_gui.widgets.json_tree import JsonTree, tree_children
+from incident_gui.widgets.naming import named
 
 __all__ = ["EVENT_ID_ROLE", "EventDetail"]
 
@@ -61,16 +62,15 @@ class EventDetail(QWidget):
         self._generation = 0
         self._loader = loader
         loader.sig_done.connect(self._on_related, Qt.ConnectionType.QueuedConnection)
-        self.title = QLabel("Select an event", objectName="eventTitle")
-        self.badge = QLabel("⚠ Unknown event type — data shown raw",
-                            objectName="unknownTypeBadge")
+        self.title = named(QLabel("Select an event"), "eventTitle")
+        self.badge = named(QLabel("⚠ Unknown event type — data shown raw"), "unknownTypeBadge")
         self.badge.setStyleSheet(_BADGE_STYLE)
         self.badge.hide()
         self.fields: dict[str, QLabel] = {}
         self.json = JsonTree("eventJson", self)
-        self.copy_button = QPushButton("Copy as JSON", objectName="copyJsonButton")
+        self.copy_button = named(QPushButton("Copy as JSON"), "copyJsonButton")
         self.copy_button.clicked.connect(self.copy_json)
-        self.related = QTreeWidget(objectName="relatedEvents")
+        self.related = named(QTreeWidget(), "relatedEvents")
         self.related.setHeaderLabels(["Related event", "Aggregate", "Position"])
         self.related.setRootIsDecorated(True)
         self.related.itemClicked.connect(self._on_related_clicked)
@@ -79,7 +79,7 @@ class EventDetail(QWidget):
         self.show_event(None)
 
     def _field(self, name: str) -> QLabel:
-        label = QLabel(objectName=name)
+        label = named(QLabel(), name)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setWordWrap(True)
@@ -105,7 +105,7 @@ class EventDetail(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addLayout(form)
         top_layout.addWidget(self.json, 1)
-        self._body = QSplitter(Qt.Orientation.Vertical, objectName="eventDetailSplitter")
+        self._body = named(QSplitter(Qt.Orientation.Vertical), "eventDetailSplitter")
         self._body.addWidget(top)
         self._body.addWidget(self.related)
         self._body.setStretchFactor(0, 3)
@@ -122,7 +122,7 @@ class EventDetail(QWidget):
         self.show_event(None)
 
     @property
-    def event(self) -> RecordedEvent | None:
+    def shown_event(self) -> RecordedEvent | None:
         return self._event
 
     def show_event(self, event: RecordedEvent | None) -> None:
@@ -213,10 +213,10 @@ class EventDetail(QWidget):
 
     def related_items(self, group: str) -> list[QTreeWidgetItem]:
         """The items of a related-events group ('caused' or 'correlation')."""
-        for i in range(self.related.topLevelItemCount()):
-            top = self.related.topLevelItem(i)
+        root = self.related.invisibleRootItem()
+        for top in tree_children(root):
             if top.data(0, Qt.ItemDataRole.UserRole) == group:
-                return [top.child(j) for j in range(top.childCount())]
+                return tree_children(top)
         return []
 
     # -- navigation ---------------------------------------------------------------------------

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-__all__ = ["EventTable"]
+__all__ = ["EventTable", "RowTable"]
 
 
-class EventTable(QTableView):
+class RowTable(QTableView):
+    """A table of whole rows: Home and End go to the first and last row (a plain table
+    view moves between columns, which means nothing when whole rows are selected)."""
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction,
+                   modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        if action in (QAbstractItemView.CursorAction.MoveHome,
+                      QAbstractItemView.CursorAction.MoveEnd):
+            modifiers |= Qt.KeyboardModifier.ControlModifier
+        return super().moveCursor(action, modifiers)
+
+
+class EventTable(RowTable):
     """Whole-row single selection, no grid, uniform row heights (fast with many rows)."""
 
     def __init__(self, object_name: str, parent: QWidget | None = None) -> None:

@@ -11,6 +11,7 @@ from incident_gui.models.global_log_model import GlobalLogModel
 from incident_gui.query_thread import QueryThread
 from incident_gui.widgets.event_table import EventTable
 from incident_gui.widgets.log_filter_bar import LogFilterBar
+from incident_gui.widgets.naming import named
 
 __all__ = ["GlobalLogPanel"]
 
@@ -33,8 +34,8 @@ class GlobalLogPanel(QWidget):
         self.view.setModel(self.model)
         self.view.set_column_samples(["1,000,000", "acc-missing-00000", "Version",
                                       "TransferRequested", "2000-00-00 00:00:00.000"])
-        self.status = QLabel(objectName="globalLogStatus")
-        self.end_button = QPushButton("Newest ⤓", objectName="jumpToEndButton")
+        self.status = named(QLabel(), "globalLogStatus")
+        self.end_button = named(QPushButton("Newest ⤓"), "jumpToEndButton")
         self.end_button.setToolTip("Jump to the newest event (End)")
         self.end_button.clicked.connect(self.jump_to_end)
         self.filters.sig_filter_changed.connect(self._on_filter_changed)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from incident_gui.formatting import compact_json
 
-__all__ = ["JSON_VALUE_ROLE", "JsonTree", "add_json_item"]
+__all__ = ["JSON_VALUE_ROLE", "JsonTree", "add_json_item", "tree_children"]
 
 JSON_VALUE_ROLE = Qt.ItemDataRole.UserRole + 3
 
@@ -38,6 +38,11 @@ def add_json_item(parent: QTreeWidget | QTreeWidgetItem, key: str, value: Any) -
     return item
 
 
+def tree_children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    """The children of a tree item (never None)."""
+    return [child for i in range(item.childCount()) if (child := item.child(i)) is not None]
+
+
 class JsonTree(QTreeWidget):
     """Key / value columns; `show_sections` fills it with named top-level objects."""
 
@@ -59,11 +64,9 @@ class JsonTree(QTreeWidget):
 
     def item_for_path(self, *path: str) -> QTreeWidgetItem | None:
         """The item at a key path (tests and links): e.g. ('data', 'amount')."""
-        items = [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
-        found: QTreeWidgetItem | None = None
+        found: QTreeWidgetItem | None = self.invisibleRootItem()
         for key in path:
-            found = next((item for item in items if item.text(0) == key), None)
             if found is None:
                 return None
-            items = [found.child(i) for i in range(found.childCount())]
+            found = next((child for child in tree_children(found) if child.text(0) == key), None)
         return found

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from incident_core import EventFilter
 from incident_core.envelope import format_time
 from incident_gui.widgets.event_type_selector import EventTypeSelector
+from incident_gui.widgets.naming import named
 
 __all__ = ["LogFilterBar"]
 
@@ -39,7 +40,7 @@ class LogFilterBar(QWidget):
         self.text_edit = self._line("textFilter", "Text in the event data")
         self.since_check, self.since_edit = self._time("since", "From")
         self.until_check, self.until_edit = self._time("until", "Until")
-        self.clear_button = QPushButton("Clear", objectName="clearFiltersButton")
+        self.clear_button = named(QPushButton("Clear"), "clearFiltersButton")
         self.clear_button.setToolTip("Remove every filter")
         self._debounce = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
         self._debounce.timeout.connect(self._emit)
@@ -48,7 +49,7 @@ class LogFilterBar(QWidget):
         self._layout()
 
     def _line(self, name: str, placeholder: str) -> QLineEdit:
-        edit = QLineEdit(objectName=name)
+        edit = named(QLineEdit(), name)
         edit.setPlaceholderText(placeholder)
         edit.setClearButtonEnabled(True)
         edit.textChanged.connect(self._debounce_start)
@@ -56,11 +57,10 @@ class LogFilterBar(QWidget):
         return edit
 
     def _time(self, name: str, label: str) -> tuple[QCheckBox, QDateTimeEdit]:
-        check = QCheckBox(label, objectName=f"{name}Check")
-        edit = QDateTimeEdit(objectName=f"{name}Edit")
+        check = named(QCheckBox(label), f"{name}Check")
+        edit = named(QDateTimeEdit(), f"{name}Edit")
         edit.setDisplayFormat(_TIME_FORMAT)
         edit.setCalendarPopup(True)
-        edit.setTimeSpec(Qt.TimeSpec.LocalTime)
         edit.setDateTime(QDateTime.currentDateTime())
         edit.setEnabled(False)
         check.toggled.connect(edit.setEnabled)

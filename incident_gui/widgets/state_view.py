@@ -20,6 +20,7 @@ from incident_core import Application, RecordedEvent
 from incident_gui.formatting import compact_json
 from incident_gui.query_thread import QueryThread
 from incident_gui.state_diff import MISSING, changed_paths
+from incident_gui.widgets.naming import named
 
 __all__ = ["CHANGED_ROLE", "StateView", "states_around"]
 
@@ -63,15 +64,14 @@ class StateView(QWidget):
         self._event: RecordedEvent | None = None
         loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
-        self.title = QLabel("Select an event to see the state after it",
-                            objectName="stateTitle")
+        self.title = named(QLabel("Select an event to see the state after it"), "stateTitle")
         self.title.setWordWrap(True)
-        self.tree = QTreeWidget(objectName="stateTree")
+        self.tree = named(QTreeWidget(), "stateTree")
         self.tree.setHeaderLabels(["Field", "Value", "Before this event"])
         self.tree.setUniformRowHeights(True)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.header().setStretchLastSection(True)
-        self.error = QLabel(objectName="stateError")
+        self.error = named(QLabel(), "stateError")
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()
@@ -109,7 +109,9 @@ class StateView(QWidget):
         event = self._event
         if key != ("state", self._generation) or event is None:
             return
-        before, after = result  # type: ignore[misc]
+        if not isinstance(result, tuple):
+            return
+        before, after = result
         self._changed = changed_paths(before, after)
         self.title.setText(
             f"State of <b>{escape(event.aggregate_id)}</b> after version {event.version} "

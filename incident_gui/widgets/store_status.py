@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from incident_gui.widgets.naming import named
+
 __all__ = ["StoreStatusBar"]
 
 _BADGE = ("QLabel {{ background: {bg}; color: white; border-radius: 4px; padding: 1px 6px;"
@@ -16,13 +18,13 @@ class StoreStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusBar")
-        self.store_label = QLabel("No store open", objectName="statusStore")
-        self.events_label = QLabel(objectName="statusEvents")
-        self.head_label = QLabel(objectName="statusHead")
-        self.read_only_badge = QLabel("READ-ONLY", objectName="readOnlyBadge")
+        self.store_label = named(QLabel("No store open"), "statusStore")
+        self.events_label = named(QLabel(), "statusEvents")
+        self.head_label = named(QLabel(), "statusHead")
+        self.read_only_badge = named(QLabel("READ-ONLY"), "readOnlyBadge")
         self.read_only_badge.setStyleSheet(_BADGE.format(bg="#b45309"))
         self.read_only_badge.setToolTip("Opened read-only: nothing can be written")
-        self.live_label = QLabel(objectName="statusLive")
+        self.live_label = named(QLabel(), "statusLive")
         for widget in (self.store_label, self.events_label, self.head_label,
                        self.read_only_badge, self.live_label):
             self.addPermanentWidget(widget)

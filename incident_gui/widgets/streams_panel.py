@@ -12,13 +12,14 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from incident_core import EventStore, StreamInfo
 from incident_gui.models.streams_model import StreamsModel
+from incident_gui.widgets.event_table import RowTable
+from incident_gui.widgets.naming import named
 
 __all__ = ["StreamsPanel"]
 
@@ -36,13 +37,14 @@ class StreamsPanel(QWidget):
         self.setObjectName("streamsPanel")
         self._store: EventStore | None = None
         self.model = StreamsModel(self)
-        self.filter_edit = QLineEdit(objectName="streamFilter")
+        self.filter_edit = named(QLineEdit(), "streamFilter")
         self.filter_edit.setPlaceholderText("Filter aggregates: text or glob (acc-*)")
         self.filter_edit.setClearButtonEnabled(True)
-        self.type_combo = QComboBox(objectName="streamTypeCombo")
+        self.type_combo = named(QComboBox(), "streamTypeCombo")
         self.type_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.count_label = QLabel(objectName="streamCount")
-        self.view = QTableView(objectName="streamList")
+        self.count_label = named(QLabel(), "streamCount")
+        self.view = RowTable()
+        self.view.setObjectName("streamList")
         self._setup_view()
         self._debounce = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
         self._debounce.timeout.connect(self._apply_filter)

@@ -12,6 +12,7 @@ from incident_core import EventStore, RecordedEvent
 from incident_gui.models.event_cells import KnowsEvent
 from incident_gui.models.timeline_model import TimelineModel
 from incident_gui.widgets.event_table import EventTable
+from incident_gui.widgets.naming import named
 
 __all__ = ["TimelinePanel"]
 
@@ -26,7 +27,7 @@ class TimelinePanel(QWidget):
         self.setObjectName("timelinePanel")
         self._store: EventStore | None = None
         self.model = TimelineModel(self)
-        self.title = QLabel("Select a stream to see its timeline", objectName="timelineTitle")
+        self.title = named(QLabel("Select a stream to see its timeline"), "timelineTitle")
         self.title.setWordWrap(True)
         self.view = EventTable("timelineView", self)
         self.view.setModel(self.model)

@@ -1,0 +1,144 @@
+"""`incident-inspector`: the desktop inspector's entry point.
+
+    incident-inspector [TARGET] [--domain MODULE:ATTR] [--domain-path DIR] [--read-only]
+                       [--version] [--smoke]
+
+With no TARGET it opens the demo bank store in the user's data folder, creating and
+seeding it on first run. `create_window()` builds the window without entering the event
+loop (tests, embedding); `--smoke` opens the store, waits for the first page of the global
+log to render, and exits 0 — or prints the error and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+from incident_core import IncidentError
+from incident_gui import __version__
+from incident_gui.dialogs import install_excepthook
+from incident_gui.main_window import ErrorReporter, MainWindow
+from incident_gui.session import add_domain_path
+from incident_gui.settings import ORGANIZATION
+
+__all__ = ["create_window", "main"]
+
+SMOKE_TIMEOUT_MS = 180_000
+_ICON = Path(__file__).with_name("resources") / "incident.png"
+
+
+def _application() -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName("incident-inspector")
+    app.setApplicationVersion(__version__)
+    if _ICON.exists():
+        app.setWindowIcon(QIcon(str(_ICON)))
+    return app
+
+
+def _build(target: str | None, *, domain: str | None, read_only: bool,
+           report: ErrorReporter | None = None) -> MainWindow:
+    _application()
+    window = MainWindow(domain=domain, report=report)
+    if target is None:
+        window.open_demo()
+    else:
+        window.open_target(target, read_only=read_only)
+    return window
+
+
+def create_window(target: str | None, *, domain: str | None = None,
+                  read_only: bool = False) -> QMainWindow:
+    """Build the main window showing `target` (None: the demo store); no event loop."""
+    return _build(target, domain=domain, read_only=read_only)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="incident-inspector",
+        description="See an event-sourced system: streams, timelines, the global log, "
+                    "state at any version, commands and projections, live.")
+    parser.add_argument("target", nargs="?",
+                        help="a store: SQLite file, SQLAlchemy URL or memory: "
+                             "(default: the demo bank store)")
+    parser.add_argument("--domain", metavar="MODULE:ATTR",
+                        help="the domain to load, e.g. myapp.model:domain (default: the bank)")
+    parser.add_argument("--domain-path", metavar="DIR", action="append", default=[],
+                        help="a folder to import the domain from (repeatable)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="open the store read-only (nothing can be written)")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--smoke", action="store_true",
+                        help="open, wait for the global log's first page, exit 0 (or 1)")
+    return parser
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    """Open the store, wait for the first rendered page of the global log, quit."""
+    qapp = _application()
+    problems: list[str] = []
+    exit_code = [1]
+
+    def report(title: str, message: str, _details: str) -> None:
+        problems.append(f"{title}: {message}")
+
+    window = _build(args.target, domain=args.domain, read_only=args.read_only, report=report)
+
+    def finish(code: int) -> None:
+        try:
+            if code == 0:
+                window.grab()  # render once, for real, offscreen or not
+                log = window.global_log_panel.model
+                print(f"smoke ok: {window.status.store_label.text()} · "
+                      f"{log.rowCount():,} events in the global log")
+            else:
+                print("\n".join(problems) or "smoke failed: the global log never rendered "
+                      f"within {SMOKE_TIMEOUT_MS // 1000} s", file=sys.stderr)
+            exit_code[0] = code
+            window.close()
+        finally:
+            qapp.exit(exit_code[0])
+
+    if problems:
+        QTimer.singleShot(0, lambda: finish(1))
+    else:
+        window.sig_log_ready.connect(lambda: QTimer.singleShot(0, lambda: finish(0)))
+        window.sig_open_failed.connect(lambda _m: QTimer.singleShot(0, lambda: finish(1)))
+        QTimer.singleShot(SMOKE_TIMEOUT_MS, lambda: finish(1))
+    window.show()
+    qapp.exec()
+    return exit_code[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.version:
+        print(f"incident-inspector {__version__}")
+        return 0
+    try:
+        for folder in args.domain_path:
+            add_domain_path(folder)
+    except IncidentError as exc:
+        print(f"incident-inspector: {exc}", file=sys.stderr)
+        return 2
+    if args.smoke:
+        return _smoke(args)
+    qapp = _application()
+    install_excepthook()
+    window = create_window(args.target, domain=args.domain, read_only=args.read_only)
+    window.show()
+    return qapp.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,468 @@
+"""The inspector's main window: composes the panels and routes selections between them.
+
+The window owns the open `Session`, the live watcher and the reader threads; each panel
+is a thin widget over core queries and knows nothing about the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from incident_core import IncidentError, RecordedEvent
+from incident_gui import __version__
+from incident_gui.demo_seeder import DemoSeeder
+from incident_gui.dialogs import show_error
+from incident_gui.live import LiveWatcher
+from incident_gui.menus import build_actions
+from incident_gui.query_thread import QueryThread
+from incident_gui.session import Session, demo_store_path, open_session
+from incident_gui.settings import Settings
+from incident_gui.store_updates import StoreChanges, collect_changes
+from incident_gui.widgets.activity_strip import ActivityStrip
+from incident_gui.widgets.command_panel import CommandPanel
+from incident_gui.widgets.event_detail import EventDetail
+from incident_gui.widgets.global_log_panel import GlobalLogPanel
+from incident_gui.widgets.naming import named
+from incident_gui.widgets.projection_panel import ProjectionPanel
+from incident_gui.widgets.state_view import StateView
+from incident_gui.widgets.store_status import StoreStatusBar
+from incident_gui.widgets.streams_panel import StreamsPanel
+from incident_gui.widgets.timeline_panel import TimelinePanel
+from incident_gui.workers import cancel_all_workers
+
+__all__ = ["ErrorReporter", "MainWindow"]
+
+ErrorReporter = Callable[[str, str, str], None]  # title, message, details
+STORE_FILTER = "Incident stores (*.sqlite3 *.sqlite *.db);;All files (*)"
+_SPLITTERS = ("mainSplitter", "workSplitter", "browseSplitter", "inspectSplitter")
+
+
+class MainWindow(QMainWindow):
+    """Streams | timeline over global log | event, state, commands, projections."""
+
+    sig_log_ready = Signal()  # the first page of the global log arrived (after each open)
+    sig_open_failed = Signal(str)
+
+    def __init__(self, *, domain: str | None = None, report: ErrorReporter | None = None,
+                 settings: Settings | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Incident inspector")
+        self.setAcceptDrops(True)
+        self._domain_spec = domain
+        self._report = report or self._dialog_report
+        self._settings = settings or Settings()
+        self.session: Session | None = None
+        self._head = 0
+        self._event_count = 0
+        self._watcher: LiveWatcher | None = None
+        self._seeder: DemoSeeder | None = None
+        self._shut_down = False
+        self._loaders = {name: QueryThread(name, self) for name in
+                         ("logLoader", "detailLoader", "stateLoader", "chartLoader")}
+        self._build_panels()
+        self._build_layout()
+        self.actions_ = build_actions(self)
+        self.status = StoreStatusBar(self)
+        self.setStatusBar(self.status)
+        self._wire()
+        self._restore_layout()
+        self._install(None)
+
+    # -- construction -----------------------------------------------------------------------
+    def _build_panels(self) -> None:
+        loaders = self._loaders
+        self.streams_panel = StreamsPanel(self)
+        self.timeline_panel = TimelinePanel(self)
+        self.global_log_panel = GlobalLogPanel(loaders["logLoader"], self)
+        self.event_detail = EventDetail(loaders["detailLoader"], self)
+        self.state_view = StateView(loaders["stateLoader"], self)
+        self.command_panel = CommandPanel(self)
+        self.projection_panel = ProjectionPanel(self)
+        self.store_activity = ActivityStrip("storeActivity", loaders["chartLoader"], self)
+        self.aggregate_activity = ActivityStrip("aggregateActivity", loaders["chartLoader"],
+                                                self)
+
+    def _build_layout(self) -> None:
+        """Streams and timeline side by side over the global log; the event, its state,
+        commands and projections in tabs on the right, full height."""
+        browse = named(QSplitter(Qt.Orientation.Horizontal), "browseSplitter")
+        browse.addWidget(self.streams_panel)
+        browse.addWidget(_stack(self.aggregate_activity, self.timeline_panel))
+        browse.setStretchFactor(1, 1)
+        browse.setSizes([360, 600])
+        work = named(QSplitter(Qt.Orientation.Vertical), "workSplitter")
+        work.addWidget(browse)
+        work.addWidget(_stack(self.store_activity, self.global_log_panel))
+        work.setSizes([430, 430])
+        inspect = named(QSplitter(Qt.Orientation.Vertical), "inspectSplitter")
+        inspect.addWidget(self.event_detail)
+        inspect.addWidget(self.state_view)
+        inspect.setSizes([580, 260])
+        self.side_tabs = named(QTabWidget(), "sideTabs")
+        self.side_tabs.addTab(inspect, "Event && state")
+        self.side_tabs.addTab(self.command_panel, "Commands")
+        self.side_tabs.addTab(self.projection_panel, "Projections")
+        main = named(QSplitter(Qt.Orientation.Horizontal), "mainSplitter")
+        main.addWidget(work)
+        main.addWidget(self.side_tabs)
+        main.setStretchFactor(0, 1)
+        main.setSizes([960, 480])
+        for strip in (self.aggregate_activity, self.store_activity):
+            strip.setFixedHeight(96)
+        self.setCentralWidget(main)
+
+    def _wire(self) -> None:
+        self.streams_panel.sig_stream_selected.connect(self._on_stream_selected)
+        self.timeline_panel.sig_event_selected.connect(self._on_event_selected)
+        self.global_log_panel.sig_event_selected.connect(self._on_event_selected)
+        self.global_log_panel.sig_first_page.connect(self.sig_log_ready)
+        self.event_detail.sig_event_requested.connect(self.show_event_id)
+        self.event_detail.sig_aggregate_requested.connect(self.show_aggregate)
+        self.command_panel.sig_dispatched.connect(self._on_dispatched)
+        self._loaders["chartLoader"].sig_done.connect(self._on_counted,
+                                                      Qt.ConnectionType.QueuedConnection)
+
+    def sizeHint(self) -> QSize:
+        return QSize(1440, 900)
+
+    # -- opening and closing stores ------------------------------------------------------------
+    def open_target(self, target: str, *, read_only: bool = False, create: bool = False) -> bool:
+        """Open a store (path, URL or memory:); on failure report it and keep the current one."""
+        try:
+            session = open_session(target, domain_spec=self._domain_spec, read_only=read_only,
+                                   create=create)
+        except IncidentError as exc:
+            self._open_failed(target, str(exc), "")
+            return False
+        except Exception as exc:  # a user's domain module may raise anything: report it
+            import traceback
+
+            self._open_failed(target, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            return False
+        self._install(session)
+        if target not in ("memory:", ":memory:"):
+            self._settings.add_recent(target)
+        return True
+
+    def _open_failed(self, target: str, message: str, details: str) -> None:
+        self.sig_open_failed.emit(message)
+        self._report(f"Cannot open {target}", message, details)
+
+    def open_demo(self) -> None:
+        """Open the demo bank store, creating and seeding it first if needed."""
+        path = demo_store_path()
+        if path.exists():
+            self.open_target(str(path))
+            return
+        if self._seeder is not None and self._seeder.is_running():
+            return
+        self.status.showMessage("Creating the demo store…")
+        self._seeder = DemoSeeder(path, self)
+        self._seeder.sig_ready.connect(self.open_target)
+        self._seeder.sig_failed.connect(self._on_demo_failed)
+        try:
+            self._seeder.start()
+        except IncidentError as exc:
+            self._on_demo_failed(str(exc), "")
+
+    def _on_demo_failed(self, message: str, details: str) -> None:
+        self.sig_open_failed.emit(message)
+        self._report("Demo store", message, details)
+
+    def close_store(self) -> None:
+        self._install(None)
+
+    def _install(self, session: Session | None) -> None:
+        self._stop_watcher()
+        for loader in self._loaders.values():
+            loader.discard_pending()
+        previous, self.session = self.session, session
+        store = None if session is None else session.app.store
+        knows = (lambda _t: True) if session is None else session.app.domain.knows_event
+        self._head = 0 if store is None else store.head()
+        self._event_count = self._head
+        self.streams_panel.set_store(store)
+        self.timeline_panel.set_store(store, knows)
+        self.event_detail.set_store(store, knows)
+        app = None if session is None else session.app
+        self.state_view.set_application(app)
+        self.global_log_panel.set_store(store, knows)
+        self.store_activity.set_scope(store)
+        self.aggregate_activity.set_scope(store, whole_store=False)
+        self.command_panel.set_application(app)
+        self.projection_panel.set_application(app)
+        read_only = session is not None and session.read_only
+        self.command_panel.set_read_only(read_only)
+        self.projection_panel.set_read_only(read_only)
+        self.actions_.rebuild.setEnabled(session is not None and not read_only)
+        self.actions_.close_store.setEnabled(session is not None)
+        if previous is not None:
+            previous.close()
+        self._show_status()
+        if store is not None:
+            self._count_events()
+            self._start_watcher()
+
+    def _count_events(self) -> None:
+        """The exact count may take a moment on a big store: ask the chart thread."""
+        store = self.session.app.store if self.session else None
+        if store is None:
+            return
+        self._loaders["chartLoader"].submit(("count", id(store)), store.event_count)
+
+    def _on_counted(self, key: object, result: object) -> None:
+        store = self.session.app.store if self.session else None
+        if key == ("count", id(store)) and isinstance(result, int):
+            self._event_count = result
+            self._show_status()
+
+    def _show_status(self) -> None:
+        session = self.session
+        title = "Incident inspector"
+        if session is None:
+            self.status.show_store(None, read_only=False)
+        else:
+            self.status.show_store(session.label, read_only=session.read_only)
+            self.status.show_counts(self._event_count, self._head)
+            badge = " [read-only]" if session.read_only else ""
+            title = f"{Path(session.label).name}{badge} — Incident inspector"
+        self.status.show_live(self.actions_.live.isChecked())
+        self.setWindowTitle(title)
+
+    # -- live updates ----------------------------------------------------------------------------
+    def _start_watcher(self) -> None:
+        if self.session is None:
+            return
+        self._watcher = LiveWatcher(self.session.app.store, self._head, self)
+        self._watcher.set_paused(not self.actions_.live.isChecked())
+        self._watcher.sig_changes.connect(self._on_changes, Qt.ConnectionType.QueuedConnection)
+        self._watcher.sig_failed.connect(self._on_live_failed, Qt.ConnectionType.QueuedConnection)
+        self._watcher.start()
+
+    def _stop_watcher(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+    def set_live(self, live: bool) -> None:
+        if self._watcher is not None:
+            self._watcher.set_paused(not live)
+        self.status.show_live(live)
+
+    @property
+    def live(self) -> bool:
+        return self.actions_.live.isChecked()
+
+    def _on_live_failed(self, message: str) -> None:
+        self.status.show_live(self.live, message)
+
+    def _on_changes(self, changes: StoreChanges) -> None:
+        if self.session is None or changes.head <= self._head or not self.live:
+            return
+        self._apply_changes(changes.since(self._head))
+
+    def _on_dispatched(self, _events: object) -> None:
+        """Our own command: show its events now, even with live updates paused."""
+        if self.session is None:
+            return
+        store = self.session.app.store
+        head = store.head()
+        if head > self._head:
+            self._apply_changes(collect_changes(store, self._head, head))
+
+    def _apply_changes(self, changes: StoreChanges) -> None:
+        self._head = changes.head
+        events = changes.events
+        self._event_count += len(events) if events is not None else changes.head - changes.old_head
+        if changes.streams is None:
+            self.streams_panel.refresh()
+        else:
+            self.streams_panel.apply_changes(changes.streams, changes.new_ids)
+        if events is None:
+            self.timeline_panel.refresh()
+        else:
+            self.timeline_panel.append_recorded(events)
+        self.global_log_panel.grow_to(changes.head, changes.event_types)
+        self.projection_panel.refresh()
+        self.store_activity.schedule_reload()
+        shown = self.timeline_panel.model.aggregate_id
+        if events is None or any(e.aggregate_id == shown for e in events):
+            self.aggregate_activity.schedule_reload()
+        self._show_status()
+
+    def refresh(self) -> None:
+        """F5: re-read everything from the store (keeps filters and selection)."""
+        if self.session is None:
+            return
+        store = self.session.app.store
+        self._head = store.head()
+        self._event_count = self._head
+        self.streams_panel.refresh()
+        self.timeline_panel.refresh()
+        self.global_log_panel.refresh()
+        self.projection_panel.refresh()
+        self.store_activity.reload()
+        self.aggregate_activity.reload()
+        self._count_events()
+        self._show_status()
+
+    # -- navigation -----------------------------------------------------------------------------
+    def _on_stream_selected(self, aggregate_id: str | None) -> None:
+        self.timeline_panel.show_aggregate(aggregate_id)
+        if aggregate_id is not None:
+            self.command_panel.set_aggregate_id(aggregate_id)
+        store = None if self.session is None else self.session.app.store
+        self.aggregate_activity.set_scope(store, aggregate_id=aggregate_id, whole_store=False)
+
+    def _on_event_selected(self, event: RecordedEvent | None) -> None:
+        shown = self.event_detail.shown_event
+        if event is not None and shown is not None and shown.event_id == event.event_id:
+            return
+        self.event_detail.show_event(event)
+        self.state_view.show_event(event)
+
+    def show_event_id(self, event_id: str) -> None:
+        """Jump to an event: its aggregate's timeline, the global log, detail and state."""
+        if self.session is None:
+            return
+        event = self.session.app.store.get_event(event_id)
+        if event is None:
+            self.status.showMessage(f"No event {event_id} in this store", 5000)
+            return
+        self.show_event(event)
+
+    def show_event(self, event: RecordedEvent) -> None:
+        self._on_event_selected(event)
+        self.show_aggregate(event.aggregate_id, version=event.version)
+        self.global_log_panel.select_position(event.position)
+        self.side_tabs.setCurrentIndex(0)
+
+    def show_aggregate(self, aggregate_id: str, version: int | None = None) -> None:
+        if not self.streams_panel.select_aggregate(aggregate_id):
+            self._on_stream_selected(aggregate_id)
+        self.timeline_panel.show_aggregate(aggregate_id, version=version)
+
+    def focus_filter(self) -> None:
+        """Ctrl+F: the global log's text filter if the log has focus, else the streams'."""
+        if self.global_log_panel.has_focus_within():
+            self.global_log_panel.focus_filter()
+        else:
+            self.streams_panel.focus_filter()
+
+    def rebuild_projections(self) -> None:
+        if self.session is None or self.session.read_only:
+            return
+        self.side_tabs.setCurrentWidget(self.projection_panel)
+        self.projection_panel.rebuild_current()
+
+    # -- dialogs --------------------------------------------------------------------------------
+    def _dialog_report(self, title: str, message: str, details: str) -> None:
+        show_error(self, title, message, details)
+
+    def open_dialog(self, *, read_only: bool) -> None:
+        caption = "Open a store read-only" if read_only else "Open a store"
+        path, _ = QFileDialog.getOpenFileName(self, caption, "", STORE_FILTER)
+        if path:
+            self.open_target(path, read_only=read_only)
+
+    def new_store_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New store", "store.sqlite3", STORE_FILTER)
+        if path:
+            self.open_target(path, create=True)
+
+    def fill_recent_menu(self) -> None:
+        menu = self.actions_.recent_menu
+        menu.clear()
+        recent = self._settings.recent()
+        for target in recent:
+            action = menu.addAction(target)
+            action.triggered.connect(lambda _c=False, t=target: self.open_target(t))
+        if not recent:
+            menu.addAction("No recent stores").setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction("Clear list").triggered.connect(self._settings.clear_recent)
+
+    def show_about(self) -> None:
+        from PySide6 import __version__ as qt_version
+
+        QMessageBox.about(
+            self, "About Incident inspector",
+            f"<h3>Incident inspector {__version__}</h3>"
+            "<p>See an event-sourced system: streams, timelines, the global log, state at "
+            "any version, commands and projections — live.</p>"
+            f"<p>PySide6 {qt_version}</p>")
+
+    # -- drag and drop ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.open_target(urls[0].toLocalFile())
+
+    # -- layout persistence and shutdown -----------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self._settings.state("geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(self.sizeHint())
+        for name in _SPLITTERS:
+            splitter = self.findChild(QSplitter, name)
+            state = self._settings.state(name)
+            if splitter is not None and state is not None:
+                splitter.restoreState(state)
+
+    def _save_layout(self) -> None:
+        self._settings.set_state("geometry", self.saveGeometry())
+        for name in _SPLITTERS:
+            splitter = self.findChild(QSplitter, name)
+            if splitter is not None:
+                self._settings.set_state(name, splitter.saveState())
+        self._settings.sync()
+
+    def shutdown(self) -> None:
+        """Stop every thread and close the store (idempotent)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        if self._seeder is not None:
+            self._seeder.abort()
+        self._stop_watcher()
+        cancel_all_workers()
+        for loader in self._loaders.values():
+            loader.stop()
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_layout()
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _stack(*widgets: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 0 if isinstance(widget, ActivityStrip) else 1)
+    return box
