@@ -1,0 +1,180 @@
+"""GUI test fixtures: bank stores, the real window, isolated settings, no leaked threads."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings, QThread, QThreadPool
+from PySide6.QtWidgets import QMessageBox
+
+from incident_core import Application
+from incident_core.examples.bank import (
+    DepositMoney,
+    OpenAccount,
+    RequestTransfer,
+    WithdrawMoney,
+)
+from incident_core.examples.bank import domain as bank_domain
+
+ACCOUNTS = [f"acc-{n:03d}" for n in range(1, 13)]
+GROUP_ACCOUNTS = [f"savings-{n}" for n in range(1, 4)]
+
+
+def seed_bank(target: str) -> None:
+    """A small, deterministic bank: accounts, deposits, withdrawals, and transfers that
+    complete, get cancelled (overdrawn) and get reverted (missing destination)."""
+    app = Application.open(target, bank_domain, create=True)
+    try:
+        commands: list[Any] = []
+        for number, account in enumerate(ACCOUNTS + GROUP_ACCOUNTS, start=1):
+            commands.append(OpenAccount(aggregate_id=account))
+            commands.append(DepositMoney(aggregate_id=account, amount=100 * number))
+        commands.append(WithdrawMoney(aggregate_id="acc-001", amount=30))
+        app.dispatch_many(commands)
+        transfers = [
+            RequestTransfer(aggregate_id=f"t-{n:03d}", source_account_number=ACCOUNTS[n % 12],
+                            destination_account_number=ACCOUNTS[(n + 1) % 12], amount=10 + n)
+            for n in range(1, 21)]
+        transfers.append(RequestTransfer(aggregate_id="t-overdrawn",
+                                         source_account_number="acc-002",
+                                         destination_account_number="acc-003",
+                                         amount=1_000_000))
+        transfers.append(RequestTransfer(aggregate_id="t-missing",
+                                         source_account_number="acc-004",
+                                         destination_account_number="acc-nobody", amount=5))
+        app.dispatch_many(transfers)
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="session")
+def bank_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "bank.sqlite3"
+    seed_bank(str(path))
+    return path
+
+
+@pytest.fixture
+def bank_store(bank_template: Path, tmp_path: Path) -> str:
+    """A fresh copy of the seeded bank store for one test."""
+    path = tmp_path / "bank.sqlite3"
+    shutil.copyfile(bank_template, path)
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep QSettings and the demo store's data folder out of the user's home."""
+    config = tmp_path / "config"
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(config))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a test that leaves a QThread (or a pooled QRunnable) running."""
+    started: list[QThread] = []
+    original = QThread.start
+
+    def start(self: QThread, *args: Any) -> None:
+        started.append(self)
+        original(self, *args)
+
+    monkeypatch.setattr(QThread, "start", start)
+    yield
+    running = []
+    for thread in started:
+        try:
+            if thread.isRunning():
+                running.append(thread.objectName() or type(thread).__name__)
+        except RuntimeError:  # the C++ object is gone: it is not running
+            continue
+    pool_idle = QThreadPool.globalInstance().waitForDone(2000)
+    assert not running, f"threads left running: {running}"
+    assert pool_idle, "QThreadPool tasks left running"
+
+
+class MessageBoxes:
+    """Records message boxes instead of blocking on them."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str, str]] = []
+
+    def texts(self) -> list[str]:
+        return [text for _title, text, _details in self.shown]
+
+
+@pytest.fixture
+def message_boxes(monkeypatch: pytest.MonkeyPatch) -> MessageBoxes:
+    boxes = MessageBoxes()
+
+    def record(box: QMessageBox) -> int:
+        boxes.shown.append((box.windowTitle(), box.text(), box.detailedText()))
+        return int(QMessageBox.StandardButton.Ok)
+
+    monkeypatch.setattr(QMessageBox, "exec", record)
+    return boxes
+
+
+@pytest.fixture
+def make_window(qtbot: Any) -> Callable[..., Any]:
+    """Build the real main window with `create_window` and wait for the global log."""
+    from incident_gui.app import create_window
+
+    def make(target: str | None, *, wait: bool = True, **kwargs: Any) -> Any:
+        window = create_window(target, **kwargs)
+        qtbot.addWidget(window)
+        window.show()
+        if wait and window.session is not None:
+            log = window.global_log_panel.model
+            qtbot.waitUntil(lambda: log.rowCount() == 0 or log.event_at(0) is not None,
+                            timeout=5000)
+        return window
+
+    return make
+
+
+def envelope(aggregate_id: str, version: int, event_type: str, data: dict[str, Any], *,
+             aggregate_type: str = "Account", when: str = "2026-01-02T03:04:05.000000+00:00",
+             metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A recorded-event envelope as `Application.import_events` takes it."""
+    import uuid
+
+    return {"event_id": str(uuid.uuid4()), "aggregate_id": aggregate_id,
+            "aggregate_type": aggregate_type, "event_type": event_type, "version": version,
+            "recorded_at": when, "data": data, "metadata": metadata or {},
+            "schema_version": 1}
+
+
+def seed_many_accounts(target: str, count: int) -> None:
+    """`count` accounts (opened and funded), imported in bulk: 2 x count events."""
+    app = Application.open(target, bank_domain, create=True)
+    try:
+        envelopes = []
+        for n in range(count):
+            account = f"bulk-{n:05d}"
+            envelopes.append(envelope(account, 1, "AccountOpened", {"account_number": account}))
+            envelopes.append(envelope(account, 2, "MoneyDeposited", {"amount": n + 1}))
+        app.import_events(envelopes)
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="session")
+def many_accounts_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("many") / "many.sqlite3"
+    seed_many_accounts(str(path), 1_200)
+    return path
+
+
+@pytest.fixture
+def many_accounts_store(many_accounts_template: Path, tmp_path: Path) -> str:
+    """1,200 account streams and 2,400 events (more than a page of everything)."""
+    path = tmp_path / "many.sqlite3"
+    shutil.copyfile(many_accounts_template, path)
+    return str(path)

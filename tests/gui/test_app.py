@@ -1,0 +1,116 @@
+"""The entry point: --version, --smoke (with and without a store), and window chrome:
+recent stores, persisted layout, new / close, about, rebuild shortcut."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox, QSplitter
+
+from incident_gui import __version__
+from incident_gui.main_window import MainWindow
+from incident_gui.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_inspector(*args: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO),
+           "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config")}
+    return subprocess.run([sys.executable, "-m", "incident_gui.app", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def test_version(tmp_path):
+    result = run_inspector("--version", home=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"incident-inspector {__version__}"
+
+
+def test_smoke_opens_a_store(bank_store, tmp_path):
+    result = run_inspector(bank_store, "--smoke", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "smoke ok" in result.stdout and "139 events" in result.stdout
+
+
+def test_smoke_refuses_a_foreign_file(tmp_path):
+    foreign = tmp_path / "report.sqlite3"
+    foreign.write_text("quarterly numbers\n")
+    before = hashlib.sha256(foreign.read_bytes()).hexdigest()
+    result = run_inspector(str(foreign), "--smoke", home=tmp_path)
+    assert result.returncode == 1
+    assert "is not an Incident store" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert hashlib.sha256(foreign.read_bytes()).hexdigest() == before
+
+
+def test_smoke_creates_the_demo_store_on_first_run(tmp_path):
+    result = run_inspector("--smoke", home=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    demo = tmp_path / "data" / "incident" / "demo-bank.sqlite3"
+    assert demo.exists()
+    assert not Path(f"{demo}.partial").exists()
+    again = run_inspector("--smoke", home=tmp_path)  # second run: opened, not re-seeded
+    assert again.returncode == 0 and again.stdout == result.stdout
+
+
+def test_recent_stores_and_layout_persist(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    window.resize(700, 500)  # the offscreen screen is 800 x 600
+    splitter = window.findChild(QSplitter, "mainSplitter")
+    splitter.setSizes([300, splitter.width() - 300 - splitter.handleWidth()])
+    sizes = splitter.sizes()
+    window.close()
+    assert Settings().recent()[0] == bank_store
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    assert again.size() == window.size()
+    assert again.findChild(QSplitter, "mainSplitter").sizes() == sizes
+    again.fill_recent_menu()
+    entries = [a.text() for a in again.actions_.recent_menu.actions()]
+    assert entries[0] == bank_store
+    again.actions_.recent_menu.actions()[0].trigger()
+    assert again.session is not None and again.session.target == bank_store
+
+
+def test_new_and_close_store(tmp_path, qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    target = str(tmp_path / "fresh.sqlite3")
+    assert window.open_target(target, create=True)
+    assert window.session.app.store.head() == 0
+    assert window.global_log_panel.model.rowCount() == 0
+    assert window.status.head_label.text() == "head #0"
+    window.actions_.close_store.trigger()
+    assert window.session is None
+    assert window.status.store_label.text() == "No store open"
+
+
+def test_about_shows_the_version(make_window, bank_store, monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda _parent, title, text: shown.append(text))
+    window = make_window(bank_store)
+    window.actions_.about.trigger()
+    assert __version__ in shown[0]
+
+
+def test_ctrl_r_rebuilds_the_current_projection(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    assert window.actions_.rebuild.shortcut().toString() == "Ctrl+R"
+    window.actions_.rebuild.trigger()
+    assert window.side_tabs.currentWidget() is window.projection_panel
+    assert window.projection_panel.is_rebuilding()
+    qtbot.waitUntil(lambda: not window.projection_panel.is_rebuilding(), timeout=10000)
+
+
+def test_shortcuts(make_window, bank_store):
+    window = make_window(bank_store)
+    actions = window.actions_
+    assert actions.open.shortcut().toString() == "Ctrl+O"
+    assert actions.filter.shortcut().toString() == "Ctrl+F"
+    assert actions.refresh.shortcut().toString() == "F5"

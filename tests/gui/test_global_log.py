@@ -1,0 +1,118 @@
+"""The global log: lazy pages by position, jump to the end, filters (keyset paging)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QLineEdit, QTableView
+
+from incident_core import EventFilter, open_store
+from incident_gui.models.global_log_model import PAGE_SIZE
+
+
+def _log(window) -> QTableView:
+    return window.findChild(QTableView, "globalLogView")
+
+
+def _column(view: QTableView, column: int) -> list[str]:
+    model = view.model()
+    return [model.index(row, column).data() for row in range(model.rowCount())]
+
+
+def test_rows_are_positions_and_only_seen_pages_load(make_window, many_accounts_store):
+    window = make_window(many_accounts_store)
+    model = _log(window).model()
+    assert model.rowCount() == 2_400  # rows are known from the head, events are not loaded
+    assert model.indexed
+    assert model.cached_pages() == [0]
+    first = model.event_at(0)
+    assert (first.position, first.event_type) == (1, "AccountOpened")
+    assert model.index(0, 0).data() == "1"
+
+
+def test_end_key_jumps_to_the_head(make_window, many_accounts_store, qtbot):
+    window = make_window(many_accounts_store)
+    view = _log(window)
+    model = view.model()
+    view.setFocus()
+    view.setCurrentIndex(model.index(0, 0))
+    qtbot.keyClick(view, Qt.Key.Key_End)
+    last = model.rowCount() - 1
+    qtbot.waitUntil(lambda: model.event_at(last) is not None)
+    assert model.event_at(last).position == 2_400
+    assert view.currentIndex().row() == last
+    assert set(model.cached_pages()) == {0, last // PAGE_SIZE}  # nothing in between
+    qtbot.waitUntil(lambda: window.event_detail.shown_event is not None
+                    and window.event_detail.shown_event.position == 2_400)
+
+
+def test_filters_by_type_aggregate_and_text(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    view = _log(window)
+    model = view.model()
+    filters = window.global_log_panel.filters
+    filters.types.set_selected(["TransferCompleted", "TransferCancelled"])
+    qtbot.waitUntil(lambda: not model.indexed and not model.is_loading())
+    types = set(_column(view, 3))
+    assert types == {"TransferCompleted", "TransferCancelled"}
+    positions = [int(p) for p in _column(view, 0)]
+    assert positions == sorted(positions)
+    assert filters.types.text() == "2 event types"
+
+    filters.types.clear()
+    aggregate = window.findChild(QLineEdit, "aggregateFilter")
+    qtbot.keyClicks(aggregate, "acc-004")
+    qtbot.waitUntil(lambda: not model.indexed and not model.is_loading()
+                    and model.rowCount() > 0)
+    assert set(_column(view, 1)) == {"acc-004"}
+    assert _column(view, 2) == [str(v) for v in range(1, model.rowCount() + 1)]
+
+    aggregate.clear()
+    text = window.findChild(QLineEdit, "textFilter")
+    qtbot.keyClicks(text, "t-missing")
+    qtbot.keyClick(text, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not model.is_loading() and model.rowCount() > 0)
+    assert set(_column(view, 1)) == {"acc-004"}  # MoneySent / MoneySentReverted name it
+    assert all("t-missing" in s for s in _column(view, 5))
+
+    filters.clear()
+    qtbot.waitUntil(lambda: model.indexed and model.event_at(0) is not None)
+
+
+def test_filtered_log_pages_by_keyset(make_window, many_accounts_store, qtbot):
+    window = make_window(many_accounts_store)
+    model = _log(window).model()
+    window.global_log_panel.filters.types.set_selected(["MoneyDeposited"])
+    qtbot.waitUntil(lambda: model.rowCount() == PAGE_SIZE and not model.is_loading())
+    assert model.canFetchMore(QModelIndex())
+    while model.canFetchMore(QModelIndex()) or model.is_loading():
+        model.fetchMore(QModelIndex())
+        qtbot.waitUntil(lambda: not model.is_loading())
+    assert model.rowCount() == 1_200
+    assert model.event_at(1_199).position == 2_400
+
+
+def test_time_range_filter(make_window, bank_store, qtbot):
+    from PySide6.QtCore import QDateTime
+
+    window = make_window(bank_store)
+    model = _log(window).model()
+    filters = window.global_log_panel.filters
+    store = open_store(bank_store, read_only=True)
+    try:
+        events = store.read_events()
+    finally:
+        store.close()
+    filters.until_edit.setDateTime(QDateTime.fromSecsSinceEpoch(0))  # 1970: nothing before
+    filters.until_check.setChecked(True)
+    qtbot.waitUntil(lambda: not model.indexed and not model.is_loading())
+    assert model.rowCount() == 0
+    assert filters.current_filter().until.startswith("1970-01-01T")
+    filters.until_check.setChecked(False)
+    filters.since_edit.setDateTime(QDateTime.fromSecsSinceEpoch(0))
+    filters.since_check.setChecked(True)
+    qtbot.waitUntil(lambda: not model.is_loading() and model.rowCount() == len(events))
+
+
+def test_filter_object_round_trip(make_window, bank_store):
+    window = make_window(bank_store)
+    assert window.global_log_panel.filters.current_filter() == EventFilter()

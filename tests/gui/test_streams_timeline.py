@@ -1,0 +1,95 @@
+"""The streams panel (lazy, filterable) and the timeline of the selected stream."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QTableView
+
+from incident_gui.models.streams_model import PAGE_SIZE, pattern_matches
+
+
+def _stream_ids(view: QTableView) -> list[str]:
+    model = view.model()
+    return [model.index(row, 0).data() for row in range(model.rowCount())]
+
+
+def test_pattern_matches_substring_and_glob():
+    assert pattern_matches("acc-001", "CC-0")
+    assert pattern_matches("acc-001", "acc-*1")
+    assert pattern_matches("acc-001", "acc-00?")
+    assert not pattern_matches("t-001", "acc-*")
+    assert pattern_matches("anything", "")
+
+
+def test_streams_load_lazily_page_by_page(make_window, many_accounts_store, qtbot):
+    window = make_window(many_accounts_store)
+    view = window.findChild(QTableView, "streamList")
+    model = view.model()
+    assert model.rowCount() == PAGE_SIZE
+    assert model.canFetchMore(QModelIndex())
+    view.setFocus()
+    view.setCurrentIndex(model.index(0, 0))
+    qtbot.keyClick(view, Qt.Key.Key_End)  # the view fetches more as the end comes in sight
+    qtbot.waitUntil(lambda: model.rowCount() > PAGE_SIZE)
+    while model.canFetchMore(QModelIndex()):
+        model.fetchMore(QModelIndex())
+    assert model.rowCount() == 1_200
+    ids = _stream_ids(view)
+    assert ids == sorted(ids)
+    assert "1,200 streams" in window.findChild(QLabel, "streamCount").text()
+
+
+def test_streams_filter_by_substring_glob_and_type(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    view = window.findChild(QTableView, "streamList")
+    box = window.findChild(QLineEdit, "streamFilter")
+    qtbot.keyClicks(box, "savings")
+    qtbot.waitUntil(lambda: _stream_ids(view) == ["savings-1", "savings-2", "savings-3"])
+    box.clear()
+    qtbot.keyClicks(box, "t-00?")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert _stream_ids(view) == [f"t-00{n}" for n in range(1, 10)]
+    box.clear()
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    types = window.findChild(QComboBox, "streamTypeCombo")
+    assert [types.itemText(i) for i in range(types.count())] == ["All types", "Account",
+                                                                "Transfer"]
+    types.setCurrentIndex(2)
+    ids = _stream_ids(view)
+    assert ids and all(i.startswith("t-") for i in ids)
+
+
+def test_ctrl_f_focuses_the_stream_filter(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    window.activateWindow()
+    window.actions_.filter.trigger()
+    assert window.focusWidget() is window.findChild(QLineEdit, "streamFilter")
+
+
+def test_selecting_a_stream_fills_the_timeline(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    assert window.streams_panel.select_aggregate("t-missing")
+    timeline = window.findChild(QTableView, "timelineView")
+    model = timeline.model()
+    rows = [(model.index(r, 0).data(), model.index(r, 1).data()) for r in range(model.rowCount())]
+    assert rows == [("1", "TransferRequested"), ("2", "TransferInitiated"),
+                    ("3", "TransferReverted"), ("4", "TransferCancelled")]
+    assert "t-missing" in window.findChild(QLabel, "timelineTitle").text()
+    summary = model.index(0, 3).data()
+    assert "source_account_number=acc-004" in summary and "amount=5" in summary
+    assert model.index(0, 2).data(Qt.ItemDataRole.ToolTipRole).startswith("UTC: ")
+    assert model.index(0, 1).data(Qt.ItemDataRole.DecorationRole) is not None
+
+
+def test_timeline_keyboard_navigation_updates_detail(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    window.streams_panel.select_aggregate("acc-004")
+    timeline = window.findChild(QTableView, "timelineView")
+    timeline.setFocus()
+    qtbot.keyClick(timeline, Qt.Key.Key_Home)
+    assert window.event_detail.shown_event.version == 1
+    qtbot.keyClick(timeline, Qt.Key.Key_Down)
+    qtbot.keyClick(timeline, Qt.Key.Key_Down)
+    assert window.event_detail.shown_event.version == 3
+    qtbot.keyClick(timeline, Qt.Key.Key_End)
+    assert window.event_detail.shown_event.version == timeline.model().rowCount()
