@@ -30,7 +30,8 @@ from incident_gui.settings import ORGANIZATION
 __all__ = ["create_window", "main"]
 
 SMOKE_TIMEOUT_MS = 180_000
-_ICON = Path(__file__).with_name("resources") / "incident.png"
+# Packaged (wheel, bundle): incident_gui/resources; source checkout: the repository's resources/.
+_ICON_PLACES = (Path(__file__).with_name("resources"), Path(__file__).parents[1] / "resources")
 
 
 def _application() -> QApplication:
@@ -41,8 +42,10 @@ def _application() -> QApplication:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName("incident-inspector")
     app.setApplicationVersion(__version__)
-    if _ICON.exists():
-        app.setWindowIcon(QIcon(str(_ICON)))
+    icon = next((place / "incident.png" for place in _ICON_PLACES
+                 if (place / "incident.png").exists()), None)
+    if icon is not None:
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
