@@ -1,0 +1,401 @@
+"""Projections: browse each read model's rows lazily, see its lag, rebuild it from the log.
+
+One tab per projection (``projectionTabs``) with a table ``projection_<name>`` over
+`ProjectionRowsModel` (keyset pages of `EventStore.projection_rows`, fetched as the view
+scrolls) and a label ``projectionInfo_<name>`` with the row count, checkpoint and lag.
+
+Rebuild (``rebuildButton``, Ctrl+R) replays the log into the current tab's projection with
+the core operation `incident_core.operations.rebuild.rebuild` in an `OperationWorker`,
+showing ``rebuildProgress`` (events/s, ETA) and ``cancelRebuildButton``. The operation
+writes only when it finishes, so the table stays readable meanwhile, and a cancelled or
+failed rebuild leaves the previous rows as they were. Read-only stores cannot rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from incident_core import Application, DomainCodeError, IncidentError
+from incident_core.operations.rebuild import RebuildReport, rebuild
+from incident_core.progress import Progress
+from incident_core.projections import ProjectionSpec
+from incident_core.store.base import EventStore
+from incident_gui import dialogs
+from incident_gui.widgets.command_form import error_color
+from incident_gui.workers import OperationWorker
+
+__all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_duration"]
+
+PAGE_SIZE = 200
+REBUILD_SHORTCUT = "Ctrl+R"
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+def format_duration(seconds: float) -> str:
+    """`42 s`, `3 min 05 s`, `2 h 07 min`."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+class ProjectionRowsModel(QAbstractTableModel):
+    """A projection's rows in key order, loaded a page at a time (never all at once)."""
+
+    def __init__(self, store: EventStore, spec: ProjectionSpec,
+                 page_size: int = PAGE_SIZE) -> None:
+        super().__init__()
+        self.store = store
+        self.spec = spec
+        self.page_size = page_size
+        self._columns = [c.name for c in spec.columns]
+        self._numeric = {c.name for c in spec.columns if c.kind in ("integer", "float")}
+        self._rows: list[dict[str, Any]] = []
+        self._total = 0
+        self._exhausted = True
+
+    # -- loading ------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Forget the loaded rows and count again (the view then fetches the first page)."""
+        self.beginResetModel()
+        self._rows = []
+        self._total = self.store.projection_row_count(self.spec)
+        self._exhausted = self._total == 0
+        self.endResetModel()
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted:
+            return
+        after = str(self._rows[-1][self.spec.key]) if self._rows else None
+        page = self.store.projection_rows(self.spec, after_key=after, limit=self.page_size)
+        if len(page) < self.page_size:
+            self._exhausted = True
+        if not page:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+        self._rows.extend(page)
+        self.endInsertRows()
+        self._total = max(self._total, len(self._rows))
+
+    # -- the model ----------------------------------------------------------------------
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def row(self, number: int) -> dict[str, Any]:
+        return self._rows[number]
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        column = self._columns[index.column()]
+        value = self._rows[index.row()].get(column)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return _cell_text(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in self._numeric:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self._columns[section]
+        return str(section + 1)
+
+
+class _ProjectionTab(QWidget):
+    def __init__(self, app: Application, name: str, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.app = app
+        self.name = name
+        self.model = ProjectionRowsModel(app.store, app.projection(name).spec)
+        self.stale = True
+        self.info = QLabel(self)
+        self.info.setObjectName(f"projectionInfo_{name}")
+        self.view = QTableView(self)
+        self.view.setObjectName(f"projection_{name}")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().setDefaultSectionSize(
+            self.view.fontMetrics().height() + 8)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.info)
+        layout.addWidget(self.view, 1)
+
+    def reload(self) -> None:
+        self.stale = False
+        self.model.reload()
+        if self.model.canFetchMore():
+            self.model.fetchMore()
+        self.view.resizeColumnsToContents()
+        self._describe()
+
+    def _describe(self) -> None:
+        store = self.app.store
+        head = store.head()
+        checkpoint = store.checkpoints().get(self.name)
+        rows = self.model.total
+        parts = [f"{rows:,} row{'s' if rows != 1 else ''}"]
+        if checkpoint is None:
+            parts.append("never built")
+        else:
+            lag = head - checkpoint
+            parts += [f"checkpoint #{checkpoint:,}", f"head #{head:,}",
+                      "up to date" if lag <= 0 else f"{lag:,} events behind"]
+        self.info.setText(" · ".join(parts))
+
+
+class ProjectionPanel(QWidget):
+    """The projections of the open application, with rebuild."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("projectionPanel")
+        self._app: Application | None = None
+        self._read_only = False
+        self._worker: OperationWorker[RebuildReport] | None = None
+        self._rebuilding = ""
+        self._rate_start: tuple[float, int] | None = None
+        self._build()
+        self._update_controls()
+
+    def _build(self) -> None:
+        self._tabs = QTabWidget(self)
+        self._tabs.setObjectName("projectionTabs")
+        self._tabs.setDocumentMode(True)
+        self._tabs.currentChanged.connect(self._on_tab_changed)
+        self._empty = QLabel("No projections: open a store with a domain that defines some.",
+                             self)
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._progress = QProgressBar(self)
+        self._progress.setObjectName("rebuildProgress")
+        self._progress.setTextVisible(True)
+        self._progress.setMinimumWidth(260)
+        self._cancel = QPushButton("Cancel", self)
+        self._cancel.setObjectName("cancelRebuildButton")
+        self._cancel.setToolTip("Stop the rebuild; the previous rows are kept")
+        self._cancel.clicked.connect(self.cancel_rebuild)
+        self._status = QLabel(self)
+        self._status.setObjectName("rebuildStatus")
+        self._status.setWordWrap(True)
+        self._refresh_button = QPushButton("Reload", self)
+        self._refresh_button.setObjectName("refreshProjectionsButton")
+        self._refresh_button.setToolTip("Read the rows, checkpoints and head again")
+        self._refresh_button.clicked.connect(self.refresh)
+        self._rebuild_button = QPushButton("Rebuild", self)
+        self._rebuild_button.setObjectName("rebuildButton")
+        self._rebuild_button.setShortcut(QKeySequence(REBUILD_SHORTCUT))
+        self._rebuild_button.clicked.connect(self.rebuild_current)
+        running = QHBoxLayout()
+        running.addWidget(self._progress, 1)
+        running.addWidget(self._cancel)
+        bar = QHBoxLayout()
+        bar.addWidget(self._status, 1)
+        bar.addWidget(self._refresh_button)
+        bar.addWidget(self._rebuild_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._tabs, 1)
+        layout.addWidget(self._empty, 1)
+        layout.addLayout(running)
+        layout.addLayout(bar)
+
+    # -- public API ---------------------------------------------------------------------
+    def set_application(self, app: Application | None) -> None:
+        """Show the projections of `app` (None: nothing open). A running rebuild of the
+        previous application is cancelled."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+        self._rebuilding = ""
+        self._app = app
+        self._status.clear()
+        self._tabs.blockSignals(True)
+        while self._tabs.count():
+            page = self._tab(0)
+            self._tabs.removeTab(0)
+            page.setParent(None)
+            page.deleteLater()
+        if app is not None:
+            for name in app.domain.projections:
+                self._tabs.addTab(_ProjectionTab(app, name, self._tabs), name)
+        self._tabs.blockSignals(False)
+        self._empty.setVisible(app is not None and self._tabs.count() == 0)
+        self._tabs.setVisible(self._tabs.count() > 0)
+        self.refresh()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Read-only stores show projections but cannot rebuild them."""
+        self._read_only = read_only
+        self._update_controls()
+
+    def refresh(self) -> None:
+        """Reload the current tab now and the others when they are shown (call it when
+        the store changed)."""
+        for index in range(self._tabs.count()):
+            self._tab(index).stale = True
+        self._on_tab_changed(self._tabs.currentIndex())
+        self._update_controls()
+
+    def current_projection(self) -> str | None:
+        index = self._tabs.currentIndex()
+        return self._tab(index).name if index >= 0 else None
+
+    def select_projection(self, name: str) -> None:
+        for index in range(self._tabs.count()):
+            if self._tab(index).name == name:
+                self._tabs.setCurrentIndex(index)
+
+    def is_rebuilding(self) -> bool:
+        return self._worker is not None
+
+    # -- tabs ---------------------------------------------------------------------------
+    def _tab(self, index: int) -> _ProjectionTab:
+        page = self._tabs.widget(index)
+        assert isinstance(page, _ProjectionTab)
+        return page
+
+    def _on_tab_changed(self, index: int) -> None:
+        if index >= 0 and self._tab(index).stale:
+            self._tab(index).reload()
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        running = self._worker is not None
+        can = self._app is not None and self._tabs.count() > 0 and not self._read_only
+        self._rebuild_button.setEnabled(can and not running)
+        self._rebuild_button.setToolTip(
+            "The store is open read-only: projections cannot be rebuilt" if self._read_only
+            else f"Replay the log into the shown projection ({REBUILD_SHORTCUT})")
+        self._refresh_button.setEnabled(self._app is not None)
+        self._progress.setVisible(running)
+        self._cancel.setVisible(running)
+        self._cancel.setEnabled(running and not self._worker_cancel_requested())
+
+    def _worker_cancel_requested(self) -> bool:
+        return self._worker is not None and self._worker.cancel_requested
+
+    # -- rebuild ------------------------------------------------------------------------
+    def rebuild_current(self) -> None:
+        """Rebuild the projection of the current tab in a worker thread."""
+        app, name = self._app, self.current_projection()
+        if app is None or name is None or self._read_only or self._worker is not None:
+            return
+        worker: OperationWorker[RebuildReport] = OperationWorker(lambda: rebuild(app, [name]))
+        worker.signals.progress.connect(self._on_progress)
+        worker.signals.finished.connect(lambda report: self._on_rebuilt(worker, report))
+        worker.signals.cancelled.connect(lambda: self._on_cancelled(worker))
+        worker.signals.errored.connect(
+            lambda message, details: self._on_failed(worker, message, details))
+        self._worker, self._rebuilding, self._rate_start = worker, name, None
+        self._progress.setRange(0, 0)  # busy until the first progress arrives
+        self._progress.setFormat(f"Rebuilding {name}…")
+        self._set_status("The current rows stay readable until the rebuild finishes.")
+        self._update_controls()
+        worker.start()
+
+    def cancel_rebuild(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            self._progress.setFormat(f"Cancelling the rebuild of {self._rebuilding}…")
+            self._update_controls()
+
+    def _on_progress(self, progress: Progress) -> None:
+        if self._worker is None or self._worker.cancel_requested:
+            return
+        now = time.monotonic()
+        if self._rate_start is None:
+            self._rate_start = (now, progress.done)
+        started, first = self._rate_start
+        total = max(progress.total, 1)
+        elapsed, done = now - started, progress.done - first
+        text = f"Rebuilding {self._rebuilding}: {progress.done:,} / {progress.total:,} events"
+        if elapsed > 0.2 and done > 0:
+            rate = done / elapsed
+            eta = format_duration((total - progress.done) / rate)
+            text += f" · {rate:,.0f} events/s · ETA {eta}"
+        self._progress.setFormat(text)
+        self._progress.setRange(0, total)
+        self._progress.setValue(min(progress.done, total))
+
+    def _finished(self, worker: OperationWorker[RebuildReport]) -> bool:
+        """Forget the worker; False if it was not the current one (a stale signal)."""
+        if worker is not self._worker:
+            return False
+        self._worker = None
+        self._update_controls()
+        return True
+
+    def _on_rebuilt(self, worker: OperationWorker[RebuildReport], report: RebuildReport) -> None:
+        if not self._finished(worker):
+            return
+        rows = sum(p.rows for p in report.projections)
+        self._set_status(f"Rebuilt {self._rebuilding}: {rows:,} rows from "
+                         f"{report.events_read:,} events in {report.seconds:.1f} s.")
+        self.refresh()
+
+    def _on_cancelled(self, worker: OperationWorker[RebuildReport]) -> None:
+        if self._finished(worker):
+            self._set_status(f"Rebuild of {self._rebuilding} cancelled; "
+                             "the previous rows are kept.")
+
+    def _on_failed(self, worker: OperationWorker[RebuildReport], message: str,
+                   details: str) -> None:
+        if not self._finished(worker):
+            return
+        self._set_status(f"Rebuild of {self._rebuilding} failed: {message} "
+                         "The previous rows are kept.", error=True, details=details)
+        exc = worker.exception
+        if exc is not None and (isinstance(exc, DomainCodeError)
+                                or not isinstance(exc, IncidentError)):
+            dialogs.show_exception(self, "Rebuild failed", exc)
+
+    def _set_status(self, text: str, *, error: bool = False, details: str = "") -> None:
+        self._status.setText(text)
+        self._status.setToolTip(details)
+        color = error_color(self.palette()).name() if error else ""
+        self._status.setStyleSheet(f"color: {color};" if error else "")
