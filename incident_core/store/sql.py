@@ -161,7 +161,7 @@ class SqlEventStore(EventStore):
     # -- reads ------------------------------------------------------------------------
     def head(self) -> int:
         with self._reading() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(E.c.position), 0))).scalar_one())
+            return int(conn.execute(_HEAD).scalar_one())
 
     def event_count(self) -> int:
         with self._reading() as conn:
@@ -199,13 +199,10 @@ class SqlEventStore(EventStore):
     def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
                     batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
         last = after_position
+        params = {"up_to": _NO_LIMIT if up_to is None else up_to, "limit": batch_size}
         while True:
-            query = _SELECT_EVENTS.where(E.c.position > last)
-            if up_to is not None:
-                query = query.where(E.c.position <= up_to)
-            query = query.order_by(E.c.position).limit(batch_size)
             with self._reading() as conn:
-                batch = [_from_row(r) for r in conn.execute(query)]
+                batch = [_from_row(r) for r in conn.execute(_UP_TO, {**params, "after": last})]
             if not batch:
                 return
             yield batch
@@ -350,17 +347,31 @@ def _has_table(conn: Connection, name: str) -> bool:
     return bool(inspect(conn).has_table(name))
 
 
+# The hot queries, built once with bound parameters (building a statement per call costs
+# more than running it: SQLAlchemy computes a cache key for every new construct).
+_STREAM = (_SELECT_EVENTS.where(E.c.aggregate_id == bindparam("aggregate_id"),
+                                E.c.version > bindparam("after"),
+                                E.c.version <= bindparam("to"))
+           .order_by(E.c.version).limit(bindparam("limit")))
+_AFTER = (_SELECT_EVENTS.where(E.c.position > bindparam("after"))
+          .order_by(E.c.position).limit(bindparam("limit")))
+_AFTER_TYPED = (_SELECT_EVENTS.where(E.c.position > bindparam("after"),
+                                     E.c.event_type.in_(bindparam("types", expanding=True)))
+                .order_by(E.c.position).limit(bindparam("limit")))
+_UP_TO = (_SELECT_EVENTS.where(E.c.position > bindparam("after"),
+                               E.c.position <= bindparam("up_to"))
+          .order_by(E.c.position).limit(bindparam("limit")))
+_HEAD = select(func.coalesce(func.max(E.c.position), 0))
+_NO_LIMIT = 2**62
+_MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the schema
+
+
 def _stream(conn: Connection, aggregate_id: str, after_version: int,
             to_version: int | None, limit: int | None) -> list[RecordedEvent]:
-    stmt = _SELECT_EVENTS.where(E.c.aggregate_id == aggregate_id)
-    if after_version:
-        stmt = stmt.where(E.c.version > after_version)
-    if to_version is not None:
-        stmt = stmt.where(E.c.version <= to_version)
-    stmt = stmt.order_by(E.c.version)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [_from_row(r) for r in conn.execute(stmt)]
+    params = {"aggregate_id": aggregate_id, "after": after_version,
+              "to": _MAX_VERSION if to_version is None else to_version,
+              "limit": _NO_LIMIT if limit is None else limit}
+    return [_from_row(r) for r in conn.execute(_STREAM, params)]
 
 
 class _SqlTransaction(StoreTransaction):
@@ -374,8 +385,7 @@ class _SqlTransaction(StoreTransaction):
 
     def head(self) -> int:
         if self._head is None:
-            stmt = select(func.coalesce(func.max(E.c.position), 0))
-            self._head = int(self.conn.execute(stmt).scalar_one())
+            self._head = int(self.conn.execute(_HEAD).scalar_one())
         return self._head
 
     def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
@@ -427,13 +437,12 @@ class _SqlTransaction(StoreTransaction):
 
     def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
                      limit: int | None = None) -> list[RecordedEvent]:
-        stmt = _SELECT_EVENTS.where(E.c.position > position)
-        if event_types is not None:
-            stmt = stmt.where(E.c.event_type.in_(list(event_types)))
-        stmt = stmt.order_by(E.c.position)
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        return [_from_row(r) for r in self.conn.execute(stmt)]
+        params: dict[str, Any] = {"after": position,
+                                  "limit": _NO_LIMIT if limit is None else limit}
+        if event_types is None:
+            return [_from_row(r) for r in self.conn.execute(_AFTER, params)]
+        params["types"] = list(event_types)
+        return [_from_row(r) for r in self.conn.execute(_AFTER_TYPED, params)]
 
     def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
