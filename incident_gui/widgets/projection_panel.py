@@ -43,6 +43,7 @@ from incident_gui.workers import OperationWorker
 __all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_duration"]
 
 PAGE_SIZE = 200
+KEEP_LOADED_ROWS = 5000
 REBUILD_SHORTCUT = "Ctrl+R"
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -168,12 +169,34 @@ class _ProjectionTab(QWidget):
         layout.addWidget(self.view, 1)
 
     def reload(self) -> None:
+        """Read the rows again, keeping as many loaded (up to KEEP_LOADED_ROWS), the
+        scroll position and the selected row, so live refreshes do not jump."""
         self.stale = False
+        first_load = self.model.total == 0 and self.model.rowCount() == 0
+        loaded = min(max(self.model.rowCount(), 1), KEEP_LOADED_ROWS)
+        scroll = self.view.verticalScrollBar().value()
+        selected = self._selected_key()
         self.model.reload()
-        if self.model.canFetchMore():
+        while self.model.rowCount() < loaded and self.model.canFetchMore():
             self.model.fetchMore()
-        self.view.resizeColumnsToContents()
+        if first_load:
+            self.view.resizeColumnsToContents()
+        if selected is not None:
+            self._select_key(selected)
+        self.view.verticalScrollBar().setValue(scroll)
         self._describe()
+
+    def _selected_key(self) -> str | None:
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return str(self.model.row(rows[0].row())[self.model.spec.key])
+
+    def _select_key(self, key: str) -> None:
+        for number in range(self.model.rowCount()):
+            if str(self.model.row(number)[self.model.spec.key]) == key:
+                self.view.selectRow(number)
+                return
 
     def _describe(self) -> None:
         store = self.app.store

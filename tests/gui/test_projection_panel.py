@@ -118,6 +118,25 @@ def test_rows_load_lazily_a_page_at_a_time(panel: ProjectionPanel, qtbot: Any,
     assert info == f"450 rows · checkpoint #{head:,} · head #{head:,} · up to date"
 
 
+def test_refresh_keeps_loaded_rows_scroll_and_selection(
+        panel: ProjectionPanel, qtbot: Any, sqlite_bank: Application) -> None:
+    panel.set_application(sqlite_bank)
+    view = child(panel, QTableView, "projection_bank_accounts")
+    model = view.model()
+    model.fetchMore()
+    view.selectRow(300)
+    view.scrollTo(model.index(300, 0))
+    scroll = view.verticalScrollBar().value()
+    assert scroll > 0
+    sqlite_bank.dispatch(DepositMoney(aggregate_id="acc-0300", amount=1000))
+    panel.refresh()
+    assert model.rowCount() == 2 * PAGE_SIZE
+    assert view.verticalScrollBar().value() == scroll
+    [selected] = view.selectionModel().selectedRows()
+    assert model.row(selected.row())["aggregate_id"] == "acc-0300"
+    assert model.row(300)["balance"] == live_rows(sqlite_bank)[300]["balance"]
+
+
 def test_the_info_label_shows_lag(panel: ProjectionPanel, sqlite_bank: Application) -> None:
     with sqlite_bank.store.transaction() as tx:
         tx.set_checkpoint("bank_accounts", sqlite_bank.store.head() - 25)
