@@ -382,6 +382,8 @@ class _SqlTransaction(StoreTransaction):
         self.appended = False
         self._checkpoints: dict[str, int] | None = None
         self._dirty: dict[str, int] = {}
+        self._unwritten: list[dict[str, Any]] = []
+        self._touched: dict[str, dict[str, Any]] = {}
 
     def head(self) -> int:
         if self._head is None:
@@ -389,15 +391,15 @@ class _SqlTransaction(StoreTransaction):
         return self._head
 
     def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
+        self._write_events()
         return _stream(self.conn, aggregate_id, after_version, None, None)
 
     def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
-        if not events:
-            return []
+        """Assign positions now; the rows are written in bulk before the next read in this
+        transaction or at commit (a taken version raises ConcurrencyError then)."""
         position = self.head()
-        rows = []
         recorded = []
-        touched: dict[str, dict[str, Any]] = {}
+        rows, touched = self._unwritten, self._touched
         for pending in events:
             position += 1
             rows.append({
@@ -418,25 +420,32 @@ class _SqlTransaction(StoreTransaction):
             else:
                 entry.update(version=pending.version, event_count=entry["event_count"] + 1,
                              last_recorded_at=pending.recorded_at, last_position=position)
+        self._head = position
+        self.appended = self.appended or bool(events)
+        return recorded
+
+    def _write_events(self) -> None:
+        if not self._unwritten:
+            return
+        rows, touched = self._unwritten, self._touched
+        self._unwritten, self._touched = [], {}
         try:
             self.conn.execute(insert(E), rows)
         except sa_exc.IntegrityError as exc:
-            raise self._conflict(events, exc) from exc
+            raise self._conflict(rows, exc) from exc
         self.conn.execute(self.store.stream_upsert, list(touched.values()))
-        self._head = position
-        self.appended = True
-        return recorded
 
-    def _conflict(self, events: Sequence[PendingEvent],
+    def _conflict(self, rows: Sequence[dict[str, Any]],
                   exc: sa_exc.IntegrityError) -> IncidentError:
         message = str(exc.orig).lower()
         if "event_id" in message:
             return StoreError(f"an event id is already recorded: {exc.orig}")
-        first = events[0]
-        return ConcurrencyError(first.aggregate_id, first.version)
+        first = rows[0]
+        return ConcurrencyError(first["aggregate_id"], first["version"])
 
     def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
                      limit: int | None = None) -> list[RecordedEvent]:
+        self._write_events()
         params: dict[str, Any] = {"after": position,
                                   "limit": _NO_LIMIT if limit is None else limit}
         if event_types is None:
@@ -445,6 +454,7 @@ class _SqlTransaction(StoreTransaction):
         return [_from_row(r) for r in self.conn.execute(_AFTER_TYPED, params)]
 
     def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        self._write_events()
         found: set[str] = set()
         ids = iter(event_ids)
         while chunk := list(islice(ids, 500)):
@@ -482,7 +492,8 @@ class _SqlTransaction(StoreTransaction):
         self._dirty[name] = position
 
     def flush(self) -> None:
-        """Write the checkpoints changed in this transaction (one statement)."""
+        """Write what is still buffered: events, then changed checkpoints (one statement)."""
+        self._write_events()
         if self._dirty:
             rows = [{"name": n, "position": p, "signature": ""} for n, p in self._dirty.items()]
             self.conn.execute(self.store.checkpoint_upsert, rows)
