@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import QAction, QKeySequence, QPalette, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -38,7 +38,8 @@ from incident_gui.formatting import compact_json, pretty_json
 from incident_gui.widgets.command_form import CommandForm, error_color, humanize
 from incident_gui.workers import OperationWorker, call_operation
 
-__all__ = ["REJECTION_WORDS", "CommandPanel", "describe_rejection"]
+__all__ = ["REJECTION_WORDS", "CommandPanel", "describe_rejection", "host_binds_shortcut",
+           "panel_shortcut"]
 
 REJECTION_WORDS = {
     "no_enough_balance": "Not enough balance",
@@ -53,6 +54,30 @@ REJECTION_WORDS = {
     "conflict": "Other writers kept changing this aggregate",
 }
 DISPATCH_SHORTCUT = "Ctrl+Return"
+
+
+def host_binds_shortcut(widget: QWidget, sequence: QKeySequence) -> bool:
+    """Whether the window hosting `widget` has an action of its own on `sequence`."""
+    window = widget.window()
+    if window is widget:
+        return False
+    actions = set(window.findChildren(QAction)) | set(window.actions())
+    return any(sequence in action.shortcuts() for action in actions
+               if not _inside(widget, action.parent()))
+
+
+def _inside(widget: QWidget, owner: object) -> bool:
+    return isinstance(owner, QWidget) and (owner is widget or widget.isAncestorOf(owner))
+
+
+def panel_shortcut(panel: QWidget, sequence: str, slot: Callable[[], None]) -> QShortcut:
+    """A key for `slot` while the focus is inside `panel`. Panels call
+    `host_binds_shortcut` when shown and disable theirs if the window has an action on the
+    same key (two bindings would make it ambiguous, and neither would fire)."""
+    shortcut = QShortcut(QKeySequence(sequence), panel)
+    shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    shortcut.activated.connect(slot)
+    return shortcut
 
 
 def describe_rejection(reason: str, detail: str = "") -> str:
@@ -101,9 +126,7 @@ class CommandPanel(QWidget):
         self._dispatch_button.setObjectName("dispatchButton")
         self._dispatch_button.setDefault(True)
         self._dispatch_button.clicked.connect(self.dispatch)
-        shortcut = QShortcut(QKeySequence(DISPATCH_SHORTCUT), self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self.dispatch)
+        self._shortcut = panel_shortcut(self, DISPATCH_SHORTCUT, self.dispatch)
         self._status = QLabel(self)
         self._status.setObjectName("commandStatus")
         self._result = QTextBrowser(self)
@@ -135,6 +158,10 @@ class CommandPanel(QWidget):
         splitter.setStretchFactor(1, 2)
         outer = QVBoxLayout(self)
         outer.addWidget(splitter)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._shortcut.setEnabled(not host_binds_shortcut(self, self._shortcut.key()))
+        super().showEvent(event)
 
     # -- public API ---------------------------------------------------------------------
     def set_application(self, app: Application | None) -> None:

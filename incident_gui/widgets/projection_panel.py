@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -38,6 +38,7 @@ from incident_core.projections import ProjectionSpec
 from incident_core.store.base import EventStore
 from incident_gui import dialogs
 from incident_gui.widgets.command_form import error_color
+from incident_gui.widgets.command_panel import host_binds_shortcut, panel_shortcut
 from incident_gui.workers import OperationWorker
 
 __all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_duration"]
@@ -252,8 +253,8 @@ class ProjectionPanel(QWidget):
         self._refresh_button.clicked.connect(self.refresh)
         self._rebuild_button = QPushButton("Rebuild", self)
         self._rebuild_button.setObjectName("rebuildButton")
-        self._rebuild_button.setShortcut(QKeySequence(REBUILD_SHORTCUT))
         self._rebuild_button.clicked.connect(self.rebuild_current)
+        self._shortcut = panel_shortcut(self, REBUILD_SHORTCUT, self.rebuild_current)
         running = QHBoxLayout()
         running.addWidget(self._progress, 1)
         running.addWidget(self._cancel)
@@ -266,6 +267,10 @@ class ProjectionPanel(QWidget):
         layout.addWidget(self._empty, 1)
         layout.addLayout(running)
         layout.addLayout(bar)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._shortcut.setEnabled(not host_binds_shortcut(self, self._shortcut.key()))
+        super().showEvent(event)
 
     # -- public API ---------------------------------------------------------------------
     def set_application(self, app: Application | None) -> None:

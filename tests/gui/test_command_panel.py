@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 from pydantic import Field, PositiveInt
-from PySide6.QtCore import Qt, QThread
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,18 +41,10 @@ from incident_gui.workers import active_workers
 
 
 @pytest.fixture(autouse=True)
-def no_thread_left(monkeypatch: pytest.MonkeyPatch, qtbot: Any) -> Iterator[None]:
-    started: list[QThread] = []
-    original = QThread.start
-
-    def start(self: QThread, *args: Any) -> None:
-        started.append(self)
-        original(self, *args)
-
-    monkeypatch.setattr(QThread, "start", start)
+def workers_done(qtbot: Any) -> Iterator[None]:
+    """Every worker delivers its ending signal (conftest then checks no QThread is left)."""
     yield
     qtbot.waitUntil(lambda: active_workers() == [], timeout=5000)
-    assert not [t for t in started if t.isRunning()], "a QThread is still running"
 
 
 # -- a domain with one field of every kind -----------------------------------------------

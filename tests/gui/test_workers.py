@@ -8,7 +8,6 @@ from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QThread
 
 from incident_core.errors import StoreError
 from incident_core.progress import Progress
@@ -22,19 +21,10 @@ from incident_gui.workers import (
 
 
 @pytest.fixture(autouse=True)
-def no_thread_left(monkeypatch: pytest.MonkeyPatch, qtbot: Any) -> Iterator[None]:
-    """Fail a test that leaves a QThread running (napari's check)."""
-    started: list[QThread] = []
-    original = QThread.start
-
-    def start(self: QThread, *args: Any) -> None:
-        started.append(self)
-        original(self, *args)
-
-    monkeypatch.setattr(QThread, "start", start)
+def workers_done(qtbot: Any) -> Iterator[None]:
+    """Every worker delivers its ending signal (conftest then checks no QThread is left)."""
     yield
-    assert not [t for t in started if t.isRunning()], "a QThread is still running"
-    assert active_workers() == []
+    qtbot.waitUntil(lambda: active_workers() == [], timeout=5000)
 
 
 def counting(n: int, seen: list[int] | None = None, pause: float = 0.0,
