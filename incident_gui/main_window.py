@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core import IncidentError, RecordedEvent
+from incident_core import Application, IncidentError, RecordedEvent
 from incident_gui import __version__
 from incident_gui.demo_seeder import DemoSeeder
 from incident_gui.dialogs import show_error
@@ -47,6 +47,7 @@ __all__ = ["ErrorReporter", "MainWindow"]
 
 ErrorReporter = Callable[[str, str, str], None]  # title, message, details
 STORE_FILTER = "Incident stores (*.sqlite3 *.sqlite *.db);;All files (*)"
+PROJECTION_REFRESH_MS = 500
 _SPLITTERS = ("mainSplitter", "workSplitter", "browseSplitter", "inspectSplitter")
 
 
@@ -71,6 +72,10 @@ class MainWindow(QMainWindow):
         self._watcher: LiveWatcher | None = None
         self._seeder: DemoSeeder | None = None
         self._shut_down = False
+        self._projections_stale = False
+        self._pending_projections: Application | None = None
+        self._projection_timer = QTimer(self, singleShot=True, interval=PROJECTION_REFRESH_MS)
+        self._projection_timer.timeout.connect(self._refresh_projections_if_shown)
         self._loaders = {name: QueryThread(name, self) for name in
                          ("logLoader", "detailLoader", "stateLoader", "chartLoader")}
         self._build_panels()
@@ -133,7 +138,10 @@ class MainWindow(QMainWindow):
         self.event_detail.sig_event_requested.connect(self.show_event_id)
         self.event_detail.sig_aggregate_requested.connect(self.show_aggregate)
         self.command_panel.sig_dispatched.connect(self._on_dispatched)
-        self._loaders["chartLoader"].sig_done.connect(self._on_counted,
+        self.side_tabs.currentChanged.connect(self._on_side_tab_changed)
+        for strip in (self.store_activity, self.aggregate_activity):  # a bar → its time range
+            strip.chart.sig_bucket_clicked.connect(self.global_log_panel.filters.set_time_range)
+        self._loaders["chartLoader"].sig_done.connect(self._on_totals,
                                                       Qt.ConnectionType.QueuedConnection)
 
     def sizeHint(self) -> QSize:
@@ -204,31 +212,36 @@ class MainWindow(QMainWindow):
         self.store_activity.set_scope(store)
         self.aggregate_activity.set_scope(store, whole_store=False)
         self.command_panel.set_application(app)
-        self.projection_panel.set_application(app)
         read_only = session is not None and session.read_only
         self.command_panel.set_read_only(read_only)
         self.projection_panel.set_read_only(read_only)
+        self._bind_projections(app)
         self.actions_.rebuild.setEnabled(session is not None and not read_only)
         self.actions_.close_store.setEnabled(session is not None)
         if previous is not None:
             previous.close()
         self._show_status()
         if store is not None:
-            self._count_events()
+            self._read_totals()
             self._start_watcher()
 
-    def _count_events(self) -> None:
-        """The exact count may take a moment on a big store: ask the chart thread."""
+    def _read_totals(self) -> None:
+        """The exact event count and the list of event types scan the events: on a big
+        store that takes a moment, so ask the chart thread and fill them in when read."""
         store = self.session.app.store if self.session else None
         if store is None:
             return
-        self._loaders["chartLoader"].submit(("count", id(store)), store.event_count)
+        loader = self._loaders["chartLoader"]
+        loader.submit(("types", id(store)), store.event_types)
+        loader.submit(("count", id(store)), store.event_count)
 
-    def _on_counted(self, key: object, result: object) -> None:
+    def _on_totals(self, key: object, result: object) -> None:
         store = self.session.app.store if self.session else None
         if key == ("count", id(store)) and isinstance(result, int):
             self._event_count = result
             self._show_status()
+        elif key == ("types", id(store)) and isinstance(result, list):
+            self.global_log_panel.filters.add_event_types(result)
 
     def _show_status(self) -> None:
         session = self.session
@@ -297,12 +310,40 @@ class MainWindow(QMainWindow):
         else:
             self.timeline_panel.append_recorded(events)
         self.global_log_panel.grow_to(changes.head, changes.event_types)
-        self.projection_panel.refresh()
+        self._refresh_projections_soon()
         self.store_activity.schedule_reload()
         shown = self.timeline_panel.model.aggregate_id
         if events is None or any(e.aggregate_id == shown for e in events):
             self.aggregate_activity.schedule_reload()
         self._show_status()
+
+    def _bind_projections(self, app: Application | None) -> None:
+        """Projection tables are read when their tab is first shown, not at every open."""
+        self._projections_stale = False
+        if app is None or self.projection_panel.isVisible():
+            self._pending_projections = None
+            self.projection_panel.set_application(app)
+        else:
+            self.projection_panel.set_application(None)  # never left holding a closed store
+            self._pending_projections = app
+
+    def _on_side_tab_changed(self) -> None:
+        if self._pending_projections is not None and self.projection_panel.isVisible():
+            app, self._pending_projections = self._pending_projections, None
+            self.projection_panel.set_application(app)
+        self._refresh_projections_if_shown()
+
+    def _refresh_projections_soon(self) -> None:
+        """Projections follow live changes at most every PROJECTION_REFRESH_MS, and only
+        while they are on screen (otherwise when their tab is shown)."""
+        self._projections_stale = True
+        if not self._projection_timer.isActive():
+            self._projection_timer.start()
+
+    def _refresh_projections_if_shown(self) -> None:
+        if self._projections_stale and self.projection_panel.isVisible():
+            self._projections_stale = False
+            self.projection_panel.refresh()
 
     def refresh(self) -> None:
         """F5: re-read everything from the store (keeps filters and selection)."""
@@ -317,7 +358,7 @@ class MainWindow(QMainWindow):
         self.projection_panel.refresh()
         self.store_activity.reload()
         self.aggregate_activity.reload()
-        self._count_events()
+        self._read_totals()
         self._show_status()
 
     # -- navigation -----------------------------------------------------------------------------

@@ -47,6 +47,9 @@ class EventTypeSelector(QToolButton):
             self._actions[name] = action
         self._update_text()
 
+    def offered(self) -> list[str]:
+        return list(self._actions)
+
     def selected(self) -> tuple[str, ...]:
         return tuple(name for name, action in self._actions.items() if action.isChecked())
 

@@ -59,7 +59,7 @@ class GlobalLogPanel(QWidget):
     # -- public API -----------------------------------------------------------------------
     def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
         self._store = store
-        self.filters.set_event_types([] if store is None else store.event_types())
+        self.filters.set_event_types([])  # the window offers the store's types once read
         self._awaiting_first = store is not None
         self.model.set_store(store, knows)
         if not self.filters.current_filter().is_empty:
@@ -67,16 +67,14 @@ class GlobalLogPanel(QWidget):
         self._check_first_page()
 
     def refresh(self) -> None:
-        if self._store is not None:
-            self.filters.set_event_types(self._store.event_types())
         self._awaiting_first = True
         self.model.reload()
         self._check_first_page()
 
-    def grow_to(self, head: int, new_types: set[str]) -> None:
-        """Live: the store's head moved to `head`; follow the end if it was showing."""
-        if self._store is not None and new_types:
-            self.filters.set_event_types(self._store.event_types())
+    def grow_to(self, head: int, event_types: set[str]) -> None:
+        """Live: the store's head moved to `head` (recording events of `event_types`);
+        follow the end if it was showing."""
+        self.filters.add_event_types(event_types)
         scrollbar = self.view.verticalScrollBar()
         at_end = scrollbar.value() >= scrollbar.maximum()
         self.model.grow_to(head)

@@ -24,7 +24,7 @@ from incident_gui.widgets.naming import named
 __all__ = ["LogFilterBar"]
 
 FILTER_DELAY_MS = 300
-_TIME_FORMAT = "yyyy-MM-dd HH:mm"
+_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
 
 
 class LogFilterBar(QWidget):
@@ -42,6 +42,8 @@ class LogFilterBar(QWidget):
         self.until_check, self.until_edit = self._time("until", "Until")
         self.clear_button = named(QPushButton("Clear"), "clearFiltersButton")
         self.clear_button.setToolTip("Remove every filter")
+        # A range set from a chart bar, kept to the microsecond while the edits show it.
+        self._exact_range: tuple[str, str] | None = None
         self._debounce = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
         self._debounce.timeout.connect(self._emit)
         self.types.sig_changed.connect(self._emit)
@@ -64,8 +66,8 @@ class LogFilterBar(QWidget):
         edit.setDateTime(QDateTime.currentDateTime())
         edit.setEnabled(False)
         check.toggled.connect(edit.setEnabled)
-        check.toggled.connect(self._emit)
-        edit.dateTimeChanged.connect(self._debounce_start)
+        check.toggled.connect(self._on_time_toggled)
+        edit.dateTimeChanged.connect(self._on_time_edited)
         return check, edit
 
     def _layout(self) -> None:
@@ -88,12 +90,20 @@ class LogFilterBar(QWidget):
     def set_event_types(self, types: Iterable[str]) -> None:
         self.types.set_types(types)
 
+    def add_event_types(self, types: Iterable[str]) -> None:
+        """Offer types seen in new events too (no query: the store is not asked again)."""
+        known = set(self.types.offered())
+        if not set(types) <= known:
+            self.types.set_types(sorted(known | set(types)))
+
     def current_filter(self) -> EventFilter:
+        since, until = self._exact_range or (_utc_text(self.since_edit),
+                                             _utc_text(self.until_edit))
         return EventFilter(
             aggregate_id=self.aggregate_edit.text().strip() or None,
             event_types=self.types.selected(),
-            since=_utc_text(self.since_edit) if self.since_check.isChecked() else None,
-            until=_utc_text(self.until_edit) if self.until_check.isChecked() else None,
+            since=since if self.since_check.isChecked() else None,
+            until=until if self.until_check.isChecked() else None,
             text=self.text_edit.text().strip() or None)
 
     def clear(self) -> None:
@@ -108,13 +118,38 @@ class LogFilterBar(QWidget):
         self.until_check.setChecked(False)
         self.since_edit.setEnabled(False)
         self.until_edit.setEnabled(False)
+        self._exact_range = None
         for widget in widgets:
             widget.blockSignals(False)
+        self._emit()
+
+    def set_time_range(self, since: str, until: str) -> None:
+        """Show events recorded in [since, until) (ISO 8601 times, e.g. a chart bucket)."""
+        widgets = (self.since_check, self.until_check, self.since_edit, self.until_edit)
+        for widget in widgets:
+            widget.blockSignals(True)
+        moments = (datetime.fromisoformat(since), datetime.fromisoformat(until))
+        for check, edit, moment in ((self.since_check, self.since_edit, moments[0]),
+                                    (self.until_check, self.until_edit, moments[1])):
+            edit.setDateTime(QDateTime.fromMSecsSinceEpoch(int(moment.timestamp() * 1000)))
+            check.setChecked(True)
+            edit.setEnabled(True)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._exact_range = (format_time(moments[0]), format_time(moments[1]))
         self._emit()
 
     def focus_text(self) -> None:
         self.text_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.text_edit.selectAll()
+
+    def _on_time_toggled(self) -> None:
+        self._exact_range = None
+        self._emit()
+
+    def _on_time_edited(self) -> None:
+        self._exact_range = None
+        self._debounce.start()
 
     def _debounce_start(self) -> None:
         self._debounce.start()

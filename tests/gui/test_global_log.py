@@ -50,6 +50,7 @@ def test_filters_by_type_aggregate_and_text(make_window, bank_store, qtbot):
     view = _log(window)
     model = view.model()
     filters = window.global_log_panel.filters
+    qtbot.waitUntil(lambda: "TransferCancelled" in filters.types.offered())  # read off-thread
     filters.types.set_selected(["TransferCompleted", "TransferCancelled"])
     qtbot.waitUntil(lambda: not model.indexed and not model.is_loading())
     types = set(_column(view, 3))
@@ -81,7 +82,9 @@ def test_filters_by_type_aggregate_and_text(make_window, bank_store, qtbot):
 def test_filtered_log_pages_by_keyset(make_window, many_accounts_store, qtbot):
     window = make_window(many_accounts_store)
     model = _log(window).model()
-    window.global_log_panel.filters.types.set_selected(["MoneyDeposited"])
+    types = window.global_log_panel.filters.types
+    qtbot.waitUntil(lambda: types.offered() == ["AccountOpened", "MoneyDeposited"])
+    types.set_selected(["MoneyDeposited"])
     qtbot.waitUntil(lambda: model.rowCount() == PAGE_SIZE and not model.is_loading())
     assert model.canFetchMore(QModelIndex())
     while model.canFetchMore(QModelIndex()) or model.is_loading():
@@ -116,3 +119,25 @@ def test_time_range_filter(make_window, bank_store, qtbot):
 def test_filter_object_round_trip(make_window, bank_store):
     window = make_window(bank_store)
     assert window.global_log_panel.filters.current_filter() == EventFilter()
+
+
+def test_clicking_an_activity_bar_filters_the_log_to_its_time(make_window, bank_store, qtbot):
+    from datetime import datetime
+
+    window = make_window(bank_store)
+    chart = window.store_activity.chart
+    qtbot.waitUntil(lambda: chart.bucket_count() > 0)
+    model = _log(window).model()
+    store = open_store(bank_store, read_only=True)
+    try:
+        times = [datetime.fromisoformat(e.recorded_at_text) for e in store.read_events()]
+    finally:
+        store.close()
+    start, end = chart.bucket_span(chart.bucket_count() - 1)  # the newest bar
+    expected = sum(start <= t < end for t in times)
+    assert expected > 0
+    chart.sig_bucket_clicked.emit(start.isoformat(), end.isoformat())
+    filters = window.global_log_panel.filters
+    assert filters.since_check.isChecked() and filters.until_check.isChecked()
+    qtbot.waitUntil(lambda: not model.indexed and not model.is_loading())
+    assert model.rowCount() == expected

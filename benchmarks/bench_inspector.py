@@ -1,0 +1,217 @@
+"""Inspector benchmark on a big demo store (not a test: it prints a table).
+
+    python benchmarks/bench_inspector.py [--store PATH] [--events N] [--make-only]
+
+Makes the store once with the core demo operation (real commands through the bank domain
+and its transfer saga) and reuses it afterwards. Then, in one process with the real window
+(offscreen unless --show), measures:
+
+* window creation → first page of the global log delivered;
+* jump to the end of the global log (End key → last row's event loaded);
+* the longest UI-thread stall (a 10 ms QTimer heartbeat, largest gap between ticks)
+  while a projection is rebuilt, and while another process records events live;
+* peak RSS of the process.
+
+Targets: first page < 1 s, jump to end < 300 ms, no stall > 100 ms, RSS < 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+DEFAULT_STORE = Path("/tmp/incident-bench-1m.sqlite3")
+EVENTS_PER_TRANSFER = 4.74  # measured: a transfer step records ~4.7 events on average
+LIVE_WRITER = """
+import sys, time
+from incident_core import Application
+from incident_core.examples.bank import DepositMoney, domain
+app = Application.open(sys.argv[1], domain)
+for n in range(int(sys.argv[2])):
+    app.dispatch(DepositMoney(aggregate_id="acc-00001", amount=1))
+    time.sleep(float(sys.argv[3]))
+app.close()
+"""
+
+
+# -- the store ------------------------------------------------------------------------------
+def make_store(path: Path, events: int) -> None:
+    """Seed a demo bank store of about `events` events (written to .partial, then renamed)."""
+    from incident_core import Application
+    from incident_core.examples.bank import domain
+    from incident_core.operations.demo import demo
+
+    accounts = max(2, events // 100)
+    transfers = int((events - 2 * accounts) / EVENTS_PER_TRANSFER)
+    partial = path.with_name(path.name + ".partial")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    print(f"making {path}: {accounts:,} accounts, {transfers:,} transfers "
+          f"(~{events:,} events) with the demo operation…", flush=True)
+    started = time.perf_counter()
+    app = Application.open(str(partial), domain, create=True, synchronous="OFF")
+    operation = demo(app, accounts=accounts, transfers=transfers, seed=1, batch_size=1000)
+    last_report = 0.0
+    try:
+        while True:
+            progress = next(operation)
+            now = time.perf_counter()
+            if now - last_report > 30:
+                last_report = now
+                rate = app.store.head() / max(now - started, 1e-9)
+                print(f"  {progress.done:,}/{progress.total:,} steps, "
+                      f"{app.store.head():,} events, {rate:,.0f} events/s", flush=True)
+    except StopIteration as stop:
+        report = stop.value
+    finally:
+        app.close()
+    os.replace(partial, path)
+    print(f"made {report.events:,} events in {time.perf_counter() - started:,.0f} s "
+          f"({report.events_per_second:,.0f} events/s)", flush=True)
+
+
+# -- measuring in the real window --------------------------------------------------------------
+class Heartbeat:
+    """A 10 ms timer on the UI thread; the largest gap between ticks is the longest stall."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer(interval=10)
+        self.timer.timeout.connect(self._tick)
+        self.last = 0.0
+        self.longest = 0.0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self.last)
+        self.last = now
+
+    def start(self) -> None:
+        self.longest = 0.0
+        self.last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.longest
+
+
+def run_until(condition: Callable[[], bool], timeout: float) -> float:
+    """Run the event loop until `condition()` holds; return the seconds it took."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    started = time.perf_counter()
+    loop = QEventLoop()
+    poll = QTimer(interval=1)
+
+    def check() -> None:
+        if condition() or time.perf_counter() - started > timeout:
+            loop.quit()
+
+    poll.timeout.connect(check)
+    poll.start()
+    if not condition():
+        loop.exec()
+    poll.stop()
+    if not condition():
+        raise TimeoutError(f"not done within {timeout} s")
+    return time.perf_counter() - started
+
+
+def measure(store: Path, live_events: int) -> list[tuple[str, float, float, str]]:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    import incident_gui  # noqa: F401  (applies the PySide6 guard before Qt starts)
+    from incident_gui.app import create_window
+
+    qapp = QApplication.instance() or QApplication([])
+    rows: list[tuple[str, float, float, str]] = []
+
+    started = time.perf_counter()
+    window = create_window(str(store))
+    window.show()
+    log = window.global_log_panel.model
+    run_until(lambda: log.event_at(0) is not None, 30)
+    rows.append(("window → first page of the global log", time.perf_counter() - started,
+                 1.0, "s"))
+    head = log.rowCount()
+
+    view = window.global_log_panel.view
+    view.setFocus()
+    view.setCurrentIndex(log.index(0, 0))
+    qapp.processEvents()
+    started = time.perf_counter()
+    QTest.keyClick(view, Qt.Key.Key_End)
+    run_until(lambda: log.event_at(head - 1) is not None, 30)
+    rows.append(("jump to the end (End key → last event shown)",
+                 time.perf_counter() - started, 0.3, "s"))
+    assert log.event_at(head - 1).position == head
+
+    beat = Heartbeat()
+    beat.start()
+    started = time.perf_counter()
+    window.rebuild_projections()
+    run_until(lambda: not window.projection_panel.is_rebuilding(), 3600)
+    rebuild_seconds = time.perf_counter() - started
+    rows.append((f"longest UI stall during a rebuild ({rebuild_seconds:.1f} s)",
+                 beat.stop(), 0.1, "s"))
+
+    writer = subprocess.Popen([sys.executable, "-c", LIVE_WRITER, str(store),
+                               str(live_events), "0.02"], cwd=REPO)
+    beat.start()
+    run_until(lambda: writer.poll() is not None, 600)
+    run_until(lambda: log.rowCount() >= head + live_events, 10)
+    rows.append((f"longest UI stall during live updates ({live_events} events)",
+                 beat.stop(), 0.1, "s"))
+
+    window.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("peak RSS", peak_mb, 500.0, "MB"))
+    return rows
+
+
+def print_table(rows: list[tuple[str, float, float, str]], events: int) -> None:
+    print(f"\nInspector on a store of {events:,} events\n")
+    print(f"{'measure':58} {'value':>10} {'target':>10}  ok")
+    for name, value, target, unit in rows:
+        shown = f"{value * 1000:.0f} ms" if unit == "s" else f"{value:.0f} {unit}"
+        goal = f"{target * 1000:.0f} ms" if unit == "s" else f"{target:.0f} {unit}"
+        print(f"{name:58} {shown:>10} {goal:>10}  {'yes' if value <= target else 'NO'}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="size of the store to make when it does not exist")
+    parser.add_argument("--live-events", type=int, default=200)
+    parser.add_argument("--make-only", action="store_true")
+    args = parser.parse_args()
+    if not args.store.exists():
+        make_store(args.store, args.events)
+    if args.make_only:
+        return 0
+    from incident_core import open_store
+
+    with open_store(str(args.store), read_only=True) as store:
+        events = store.head()
+    print_table(measure(args.store, args.live_events), events)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
