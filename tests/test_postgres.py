@@ -7,12 +7,14 @@ The adapter contract suite, the bank and race tests run on PostgreSQL through th
 
 from __future__ import annotations
 
+import random
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ from incident_core.examples.bank import (
     WithdrawMoney,
     domain,
 )
+from incident_core.operations.verify import verify
+from incident_core.progress import run_to_end
 from incident_core.store import schema
 from incident_core.store.base import SCHEMA_VERSION
 from incident_core.store.postgres import PostgresEventStore
@@ -449,6 +453,67 @@ def test_a_lost_listener_connection_is_reported_then_reopened(bank_pg: Applicati
         timer.join()
 
 
+# -- kill -9 -------------------------------------------------------------------------------
+SEEDER = textwrap.dedent("""
+    import sys
+    from incident_core import Application
+    from incident_core.examples.bank import domain
+    from incident_core.operations.demo import demo
+    from incident_core.progress import run_to_end
+    with Application.open(sys.argv[1], domain) as app:
+        run_to_end(demo(app, accounts=40, transfers=200_000, seed=int(sys.argv[2]),
+                        batch_size=50))
+""")
+UNFINISHED = "SELECT count(*) FROM transfers WHERE status IN ('requested', 'initiated', 'reverted')"
+
+
+def _verified(url: str) -> None:
+    with Application.open(url, domain, read_only=True) as app:
+        report = run_to_end(verify(app))
+    assert report.ok, report.to_json()
+
+
+def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_writer_leaves_a_store_that_verifies_and_unlocked(pg_url: str) -> None:
+    open_store(pg_url, create=True).close()
+    rng = random.Random(20240502)
+    interrupted = []
+    with open_store(pg_url, read_only=True) as watcher:
+        for round_ in range(4):
+            before = watcher.head()
+            seeder = subprocess.Popen([sys.executable, "-c", SEEDER, pg_url, str(round_)],
+                                      cwd=ROOT, stderr=subprocess.PIPE, text=True)
+            try:
+                _wait_for(lambda b=before, p=seeder: watcher.head() > b or p.poll() is not None,
+                          "the seeder never wrote")
+                assert seeder.poll() is None, seeder.communicate()[1]
+                time.sleep(rng.uniform(0.2, 1.2))
+            finally:
+                seeder.send_signal(signal.SIGKILL)
+                seeder.communicate(timeout=30)
+            assert seeder.returncode == -signal.SIGKILL
+            # The server ends the dead client's session: its transaction rolls back and the
+            # append lock is free again at once (not after a timeout).
+            _wait_for(lambda: not sql(pg_url, "SELECT 1 FROM pg_locks "
+                                              "WHERE locktype = 'advisory' AND granted"),
+                      "the append lock outlived its client", seconds=10)
+            _verified(pg_url)
+            interrupted.append(sql(pg_url, UNFINISHED)[0][0])
+            with Application.open(pg_url, domain) as app:  # the next writer finishes sagas
+                assert app.dispatch(OpenAccount(aggregate_id=f"after-kill-{round_}")).ok
+            assert sql(pg_url, UNFINISHED) == [(0,)]
+            _verified(pg_url)
+    print("unfinished transfers after each kill:", interrupted)
+    assert any(interrupted), "no kill landed inside a saga: the test proved little"
+
+
 # -- migration between SQLite and PostgreSQL -------------------------------------------------
 def _history(app: Application) -> None:
     for name in "ABCD":
@@ -496,3 +561,4 @@ def test_sqlite_to_postgresql_and_back_keeps_every_event_and_row(
     with Application.open(str(tmp_path / "back.sqlite3"), domain, create=True) as again:
         again.import_events(back)
         assert snapshot(again) == original
+
