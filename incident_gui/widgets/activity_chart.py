@@ -171,7 +171,8 @@ class ActivityChart(QWidget):
                             QPoint(area.right(), bottom))
         layout.axis_max = axis_max
         plot = layout.plot
-        for value in (0, axis_max // 2, axis_max) if axis_max > 1 else (0, axis_max):
+        roomy = plot.height() >= 3 * fm.height() and axis_max > 1
+        for value in (0, axis_max // 2, axis_max) if roomy else (0, axis_max):
             y = plot.bottom() - round(plot.height() * value / axis_max)
             rect = QRect(area.left(), y - fm.height() // 2, label_width, fm.height())
             layout.y_labels.append((rect.translated(0, _clamp_shift(rect, area)), f"{value:,}"))

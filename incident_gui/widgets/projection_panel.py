@@ -41,7 +41,8 @@ from incident_gui.widgets.command_form import error_color
 from incident_gui.widgets.command_panel import host_binds_shortcut, panel_shortcut
 from incident_gui.workers import OperationWorker
 
-__all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_duration"]
+__all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_duration",
+           "progress_texts"]
 
 PAGE_SIZE = 200
 KEEP_LOADED_ROWS = 5000
@@ -69,6 +70,19 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, default=str)
     return str(value)
+
+
+def progress_texts(name: str, progress: Progress, rate: float | None) -> list[str]:
+    """What the rebuild progress bar can say, longest first (the bar shows the first that
+    fits its width; the longest is its tooltip)."""
+    counts = f"{progress.done:,} / {progress.total:,}"
+    percent = f"{progress.fraction:.0%}"
+    if rate is None:
+        return [f"Rebuilding {name}: {counts} events", f"{name}: {counts}", counts, percent]
+    eta = format_duration((progress.total - progress.done) / rate)
+    return [f"Rebuilding {name}: {counts} events · {rate:,.0f} events/s · ETA {eta}",
+            f"{name}: {counts} · {rate:,.0f}/s · ETA {eta}",
+            f"{counts} · ETA {eta}", f"{percent} · ETA {eta}", percent]
 
 
 class ProjectionRowsModel(QAbstractTableModel):
@@ -381,12 +395,12 @@ class ProjectionPanel(QWidget):
         started, first = self._rate_start
         total = max(progress.total, 1)
         elapsed, done = now - started, progress.done - first
-        text = f"Rebuilding {self._rebuilding}: {progress.done:,} / {progress.total:,} events"
-        if elapsed > 0.2 and done > 0:
-            rate = done / elapsed
-            eta = format_duration((total - progress.done) / rate)
-            text += f" · {rate:,.0f} events/s · ETA {eta}"
-        self._progress.setFormat(text)
+        rate = done / elapsed if elapsed > 0.2 and done > 0 else None
+        texts = progress_texts(self._rebuilding, progress, rate)
+        self._progress.setToolTip(texts[0])
+        room = self._progress.contentsRect().width() - 2 * self.fontMetrics().averageCharWidth()
+        fits = [t for t in texts if self._progress.fontMetrics().horizontalAdvance(t) <= room]
+        self._progress.setFormat((fits or texts)[0])
         self._progress.setRange(0, total)
         self._progress.setValue(min(progress.done, total))
 

@@ -27,7 +27,12 @@ from incident_core.examples.bank import domain as bank_domain
 from incident_core.progress import Progress
 from incident_gui import dialogs
 from incident_gui.widgets import projection_panel
-from incident_gui.widgets.projection_panel import PAGE_SIZE, ProjectionPanel, format_duration
+from incident_gui.widgets.projection_panel import (
+    PAGE_SIZE,
+    ProjectionPanel,
+    format_duration,
+    progress_texts,
+)
 from incident_gui.workers import active_workers
 
 ACCOUNTS = 450
@@ -300,6 +305,32 @@ def test_read_only_cannot_rebuild(panel: ProjectionPanel, sqlite_bank: Applicati
     assert not panel.is_rebuilding()
     panel.set_application(None)
     assert not button.isEnabled()
+
+
+def test_progress_text_fits_a_narrow_bar(panel: ProjectionPanel, qtbot: Any,
+                                         sqlite_bank: Application) -> None:
+    panel.resize(380, 500)
+    panel.set_application(sqlite_bank)
+    progress = child(panel, QProgressBar, "rebuildProgress")
+    seen: list[tuple[str, int]] = []
+    progress.valueChanged.connect(lambda _v: seen.append((progress.format(),
+                                                          progress.contentsRect().width())))
+    panel.rebuild_current()
+    qtbot.waitUntil(lambda: not panel.is_rebuilding(), timeout=20000)
+    shown = [(text, width) for text, width in seen if " / " in text or "%" in text]
+    assert shown
+    for text, width in shown:
+        assert progress.fontMetrics().horizontalAdvance(text) < width, text
+    assert progress.toolTip().startswith("Rebuilding bank_accounts: ")
+
+
+def test_progress_texts_get_shorter() -> None:
+    texts = progress_texts("bank_accounts", Progress(500, 2000), 250.0)
+    assert texts == [
+        "Rebuilding bank_accounts: 500 / 2,000 events · 250 events/s · ETA 6 s",
+        "bank_accounts: 500 / 2,000 · 250/s · ETA 6 s",
+        "500 / 2,000 · ETA 6 s", "25% · ETA 6 s", "25%"]
+    assert progress_texts("p", Progress(0, 10), None)[0] == "Rebuilding p: 0 / 10 events"
 
 
 def test_format_duration() -> None:
