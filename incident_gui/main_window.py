@@ -126,8 +126,6 @@ class MainWindow(QMainWindow):
         main.addWidget(self.side_tabs)
         main.setStretchFactor(0, 1)
         main.setSizes([960, 480])
-        for strip in (self.aggregate_activity, self.store_activity):
-            strip.setFixedHeight(96)
         self.setCentralWidget(main)
 
     def _wire(self) -> None:

@@ -58,7 +58,7 @@ def build_actions(window: MainWindow) -> WindowActions:
         quit=_action(window, "&Quit", QKeySequence.StandardKey.Quit, "actionQuit"),
         refresh=_action(window, "&Refresh", QKeySequence.StandardKey.Refresh, "actionRefresh"),
         filter=_action(window, "&Filter", QKeySequence.StandardKey.Find, "actionFilter"),
-        jump_to_end=_action(window, "Jump to &newest event", "Ctrl+End", "actionJumpToEnd"),
+        jump_to_end=_action(window, "⤓ &Newest event", "Ctrl+End", "actionJumpToEnd"),
         live=_action(window, "&Live updates", None, "actionLive"),
         rebuild=_action(window, "Re&build projections", "Ctrl+R", "actionRebuild"),
         about=_action(window, "&About Incident inspector", None, "actionAbout"),
@@ -67,7 +67,6 @@ def build_actions(window: MainWindow) -> WindowActions:
     )
     acts.open.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton))
     acts.refresh.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload))
-    acts.jump_to_end.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowDown))
     acts.live.setCheckable(True)
     acts.live.setChecked(True)
     acts.live.setToolTip("Show events recorded by other processes as they happen")

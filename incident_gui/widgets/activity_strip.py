@@ -41,6 +41,9 @@ class ActivityStrip(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.caption)
         layout.addWidget(self.chart, 1)
+        # Just what the chart needs: the tables below get the rest of the height.
+        self.setFixedHeight(self.caption.sizeHint().height() + layout.spacing()
+                            + self.chart.minimumSizeHint().height())
 
     def set_scope(self, store: EventStore | None, *, aggregate_id: str | None = None,
                   whole_store: bool = True) -> None:
