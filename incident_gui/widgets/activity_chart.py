@@ -247,10 +247,14 @@ class ActivityChart(QWidget):
     def _tick_text(self, index: int) -> str:
         start = self._starts[index].astimezone()
         first, last = self._starts[0], self._starts[-1]
-        step = self.bucket_span(0)[1] - self._starts[0]
-        if last - first < timedelta(days=1) and first.astimezone().date() == (
-                last.astimezone().date()):
-            return start.strftime("%H:%M:%S" if step < timedelta(minutes=1) else "%H:%M")
+        step = self.bucket_span(0)[1] - first
+        same_day = first.astimezone().date() == last.astimezone().date()
+        if step < timedelta(seconds=1):
+            return _clock(start, milliseconds=True)
+        if step < timedelta(minutes=1):
+            return start.strftime("%H:%M:%S")
+        if same_day:
+            return start.strftime("%H:%M")
         if step < timedelta(days=1):
             return start.strftime("%b %d %H:%M")
         return start.strftime("%Y-%m-%d")
@@ -266,8 +270,10 @@ class ActivityChart(QWidget):
 
     def tooltip_text(self, index: int) -> str:
         start, end = self.bucket_span(index)
-        fmt = "%Y-%m-%d %H:%M:%S"
-        lines = [f"{start.astimezone().strftime(fmt)} to {end.astimezone().strftime(fmt)}"]
+        fine = end - start < timedelta(seconds=10)
+        day = start.astimezone().strftime("%Y-%m-%d")
+        lines = [f"{day} {_clock(start.astimezone(), milliseconds=fine)} to "
+                 f"{_clock(end.astimezone(), milliseconds=fine)}"]
         rows = [(name, self._counts[name][index]) for name in self._types
                 if self._counts[name][index]]
         lines += [f"{name}: {count:,}" for name, count in rows]
@@ -375,6 +381,11 @@ class ActivityChart(QWidget):
                              text)
         for rect, text in layout.x_labels:
             painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
+
+
+def _clock(moment: datetime, *, milliseconds: bool) -> str:
+    text = moment.strftime("%H:%M:%S")
+    return f"{text}.{moment.microsecond // 1000:03d}" if milliseconds else text
 
 
 def _clamp_shift(rect: QRect, area: QRect) -> int:

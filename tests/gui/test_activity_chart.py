@@ -147,3 +147,16 @@ def test_it_charts_a_store_histogram(qtbot: Any) -> None:
     assert chart.event_types() == ["MoneyDeposited", "AccountOpened"]
     assert sum(int(chart.tooltip_text(i).splitlines()[-1].split()[1])
                for i in range(30)) == 4
+
+
+def test_fine_buckets_get_millisecond_ticks(qtbot: Any) -> None:
+    labels = [f"2026-01-05T10:00:00.{i * 1500:06d}+00:00" for i in range(40)]
+    chart = ActivityChart()
+    qtbot.addWidget(chart)
+    chart.resize(700, 200)
+    chart.set_data(labels, {"MoneyDeposited": [1] * 40})
+    ticks = [text for _, text in chart.chart_layout().x_labels]
+    assert len(ticks) >= 3 and len(set(ticks)) == len(ticks)
+    assert all(len(text.split(".")[-1]) == 3 for text in ticks)
+    span = chart.tooltip_text(1).splitlines()[0]
+    assert ":00.001 to " in span and span.endswith(":00.003")
