@@ -28,7 +28,7 @@ from incident_gui.dialogs import show_error
 from incident_gui.live import LiveWatcher
 from incident_gui.menus import build_actions
 from incident_gui.query_thread import QueryThread
-from incident_gui.session import Session, demo_store_path, open_session
+from incident_gui.session import Session, demo_store_path, open_session, recent_entry
 from incident_gui.settings import Settings
 from incident_gui.store_updates import StoreChanges, collect_changes
 from incident_gui.widgets.activity_strip import ActivityStrip
@@ -160,8 +160,9 @@ class MainWindow(QMainWindow):
             self._open_failed(target, f"{type(exc).__name__}: {exc}", traceback.format_exc())
             return False
         self._install(session)
-        if target not in ("memory:", ":memory:"):
-            self._settings.add_recent(target)
+        entry = recent_entry(target)
+        if entry is not None:
+            self._settings.add_recent(entry)
         return True
 
     def _open_failed(self, target: str, message: str, details: str) -> None:

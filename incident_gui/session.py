@@ -19,6 +19,7 @@ __all__ = [
     "demo_store_path",
     "load_domain",
     "open_session",
+    "recent_entry",
 ]
 
 DEFAULT_DOMAIN = "incident_core.examples.bank:domain"
@@ -44,6 +45,25 @@ class Session:
 
     def close(self) -> None:
         self.app.close()
+
+
+def recent_entry(target: str) -> str | None:
+    """How a target is remembered among recent stores: never `memory:`, never a password
+    (a server URL is kept without it; libpq finds it in ~/.pgpass or PGPASSWORD)."""
+    if target in ("memory:", ":memory:"):
+        return None
+    if "://" not in target:
+        return str(Path(target).expanduser().resolve())
+    from sqlalchemy.engine import URL, make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(target)
+    except ArgumentError:
+        return None
+    bare = URL.create(url.drivername, username=url.username, host=url.host, port=url.port,
+                      database=url.database, query=url.query)
+    return bare.render_as_string(hide_password=False)
 
 
 def add_domain_path(folder: str) -> None:

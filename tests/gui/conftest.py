@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,36 @@ from incident_core.examples.bank import (
     WithdrawMoney,
 )
 from incident_core.examples.bank import domain as bank_domain
+
+# A user's domain whose code raises on purpose (13 when deciding, 7 when applying).
+COUNTER_DOMAIN = textwrap.dedent('''
+    from incident_core import Aggregate, Command, Domain, Event, State
+
+    class Increment(Command):
+        by: int = 1
+
+    class Incremented(Event):
+        by: int
+
+    class CounterState(State):
+        value: int = 0
+
+    counter = Aggregate("Counter", CounterState())
+
+    @counter.executes(Increment)
+    def increment(state, cmd):
+        if cmd.by == 13:
+            raise RuntimeError("thirteen is unlucky")
+        return Incremented(by=cmd.by)
+
+    @counter.applies(Incremented)
+    def incremented(state, event):
+        if event.by == 7:
+            raise ValueError("seven cannot be applied")
+        return CounterState(value=state.value + event.by)
+
+    domain = Domain("counter", aggregates=[counter])
+''')
 
 ACCOUNTS = [f"acc-{n:03d}" for n in range(1, 13)]
 GROUP_ACCOUNTS = [f"savings-{n}" for n in range(1, 4)]

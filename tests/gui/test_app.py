@@ -65,7 +65,7 @@ def test_recent_stores_and_layout_persist(make_window, bank_store, qtbot):
     splitter.setSizes([300, splitter.width() - 300 - splitter.handleWidth()])
     sizes = splitter.sizes()
     window.close()
-    assert Settings().recent()[0] == bank_store
+    assert Settings().recent()[0] == str(Path(bank_store).resolve())
     again = MainWindow()
     qtbot.addWidget(again)
     again.show()
@@ -73,9 +73,10 @@ def test_recent_stores_and_layout_persist(make_window, bank_store, qtbot):
     assert again.findChild(QSplitter, "mainSplitter").sizes() == sizes
     again.fill_recent_menu()
     entries = [a.text() for a in again.actions_.recent_menu.actions()]
-    assert entries[0] == bank_store
+    assert entries[0] == str(Path(bank_store).resolve())
     again.actions_.recent_menu.actions()[0].trigger()
-    assert again.session is not None and again.session.target == bank_store
+    assert again.session is not None
+    assert again.session.target == str(Path(bank_store).resolve())
 
 
 def test_new_and_close_store(tmp_path, qtbot):
@@ -114,3 +115,40 @@ def test_shortcuts(make_window, bank_store):
     assert actions.open.shortcut().toString() == "Ctrl+O"
     assert actions.filter.shortcut().toString() == "Ctrl+F"
     assert actions.refresh.shortcut().toString() == "F5"
+
+
+def test_recent_entries_never_keep_passwords():
+    from incident_gui.session import recent_entry
+
+    assert recent_entry("memory:") is None
+    assert recent_entry("postgresql+psycopg://ann:s3cret@db.example/bank") == \
+        "postgresql+psycopg://ann@db.example/bank"
+    assert recent_entry("relative.sqlite3") == str(Path("relative.sqlite3").resolve())
+
+
+def test_smoke_with_a_users_domain_from_a_folder(tmp_path):
+    from incident_core import Application
+    from tests.gui.conftest import COUNTER_DOMAIN
+
+    folder = tmp_path / "user_code"
+    folder.mkdir()
+    (folder / "smoke_counter.py").write_text(COUNTER_DOMAIN)
+    sys.path.insert(0, str(folder))
+    try:
+        from incident_gui.session import load_domain
+
+        domain = load_domain("smoke_counter:domain")
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("smoke_counter", None)
+    target = str(tmp_path / "counter.sqlite3")
+    with Application.open(target, domain, create=True) as app:
+        app.dispatch_data("Increment", {"aggregate_id": "c-1", "by": 2})
+    result = run_inspector(target, "--domain", "smoke_counter:domain",
+                           "--domain-path", str(folder), "--smoke", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 events" in result.stdout
+    missing = run_inspector(target, "--domain", "smoke_counter:domain", "--smoke",
+                            home=tmp_path)
+    assert missing.returncode == 1
+    assert "cannot import domain module 'smoke_counter'" in missing.stderr

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,36 +13,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 from incident_core import Application
 from incident_core.examples.bank import domain as bank_domain
-from tests.gui.conftest import envelope
-
-COUNTER_DOMAIN = textwrap.dedent('''
-    from incident_core import Aggregate, Command, Domain, Event, State
-
-    class Increment(Command):
-        by: int = 1
-
-    class Incremented(Event):
-        by: int
-
-    class CounterState(State):
-        value: int = 0
-
-    counter = Aggregate("Counter", CounterState())
-
-    @counter.executes(Increment)
-    def increment(state, cmd):
-        if cmd.by == 13:
-            raise RuntimeError("thirteen is unlucky")
-        return Incremented(by=cmd.by)
-
-    @counter.applies(Incremented)
-    def incremented(state, event):
-        if event.by == 7:
-            raise ValueError("seven cannot be applied")
-        return CounterState(value=state.value + event.by)
-
-    domain = Domain("counter", aggregates=[counter])
-''')
+from tests.gui.conftest import COUNTER_DOMAIN, envelope
 
 
 def _digest(path: Path) -> str:

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QToolButton
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,4 +62,26 @@ def test_live_toggle_pauses_and_resumes(make_window, bank_store, qtbot):
     assert log.rowCount() == head  # paused: nothing moved
 
     toggle.click()
+    qtbot.waitUntil(lambda: log.rowCount() == head + 1, timeout=2000)
+
+
+@pytest.mark.postgres
+def test_postgresql_store_live_updates(make_window, pg_url, qtbot):
+    from incident_core import Application
+    from incident_core.examples.bank import DepositMoney
+    from incident_core.examples.bank import domain as bank_domain
+    from incident_core.store.open import describe_target
+    from tests.gui.conftest import seed_bank
+
+    seed_bank(pg_url)
+    window = make_window(pg_url)
+    log = window.global_log_panel.model
+    head = log.rowCount()
+    assert head == 139
+    assert window.status.store_label.text() == describe_target(pg_url)
+    writer = Application.open(pg_url, bank_domain)  # another connection, as another process
+    try:
+        writer.dispatch(DepositMoney(aggregate_id="acc-003", amount=3))
+    finally:
+        writer.close()
     qtbot.waitUntil(lambda: log.rowCount() == head + 1, timeout=2000)
