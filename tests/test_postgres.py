@@ -562,3 +562,28 @@ def test_sqlite_to_postgresql_and_back_keeps_every_event_and_row(
         again.import_events(back)
         assert snapshot(again) == original
 
+
+def incident(*args: str) -> str:
+    """Run the `incident` command line (a separate process, as a user would)."""
+    done = subprocess.run([sys.executable, "-m", "incident_core.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_command_line_moves_a_store_to_postgresql_and_back(
+        tmp_path: Path, pg_url: str) -> None:
+    first, back = str(tmp_path / "first.sqlite3"), str(tmp_path / "back.sqlite3")
+    with Application.open(first, domain, create=True) as app:
+        _history(app)
+        original = snapshot(app)
+    incident("export", str(tmp_path / "first.ndjson"), "--db", first)
+    incident("init", "--db", pg_url)
+    incident("import", str(tmp_path / "first.ndjson"), "--db", pg_url)
+    assert '"mismatch_count": 0' in incident("verify", "--db", pg_url)
+    incident("export", str(tmp_path / "server.ndjson"), "--db", pg_url)
+    incident("import", str(tmp_path / "server.ndjson"), "--db", back)
+    for target in (pg_url, back):
+        with Application.open(target, domain, read_only=True) as app:
+            assert snapshot(app) == original
+    assert (tmp_path / "server.ndjson").read_text() == (tmp_path / "first.ndjson").read_text()
