@@ -9,46 +9,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QMainWindow,
-    QMessageBox,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
-from incident_core import Application, IncidentError, RecordedEvent
-from incident_gui import __version__
+from incident_core import IncidentError, RecordedEvent
 from incident_gui.demo_seeder import DemoSeeder
 from incident_gui.dialogs import show_error
 from incident_gui.live import LiveWatcher
 from incident_gui.menus import build_actions
+from incident_gui.projections_host import ProjectionsHost
 from incident_gui.query_thread import QueryThread
 from incident_gui.session import Session, demo_store_path, open_session, recent_entry
 from incident_gui.settings import Settings
+from incident_gui.store_dialogs import ask_new_store, ask_store, fill_recent_menu, show_about
 from incident_gui.store_updates import StoreChanges, collect_changes
 from incident_gui.widgets.activity_strip import ActivityStrip
 from incident_gui.widgets.command_panel import CommandPanel
 from incident_gui.widgets.event_detail import EventDetail
 from incident_gui.widgets.global_log_panel import GlobalLogPanel
-from incident_gui.widgets.naming import named
 from incident_gui.widgets.projection_panel import ProjectionPanel
 from incident_gui.widgets.state_view import StateView
 from incident_gui.widgets.store_status import StoreStatusBar
 from incident_gui.widgets.streams_panel import StreamsPanel
 from incident_gui.widgets.timeline_panel import TimelinePanel
+from incident_gui.window_layout import build_layout, restore_layout, save_layout
 from incident_gui.workers import cancel_all_workers
 
 __all__ = ["ErrorReporter", "MainWindow"]
 
 ErrorReporter = Callable[[str, str, str], None]  # title, message, details
-STORE_FILTER = "Incident stores (*.sqlite3 *.sqlite *.db);;All files (*)"
-PROJECTION_REFRESH_MS = 500
-_SPLITTERS = ("mainSplitter", "workSplitter", "browseSplitter", "inspectSplitter")
 
 
 class MainWindow(QMainWindow):
@@ -72,19 +64,15 @@ class MainWindow(QMainWindow):
         self._watcher: LiveWatcher | None = None
         self._seeder: DemoSeeder | None = None
         self._shut_down = False
-        self._projections_stale = False
-        self._pending_projections: Application | None = None
-        self._projection_timer = QTimer(self, singleShot=True, interval=PROJECTION_REFRESH_MS)
-        self._projection_timer.timeout.connect(self._refresh_projections_if_shown)
         self._loaders = {name: QueryThread(name, self) for name in
                          ("logLoader", "detailLoader", "stateLoader", "chartLoader")}
         self._build_panels()
-        self._build_layout()
+        self.side_tabs = build_layout(self)
         self.actions_ = build_actions(self)
         self.status = StoreStatusBar(self)
         self.setStatusBar(self.status)
         self._wire()
-        self._restore_layout()
+        restore_layout(self, self._settings)
         self._install(None)
 
     # -- construction -----------------------------------------------------------------------
@@ -97,36 +85,10 @@ class MainWindow(QMainWindow):
         self.state_view = StateView(loaders["stateLoader"], self)
         self.command_panel = CommandPanel(self)
         self.projection_panel = ProjectionPanel(self)
+        self.projections = ProjectionsHost(self.projection_panel)
         self.store_activity = ActivityStrip("storeActivity", loaders["chartLoader"], self)
         self.aggregate_activity = ActivityStrip("aggregateActivity", loaders["chartLoader"],
                                                 self)
-
-    def _build_layout(self) -> None:
-        """Streams and timeline side by side over the global log; the event, its state,
-        commands and projections in tabs on the right, full height."""
-        browse = named(QSplitter(Qt.Orientation.Horizontal), "browseSplitter")
-        browse.addWidget(self.streams_panel)
-        browse.addWidget(_stack(self.aggregate_activity, self.timeline_panel))
-        browse.setStretchFactor(1, 1)
-        browse.setSizes([360, 600])
-        work = named(QSplitter(Qt.Orientation.Vertical), "workSplitter")
-        work.addWidget(browse)
-        work.addWidget(_stack(self.store_activity, self.global_log_panel))
-        work.setSizes([430, 430])
-        inspect = named(QSplitter(Qt.Orientation.Vertical), "inspectSplitter")
-        inspect.addWidget(self.event_detail)
-        inspect.addWidget(self.state_view)
-        inspect.setSizes([580, 260])
-        self.side_tabs = named(QTabWidget(), "sideTabs")
-        self.side_tabs.addTab(inspect, "Event && state")
-        self.side_tabs.addTab(self.command_panel, "Commands")
-        self.side_tabs.addTab(self.projection_panel, "Projections")
-        main = named(QSplitter(Qt.Orientation.Horizontal), "mainSplitter")
-        main.addWidget(work)
-        main.addWidget(self.side_tabs)
-        main.setStretchFactor(0, 1)
-        main.setSizes([960, 480])
-        self.setCentralWidget(main)
 
     def _wire(self) -> None:
         self.streams_panel.sig_stream_selected.connect(self._on_stream_selected)
@@ -136,7 +98,7 @@ class MainWindow(QMainWindow):
         self.event_detail.sig_event_requested.connect(self.show_event_id)
         self.event_detail.sig_aggregate_requested.connect(self.show_aggregate)
         self.command_panel.sig_dispatched.connect(self._on_dispatched)
-        self.side_tabs.currentChanged.connect(self._on_side_tab_changed)
+        self.side_tabs.currentChanged.connect(self.projections.shown)
         for strip in (self.store_activity, self.aggregate_activity):  # a bar → its time range
             strip.chart.sig_bucket_clicked.connect(self.global_log_panel.filters.set_time_range)
         self._loaders["chartLoader"].sig_done.connect(self._on_totals,
@@ -214,7 +176,7 @@ class MainWindow(QMainWindow):
         read_only = session is not None and session.read_only
         self.command_panel.set_read_only(read_only)
         self.projection_panel.set_read_only(read_only)
-        self._bind_projections(app)
+        self.projections.bind(app)
         self.actions_.rebuild.setEnabled(session is not None and not read_only)
         self.actions_.close_store.setEnabled(session is not None)
         if previous is not None:
@@ -309,40 +271,12 @@ class MainWindow(QMainWindow):
         else:
             self.timeline_panel.append_recorded(events)
         self.global_log_panel.grow_to(changes.head, changes.event_types)
-        self._refresh_projections_soon()
+        self.projections.changed()
         self.store_activity.schedule_reload()
         shown = self.timeline_panel.model.aggregate_id
         if events is None or any(e.aggregate_id == shown for e in events):
             self.aggregate_activity.schedule_reload()
         self._show_status()
-
-    def _bind_projections(self, app: Application | None) -> None:
-        """Projection tables are read when their tab is first shown, not at every open."""
-        self._projections_stale = False
-        if app is None or self.projection_panel.isVisible():
-            self._pending_projections = None
-            self.projection_panel.set_application(app)
-        else:
-            self.projection_panel.set_application(None)  # never left holding a closed store
-            self._pending_projections = app
-
-    def _on_side_tab_changed(self) -> None:
-        if self._pending_projections is not None and self.projection_panel.isVisible():
-            app, self._pending_projections = self._pending_projections, None
-            self.projection_panel.set_application(app)
-        self._refresh_projections_if_shown()
-
-    def _refresh_projections_soon(self) -> None:
-        """Projections follow live changes at most every PROJECTION_REFRESH_MS, and only
-        while they are on screen (otherwise when their tab is shown)."""
-        self._projections_stale = True
-        if not self._projection_timer.isActive():
-            self._projection_timer.start()
-
-    def _refresh_projections_if_shown(self) -> None:
-        if self._projections_stale and self.projection_panel.isVisible():
-            self._projections_stale = False
-            self.projection_panel.refresh()
 
     def refresh(self) -> None:
         """F5: re-read everything from the store (keeps filters and selection)."""
@@ -354,7 +288,7 @@ class MainWindow(QMainWindow):
         self.streams_panel.refresh()
         self.timeline_panel.refresh()
         self.global_log_panel.refresh()
-        self.projection_panel.refresh()
+        self.projections.changed()
         self.store_activity.reload()
         self.aggregate_activity.reload()
         self._read_totals()
@@ -407,6 +341,7 @@ class MainWindow(QMainWindow):
         if self.session is None or self.session.read_only:
             return
         self.side_tabs.setCurrentWidget(self.projection_panel)
+        self.projections.shown()
         self.projection_panel.rebuild_current()
 
     # -- dialogs --------------------------------------------------------------------------------
@@ -414,38 +349,20 @@ class MainWindow(QMainWindow):
         show_error(self, title, message, details)
 
     def open_dialog(self, *, read_only: bool) -> None:
-        caption = "Open a store read-only" if read_only else "Open a store"
-        path, _ = QFileDialog.getOpenFileName(self, caption, "", STORE_FILTER)
+        path = ask_store(self, read_only=read_only)
         if path:
             self.open_target(path, read_only=read_only)
 
     def new_store_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "New store", "store.sqlite3", STORE_FILTER)
+        path = ask_new_store(self)
         if path:
             self.open_target(path, create=True)
 
     def fill_recent_menu(self) -> None:
-        menu = self.actions_.recent_menu
-        menu.clear()
-        recent = self._settings.recent()
-        for target in recent:
-            action = menu.addAction(target)
-            action.triggered.connect(lambda _c=False, t=target: self.open_target(t))
-        if not recent:
-            menu.addAction("No recent stores").setEnabled(False)
-        else:
-            menu.addSeparator()
-            menu.addAction("Clear list").triggered.connect(self._settings.clear_recent)
+        fill_recent_menu(self.actions_.recent_menu, self._settings, self.open_target)
 
     def show_about(self) -> None:
-        from PySide6 import __version__ as qt_version
-
-        QMessageBox.about(
-            self, "About Incident inspector",
-            f"<h3>Incident inspector {__version__}</h3>"
-            "<p>See an event-sourced system: streams, timelines, the global log, state at "
-            "any version, commands and projections — live.</p>"
-            f"<p>PySide6 {qt_version}</p>")
+        show_about(self)
 
     # -- drag and drop ----------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -459,25 +376,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.open_target(urls[0].toLocalFile())
 
-    # -- layout persistence and shutdown -----------------------------------------------------------
-    def _restore_layout(self) -> None:
-        geometry = self._settings.state("geometry")
-        if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(self.sizeHint())
-        for name in _SPLITTERS:
-            splitter = self.findChild(QSplitter, name)
-            state = self._settings.state(name)
-            if splitter is not None and state is not None:
-                splitter.restoreState(state)
-
-    def _save_layout(self) -> None:
-        self._settings.set_state("geometry", self.saveGeometry())
-        for name in _SPLITTERS:
-            splitter = self.findChild(QSplitter, name)
-            if splitter is not None:
-                self._settings.set_state(name, splitter.saveState())
-        self._settings.sync()
-
+    # -- shutdown ------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop every thread and close the store (idempotent)."""
         if self._shut_down:
@@ -493,16 +392,12 @@ class MainWindow(QMainWindow):
             self.session.close()
             self.session = None
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.projections.shown()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._save_layout()
+        save_layout(self, self._settings)
         self.shutdown()
         super().closeEvent(event)
 
-
-def _stack(*widgets: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for widget in widgets:
-        layout.addWidget(widget, 0 if isinstance(widget, ActivityStrip) else 1)
-    return box

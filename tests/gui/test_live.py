@@ -85,3 +85,22 @@ def test_postgresql_store_live_updates(make_window, pg_url, qtbot):
     finally:
         writer.close()
     qtbot.waitUntil(lambda: log.rowCount() == head + 1, timeout=2000)
+
+
+def test_projections_follow_live_changes_while_shown(make_window, bank_store, qtbot):
+    from PySide6.QtWidgets import QTableView
+
+    window = make_window(bank_store)
+    window.side_tabs.setCurrentWidget(window.projection_panel)
+    window.projection_panel.select_projection("bank_accounts")
+    view = window.findChild(QTableView, "projection_bank_accounts")
+    qtbot.waitUntil(lambda: view.model() is not None and view.model().rowCount() > 0)
+
+    def balance(account: str) -> int | None:
+        model = view.model()
+        rows = [model.row(n) for n in range(model.rowCount())]
+        return next((r["balance"] for r in rows if r["aggregate_id"] == account), None)
+
+    before = balance("acc-005")
+    dispatch_elsewhere(bank_store, "DepositMoney", {"aggregate_id": "acc-005", "amount": 11})
+    qtbot.waitUntil(lambda: balance("acc-005") == before + 11, timeout=2000)
