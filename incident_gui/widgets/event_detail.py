@@ -98,7 +98,6 @@ class EventDetail(QWidget):
             form.addRow(caption, self._field(name))
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
-        header.addWidget(self.badge)
         header.addWidget(self.copy_button)
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -113,6 +112,7 @@ class EventDetail(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
+        layout.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self._body, 1)
 
     # -- public API -------------------------------------------------------------------------
