@@ -7,6 +7,11 @@ Exit codes: 0 done; 1 rejected by the domain, conflict, or no such aggregate; 2 
 invalid input (bad command data, unknown command type or projection, bad import file);
 3 `verify` found mismatches; 4 the store cannot be used (missing for a read, not an Incident
 store, corrupt, newer schema); 5 domain code raised; 130 interrupted.
+
+Failures about the request itself (exit 1, the JSON-shaped exit 2 cases: invalid or unknown
+command, unknown projection; exit 3) also print `{"ok": false, "error": <code>, ...}` on
+stdout; the others only print one line on stderr. Reads open the store read-only and never
+create it; `init`, `dispatch`, `demo` and `import` create a missing SQLite store.
 """
 
 from __future__ import annotations
@@ -211,7 +216,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     domain = load_domain(args)
     target = target_of(args)
     try:
-        open_store(target).close()
+        open_store(target, read_only=True).close()
         created = False
     except StoreNotFoundError:
         created = True
