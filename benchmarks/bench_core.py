@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import event as sa_event
+from sqlalchemy.pool import Pool
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks._baseline` importable
     sys.path.append(str(Path(__file__).resolve().parent.parent))
@@ -93,6 +94,8 @@ class Case:
     events_per_s: float = 0.0
     spread_pct: float = 0.0
     ratio: float | None = None
+    cpu_us_per_event: float = 0.0
+    cpu_ratio: float | None = None
     ratio_per_rep: list[float] | None = None
     met: bool | None = None
 
@@ -115,11 +118,14 @@ class Results:
             c.cpu_s_of_best = c.reps_cpu_s[c.reps_s.index(c.best_s)]
             c.events_per_s = c.events / c.best_s if c.best_s > 0 else float("inf")
             c.spread_pct = 100.0 * (max(c.reps_s) - c.best_s) / c.best_s if c.best_s else 0.0
+            c.cpu_us_per_event = 1e6 * min(c.reps_cpu_s) / c.events
         for c in self.cases.values():
             ref = self.cases.get(c.ratio_to) if c.ratio_to else None
             if ref is None:
                 continue
             c.ratio = c.events_per_s / ref.events_per_s
+            if c.cpu_us_per_event > 0:
+                c.cpu_ratio = ref.cpu_us_per_event / c.cpu_us_per_event
             # paired per-repetition ratios: same rep index = measured close in time
             c.ratio_per_rep = [round((c.events / mine) / (ref.events / theirs), 4)
                                for mine, theirs in zip(c.reps_s, ref.reps_s, strict=False)]
@@ -263,13 +269,27 @@ def drive(result: Any) -> Any:
     return result
 
 
-def import_all(app: Application, envelopes: list[dict[str, Any]], batch: int) -> None:
-    operation = find_operation("incident_core.operations.transfer", "import_events")
-    if operation is not None:
-        drive(operation(app, envelopes, batch_size=batch))
-        return
+IMPORT_OPERATION = ("incident_core.operations.transfer", "import_events")
+
+
+def import_file(app: Application, lines: list[str]) -> None:
+    """The import operation (what `incident import FILE` runs) over NDJSON lines."""
+    operation = find_operation(*IMPORT_OPERATION)
+    assert operation is not None
+    drive(operation(app, lines))
+
+
+def import_api(app: Application, envelopes: list[dict[str, Any]], batch: int) -> None:
+    """`Application.import_events` on decoded envelopes, `batch` per transaction."""
     for part in chunks(envelopes, batch):
         app.import_events(part)
+
+
+def fresh_app(base: str, prefix: str, sync: str) -> tuple[Application, str]:
+    d = tempfile.mkdtemp(prefix=prefix, dir=base)
+    app = Application.open(os.path.join(d, "store.sqlite3"), domain, create=True,
+                           synchronous=sync)
+    return app, d
 
 
 def replay(app: Application) -> list[RecordedEvent]:
@@ -298,6 +318,17 @@ def rebuild(app: Application, name: str) -> None:
         return
     projection = app.projection(name)
     head = app.store.head()
+    buffer_type = getattr(importlib.import_module("incident_core.projections.definition"),
+                          "RowBuffer", None)
+    if buffer_type is not None:  # rows kept as models, dumped once each
+        buffer = buffer_type(projection, lambda _keys: {})
+        for batch in app.store.iter_events(up_to=head):
+            for rec in batch:
+                if projection.handles(rec.event_type):
+                    event = app.domain.decode(rec.event_type, rec.data, rec.schema_version)
+                    buffer.apply(projection.key_for(rec, event), rec, event)
+        app.replace_projection(name, buffer.dumped_rows(), head)
+        return
     rows: dict[str, dict[str, Any]] = {}
     for batch in app.store.iter_events(up_to=head):
         for rec in batch:
@@ -321,22 +352,32 @@ def dispatch_all(app: Application, commands: list[DepositMoney]) -> int:
     return len(commands)
 
 
-def statements_per_command(app: Application, commands: list[DepositMoney]) -> float | None:
-    """How many SQL statements one dispatch issues (untimed diagnostic, SQL stores only)."""
-    engine = getattr(app.store, "engine", None)
-    if engine is None:
-        return None
+def statements_per_command(path: str, ids: list[str], sync: str, n: int = 50) -> float:
+    """How many SQL statements one dispatch runs on SQLite, BEGIN and COMMIT included, seen
+    by the driver's trace hook whatever layer sent them (untimed diagnostic, on a second
+    Application over the dispatch store, its cache warmed first)."""
     count = [0]
+    counting = [False]
 
-    def counter(*_args: Any) -> None:
-        count[0] += 1
+    def trace(_statement: str) -> None:
+        if counting[0]:
+            count[0] += 1
 
-    sa_event.listen(engine, "before_cursor_execute", counter)
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(trace)
+
+    sa_event.listen(Pool, "connect", on_connect)
     try:
-        dispatch_all(app, commands)
+        with Application.open(path, domain, synchronous=sync) as app:
+            dispatch_all(app, [DepositMoney(aggregate_id=i, amount=1) for i in ids])
+            commands = [DepositMoney(aggregate_id=ids[j % len(ids)], amount=1) for j in range(n)]
+            counting[0] = True
+            dispatch_all(app, commands)
+            counting[0] = False
     finally:
-        sa_event.remove(engine, "before_cursor_execute", counter)
-    return count[0] / len(commands)
+        sa_event.remove(Pool, "connect", on_connect)
+    return count[0] / n
 
 
 def incident_pragmas(app: Application) -> dict[str, Any]:
@@ -353,18 +394,31 @@ def run_incident(res: Results, n: int, n_cmd: int, base: str, sync: str, import_
                  settings: dict[str, Any], diagnostics: dict[str, Any],
                  measure: Measure[Any] = timed) -> None:
     # import + replay + state + rebuild on one fresh store
-    d = tempfile.mkdtemp(prefix="incident_", dir=base)
-    app = Application.open(os.path.join(d, "store.sqlite3"), domain, create=True,
-                           synchronous=sync)
-    settings["incident"] = incident_pragmas(app)
     ds = bulk_dataset(n)
     big_sid = ds[0][0]
     envelopes = bank_envelopes(ds, now_iso())
     batch = import_batch or n
-    wall, cpu, _ = measure("import", lambda: import_all(app, envelopes, batch))
+    has_operation = find_operation(*IMPORT_OPERATION) is not None
+    if has_operation:  # the file import; the bare API below on a store of its own
+        app, d = fresh_app(base, "incident_api_", sync)
+        wall, cpu, _ = measure("import_api", lambda: import_api(app, envelopes, batch))
+        assert app.store.event_count() == n
+        res.add("import_api", f"Application.import_events, batches of {batch} (no file checks)",
+                "incident", n, wall, cpu, ratio_to="a1", note="extra: the store write path alone")
+        app.close()
+        shutil.rmtree(d)
+    app, d = fresh_app(base, "incident_", sync)
+    settings["incident"] = incident_pragmas(app)
+    if has_operation:
+        lines = [json.dumps(e) for e in envelopes]
+        wall, cpu, _ = measure("import", lambda: import_file(app, lines))
+        label = "import operation: NDJSON lines, checked, then written"
+    else:
+        wall, cpu, _ = measure("import", lambda: import_api(app, envelopes, batch))
+        label = f"import: Application.import_events, batches of {batch}"
     assert app.store.event_count() == n
-    res.add("import", f"import (Application.import_events, batches of {batch})", "incident", n,
-            wall, cpu, ratio_to="a1", target=0.6, note="includes projecting the imported events")
+    res.add("import", label, "incident", n, wall, cpu, ratio_to="a1", target=0.6,
+            note="includes projecting the imported events")
     wall, cpu, out = measure("replay", lambda: replay(app))
     assert len(out) == n and isinstance(out[-1].data, dict)
     del out
@@ -389,9 +443,7 @@ def run_incident(res: Results, n: int, n_cmd: int, base: str, sync: str, import_
     shutil.rmtree(d)
 
     # dispatch: one durable transaction per command
-    d = tempfile.mkdtemp(prefix="incident2_", dir=base)
-    app = Application.open(os.path.join(d, "store.sqlite3"), domain, create=True,
-                           synchronous=sync)
+    app, d = fresh_app(base, "incident2_", sync)
     s = max(1, n_cmd // STREAM_LEN)
     ids = [uuid.uuid4().hex for _ in range(s)]
     app.dispatch_many([OpenAccount(aggregate_id=i) for i in ids])
@@ -402,9 +454,10 @@ def run_incident(res: Results, n: int, n_cmd: int, base: str, sync: str, import_
     res.add("dispatch", f"Application.dispatch(DepositMoney), {s} accounts round-robin",
             "incident", n_cmd, wall, cpu, ratio_to="a2", target=0.5,
             note="accounts opened beforehand, untimed")
-    if "statements_per_command" not in diagnostics:
-        diagnostics["statements_per_command"] = statements_per_command(app, commands[:50])
     app.close()
+    if "statements_per_command" not in diagnostics:
+        diagnostics["statements_per_command"] = statements_per_command(
+            os.path.join(d, "store.sqlite3"), ids, sync)
     shutil.rmtree(d)
 
 
@@ -443,19 +496,23 @@ def print_table(res: Results, meta: dict[str, Any]) -> None:
           f"(python {meta['versions']['python']}, sqlite {meta['versions']['sqlite3_lib']})")
     width = 62
     hdr = (f"{'case':12} {'what':{width}} {'events':>7} {'best s':>8} {'events/s':>11} "
-           f"{'ratio':>6} {'vs':>3} {'target':>6} {'met?':>4} {'spread':>7}")
+           f"{'ratio':>6} {'vs':>3} {'target':>6} {'met?':>4} {'spread':>7} "
+           f"{'cpu us/ev':>9} {'cpu ratio':>9}")
     print(hdr)
     print("-" * len(hdr))
     for c in res.ordered():
         ratio = "1.000" if c.family == "raw" else f"{c.ratio:.3f}" if c.ratio else "-"
         target = f"{c.target:.2f}" if c.target is not None else "-"
         met = "-" if c.met is None else "yes" if c.met else "NO"
+        cpu_ratio = "1.000" if c.family == "raw" else (
+            f"{c.cpu_ratio:.3f}" if c.cpu_ratio else "-")
         print(f"{c.id:12} {c.label[:width]:{width}} {c.events:>7} {c.best_s:>8.4f} "
               f"{c.events_per_s:>11,.0f} {ratio:>6} {c.ratio_to or '':>3} {target:>6} "
-              f"{met:>4} {c.spread_pct:>6.1f}%")
+              f"{met:>4} {c.spread_pct:>6.1f}% {c.cpu_us_per_event:>9.1f} {cpu_ratio:>9}")
     spc = meta["diagnostics"].get("statements_per_command")
     if spc is not None:
-        print(f"SQL statements per dispatch (excl. COMMIT/ROLLBACK): {spc:.1f}")
+        print(f"SQL statements per dispatch (driver trace, BEGIN/COMMIT included): {spc:.1f}"
+              f"  (raw a2: 3)")
     print(f"loadavg start={meta['loadavg_start']} end={meta['loadavg_end']}  "
           f"tmpdir fs: {meta['tmpdir_fs']}  incident_core: {meta['versions']['incident_core']}")
     for fam, s in meta["settings"].items():
@@ -470,8 +527,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--commands", type=int, default=2_000,
                     help="commands for dispatch, events for a2 (default 2000)")
     ap.add_argument("--reps", type=int, default=3, help="repetitions, best taken (default 3)")
-    ap.add_argument("--import-batch", type=int, default=5_000,
-                    help="envelopes per import call (default 5000; 0 = all in one call)")
+    ap.add_argument("--import-batch", type=int, default=2_000,
+                    help="envelopes per Application.import_events call (default 2000, as the "
+                         "import operation; 0 = all in one call)")
     ap.add_argument("--synchronous", default="FULL", help="PRAGMA synchronous (default FULL)")
     ap.add_argument("--tmpdir", default=None, help="parent dir of the temp stores")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
