@@ -70,7 +70,7 @@ def test_launcher_runs_the_gui_script_entry_point() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["gui-scripts"]
     module, _, function = scripts["incident-inspector"].partition(":")
     tree = ast.parse((BUNDLE_DIR / "launcher.py").read_text())
-    imports = [(node.module, alias.name) for node in tree.body
+    imports = [(node.module, alias.name) for node in ast.walk(tree)
                if isinstance(node, ast.ImportFrom) for alias in node.names]
     assert imports == [(module, function)]
 
