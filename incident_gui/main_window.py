@@ -35,10 +35,17 @@ from incident_gui.widgets.state_view import StateView
 from incident_gui.widgets.store_status import StoreStatusBar
 from incident_gui.widgets.streams_panel import StreamsPanel
 from incident_gui.widgets.timeline_panel import TimelinePanel
-from incident_gui.window_layout import build_layout, restore_layout, save_layout
+from incident_gui.window_layout import (
+    build_layout,
+    restore_geometry,
+    restore_splitters,
+    save_layout,
+)
 from incident_gui.workers import cancel_all_workers
 
 __all__ = ["ErrorReporter", "MainWindow"]
+
+DEMO_FIRST_ACCOUNT = "acc-00001"
 
 ErrorReporter = Callable[[str, str, str], None]  # title, message, details
 
@@ -72,7 +79,8 @@ class MainWindow(QMainWindow):
         self.status = StoreStatusBar(self)
         self.setStatusBar(self.status)
         self._wire()
-        restore_layout(self, self._settings)
+        restore_geometry(self, self._settings)
+        self._splitters_restored = False
         self._install(None)
 
     # -- construction -----------------------------------------------------------------------
@@ -181,10 +189,23 @@ class MainWindow(QMainWindow):
         self.actions_.close_store.setEnabled(session is not None)
         if previous is not None:
             previous.close()
+        self.status.clearMessage()
         self._show_status()
         if store is not None:
             self._read_totals()
             self._start_watcher()
+            self._greet()
+
+    def _greet(self) -> None:
+        """Open on something alive: the demo's first account (or the first stream) with
+        its latest event selected, so the timeline, detail and state are filled at once."""
+        preferred = DEMO_FIRST_ACCOUNT if self._is_demo() else None
+        if preferred is None or not self.streams_panel.select_aggregate(preferred):
+            self.streams_panel.select_row(0)
+        self.timeline_panel.select_last()
+
+    def _is_demo(self) -> bool:
+        return self.session is not None and self.session.target == str(demo_store_path())
 
     def _read_totals(self) -> None:
         """The exact event count and the list of event types scan the events: on a big
@@ -394,10 +415,14 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if not self._splitters_restored:
+            self._splitters_restored = True
+            restore_splitters(self, self._settings)
         self.projections.shown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        save_layout(self, self._settings)
+        if self._splitters_restored:  # it was shown: its layout is worth keeping
+            save_layout(self, self._settings)
         self.shutdown()
         super().closeEvent(event)
 

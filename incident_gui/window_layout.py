@@ -13,7 +13,7 @@ from incident_gui.widgets.naming import named
 if TYPE_CHECKING:
     from incident_gui.main_window import MainWindow
 
-__all__ = ["SPLITTERS", "build_layout", "restore_layout", "save_layout"]
+__all__ = ["SPLITTERS", "build_layout", "restore_geometry", "restore_splitters", "save_layout"]
 
 SPLITTERS = ("mainSplitter", "workSplitter", "browseSplitter", "inspectSplitter")
 
@@ -58,11 +58,16 @@ def build_layout(w: MainWindow) -> QTabWidget:
     return tabs
 
 
-def restore_layout(window: QMainWindow, settings: Settings) -> None:
-    """Window geometry and splitter positions from the last run (or the default size)."""
+def restore_geometry(window: QMainWindow, settings: Settings) -> None:
+    """The window's size and place from the last run (or the default size)."""
     geometry = settings.state("geometry")
     if geometry is None or not window.restoreGeometry(geometry):
         window.resize(window.sizeHint())
+
+
+def restore_splitters(window: QMainWindow, settings: Settings) -> None:
+    """Splitter positions from the last run: call once the window has its final size
+    (when first shown), or the splitters squeeze the restored sizes while laying out."""
     for name in SPLITTERS:
         splitter = window.findChild(QSplitter, name)
         state = settings.state(name)

@@ -65,6 +65,7 @@ class EventDetail(QWidget):
         self.title = named(QLabel("Select an event"), "eventTitle")
         self.badge = named(QLabel("⚠ Unknown event type — data shown raw"), "unknownTypeBadge")
         self.badge.setStyleSheet(_BADGE_STYLE)
+        self.title.setWordWrap(True)
         self.badge.hide()
         self.fields: dict[str, QLabel] = {}
         self.json = JsonTree("eventJson", self)
@@ -83,6 +84,7 @@ class EventDetail(QWidget):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setWordWrap(True)
+        label.setMinimumWidth(60)  # long ids must not hold the whole window wide
         label.linkActivated.connect(self._on_link)
         self.fields[name] = label
         return label
@@ -114,6 +116,7 @@ class EventDetail(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self._body, 1)
+        layout.addStretch(0)  # keeps the header at the top while there is no event
 
     # -- public API -------------------------------------------------------------------------
     def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:

@@ -63,6 +63,7 @@ class LogFilterBar(QWidget):
         edit = named(QDateTimeEdit(), f"{name}Edit")
         edit.setDisplayFormat(_TIME_FORMAT)
         edit.setCalendarPopup(True)
+        edit.setMinimumWidth(90)  # may shrink in a narrow window (seconds get cut first)
         edit.setDateTime(QDateTime.currentDateTime())
         edit.setEnabled(False)
         check.toggled.connect(edit.setEnabled)

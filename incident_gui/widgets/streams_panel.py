@@ -64,6 +64,7 @@ class StreamsPanel(QWidget):
         view.setAlternatingRowColors(True)
         view.setShowGrid(False)
         view.setWordWrap(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # ids differ at both ends
         view.verticalHeader().hide()
         view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
         header = view.horizontalHeader()
@@ -126,6 +127,14 @@ class StreamsPanel(QWidget):
             | QItemSelectionModel.SelectionFlag.Rows)
         self.view.scrollTo(index)
         return True
+
+    def select_row(self, row: int) -> None:
+        """Select a loaded row (nothing happens when there is no such row)."""
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row, 0)
+            self.view.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
 
     def apply_changes(self, infos: Iterable[StreamInfo], new_ids: set[str]) -> None:
         infos = list(infos)

@@ -70,6 +70,11 @@ class TimelinePanel(QWidget):
             | QItemSelectionModel.SelectionFlag.Rows)
         self.view.scrollTo(index)
 
+    def select_last(self) -> None:
+        """Select the latest event (loading the pages up to it)."""
+        if self.model.total:
+            self.select_version(self.model.total)
+
     def current_event(self) -> RecordedEvent | None:
         return self.model.event_at(self.view.currentIndex().row())
 

@@ -60,23 +60,23 @@ def test_smoke_creates_the_demo_store_on_first_run(tmp_path):
 
 def test_recent_stores_and_layout_persist(make_window, bank_store, qtbot):
     window = make_window(bank_store)
-    window.resize(700, 500)  # the offscreen screen is 800 x 600
+    window.resize(780, 580)  # within the offscreen screen (800 x 600)
     splitter = window.findChild(QSplitter, "mainSplitter")
-    splitter.setSizes([300, splitter.width() - 300 - splitter.handleWidth()])
-    sizes = splitter.sizes()
+    splitter.setSizes([440, splitter.width() - 440 - splitter.handleWidth()])
+    size, sizes = window.size(), splitter.sizes()
     window.close()
     assert Settings().recent()[0] == str(Path(bank_store).resolve())
     again = MainWindow()
     qtbot.addWidget(again)
-    again.show()
-    assert again.size() == window.size()
-    assert again.findChild(QSplitter, "mainSplitter").sizes() == sizes
     again.fill_recent_menu()
-    entries = [a.text() for a in again.actions_.recent_menu.actions()]
-    assert entries[0] == str(Path(bank_store).resolve())
-    again.actions_.recent_menu.actions()[0].trigger()
+    entries = again.actions_.recent_menu.actions()
+    assert entries[0].text() == str(Path(bank_store).resolve())
+    entries[0].trigger()
     assert again.session is not None
     assert again.session.target == str(Path(bank_store).resolve())
+    again.show()
+    assert again.size() == size
+    assert again.findChild(QSplitter, "mainSplitter").sizes() == sizes
 
 
 def test_new_and_close_store(tmp_path, qtbot):
