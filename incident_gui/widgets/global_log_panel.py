@@ -122,7 +122,10 @@ class GlobalLogPanel(QWidget):
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         event = self.model.event_at(current.row(), request=True)
-        self._pending_row = None if event is not None or not current.isValid() else current.row()
+        if event is None and current.isValid():
+            self._pending_row = current.row()  # announced when its page arrives
+            return
+        self._pending_row = None
         self.sig_event_selected.emit(event)
 
     def _on_page_loaded(self, first: int, last: int) -> None:

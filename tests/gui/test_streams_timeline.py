@@ -93,3 +93,13 @@ def test_timeline_keyboard_navigation_updates_detail(make_window, bank_store, qt
     assert window.event_detail.shown_event.version == 3
     qtbot.keyClick(timeline, Qt.Key.Key_End)
     assert window.event_detail.shown_event.version == timeline.model().rowCount()
+
+
+def test_opening_shows_the_first_stream_and_its_latest_event(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    assert window.streams_panel.selected_aggregate() == "acc-001"
+    latest = window.timeline_panel.current_event()
+    assert latest.aggregate_id == "acc-001"
+    assert latest.version == window.timeline_panel.model.total
+    assert window.event_detail.shown_event.event_id == latest.event_id
+    qtbot.waitUntil(lambda: window.state_view.tree.topLevelItemCount() > 0)
