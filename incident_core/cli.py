@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from incident_core.app import Application
+    from incident_core.app import Application, DomainCodeError
     from incident_core.domain import Domain
     from incident_core.progress import Operation, Progress
     from incident_core.store.base import EventStore
@@ -628,11 +628,23 @@ def _run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise Exit(STORE, str(exc)) from None
     except DomainCodeError as exc:
-        raise Exit(DOMAIN_CODE, f"domain code failed: {exc}") from None
+        raise Exit(DOMAIN_CODE, f"domain code failed: {_one_line(exc)}") from None
     except ImportFileError as exc:
         raise Exit(USAGE, f"cannot import {args.file}: {exc}; nothing was imported") from None
     except IncidentError as exc:
         raise Exit(FAILED, str(exc)) from None
+
+
+def _one_line(error: DomainCodeError) -> str:
+    """A domain code error on one line (pydantic's multi-line messages condensed)."""
+    from pydantic import ValidationError
+
+    original = error.original
+    if isinstance(original, ValidationError):
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
+                            for e in original.errors(include_url=False))
+        return f"{error.where} raised ValidationError: {reasons}"
+    return " ".join(str(error).split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
