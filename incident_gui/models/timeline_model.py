@@ -1,7 +1,14 @@
-"""One aggregate's events by version, paged lazily (`read_stream(after_version=)`)."""
+"""One aggregate's events by version, paged lazily.
+
+Versions of a stream are contiguous from 1, so row r shows version r + 1: `rowCount()` is
+the stream's version, and a page of `read_stream(after_version=, to_version=)` (one index
+range query) is read the first time one of its rows is shown. Pages live in a small LRU
+cache, so a stream of a million events scrolls, and jumps to any version, in one query.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,9 +17,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from incident_core import EventStore, RecordedEvent
 from incident_gui.models.event_cells import KnowsEvent, event_cell
 
-__all__ = ["TimelineModel"]
+__all__ = ["PAGE_SIZE", "TimelineModel"]
 
 PAGE_SIZE = 500
+MAX_CACHED_PAGES = 40
 _COLUMNS = (("version", "Version"), ("type", "Event type"), ("recorded", "Recorded"),
             ("summary", "Data"))
 Index = QModelIndex | QPersistentModelIndex
@@ -23,14 +31,14 @@ def _knows_everything(_event_type: str) -> bool:
 
 
 class TimelineModel(QAbstractTableModel):
-    """Rows are the selected aggregate's events in version order."""
+    """Rows are the selected aggregate's versions 1..N."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._store: EventStore | None = None
         self._knows: KnowsEvent = _knows_everything
         self._aggregate_id: str | None = None
-        self._rows: list[RecordedEvent] = []
+        self._pages: OrderedDict[int, dict[int, RecordedEvent]] = OrderedDict()
         self._total = 0
 
     def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
@@ -41,14 +49,12 @@ class TimelineModel(QAbstractTableModel):
     def set_aggregate(self, aggregate_id: str | None) -> None:
         self.beginResetModel()
         self._aggregate_id = aggregate_id
-        self._rows = []
+        self._pages.clear()
         info = None
         if self._store is not None and aggregate_id is not None:
             info = self._store.stream(aggregate_id)
         self._total = 0 if info is None else info.version
         self.endResetModel()
-        if self.canFetchMore(QModelIndex()):
-            self.fetchMore(QModelIndex())
 
     @property
     def aggregate_id(self) -> str | None:
@@ -56,10 +62,15 @@ class TimelineModel(QAbstractTableModel):
 
     @property
     def total(self) -> int:
+        """The stream's version: the number of rows."""
         return self._total
 
+    def cached_pages(self) -> list[int]:
+        return list(self._pages)
+
+    # -- Qt model API ---------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else self._total
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(_COLUMNS)
@@ -70,56 +81,50 @@ class TimelineModel(QAbstractTableModel):
             return _COLUMNS[section][1]
         return None
 
-    def canFetchMore(self, parent: Index) -> bool:
-        return (not parent.isValid() and self._store is not None
-                and self._aggregate_id is not None and len(self._rows) < self._total)
-
-    def fetchMore(self, parent: Index) -> None:
-        if not self.canFetchMore(parent) or self._store is None or self._aggregate_id is None:
-            return
-        after = self._rows[-1].version if self._rows else 0
-        page = self._store.read_stream(self._aggregate_id, after_version=after, limit=PAGE_SIZE)
-        if len(page) < PAGE_SIZE:
-            self._total = len(self._rows) + len(page)
-        self._append(page)
-
-    def _append(self, events: Sequence[RecordedEvent]) -> None:
-        if not events:
-            return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(events) - 1)
-        self._rows.extend(events)
-        self.endInsertRows()
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        if not index.isValid():
             return None
-        return event_cell(self._rows[index.row()], _COLUMNS[index.column()][0], role,
-                          self._knows)
+        column = _COLUMNS[index.column()][0]
+        event = self.event_at(index.row())
+        if event is not None:
+            return event_cell(event, column, role, self._knows)
+        if role == Qt.ItemDataRole.DisplayRole:  # a version missing from the stream
+            return {"version": str(index.row() + 1), "type": "(missing)"}.get(column, "")
+        return None
 
+    # -- rows -------------------------------------------------------------------------------
     def event_at(self, row: int) -> RecordedEvent | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        """The event of version row + 1 (its page is read if needed)."""
+        if not 0 <= row < self._total:
+            return None
+        return self._page(row // PAGE_SIZE).get(row + 1)
 
     def row_of_version(self, version: int) -> int | None:
-        """The row of a loaded version (versions are contiguous from 1)."""
-        row = version - 1
-        event = self.event_at(row)
-        return row if event is not None and event.version == version else None
+        return version - 1 if 1 <= version <= self._total else None
 
-    def load_through(self, version: int) -> None:
-        """Fetch pages until `version` is loaded (for jumping to an event)."""
-        while self.canFetchMore(QModelIndex()) and (
-                not self._rows or self._rows[-1].version < version):
-            self.fetchMore(QModelIndex())
+    def _page(self, page: int) -> dict[int, RecordedEvent]:
+        events = self._pages.get(page)
+        if events is not None:
+            self._pages.move_to_end(page)
+            return events
+        events = {}
+        if self._store is not None and self._aggregate_id is not None:
+            first = page * PAGE_SIZE
+            events = {e.version: e for e in self._store.read_stream(
+                self._aggregate_id, after_version=first, to_version=first + PAGE_SIZE)}
+        self._pages[page] = events
+        while len(self._pages) > MAX_CACHED_PAGES:
+            self._pages.popitem(last=False)
+        return events
 
     def append_recorded(self, events: Sequence[RecordedEvent]) -> None:
-        """Live: events just recorded for the shown aggregate."""
-        mine = [e for e in events if e.aggregate_id == self._aggregate_id]
-        if not mine:
+        """Live: events just recorded (only the shown aggregate's are taken)."""
+        newest = max((e.version for e in events if e.aggregate_id == self._aggregate_id),
+                     default=0)
+        if newest <= self._total:
             return
-        fully_loaded = len(self._rows) == self._total
-        last = self._rows[-1].version if self._rows else 0
-        fresh = [e for e in mine if e.version > last]
-        self._total = max(self._total, fresh[-1].version if fresh else 0)
-        if fully_loaded:
-            self._append(fresh)
+        if self._total % PAGE_SIZE:  # the last page was partial: read it again
+            self._pages.pop(self._total // PAGE_SIZE, None)
+        self.beginInsertRows(QModelIndex(), self._total, newest - 1)
+        self._total = newest
+        self.endInsertRows()

@@ -60,7 +60,6 @@ class TimelinePanel(QWidget):
             self.select_version(current.version)
 
     def select_version(self, version: int) -> None:
-        self.model.load_through(version)
         row = self.model.row_of_version(version)
         if row is None:
             return

@@ -103,3 +103,28 @@ def test_opening_shows_the_first_stream_and_its_latest_event(make_window, bank_s
     assert latest.version == window.timeline_panel.model.total
     assert window.event_detail.shown_event.event_id == latest.event_id
     qtbot.waitUntil(lambda: window.state_view.tree.topLevelItemCount() > 0)
+
+
+def test_a_long_timeline_pages_by_version(make_window, bank_store, qtbot):
+    from incident_core import Application
+    from incident_core.examples.bank import domain as bank_domain
+    from incident_gui.models.timeline_model import PAGE_SIZE as TIMELINE_PAGE
+    from tests.gui.conftest import envelope
+
+    with Application.open(bank_store, bank_domain) as app:
+        app.import_events([envelope("big", 1, "AccountOpened", {"account_number": "big"})]
+                          + [envelope("big", v, "MoneyDeposited", {"amount": v})
+                             for v in range(2, 3_001)])
+    window = make_window(bank_store)
+    window.show_aggregate("big", version=2_345)
+    model = window.timeline_panel.model
+    assert model.rowCount() == 3_000
+    assert window.timeline_panel.current_event().data == {"amount": 2_345}
+    assert 2_344 // TIMELINE_PAGE in model.cached_pages()
+    assert 0 not in model.cached_pages()  # the early pages were never read
+    view = window.findChild(QTableView, "timelineView")
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_End)
+    assert window.event_detail.shown_event.version == 3_000
+    qtbot.waitUntil(lambda: window.state_view.tree.topLevelItemCount() > 0, timeout=10_000)
+    assert ("balance",) in window.state_view.changed_fields()
