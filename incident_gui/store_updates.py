@@ -28,8 +28,10 @@ class StoreChanges:
 
     def since(self, known_head: int) -> StoreChanges:
         """The part of these changes after `known_head` (the UI may be ahead already)."""
-        if known_head <= self.old_head or self.events is None:
+        if known_head <= self.old_head:
             return self
+        if self.events is None:
+            return StoreChanges(known_head, self.head, None, None)
         events = [e for e in self.events if e.position > known_head]
         touched = {e.aggregate_id for e in events}
         streams = None if self.streams is None else [

@@ -1,0 +1,45 @@
+"""Change collection for live updates (plain Python over a store; no window)."""
+
+from __future__ import annotations
+
+from incident_core import Application
+from incident_core.examples.bank import DepositMoney, OpenAccount
+from incident_core.examples.bank import domain as bank_domain
+from incident_gui import store_updates
+from incident_gui.state_diff import changed_paths
+from incident_gui.store_updates import collect_changes
+
+
+def test_changes_name_new_events_streams_and_new_streams():
+    with Application.open("memory:", bank_domain) as app:
+        app.dispatch(OpenAccount(aggregate_id="a"))
+        head = app.store.head()
+        app.dispatch(DepositMoney(aggregate_id="a", amount=5))
+        app.dispatch(OpenAccount(aggregate_id="b"))
+        changes = collect_changes(app.store, head, app.store.head())
+        assert [e.event_type for e in changes.events] == ["MoneyDeposited", "AccountOpened"]
+        assert {s.aggregate_id: s.version for s in changes.streams} == {"a": 2, "b": 1}
+        assert changes.new_ids == {"b"}
+        assert changes.event_types == {"MoneyDeposited", "AccountOpened"}
+        later = changes.since(head + 1)  # the window had seen the deposit already
+        assert [e.aggregate_id for e in later.events] == ["b"]
+        assert [s.aggregate_id for s in later.streams] == ["b"]
+
+
+def test_too_many_changes_ask_for_a_reload(monkeypatch):
+    monkeypatch.setattr(store_updates, "MAX_EVENTS", 2)
+    with Application.open("memory:", bank_domain) as app:
+        for name in "abc":
+            app.dispatch(OpenAccount(aggregate_id=name))
+        changes = collect_changes(app.store, 0, app.store.head())
+        assert changes.events is None and changes.streams is None
+        assert changes.since(1).old_head == 1
+
+
+def test_changed_paths_marks_changed_fields_and_their_parents():
+    before = {"balance": 1, "owner": {"name": "ann", "city": "Oslo"}, "tags": ["x"]}
+    after = {"balance": 1, "owner": {"name": "ann", "city": "Rome"}, "tags": ["x", "y"],
+             "new": True}
+    assert changed_paths(before, after) == {("owner", "city"), ("owner",), ("tags",),
+                                            ("new",)}
+    assert changed_paths(after, after) == set()
