@@ -256,8 +256,7 @@ class Application:
                     recorded = unit.record(pending, decision)
                     saga_work = unit.finish(fast_forward=True)
             except ConcurrencyError:
-                self._forget(command.aggregate_id)
-                continue
+                continue  # the cached state is still a committed one: reload reads the rest
             new_state = self._apply_all(aggregate, state, decision)
             self._remember(aggregate.name, command.aggregate_id, version + len(decision),
                            new_state)
@@ -291,10 +290,6 @@ class Application:
         except Exception as exc:
             raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
         return new_state
-
-    def _forget(self, aggregate_id: str) -> None:
-        with self._cache_lock:
-            self._cache.pop(aggregate_id, None)
 
     def import_events(self, envelopes: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
         """Append events recorded elsewhere (an export), keeping their ids, versions, times,
@@ -337,10 +332,10 @@ class Application:
             with self.store.transaction() as tx:
                 unit = _Unit(self, tx)
                 handled = unit.drain(batch)
-                unit.finish(fast_forward=False)
+                more = unit.finish(fast_forward=False)
             unit.publish()
             total += handled
-            if handled == 0:
+            if handled == 0 or not more:
                 return total
 
     # -- projections ------------------------------------------------------------------

@@ -99,6 +99,7 @@ class SqlEventStore(EventStore):
             index_elements=["name"], set_={"position": stmt.excluded.position})
         self.checkpoint_replace = self.upsert(CP, ["name"])
         self._row_statements: dict[str, tuple[Any, Any, Any]] = {}
+        self._seen_tables: set[str] = set()
 
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager
@@ -310,16 +311,25 @@ class SqlEventStore(EventStore):
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._reading() as conn:
-            if not _has_table(conn, spec.name):
+            if not self._has_projection_table(conn, spec):
                 return []
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def projection_row_count(self, spec: ProjectionSpec) -> int:
         with self._reading() as conn:
-            if not _has_table(conn, spec.name):
+            if not self._has_projection_table(conn, spec):
                 return 0
             return int(conn.execute(select(func.count()).select_from(self.table(spec)))
                        .scalar_one())
+
+    def _has_projection_table(self, conn: Connection, spec: ProjectionSpec) -> bool:
+        """Projection tables are never dropped for good, so a seen table is remembered."""
+        if spec.name in self._seen_tables:
+            return True
+        found = _has_table(conn, spec.name)
+        if found:
+            self._seen_tables.add(spec.name)
+        return found
 
     def checkpoints(self) -> dict[str, int]:
         with self._reading() as conn:
