@@ -3,20 +3,19 @@
 Models and widgets submit `(key, function)` jobs; the thread runs the most recently
 submitted job first (what the user looks at now), drops a job submitted again under the
 same key, and reports back with queued signals: `sig_done(key, result)` or
-`sig_failed(key, message, details)`. Keys carry a generation so callers can ignore stale
-answers after a reset.
+`sig_failed(key, message, details)` (details: the cause, with its traceback). Keys
+carry a generation so callers can ignore stale answers after a reset.
 """
 
 from __future__ import annotations
 
 import threading
-import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from incident_core import IncidentError
+from incident_gui.workers import describe_exception
 
 __all__ = ["QueryThread"]
 
@@ -77,9 +76,7 @@ class QueryThread(QThread):
             key, function = job
             try:
                 result = function()
-            except IncidentError as exc:
-                self.sig_failed.emit(key, str(exc), "")
-            except Exception as exc:  # reported to the UI with its traceback, not swallowed
-                self.sig_failed.emit(key, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            except Exception as exc:  # reported to the UI with its details, not swallowed
+                self.sig_failed.emit(key, *describe_exception(exc))
             else:
                 self.sig_done.emit(key, result)

@@ -153,7 +153,7 @@ class StateView(QWidget):
             return
         self.title.setText(f"State of <b>{escape(event.aggregate_id)}</b> after version "
                            f"{event.version}")
-        what = "Domain code raised while replaying" if details else "Cannot replay"
-        self.error.setText(f"⚠ {what} this aggregate: {message}")
+        self.error.setText(f"⚠ Cannot replay this aggregate to version {event.version}: "
+                           f"{message}")
         self.error.setToolTip(details)
         self.error.show()

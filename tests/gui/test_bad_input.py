@@ -148,7 +148,7 @@ def test_user_domain_and_errors_inside_domain_code(make_window, tmp_path, counte
     error = window.findChild(QLabel, "stateError")
     qtbot.waitUntil(error.isVisible)
     assert "seven cannot be applied" in error.text()
-    assert "Traceback" in error.toolTip()
+    assert "ValueError" in error.toolTip() and "Traceback" in error.toolTip()
 
     head = window.session.app.store.head()
     panel = window.command_panel
