@@ -41,17 +41,28 @@ def show_exception(parent: QWidget | None, title: str, exc: BaseException) -> No
         show_error(parent, title, f"Unexpected error: {type(exc).__name__}: {exc}", details)
 
 
-def _hook(kind: type[BaseException], value: BaseException,
-          tb: TracebackType | None) -> None:
-    if issubclass(kind, KeyboardInterrupt):
-        sys.__excepthook__(kind, value, tb)
-        return
-    traceback.print_exception(kind, value, tb)
-    if QApplication.instance() is None:
-        return
-    show_exception(QApplication.activeWindow(), "Incident inspector", value)
+class _Hook:
+    """Prints every uncaught exception and shows it in a dialog — one dialog at a time, so
+    an error repeated while painting cannot stack up dialogs behind the first."""
+
+    def __init__(self) -> None:
+        self.showing = False
+
+    def __call__(self, kind: type[BaseException], value: BaseException,
+                 tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, tb)
+            return
+        traceback.print_exception(kind, value, tb)
+        if QApplication.instance() is None or self.showing:
+            return
+        self.showing = True
+        try:
+            show_exception(QApplication.activeWindow(), "Incident inspector", value)
+        finally:
+            self.showing = False
 
 
 def install_excepthook() -> None:
     """Show uncaught exceptions (e.g. raised in a slot) in a dialog instead of dying."""
-    sys.excepthook = _hook
+    sys.excepthook = _Hook()
