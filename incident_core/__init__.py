@@ -3,37 +3,77 @@
 Commands are validated pydantic models; aggregates decide events with pure functions;
 events are appended to a store (memory, SQLite, PostgreSQL); projections and process
 managers react to them.
+
+The public names below are imported on first use (PEP 562), so that `import incident_core`
+(and with it the `incident` command's start) stays fast.
 """
 
-from incident_core.app import (
-    AggregateState,
-    Application,
-    Conflicted,
-    DispatchResult,
-    DomainCodeError,
-    Preview,
-)
-from incident_core.domain import Aggregate, Command, Decision, Domain, Event, Rejection, State
-from incident_core.envelope import RecordedEvent
-from incident_core.errors import (
-    ConcurrencyError,
-    CorruptStoreError,
-    IncidentError,
-    InvalidCommand,
-    NewerSchemaError,
-    NotAStoreError,
-    ReadOnlyError,
-    StoreError,
-    StoreNotFoundError,
-    UnknownCommand,
-    UnknownEventType,
-    UnknownProjection,
-)
-from incident_core.process import Accepted, Outcome, ProcessManager, Rejected, SagaContext
-from incident_core.projections import DELETE, Projection
-from incident_core.store import EventFilter, EventStore, StreamInfo, open_store
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from incident_core.app import (
+        AggregateState,
+        Application,
+        Conflicted,
+        DispatchResult,
+        DomainCodeError,
+        Preview,
+    )
+    from incident_core.domain import (
+        Aggregate,
+        Command,
+        Decision,
+        Domain,
+        Event,
+        Rejection,
+        State,
+    )
+    from incident_core.envelope import RecordedEvent
+    from incident_core.errors import (
+        ConcurrencyError,
+        CorruptStoreError,
+        IncidentError,
+        InvalidCommand,
+        NewerSchemaError,
+        NotAStoreError,
+        ReadOnlyError,
+        StoreError,
+        StoreNotFoundError,
+        UnknownCommand,
+        UnknownEventType,
+        UnknownProjection,
+    )
+    from incident_core.process import (
+        Accepted,
+        Outcome,
+        ProcessManager,
+        Rejected,
+        SagaContext,
+    )
+    from incident_core.projections import DELETE, Projection
+    from incident_core.store import EventFilter, EventStore, StreamInfo, open_store
 
 __version__ = "0.1.0"
+
+_WHERE = {
+    "incident_core.app": ("AggregateState", "Application", "Conflicted", "DispatchResult",
+                          "DomainCodeError", "Preview"),
+    "incident_core.domain": ("Aggregate", "Command", "Decision", "Domain", "Event",
+                             "Rejection", "State"),
+    "incident_core.envelope": ("RecordedEvent",),
+    "incident_core.errors": ("ConcurrencyError", "CorruptStoreError", "IncidentError",
+                             "InvalidCommand", "NewerSchemaError", "NotAStoreError",
+                             "ReadOnlyError", "StoreError", "StoreNotFoundError",
+                             "UnknownCommand", "UnknownEventType", "UnknownProjection"),
+    "incident_core.process": ("Accepted", "Outcome", "ProcessManager", "Rejected",
+                              "SagaContext"),
+    "incident_core.projections": ("DELETE", "Projection"),
+    "incident_core.store": ("EventFilter", "EventStore", "StreamInfo", "open_store"),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 
 __all__ = [
     "DELETE",
@@ -75,3 +115,16 @@ __all__ = [
     "__version__",
     "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'incident_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -139,7 +139,14 @@ class Application:
 
     # -- state ------------------------------------------------------------------------
     def _decode(self, recorded: RecordedEvent) -> Event:
-        return self.domain.decode(recorded.event_type, recorded.data, recorded.schema_version)
+        try:
+            return self.domain.decode(recorded.event_type, recorded.data,
+                                      recorded.schema_version)
+        except IncidentError:
+            raise
+        except Exception as exc:  # bad stored data, a missing or failing upcaster
+            raise DomainCodeError(f"decoding event #{recorded.position} "
+                                  f"({recorded.event_type})", exc) from exc
 
     def _fold(self, aggregate: Aggregate[Any], aggregate_id: str, base: tuple[int, BaseModel],
               events: Iterable[RecordedEvent]) -> tuple[int, BaseModel]:
@@ -147,7 +154,11 @@ class Application:
         for recorded in events:
             if recorded.aggregate_type != aggregate.name:
                 raise WrongAggregateType(aggregate_id, recorded.aggregate_type, aggregate.name)
-            state = aggregate.apply(state, self._decode(recorded))
+            event = self._decode(recorded)
+            try:
+                state = aggregate.apply(state, event)
+            except Exception as exc:
+                raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
             version = recorded.version
         return version, state
 

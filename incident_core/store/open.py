@@ -30,7 +30,7 @@ from incident_core.store.base import SCHEMA_VERSION, STORE_FORMAT, EventStore
 from incident_core.store.memory import MemoryEventStore
 from incident_core.store.sql import SqlEventStore, translate_errors
 
-__all__ = ["BUSY_TIMEOUT_S", "describe_target", "open_store"]
+__all__ = ["BUSY_TIMEOUT_S", "describe_target", "is_url", "open_store", "remove_sqlite_files"]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0
