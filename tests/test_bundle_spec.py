@@ -210,3 +210,7 @@ def test_forbidden_modules_are_found_by_top_level_package() -> None:
              "incident_gui.app", "pytestqt.plugin", "mypyc_helper"]
     assert check_bundle.forbidden_in(names) == ["hypothesis.strategies", "mypy", "mypy.nodes",
                                                 "pytestqt.plugin"]
+
+
+def test_readme_documents_the_build_command() -> None:
+    assert BUILD_COMMAND in (ROOT / "README.md").read_text()
