@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,9 +19,18 @@ from incident_core.errors import (
     UnknownProjection,
 )
 from incident_core.process import Accepted, Outcome, Rejected
-from incident_core.projections.definition import Projection, RowBuffer
-from incident_core.store.base import EventStore, StoreTransaction
+from incident_core.projections.definition import Projection
+from incident_core.results import (
+    AggregateState,
+    Conflicted,
+    DispatchResult,
+    DomainCodeError,
+    Preview,
+    WrongAggregateType,
+)
+from incident_core.store.base import EventStore
 from incident_core.store.open import open_store
+from incident_core.unit import Unit, dumps, pending_from_envelope
 
 __all__ = [
     "AggregateState",
@@ -33,59 +40,6 @@ __all__ = [
     "DomainCodeError",
     "Preview",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Conflicted:
-    """Other writers kept winning the same aggregate version; retries were exhausted."""
-
-    aggregate_id: str
-    attempts: int
-    ok: bool = False
-    reason: str = "conflict"
-
-
-DispatchResult = Accepted | Rejected | Conflicted
-
-
-class DomainCodeError(IncidentError):
-    """Domain code (an aggregate, projection or saga) raised; nothing was written."""
-
-    def __init__(self, where: str, original: BaseException) -> None:
-        super().__init__(f"{where} raised {type(original).__name__}: {original}")
-        self.where = where
-        self.original = original
-
-
-@dataclass(frozen=True, slots=True)
-class AggregateState:
-    aggregate_id: str
-    aggregate_type: str
-    version: int
-    state: BaseModel
-
-    def to_json(self) -> dict[str, Any]:
-        return {"aggregate_id": self.aggregate_id, "aggregate_type": self.aggregate_type,
-                "version": self.version, "state": self.state.model_dump(mode="json")}
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """What a command would do now: the events it would record and the resulting state."""
-
-    before: AggregateState
-    events: list[Event]
-    after: AggregateState | None
-    rejection: Rejected | None
-
-    @property
-    def ok(self) -> bool:
-        return self.rejection is None
-
-
-class WrongAggregateType(IncidentError):
-    def __init__(self, aggregate_id: str, found: str, wanted: str) -> None:
-        super().__init__(f"{aggregate_id!r} is a {found}, not a {wanted}")
 
 
 Listener = Callable[[list[RecordedEvent]], None]
@@ -205,7 +159,7 @@ class Application:
         meta = {**metadata, "command_type": type(command).__name__}
         out = []
         for offset, event in enumerate(events, start=1):
-            meta_json = _dumps(meta)
+            meta_json = dumps(meta)
             out.append(PendingEvent(
                 str(uuid.uuid4()), command.aggregate_id, aggregate.name, type(event).__name__,
                 version + offset, recorded_at, event.model_dump_json(), meta_json,
@@ -263,7 +217,7 @@ class Application:
             pending = self._pending(aggregate, command, version, decision, meta)
             try:
                 with self.store.transaction() as tx:
-                    unit = _Unit(self, tx)
+                    unit = Unit(self, tx)
                     recorded = unit.record(pending, decision)
                     saga_work = unit.finish(fast_forward=True)
             except ConcurrencyError:
@@ -286,7 +240,7 @@ class Application:
         """Execute commands one after another in a single transaction (bulk seeding).
         Each sees the effects of the previous ones; process managers run afterwards."""
         with self.store.transaction() as tx:
-            unit = _Unit(self, tx)
+            unit = Unit(self, tx)
             outcomes = [unit.dispatch(c, None) for c in commands]
             saga_work = unit.finish(fast_forward=True)
         unit.publish()
@@ -306,13 +260,13 @@ class Application:
         """Append events recorded elsewhere (an export), keeping their ids, versions, times,
         data and metadata; positions are this store's. Refuses events already present.
         Projections follow; process managers skip them (their effects are in the import)."""
-        pending = [_pending_from_envelope(e) for e in envelopes]
+        pending = [pending_from_envelope(e) for e in envelopes]
         with self.store.transaction() as tx:
             present = tx.existing_event_ids([p.event_id for p in pending])
             if present:
                 raise StoreError(f"{len(present)} of these events are already in the store "
                                  f"(e.g. {sorted(present)[0]}); nothing was imported")
-            unit = _Unit(self, tx)
+            unit = Unit(self, tx)
             try:
                 unit.record(pending, None)
             except ConcurrencyError as exc:
@@ -329,7 +283,7 @@ class Application:
         projection = self.projection(name)
         with self.store.transaction() as tx:
             tx.replace_projection(projection.spec, rows, checkpoint)
-            unit = _Unit(self, tx)
+            unit = Unit(self, tx)
             unit._project(projection, tx.head())
 
     # -- process managers ----------------------------------------------------------------
@@ -341,7 +295,7 @@ class Application:
         total = 0
         while True:
             with self.store.transaction() as tx:
-                unit = _Unit(self, tx)
+                unit = Unit(self, tx)
                 handled = unit.drain(batch)
                 more = unit.finish(fast_forward=False)
             unit.publish()
@@ -361,169 +315,7 @@ class Application:
         with self.store.transaction() as tx:
             for projection in self.domain.projections.values():
                 tx.ensure_projection(projection.spec)
-            unit = _Unit(self, tx)
+            unit = Unit(self, tx)
             unit.finish(fast_forward=False)
         unit.publish()
         self.run_process_managers()
-
-
-def _pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
-    try:
-        metadata = envelope.get("metadata") or {}
-        return PendingEvent(
-            str(envelope["event_id"]), str(envelope["aggregate_id"]),
-            str(envelope["aggregate_type"]), str(envelope["event_type"]),
-            int(envelope["version"]), str(envelope["recorded_at"]),
-            _dumps(envelope["data"]), _dumps(metadata), int(envelope.get("schema_version", 1)),
-            metadata.get("correlation_id"), metadata.get("causation_id"), envelope["data"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise StoreError(f"not an event envelope: missing or bad {exc}") from None
-
-
-_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
-
-
-class _Unit:
-    """One write transaction's work: commands, projections and saga steps, atomically."""
-
-    def __init__(self, app: Application, tx: StoreTransaction) -> None:
-        self.app = app
-        self.tx = tx
-        self.head_before = tx.head()
-        self.recorded: list[RecordedEvent] = []
-        self.decoded: dict[str, Event] = {}
-        self.states: dict[str, tuple[str, int, BaseModel]] = {}
-
-    # SagaContext
-    def dispatch(self, command: Command, cause: RecordedEvent | None) -> Outcome:
-        app = self.app
-        aggregate = app.domain.aggregate_for(command)
-        known = self.states.get(command.aggregate_id)
-        try:
-            if known is not None and known[0] == aggregate.name:
-                version, state = known[1], known[2]
-            else:
-                version, state = app._load(aggregate, command.aggregate_id, self.tx.read_stream)
-        except WrongAggregateType as exc:
-            return Rejected("wrong_aggregate_type", str(exc))
-        decision = app._decide(aggregate, state, command)
-        if isinstance(decision, Rejection):
-            return Rejected.of(decision)
-        if cause is None:
-            command_id = str(uuid.uuid4())
-            meta = {"correlation_id": command_id, "causation_id": command_id,
-                    "command_id": command_id}
-        else:
-            meta = {"correlation_id": cause.correlation_id or cause.event_id,
-                    "causation_id": cause.event_id, "command_id": str(uuid.uuid4())}
-        recorded = self.record(app._pending(aggregate, command, version, decision, meta),
-                               decision)
-        self.states[command.aggregate_id] = (aggregate.name, version + len(decision),
-                                             app._apply_all(aggregate, state, decision))
-        return Accepted(recorded)
-
-    def record(self, pending: list[PendingEvent],
-               events: Sequence[Event] | None) -> list[RecordedEvent]:
-        recorded = self.tx.append(pending)
-        if events is not None:
-            for rec, event in zip(recorded, events, strict=True):
-                self.decoded[rec.event_id] = event
-        self.recorded.extend(recorded)
-        return recorded
-
-    def event_of(self, recorded: RecordedEvent) -> Event:
-        event = self.decoded.get(recorded.event_id)
-        return event if event is not None else self.app._decode(recorded)
-
-    def drain(self, limit: int) -> int:
-        """Let each process manager handle its pending events (up to `limit` in all)."""
-        handled = 0
-        for pm in self.app.domain.process_managers.values():
-            checkpoint = self.tx.checkpoint(pm.name) or 0
-            for recorded in self.tx.events_after(checkpoint, event_types=pm.event_type_names,
-                                                 limit=limit - handled):
-                context = _SagaContext(self, recorded)
-                try:
-                    pm.handle(self.event_of(recorded), recorded, context)
-                except IncidentError:
-                    raise
-                except Exception as exc:
-                    raise DomainCodeError(f"process manager {pm.name} on "
-                                          f"{recorded.event_type}", exc) from exc
-                self.tx.set_checkpoint(pm.name, recorded.position)
-                handled += 1
-            if handled >= limit:
-                break
-        return handled
-
-    def finish(self, *, fast_forward: bool, skip_sagas: bool = False) -> bool:
-        """Bring projections up to the new head. Return True if saga work is pending.
-        `skip_sagas`: process managers that were up to date skip this unit's events."""
-        head = self.tx.head()
-        for projection in self.app.domain.projections.values():
-            self._project(projection, head)
-        pending = False
-        for pm in self.app.domain.process_managers.values():
-            checkpoint = self.tx.checkpoint(pm.name) or 0
-            if checkpoint == head:
-                continue
-            handles = set(pm.event_type_names)
-            quiet = not any(r.event_type in handles for r in self.recorded
-                            if r.position > checkpoint)
-            up_to_date = fast_forward and checkpoint == self.head_before and (quiet or skip_sagas)
-            if up_to_date or not self.tx.events_after(checkpoint, event_types=list(handles),
-                                                       limit=1):
-                self.tx.set_checkpoint(pm.name, head)
-            else:
-                pending = True
-        return pending
-
-    def _project(self, projection: Projection[Any], head: int) -> None:
-        tx = self.tx
-        checkpoint = tx.checkpoint(projection.name)
-        if checkpoint is None:
-            tx.ensure_projection(projection.spec)
-            checkpoint = 0
-        if checkpoint >= head:
-            return
-        if checkpoint < self.head_before:
-            todo = tx.events_after(checkpoint, event_types=projection.event_type_names)
-        else:
-            todo = [r for r in self.recorded if r.position > checkpoint
-                    and projection.handles(r.event_type)]
-        spec = projection.spec
-        knows = self.app.domain.knows_event
-        work = []
-        for recorded in todo:
-            if knows(recorded.event_type):
-                event = self.event_of(recorded)
-                work.append((projection.key_for(recorded, event), recorded, event))
-        buffer = RowBuffer(projection, lambda keys: tx.get_rows(spec, keys))
-        buffer.prefetch(key for key, _, _ in work)
-        for key, recorded, event in work:
-            try:
-                buffer.apply(key, recorded, event)
-            except IncidentError:
-                raise
-            except Exception as exc:
-                raise DomainCodeError(f"projection {projection.name} on "
-                                      f"{recorded.event_type}", exc) from exc
-        puts, deletes = buffer.changes()
-        tx.put_rows(spec, puts)
-        tx.delete_rows(spec, deletes)
-        tx.set_checkpoint(projection.name, head)
-
-    def publish(self) -> None:
-        """After commit: remember states and tell listeners."""
-        for aggregate_id, (aggregate_type, version, state) in self.states.items():
-            self.app._remember(aggregate_type, aggregate_id, version, state)
-        self.app._notify(self.recorded)
-
-
-class _SagaContext:
-    def __init__(self, unit: _Unit, cause: RecordedEvent) -> None:
-        self._unit = unit
-        self._cause = cause
-
-    def dispatch(self, command: Command) -> Outcome:
-        return self._unit.dispatch(command, self._cause)
