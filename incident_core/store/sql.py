@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -16,18 +15,14 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
-    inspect,
     select,
-    text,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.envelope import RecordedEvent
 from incident_core.errors import (
-    ConcurrencyError,
     CorruptStoreError,
     IncidentError,
     ReadOnlyError,
@@ -36,22 +31,23 @@ from incident_core.errors import (
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store import schema
 from incident_core.store.base import EventFilter, EventStore, StoreTransaction, StreamInfo
+from incident_core.store.sql_queries import (
+    CP,
+    HEAD,
+    NO_LIMIT,
+    NOTIFY_CHANNEL,
+    PG_APPEND_LOCK,
+    SELECT_EVENTS,
+    UP_TO,
+    E,
+    S,
+    from_row,
+    has_table,
+    read_stream_on,
+)
+from incident_core.store.sql_transaction import SqlTransaction
 
-__all__ = ["SqlEventStore"]
-
-E = schema.events
-S = schema.streams
-CP = schema.checkpoints
-_EVENT_COLUMNS = (E.c.position, E.c.event_id, E.c.aggregate_id, E.c.aggregate_type,
-                  E.c.event_type, E.c.version, E.c.recorded_at, E.c.data, E.c.metadata,
-                  E.c.schema_version)
-_SELECT_EVENTS = select(*_EVENT_COLUMNS)
-_from_row = RecordedEvent.from_row
-# Any constant: the key of the transaction-scoped advisory lock that serialises appends on
-# PostgreSQL, so positions become visible in commit order (readers never skip an event).
-PG_APPEND_LOCK = 7_150_243_812
-NOTIFY_CHANNEL = "incident_events"
-
+__all__ = ["NOTIFY_CHANNEL", "PG_APPEND_LOCK", "SqlEventStore", "translate_errors"]
 
 def translate_errors(exc: sa_exc.SQLAlchemyError) -> IncidentError:
     """Turn a driver/SQLAlchemy error into the library's own exception."""
@@ -143,7 +139,7 @@ class SqlEventStore(EventStore):
             with self._write_engine.begin() as conn:
                 if self.dialect == "postgresql":
                     conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))
-                tx = _SqlTransaction(self, conn)
+                tx = SqlTransaction(self, conn)
                 yield tx
                 tx.flush()
                 if tx.appended and self.dialect == "postgresql":
@@ -162,7 +158,7 @@ class SqlEventStore(EventStore):
     # -- reads ------------------------------------------------------------------------
     def head(self) -> int:
         with self._reading() as conn:
-            return int(conn.execute(_HEAD).scalar_one())
+            return int(conn.execute(HEAD).scalar_one())
 
     def event_count(self) -> int:
         with self._reading() as conn:
@@ -186,7 +182,7 @@ class SqlEventStore(EventStore):
     def read_events(self, *, after_position: int = 0, before_position: int | None = None,
                     limit: int | None = None, filter: EventFilter | None = None,
                     descending: bool = False) -> list[RecordedEvent]:
-        stmt = self._filtered(_SELECT_EVENTS, filter)
+        stmt = self._filtered(SELECT_EVENTS, filter)
         if after_position:
             stmt = stmt.where(E.c.position > after_position)
         if before_position is not None:
@@ -195,15 +191,15 @@ class SqlEventStore(EventStore):
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._reading() as conn:
-            return [_from_row(r) for r in conn.execute(stmt)]
+            return [from_row(r) for r in conn.execute(stmt)]
 
     def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
                     batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
         last = after_position
-        params = {"up_to": _NO_LIMIT if up_to is None else up_to, "limit": batch_size}
+        params = {"up_to": NO_LIMIT if up_to is None else up_to, "limit": batch_size}
         while True:
             with self._reading() as conn:
-                batch = [_from_row(r) for r in conn.execute(_UP_TO, {**params, "after": last})]
+                batch = [from_row(r) for r in conn.execute(UP_TO, {**params, "after": last})]
             if not batch:
                 return
             yield batch
@@ -215,22 +211,22 @@ class SqlEventStore(EventStore):
                     to_version: int | None = None,
                     limit: int | None = None) -> list[RecordedEvent]:
         with self._reading() as conn:
-            return _stream(conn, aggregate_id, after_version, to_version, limit)
+            return read_stream_on(conn, aggregate_id, after_version, to_version, limit)
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
         with self._reading() as conn:
-            row = conn.execute(_SELECT_EVENTS.where(E.c.event_id == event_id)).first()
-        return None if row is None else _from_row(row)
+            row = conn.execute(SELECT_EVENTS.where(E.c.event_id == event_id)).first()
+        return None if row is None else from_row(row)
 
     def events_with_metadata(self, key: str, value: str,
                              limit: int = 1000) -> list[RecordedEvent]:
         if key not in ("causation_id", "correlation_id"):
             raise ValueError(f"cannot search metadata by {key!r}")
         needle = f'"{key}":"{value}"'
-        stmt = (_SELECT_EVENTS.where(E.c.metadata.contains(needle, autoescape=True))
+        stmt = (SELECT_EVENTS.where(E.c.metadata.contains(needle, autoescape=True))
                 .order_by(E.c.position).limit(limit))
         with self._reading() as conn:
-            return [_from_row(r) for r in conn.execute(stmt)]
+            return [from_row(r) for r in conn.execute(stmt)]
 
     def _streams_where(self, stmt: Select[Any], aggregate_type: str | None,
                        pattern: str | None) -> Select[Any]:
@@ -326,7 +322,7 @@ class SqlEventStore(EventStore):
         """Projection tables are never dropped for good, so a seen table is remembered."""
         if spec.name in self._seen_tables:
             return True
-        found = _has_table(conn, spec.name)
+        found = has_table(conn, spec.name)
         if found:
             self._seen_tables.add(spec.name)
         return found
@@ -351,196 +347,3 @@ class SqlEventStore(EventStore):
         if self._on_close is not None:
             self._on_close()
             self._on_close = None
-
-
-def _has_table(conn: Connection, name: str) -> bool:
-    return bool(inspect(conn).has_table(name))
-
-
-# The hot queries, built once with bound parameters (building a statement per call costs
-# more than running it: SQLAlchemy computes a cache key for every new construct).
-_STREAM = (_SELECT_EVENTS.where(E.c.aggregate_id == bindparam("aggregate_id"),
-                                E.c.version > bindparam("after"),
-                                E.c.version <= bindparam("to"))
-           .order_by(E.c.version).limit(bindparam("limit")))
-_AFTER = (_SELECT_EVENTS.where(E.c.position > bindparam("after"))
-          .order_by(E.c.position).limit(bindparam("limit")))
-_AFTER_TYPED = (_SELECT_EVENTS.where(E.c.position > bindparam("after"),
-                                     E.c.event_type.in_(bindparam("types", expanding=True)))
-                .order_by(E.c.position).limit(bindparam("limit")))
-_UP_TO = (_SELECT_EVENTS.where(E.c.position > bindparam("after"),
-                               E.c.position <= bindparam("up_to"))
-          .order_by(E.c.position).limit(bindparam("limit")))
-_HEAD = select(func.coalesce(func.max(E.c.position), 0))
-_NO_LIMIT = 2**62
-_MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the schema
-
-
-def _stream(conn: Connection, aggregate_id: str, after_version: int,
-            to_version: int | None, limit: int | None) -> list[RecordedEvent]:
-    params = {"aggregate_id": aggregate_id, "after": after_version,
-              "to": _MAX_VERSION if to_version is None else to_version,
-              "limit": _NO_LIMIT if limit is None else limit}
-    return [_from_row(r) for r in conn.execute(_STREAM, params)]
-
-
-class _SqlTransaction(StoreTransaction):
-    def __init__(self, store: SqlEventStore, conn: Connection) -> None:
-        self.store = store
-        self.conn = conn
-        self._head: int | None = None
-        self.appended = False
-        self._checkpoints: dict[str, int] | None = None
-        self._dirty: dict[str, int] = {}
-        self._unwritten: list[dict[str, Any]] = []
-        self._touched: dict[str, dict[str, Any]] = {}
-
-    def head(self) -> int:
-        if self._head is None:
-            self._head = int(self.conn.execute(_HEAD).scalar_one())
-        return self._head
-
-    def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
-        self._write_events()
-        return _stream(self.conn, aggregate_id, after_version, None, None)
-
-    def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
-        """Assign positions now; the rows are written in bulk before the next read in this
-        transaction or at commit (a taken version raises ConcurrencyError then)."""
-        position = self.head()
-        recorded = []
-        rows, touched = self._unwritten, self._touched
-        for pending in events:
-            position += 1
-            rows.append({
-                "position": position, "event_id": pending.event_id,
-                "aggregate_id": pending.aggregate_id, "aggregate_type": pending.aggregate_type,
-                "event_type": pending.event_type, "version": pending.version,
-                "recorded_at": pending.recorded_at, "data": pending.data_json,
-                "metadata": pending.metadata_json, "schema_version": pending.schema_version,
-            })
-            recorded.append(RecordedEvent.from_pending(pending, position))
-            entry = touched.get(pending.aggregate_id)
-            if entry is None:
-                touched[pending.aggregate_id] = {
-                    "aggregate_id": pending.aggregate_id,
-                    "aggregate_type": pending.aggregate_type, "version": pending.version,
-                    "event_count": 1, "last_recorded_at": pending.recorded_at,
-                    "last_position": position}
-            else:
-                entry.update(version=pending.version, event_count=entry["event_count"] + 1,
-                             last_recorded_at=pending.recorded_at, last_position=position)
-        self._head = position
-        self.appended = self.appended or bool(events)
-        return recorded
-
-    def _write_events(self) -> None:
-        if not self._unwritten:
-            return
-        rows, touched = self._unwritten, self._touched
-        self._unwritten, self._touched = [], {}
-        try:
-            self.conn.execute(insert(E), rows)
-        except sa_exc.IntegrityError as exc:
-            raise self._conflict(rows, exc) from exc
-        self.conn.execute(self.store.stream_upsert, list(touched.values()))
-
-    def _conflict(self, rows: Sequence[dict[str, Any]],
-                  exc: sa_exc.IntegrityError) -> IncidentError:
-        message = str(exc.orig).lower()
-        if "event_id" in message:
-            return StoreError(f"an event id is already recorded: {exc.orig}")
-        first = rows[0]
-        return ConcurrencyError(first["aggregate_id"], first["version"])
-
-    def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
-                     limit: int | None = None) -> list[RecordedEvent]:
-        self._write_events()
-        params: dict[str, Any] = {"after": position,
-                                  "limit": _NO_LIMIT if limit is None else limit}
-        if event_types is None:
-            return [_from_row(r) for r in self.conn.execute(_AFTER, params)]
-        params["types"] = list(event_types)
-        return [_from_row(r) for r in self.conn.execute(_AFTER_TYPED, params)]
-
-    def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
-        self._write_events()
-        found: set[str] = set()
-        ids = iter(event_ids)
-        while chunk := list(islice(ids, 500)):
-            stmt = select(E.c.event_id).where(E.c.event_id.in_(chunk))
-            found.update(r[0] for r in self.conn.execute(stmt))
-        return found
-
-    def get_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        stmt = self.store.row_statements(spec)[0]
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(keys), 500):
-            for row in self.conn.execute(stmt, {"keys": list(keys[start:start + 500])}):
-                mapping = dict(row._mapping)
-                found[mapping[spec.key]] = mapping
-        return found
-
-    def put_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.conn.execute(self.store.row_statements(spec)[1], list(rows))
-
-    def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
-        if keys:
-            self.conn.execute(self.store.row_statements(spec)[2], [{"key": k} for k in keys])
-
-    def checkpoint(self, name: str) -> int | None:
-        if self._checkpoints is None:  # one query per transaction for all of them
-            stmt = select(CP.c.name, CP.c.position)
-            self._checkpoints = {n: int(p) for n, p in self.conn.execute(stmt)}
-        return self._checkpoints.get(name)
-
-    def set_checkpoint(self, name: str, position: int) -> None:
-        self.checkpoint(name)
-        assert self._checkpoints is not None
-        self._checkpoints[name] = position
-        self._dirty[name] = position
-
-    def flush(self) -> None:
-        """Write what is still buffered: events, then changed checkpoints (one statement)."""
-        self._write_events()
-        if self._dirty:
-            rows = [{"name": n, "position": p, "signature": ""} for n, p in self._dirty.items()]
-            self.conn.execute(self.store.checkpoint_upsert, rows)
-            self._dirty.clear()
-
-    def ensure_projection(self, spec: ProjectionSpec) -> bool:
-        self.flush()
-        stmt = select(CP.c.signature).where(CP.c.name == spec.name)
-        signature = self.conn.execute(stmt).scalar()
-        if signature == spec.signature and _has_table(self.conn, spec.name):
-            return False
-        table = self.store.table(spec)
-        table.drop(self.conn, checkfirst=True)
-        table.create(self.conn)
-        self._write_checkpoint(spec, 0)
-        return True
-
-    def _write_checkpoint(self, spec: ProjectionSpec, position: int) -> None:
-        self.flush()
-        self.conn.execute(self.store.checkpoint_replace, {
-            "name": spec.name, "position": position, "signature": spec.signature})
-        if self._checkpoints is not None:
-            self._checkpoints[spec.name] = position
-
-    def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
-                           checkpoint: int) -> None:
-        shadow_name = f"{spec.name}__rebuild"
-        shadow = schema.projection_table(spec, name=shadow_name)
-        shadow.drop(self.conn, checkfirst=True)
-        shadow.create(self.conn)
-        batches = iter(rows)
-        while batch := list(islice(batches, 5000)):
-            self.conn.execute(insert(shadow), batch)
-        self.store.table(spec).drop(self.conn, checkfirst=True)
-        quote = self.conn.dialect.identifier_preparer.quote
-        self.conn.execute(text(f"ALTER TABLE {quote(shadow_name)} RENAME TO {quote(spec.name)}"))
-        if self.store.dialect == "postgresql":
-            self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
-                                   f"RENAME TO {quote(spec.name + '_pkey')}"))
-        self._write_checkpoint(spec, checkpoint)

@@ -1,0 +1,71 @@
+"""The SQL adapter's tables and hot queries, built once with bound parameters (building a
+statement per call costs more than running it: SQLAlchemy computes a cache key for every new
+construct)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, func, inspect, select
+
+from incident_core.envelope import RecordedEvent
+from incident_core.store import schema
+
+__all__ = [
+    "AFTER",
+    "AFTER_TYPED",
+    "CP",
+    "HEAD",
+    "MAX_VERSION",
+    "NOTIFY_CHANNEL",
+    "NO_LIMIT",
+    "PG_APPEND_LOCK",
+    "SELECT_EVENTS",
+    "STREAM",
+    "UP_TO",
+    "E",
+    "S",
+    "from_row",
+    "has_table",
+    "read_stream_on",
+]
+
+E = schema.events
+S = schema.streams
+CP = schema.checkpoints
+EVENT_COLUMNS = (E.c.position, E.c.event_id, E.c.aggregate_id, E.c.aggregate_type,
+                  E.c.event_type, E.c.version, E.c.recorded_at, E.c.data, E.c.metadata,
+                  E.c.schema_version)
+SELECT_EVENTS = select(*EVENT_COLUMNS)
+from_row = RecordedEvent.from_row
+# Any constant: the key of the transaction-scoped advisory lock that serialises appends on
+# PostgreSQL, so positions become visible in commit order (readers never skip an event).
+PG_APPEND_LOCK = 7_150_243_812
+NOTIFY_CHANNEL = "incident_events"
+
+
+def has_table(conn: Connection, name: str) -> bool:
+    return bool(inspect(conn).has_table(name))
+
+
+STREAM = (SELECT_EVENTS.where(E.c.aggregate_id == bindparam("aggregate_id"),
+                                E.c.version > bindparam("after"),
+                                E.c.version <= bindparam("to"))
+           .order_by(E.c.version).limit(bindparam("limit")))
+AFTER = (SELECT_EVENTS.where(E.c.position > bindparam("after"))
+          .order_by(E.c.position).limit(bindparam("limit")))
+AFTER_TYPED = (SELECT_EVENTS.where(E.c.position > bindparam("after"),
+                                     E.c.event_type.in_(bindparam("types", expanding=True)))
+                .order_by(E.c.position).limit(bindparam("limit")))
+UP_TO = (SELECT_EVENTS.where(E.c.position > bindparam("after"),
+                               E.c.position <= bindparam("up_to"))
+          .order_by(E.c.position).limit(bindparam("limit")))
+HEAD = select(func.coalesce(func.max(E.c.position), 0))
+NO_LIMIT = 2**62
+MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the schema
+
+
+def read_stream_on(conn: Connection, aggregate_id: str, after_version: int,
+            to_version: int | None, limit: int | None) -> list[RecordedEvent]:
+    params = {"aggregate_id": aggregate_id, "after": after_version,
+              "to": MAX_VERSION if to_version is None else to_version,
+              "limit": NO_LIMIT if limit is None else limit}
+    return [from_row(r) for r in conn.execute(STREAM, params)]

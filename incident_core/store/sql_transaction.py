@@ -1,0 +1,195 @@
+"""The SQL adapter's write transaction: appends buffered until the next read or commit,
+checkpoints read once and written once, projection rows in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import exc as sa_exc
+
+from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.errors import ConcurrencyError, IncidentError, StoreError
+from incident_core.projections.definition import ProjectionSpec
+from incident_core.store import schema
+from incident_core.store.base import StoreTransaction
+from incident_core.store.sql_queries import (
+    AFTER,
+    AFTER_TYPED,
+    CP,
+    HEAD,
+    NO_LIMIT,
+    E,
+    from_row,
+    has_table,
+    read_stream_on,
+)
+
+if TYPE_CHECKING:
+    from incident_core.store.sql import SqlEventStore
+
+__all__ = ["SqlTransaction"]
+
+
+class SqlTransaction(StoreTransaction):
+    def __init__(self, store: SqlEventStore, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self._head: int | None = None
+        self.appended = False
+        self._checkpoints: dict[str, int] | None = None
+        self._dirty: dict[str, int] = {}
+        self._unwritten: list[dict[str, Any]] = []
+        self._touched: dict[str, dict[str, Any]] = {}
+
+    def head(self) -> int:
+        if self._head is None:
+            self._head = int(self.conn.execute(HEAD).scalar_one())
+        return self._head
+
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
+        self._write_events()
+        return read_stream_on(self.conn, aggregate_id, after_version, None, None)
+
+    def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
+        """Assign positions now; the rows are written in bulk before the next read in this
+        transaction or at commit (a taken version raises ConcurrencyError then)."""
+        position = self.head()
+        recorded = []
+        rows, touched = self._unwritten, self._touched
+        for pending in events:
+            position += 1
+            rows.append({
+                "position": position, "event_id": pending.event_id,
+                "aggregate_id": pending.aggregate_id, "aggregate_type": pending.aggregate_type,
+                "event_type": pending.event_type, "version": pending.version,
+                "recorded_at": pending.recorded_at, "data": pending.data_json,
+                "metadata": pending.metadata_json, "schema_version": pending.schema_version,
+            })
+            recorded.append(RecordedEvent.from_pending(pending, position))
+            entry = touched.get(pending.aggregate_id)
+            if entry is None:
+                touched[pending.aggregate_id] = {
+                    "aggregate_id": pending.aggregate_id,
+                    "aggregate_type": pending.aggregate_type, "version": pending.version,
+                    "event_count": 1, "last_recorded_at": pending.recorded_at,
+                    "last_position": position}
+            else:
+                entry.update(version=pending.version, event_count=entry["event_count"] + 1,
+                             last_recorded_at=pending.recorded_at, last_position=position)
+        self._head = position
+        self.appended = self.appended or bool(events)
+        return recorded
+
+    def _write_events(self) -> None:
+        if not self._unwritten:
+            return
+        rows, touched = self._unwritten, self._touched
+        self._unwritten, self._touched = [], {}
+        try:
+            self.conn.execute(insert(E), rows)
+        except sa_exc.IntegrityError as exc:
+            raise self._conflict(rows, exc) from exc
+        self.conn.execute(self.store.stream_upsert, list(touched.values()))
+
+    def _conflict(self, rows: Sequence[dict[str, Any]],
+                  exc: sa_exc.IntegrityError) -> IncidentError:
+        message = str(exc.orig).lower()
+        if "event_id" in message:
+            return StoreError(f"an event id is already recorded: {exc.orig}")
+        first = rows[0]
+        return ConcurrencyError(first["aggregate_id"], first["version"])
+
+    def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
+                     limit: int | None = None) -> list[RecordedEvent]:
+        self._write_events()
+        params: dict[str, Any] = {"after": position,
+                                  "limit": NO_LIMIT if limit is None else limit}
+        if event_types is None:
+            return [from_row(r) for r in self.conn.execute(AFTER, params)]
+        params["types"] = list(event_types)
+        return [from_row(r) for r in self.conn.execute(AFTER_TYPED, params)]
+
+    def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        self._write_events()
+        found: set[str] = set()
+        ids = iter(event_ids)
+        while chunk := list(islice(ids, 500)):
+            stmt = select(E.c.event_id).where(E.c.event_id.in_(chunk))
+            found.update(r[0] for r in self.conn.execute(stmt))
+        return found
+
+    def get_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        stmt = self.store.row_statements(spec)[0]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 500):
+            for row in self.conn.execute(stmt, {"keys": list(keys[start:start + 500])}):
+                mapping = dict(row._mapping)
+                found[mapping[spec.key]] = mapping
+        return found
+
+    def put_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(self.store.row_statements(spec)[1], list(rows))
+
+    def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
+        if keys:
+            self.conn.execute(self.store.row_statements(spec)[2], [{"key": k} for k in keys])
+
+    def checkpoint(self, name: str) -> int | None:
+        if self._checkpoints is None:  # one query per transaction for all of them
+            stmt = select(CP.c.name, CP.c.position)
+            self._checkpoints = {n: int(p) for n, p in self.conn.execute(stmt)}
+        return self._checkpoints.get(name)
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        self.checkpoint(name)
+        assert self._checkpoints is not None
+        self._checkpoints[name] = position
+        self._dirty[name] = position
+
+    def flush(self) -> None:
+        """Write what is still buffered: events, then changed checkpoints (one statement)."""
+        self._write_events()
+        if self._dirty:
+            rows = [{"name": n, "position": p, "signature": ""} for n, p in self._dirty.items()]
+            self.conn.execute(self.store.checkpoint_upsert, rows)
+            self._dirty.clear()
+
+    def ensure_projection(self, spec: ProjectionSpec) -> bool:
+        self.flush()
+        stmt = select(CP.c.signature).where(CP.c.name == spec.name)
+        signature = self.conn.execute(stmt).scalar()
+        if signature == spec.signature and has_table(self.conn, spec.name):
+            return False
+        table = self.store.table(spec)
+        table.drop(self.conn, checkfirst=True)
+        table.create(self.conn)
+        self._write_checkpoint(spec, 0)
+        return True
+
+    def _write_checkpoint(self, spec: ProjectionSpec, position: int) -> None:
+        self.flush()
+        self.conn.execute(self.store.checkpoint_replace, {
+            "name": spec.name, "position": position, "signature": spec.signature})
+        if self._checkpoints is not None:
+            self._checkpoints[spec.name] = position
+
+    def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
+                           checkpoint: int) -> None:
+        shadow_name = f"{spec.name}__rebuild"
+        shadow = schema.projection_table(spec, name=shadow_name)
+        shadow.drop(self.conn, checkfirst=True)
+        shadow.create(self.conn)
+        batches = iter(rows)
+        while batch := list(islice(batches, 5000)):
+            self.conn.execute(insert(shadow), batch)
+        self.store.table(spec).drop(self.conn, checkfirst=True)
+        quote = self.conn.dialect.identifier_preparer.quote
+        self.conn.execute(text(f"ALTER TABLE {quote(shadow_name)} RENAME TO {quote(spec.name)}"))
+        if self.store.dialect == "postgresql":
+            self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
+                                   f"RENAME TO {quote(spec.name + '_pkey')}"))
+        self._write_checkpoint(spec, checkpoint)
