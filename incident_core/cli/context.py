@@ -1,0 +1,91 @@
+"""What every subcommand needs: the target, the domain, the store opened as it should be."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from incident_core.cli.output import (
+    DEFAULT_DB,
+    DEFAULT_DOMAIN,
+    USAGE,
+    Exit,
+)
+
+if TYPE_CHECKING:
+    from incident_core.app import Application
+    from incident_core.domain import Domain
+    from incident_core.store.base import EventStore
+
+
+# -- targets, domains, stores ----------------------------------------------------------------
+def target_of(args: argparse.Namespace) -> str:
+    return str(getattr(args, "db", None) or os.environ.get("INCIDENT_DB") or DEFAULT_DB)
+
+
+def shown(target: str) -> str:
+    from incident_core.store.open import describe_target
+
+    return describe_target(target)
+
+
+def load_domain(args: argparse.Namespace) -> Domain:
+    """Import the `--domain MODULE:ATTR` (after putting `--domain-path` dirs on sys.path)."""
+    from incident_core.app import DomainCodeError
+    from incident_core.domain import Domain
+
+    for folder in reversed(getattr(args, "domain_path", None) or []):
+        sys.path.insert(0, os.path.abspath(folder))
+    spec = getattr(args, "domain", None) or os.environ.get("INCIDENT_DOMAIN") or DEFAULT_DOMAIN
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise Exit(USAGE, f"--domain must be MODULE:ATTR, not {spec!r}")
+    import importlib
+
+    try:
+        value: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name + ".").startswith(exc.name + "."):
+            raise Exit(USAGE, f"cannot load domain {spec!r}: no module named {exc.name!r} "
+                              "(see --domain-path)") from None
+        raise DomainCodeError(f"importing the domain module {module_name}", exc) from exc
+    except Exception as exc:
+        raise DomainCodeError(f"importing the domain module {module_name}", exc) from exc
+    for part in attribute.split("."):
+        value = getattr(value, part, None)
+    if not isinstance(value, Domain):
+        raise Exit(USAGE, f"cannot load domain {spec!r}: {attribute} is not an "
+                          "incident Domain")
+    return value
+
+
+def open_app(args: argparse.Namespace, domain: Domain, *, read_only: bool = False,
+             create: bool = False, synchronous: str = "FULL") -> Application:
+    from incident_core.app import Application
+
+    return Application.open(target_of(args), domain, read_only=read_only, create=create,
+                            synchronous=synchronous)
+
+
+def open_read_only(args: argparse.Namespace) -> EventStore:
+    from incident_core.store.open import open_store
+
+    return open_store(target_of(args), read_only=True)
+
+
+def sqlite_path(target: str) -> str | None:
+    """The file of a SQLite target (None for memory: and server URLs)."""
+    from incident_core.store.open import is_url
+
+    if target in ("memory:", ":memory:"):
+        return None
+    if not is_url(target):
+        return os.path.expanduser(target)
+    from sqlalchemy.engine import make_url
+
+    url = make_url(target)
+    if url.get_backend_name() != "sqlite":
+        return None
+    return url.database or None

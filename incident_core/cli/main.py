@@ -1,0 +1,188 @@
+"""The argument parser and the entry point of the `incident` command."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from incident_core.cli.commands import (
+    cmd_demo,
+    cmd_dispatch,
+    cmd_events,
+    cmd_export,
+    cmd_import,
+    cmd_init,
+    cmd_projection,
+    cmd_projections,
+    cmd_rebuild,
+    cmd_state,
+    cmd_streams,
+    cmd_verify,
+)
+from incident_core.cli.output import (
+    DEFAULT_DB,
+    DOMAIN_CODE,
+    FAILED,
+    INTERRUPTED,
+    OK,
+    STORE,
+    USAGE,
+    Exit,
+    emit,
+    say,
+)
+
+if TYPE_CHECKING:
+    from incident_core.app import DomainCodeError
+
+
+# -- the parser ---------------------------------------------------------------------------
+def _natural(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="TARGET", default=argparse.SUPPRESS,
+                        help="SQLite file or SQLAlchemy URL (default: $INCIDENT_DB, else "
+                             f"{DEFAULT_DB})")
+    common.add_argument("--domain", metavar="MODULE:ATTR", default=argparse.SUPPRESS,
+                        help="the domain (default: $INCIDENT_DOMAIN, else the bank example)")
+    common.add_argument("--domain-path", metavar="DIR", action="append",
+                        default=argparse.SUPPRESS,
+                        help="put DIR first on the import path (repeatable)")
+    return common
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from incident_core import __version__
+
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="incident", parents=[common],
+        description="Event sourcing and CQRS made simple: operate an Incident store.",
+        epilog="JSON goes to stdout, messages to stderr. Exit codes: 0 ok, 1 rejected/"
+               "conflict/not found, 2 usage or invalid input, 3 verify mismatches, 4 store "
+               "error, 5 domain code error, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"incident {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, parents=[common], help=text, description=text)
+        command.set_defaults(handler=handler)
+        return command
+
+    def fmt(command: argparse.ArgumentParser, *choices: str) -> None:
+        command.add_argument("--format", choices=choices, default=choices[0])
+
+    add("init", cmd_init, "create the store (nothing happens if it exists)")
+    dispatch = add("dispatch", cmd_dispatch, "validate and execute one command")
+    dispatch.add_argument("command_type", metavar="COMMAND_TYPE")
+    dispatch.add_argument("--data", default="{}", metavar="JSON",
+                          help="the command's fields as a JSON object ('-': read stdin)")
+    events = add("events", cmd_events, "list recorded events in position order")
+    events.add_argument("--aggregate", metavar="ID")
+    events.add_argument("--type", action="append", metavar="T", help="repeatable")
+    events.add_argument("--after", type=_natural, default=0, metavar="POSITION")
+    events.add_argument("--limit", type=_natural, metavar="N")
+    fmt(events, "json", "ndjson", "table")
+    fmt(add("streams", cmd_streams, "list streams, one per aggregate"), "json", "table")
+    state = add("state", cmd_state, "an aggregate's state, replayed from its events")
+    state.add_argument("aggregate_id", metavar="AGGREGATE_ID")
+    state.add_argument("--at-version", type=_positive, metavar="N")
+    fmt(state, "json", "table")
+    projection = add("projection", cmd_projection, "the rows of a projection")
+    projection.add_argument("name", metavar="NAME")
+    fmt(projection, "json", "table")
+    fmt(add("projections", cmd_projections, "projections with rows, checkpoint and lag"),
+        "json", "table")
+    rebuild = add("rebuild", cmd_rebuild, "rebuild projections by replaying the log")
+    rebuild.add_argument("names", nargs="*", metavar="NAME")
+    rebuild.add_argument("--all", action="store_true", help="every projection")
+    add("verify", cmd_verify, "check streams, versions, decoding and projections")
+    demo = add("demo", cmd_demo, "seed the bank example through real commands")
+    demo.add_argument("--accounts", type=_natural, default=100, metavar="N")
+    demo.add_argument("--transfers", type=_natural, default=1000, metavar="M")
+    demo.add_argument("--seed", type=int, default=1, metavar="S")
+    demo.add_argument("--fresh", action="store_true",
+                      help="delete the SQLite store first (only an Incident store)")
+    export = add("export", cmd_export, "write every event as NDJSON")
+    export.add_argument("file", metavar="FILE", help="'-' for stdout")
+    imp = add("import", cmd_import, "import an NDJSON export (all events checked first)")
+    imp.add_argument("file", metavar="FILE", help="'-' for stdin")
+    return parser
+
+
+# -- running ------------------------------------------------------------------------------
+def _run(args: argparse.Namespace) -> int:
+    from incident_core.app import DomainCodeError
+    from incident_core.errors import IncidentError, StoreError
+    from incident_core.operations import ImportFileError
+
+    handler: Handler = args.handler
+    if args.command == "rebuild" and args.all and args.names:
+        raise Exit(USAGE, "give projection names or --all, not both")
+    try:
+        return handler(args)
+    except StoreError as exc:
+        raise Exit(STORE, str(exc)) from None
+    except DomainCodeError as exc:
+        raise Exit(DOMAIN_CODE, f"domain code failed: {_one_line(exc)}") from None
+    except ImportFileError as exc:
+        raise Exit(USAGE, f"cannot import {args.file}: {exc}; nothing was imported") from None
+    except IncidentError as exc:
+        raise Exit(FAILED, str(exc)) from None
+
+
+def _one_line(error: DomainCodeError) -> str:
+    """A domain code error on one line (pydantic's multi-line messages condensed)."""
+    from pydantic import ValidationError
+
+    original = error.original
+    if isinstance(original, ValidationError):
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
+                            for e in original.errors(include_url=False))
+        return f"{error.where} raised ValidationError: {reasons}"
+    return " ".join(str(error).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8")
+    try:
+        args = build_parser().parse_args(argv)
+        try:
+            return _run(args)
+        except Exit as stop:
+            if stop.payload is not None:
+                emit(stop.payload)
+            say(str(stop))
+            return stop.code
+        finally:
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        say("interrupted")
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `incident events | head`): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return OK
