@@ -12,6 +12,7 @@ log to render, and exits 0 — or prints the error and exits 1.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ from incident_gui.main_window import ErrorReporter, MainWindow
 from incident_gui.session import add_domain_path
 from incident_gui.settings import ORGANIZATION
 
-__all__ = ["create_window", "main"]
+__all__ = ["create_window", "main", "settle_memory"]
 
 SMOKE_TIMEOUT_MS = 180_000
 # Packaged (wheel, bundle): incident_gui/resources; source checkout: the repository's resources/.
@@ -64,6 +65,15 @@ def create_window(target: str | None, *, domain: str | None = None,
                   read_only: bool = False) -> QMainWindow:
     """Build the main window showing `target` (None: the demo store); no event loop."""
     return _build(target, domain=domain, read_only=read_only)
+
+
+def settle_memory() -> None:
+    """Once the window is up: collect, then freeze what is alive (modules, Qt wrappers, the
+    domain — it lives as long as the app). A full garbage collection stops every thread,
+    the UI's included, for as long as it walks the old objects; frozen ones are not walked,
+    so collections during a rebuild stay in the tens of milliseconds instead of ~100+."""
+    gc.collect()
+    gc.freeze()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -140,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_excepthook()
     window = create_window(args.target, domain=args.domain, read_only=args.read_only)
     window.show()
+    settle_memory()
     return qapp.exec()
 
 

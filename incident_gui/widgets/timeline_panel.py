@@ -78,7 +78,8 @@ class TimelinePanel(QWidget):
         return self.model.event_at(self.view.currentIndex().row())
 
     def append_recorded(self, events: Sequence[RecordedEvent]) -> None:
-        if self.model.aggregate_id is None:
+        shown = self.model.aggregate_id
+        if shown is None or not any(e.aggregate_id == shown for e in events):
             return
         self.model.append_recorded(events)
         self._update_title()
