@@ -409,6 +409,7 @@ class MainWindow(QMainWindow):
         cancel_all_workers()
         for loader in self._loaders.values():
             loader.stop()
+        self.streams_panel.stop()
         if self.session is not None:
             self.session.close()
             self.session = None

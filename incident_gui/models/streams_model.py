@@ -1,4 +1,9 @@
-"""Every aggregate's stream, paged lazily by aggregate id (keyset), filterable."""
+"""Every aggregate's stream, paged lazily by aggregate id (keyset), filterable.
+
+Unfiltered (or filtered by type, which has an index) pages are read on the UI thread —
+a keyset page by primary key takes a few milliseconds. A text/glob pattern has no index:
+counting and paging then scan the streams, so with a loader they run off the UI thread.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,18 @@ import fnmatch
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 
 from incident_core import EventStore, StreamInfo
 from incident_gui.formatting import local_time, utc_tooltip
+from incident_gui.query_thread import QueryThread
 
 __all__ = ["STREAM_ROLE", "StreamsModel", "pattern_matches"]
 
@@ -32,8 +45,18 @@ def pattern_matches(aggregate_id: str, pattern: str | None) -> bool:
 class StreamsModel(QAbstractTableModel):
     """Rows are `StreamInfo` ordered by aggregate id; `fetchMore` loads the next page."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    sig_loaded = Signal()  # a page (or the count) arrived
+    sig_failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, *,
+                 loader: QueryThread | None = None) -> None:
         super().__init__(parent)
+        self._loader = loader
+        if loader is not None:
+            loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+            loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        self._generation = 0
+        self._loading = False
         self._store: EventStore | None = None
         self._pattern: str | None = None
         self._aggregate_type: str | None = None
@@ -51,14 +74,31 @@ class StreamsModel(QAbstractTableModel):
         self._aggregate_type = aggregate_type or None
         self.reload()
 
+    def _off_thread(self) -> bool:
+        return self._loader is not None and bool(self._pattern)
+
     def reload(self) -> None:
         self.beginResetModel()
+        self._generation += 1
         self._rows, self._ids = [], []
-        self._total = 0 if self._store is None else self._store.stream_count(
-            aggregate_type=self._aggregate_type, pattern=self._pattern)
+        self._loading = False
+        store, kind, pattern = self._store, self._aggregate_type, self._pattern
+        if store is None:
+            self._total = 0
+        elif self._off_thread() and self._loader is not None:
+            self._total, self._loading = 0, True
+            self._loader.submit((self._generation, "first"), lambda: (
+                store.stream_count(aggregate_type=kind, pattern=pattern),
+                store.streams(aggregate_type=kind, pattern=pattern, limit=PAGE_SIZE)))
+        else:
+            self._total = store.stream_count(aggregate_type=kind, pattern=pattern)
         self.endResetModel()
         if self.canFetchMore(QModelIndex()):
             self.fetchMore(QModelIndex())
+        self.sig_loaded.emit()
+
+    def is_loading(self) -> bool:
+        return self._loading
 
     @property
     def total(self) -> int:
@@ -79,14 +119,40 @@ class StreamsModel(QAbstractTableModel):
         return None
 
     def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and self._store is not None and len(self._rows) < self._total
+        return (not parent.isValid() and self._store is not None and not self._loading
+                and len(self._rows) < self._total)
 
     def fetchMore(self, parent: Index) -> None:
-        if not self.canFetchMore(parent) or self._store is None:
+        store = self._store
+        if not self.canFetchMore(parent) or store is None:
             return
         after = self._ids[-1] if self._ids else None
-        page = self._store.streams(aggregate_type=self._aggregate_type, pattern=self._pattern,
-                                   after_id=after, limit=PAGE_SIZE)
+        kind, pattern = self._aggregate_type, self._pattern
+        if self._off_thread() and self._loader is not None:
+            self._loading = True
+            self._loader.submit((self._generation, "after", after), lambda: store.streams(
+                aggregate_type=kind, pattern=pattern, after_id=after, limit=PAGE_SIZE))
+            return
+        self._add_page(store.streams(aggregate_type=kind, pattern=pattern, after_id=after,
+                                     limit=PAGE_SIZE))
+
+    def _on_done(self, key: object, result: object) -> None:
+        if not isinstance(key, tuple) or key[0] != self._generation:
+            return
+        self._loading = False
+        if key[1] == "first" and isinstance(result, tuple):
+            self._total, page = result
+            self._add_page(page)
+        elif key[1] == "after" and isinstance(result, list):
+            self._add_page(result)
+        self.sig_loaded.emit()
+
+    def _on_failed(self, key: object, message: str, _details: str) -> None:
+        if isinstance(key, tuple) and key[0] == self._generation:
+            self._loading = False
+            self.sig_failed.emit(message)
+
+    def _add_page(self, page: list[StreamInfo]) -> None:
         if len(page) < PAGE_SIZE:
             self._total = len(self._rows) + len(page)
         if not page:
@@ -130,7 +196,10 @@ class StreamsModel(QAbstractTableModel):
     def apply_changes(self, infos: Iterable[StreamInfo], new_ids: set[str]) -> None:
         """Show the new state of streams that just received events; `new_ids` are the
         streams that did not exist before. Loaded rows are updated in place; new streams
-        inside the loaded range are inserted in order, others wait for `fetchMore`."""
+        inside the loaded range are inserted in order, others wait for `fetchMore`.
+        (While a filtered reload is reading, its answer will include them.)"""
+        if self._loading:
+            return
         for info in infos:
             if not self._wanted(info):
                 continue

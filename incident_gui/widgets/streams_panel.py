@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from incident_core import EventStore, StreamInfo
 from incident_gui.models.streams_model import StreamsModel
+from incident_gui.query_thread import QueryThread
 from incident_gui.widgets.event_table import RowTable
 from incident_gui.widgets.naming import named
 
@@ -36,7 +37,8 @@ class StreamsPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("streamsPanel")
         self._store: EventStore | None = None
-        self.model = StreamsModel(self)
+        self._loader = QueryThread("streamsLoader", self)
+        self.model = StreamsModel(self, loader=self._loader)
         self.filter_edit = named(QLineEdit(), "streamFilter")
         self.filter_edit.setPlaceholderText("Filter aggregates: text or glob (acc-*)")
         self.filter_edit.setClearButtonEnabled(True)
@@ -52,8 +54,9 @@ class StreamsPanel(QWidget):
         self.filter_edit.returnPressed.connect(self._apply_filter)
         self.type_combo.currentIndexChanged.connect(self._apply_filter)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
-        for signal in (self.model.modelReset, self.model.rowsInserted):
+        for signal in (self.model.modelReset, self.model.rowsInserted, self.model.sig_loaded):
             signal.connect(self._update_count)
+        self.model.sig_failed.connect(self._on_failed)
         self._layout()
 
     def _setup_view(self) -> None:
@@ -171,7 +174,17 @@ class StreamsPanel(QWidget):
         info = self.model.info_at(current.row())
         self.sig_stream_selected.emit(None if info is None else info.aggregate_id)
 
+    def stop(self) -> None:
+        """End the reader thread (the window calls this when it shuts down)."""
+        self._loader.stop()
+
+    def _on_failed(self, message: str) -> None:
+        self.count_label.setText(f"Could not list the streams: {message}")
+
     def _update_count(self) -> None:
+        if self.model.is_loading():
+            self.count_label.setText("Filtering…")
+            return
         total = self.model.total
         shown = self.model.rowCount()
         noun = "stream" if total == 1 else "streams"

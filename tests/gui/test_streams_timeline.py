@@ -48,9 +48,11 @@ def test_streams_filter_by_substring_glob_and_type(make_window, bank_store, qtbo
     box.clear()
     qtbot.keyClicks(box, "t-00?")
     qtbot.keyClick(box, Qt.Key.Key_Return)
-    assert _stream_ids(view) == [f"t-00{n}" for n in range(1, 10)]
+    qtbot.waitUntil(lambda: _stream_ids(view) == [f"t-00{n}" for n in range(1, 10)])
+    assert window.findChild(QLabel, "streamCount").text() == "9 streams"
     box.clear()
     qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(_stream_ids(view)) == 37)
     types = window.findChild(QComboBox, "streamTypeCombo")
     assert [types.itemText(i) for i in range(types.count())] == ["All types", "Account",
                                                                 "Transfer"]
@@ -128,3 +130,17 @@ def test_a_long_timeline_pages_by_version(make_window, bank_store, qtbot):
     assert window.event_detail.shown_event.version == 3_000
     qtbot.waitUntil(lambda: window.state_view.tree.topLevelItemCount() > 0, timeout=10_000)
     assert ("balance",) in window.state_view.changed_fields()
+
+
+def test_a_filtered_stream_list_pages_off_the_ui_thread(make_window, many_accounts_store, qtbot):
+    window = make_window(many_accounts_store)
+    model = window.streams_panel.model
+    box = window.findChild(QLineEdit, "streamFilter")
+    qtbot.keyClicks(box, "bulk-00*")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert model.is_loading() or model.rowCount() == PAGE_SIZE
+    qtbot.waitUntil(lambda: not model.is_loading() and model.rowCount() == PAGE_SIZE)
+    assert model.total == 1_000
+    model.fetchMore(QModelIndex())
+    qtbot.waitUntil(lambda: model.rowCount() == 1_000)
+    assert not model.canFetchMore(QModelIndex())
