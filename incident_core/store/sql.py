@@ -34,12 +34,15 @@ from incident_core.store.base import EventFilter, EventStore, StoreTransaction, 
 from incident_core.store.sql_queries import (
     CP,
     HEAD,
+    MAX_VERSION,
     NO_LIMIT,
     NOTIFY_CHANNEL,
     PG_APPEND_LOCK,
     SELECT_EVENTS,
+    STREAM,
     UP_TO,
     E,
+    Prepared,
     S,
     from_row,
     has_table,
@@ -49,7 +52,7 @@ from incident_core.store.sql_transaction import SqlTransaction
 
 __all__ = ["NOTIFY_CHANNEL", "PG_APPEND_LOCK", "SqlEventStore", "translate_errors"]
 
-def translate_errors(exc: sa_exc.SQLAlchemyError) -> IncidentError:
+def translate_errors(exc: Exception) -> IncidentError:
     """Turn a driver/SQLAlchemy error into the library's own exception."""
     message = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
     lowered = message.lower()
@@ -94,7 +97,9 @@ class SqlEventStore(EventStore):
         self.checkpoint_upsert = stmt.on_conflict_do_update(
             index_elements=["name"], set_={"position": stmt.excluded.position})
         self.checkpoint_replace = self.upsert(CP, ["name"])
-        self._row_statements: dict[str, tuple[Any, Any, Any]] = {}
+        self._row_statements: dict[str, tuple[Any, Any, Any, Any]] = {}
+        self._prepared: dict[str, Prepared] = {}
+        self.dbapi: Any = engine.dialect.loaded_dbapi
         self._seen_tables: set[str] = set()
 
     # -- plumbing ---------------------------------------------------------------------
@@ -113,16 +118,31 @@ class SqlEventStore(EventStore):
             table = self._tables[spec.name] = schema.projection_table(spec)
         return table
 
-    def row_statements(self, spec: ProjectionSpec) -> tuple[Any, Any, Any]:
-        """(select by keys, upsert, delete by key) of a projection table, built once."""
+    def row_statements(self, spec: ProjectionSpec) -> tuple[Any, Any, Any, Any]:
+        """(select by keys, upsert, delete by key, select by key) of a projection table,
+        built once."""
         found = self._row_statements.get(spec.name)
         if found is None:
             table = self.table(spec)
             key = table.c[spec.key]
             found = (select(table).where(key.in_(bindparam("keys", expanding=True))),
-                     self.upsert(table, [spec.key]), delete(table).where(key == bindparam("key")))
+                     self.upsert(table, [spec.key]), delete(table).where(key == bindparam("key")),
+                     select(table).where(key == bindparam("key")))
             self._row_statements[spec.name] = found
         return found
+
+    def prepared(self, name: str, statement: Any) -> Prepared:
+        """`statement` compiled once for this store's dialect (see `Prepared`)."""
+        found = self._prepared.get(name)
+        if found is None:
+            found = self._prepared[name] = Prepared(statement, self.engine.dialect)
+        return found
+
+    def stream_on_cursor(self, cursor: Any, aggregate_id: str,
+                         after_version: int) -> list[RecordedEvent]:
+        params = {"aggregate_id": aggregate_id, "after": after_version, "to": MAX_VERSION,
+                  "limit": NO_LIMIT}
+        return [from_row(r) for r in self.prepared("stream", STREAM).run(cursor, params)]
 
     def upsert(self, table: Table, key_columns: Sequence[str]) -> Any:
         stmt = self._upsert(table)
@@ -145,6 +165,8 @@ class SqlEventStore(EventStore):
                 if tx.appended and self.dialect == "postgresql":
                     conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(tx.head()))))
         except sa_exc.SQLAlchemyError as exc:
+            raise translate_errors(exc) from exc
+        except self.dbapi.Error as exc:  # raised by a prepared statement on the cursor
             raise translate_errors(exc) from exc
 
     def create_schema(self) -> None:

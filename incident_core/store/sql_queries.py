@@ -4,7 +4,10 @@ construct)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, func, inspect, select
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, bindparam, func, inspect, select
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store import schema
@@ -22,6 +25,7 @@ __all__ = [
     "STREAM",
     "UP_TO",
     "E",
+    "Prepared",
     "S",
     "from_row",
     "has_table",
@@ -69,3 +73,30 @@ def read_stream_on(conn: Connection, aggregate_id: str, after_version: int,
               "to": MAX_VERSION if to_version is None else to_version,
               "limit": NO_LIMIT if limit is None else limit}
     return [from_row(r) for r in conn.execute(STREAM, params)]
+
+
+class Prepared:
+    """A SQLAlchemy statement compiled once for a dialect and run straight on the DBAPI
+    cursor: the write transaction's hot statements skip SQLAlchemy's per-execution work
+    (about half of a dispatch's time), keeping SQL built from expressions, never strings.
+    Only for statements whose columns need no type processing (text, integers, floats,
+    booleans, which both drivers adapt themselves)."""
+
+    __slots__ = ("defaults", "names", "sql")
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.defaults = {k: v for k, v in compiled.params.items() if v is not None}
+        self.names = list(compiled.positiontup or ()) if compiled.positional else None
+
+    def args(self, params: dict[str, Any]) -> Any:
+        merged = {**self.defaults, **params} if self.defaults else params
+        return merged if self.names is None else tuple(merged[n] for n in self.names)
+
+    def run(self, cursor: Any, params: dict[str, Any] | None = None) -> Any:
+        cursor.execute(self.sql, self.args(params or {}))
+        return cursor
+
+    def run_many(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
+        cursor.executemany(self.sql, [self.args(row) for row in rows])

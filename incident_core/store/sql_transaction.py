@@ -8,7 +8,6 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, text
-from sqlalchemy import exc as sa_exc
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
@@ -24,7 +23,6 @@ from incident_core.store.sql_queries import (
     E,
     from_row,
     has_table,
-    read_stream_on,
 )
 
 if TYPE_CHECKING:
@@ -43,15 +41,24 @@ class SqlTransaction(StoreTransaction):
         self._dirty: dict[str, int] = {}
         self._unwritten: list[dict[str, Any]] = []
         self._touched: dict[str, dict[str, Any]] = {}
+        self._cursor: Any = None
+
+    @property
+    def cursor(self) -> Any:
+        """A DBAPI cursor on this transaction's connection, for the prepared statements."""
+        if self._cursor is None:
+            self._cursor = self.conn.connection.cursor()
+        return self._cursor
 
     def head(self) -> int:
         if self._head is None:
-            self._head = int(self.conn.execute(HEAD).scalar_one())
+            prepared = self.store.prepared("head", HEAD)
+            self._head = int(prepared.run(self.cursor).fetchone()[0])
         return self._head
 
     def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         self._write_events()
-        return read_stream_on(self.conn, aggregate_id, after_version, None, None)
+        return self.store.stream_on_cursor(self.cursor, aggregate_id, after_version)
 
     def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
         """Assign positions now; the rows are written in bulk before the next read in this
@@ -89,16 +96,16 @@ class SqlTransaction(StoreTransaction):
         rows, touched = self._unwritten, self._touched
         self._unwritten, self._touched = [], {}
         try:
-            self.conn.execute(insert(E), rows)
-        except sa_exc.IntegrityError as exc:
+            self.store.prepared("insert_events", insert(E)).run_many(self.cursor, rows)
+        except self.store.dbapi.IntegrityError as exc:
             raise self._conflict(rows, exc) from exc
-        self.conn.execute(self.store.stream_upsert, list(touched.values()))
+        self.store.prepared("stream_upsert", self.store.stream_upsert).run_many(
+            self.cursor, list(touched.values()))
 
-    def _conflict(self, rows: Sequence[dict[str, Any]],
-                  exc: sa_exc.IntegrityError) -> IncidentError:
-        message = str(exc.orig).lower()
+    def _conflict(self, rows: Sequence[dict[str, Any]], exc: Exception) -> IncidentError:
+        message = str(exc).lower()
         if "event_id" in message:
-            return StoreError(f"an event id is already recorded: {exc.orig}")
+            return StoreError(f"an event id is already recorded: {exc}")
         first = rows[0]
         return ConcurrencyError(first["aggregate_id"], first["version"])
 
@@ -108,7 +115,8 @@ class SqlTransaction(StoreTransaction):
         params: dict[str, Any] = {"after": position,
                                   "limit": NO_LIMIT if limit is None else limit}
         if event_types is None:
-            return [from_row(r) for r in self.conn.execute(AFTER, params)]
+            return [from_row(r) for r in self.store.prepared("after", AFTER).run(self.cursor,
+                                                                                 params)]
         params["types"] = list(event_types)
         return [from_row(r) for r in self.conn.execute(AFTER_TYPED, params)]
 
@@ -122,6 +130,12 @@ class SqlTransaction(StoreTransaction):
         return found
 
     def get_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if len(keys) == 1:  # the common case of a single command: a prepared lookup
+            prepared = self.store.prepared(f"row:{spec.name}", self.store.row_statements(spec)[3])
+            cursor = prepared.run(self.cursor, {"key": keys[0]})
+            names = [d[0] for d in cursor.description]
+            return {str(row[names.index(spec.key)]): dict(zip(names, row, strict=True))
+                    for row in cursor.fetchall()}
         stmt = self.store.row_statements(spec)[0]
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(keys), 500):
@@ -132,7 +146,9 @@ class SqlTransaction(StoreTransaction):
 
     def put_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            self.conn.execute(self.store.row_statements(spec)[1], list(rows))
+            prepared = self.store.prepared(f"upsert:{spec.name}",
+                                           self.store.row_statements(spec)[1])
+            prepared.run_many(self.cursor, rows)
 
     def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
         if keys:
@@ -140,8 +156,8 @@ class SqlTransaction(StoreTransaction):
 
     def checkpoint(self, name: str) -> int | None:
         if self._checkpoints is None:  # one query per transaction for all of them
-            stmt = select(CP.c.name, CP.c.position)
-            self._checkpoints = {n: int(p) for n, p in self.conn.execute(stmt)}
+            prepared = self.store.prepared("checkpoints", select(CP.c.name, CP.c.position))
+            self._checkpoints = {n: int(p) for n, p in prepared.run(self.cursor).fetchall()}
         return self._checkpoints.get(name)
 
     def set_checkpoint(self, name: str, position: int) -> None:
@@ -155,7 +171,8 @@ class SqlTransaction(StoreTransaction):
         self._write_events()
         if self._dirty:
             rows = [{"name": n, "position": p, "signature": ""} for n, p in self._dirty.items()]
-            self.conn.execute(self.store.checkpoint_upsert, rows)
+            self.store.prepared("checkpoint_upsert", self.store.checkpoint_upsert).run_many(
+                self.cursor, rows)
             self._dirty.clear()
 
     def ensure_projection(self, spec: ProjectionSpec) -> bool:
