@@ -146,6 +146,7 @@ class EventDetail(QWidget):
         self.json.show_sections({"data": event.data, "metadata": event.metadata})
         if self._store is not None:
             store = self._store
+            QTreeWidgetItem(self.related, ["Looking for related events…"])
             self._loader.submit(("related", self._generation), lambda: _related(store, event))
 
     def copy_json(self) -> None:
