@@ -348,6 +348,7 @@ class MainWindow(QMainWindow):
 
     def show_aggregate(self, aggregate_id: str, version: int | None = None) -> None:
         if not self.streams_panel.select_aggregate(aggregate_id):
+            self.streams_panel.clear_selection()  # not listed (filtered out, or far down)
             self._on_stream_selected(aggregate_id)
         self.timeline_panel.show_aggregate(aggregate_id, version=version)
 

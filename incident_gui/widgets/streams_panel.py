@@ -131,6 +131,14 @@ class StreamsPanel(QWidget):
         self.view.scrollTo(index)
         return True
 
+    def clear_selection(self) -> None:
+        """Select nothing, quietly (the timeline shows a stream this list does not)."""
+        selection = self.view.selectionModel()
+        selection.blockSignals(True)
+        selection.clear()
+        selection.blockSignals(False)
+        self.view.viewport().update()
+
     def select_row(self, row: int) -> None:
         """Select a loaded row (nothing happens when there is no such row)."""
         if 0 <= row < self.model.rowCount():

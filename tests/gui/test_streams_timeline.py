@@ -144,3 +144,16 @@ def test_a_filtered_stream_list_pages_off_the_ui_thread(make_window, many_accoun
     model.fetchMore(QModelIndex())
     qtbot.waitUntil(lambda: model.rowCount() == 1_000)
     assert not model.canFetchMore(QModelIndex())
+
+
+def test_showing_a_stream_the_list_does_not_hold_clears_its_selection(make_window, bank_store,
+                                                                      qtbot):
+    window = make_window(bank_store)
+    box = window.findChild(QLineEdit, "streamFilter")
+    qtbot.keyClicks(box, "t-*")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.streams_panel.model.rowCount() == 22)
+    window.streams_panel.select_row(0)
+    window.show_aggregate("acc-002")  # filtered out of the list
+    assert window.timeline_panel.model.aggregate_id == "acc-002"
+    assert window.streams_panel.selected_aggregate() is None
