@@ -132,8 +132,9 @@ def _sqlite_engine(path: Path, *, read_only: bool, synchronous: str) -> Engine:
     def _begin(conn: Any) -> None:
         # The driver runs in autocommit; we issue BEGIN ourselves: IMMEDIATE takes the write
         # lock up front for writers (no deadlock on lock upgrade), deferred for readers.
-        mode = conn.get_execution_options().get("sqlite_begin", "")
-        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+        # Straight on the driver connection: this runs for every transaction.
+        immediate = conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 

@@ -46,7 +46,6 @@ from incident_core.store.sql_queries import (
     S,
     from_row,
     has_table,
-    read_stream_on,
 )
 from incident_core.store.sql_transaction import SqlTransaction
 
@@ -111,6 +110,8 @@ class SqlEventStore(EventStore):
                 conn.rollback()
         except sa_exc.SQLAlchemyError as exc:
             raise translate_errors(exc) from exc
+        except self.dbapi.Error as exc:  # raised by a prepared statement on the cursor
+            raise translate_errors(exc) from exc
 
     def table(self, spec: ProjectionSpec) -> Table:
         table = self._tables.get(spec.name)
@@ -138,10 +139,12 @@ class SqlEventStore(EventStore):
             found = self._prepared[name] = Prepared(statement, self.engine.dialect)
         return found
 
-    def stream_on_cursor(self, cursor: Any, aggregate_id: str,
-                         after_version: int) -> list[RecordedEvent]:
-        params = {"aggregate_id": aggregate_id, "after": after_version, "to": MAX_VERSION,
-                  "limit": NO_LIMIT}
+    def stream_on_cursor(self, cursor: Any, aggregate_id: str, after_version: int,
+                         to_version: int | None = None,
+                         limit: int | None = None) -> list[RecordedEvent]:
+        params = {"aggregate_id": aggregate_id, "after": after_version,
+                  "to": MAX_VERSION if to_version is None else to_version,
+                  "limit": NO_LIMIT if limit is None else limit}
         return [from_row(r) for r in self.prepared("stream", STREAM).run(cursor, params)]
 
     def upsert(self, table: Table, key_columns: Sequence[str]) -> Any:
@@ -233,7 +236,8 @@ class SqlEventStore(EventStore):
                     to_version: int | None = None,
                     limit: int | None = None) -> list[RecordedEvent]:
         with self._reading() as conn:
-            return read_stream_on(conn, aggregate_id, after_version, to_version, limit)
+            return self.stream_on_cursor(conn.connection.cursor(), aggregate_id, after_version,
+                                         to_version, limit)
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
         with self._reading() as conn:

@@ -29,7 +29,6 @@ __all__ = [
     "S",
     "from_row",
     "has_table",
-    "read_stream_on",
 ]
 
 E = schema.events
@@ -65,14 +64,6 @@ UP_TO = (SELECT_EVENTS.where(E.c.position > bindparam("after"),
 HEAD = select(func.coalesce(func.max(E.c.position), 0))
 NO_LIMIT = 2**62
 MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the schema
-
-
-def read_stream_on(conn: Connection, aggregate_id: str, after_version: int,
-            to_version: int | None, limit: int | None) -> list[RecordedEvent]:
-    params = {"aggregate_id": aggregate_id, "after": after_version,
-              "to": MAX_VERSION if to_version is None else to_version,
-              "limit": NO_LIMIT if limit is None else limit}
-    return [from_row(r) for r in conn.execute(STREAM, params)]
 
 
 class Prepared:
