@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         self.command_panel.sig_dispatched.connect(self._on_dispatched)
         self.side_tabs.currentChanged.connect(self.projections.shown)
         for strip in (self.store_activity, self.aggregate_activity):  # a bar → its time range
-            strip.chart.sig_bucket_clicked.connect(self.global_log_panel.filters.set_time_range)
+            strip.sig_range_clicked.connect(self.global_log_panel.filters.set_time_range)
         self._loaders["chartLoader"].sig_done.connect(self._on_totals,
                                                       Qt.ConnectionType.QueuedConnection)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from incident_core import EventStore
@@ -19,7 +21,13 @@ REFRESH_INTERVAL_MS = 5000
 
 
 class ActivityStrip(QWidget):
-    """A caption and the chart of one scope: the whole store or one aggregate."""
+    """A caption and the chart of one scope: the whole store or one aggregate.
+
+    A click on a bar emits `sig_range_clicked(start, end)`; for the newest bar the end is
+    None (open-ended): that bar holds the newest event itself, which a half-open range
+    ending at the bar's end would leave out."""
+
+    sig_range_clicked = Signal(str, object)  # ISO start, ISO end or None
 
     def __init__(self, name: str, loader: QueryThread, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,6 +44,7 @@ class ActivityStrip(QWidget):
         self.chart.setObjectName(f"{name}Chart")
         self._throttle = QTimer(self, singleShot=True, interval=REFRESH_INTERVAL_MS)
         self._throttle.timeout.connect(self.reload)
+        self.chart.sig_bucket_clicked.connect(self._on_bucket_clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -66,6 +75,12 @@ class ActivityStrip(QWidget):
         self._loader.submit((self.objectName(), self._generation),
                             lambda: store.event_histogram(buckets=BUCKETS,
                                                           aggregate_id=aggregate_id))
+
+    def _on_bucket_clicked(self, start: str, end: str) -> None:
+        count = self.chart.bucket_count()
+        newest = count > 0 and self.chart.bucket_span(count - 1)[0] <= datetime.fromisoformat(
+            start)
+        self.sig_range_clicked.emit(start, None if newest else end)
 
     def schedule_reload(self) -> None:
         """Live: redraw soon, at most once per REFRESH_INTERVAL_MS."""

@@ -124,20 +124,23 @@ class LogFilterBar(QWidget):
             widget.blockSignals(False)
         self._emit()
 
-    def set_time_range(self, since: str, until: str) -> None:
-        """Show events recorded in [since, until) (ISO 8601 times, e.g. a chart bucket)."""
+    def set_time_range(self, since: str, until: str | None) -> None:
+        """Show events recorded in [since, until) — or from `since` on when `until` is None
+        (ISO 8601 times, e.g. a chart bar)."""
         widgets = (self.since_check, self.until_check, self.since_edit, self.until_edit)
         for widget in widgets:
             widget.blockSignals(True)
-        moments = (datetime.fromisoformat(since), datetime.fromisoformat(until))
-        for check, edit, moment in ((self.since_check, self.since_edit, moments[0]),
-                                    (self.until_check, self.until_edit, moments[1])):
+        start = datetime.fromisoformat(since)
+        end = start if until is None else datetime.fromisoformat(until)
+        for check, edit, moment, on in ((self.since_check, self.since_edit, start, True),
+                                        (self.until_check, self.until_edit, end,
+                                         until is not None)):
             edit.setDateTime(QDateTime.fromMSecsSinceEpoch(int(moment.timestamp() * 1000)))
-            check.setChecked(True)
-            edit.setEnabled(True)
+            check.setChecked(on)
+            edit.setEnabled(on)
         for widget in widgets:
             widget.blockSignals(False)
-        self._exact_range = (format_time(moments[0]), format_time(moments[1]))
+        self._exact_range = (format_time(start), format_time(end))
         self._emit()
 
     def focus_text(self) -> None:

@@ -133,11 +133,17 @@ def test_clicking_an_activity_bar_filters_the_log_to_its_time(make_window, bank_
         times = [datetime.fromisoformat(e.recorded_at_text) for e in store.read_events()]
     finally:
         store.close()
-    start, end = chart.bucket_span(chart.bucket_count() - 1)  # the newest bar
-    expected = sum(start <= t < end for t in times)
-    assert expected > 0
-    chart.sig_bucket_clicked.emit(start.isoformat(), end.isoformat())
     filters = window.global_log_panel.filters
+    spans = [chart.bucket_span(i) for i in range(chart.bucket_count())]
+    start, end = max(spans[:-1], key=lambda s: sum(s[0] <= t < s[1] for t in times))
+    chart.sig_bucket_clicked.emit(start.isoformat(), end.isoformat())
     assert filters.since_check.isChecked() and filters.until_check.isChecked()
     qtbot.waitUntil(lambda: not model.indexed and not model.is_loading())
-    assert model.rowCount() == expected
+    assert model.rowCount() == sum(start <= t < end for t in times) > 0
+
+    newest, newest_end = spans[-1]  # the newest bar holds the newest event: open-ended
+    chart.sig_bucket_clicked.emit(newest.isoformat(), newest_end.isoformat())
+    assert filters.since_check.isChecked() and not filters.until_check.isChecked()
+    assert filters.current_filter().until is None
+    qtbot.waitUntil(lambda: not model.is_loading()
+                    and model.rowCount() == sum(newest <= t for t in times))
