@@ -178,6 +178,8 @@ class _ProjectionTab(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(
             self.view.fontMetrics().height() + 8)
         self.view.horizontalHeader().setStretchLastSection(True)
+        # Size columns from the first rows only: measuring a whole page stalls the UI.
+        self.view.horizontalHeader().setResizeContentsPrecision(50)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.info)
