@@ -293,18 +293,31 @@ def fresh_app(base: str, prefix: str, sync: str) -> tuple[Application, str]:
 
 
 def replay(app: Application) -> list[RecordedEvent]:
+    """Every event in position order with its data decoded (touched, in case the core
+    decodes it lazily), kept like the raw baseline keeps its decoded dicts."""
     out: list[RecordedEvent] = []
     for batch in app.store.iter_events():
+        for rec in batch:
+            rec.data  # noqa: B018
         out.extend(batch)
     return out
 
 
+def typed_decoder(app: Application) -> Callable[[RecordedEvent], Any]:
+    """The core's way from a recorded event to its domain event."""
+    domain_ = app.domain
+    by_recorded = getattr(domain_, "decode_recorded", None)
+    if callable(by_recorded):
+        return cast(Callable[[RecordedEvent], Any], by_recorded)
+    return lambda rec: domain_.decode(rec.event_type, rec.data, rec.schema_version)
+
+
 def replay_typed(app: Application) -> int:
-    decode = app.domain.decode
+    decode = typed_decoder(app)
     n = 0
     for batch in app.store.iter_events():
         for rec in batch:
-            decode(rec.event_type, rec.data, rec.schema_version)
+            decode(rec)
             n += 1
     return n
 
@@ -318,6 +331,7 @@ def rebuild(app: Application, name: str) -> None:
         return
     projection = app.projection(name)
     head = app.store.head()
+    decode = typed_decoder(app)
     buffer_type = getattr(importlib.import_module("incident_core.projections.definition"),
                           "RowBuffer", None)
     if buffer_type is not None:  # rows kept as models, dumped once each
@@ -325,7 +339,7 @@ def rebuild(app: Application, name: str) -> None:
         for batch in app.store.iter_events(up_to=head):
             for rec in batch:
                 if projection.handles(rec.event_type):
-                    event = app.domain.decode(rec.event_type, rec.data, rec.schema_version)
+                    event = decode(rec)
                     buffer.apply(projection.key_for(rec, event), rec, event)
         app.replace_projection(name, buffer.dumped_rows(), head)
         return
@@ -334,7 +348,7 @@ def rebuild(app: Application, name: str) -> None:
         for rec in batch:
             if not projection.handles(rec.event_type):
                 continue
-            event = app.domain.decode(rec.event_type, rec.data, rec.schema_version)
+            event = decode(rec)
             key = projection.key_for(rec, event)
             result = projection.step(rows.get(key), rec, event)
             if result is DELETE:
