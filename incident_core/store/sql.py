@@ -222,9 +222,11 @@ class SqlEventStore(EventStore):
                     batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
         last = after_position
         params = {"up_to": NO_LIMIT if up_to is None else up_to, "limit": batch_size}
+        prepared = self.prepared("up_to", UP_TO)
         while True:
             with self._reading() as conn:
-                batch = [from_row(r) for r in conn.execute(UP_TO, {**params, "after": last})]
+                rows = prepared.run(conn.connection.cursor(), {**params, "after": last})
+                batch = list(map(from_row, rows))
             if not batch:
                 return
             yield batch
