@@ -536,10 +536,10 @@ def print_table(res: Results, meta: dict[str, Any]) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=20_000,
-                    help="events for import / replay / rebuild (default 20000, >= 1000)")
-    ap.add_argument("--commands", type=int, default=2_000,
-                    help="commands for dispatch, events for a2 (default 2000)")
+    ap.add_argument("--events", type=int, default=50_000,
+                    help="events for import / replay / rebuild (default 50000, >= 1000)")
+    ap.add_argument("--commands", type=int, default=5_000,
+                    help="commands for dispatch, events for a2 (default 5000)")
     ap.add_argument("--reps", type=int, default=3, help="repetitions, best taken (default 3)")
     ap.add_argument("--import-batch", type=int, default=2_000,
                     help="envelopes per Application.import_events call (default 2000, as the "
