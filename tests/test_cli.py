@@ -218,7 +218,9 @@ TEST_DOMAIN = """
                                 "WHERE aggregate_id = ?", (cmd.aggregate_id,)).fetchone()
         position, = conn.execute("SELECT coalesce(max(position), 0) "
                                  "FROM incident_events").fetchone()
-        conn.execute("INSERT INTO incident_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.execute("INSERT INTO incident_events (position, event_id, aggregate_id, "
+                     "aggregate_type, event_type, version, recorded_at, data, metadata, "
+                     "schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (position + 1, str(uuid.uuid4()), cmd.aggregate_id, "Counter", "Touched",
                       version + 1, "2024-01-01T00:00:00.000000+00:00", "{}", "{}", 1))
         conn.commit()

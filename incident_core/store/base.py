@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 STORE_FORMAT = "incident-store"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: causation_id / correlation_id columns, event type index
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,7 @@ def open_store(target: str, *, read_only: bool = False, create: bool = False,
 
 
 # -- SQLite ------------------------------------------------------------------------------
-def _check_meta(read: Any, where: str) -> None:
+def _check_meta(read: Any, where: str) -> int:
     """Refuse anything but an Incident store of a schema this version understands."""
     rows = {str(key): str(value) for key, value in read()}
     if rows.get("format") != STORE_FORMAT:
@@ -85,11 +85,12 @@ def _check_meta(read: Any, where: str) -> None:
         raise NewerSchemaError(
             f"{where} has store schema {version}, newer than this Incident understands "
             f"({SCHEMA_VERSION}); upgrade Incident to open it")
+    return version
 
 
-def _inspect_sqlite(path: Path) -> bool:
-    """True if `path` is an Incident store we can open; False if it is an empty file
-    we may initialise. Raises for foreign, corrupt or newer files. Opens read-only."""
+def _inspect_sqlite(path: Path) -> int:
+    """The schema version of the Incident store at `path`. Raises for foreign, corrupt or
+    newer files. Opens read-only and creates no file."""
     with path.open("rb") as fh:
         header = fh.read(len(SQLITE_HEADER))
     if header != SQLITE_HEADER:
@@ -105,7 +106,8 @@ def _inspect_sqlite(path: Path) -> bool:
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
             if schema.meta.name not in tables:
                 raise NotAStoreError(f"{path} is a SQLite database but not an Incident store")
-            _check_meta(lambda: conn.execute("SELECT key, value FROM incident_meta"), str(path))
+            return _check_meta(lambda: conn.execute("SELECT key, value FROM incident_meta"),
+                               str(path))
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -151,8 +153,9 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
         raise StoreNotFoundError(f"no store at {path} (run `incident init` to create one)")
     if not exists and read_only:
         raise StoreNotFoundError(f"no store at {path}")
+    version = SCHEMA_VERSION
     if exists:
-        _inspect_sqlite(path)
+        version = _inspect_sqlite(path)
     elif not path.parent.exists():
         raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
     engine = _sqlite_engine(path, read_only=read_only, synchronous=synchronous)
@@ -162,9 +165,22 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
     store = SqlEventStore(engine, str(path), read_only=read_only,
                           write_engine=engine.execution_options(sqlite_begin="IMMEDIATE"),
                           on_close=tidy)
+    store.schema_version = version
     if not exists:
         _initialise_sqlite(store, path)
+    elif version < SCHEMA_VERSION and not read_only:
+        _upgrade(store)
     return store
+
+
+def _upgrade(store: SqlEventStore) -> None:
+    from incident_core.store.migrations import migrate
+
+    try:
+        migrate(store)
+    except BaseException:
+        store.close()
+        raise
 
 
 def _remove_empty_wal(path: Path) -> None:
@@ -231,8 +247,8 @@ def _open_server(target: str, *, read_only: bool, create: bool) -> SqlEventStore
             names = set(engine.dialect.get_table_names(conn))
             has_meta = schema.meta.name in names
             if has_meta:
-                _check_meta(lambda: conn.execute(select(schema.meta.c.key, schema.meta.c.value)),
-                            where)
+                store.schema_version = _check_meta(
+                    lambda: conn.execute(select(schema.meta.c.key, schema.meta.c.value)), where)
             elif names and not create:
                 raise NotAStoreError(f"{where} is a database but not an Incident store")
             elif names:
@@ -243,6 +259,8 @@ def _open_server(target: str, *, read_only: bool, create: bool) -> SqlEventStore
         if not has_meta:
             store.create_schema()
             _write_meta(store)
+        elif store.schema_version < SCHEMA_VERSION and not read_only:
+            _upgrade(store)
     except sa_exc.SQLAlchemyError as exc:
         store.close()
         raise translate_errors(exc) from exc

@@ -17,7 +17,15 @@ from sqlalchemy import (
 
 from incident_core.projections.definition import ColumnKind, ProjectionSpec
 
-__all__ = ["checkpoints", "events", "meta", "metadata", "projection_table", "streams"]
+__all__ = [
+    "EVENT_INDEXES",
+    "checkpoints",
+    "events",
+    "meta",
+    "metadata",
+    "projection_table",
+    "streams",
+]
 
 metadata = MetaData()
 
@@ -40,9 +48,18 @@ events = Table(
     Column("data", Text, nullable=False),
     Column("metadata", Text, nullable=False),
     Column("schema_version", Integer, nullable=False),
+    # Copied out of `metadata` (schema 2) so causes and correlations are found by index.
+    Column("causation_id", Text, nullable=True),
+    Column("correlation_id", Text, nullable=True),
     # The optimistic-concurrency guard: two writers can never record the same version.
     UniqueConstraint("aggregate_id", "version", name="incident_events_stream_version"),
     UniqueConstraint("event_id", name="incident_events_event_id"),
+)
+
+EVENT_INDEXES = (
+    Index("incident_events_causation", events.c.causation_id),
+    Index("incident_events_correlation", events.c.correlation_id),
+    Index("incident_events_type", events.c.event_type, events.c.position),
 )
 
 streams = Table(

@@ -30,7 +30,13 @@ from incident_core.errors import (
 )
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store import schema
-from incident_core.store.base import EventFilter, EventStore, StoreTransaction, StreamInfo
+from incident_core.store.base import (
+    SCHEMA_VERSION,
+    EventFilter,
+    EventStore,
+    StoreTransaction,
+    StreamInfo,
+)
 from incident_core.store.sql_queries import (
     CP,
     HEAD,
@@ -78,6 +84,7 @@ class SqlEventStore(EventStore):
                  on_close: Callable[[], None] | None = None) -> None:
         super().__init__(target, read_only=read_only)
         self._on_close = on_close
+        self.schema_version = SCHEMA_VERSION  # set by open_store to what the store holds
         self.engine = engine
         self._write_engine = write_engine or engine
         self.dialect = engine.dialect.name
@@ -250,9 +257,11 @@ class SqlEventStore(EventStore):
                              limit: int = 1000) -> list[RecordedEvent]:
         if key not in ("causation_id", "correlation_id"):
             raise ValueError(f"cannot search metadata by {key!r}")
-        needle = f'"{key}":"{value}"'
-        stmt = (SELECT_EVENTS.where(E.c.metadata.contains(needle, autoescape=True))
-                .order_by(E.c.position).limit(limit))
+        if self.schema_version >= 2:  # indexed columns
+            condition = E.c[key] == value
+        else:  # a schema-1 store opened read-only (not migrated): search the metadata text
+            condition = E.c.metadata.contains(f'"{key}":"{value}"', autoescape=True)
+        stmt = SELECT_EVENTS.where(condition).order_by(E.c.position).limit(limit)
         with self._reading() as conn:
             return [from_row(r) for r in conn.execute(stmt)]
 

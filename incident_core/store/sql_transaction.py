@@ -74,6 +74,7 @@ class SqlTransaction(StoreTransaction):
                 "event_type": pending.event_type, "version": pending.version,
                 "recorded_at": pending.recorded_at, "data": pending.data_json,
                 "metadata": pending.metadata_json, "schema_version": pending.schema_version,
+                "causation_id": pending.causation_id, "correlation_id": pending.correlation_id,
             })
             recorded.append(RecordedEvent.from_pending(pending, position))
             entry = touched.get(pending.aggregate_id)
