@@ -4,6 +4,11 @@ One tab per projection (``projectionTabs``) with a table ``projection_<name>`` o
 `ProjectionRowsModel` (keyset pages of `EventStore.projection_rows`, fetched as the view
 scrolls) and a label ``projectionInfo_<name>`` with the row count, checkpoint and lag.
 
+Showing or refreshing a tab reads its first pages, row count, checkpoint and head in an
+`OperationWorker` (never on the UI thread); the loaded rows, scroll position and selection
+stay until the answer arrives, and a read overtaken by a newer refresh is dropped, so the
+table never goes back to rows older than a change it was told about (a rebuild).
+
 Rebuild (``rebuildButton``, Ctrl+R) replays the log into the current tab's projection with
 the core operation `incident_core.operations.rebuild.rebuild` in an `OperationWorker`,
 showing ``rebuildProgress`` (events/s, ETA) and ``cancelRebuildButton``. The operation
@@ -13,11 +18,9 @@ failed rebuild leaves the previous rows as they were. Read-only stores cannot re
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,20 +37,22 @@ from PySide6.QtWidgets import (
 from incident_core import Application, DomainCodeError, IncidentError
 from incident_core.operations.rebuild import RebuildReport, rebuild
 from incident_core.progress import Progress
-from incident_core.projections import ProjectionSpec
-from incident_core.store.base import EventStore
 from incident_gui import dialogs
 from incident_gui.widgets.command_form import error_color
 from incident_gui.widgets.command_panel import host_binds_shortcut, panel_shortcut
-from incident_gui.workers import OperationWorker
+from incident_gui.widgets.projection_rows import (
+    PAGE_SIZE,
+    ProjectionRowsModel,
+    RowsSnapshot,
+    read_snapshot,
+)
+from incident_gui.workers import OperationWorker, call_operation
 
 __all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_duration",
            "progress_texts"]
 
-PAGE_SIZE = 200
 KEEP_LOADED_ROWS = 5000
 REBUILD_SHORTCUT = "Ctrl+R"
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 def format_duration(seconds: float) -> str:
@@ -60,16 +65,6 @@ def format_duration(seconds: float) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    return str(value)
 
 
 def progress_texts(name: str, progress: Progress, rate: float | None) -> list[str]:
@@ -85,82 +80,6 @@ def progress_texts(name: str, progress: Progress, rate: float | None) -> list[st
             f"{counts} · ETA {eta}", f"{percent} · ETA {eta}", percent]
 
 
-class ProjectionRowsModel(QAbstractTableModel):
-    """A projection's rows in key order, loaded a page at a time (never all at once)."""
-
-    def __init__(self, store: EventStore, spec: ProjectionSpec,
-                 page_size: int = PAGE_SIZE) -> None:
-        super().__init__()
-        self.store = store
-        self.spec = spec
-        self.page_size = page_size
-        self._columns = [c.name for c in spec.columns]
-        self._numeric = {c.name for c in spec.columns if c.kind in ("integer", "float")}
-        self._rows: list[dict[str, Any]] = []
-        self._total = 0
-        self._exhausted = True
-
-    # -- loading ------------------------------------------------------------------------
-    def reload(self) -> None:
-        """Forget the loaded rows and count again (the view then fetches the first page)."""
-        self.beginResetModel()
-        self._rows = []
-        self._total = self.store.projection_row_count(self.spec)
-        self._exhausted = self._total == 0
-        self.endResetModel()
-
-    @property
-    def total(self) -> int:
-        return self._total
-
-    def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and not self._exhausted
-
-    def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self._exhausted:
-            return
-        after = str(self._rows[-1][self.spec.key]) if self._rows else None
-        page = self.store.projection_rows(self.spec, after_key=after, limit=self.page_size)
-        if len(page) < self.page_size:
-            self._exhausted = True
-        if not page:
-            return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-        self._rows.extend(page)
-        self.endInsertRows()
-        self._total = max(self._total, len(self._rows))
-
-    # -- the model ----------------------------------------------------------------------
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._columns)
-
-    def row(self, number: int) -> dict[str, Any]:
-        return self._rows[number]
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        column = self._columns[index.column()]
-        value = self._rows[index.row()].get(column)
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return _cell_text(value)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in self._numeric:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return self._columns[section]
-        return str(section + 1)
-
-
 class _ProjectionTab(QWidget):
     def __init__(self, app: Application, name: str, parent: QWidget) -> None:
         super().__init__(parent)
@@ -168,7 +87,10 @@ class _ProjectionTab(QWidget):
         self.name = name
         self.model = ProjectionRowsModel(app.store, app.projection(name).spec)
         self.stale = True
-        self.info = QLabel(self)
+        self._reader: OperationWorker[RowsSnapshot] | None = None
+        self._read_again = False
+        self._sized = False
+        self.info = QLabel("Reading…", self)
         self.info.setObjectName(f"projectionInfo_{name}")
         self.view = QTableView(self)
         self.view.setObjectName(f"projection_{name}")
@@ -185,23 +107,66 @@ class _ProjectionTab(QWidget):
         layout.addWidget(self.info)
         layout.addWidget(self.view, 1)
 
+    def is_reading(self) -> bool:
+        return self._reader is not None
+
     def reload(self) -> None:
-        """Read the rows again, keeping as many loaded (up to KEEP_LOADED_ROWS), the
-        scroll position and the selected row, so live refreshes do not jump."""
+        """Read the rows again off the UI thread, as many as are loaded (whole pages, up
+        to KEEP_LOADED_ROWS); a reload asked for while one runs reads again afterwards."""
         self.stale = False
-        first_load = self.model.total == 0 and self.model.rowCount() == 0
-        loaded = min(max(self.model.rowCount(), 1), KEEP_LOADED_ROWS)
+        if self._reader is not None:
+            self._read_again = True
+            return
+        store, spec = self.app.store, self.model.spec
+        pages = -(-min(max(self.model.rowCount(), 1), KEEP_LOADED_ROWS) // PAGE_SIZE)
+        reader: OperationWorker[RowsSnapshot] = OperationWorker(
+            lambda: call_operation(lambda: read_snapshot(store, spec, pages * PAGE_SIZE)))
+        reader.signals.finished.connect(self._on_read)
+        reader.signals.errored.connect(self._on_read_failed)
+        reader.signals.cancelled.connect(self._on_read_cancelled)
+        self._reader = reader
+        self.model.set_loading(True)
+        reader.start()
+
+    def _read_ended(self) -> bool:
+        """Forget the reader; False if a newer read was asked for (then it is started)."""
+        self._reader = None
+        self.model.set_loading(False)
+        if self._read_again:
+            self._read_again = False
+            self.reload()
+            return False
+        return True
+
+    def _on_read(self, snapshot: RowsSnapshot) -> None:
+        if self._read_ended():
+            self._show(snapshot)
+
+    def _on_read_failed(self, message: str, details: str) -> None:
+        if self._read_ended():
+            self.info.setText(f"Could not read {self.name}: {message}")
+            self.info.setToolTip(details)
+            self.info.setStyleSheet(f"color: {error_color(self.palette()).name()};")
+
+    def _on_read_cancelled(self) -> None:
+        self._reader = None
+        self._read_again = False
+        self.model.set_loading(False)
+        self.stale = True
+
+    def _show(self, snapshot: RowsSnapshot) -> None:
+        """Show the rows read, keeping the scroll position and the selected row, so live
+        refreshes do not jump."""
         scroll = self.view.verticalScrollBar().value()
         selected = self._selected_key()
-        self.model.reload()
-        while self.model.rowCount() < loaded and self.model.canFetchMore():
-            self.model.fetchMore()
-        if first_load:
+        self.model.apply(snapshot)
+        if not self._sized and snapshot.rows:
+            self._sized = True
             self.view.resizeColumnsToContents()
         if selected is not None:
             self._select_key(selected)
         self.view.verticalScrollBar().setValue(scroll)
-        self._describe()
+        self._describe(snapshot)
 
     def _selected_key(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()
@@ -215,19 +180,18 @@ class _ProjectionTab(QWidget):
                 self.view.selectRow(number)
                 return
 
-    def _describe(self) -> None:
-        store = self.app.store
-        head = store.head()
-        checkpoint = store.checkpoints().get(self.name)
-        rows = self.model.total
+    def _describe(self, snapshot: RowsSnapshot) -> None:
+        rows, checkpoint = snapshot.total, snapshot.checkpoint
         parts = [f"{rows:,} row{'s' if rows != 1 else ''}"]
         if checkpoint is None:
             parts.append("never built")
         else:
-            lag = head - checkpoint
-            parts += [f"checkpoint #{checkpoint:,}", f"head #{head:,}",
+            lag = snapshot.head - checkpoint
+            parts += [f"checkpoint #{checkpoint:,}", f"head #{snapshot.head:,}",
                       "up to date" if lag <= 0 else f"{lag:,} events behind"]
         self.info.setText(" · ".join(parts))
+        self.info.setToolTip("")
+        self.info.setStyleSheet("")
 
 
 class ProjectionPanel(QWidget):
@@ -336,6 +300,10 @@ class ProjectionPanel(QWidget):
 
     def is_rebuilding(self) -> bool:
         return self._worker is not None
+
+    def is_loading(self) -> bool:
+        """Whether a tab is still reading its rows (its answer not yet shown)."""
+        return any(self._tab(index).is_reading() for index in range(self._tabs.count()))
 
     # -- tabs ---------------------------------------------------------------------------
     def _tab(self, index: int) -> _ProjectionTab:

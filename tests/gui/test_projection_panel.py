@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ from incident_gui.widgets.projection_panel import (
     format_duration,
     progress_texts,
 )
+from incident_gui.widgets.projection_rows import RowsSnapshot
 from incident_gui.workers import active_workers
 
 ACCOUNTS = 450
@@ -86,6 +88,11 @@ def child(widget: Any, kind: type, name: str) -> Any:
     return found
 
 
+def wait_read(qtbot: Any, panel: ProjectionPanel) -> None:
+    """Wait until the shown tab's rows were read (reads run off the UI thread)."""
+    qtbot.waitUntil(lambda: not panel.is_loading(), timeout=5000)
+
+
 def live_rows(app: Application) -> list[dict[str, Any]]:
     return app.store.projection_rows(bank_accounts.spec)
 
@@ -102,6 +109,7 @@ def tamper(app: Application) -> dict[str, Any]:
 def test_rows_load_lazily_a_page_at_a_time(panel: ProjectionPanel, qtbot: Any,
                                            sqlite_bank: Application) -> None:
     panel.set_application(sqlite_bank)
+    wait_read(qtbot, panel)
     tabs = child(panel, QTabWidget, "projectionTabs")
     assert [tabs.tabText(i) for i in range(tabs.count())] == ["bank_accounts", "transfers"]
     view = child(panel, QTableView, "projection_bank_accounts")
@@ -127,26 +135,32 @@ def test_rows_load_lazily_a_page_at_a_time(panel: ProjectionPanel, qtbot: Any,
 def test_refresh_keeps_loaded_rows_scroll_and_selection(
         panel: ProjectionPanel, qtbot: Any, sqlite_bank: Application) -> None:
     panel.set_application(sqlite_bank)
+    wait_read(qtbot, panel)
     view = child(panel, QTableView, "projection_bank_accounts")
     model = view.model()
     model.fetchMore()
     view.selectRow(300)
     view.scrollTo(model.index(300, 0))
     scroll = view.verticalScrollBar().value()
-    assert scroll > 0
+    rows = model.rowCount()  # the view may have fetched one more page to show row 300
+    assert scroll > 0 and rows > PAGE_SIZE
     sqlite_bank.dispatch(DepositMoney(aggregate_id="acc-0300", amount=1000))
     panel.refresh()
-    assert model.rowCount() == 2 * PAGE_SIZE
+    assert model.rowCount() == rows and not model.canFetchMore()  # kept while reading
+    wait_read(qtbot, panel)
+    assert model.rowCount() == rows
     assert view.verticalScrollBar().value() == scroll
     [selected] = view.selectionModel().selectedRows()
     assert model.row(selected.row())["aggregate_id"] == "acc-0300"
     assert model.row(300)["balance"] == live_rows(sqlite_bank)[300]["balance"]
 
 
-def test_the_info_label_shows_lag(panel: ProjectionPanel, sqlite_bank: Application) -> None:
+def test_the_info_label_shows_lag(panel: ProjectionPanel, qtbot: Any,
+                                  sqlite_bank: Application) -> None:
     with sqlite_bank.store.transaction() as tx:
         tx.set_checkpoint("bank_accounts", sqlite_bank.store.head() - 25)
     panel.set_application(sqlite_bank)
+    wait_read(qtbot, panel)
     assert child(panel, QLabel, "projectionInfo_bank_accounts").text().endswith(
         "25 events behind")
 
@@ -154,14 +168,94 @@ def test_the_info_label_shows_lag(panel: ProjectionPanel, sqlite_bank: Applicati
 def test_other_tabs_load_when_shown(panel: ProjectionPanel, qtbot: Any,
                                     sqlite_bank: Application) -> None:
     panel.set_application(sqlite_bank)
+    wait_read(qtbot, panel)
     sqlite_bank.dispatch(OpenAccount(aggregate_id="zz-new"))
     panel.refresh()
+    wait_read(qtbot, panel)
     panel.select_projection("transfers")
     assert panel.current_projection() == "transfers"
+    wait_read(qtbot, panel)
     assert child(panel, QTableView, "projection_transfers").model().rowCount() == 0
     assert child(panel, QLabel, "projectionInfo_transfers").text().startswith("0 rows")
     panel.select_projection("bank_accounts")
+    wait_read(qtbot, panel)
     assert child(panel, QTableView, "projection_bank_accounts").model().total == ACCOUNTS + 1
+
+
+def test_rows_are_read_off_the_ui_thread(panel: ProjectionPanel, qtbot: Any,
+                                         sqlite_bank: Application,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    store = sqlite_bank.store
+    threads: list[bool] = []
+
+    def recorded(real: Any) -> Any:
+        def read(*args: Any, **kwargs: Any) -> Any:
+            threads.append(threading.current_thread() is threading.main_thread())
+            return real(*args, **kwargs)
+        return read
+
+    for method in ("projection_rows", "projection_row_count", "checkpoints", "head"):
+        monkeypatch.setattr(store, method, recorded(getattr(store, method)))
+    panel.set_application(sqlite_bank)
+    view = child(panel, QTableView, "projection_bank_accounts")
+    info = child(panel, QLabel, "projectionInfo_bank_accounts")
+    assert view.model().rowCount() == 0 and info.text() == "Reading…"
+    wait_read(qtbot, panel)
+    assert view.model().rowCount() == PAGE_SIZE and info.text().startswith("450 rows")
+    assert threads and not any(threads)
+
+
+def gated_reads(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make the next read hold its answer until the returned event is set."""
+    gate, real = threading.Event(), projection_panel.read_snapshot
+    held: list[bool] = []
+
+    def read(*args: Any, **kwargs: Any) -> RowsSnapshot:
+        snapshot = real(*args, **kwargs)
+        if not held:
+            held.append(True)
+            assert gate.wait(10)
+        return snapshot
+
+    monkeypatch.setattr(projection_panel, "read_snapshot", read)
+    return gate
+
+
+def test_a_read_overtaken_by_a_rebuild_is_never_shown(
+        panel: ProjectionPanel, qtbot: Any, sqlite_bank: Application,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = live_rows(sqlite_bank)
+    tampered = tamper(sqlite_bank)
+    gate = gated_reads(monkeypatch)
+    panel.set_application(sqlite_bank)  # this read found the tampered rows, and waits
+    model = child(panel, QTableView, "projection_bank_accounts").model()
+    shown: list[dict[str, Any]] = []
+    model.modelReset.connect(lambda: shown.append(model.row(0)))
+    panel.rebuild_current()
+    status = child(panel, QLabel, "rebuildStatus")
+    qtbot.waitUntil(lambda: status.text().startswith("Rebuilt"), timeout=20000)
+    assert panel.is_loading() and shown == []
+    gate.set()
+    wait_read(qtbot, panel)
+    assert shown == [expected[0]] and expected[0] != tampered
+    assert [model.row(i) for i in range(model.rowCount())] == expected[:PAGE_SIZE]
+
+
+def test_a_failed_read_says_why(panel: ProjectionPanel, qtbot: Any, sqlite_bank: Application,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*_args: Any, **_kwargs: Any) -> RowsSnapshot:
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(projection_panel, "read_snapshot", failing)
+    panel.set_application(sqlite_bank)
+    wait_read(qtbot, panel)
+    info = child(panel, QLabel, "projectionInfo_bank_accounts")
+    assert info.text() == "Could not read bank_accounts: database is locked"
+    assert "StoreError" in info.toolTip()
+    monkeypatch.undo()
+    panel.refresh()
+    wait_read(qtbot, panel)
+    assert info.text().startswith("450 rows") and info.toolTip() == ""
 
 
 def test_rebuild_with_progress_gives_the_live_rows(panel: ProjectionPanel, qtbot: Any,
@@ -180,6 +274,7 @@ def test_rebuild_with_progress_gives_the_live_rows(panel: ProjectionPanel, qtbot
     counted = [text for text in seen if " / " in text]
     assert counted and counted[0].startswith("Rebuilding bank_accounts: 0 / 4,450 events")
     assert live_rows(sqlite_bank) == expected
+    wait_read(qtbot, panel)
     model = child(panel, QTableView, "projection_bank_accounts").model()
     assert model.row(0) == expected[0]  # the view reloaded the rebuilt rows
     assert not progress.isVisible() and button.isEnabled()
@@ -244,6 +339,7 @@ def test_cancel_mid_rebuild_keeps_the_previous_rows(panel: ProjectionPanel, qtbo
     tampered = tamper(app)
     before_rows, before_checkpoint = live_rows(app), app.store.checkpoints()
     panel.set_application(app)
+    wait_read(qtbot, panel)
     progress = child(panel, QProgressBar, "rebuildProgress")
     cancel = child(panel, QPushButton, "cancelRebuildButton")
     clicked: list[int] = []
