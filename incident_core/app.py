@@ -135,8 +135,11 @@ class Application:
                 self._cache.popitem(last=False)
 
     def _load(self, aggregate: Aggregate[Any], aggregate_id: str,
-              read: Callable[..., list[RecordedEvent]]) -> tuple[int, BaseModel]:
+              read: Callable[..., list[RecordedEvent]], *,
+              trust_cache: bool = False) -> tuple[int, BaseModel]:
         base = self._cached(aggregate, aggregate_id)
+        if trust_cache and base[0] > 0:
+            return base
         return self._fold(aggregate, aggregate_id, base, read(aggregate_id, after_version=base[0]))
 
     def state(self, aggregate_id: str, *, at_version: int | None = None) -> AggregateState | None:
@@ -157,9 +160,9 @@ class Application:
                  events: Sequence[Event], metadata: dict[str, Any]) -> list[PendingEvent]:
         recorded_at = format_time(utc_now())
         meta = {**metadata, "command_type": type(command).__name__}
+        meta_json = dumps(meta)
         out = []
         for offset, event in enumerate(events, start=1):
-            meta_json = dumps(meta)
             out.append(PendingEvent(
                 str(uuid.uuid4()), command.aggregate_id, aggregate.name, type(event).__name__,
                 version + offset, recorded_at, event.model_dump_json(), meta_json,
@@ -205,14 +208,23 @@ class Application:
         command_id = str(uuid.uuid4())
         meta = {"correlation_id": command_id, "causation_id": command_id,
                 "command_id": command_id, **(metadata or {})}
+        verify = False
         for _attempt in range(self.max_attempts):
+            # Optimistic: a cached state is used without reading the store. If another
+            # writer recorded newer events meanwhile, the append conflicts on (aggregate_id,
+            # version) and the retry reads them; a refusal is only returned on state that
+            # was read from the store just now.
+            trusted = not verify and self._cached(aggregate, command.aggregate_id)[0] > 0
             try:
                 version, state = self._load(aggregate, command.aggregate_id,
-                                            self.store.read_stream)
+                                            self.store.read_stream, trust_cache=trusted)
             except WrongAggregateType as exc:
                 return Rejected("wrong_aggregate_type", str(exc))
             decision = self._decide(aggregate, state, command)
             if isinstance(decision, Rejection):
+                if trusted:
+                    verify = True
+                    continue
                 return Rejected.of(decision)
             pending = self._pending(aggregate, command, version, decision, meta)
             try:
@@ -221,7 +233,8 @@ class Application:
                     recorded = unit.record(pending, decision)
                     saga_work = unit.finish(fast_forward=True)
             except ConcurrencyError:
-                continue  # the cached state is still a committed one: reload reads the rest
+                verify = True  # the cached state is still a committed one: read the rest
+                continue
             new_state = self._apply_all(aggregate, state, decision)
             self._remember(aggregate.name, command.aggregate_id, version + len(decision),
                            new_state)

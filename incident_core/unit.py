@@ -154,6 +154,9 @@ class Unit:
             if knows(recorded.event_type):
                 event = self.event_of(recorded)
                 work.append((projection.key_for(recorded, event), recorded, event))
+        if not work:  # nothing for this projection: only its checkpoint moves
+            tx.set_checkpoint(projection.name, head)
+            return
         buffer = RowBuffer(projection, lambda keys: tx.get_rows(spec, keys))
         buffer.prefetch(key for key, _, _ in work)
         for key, recorded, event in work:

@@ -17,6 +17,7 @@ each is complete and consistent. The error says how many events were imported.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +44,9 @@ _REQUIRED: dict[str, type] = {
 _OPTIONAL: dict[str, type] = {
     "position": int, "schema_version": int, "metadata": dict,
 }
+_FIELDS = _REQUIRED | _OPTIONAL
+# The store's own time format (what an export writes): kept as it is, no parse/format.
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
 
 
 class Writer(Protocol):
@@ -176,9 +180,10 @@ def _envelope(number: int, raw: Any) -> dict[str, Any]:
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise ImportFileError(number, f"missing field(s) {', '.join(missing)}")
-    for name, kind in (_REQUIRED | _OPTIONAL).items():
+    for name, kind in _FIELDS.items():
         value = raw.get(name)
-        if name in raw and (not isinstance(value, kind) or isinstance(value, bool)):
+        # JSON gives exact types, so `type(...) is` also refuses true/false as an integer
+        if type(value) is not kind and name in raw:
             raise ImportFileError(number, f"{name} must be {_describe(kind)}, "
                                           f"not {json.dumps(value)[:40]}")
     for name in ("event_id", "aggregate_id", "aggregate_type", "event_type"):
@@ -201,6 +206,8 @@ def _time(number: int, text: str) -> str:
         raise ImportFileError(number, f"recorded_at {text!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise ImportFileError(number, f"recorded_at {text!r} has no time zone")
+    if _CANONICAL_TIME.fullmatch(text):  # already the store's form (as exported)
+        return text
     return format_time(moment)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -88,6 +89,10 @@ class SqlEventStore(EventStore):
         self.engine = engine
         self._write_engine = write_engine or engine
         self.dialect = engine.dialect.name
+        # SQLite has one writer at a time anyway: the store keeps one write connection and
+        # its transactions take turns on it (no pool checkout/checkin per transaction).
+        self._writer: Connection | None = None
+        self._writer_lock = threading.RLock()
         self._tables: dict[str, Table] = {}
         self._upsert: Callable[[Table], Any] = (
             pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)
@@ -165,6 +170,10 @@ class SqlEventStore(EventStore):
     def transaction(self) -> Iterator[StoreTransaction]:
         if self.read_only:
             raise ReadOnlyError(f"{self.target} is open read-only")
+        if self.dialect == "sqlite":
+            with self._writer_lock:
+                yield from self._sqlite_transaction()
+            return
         try:
             with self._write_engine.begin() as conn:
                 if self.dialect == "postgresql":
@@ -177,6 +186,20 @@ class SqlEventStore(EventStore):
         except sa_exc.SQLAlchemyError as exc:
             raise translate_errors(exc) from exc
         except self.dbapi.Error as exc:  # raised by a prepared statement on the cursor
+            raise translate_errors(exc) from exc
+
+    def _sqlite_transaction(self) -> Iterator[StoreTransaction]:
+        conn = self._writer
+        if conn is None or conn.closed or conn.invalidated:
+            if conn is not None:
+                conn.close()
+            conn = self._writer = self._write_engine.connect()
+        try:
+            with conn.begin():
+                tx = SqlTransaction(self, conn)
+                yield tx
+                tx.flush()
+        except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
             raise translate_errors(exc) from exc
 
     def create_schema(self) -> None:
@@ -378,6 +401,10 @@ class SqlEventStore(EventStore):
             time.sleep(min(0.1, remaining))
 
     def close(self) -> None:
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self.engine.dispose()
         if self._write_engine is not self.engine:
             self._write_engine.dispose()

@@ -4,10 +4,11 @@ construct)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, bindparam, func, inspect, select
+from sqlalchemy import Connection, Dialect, bindparam, func, insert, inspect, select
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store import schema
@@ -15,8 +16,10 @@ from incident_core.store import schema
 __all__ = [
     "AFTER",
     "AFTER_TYPED",
+    "CHECKPOINTS",
     "CP",
     "HEAD",
+    "INSERT_EVENTS",
     "MAX_VERSION",
     "NOTIFY_CHANNEL",
     "NO_LIMIT",
@@ -62,6 +65,8 @@ UP_TO = (SELECT_EVENTS.where(E.c.position > bindparam("after"),
                                E.c.position <= bindparam("up_to"))
           .order_by(E.c.position).limit(bindparam("limit")))
 HEAD = select(func.coalesce(func.max(E.c.position), 0))
+INSERT_EVENTS = insert(E)
+CHECKPOINTS = select(CP.c.name, CP.c.position)
 NO_LIMIT = 2**62
 MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the schema
 
@@ -73,17 +78,23 @@ class Prepared:
     Only for statements whose columns need no type processing (text, integers, floats,
     booleans, which both drivers adapt themselves)."""
 
-    __slots__ = ("defaults", "names", "sql")
+    __slots__ = ("defaults", "names", "pick", "sql")
 
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.defaults = {k: v for k, v in compiled.params.items() if v is not None}
         self.names = list(compiled.positiontup or ()) if compiled.positional else None
+        # positional drivers take a tuple: picked in C by itemgetter, not a generator
+        self.pick: Callable[[dict[str, Any]], Any] | None = None
+        if self.names is not None:
+            names = self.names
+            self.pick = (itemgetter(*names) if len(names) > 1
+                         else (lambda p: (p[names[0]],)) if names else (lambda p: ()))
 
     def args(self, params: dict[str, Any]) -> Any:
         merged = {**self.defaults, **params} if self.defaults else params
-        return merged if self.names is None else tuple(merged[n] for n in self.names)
+        return merged if self.pick is None else self.pick(merged)
 
     def run(self, cursor: Any, params: dict[str, Any] | None = None) -> Any:
         cursor.execute(self.sql, self.args(params or {}))

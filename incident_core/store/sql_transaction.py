@@ -17,8 +17,10 @@ from incident_core.store.base import StoreTransaction
 from incident_core.store.sql_queries import (
     AFTER,
     AFTER_TYPED,
+    CHECKPOINTS,
     CP,
     HEAD,
+    INSERT_EVENTS,
     NO_LIMIT,
     E,
     from_row,
@@ -97,7 +99,7 @@ class SqlTransaction(StoreTransaction):
         rows, touched = self._unwritten, self._touched
         self._unwritten, self._touched = [], {}
         try:
-            self.store.prepared("insert_events", insert(E)).run_many(self.cursor, rows)
+            self.store.prepared("insert_events", INSERT_EVENTS).run_many(self.cursor, rows)
         except self.store.dbapi.IntegrityError as exc:
             raise self._conflict(rows, exc) from exc
         self.store.prepared("stream_upsert", self.store.stream_upsert).run_many(
@@ -157,7 +159,7 @@ class SqlTransaction(StoreTransaction):
 
     def checkpoint(self, name: str) -> int | None:
         if self._checkpoints is None:  # one query per transaction for all of them
-            prepared = self.store.prepared("checkpoints", select(CP.c.name, CP.c.position))
+            prepared = self.store.prepared("checkpoints", CHECKPOINTS)
             self._checkpoints = {n: int(p) for n, p in prepared.run(self.cursor).fetchall()}
         return self._checkpoints.get(name)
 
