@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -92,6 +93,9 @@ class _ProjectionTab(QWidget):
         self._sized = False
         self.info = QLabel("Reading…", self)
         self.info.setObjectName(f"projectionInfo_{name}")
+        # The text arrives after the first paint: it must not widen the panel (that would
+        # lay out and repaint the whole window), so a narrow panel cuts it (see the tooltip).
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.view = QTableView(self)
         self.view.setObjectName(f"projection_{name}")
         self.view.setModel(self.model)
@@ -190,7 +194,7 @@ class _ProjectionTab(QWidget):
             parts += [f"checkpoint #{checkpoint:,}", f"head #{snapshot.head:,}",
                       "up to date" if lag <= 0 else f"{lag:,} events behind"]
         self.info.setText(" · ".join(parts))
-        self.info.setToolTip("")
+        self.info.setToolTip(self.info.text())
         self.info.setStyleSheet("")
 
 
