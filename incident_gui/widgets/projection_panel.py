@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -54,6 +53,7 @@ __all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_durati
 
 KEEP_LOADED_ROWS = 5000
 REBUILD_SHORTCUT = "Ctrl+R"
+PROGRESS_MIN_WIDTH = 140
 
 
 def format_duration(seconds: float) -> str:
@@ -93,9 +93,9 @@ class _ProjectionTab(QWidget):
         self._sized = False
         self.info = QLabel("Reading…", self)
         self.info.setObjectName(f"projectionInfo_{name}")
-        # The text arrives after the first paint: it must not widen the panel (that would
-        # lay out and repaint the whole window), so a narrow panel cuts it (see the tooltip).
-        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # The text arrives after the first paint: it wraps rather than widen the panel (a
+        # wider panel lays out and repaints the whole window, a long stall).
+        self.info.setWordWrap(True)
         self.view = QTableView(self)
         self.view.setObjectName(f"projection_{name}")
         self.view.setModel(self.model)
@@ -194,7 +194,7 @@ class _ProjectionTab(QWidget):
             parts += [f"checkpoint #{checkpoint:,}", f"head #{snapshot.head:,}",
                       "up to date" if lag <= 0 else f"{lag:,} events behind"]
         self.info.setText(" · ".join(parts))
-        self.info.setToolTip(self.info.text())
+        self.info.setToolTip("")
         self.info.setStyleSheet("")
 
 
@@ -223,7 +223,8 @@ class ProjectionPanel(QWidget):
         self._progress = QProgressBar(self)
         self._progress.setObjectName("rebuildProgress")
         self._progress.setTextVisible(True)
-        self._progress.setMinimumWidth(260)
+        # Narrow enough that showing it does not widen the panel (progress_texts shortens).
+        self._progress.setMinimumWidth(PROGRESS_MIN_WIDTH)
         self._cancel = QPushButton("Cancel", self)
         self._cancel.setObjectName("cancelRebuildButton")
         self._cancel.setToolTip("Stop the rebuild; the previous rows are kept")

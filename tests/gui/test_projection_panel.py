@@ -256,7 +256,24 @@ def test_a_failed_read_says_why(panel: ProjectionPanel, qtbot: Any, sqlite_bank:
     monkeypatch.undo()
     panel.refresh()
     wait_read(qtbot, panel)
-    assert info.text().startswith("450 rows") and info.toolTip() == info.text()
+    assert info.text().startswith("450 rows") and info.toolTip() == ""
+
+
+def test_late_text_and_a_rebuild_do_not_widen_the_panel(
+        panel: ProjectionPanel, qtbot: Any, sqlite_bank: Application) -> None:
+    """A wider panel would lay out and repaint the whole window (a long UI stall)."""
+    panel.set_application(sqlite_bank)
+    panel.resize(300, 500)
+    wait_read(qtbot, panel)
+    qtbot.wait(50)
+    info = child(panel, QLabel, "projectionInfo_bank_accounts")
+    assert info.text().endswith("up to date") and panel.width() == 300
+    assert info.width() < info.fontMetrics().horizontalAdvance(info.text())  # wrapped
+    panel.rebuild_current()
+    assert child(panel, QProgressBar, "rebuildProgress").isVisible()
+    qtbot.wait(50)
+    assert panel.width() == 300
+    qtbot.waitUntil(lambda: not panel.is_rebuilding(), timeout=20000)
 
 
 def test_rebuild_with_progress_gives_the_live_rows(panel: ProjectionPanel, qtbot: Any,
