@@ -329,6 +329,7 @@ class Application:
             for projection in self.domain.projections.values():
                 tx.ensure_projection(projection.spec)
             unit = Unit(self, tx)
-            unit.finish(fast_forward=False)
+            saga_work = unit.finish(fast_forward=False)
         unit.publish()
-        self.run_process_managers()
+        if saga_work:  # only then: draining costs another write transaction
+            self.run_process_managers()
