@@ -69,12 +69,12 @@ def translate_errors(exc: Exception) -> IncidentError:
     return StoreError(message)
 
 
-def glob_to_like(pattern: str) -> tuple[str, bool]:
+def glob_to_like(pattern: str) -> str:
     """A user's filter as a LIKE pattern: a glob when it has * or ?, else a substring."""
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     if "*" in pattern or "?" in pattern:
-        return escaped.replace("*", "%").replace("?", "_"), True
-    return f"%{escaped}%", False
+        return escaped.replace("*", "%").replace("?", "_")
+    return f"%{escaped}%"
 
 
 class SqlEventStore(EventStore):
@@ -293,7 +293,7 @@ class SqlEventStore(EventStore):
         if aggregate_type:
             stmt = stmt.where(S.c.aggregate_type == aggregate_type)
         if pattern:
-            like, _ = glob_to_like(pattern)
+            like = glob_to_like(pattern)
             stmt = stmt.where(S.c.aggregate_id.ilike(like, escape="\\"))
         return stmt
 
