@@ -7,13 +7,7 @@ from __future__ import annotations
 
 __all__ = ["__version__"]
 
-from importlib.metadata import PackageNotFoundError, version
-
+from incident_core import __version__
 from incident_gui._qt_compat import pin_singletons
 
 pin_singletons()  # before any Qt call: see incident_gui/_qt_compat.py
-
-try:
-    __version__ = version("incident")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"

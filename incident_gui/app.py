@@ -31,8 +31,8 @@ from incident_gui.settings import ORGANIZATION
 __all__ = ["create_window", "main", "settle_memory"]
 
 SMOKE_TIMEOUT_MS = 180_000
-# Packaged (wheel, bundle): incident_gui/resources; source checkout: the repository's resources/.
-_ICON_PLACES = (Path(__file__).with_name("resources"), Path(__file__).parents[1] / "resources")
+# The icons ship inside the package (wheel, editable checkout and bundle alike).
+_ICON_PLACES = (Path(__file__).with_name("resources"),)
 
 
 def _application() -> QApplication:

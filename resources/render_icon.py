@@ -1,10 +1,10 @@
-"""Render ``resources/incident.svg`` to the PNG icons next to it.
+"""Render ``incident_gui/resources/incident.svg`` to the PNG icons next to it.
 
 Usage (from the repository root, with PySide6 installed)::
 
     QT_QPA_PLATFORM=offscreen python resources/render_icon.py
 
-writes ``resources/incident.png`` (256x256) and ``resources/incident-32.png`` (32x32).
+writes ``incident_gui/resources/incident.png`` (256x256) and ``incident-32.png`` (32x32).
 ``--size N --out FILE`` renders one extra size instead, e.g. to check legibility at 16 px.
 """
 
@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "incident_gui" / "resources"
 SVG = HERE / "incident.svg"
 DEFAULT_OUTPUTS: dict[int, Path] = {
     256: HERE / "incident.png",

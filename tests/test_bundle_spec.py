@@ -17,14 +17,16 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE_DIR = ROOT / "resources" / "pyinstaller"
 SPEC = BUNDLE_DIR / "incident-inspector.spec"
 BUILD_COMMAND = (
     "python3 -m venv --clear build/bundle-venv && build/bundle-venv/bin/pip install -q "
-    "'.[gui]' -r resources/requirements-bundle.txt && build/bundle-venv/bin/pyinstaller "
-    "--noconfirm --workpath build/pyinstaller --distpath dist "
+    "-c constraints.txt '.[gui]' -r resources/requirements-bundle.txt && "
+    "build/bundle-venv/bin/pyinstaller --noconfirm --workpath build/pyinstaller --distpath dist "
     "resources/pyinstaller/incident-inspector.spec")
 
 
@@ -63,7 +65,7 @@ def test_spec_hidden_imports_name_the_example_domains_and_all_exist() -> None:
 def test_spec_bundles_the_icons_that_exist() -> None:
     icons = _spec_literal("ICON_FILES")
     assert "incident.png" in icons
-    assert all((ROOT / "resources" / name).is_file() for name in icons)
+    assert all((ROOT / "incident_gui" / "resources" / name).is_file() for name in icons)
 
 
 def test_launcher_runs_the_gui_script_entry_point() -> None:
@@ -75,11 +77,37 @@ def test_launcher_runs_the_gui_script_entry_point() -> None:
     assert imports == [(module, function)]
 
 
-def test_bundle_tools_are_pinned_like_the_bundle_extra() -> None:
+def test_bundle_tools_are_pinned_within_the_bundle_extra() -> None:
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]["bundle"]
-    pins = (ROOT / "resources" / "requirements-bundle.txt").read_text().splitlines()
-    assert next(p for p in extra if p.startswith("pyinstaller==")) in pins
+    pins = _pins(ROOT / "resources" / "requirements-bundle.txt")
+    for requirement in map(Requirement, extra):
+        assert pins[canonicalize_name(requirement.name)] in requirement.specifier, requirement
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """name -> exact version of each `name==version` line (markers and comments ignored)."""
+    pins = {}
+    for text in path.read_text().splitlines():
+        line = text.split("#")[0].split(";")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_constraints_pin_every_dependency_within_its_range() -> None:
+    """Metadata gives ranges (users' environments); constraints.txt pins CI and the bundle."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _pins(ROOT / "constraints.txt")
+    requirements = [*project["dependencies"]]
+    for name, extra in project["optional-dependencies"].items():
+        if name != "bundle":
+            requirements += [r for r in extra if not r.startswith("incident[")]
+    for requirement in map(Requirement, requirements):
+        pinned = pins.get(canonicalize_name(requirement.name))
+        assert pinned is not None, f"{requirement.name} is not pinned in constraints.txt"
+        assert pinned in requirement.specifier, f"{requirement.name}=={pinned} vs {requirement}"
 
 
 def test_ci_builds_with_the_documented_command_and_is_executable() -> None:
