@@ -48,3 +48,11 @@ def bank(store_target: str) -> Iterator[Application]:
         yield app
     finally:
         app.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under tests/gui drive the real window: mark them `gui`, so the fast inner loop
+    (`pytest -m "not gui and not slow and not postgres"`, see CONTRIBUTING.md) can skip them."""
+    for item in items:
+        if "gui" in Path(str(item.path)).parent.parts[-1:]:
+            item.add_marker(pytest.mark.gui)
