@@ -17,7 +17,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import (
+    QMessageLogContext,
+    QTimer,
+    QtMsgType,
+    qFormatLogMessage,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMainWindow
 
@@ -35,10 +41,22 @@ SMOKE_TIMEOUT_MS = 180_000
 _ICON_PLACES = (Path(__file__).with_name("resources"), Path(__file__).parents[1] / "resources")
 
 
+# Qt messages that say nothing to a user: the offscreen platform (--smoke, CI) cannot pass a
+# window's minimum size on to a window manager it does not have.
+_QUIET_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+
+
+def _qt_message(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    if message in _QUIET_MESSAGES:
+        return
+    sys.stderr.write(qFormatLogMessage(mode, context, message) + "\n")
+
+
 def _application() -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
+    qInstallMessageHandler(_qt_message)
     app = QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName("incident-inspector")

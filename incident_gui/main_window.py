@@ -37,6 +37,7 @@ from incident_gui.widgets.streams_panel import StreamsPanel
 from incident_gui.widgets.timeline_panel import TimelinePanel
 from incident_gui.window_layout import (
     build_layout,
+    fit_to_screen,
     restore_geometry,
     restore_splitters,
     save_layout,
@@ -419,6 +420,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._splitters_restored:
             self._splitters_restored = True
+            fit_to_screen(self)  # again: now the frame's size is known
             restore_splitters(self, self._settings)
         self.projections.shown()
 
