@@ -104,6 +104,7 @@ class ModelListEditor(Editor):
         model = self.spec.model
         assert model is not None
         self.rows: list[ModelEditor] = []
+        self._edited = False  # rows were added or removed: an empty list is then given
         self._box = QWidget(self.container)
         self._rows_layout = QVBoxLayout(self._box)
         self._rows_layout.setContentsMargins(0, 0, 0, 0)
@@ -156,10 +157,12 @@ class ModelListEditor(Editor):
         return [row.value() for row in self.rows]
 
     def add_row(self) -> None:
+        self._edited = True
         self._rebuild([*self._values(), {}])
         self.changed()
 
     def remove_row(self, index: int) -> None:
+        self._edited = True
         values = self._values()
         del values[index]
         self._rebuild(values)
@@ -174,7 +177,7 @@ class ModelListEditor(Editor):
             self.changed()
 
     def value(self) -> Any:
-        if not self.rows and not self.spec.required:
+        if not self.rows and not (self.spec.required and self._edited):
             return NOT_SET
         return self._values()
 
