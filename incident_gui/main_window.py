@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.event_detail.sig_event_requested.connect(self.show_event_id)
         self.event_detail.sig_aggregate_requested.connect(self.show_aggregate)
         self.command_panel.sig_dispatched.connect(self._on_dispatched)
+        self.command_panel.sig_event_requested.connect(self.show_event_id)
         self.side_tabs.currentChanged.connect(self.projections.shown)
         for strip in (self.store_activity, self.aggregate_activity):  # a bar → its time range
             strip.sig_range_clicked.connect(self.global_log_panel.filters.set_time_range)
@@ -318,6 +319,9 @@ class MainWindow(QMainWindow):
 
     # -- navigation -----------------------------------------------------------------------------
     def _on_stream_selected(self, aggregate_id: str | None) -> None:
+        shown = self.event_detail.shown_event
+        if aggregate_id is not None and shown is not None and shown.aggregate_id != aggregate_id:
+            self._on_event_selected(None)  # another aggregate's event: not this stream's
         self.timeline_panel.show_aggregate(aggregate_id)
         if aggregate_id is not None:
             self.command_panel.set_aggregate_id(aggregate_id)
