@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 from incident_core import IncidentError
 from incident_gui import __version__
 from incident_gui.dialogs import install_excepthook
+from incident_gui.formatting import plural
 from incident_gui.main_window import ErrorReporter, MainWindow
 from incident_gui.session import add_domain_path
 from incident_gui.settings import ORGANIZATION
@@ -131,7 +132,7 @@ def _smoke(args: argparse.Namespace) -> int:
                 window.grab()  # render once, for real, offscreen or not
                 log = window.global_log_panel.model
                 print(f"smoke ok: {window.status.store_label.text()} · "
-                      f"{log.rowCount():,} events in the global log")
+                      f"{plural(log.rowCount(), 'event')} in the global log")
             else:
                 print("\n".join(problems) or "smoke failed: the global log never rendered "
                       f"within {SMOKE_TIMEOUT_MS // 1000} s", file=sys.stderr)

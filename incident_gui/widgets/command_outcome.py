@@ -16,7 +16,7 @@ from typing import Any
 from incident_core import Accepted, Application, RecordedEvent
 from incident_core.domain import Command, Domain, Event
 from incident_gui.colors import color_for_event_type
-from incident_gui.formatting import summarize
+from incident_gui.formatting import plural, summarize
 from incident_gui.widgets.form_fields import humanize
 
 __all__ = ["CASCADE_LIMIT", "ENGINE_WORDS", "DispatchOutcome", "cascade_summary",
@@ -30,11 +30,6 @@ ENGINE_WORDS = {
     "wrong_aggregate_type": "That id belongs to a different kind of aggregate",
     "conflict": "Other writers kept changing this aggregate",
 }
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """`1 event`, `2 events`, `1,200 events`."""
-    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def describe_rejection(reason: str, detail: str = "",

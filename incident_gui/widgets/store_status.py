@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from incident_gui.formatting import plural
 from incident_gui.widgets.naming import named
 
 __all__ = ["StoreStatusBar"]
@@ -39,7 +40,7 @@ class StoreStatusBar(QStatusBar):
             self.head_label.clear()
 
     def show_counts(self, events: int, head: int) -> None:
-        self.events_label.setText(f"{events:,} events")
+        self.events_label.setText(plural(events, "event"))
         self.head_label.setText(f"head #{head:,}")
 
     def show_live(self, live: bool, problem: str = "") -> None:

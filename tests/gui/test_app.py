@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QSplitter
+from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QSplitter
 
 from incident_gui import __version__
 from incident_gui.main_window import MainWindow
@@ -101,13 +101,17 @@ def test_about_shows_the_version(make_window, bank_store, monkeypatch):
     assert __version__ in shown[0]
 
 
-def test_ctrl_r_rebuilds_the_current_projection(make_window, bank_store, qtbot):
+def test_ctrl_r_rebuilds_all_projections_with_one_progress(make_window, bank_store, qtbot):
     window = make_window(bank_store)
     assert window.actions_.rebuild.shortcut().toString() == "Ctrl+R"
     window.actions_.rebuild.trigger()
     assert window.side_tabs.currentWidget() is window.projection_panel
     assert window.projection_panel.is_rebuilding()
+    progress = window.projection_panel.findChild(QProgressBar, "rebuildProgress")
+    assert "all projections" in progress.format()
     qtbot.waitUntil(lambda: not window.projection_panel.is_rebuilding(), timeout=10000)
+    status = window.projection_panel.findChild(QLabel, "rebuildStatus").text()
+    assert status.startswith("Rebuilt all projections: ")
 
 
 def test_shortcuts(make_window, bank_store):
@@ -148,7 +152,7 @@ def test_smoke_with_a_users_domain_from_a_folder(tmp_path):
     result = run_inspector(target, "--domain", "smoke_counter:domain",
                            "--domain-path", str(folder), "--smoke", home=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "1 events" in result.stdout
+    assert "1 event in" in result.stdout
     missing = run_inspector(target, "--domain", "smoke_counter:domain", "--smoke",
                             home=tmp_path)
     assert missing.returncode == 1
