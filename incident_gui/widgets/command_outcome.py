@@ -94,6 +94,9 @@ def cascade_summary(domain: Domain, own: Sequence[RecordedEvent],
     return text
 
 
+_KEEP = "<td style='white-space:nowrap'>"  # a cell that never wraps (ids, types)
+
+
 def _swatch(event_type: str) -> str:
     color = color_for_event_type(event_type).name()
     return f"<span style='color:{color}'>■</span> <b>{html.escape(event_type)}</b>"
@@ -106,8 +109,8 @@ def _link(event: RecordedEvent) -> str:
 def recorded_html(events: Sequence[RecordedEvent]) -> str:
     """One row per recorded event: a link to it, its type, aggregate, version and data."""
     rows = "".join(
-        f"<tr><td>{_link(e)}</td><td>{_swatch(e.event_type)}</td>"
-        f"<td>{html.escape(e.aggregate_id)} v{e.version}</td>"
+        f"<tr>{_KEEP}{_link(e)}</td>{_KEEP}{_swatch(e.event_type)}</td>"
+        f"{_KEEP}{html.escape(e.aggregate_id)} v{e.version}</td>"
         f"<td>{html.escape(summarize(e.data))}</td></tr>"
         for e in events)
     return f"<table cellspacing='0' cellpadding='3'>{rows}</table>"
@@ -118,7 +121,7 @@ def event_list_html(events: Sequence[Event]) -> str:
     if not events:
         return "<p>(none)</p>"
     rows = "".join(
-        f"<tr><td>{_swatch(type(e).__name__)}</td>"
+        f"<tr>{_KEEP}{_swatch(type(e).__name__)}</td>"
         f"<td>{html.escape(summarize(e.model_dump(mode='json')))}</td></tr>"
         for e in events)
     return f"<table cellspacing='0' cellpadding='3'>{rows}</table>"

@@ -40,10 +40,19 @@ def make_editor(spec: FieldSpec, path: Path, parent: QWidget) -> Editor:
 
 
 def add_labelled_row(layout: QFormLayout, editor: Editor) -> None:
+    """A label and its editor side by side; a sub-form or rows span the full width (their
+    group box carries the label), so nesting does not push the form off the panel."""
+    if isinstance(editor, ModelEditor):
+        layout.addRow(editor.container)
+        return
     label = QLabel(editor.spec.label, layout.parentWidget())
     label.setToolTip(editor.widget.toolTip())
     label.setBuddy(editor.widget)
-    layout.addRow(label, editor.container)
+    if isinstance(editor, ModelListEditor):
+        layout.addRow(label)
+        layout.addRow(editor.container)
+    else:
+        layout.addRow(label, editor.container)
 
 
 class ModelEditor(Editor):
@@ -53,7 +62,7 @@ class ModelEditor(Editor):
     def _build(self) -> QWidget:
         model = self.spec.model
         assert model is not None
-        box = QGroupBox(humanize(model.__name__), self.container)
+        box = QGroupBox(self.spec.label, self.container)
         self.box = box
         self.fields: dict[str, Editor] = {}
         form = QFormLayout(box)
