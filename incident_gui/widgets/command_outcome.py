@@ -13,15 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from incident_core import Accepted, Application, RecordedEvent
+from incident_core import Accepted, Application, Preview, RecordedEvent, Rejected
 from incident_core.domain import Command, Domain, Event
 from incident_gui.colors import color_for_event_type
-from incident_gui.formatting import plural, summarize
+from incident_gui.formatting import plural, pretty_json, summarize
 from incident_gui.widgets.form_fields import humanize
 
 __all__ = ["CASCADE_LIMIT", "ENGINE_WORDS", "DispatchOutcome", "cascade_summary",
-           "describe_rejection", "dispatch_with_cascade", "event_list_html", "plural",
-           "reacting_managers", "recorded_html"]
+           "describe_rejection", "dispatch_with_cascade", "event_list_html", "heading",
+           "plural", "preview_html", "reacting_managers", "recorded_html", "rejection_html"]
 
 CASCADE_LIMIT = 1000
 # Reasons the engine itself gives, for any domain; a domain's own reasons come from
@@ -125,3 +125,38 @@ def event_list_html(events: Sequence[Event]) -> str:
         f"<td>{html.escape(summarize(e.model_dump(mode='json')))}</td></tr>"
         for e in events)
     return f"<table cellspacing='0' cellpadding='3'>{rows}</table>"
+
+
+def heading(text: str) -> str:
+    return f"<p><b>{html.escape(text)}</b></p>"
+
+
+def rejection_html(title: str, rejection: Rejected, messages: Mapping[str, str] | None,
+                   red: str) -> str:
+    words = html.escape(describe_rejection(rejection.reason, rejection.detail, messages))
+    return (f"<p><b style='color:{red}'>{title}:</b> {words}</p>"
+            f"<p><small>Reason code: <code>{html.escape(rejection.reason)}</code>"
+            "</small></p>")
+
+
+def _reaction_note(domain: Domain, preview: Preview) -> str:
+    names = reacting_managers(domain, [type(e).__name__ for e in preview.events])
+    if not names:
+        return ""
+    who = ", ".join(name.replace("_", " ") for name in names)
+    return (f"<p><i>Process managers will react: {html.escape(who)} — after Dispatch "
+            "their events are shown too.</i></p>")
+
+
+def preview_html(domain: Domain, preview: Preview) -> str:
+    """What an accepted preview would do: versions, events, reactions, the state after."""
+    before, after = preview.before, preview.after
+    body = heading("Preview — nothing was recorded")
+    body += (f"<p>{before.aggregate_type} {html.escape(before.aggregate_id)} would go from "
+             f"version {before.version} to {after.version if after else before.version}.</p>")
+    body += "<p><b>Events it would record</b></p>" + event_list_html(preview.events)
+    body += _reaction_note(domain, preview)
+    if after is not None:
+        state = pretty_json(after.state.model_dump(mode="json"))
+        body += f"<p><b>State after</b></p><pre>{html.escape(state)}</pre>"
+    return body

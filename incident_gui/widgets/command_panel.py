@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
 from incident_core import Accepted, Application, Conflicted, Preview, Rejected
 from incident_core.errors import IncidentError
 from incident_gui import dialogs
-from incident_gui.formatting import pretty_json
 from incident_gui.widgets.aggregate_id_picker import AggregateIdPicker
 from incident_gui.widgets.command_form import CommandForm, error_color
 from incident_gui.widgets.command_outcome import (
@@ -48,9 +47,10 @@ from incident_gui.widgets.command_outcome import (
     cascade_summary,
     describe_rejection,
     dispatch_with_cascade,
-    event_list_html,
-    reacting_managers,
+    heading,
+    preview_html,
     recorded_html,
+    rejection_html,
 )
 from incident_gui.widgets.panel_shortcuts import host_binds_shortcut, panel_shortcut
 from incident_gui.workers import OperationWorker, call_operation
@@ -316,7 +316,7 @@ class CommandPanel(QWidget):
         if isinstance(result, Accepted) and self._app is not None:
             summary = cascade_summary(self._app.domain, result.events, outcome.cascade)
             self._status.setText(summary.split(";")[0])
-            body = _heading(summary) + recorded_html(result.events)
+            body = heading(summary) + recorded_html(result.events)
             if outcome.cascade:
                 body += "<p><b>Then, in the same correlation</b></p>"
                 body += recorded_html(outcome.cascade)
@@ -339,34 +339,12 @@ class CommandPanel(QWidget):
                             + "<p>Preview only: nothing was recorded.</p>")
             return
         self._status.setText("Preview: nothing recorded")
-        after = preview.after
-        body = _heading("Preview — nothing was recorded")
-        body += (f"<p>{preview.before.aggregate_type} {html.escape(preview.before.aggregate_id)}"
-                 f" would go from version {preview.before.version} to "
-                 f"{after.version if after else preview.before.version}.</p>")
-        body += "<p><b>Events it would record</b></p>" + event_list_html(preview.events)
-        body += self._reaction_note(preview)
-        if after is not None:
-            state = pretty_json(after.state.model_dump(mode="json"))
-            body += f"<p><b>State after</b></p><pre>{html.escape(state)}</pre>"
-        self._show_html(body)
-
-    def _reaction_note(self, preview: Preview) -> str:
-        if self._app is None:
-            return ""
-        names = reacting_managers(self._app.domain, [type(e).__name__ for e in preview.events])
-        if not names:
-            return ""
-        who = ", ".join(name.replace("_", " ") for name in names)
-        return (f"<p><i>Process managers will react: {html.escape(who)} — after Dispatch "
-                "their events are shown too.</i></p>")
+        if self._app is not None:
+            self._show_html(preview_html(self._app.domain, preview))
 
     def _rejection_html(self, title: str, rejection: Rejected) -> str:
         messages = self._app.domain.rejection_messages if self._app is not None else None
-        words = html.escape(describe_rejection(rejection.reason, rejection.detail, messages))
-        return (f"<p><b style='color:{self._red()}'>{title}:</b> {words}</p>"
-                f"<p><small>Reason code: <code>{html.escape(rejection.reason)}</code>"
-                "</small></p>")
+        return rejection_html(title, rejection, messages, self._red())
 
     def _on_link(self, url: QUrl) -> None:
         kind, _, target = url.toString().partition(":")
@@ -385,7 +363,3 @@ def _doc(app: Application | None, name: str) -> str:
         return ""
     doc = app.domain.command_types[name].__doc__ or ""
     return doc.strip().split("\n\n")[0].replace("\n", " ")
-
-
-def _heading(text: str) -> str:
-    return f"<p><b>{html.escape(text)}</b></p>"

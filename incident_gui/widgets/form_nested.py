@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_gui.widgets.form_editors import DictEditor, Editor, ScalarEditor, TemporalEditor
+from incident_gui.widgets.form_editors import DictEditor, Editor, ScalarEditor
 from incident_gui.widgets.form_fields import NOT_SET, FieldSpec, Path, field_spec, humanize
+from incident_gui.widgets.form_temporal import TemporalEditor
 
 __all__ = ["ModelEditor", "ModelListEditor", "add_labelled_row", "make_editor"]
 
