@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QSizePolicy, QToolButton, QWidget
 
 from incident_core import Application
 from incident_core.errors import IncidentError
@@ -31,6 +31,7 @@ class AggregateIdPicker(QWidget):
         self._use_selected.setObjectName("useSelectedStream")
         self._use_selected.clicked.connect(self._choose_selected)
         self._new = QPushButton("New id", self)
+        self._use_selected.setText("Use selected")
         self._new.setObjectName("newAggregateId")
         self._new.setToolTip("A new random id: the command starts a new aggregate")
         self._new.clicked.connect(lambda: self.sig_chosen.emit(str(uuid.uuid4())))
@@ -44,10 +45,10 @@ class AggregateIdPicker(QWidget):
         self._existing.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Aggregate id:", self))
         for widget in (self._use_selected, self._new, self._existing):
-            row.addWidget(widget)
-        row.addStretch(1)
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            widget.setMinimumWidth(widget.fontMetrics().horizontalAdvance("New id") + 16)
+            row.addWidget(widget, 1)
         self._update()
 
     def set_target(self, app: Application | None, aggregate_type: str | None) -> None:
@@ -67,7 +68,7 @@ class AggregateIdPicker(QWidget):
         self.setVisible(self._aggregate_type is not None)
         fits = self.selected_fits()
         name = self._selected[0] if self._selected is not None else ""
-        self._use_selected.setText(f"Use {_short(name)}" if fits else "Selected stream")
+        self._use_selected.setText(f"Use {_short(name)}" if fits else "Use selected")
         self._use_selected.setEnabled(fits)
         self._use_selected.setToolTip(
             f"Send to the selected stream {name}" if fits else
@@ -100,5 +101,5 @@ class AggregateIdPicker(QWidget):
                                  ).setEnabled(False)
 
 
-def _short(text: str, limit: int = 24) -> str:
+def _short(text: str, limit: int = 16) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -81,7 +81,9 @@ class CommandPanel(QWidget):
     def _build(self) -> None:
         self._combo = QComboBox(self)
         self._combo.setObjectName("commandTypeCombo")
-        self._combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._combo.setMinimumContentsLength(12)  # long names elide: the panel stays narrow
         self._combo.currentIndexChanged.connect(self._on_command_chosen)
         self._show_all = QCheckBox("Show all commands", self)
         self._show_all.setObjectName("showAllCommands")
@@ -122,7 +124,6 @@ class CommandPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Command:", self))
         top.addWidget(self._combo, 1)
-        top.addWidget(self._show_all)
         buttons = QHBoxLayout()
         buttons.addWidget(self._status, 1)
         buttons.addWidget(self._preview_button)
@@ -131,6 +132,7 @@ class CommandPanel(QWidget):
         column = QVBoxLayout(upper)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(top)
+        column.addWidget(self._show_all, 0, Qt.AlignmentFlag.AlignRight)
         column.addWidget(self._about)
         column.addWidget(self._picker)
         column.addWidget(scroll, 1)

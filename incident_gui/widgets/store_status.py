@@ -20,6 +20,9 @@ class StoreStatusBar(QStatusBar):
         super().__init__(parent)
         self.setObjectName("statusBar")
         self.store_label = named(QLabel("No store open"), "statusStore")
+        # A long path must not widen the window past a small screen: the label may shrink
+        # (the full path is its tooltip).
+        self.store_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("x" * 16))
         self.events_label = named(QLabel(), "statusEvents")
         self.head_label = named(QLabel(), "statusHead")
         self.read_only_badge = named(QLabel("READ-ONLY"), "readOnlyBadge")
