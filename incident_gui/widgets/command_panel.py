@@ -141,8 +141,8 @@ class CommandPanel(QWidget):
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(upper)
         splitter.addWidget(self._result)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)  # the form and the outcome share the height
+        splitter.setStretchFactor(1, 1)
         outer = QVBoxLayout(self)
         outer.addWidget(splitter)
 

@@ -156,7 +156,9 @@ class ModelListEditor(Editor):
             button.setMaximumWidth(button.fontMetrics().horizontalAdvance("MMM"))
             button.clicked.connect(slot)
             buttons.addWidget(button)
-        row.column.insertLayout(0, buttons)
+        layout = row.box.layout()
+        assert isinstance(layout, QFormLayout)
+        layout.insertRow(0, buttons)  # inside the row's box: clearly this row's buttons
         if value is not NOT_SET:
             row.set_value(value)
         row.connect(self.changed)
