@@ -6,7 +6,7 @@ command)` decides events or a rejection, `apply(state, event)` is a pure reducer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -140,8 +140,11 @@ class Domain:
         projections: Sequence[Projection[Any]] = (),
         process_managers: Sequence[ProcessManager] = (),
         public_commands: Sequence[type[Command]] | None = None,
+        rejection_messages: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
+        # reason code → the words a user reads (the inspector shows them; the code stays)
+        self.rejection_messages: dict[str, str] = dict(rejection_messages or {})
         self.aggregates = {a.name: a for a in aggregates}
         self.projections = {p.name: p for p in projections}
         self.process_managers = {pm.name: pm for pm in process_managers}

@@ -70,6 +70,12 @@ class Preview:
         return self.rejection is None
 
 
+def with_article(noun: str) -> str:
+    """`an Account`, `a Transfer` (by the first letter: good enough for type names)."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' and noun else 'a'} {noun}"
+
+
 class WrongAggregateType(IncidentError):
     def __init__(self, aggregate_id: str, found: str, wanted: str) -> None:
-        super().__init__(f"{aggregate_id!r} is a {found}, not a {wanted}")
+        super().__init__(f"{aggregate_id!r} is {with_article(found)}, "
+                         f"not {with_article(wanted)}")

@@ -17,13 +17,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import (
+    QMessageLogContext,
+    QTimer,
+    QtMsgType,
+    qFormatLogMessage,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from incident_core import IncidentError
 from incident_gui import __version__
 from incident_gui.dialogs import install_excepthook
+from incident_gui.formatting import plural
 from incident_gui.main_window import ErrorReporter, MainWindow
 from incident_gui.session import add_domain_path
 from incident_gui.settings import ORGANIZATION
@@ -35,10 +42,22 @@ SMOKE_TIMEOUT_MS = 180_000
 _ICON_PLACES = (Path(__file__).with_name("resources"),)
 
 
+# Qt messages that say nothing to a user: the offscreen platform (--smoke, CI) cannot pass a
+# window's minimum size on to a window manager it does not have.
+_QUIET_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+
+
+def _qt_message(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    if message in _QUIET_MESSAGES:
+        return
+    sys.stderr.write(qFormatLogMessage(mode, context, message) + "\n")
+
+
 def _application() -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
+    qInstallMessageHandler(_qt_message)
     app = QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName("incident-inspector")
@@ -113,7 +132,7 @@ def _smoke(args: argparse.Namespace) -> int:
                 window.grab()  # render once, for real, offscreen or not
                 log = window.global_log_panel.model
                 print(f"smoke ok: {window.status.store_label.text()} · "
-                      f"{log.rowCount():,} events in the global log")
+                      f"{plural(log.rowCount(), 'event')} in the global log")
             else:
                 print("\n".join(problems) or "smoke failed: the global log never rendered "
                       f"within {SMOKE_TIMEOUT_MS // 1000} s", file=sys.stderr)

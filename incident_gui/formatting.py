@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-__all__ = ["compact_json", "local_time", "pretty_json", "summarize", "utc_tooltip"]
+__all__ = ["compact_json", "local_time", "plural", "pretty_json", "summarize", "utc_tooltip"]
 
 SUMMARY_LIMIT = 160
 
@@ -43,3 +43,8 @@ def pretty_json(value: Any) -> str:
 
 def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 event`, `2 events`, `1,200 events` (`nouns` for irregular plurals)."""
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"

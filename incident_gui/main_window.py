@@ -16,15 +16,24 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import IncidentError, RecordedEvent
+from incident_gui.colors import use_domain_colors
 from incident_gui.demo_seeder import DemoSeeder
 from incident_gui.dialogs import show_error
 from incident_gui.live import LiveWatcher
 from incident_gui.menus import build_actions
+from incident_gui.models.event_cells import type_icon
 from incident_gui.projections_host import ProjectionsHost
 from incident_gui.query_thread import QueryThread
 from incident_gui.session import Session, demo_store_path, open_session, recent_entry
 from incident_gui.settings import Settings
-from incident_gui.store_dialogs import ask_new_store, ask_store, fill_recent_menu, show_about
+from incident_gui.store_dialogs import (
+    ask_new_store,
+    ask_store,
+    fill_recent_menu,
+    for_the_window,
+    show_about,
+    store_folder,
+)
 from incident_gui.store_updates import StoreChanges, collect_changes
 from incident_gui.widgets.activity_strip import ActivityStrip
 from incident_gui.widgets.command_panel import CommandPanel
@@ -37,6 +46,7 @@ from incident_gui.widgets.streams_panel import StreamsPanel
 from incident_gui.widgets.timeline_panel import TimelinePanel
 from incident_gui.window_layout import (
     build_layout,
+    fit_to_screen,
     restore_geometry,
     restore_splitters,
     save_layout,
@@ -106,6 +116,7 @@ class MainWindow(QMainWindow):
         self.event_detail.sig_event_requested.connect(self.show_event_id)
         self.event_detail.sig_aggregate_requested.connect(self.show_aggregate)
         self.command_panel.sig_dispatched.connect(self._on_dispatched)
+        self.command_panel.sig_event_requested.connect(self.show_event_id)
         self.side_tabs.currentChanged.connect(self.projections.shown)
         for strip in (self.store_activity, self.aggregate_activity):  # a bar → its time range
             strip.sig_range_clicked.connect(self.global_log_panel.filters.set_time_range)
@@ -136,6 +147,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _open_failed(self, target: str, message: str, details: str) -> None:
+        message = for_the_window(message)
         self.sig_open_failed.emit(message)
         self._report(f"Cannot open {target}", message, details)
 
@@ -168,6 +180,11 @@ class MainWindow(QMainWindow):
         for loader in self._loaders.values():
             loader.discard_pending()
         previous, self.session = self.session, session
+        if session is not None and (previous is None or previous.target != session.target):
+            self._forget_view_state()
+        if session is not None:
+            use_domain_colors(session.app.domain.event_types)
+            type_icon.cache_clear()
         store = None if session is None else session.app.store
         knows = (lambda _t: True) if session is None else session.app.domain.knows_event
         self._head = 0 if store is None else store.head()
@@ -178,6 +195,7 @@ class MainWindow(QMainWindow):
         app = None if session is None else session.app
         self.state_view.set_application(app)
         self.global_log_panel.set_store(store, knows)
+        self.global_log_panel.view.scrollToTop()
         self.store_activity.set_scope(store)
         self.aggregate_activity.set_scope(store, whole_store=False)
         self.command_panel.set_application(app)
@@ -195,6 +213,16 @@ class MainWindow(QMainWindow):
             self._read_totals()
             self._start_watcher()
             self._greet()
+
+    def _forget_view_state(self) -> None:
+        """Another store: the previous one's filters mean nothing here (and would show
+        "0 streams"), so the log and the streams list start unfiltered."""
+        for widget in (self.global_log_panel.filters, self.streams_panel.filter_edit):
+            widget.blockSignals(True)
+        self.global_log_panel.filters.clear()
+        self.streams_panel.filter_edit.clear()
+        for widget in (self.global_log_panel.filters, self.streams_panel.filter_edit):
+            widget.blockSignals(False)
 
     def _greet(self) -> None:
         """Open on something alive: the demo's first account (or the first stream) with
@@ -236,6 +264,7 @@ class MainWindow(QMainWindow):
             badge = " [read-only]" if session.read_only else ""
             title = f"{Path(session.label).name}{badge} — Incident inspector"
         self.status.show_live(self.actions_.live.isChecked())
+        self.status.live_label.setVisible(session is not None)  # nothing to watch
         self.setWindowTitle(title)
 
     # -- live updates ----------------------------------------------------------------------------
@@ -317,6 +346,9 @@ class MainWindow(QMainWindow):
 
     # -- navigation -----------------------------------------------------------------------------
     def _on_stream_selected(self, aggregate_id: str | None) -> None:
+        shown = self.event_detail.shown_event
+        if aggregate_id is not None and shown is not None and shown.aggregate_id != aggregate_id:
+            self._on_event_selected(None)  # another aggregate's event: not this stream's
         self.timeline_panel.show_aggregate(aggregate_id)
         if aggregate_id is not None:
             self.command_panel.set_aggregate_id(aggregate_id)
@@ -364,21 +396,24 @@ class MainWindow(QMainWindow):
             return
         self.side_tabs.setCurrentWidget(self.projection_panel)
         self.projections.shown()
-        self.projection_panel.rebuild_current()
+        self.projection_panel.rebuild_all()  # the menu's: every projection, one progress
 
     # -- dialogs --------------------------------------------------------------------------------
     def _dialog_report(self, title: str, message: str, details: str) -> None:
         show_error(self, title, message, details)
 
     def open_dialog(self, *, read_only: bool) -> None:
-        path = ask_store(self, read_only=read_only)
+        path = ask_store(self, read_only=read_only, folder=self._store_folder())
         if path:
             self.open_target(path, read_only=read_only)
 
     def new_store_dialog(self) -> None:
-        path = ask_new_store(self)
+        path = ask_new_store(self, self._store_folder())
         if path:
             self.open_target(path, create=True)
+
+    def _store_folder(self) -> str:
+        return store_folder(self.session.target if self.session is not None else None)
 
     def fill_recent_menu(self) -> None:
         fill_recent_menu(self.actions_.recent_menu, self._settings, self.open_target)
@@ -419,6 +454,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._splitters_restored:
             self._splitters_restored = True
+            fit_to_screen(self)  # again: now the frame's size is known
             restore_splitters(self, self._settings)
         self.projections.shown()
 

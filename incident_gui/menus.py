@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QStyle, QToolBar, QToolButton
 
+from incident_gui.help import show_documentation, show_shortcuts
+
 if TYPE_CHECKING:
     from incident_gui.main_window import MainWindow
 
@@ -29,6 +31,8 @@ class WindowActions:
     live: QAction
     rebuild: QAction
     about: QAction
+    shortcuts: QAction
+    docs: QAction
     recent_menu: QMenu
     live_button: QToolButton
 
@@ -60,8 +64,10 @@ def build_actions(window: MainWindow) -> WindowActions:
         filter=_action(window, "&Filter", QKeySequence.StandardKey.Find, "actionFilter"),
         jump_to_end=_action(window, "⤓ &Newest event", "Ctrl+End", "actionJumpToEnd"),
         live=_action(window, "&Live updates", None, "actionLive"),
-        rebuild=_action(window, "Re&build projections", "Ctrl+R", "actionRebuild"),
+        rebuild=_action(window, "Re&build all projections", "Ctrl+R", "actionRebuild"),
         about=_action(window, "&About Incident inspector", None, "actionAbout"),
+        shortcuts=_action(window, "&Keyboard shortcuts", "F1", "actionShortcuts"),
+        docs=_action(window, "&Documentation (README)", None, "actionDocs"),
         recent_menu=QMenu("Open &recent", window),
         live_button=QToolButton(window),
     )
@@ -90,6 +96,8 @@ def _connect(window: MainWindow, acts: WindowActions) -> None:
     acts.live.toggled.connect(window.set_live)
     acts.rebuild.triggered.connect(window.rebuild_projections)
     acts.about.triggered.connect(window.show_about)
+    acts.shortcuts.triggered.connect(lambda: show_shortcuts(window))
+    acts.docs.triggered.connect(lambda: show_documentation(window))
     acts.recent_menu.aboutToShow.connect(window.fill_recent_menu)
 
 
@@ -109,6 +117,9 @@ def _fill_menus(window: MainWindow, acts: WindowActions) -> None:
     store_menu = bar.addMenu("&Store")
     store_menu.addAction(acts.rebuild)
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(acts.shortcuts)
+    help_menu.addAction(acts.docs)
+    help_menu.addSeparator()
     help_menu.addAction(acts.about)
 
 

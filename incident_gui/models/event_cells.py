@@ -11,7 +11,7 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
 from incident_core import RecordedEvent
-from incident_gui.colors import color_for_event_type
+from incident_gui.colors import color_for_event_type, text_color_on
 from incident_gui.formatting import local_time, summarize, utc_tooltip
 
 __all__ = ["EVENT_ROLE", "KnowsEvent", "event_cell", "type_icon", "unknown_type_icon"]
@@ -28,11 +28,14 @@ def type_icon(event_type: str) -> QIcon:
     pixmap.fill(QColor(0, 0, 0, 0))
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QBrush(color_for_event_type(event_type)))
+    color = color_for_event_type(event_type)
+    painter.setPen(text_color_on(color))  # a ring: the dot stays visible on a selected row
+    painter.setBrush(QBrush(color))
     painter.drawEllipse(1, 1, _ICON_SIZE - 2, _ICON_SIZE - 2)
     painter.end()
-    return QIcon(pixmap)
+    icon = QIcon(pixmap)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)  # not tinted with the selection colour
+    return icon
 
 
 def unknown_type_icon() -> QIcon:

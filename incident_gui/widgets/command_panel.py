@@ -2,22 +2,29 @@
 
 Preview (`Application.preview`) shows the events the command would record and the state
 they would lead to, and writes nothing; Dispatch (Ctrl+Return) records the command
-(`Application.dispatch`) and emits `sig_dispatched(list[RecordedEvent])`. Both run in a
-worker thread (a SQLite writer may wait seconds for a busy lock) with the buttons disabled.
+(`Application.dispatch`), then shows everything it caused — its own events and what process
+managers recorded in the same correlation, each a link (`sig_event_requested(event_id)`) —
+and emits `sig_dispatched(list[RecordedEvent])` with all of them. Both run in a worker
+thread (a SQLite writer may wait seconds for a busy lock) with the buttons disabled.
+Only the domain's public commands are listed unless "Show all commands" is checked; each
+command type starts from its own defaults; the aggregate id can be the selected stream, a
+new id or an existing stream of the command's aggregate type.
 The buttons are also disabled while the input is invalid, so invalid input never reaches the
-application; a read-only store can preview but not dispatch. A rejection is shown in plain
-words; an error raised by domain code opens an error dialog with the traceback as details.
+application; a read-only store can preview but not dispatch. A rejection is shown in the
+domain's words (`Domain.rejection_messages`) with its detail; an error raised by domain code
+opens an error dialog with the traceback as details.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QPalette, QShortcut, QShowEvent
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QPalette, QShowEvent, QTextOption
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -30,66 +37,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core import Accepted, Application, Conflicted, Preview, RecordedEvent, Rejected
-from incident_core.domain import Event
+from incident_core import Accepted, Application, Conflicted, Preview, Rejected
+from incident_core.errors import IncidentError
 from incident_gui import dialogs
-from incident_gui.colors import color_for_event_type
-from incident_gui.formatting import compact_json, pretty_json
-from incident_gui.widgets.command_form import CommandForm, error_color, humanize
+from incident_gui.widgets.aggregate_id_picker import AggregateIdPicker
+from incident_gui.widgets.command_form import CommandForm, error_color
+from incident_gui.widgets.command_outcome import (
+    DispatchOutcome,
+    cascade_summary,
+    describe_rejection,
+    dispatch_with_cascade,
+    heading,
+    preview_html,
+    recorded_html,
+    rejection_html,
+)
+from incident_gui.widgets.panel_shortcuts import host_binds_shortcut, panel_shortcut
 from incident_gui.workers import OperationWorker, call_operation
 
-__all__ = ["REJECTION_WORDS", "CommandPanel", "describe_rejection", "host_binds_shortcut",
-           "panel_shortcut"]
+__all__ = ["CommandPanel", "describe_rejection", "host_binds_shortcut", "panel_shortcut"]
 
-REJECTION_WORDS = {
-    "no_enough_balance": "Not enough balance",
-    "account_not_found": "There is no such account",
-    "account_already_opened": "This account is already open",
-    "transfer_not_found": "There is no such transfer",
-    "transfer_status_invalid": "The transfer cannot do that in its current status",
-    "wrong_aggregate_type": "That id belongs to a different kind of aggregate",
-    "book_not_found": "There is no such book",
-    "book_already_lent": "The book is already lent",
-    "member_not_found": "There is no such member",
-    "conflict": "Other writers kept changing this aggregate",
-}
 DISPATCH_SHORTCUT = "Ctrl+Return"
-
-
-def host_binds_shortcut(widget: QWidget, sequence: QKeySequence) -> bool:
-    """Whether the window hosting `widget` has an action of its own on `sequence`."""
-    window = widget.window()
-    if window is widget:
-        return False
-    actions = set(window.findChildren(QAction)) | set(window.actions())
-    return any(sequence in action.shortcuts() for action in actions
-               if not _inside(widget, action.parent()))
-
-
-def _inside(widget: QWidget, owner: object) -> bool:
-    return isinstance(owner, QWidget) and (owner is widget or widget.isAncestorOf(owner))
-
-
-def panel_shortcut(panel: QWidget, sequence: str, slot: Callable[[], None]) -> QShortcut:
-    """A key for `slot` while the focus is inside `panel`. Panels call
-    `host_binds_shortcut` when shown and disable theirs if the window has an action on the
-    same key (two bindings would make it ambiguous, and neither would fire)."""
-    shortcut = QShortcut(QKeySequence(sequence), panel)
-    shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-    shortcut.activated.connect(slot)
-    return shortcut
-
-
-def describe_rejection(reason: str, detail: str = "") -> str:
-    """A reason code in plain words: known codes by name, others de-snake-cased."""
-    words = REJECTION_WORDS.get(reason) or humanize(reason)
-    return f"{words} ({detail})" if detail else words
 
 
 class CommandPanel(QWidget):
     """Compose, preview and dispatch commands of the open application's domain."""
 
-    sig_dispatched = Signal(object)  # list[RecordedEvent] recorded by a successful dispatch
+    sig_dispatched = Signal(object)  # list[RecordedEvent]: the command's and its cascade's
+    sig_event_requested = Signal(str)  # an event id: a link in the result was clicked
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,8 +81,16 @@ class CommandPanel(QWidget):
     def _build(self) -> None:
         self._combo = QComboBox(self)
         self._combo.setObjectName("commandTypeCombo")
-        self._combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._combo.setMinimumContentsLength(12)  # long names elide: the panel stays narrow
         self._combo.currentIndexChanged.connect(self._on_command_chosen)
+        self._show_all = QCheckBox("Show all commands", self)
+        self._show_all.setObjectName("showAllCommands")
+        self._show_all.setToolTip("Also list the commands process managers send (internal)")
+        self._show_all.toggled.connect(self._on_show_all)
+        self._picker = AggregateIdPicker(self)
+        self._picker.sig_chosen.connect(self._fill_aggregate_id)
         self._about = QLabel(self)
         self._about.setObjectName("commandDescription")
         self._about.setWordWrap(True)
@@ -132,6 +115,8 @@ class CommandPanel(QWidget):
         self._result = QTextBrowser(self)
         self._result.setObjectName("commandResult")
         self._result.setOpenLinks(False)
+        self._result.setWordWrapMode(QTextOption.WrapMode.WordWrap)  # never mid-word
+        self._result.anchorClicked.connect(self._on_link)
         self._result.setPlaceholderText("Results of Preview and Dispatch appear here.")
         self._layout(scroll)
 
@@ -147,15 +132,17 @@ class CommandPanel(QWidget):
         column = QVBoxLayout(upper)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(top)
+        column.addWidget(self._show_all, 0, Qt.AlignmentFlag.AlignRight)
         column.addWidget(self._about)
+        column.addWidget(self._picker)
         column.addWidget(scroll, 1)
         column.addLayout(buttons)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(upper)
         splitter.addWidget(self._result)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)  # the form and the outcome share the height
+        splitter.setStretchFactor(1, 1)
         outer = QVBoxLayout(self)
         outer.addWidget(splitter)
 
@@ -171,12 +158,18 @@ class CommandPanel(QWidget):
         self._set_busy(False)
         self._result.clear()
         self._status.clear()
+        self._picker.set_selected(None, None)
+        self._refill(None)
+
+    def _refill(self, keep: str | None) -> None:
         self._combo.blockSignals(True)
         self._combo.clear()
-        if app is not None:
-            self._fill_combo(app)
+        if self._app is not None:
+            self._fill_combo(self._app)
+        index = self._combo.findData(keep) if keep is not None else -1
+        self._combo.setCurrentIndex(max(index, 0) if self._combo.count() else -1)
         self._combo.blockSignals(False)
-        self._on_command_chosen(keep_values=False)
+        self._on_command_chosen()
 
     def set_read_only(self, read_only: bool) -> None:
         """Read-only stores can preview commands but not dispatch them."""
@@ -184,12 +177,29 @@ class CommandPanel(QWidget):
         self._update_buttons()
 
     def select_command(self, name: str) -> None:
+        """Choose `name` (an internal command turns "Show all commands" on)."""
+        if self._combo.findData(name) < 0 and self._app is not None and (
+                name in self._app.domain.command_types):
+            self._show_all.setChecked(True)
         index = self._combo.findData(name)
         if index >= 0:
             self._combo.setCurrentIndex(index)
 
     def set_aggregate_id(self, aggregate_id: str) -> None:
-        """Address the command to `aggregate_id` (e.g. the stream selected elsewhere)."""
+        """The stream selected elsewhere: offered for any command of its aggregate type, and
+        filled in now unless it is a stream of another type."""
+        kind = None
+        if self._app is not None:
+            try:
+                info = self._app.store.stream(aggregate_id)
+            except IncidentError:
+                info = None
+            kind = info.aggregate_type if info is not None else None
+        self._picker.set_selected(aggregate_id, kind)
+        if kind is None or self._picker.selected_fits():
+            self._form.set_field_value("aggregate_id", aggregate_id)
+
+    def _fill_aggregate_id(self, aggregate_id: str) -> None:
         self._form.set_field_value("aggregate_id", aggregate_id)
 
     @property
@@ -199,16 +209,22 @@ class CommandPanel(QWidget):
     def is_busy(self) -> bool:
         return self._busy
 
+    def command_names(self) -> list[str]:
+        """The commands listed now, in order."""
+        return [data for i in range(self._combo.count())
+                if isinstance(data := self._combo.itemData(i), str)]
+
     # -- commands -----------------------------------------------------------------------
     def _fill_combo(self, app: Application) -> None:
         domain = app.domain
-        public = list(domain.public_command_names)
+        public = [name for name in domain.public_command_names if name in domain.command_types]
         internal = [name for name in domain.command_types if name not in public]
         for name in public:
             self._combo.addItem(name, name)
             self._combo.setItemData(self._combo.count() - 1, _doc(app, name),
                                     Qt.ItemDataRole.ToolTipRole)
-        if internal:
+        self._show_all.setVisible(bool(internal))
+        if internal and self._show_all.isChecked():
             self._combo.insertSeparator(self._combo.count())
             for name in internal:
                 self._combo.addItem(name, name)
@@ -216,10 +232,17 @@ class CommandPanel(QWidget):
                 self._combo.setItemData(self._combo.count() - 1, tip.strip(),
                                         Qt.ItemDataRole.ToolTipRole)
 
-    def _on_command_chosen(self, _index: int = -1, *, keep_values: bool = True) -> None:
+    def _on_show_all(self, _checked: bool) -> None:
+        self._refill(self._combo.currentData())
+
+    def _on_command_chosen(self, _index: int = -1) -> None:
+        """A command type starts from its own defaults: nothing carries over."""
         name = self._combo.currentData()
         app = self._app
-        self._form.set_command(app.domain if app else None, name, keep_values=keep_values)
+        self._form.set_command(app.domain if app else None, name)
+        ctype = app.domain.command_types.get(name) if app is not None and name else None
+        self._picker.set_target(app, app.domain.aggregate_for(ctype).name
+                                if app is not None and ctype is not None else None)
         about = _doc(app, name) if app is not None and name else ""
         if app is not None and name and name not in app.domain.public_command_names:
             about = f"Internal command (normally sent by a process manager). {about}"
@@ -256,7 +279,8 @@ class CommandPanel(QWidget):
         if app is None or command is None or self._busy or self._read_only:
             self._update_buttons()
             return
-        self._run(lambda: app.dispatch(command), self._show_dispatched, "Recording…")
+        self._run(lambda: dispatch_with_cascade(app, command), self._show_dispatched,
+                  "Recording…")
 
     def _run(self, call: Callable[[], Any], done: Callable[[Any], None], message: str) -> None:
         generation = self._generation
@@ -289,13 +313,17 @@ class CommandPanel(QWidget):
         if worker.exception is not None:
             dialogs.show_exception(self, "The command failed", worker.exception)
 
-    def _show_dispatched(self, result: Any) -> None:
-        if isinstance(result, Accepted):
-            count = len(result.events)
-            self._status.setText(f"Recorded {count} event{'s' if count != 1 else ''}")
-            self._show_html(_heading(f"Recorded {count} event{'s' if count != 1 else ''}")
-                            + _recorded_table(result.events))
-            self.sig_dispatched.emit(list(result.events))
+    def _show_dispatched(self, outcome: DispatchOutcome) -> None:
+        result = outcome.result
+        if isinstance(result, Accepted) and self._app is not None:
+            summary = cascade_summary(self._app.domain, result.events, outcome.cascade)
+            self._status.setText(summary.split(";")[0])
+            body = heading(summary) + recorded_html(result.events)
+            if outcome.cascade:
+                body += "<p><b>Then, in the same correlation</b></p>"
+                body += recorded_html(outcome.cascade)
+            self._show_html(body)
+            self.sig_dispatched.emit(outcome.all_events)
         elif isinstance(result, Rejected):
             self._status.setText("Rejected")
             self._show_html(self._rejection_html("Rejected", result))
@@ -313,22 +341,17 @@ class CommandPanel(QWidget):
                             + "<p>Preview only: nothing was recorded.</p>")
             return
         self._status.setText("Preview: nothing recorded")
-        after = preview.after
-        body = _heading("Preview — nothing was recorded")
-        body += (f"<p>{preview.before.aggregate_type} {html.escape(preview.before.aggregate_id)}"
-                 f" would go from version {preview.before.version} to "
-                 f"{after.version if after else preview.before.version}.</p>")
-        body += "<p><b>Events it would record</b></p>" + _event_list(preview.events)
-        if after is not None:
-            state = pretty_json(after.state.model_dump(mode="json"))
-            body += f"<p><b>State after</b></p><pre>{html.escape(state)}</pre>"
-        self._show_html(body)
+        if self._app is not None:
+            self._show_html(preview_html(self._app.domain, preview))
 
     def _rejection_html(self, title: str, rejection: Rejected) -> str:
-        words = html.escape(describe_rejection(rejection.reason, rejection.detail))
-        return (f"<p><b style='color:{self._red()}'>{title}:</b> {words}</p>"
-                f"<p><small>Reason code: <code>{html.escape(rejection.reason)}</code>"
-                "</small></p>")
+        messages = self._app.domain.rejection_messages if self._app is not None else None
+        return rejection_html(title, rejection, messages, self._red())
+
+    def _on_link(self, url: QUrl) -> None:
+        kind, _, target = url.toString().partition(":")
+        if kind == "event" and target:
+            self.sig_event_requested.emit(target)
 
     def _red(self) -> str:
         return error_color(self.palette()).name()
@@ -342,31 +365,3 @@ def _doc(app: Application | None, name: str) -> str:
         return ""
     doc = app.domain.command_types[name].__doc__ or ""
     return doc.strip().split("\n\n")[0].replace("\n", " ")
-
-
-def _heading(text: str) -> str:
-    return f"<p><b>{html.escape(text)}</b></p>"
-
-
-def _swatch(event_type: str) -> str:
-    color = color_for_event_type(event_type).name()
-    return f"<span style='color:{color}'>■</span> <b>{html.escape(event_type)}</b>"
-
-
-def _recorded_table(events: Sequence[RecordedEvent]) -> str:
-    rows = "".join(
-        f"<tr><td>#{e.position}</td><td>{_swatch(e.event_type)}</td>"
-        f"<td>{html.escape(e.aggregate_id)} v{e.version}</td>"
-        f"<td><code>{html.escape(compact_json(e.data))}</code></td></tr>"
-        for e in events)
-    return f"<table cellspacing='0' cellpadding='3'>{rows}</table>"
-
-
-def _event_list(events: Sequence[Event]) -> str:
-    if not events:
-        return "<p>(none)</p>"
-    rows = "".join(
-        f"<tr><td>{_swatch(type(e).__name__)}</td>"
-        f"<td><code>{html.escape(compact_json(e.model_dump(mode='json')))}</code></td></tr>"
-        for e in events)
-    return f"<table cellspacing='0' cellpadding='3'>{rows}</table>"

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from incident_gui.formatting import compact_json
+from incident_gui.formatting import compact_json, plural
 
 __all__ = ["JSON_VALUE_ROLE", "JsonTree", "add_json_item", "tree_children"]
 
@@ -24,7 +24,7 @@ def add_json_item(parent: QTreeWidget | QTreeWidgetItem, key: str, value: Any) -
     item.setText(0, key)
     item.setData(0, JSON_VALUE_ROLE, value)
     if isinstance(value, dict):
-        item.setText(1, f"{{{len(value)} fields}}" if value else "{}")
+        item.setText(1, "{" + plural(len(value), "field") + "}" if value else "{}")
         for child_key, child in value.items():
             add_json_item(item, str(child_key), child)
     elif isinstance(value, list):

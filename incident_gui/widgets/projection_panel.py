@@ -339,10 +339,21 @@ class ProjectionPanel(QWidget):
     # -- rebuild ------------------------------------------------------------------------
     def rebuild_current(self) -> None:
         """Rebuild the projection of the current tab in a worker thread."""
-        app, name = self._app, self.current_projection()
-        if app is None or name is None or self._read_only or self._worker is not None:
+        name = self.current_projection()
+        if name is not None:
+            self._start_rebuild([name], name)
+
+    def rebuild_all(self) -> None:
+        """Rebuild every projection in one pass over the log, with one progress."""
+        names = list(self._app.domain.projections) if self._app is not None else []
+        if names:
+            self._start_rebuild(names, "all projections" if len(names) > 1 else names[0])
+
+    def _start_rebuild(self, names: list[str], name: str) -> None:
+        app = self._app
+        if app is None or self._read_only or self._worker is not None:
             return
-        worker: OperationWorker[RebuildReport] = OperationWorker(lambda: rebuild(app, [name]))
+        worker: OperationWorker[RebuildReport] = OperationWorker(lambda: rebuild(app, names))
         worker.signals.progress.connect(self._on_progress)
         worker.signals.finished.connect(lambda report: self._on_rebuilt(worker, report))
         worker.signals.cancelled.connect(lambda: self._on_cancelled(worker))

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import Application, RecordedEvent
-from incident_gui.formatting import compact_json
+from incident_gui.formatting import compact_json, plural
 from incident_gui.query_thread import QueryThread
 from incident_gui.state_diff import MISSING, changed_paths
 from incident_gui.widgets.naming import named
@@ -129,7 +129,7 @@ class StateView(QWidget):
             item.setText(0, str(key))
             changed = here in self._changed or (path in self._changed and old is MISSING)
             if isinstance(value, dict) and value:
-                item.setText(1, f"{{{len(value)} fields}}")
+                item.setText(1, "{" + plural(len(value), "field") + "}")
                 self._fill(item, old, value, here)
             else:
                 item.setText(1, _text(value))

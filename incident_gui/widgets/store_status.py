@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from incident_gui.formatting import plural
 from incident_gui.widgets.naming import named
 
 __all__ = ["StoreStatusBar"]
@@ -19,6 +20,9 @@ class StoreStatusBar(QStatusBar):
         super().__init__(parent)
         self.setObjectName("statusBar")
         self.store_label = named(QLabel("No store open"), "statusStore")
+        # A long path must not widen the window past a small screen: the label may shrink
+        # (the full path is its tooltip).
+        self.store_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("x" * 16))
         self.events_label = named(QLabel(), "statusEvents")
         self.head_label = named(QLabel(), "statusHead")
         self.read_only_badge = named(QLabel("READ-ONLY"), "readOnlyBadge")
@@ -39,7 +43,7 @@ class StoreStatusBar(QStatusBar):
             self.head_label.clear()
 
     def show_counts(self, events: int, head: int) -> None:
-        self.events_label.setText(f"{events:,} events")
+        self.events_label.setText(plural(events, "event"))
         self.head_label.setText(f"head #{head:,}")
 
     def show_live(self, live: bool, problem: str = "") -> None:

@@ -1,8 +1,9 @@
 """Entry point of the frozen inspector: what `incident-inspector` runs inside the bundle.
 
-The same function the `incident-inspector` gui-script calls (`incident_gui.app:main`). The
+The same function the `incident-inspector` gui-script calls (`incident_gui.launch:main`). The
 bundle takes the desktop's own libraries (GLib, fontconfig, EGL/GL, xkbcommon, D-Bus, X11)
-from the machine; when one is missing, say which packages to install instead of a traceback.
+from the machine; `incident_gui.preflight` checks them before Qt starts and names the missing
+ones; should an import still fail on one, say which packages to install, not a traceback.
 """
 
 import sys
@@ -12,7 +13,7 @@ SYSTEM_PACKAGES = ("libglib2.0-0 libegl1 libgl1 libxkbcommon0 libfontconfig1 lib
                    "libxcb-render-util0 libxcb-shape0 libxkbcommon-x11-0")
 
 try:
-    from incident_gui.app import main
+    from incident_gui.launch import main
 except ImportError as exc:
     if "cannot open shared object file" not in str(exc):
         raise  # a module missing from the bundle: a build bug, keep the traceback

@@ -202,7 +202,7 @@ def test_field_errors_appear_while_typing_and_disappear_when_fixed(
     fill(panel, qtbot, {"aggregate_id": "acc-1", "amount": "0"})
     error = child(panel, QLabel, "error_amount")
     qtbot.waitUntil(error.isVisible, timeout=3000)
-    assert error.text() == "Input should be greater than 0"
+    assert error.text() == "amount: Input should be greater than 0"  # the path, always
     assert not child(panel, QPushButton, "dispatchButton").isEnabled()
     assert not child(panel, QPushButton, "previewButton").isEnabled()
     qtbot.keyClicks(child(panel, QLineEdit, "field_amount"), "5")  # "05" is 5
@@ -313,9 +313,15 @@ def test_a_rejection_is_shown_in_plain_words(
     assert emitted == [] and sqlite_bank.store.event_count() == 2
 
 
-def test_rejection_words() -> None:
-    assert describe_rejection("no_enough_balance") == "Not enough balance"
+def test_rejection_words_come_from_the_domain() -> None:
+    bank_words = bank_domain.rejection_messages
+    assert describe_rejection("no_enough_balance", "", bank_words) == "Not enough balance"
+    assert describe_rejection("no_enough_balance") == "No enough balance"  # no domain words
     assert describe_rejection("loan_limit_reached", "3 books") == "Loan limit reached (3 books)"
+    assert describe_rejection("loan_limit_reached", "", library_domain.rejection_messages) == (
+        "The member has reached the loan limit")
+    assert describe_rejection("wrong_aggregate_type") == (  # the engine's own reason
+        "That id belongs to a different kind of aggregate")
 
 
 def test_a_conflict_is_explained(panel: CommandPanel, qtbot: Any,
@@ -371,8 +377,14 @@ def test_commands_are_listed_public_first_then_internal(
     app = Application.open("memory:", library_domain, create=True)
     panel.set_application(app)
     combo = child(panel, QComboBox, "commandTypeCombo")
-    names = [combo.itemData(i) for i in range(combo.count())]
     public = library_domain.public_command_names
+    assert panel.command_names() == public  # internal ones hidden until asked for
+    show_all = child(panel, QCheckBox, "showAllCommands")
+    assert show_all.isVisible() and not show_all.isChecked()
+    panel.select_command("LendBook")
+    show_all.setChecked(True)
+    assert combo.currentData() == "LendBook"  # the choice survives the longer list
+    names = [combo.itemData(i) for i in range(combo.count())]
     assert names[:len(public)] == public
     assert names[len(public)] is None  # the separator
     assert set(names[len(public) + 1:]) == {"HandOverToReserver", "CancelLoan",
@@ -394,5 +406,6 @@ def test_library_lend_from_the_form(panel: CommandPanel, qtbot: Any) -> None:
     child(panel, QComboBox, "field_loan_days").setCurrentIndex(0)
     with qtbot.waitSignal(panel.sig_dispatched, timeout=5000) as blocker:
         panel.dispatch()
-    [event] = blocker.args[0]
+    event, *cascade = blocker.args[0]  # the lending saga's events follow the command's
     assert event.event_type == "BookLent" and event.data["loan_days"] == 7
+    assert all(e.correlation_id == event.correlation_id for e in cascade)

@@ -40,6 +40,13 @@ domain = Domain(
     projections=[bank_accounts, transfers],
     process_managers=[transfer_saga],
     public_commands=[OpenAccount, DepositMoney, WithdrawMoney, RequestTransfer],
+    rejection_messages={
+        "no_enough_balance": "Not enough balance",
+        "account_not_found": "There is no such account",
+        "account_already_opened": "This account is already open",
+        "transfer_not_found": "There is no such transfer",
+        "transfer_status_invalid": "The transfer cannot do that in its current status",
+    },
 )
 
 __all__ = [

@@ -52,6 +52,23 @@ domain = Domain(
     projections=[library_books, books_on_loan, library_members],
     process_managers=[lending_saga],
     public_commands=[AddBook, RegisterMember, LendBook, ReturnBook, ReserveBook, ChangePlan],
+    rejection_messages={
+        "book_not_found": "There is no such book",
+        "book_already_lent": "The book is already lent",
+        "book_reserved": "The book is reserved for someone else",
+        "book_already_added": "This book is already in the catalogue",
+        "book_not_lent": "The book is not lent",
+        "book_available": "The book is available: nothing to reserve",
+        "already_borrowed_by_member": "The member already has this book",
+        "already_reserved_by_member": "The member has already reserved this book",
+        "no_reservations": "Nobody has reserved this book",
+        "loan_not_found": "There is no such loan",
+        "member_not_found": "There is no such member",
+        "member_already_registered": "This member is already registered",
+        "plan_unchanged": "The member is already on this plan",
+        "too_many_loans_for_plan": "The member has more loans than that plan allows",
+        "loan_limit_reached": "The member has reached the loan limit",
+    },
 )
 
 __all__ = [

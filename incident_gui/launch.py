@@ -1,0 +1,30 @@
+"""What the `incident-inspector` command runs: check the desktop libraries, then start Qt.
+
+`incident_gui.app` imports Qt, and Qt aborts the process when a library of its platform
+plugin is missing; `incident_gui.preflight` finds that out first, with the standard library
+only, and turns it into one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from incident_gui import preflight
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    message = preflight.problem(args)
+    if message is not None:
+        print(message, file=sys.stderr)
+        return 1
+    from incident_gui.app import main as start
+
+    return start(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
