@@ -22,6 +22,7 @@ from incident_gui.live import LiveWatcher
 from incident_gui.menus import build_actions
 from incident_gui.projections_host import ProjectionsHost
 from incident_gui.query_thread import QueryThread
+from incident_gui.saga_views import install_saga_views
 from incident_gui.session import Session, demo_store_path, open_session, recent_entry
 from incident_gui.settings import Settings
 from incident_gui.store_dialogs import ask_new_store, ask_store, fill_recent_menu, show_about
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self.side_tabs = build_layout(self)
         self.actions_ = build_actions(self)
+        self.sagas = install_saga_views(self)
         self.status = StoreStatusBar(self)
         self.setStatusBar(self.status)
         self._wire()
