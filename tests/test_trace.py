@@ -241,3 +241,40 @@ def test_cli_trace_unknown_id(seeded: tuple[str, str],
     captured = capsys.readouterr()
     assert json.loads(captured.out)["error"] == "not_found"
     assert captured.err.strip() == "incident: no event or correlation id 'nope' in this store"
+
+
+# -- parked steps (the saga-parking API) -----------------------------------------------------
+def bank_with_a_failing_saga() -> Application:
+    """The bank plus a second manager whose handler always raises."""
+    boom = ProcessManager("boom_saga")
+
+    @boom.on(TransferRequested)
+    def explode(event: TransferRequested, recorded: object, ctx: object) -> None:
+        raise ValueError("boom")
+
+    domain = Domain("bank", aggregates=[account, transfer],
+                    projections=[bank_accounts, transfers],
+                    process_managers=[transfer_saga, boom])
+    return Application(MemoryEventStore(), domain)
+
+
+PARKING = pytest.mark.xfail(strict=True, reason="needs trust-engine: saga parking "
+                                                "(Application.parked_steps, skip_parked)")
+
+
+@PARKING
+def test_a_parked_step_is_shown_as_such() -> None:
+    app = bank_with_a_failing_saga()
+    setup_accounts(app)
+    event_id = request(app, "T1", "B", 10)
+    step = next(n for n in trace_app(app, event_id).nodes if n.label == "boom_saga")
+    assert (step.kind, step.status) == ("step", "parked")
+    assert step.detail.startswith("ValueError: boom")
+    completed = [n.label for n in trace_app(app, event_id).nodes if n.kind == "event"]
+    assert completed[-1] == "TransferCompleted"  # the other manager went on
+    boom_status = next(s for s in managers_status(app) if s.name == "boom_saga")
+    assert [p.event_id for p in boom_status.parked] == [event_id]
+    assert step.position is not None
+    app.skip_parked("boom_saga", step.position, "not needed")  # type: ignore[attr-defined]
+    skipped = next(n for n in trace_app(app, event_id).nodes if n.label == "boom_saga")
+    assert skipped.status == "skipped" and "not needed" in skipped.detail

@@ -115,7 +115,7 @@ def trace(store: EventStore, ident: str, *, domain: Domain | None = None,
     if not events:
         raise ConversationNotFound(f"no event or correlation id {ident!r} in this store")
     truncated = len(events) > limit
-    builder = _Builder(domain, checkpoints or {}, parked)
+    builder = _Builder(domain, checkpoints, parked)
     nodes = builder.build(events[:limit])
     lanes = tuple(dict.fromkeys(n.lane for n in nodes))
     return Conversation(correlation, None if focus is None else focus.event_id, tuple(nodes),
@@ -130,7 +130,7 @@ def trace_app(app: Application, ident: str, *, limit: int = DEFAULT_LIMIT) -> Co
 
 
 class _Builder:
-    def __init__(self, domain: Domain | None, checkpoints: dict[str, int],
+    def __init__(self, domain: Domain | None, checkpoints: dict[str, int] | None,
                  parked: Iterable[Any]) -> None:
         self.domain = domain
         self.checkpoints = checkpoints
@@ -195,7 +195,8 @@ class _Builder:
             return status, f"{parked.error}{extra}"
         if followed:
             return "ok", ""
-        checkpoint = self.checkpoints.get(name)
+        # checkpoints unknown (None): assume handled; a manager without one never ran
+        checkpoint = None if self.checkpoints is None else self.checkpoints.get(name, 0)
         if checkpoint is not None and checkpoint < event.position:
             return "pending", "not handled yet (the manager's checkpoint is behind)"
         return "no_follow_up", ("handled, but no event followed: every command it "

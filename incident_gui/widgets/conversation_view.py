@@ -19,7 +19,7 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
 from incident_core import RecordedEvent
 from incident_core.operations.trace import Conversation
@@ -132,6 +132,18 @@ class ConversationView(QGraphicsView):
         return item.node.event
 
     # -- export -----------------------------------------------------------------------------
+    def _render(self, painter: QPainter, target: QRectF) -> None:
+        """The whole scene into `painter`, nodes painted afresh (their cached images would
+        become bitmaps in an SVG and blur in a scaled PNG)."""
+        nodes = list(self.nodes.values())
+        for node in nodes:
+            node.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        try:
+            self.scene().render(painter, target, self.scene().sceneRect())
+        finally:
+            for node in nodes:
+                node.setCacheMode(QGraphicsItem.CacheMode.ItemCoordinateCache)
+
     def export_svg(self, path: str) -> None:
         rect = self.scene().sceneRect()
         generator = QSvgGenerator()
@@ -143,7 +155,7 @@ class ConversationView(QGraphicsView):
             generator.setDescription(f"correlation {self.conversation.correlation_id}")
         painter = QPainter(generator)
         try:
-            self.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+            self._render(painter, QRectF(0, 0, rect.width(), rect.height()))
         finally:
             painter.end()
 
@@ -156,7 +168,7 @@ class ConversationView(QGraphicsView):
         painter = QPainter(image)
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            self.scene().render(painter, QRectF(image.rect()), rect)
+            self._render(painter, QRectF(image.rect()))
         finally:
             painter.end()
         return QImageWriter(path, QByteArray(b"PNG")).write(image)
