@@ -1,17 +1,16 @@
-"""The graphics items of a conversation graph: nodes, causation arrows, lane bands.
+"""The graphics items of a conversation graph: nodes and causation arrows.
 
-Nodes paint once into an item-coordinate cache (zooming scales the cached image, panning
-moves it), so a 1,000-node graph repaints without re-running any paint code per frame.
+Shapes, colours and elided labels are computed once per item; zoomed far out, one overview
+item draws the whole graph in a few batched calls, so a fitted 1,000-node graph stays fluid.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
-    QGraphicsPolygonItem,
     QGraphicsSimpleTextItem,
     QStyleOptionGraphicsItem,
     QWidget,
@@ -20,9 +19,11 @@ from PySide6.QtWidgets import (
 from incident_gui.colors import color_for_event_type, text_color_on
 from incident_gui.widgets.conversation_layout import NODE_H, NODE_W, Placed
 
-__all__ = ["STANDING_OUT", "EdgeItem", "NodeItem", "status_colors"]
+__all__ = ["DETAIL_SCALE", "STANDING_OUT", "EdgeItem", "NodeItem", "OverviewItem",
+           "status_colors"]
 
 NODE_ID_ROLE = 0  # QGraphicsItem.data key holding the node id
+DETAIL_SCALE = 0.3  # below this zoom: nodes as plain boxes, no time labels
 STANDING_OUT = frozenset({"no_follow_up", "parked", "skipped", "pending"})
 _COMMAND_FILL = QColor("#e5e7eb")
 _STEP_FILL = QColor("#334155")
@@ -53,21 +54,22 @@ class NodeItem(QGraphicsItem):
         self.node = node
         self.setPos(placed.x, placed.y)
         self.setData(NODE_ID_ROLE, node.node_id)
-        self.setCacheMode(QGraphicsItem.CacheMode.ItemCoordinateCache)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.fill, self.border = status_colors(node.kind, node.label, node.status)
         self.stands_out = node.status in STANDING_OUT
-        where = f"#{node.position}  " if node.kind == "event" else ""
-        tip = f"{node.kind}: {node.label}\n{where}{node.lane}\n{node.time or ''}"
-        if node.detail:
-            tip += f"\n{node.status}: {node.detail}"
-        self.setToolTip(tip)
         self._text = _MARKS.get(node.kind, "") + node.label
         self._rect = QRectF(0, 0, NODE_W, NODE_H)
+        self._elided: str | None = None
 
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-3, -3, 3, 3)
+
+    def tip(self) -> str:
+        """The tool tip (built when asked: a thousand up front cost tens of ms)."""
+        node = self.node
+        where = f"#{node.position}  " if node.kind == "event" else ""
+        text = f"{node.kind}: {node.label}\n{where}{node.lane}\n{node.time or ''}"
+        return text + (f"\n{node.status}: {node.detail}" if node.detail else "")
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -91,22 +93,39 @@ class NodeItem(QGraphicsItem):
         font.setPointSizeF(8.5)
         font.setBold(self.node.kind != "command")
         painter.setFont(font)
-        text = painter.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight,
-                                                int(NODE_W - 10))
-        painter.drawText(self._rect.adjusted(5, 0, -5, 0), Qt.AlignmentFlag.AlignCenter, text)
-
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange,
-                   value: object) -> object:
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.update()  # repaint the cached image with the selection border
-        return super().itemChange(change, value)
+        if self._elided is None:
+            self._elided = painter.fontMetrics().elidedText(
+                self._text, Qt.TextElideMode.ElideRight, int(NODE_W - 10))
+        painter.drawText(self._rect.adjusted(5, 0, -5, 0), Qt.AlignmentFlag.AlignCenter,
+                         self._elided)
 
 
-def _curve(start: QPointF, end: QPointF) -> QPainterPath:
+def _arrow(start: QPointF, end: QPointF) -> QPainterPath:
+    """A curve from `start` to `end` and an open arrow head at `end` (one path, one item)."""
     path = QPainterPath(start)
     bend = max(24.0, (end.x() - start.x()) / 2)
     path.cubicTo(QPointF(start.x() + bend, start.y()), QPointF(end.x() - bend, end.y()), end)
+    path.addPolygon(QPolygonF([QPointF(end.x() - 7, end.y() - 4), end,
+                               QPointF(end.x() - 7, end.y() + 4)]))
     return path
+
+
+class _Look:
+    """Pens, brushes and the label font, made once (after the QApplication exists)."""
+
+    made: _Look | None = None
+
+    def __init__(self) -> None:
+        self.edge_pen = QPen(QColor("#64748b"), 1.2)
+        self.label_brush = QBrush(QColor("#475569"))
+        self.label_font = QFont()
+        self.label_font.setPointSizeF(7.5)
+
+    @classmethod
+    def get(cls) -> _Look:
+        if cls.made is None:
+            cls.made = cls()
+        return cls.made
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -115,22 +134,47 @@ class EdgeItem(QGraphicsPathItem):
     def __init__(self, parent: Placed, child: Placed) -> None:
         start = QPointF(parent.x + NODE_W, parent.y + NODE_H / 2)
         end = QPointF(child.x, child.y + NODE_H / 2)
-        super().__init__(_curve(start, end))
-        colour = QColor("#64748b")
-        self.setPen(QPen(colour, 1.2))
+        super().__init__(_arrow(start, end))
+        look = _Look.get()
+        self.setPen(look.edge_pen)
         self.setZValue(-1)
-        head = QGraphicsPolygonItem(QPolygonF([end, QPointF(end.x() - 8, end.y() - 4),
-                                               QPointF(end.x() - 8, end.y() + 4)]), self)
-        head.setPen(QPen(Qt.PenStyle.NoPen))
-        head.setBrush(QBrush(colour))
+        self.line = (start, end)
         self.child_id = child.node.node_id
         if child.delta:
             label = QGraphicsSimpleTextItem(child.delta, self)
-            font = label.font()
-            font.setPointSizeF(7.5)
-            label.setFont(font)
-            label.setBrush(QBrush(QColor("#475569")))
+            label.setFont(look.label_font)
+            label.setBrush(look.label_brush)
             label.setPos(child.x + 2, child.y - 13)  # above the child: time since its cause
             self.label: QGraphicsSimpleTextItem | None = label
         else:
             self.label = None
+
+
+class OverviewItem(QGraphicsItem):
+    """The whole graph zoomed far out, in one paint call: boxes batched by colour, straight
+    lines for arrows. Shown instead of the node and edge items below `DETAIL_SCALE`
+    (painting a thousand items one by one from Python costs tens of milliseconds)."""
+
+    def __init__(self, nodes: list[NodeItem], edges: list[EdgeItem]) -> None:
+        super().__init__()
+        self._lines = [QLineF(*edge.line) for edge in edges]
+        self._boxes: dict[str, tuple[QColor, list[QRectF]]] = {}
+        bounds = QRectF()
+        for node in nodes:
+            colour = node.border if node.stands_out else node.fill
+            rect = node.sceneBoundingRect().adjusted(3, 3, -3, -3)
+            self._boxes.setdefault(colour.name(), (colour, []))[1].append(rect)
+            bounds = bounds.united(rect)
+        self._bounds = bounds.adjusted(-2, -2, 2, 2)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setPen(QPen(QColor("#94a3b8"), 0))
+        painter.drawLines(self._lines)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for colour, rects in self._boxes.values():
+            painter.setBrush(colour)
+            painter.drawRects(rects)

@@ -7,10 +7,11 @@ it all. Clicking an event node emits `sig_event_clicked(event)`. Exports SVG and
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QPoint, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QHelpEvent,
     QImage,
     QImageWriter,
     QMouseEvent,
@@ -19,11 +20,16 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QToolTip, QWidget
 
 from incident_core import RecordedEvent
 from incident_core.operations.trace import Conversation
-from incident_gui.widgets.conversation_items import EdgeItem, NodeItem
+from incident_gui.widgets.conversation_items import (
+    DETAIL_SCALE,
+    EdgeItem,
+    NodeItem,
+    OverviewItem,
+)
 from incident_gui.widgets.conversation_layout import LANE_H, LEFT, TOP, layout
 
 __all__ = ["ConversationView"]
@@ -50,12 +56,15 @@ class ConversationView(QGraphicsView):
         self.conversation: Conversation | None = None
         self.nodes: dict[str, NodeItem] = {}
         self.edges: list[EdgeItem] = []
+        self._labels_shown = True
+        self.overview: OverviewItem | None = None
 
     # -- content ------------------------------------------------------------------------
     def set_conversation(self, conversation: Conversation | None) -> None:
         scene = self.scene()
         scene.clear()
         self.nodes, self.edges, self.conversation = {}, [], conversation
+        self._labels_shown, self.overview = True, None
         if conversation is None:
             return
         placed = {p.node.node_id: p for p in layout(conversation)}
@@ -71,6 +80,9 @@ class ConversationView(QGraphicsView):
                 scene.addItem(edge)
                 self.edges.append(edge)
         scene.setSceneRect(scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
+        self.overview = OverviewItem(list(self.nodes.values()), self.edges)
+        self.overview.setVisible(False)
+        scene.addItem(self.overview)
         if conversation.focus in self.nodes:
             self.nodes[conversation.focus].setSelected(True)
 
@@ -101,11 +113,30 @@ class ConversationView(QGraphicsView):
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         if self.transform().m11() > 1.0:
             self.resetTransform()
+        self.apply_detail()
 
     def zoom(self, factor: float) -> None:
         scale = self.transform().m11() * factor
-        if 0.02 <= scale <= 8.0:
+        if 0.002 <= scale <= 8.0:
             self.scale(factor, factor)
+            self.apply_detail()
+
+    def apply_detail(self) -> None:
+        """Zoomed far out, time labels are unreadable dots: hide them, and draw without
+        antialiasing (a fitted 1,000-node graph then repaints in a few milliseconds)."""
+        detailed = self.transform().m11() >= DETAIL_SCALE
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, detailed)
+        self._show_labels(detailed)
+
+    def _show_labels(self, shown: bool) -> None:
+        """Every node and edge item (detailed), or the one overview item instead."""
+        if self._labels_shown == shown:
+            return
+        self._labels_shown = shown
+        for item in (*self.nodes.values(), *self.edges):
+            item.setVisible(shown)
+        if self.overview is not None:
+            self.overview.setVisible(not shown)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
@@ -116,9 +147,25 @@ class ConversationView(QGraphicsView):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         super().mouseReleaseEvent(event)
         if event.button() == Qt.MouseButton.LeftButton:
-            item = self.itemAt(event.position().toPoint())
-            if isinstance(item, NodeItem):
-                self.click_node(item.node.node_id)
+            node = self.node_at(event.position().toPoint())
+            if node is not None:
+                self.click_node(node.node.node_id)
+
+    def node_at(self, point: QPoint) -> NodeItem | None:
+        """The node under a viewport point (by position: also when zoomed out)."""
+        scene_point = self.mapToScene(point)
+        return next((n for n in self.nodes.values()
+                     if n.sceneBoundingRect().contains(scene_point)), None)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            node = self.node_at(event.pos())
+            if node is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(event.globalPos(), node.tip(), self)
+            return True
+        return super().viewportEvent(event)
 
     def click_node(self, node_id: str) -> RecordedEvent | None:
         """Select a node; for an event, tell the window (detail and state follow)."""
@@ -133,16 +180,12 @@ class ConversationView(QGraphicsView):
 
     # -- export -----------------------------------------------------------------------------
     def _render(self, painter: QPainter, target: QRectF) -> None:
-        """The whole scene into `painter`, nodes painted afresh (their cached images would
-        become bitmaps in an SVG and blur in a scaled PNG)."""
-        nodes = list(self.nodes.values())
-        for node in nodes:
-            node.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        """The whole scene into `painter`, every label shown."""
+        self._show_labels(True)
         try:
             self.scene().render(painter, target, self.scene().sceneRect())
         finally:
-            for node in nodes:
-                node.setCacheMode(QGraphicsItem.CacheMode.ItemCoordinateCache)
+            self.apply_detail()
 
     def export_svg(self, path: str) -> None:
         rect = self.scene().sceneRect()

@@ -110,6 +110,7 @@ class ConversationWindow(QWidget):
         focus = self.view.conversation.focus if self.view.conversation else None
         if focus in self.view.nodes and self.view.transform().m11() < 0.35:
             self.view.resetTransform()  # too long to read when fitted: show the focus
+            self.view.apply_detail()
             self.view.centerOn(self.view.nodes[focus])
 
     def showEvent(self, event: QShowEvent) -> None:

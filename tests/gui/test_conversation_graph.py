@@ -212,3 +212,20 @@ def test_a_parked_step_in_the_graph_and_the_panel(qtbot) -> None:
     qtbot.mouseClick(retry, Qt.MouseButton.LeftButton)  # still raises: parked again
     again = app.parked_steps()  # type: ignore[attr-defined]
     assert [(s.event_id, s.attempts) for s in again] == [(event_id, 2)]
+
+
+def test_zoomed_far_out_one_overview_item_draws_the_graph(make_window, bank_store,
+                                                          qtbot) -> None:
+    window = make_window(bank_store)
+    graph = open_graph(window, qtbot, "t-missing")
+    view = graph.view
+    view.resetTransform()
+    view.zoom(0.1)
+    assert not any(item.isVisible() for item in view.nodes.values())
+    assert view.overview is not None and view.overview.isVisible()
+    transferred = next(i for i in view.nodes.values() if i.node.label == "MoneySent")
+    point = view.mapFromScene(transferred.sceneBoundingRect().center())
+    assert view.node_at(point) is transferred  # clicks still find their node
+    view.zoom(10.0)
+    assert all(item.isVisible() for item in view.nodes.values())
+    assert not view.overview.isVisible()
