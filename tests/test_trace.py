@@ -278,3 +278,18 @@ def test_a_parked_step_is_shown_as_such() -> None:
     app.skip_parked("boom_saga", step.position, "not needed")  # type: ignore[attr-defined]
     skipped = next(n for n in trace_app(app, event_id).nodes if n.label == "boom_saga")
     assert skipped.status == "skipped" and "not needed" in skipped.detail
+
+
+def test_cli_conversations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "store.sqlite3")
+    with Application.open(db, no_saga_bank(), create=True) as app:
+        setup_accounts(app)
+        request(app, "T9", "B", 10)  # recorded without the saga: an open conversation
+    assert main(["conversations", "--db", db]) == 0
+    [status] = json.loads(capsys.readouterr().out)
+    assert (status["name"], status["checkpoint"], status["lag"]) == ("transfer_saga", 0, 4)
+    assert [c["aggregate_id"] for c in status["conversations"]] == ["T9"]
+    assert main(["conversations", "--db", db, "--format", "table"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["manager", "checkpoint", "lag"]
+    assert "T9" in table[-1] and "#4 TransferRequested" in table[-1]

@@ -1,4 +1,5 @@
-"""`incident trace ID`: the conversation of an event or a correlation id, as a tree."""
+"""`incident trace ID`: the conversation of an event or a correlation id, as a tree; and
+`incident conversations`: each process manager's lag and open conversations."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident_core.cli.context import load_domain, open_app
-from incident_core.cli.output import FAILED, OK, Exit, emit
+from incident_core.cli.output import FAILED, OK, Exit, emit, emit_table
 
 if TYPE_CHECKING:
     from incident_core.operations.trace import Conversation, TraceNode
 
-__all__ = ["add_trace_command", "cmd_trace", "render_text"]
+__all__ = ["add_trace_command", "cmd_conversations", "cmd_trace", "render_text"]
 
 _MARKS = {"command": "▶", "event": "●", "step": "⚙"}
 
@@ -28,6 +29,29 @@ def add_trace_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--limit", type=int, default=5000, metavar="N",
                          help="at most N events (default 5000)")
     command.add_argument("--format", choices=("text", "json"), default="text")
+    text = ("process managers: checkpoint, lag, and their open conversations (or, without "
+            "declared final event types, the last step of the recent ones)")
+    listing = sub.add_parser("conversations", parents=[common], help=text, description=text)
+    listing.set_defaults(handler=cmd_conversations)
+    listing.add_argument("--format", choices=("json", "table"), default="json")
+
+
+def cmd_conversations(args: argparse.Namespace) -> int:
+    from incident_core.operations.conversations import managers_status
+
+    domain = load_domain(args)
+    with open_app(args, domain, read_only=True) as app:
+        statuses = managers_status(app)
+    if args.format == "json":
+        emit([s.to_json() for s in statuses])
+        return OK
+    emit_table(("manager", "checkpoint", "lag", "correlation_id", "aggregate", "age_s",
+                "last_step"),
+               [(s.name, s.checkpoint, s.lag, c.correlation_id, c.aggregate_id,
+                 round(c.age_seconds, 1), f"#{c.last_position} {c.last_event_type}")
+                for s in statuses for c in s.conversations]
+               or [(s.name, s.checkpoint, s.lag, "", "", "", "") for s in statuses])
+    return OK
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
