@@ -122,7 +122,8 @@ class ProcessManagersPanel(QWidget):
 
     def _add_parked(self, group: QTreeWidgetItem, step: Any) -> None:
         item = QTreeWidgetItem(group, [f"#{step.position} {step.event_type}",
-                                       step.aggregate_id, step.parked_at, step.error])
+                                       step.aggregate_id, "", step.error])
+        item.setToolTip(0, f"{step.status} at {step.parked_at}, {step.attempts} attempt(s)")
         item.setData(0, PARKED_ROLE, (step.process_manager, step.position))
         if step.correlation_id:
             item.setData(0, CORRELATION_ROLE, step.correlation_id)
