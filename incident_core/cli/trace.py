@@ -8,6 +8,7 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from incident_core.cli.branch import add_branch_commands
 from incident_core.cli.context import load_domain, open_app
 from incident_core.cli.output import FAILED, OK, Exit, emit, emit_table
 
@@ -21,7 +22,7 @@ _MARKS = {"command": "▶", "event": "●", "step": "⚙"}
 
 def add_trace_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                       common: argparse.ArgumentParser) -> None:
-    """Register `trace` on the subcommand parser."""
+    """Register `trace`, `conversations`, `branch` and `diff` on the subcommand parser."""
     text = "the conversation (causation tree) of an event id or a correlation id"
     command = sub.add_parser("trace", parents=[common], help=text, description=text)
     command.set_defaults(handler=cmd_trace)
@@ -34,6 +35,7 @@ def add_trace_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     listing = sub.add_parser("conversations", parents=[common], help=text, description=text)
     listing.set_defaults(handler=cmd_conversations)
     listing.add_argument("--format", choices=("json", "table"), default="json")
+    add_branch_commands(sub, common)
 
 
 def cmd_conversations(args: argparse.Namespace) -> int:
