@@ -77,9 +77,9 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self.side_tabs = build_layout(self)
         self.actions_ = build_actions(self)
-        self.sagas = install_saga_views(self)
         self.status = StoreStatusBar(self)
         self.setStatusBar(self.status)
+        self.sagas = install_saga_views(self)
         self._wire()
         restore_geometry(self, self._settings)
         self._splitters_restored = False

@@ -1,5 +1,6 @@
-"""The saga views of the inspector: the conversation graph window and the process-manager
-tab, with their menu items — installed on the main window by one call."""
+"""The saga views of the inspector: the conversation graph window, the process-manager
+tab and what-if branches, with their menu items — installed on the main window by one
+call."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from incident_core import RecordedEvent
+from incident_gui.branching import BranchController
 from incident_gui.widgets.conversation_window import ConversationWindow
 from incident_gui.widgets.process_managers_panel import ProcessManagersPanel
 
@@ -37,6 +39,7 @@ class SagaViews(QObject):
         self.panel.sig_conversation_requested.connect(self.show_conversation)
         window.side_tabs.currentChanged.connect(self._on_tab)
         window.sig_log_ready.connect(self._on_store_changed)
+        self.branches = BranchController(window)
 
     def _action(self, text: str, shortcut: str | None, name: str) -> QAction:
         action = QAction(text, self.window)
