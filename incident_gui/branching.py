@@ -95,7 +95,7 @@ class BranchController(QObject):
         if self.current is None:
             self.badge.hide()
         else:
-            self.badge.setText(f"⑂ BRANCH at #{self.current.at}")
+            self.badge.setText(f"WHAT-IF BRANCH at #{self.current.at}")
             self.badge.setToolTip(f"A what-if branch of {self.current.original} "
                                   f"({self.current.path}); the original is untouched")
             self.badge.show()

@@ -69,6 +69,7 @@ def test_a_branch_holds_the_log_up_to_n_and_its_projections(original, tmp_path) 
         found = diff(a, b, bank_domain)
     assert digest(path) == before
     assert found.streams_changed == ["A", "B"] and not found.streams_only_a
+    assert found.versions == {"A": (4, 3), "B": (2, 3)}
     assert [e["event_type"] for e in found.events_only_a] == ["MoneyWithdrawn"]
     assert [e["event_type"] for e in found.events_only_b] == ["MoneyDeposited"]
     changed = {c["key"]: c["columns"] for c in found.rows["bank_accounts"]["changed"]}

@@ -105,6 +105,7 @@ class StoreDiff:
     events_only_a: list[dict[str, Any]] = field(default_factory=list)
     events_only_b: list[dict[str, Any]] = field(default_factory=list)
     rows: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    versions: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
 
     @property
     def same(self) -> bool:
@@ -114,7 +115,8 @@ class StoreDiff:
     def to_json(self) -> dict[str, Any]:
         return {"same": self.same,
                 "streams": {"only_a": self.streams_only_a, "only_b": self.streams_only_b,
-                            "changed": self.streams_changed},
+                            "changed": self.streams_changed,
+                            "versions": {k: list(v) for k, v in self.versions.items()}},
                 "events": {"only_a": self.events_only_a, "only_b": self.events_only_b},
                 "projections": self.rows}
 
@@ -162,19 +164,23 @@ def _same_tip(left: StreamInfo, right: StreamInfo) -> bool:
 
 def _compare_streams(a: EventStore, b: EventStore, out: StoreDiff) -> None:
     for left, right in _merge(_streams(a), _streams(b), lambda s: s.aggregate_id):
-        if right is None and left is not None:
+        if left is None:
+            if right is not None:
+                out.streams_only_b.append(right.aggregate_id)
+                out.versions[right.aggregate_id] = (None, right.version)
+                if len(out.events_only_b) < MAX_LISTED:
+                    _list_events([], b.read_stream(right.aggregate_id), out)
+        elif right is None:
             out.streams_only_a.append(left.aggregate_id)
+            out.versions[left.aggregate_id] = (left.version, None)
             if len(out.events_only_a) < MAX_LISTED:
                 _list_events(a.read_stream(left.aggregate_id), [], out)
-        elif left is None and right is not None:
-            out.streams_only_b.append(right.aggregate_id)
-            if len(out.events_only_b) < MAX_LISTED:
-                _list_events([], b.read_stream(right.aggregate_id), out)
-        elif left is not None and right is not None and not _same_tip(left, right):
+        elif not _same_tip(left, right):
             events_a = a.read_stream(left.aggregate_id)
             events_b = b.read_stream(right.aggregate_id)
             if [e.event_id for e in events_a] != [e.event_id for e in events_b]:
                 out.streams_changed.append(left.aggregate_id)
+                out.versions[left.aggregate_id] = (left.version, right.version)
                 _list_events(events_a, events_b, out)
 
 

@@ -56,7 +56,9 @@ class BranchDiffDialog(QDialog):
                                     found.streams_only_b)):
             group = self._group(name, caption, len(ids))
             for aggregate_id in ids:
-                QTreeWidgetItem(group, [aggregate_id])
+                before, after = found.versions.get(aggregate_id, (None, None))
+                QTreeWidgetItem(group, [aggregate_id, "—" if before is None else f"v{before}",
+                                        "—" if after is None else f"v{after}"])
         for name, caption, events, column in (
                 ("events_only_a", "Events only in the original", found.events_only_a, 1),
                 ("events_only_b", "Events only in the branch", found.events_only_b, 2)):
