@@ -19,6 +19,11 @@ Targets: first page < 1 s, jump to end < 300 ms, no stall > 100 ms, RSS < 500 MB
 measures only the conversation graph: the time from asking for the graph of a conversation
 of about 1,000 nodes (added to the store once, under a fixed correlation id) to the first
 paint of the graph. Target < 500 ms.
+
+    python benchmarks/bench_inspector.py --branch [--store PATH]
+
+times a what-if branch 100 events before the head (copy + projection rebuild), in
+events/s, into a scratch file beside the store (deleted afterwards).
 """
 
 from __future__ import annotations
@@ -274,6 +279,26 @@ def measure_conversation(store: Path) -> list[tuple[str, float, float, str]]:
     return rows
 
 
+def measure_branch(store: Path) -> None:
+    from incident_core import Application
+    from incident_core.examples.bank import domain
+    from incident_core.operations.branch import branch
+    from incident_core.progress import run_to_end
+
+    out = store.with_name(store.stem + ".bench-branch.sqlite3")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{out}{suffix}").unlink(missing_ok=True)
+    try:
+        with Application.open(str(store), domain, read_only=True) as app:
+            at = max(0, app.store.head() - 100)
+            report = run_to_end(branch(app, str(out), at=at))
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{out}{suffix}").unlink(missing_ok=True)
+    print(f"\nbranch at #{at:,}: {report.events:,} events copied and projections rebuilt in "
+          f"{report.seconds:.1f} s — {report.events_per_second:,.0f} events/s")
+
+
 def print_table(rows: list[tuple[str, float, float, str]], events: int) -> None:
     print(f"\nInspector on a store of {events:,} events\n")
     print(f"{'measure':58} {'value':>10} {'target':>10}  ok")
@@ -292,6 +317,8 @@ def main() -> int:
     parser.add_argument("--make-only", action="store_true")
     parser.add_argument("--conversation", action="store_true",
                         help="only the conversation graph (first paint of ~1,000 nodes)")
+    parser.add_argument("--branch", action="store_true",
+                        help="only a what-if branch near the head (events/s)")
     parser.add_argument("--verbose", action="store_true",
                         help="print the longest heartbeat gaps of each phase")
     args = parser.parse_args()
@@ -307,6 +334,9 @@ def main() -> int:
         events = store.head()
     if args.conversation:
         print_table(measure_conversation(args.store), events)
+        return 0
+    if args.branch:
+        measure_branch(args.store)
         return 0
     print_table(measure(args.store, args.live_events), events)
     return 0
