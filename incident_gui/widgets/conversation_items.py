@@ -11,7 +11,6 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, Q
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
-    QGraphicsSimpleTextItem,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -59,6 +58,7 @@ class NodeItem(QGraphicsItem):
         self.stands_out = node.status in STANDING_OUT
         self._text = _MARKS.get(node.kind, "") + node.label
         self._rect = QRectF(0, 0, NODE_W, NODE_H)
+        self.size = self._rect.size()
         self._elided: str | None = None
 
     def boundingRect(self) -> QRectF:
@@ -117,7 +117,7 @@ class _Look:
 
     def __init__(self) -> None:
         self.edge_pen = QPen(QColor("#64748b"), 1.2)
-        self.label_brush = QBrush(QColor("#475569"))
+        self.label_colour = QColor("#475569")
         self.label_font = QFont()
         self.label_font.setPointSizeF(7.5)
 
@@ -129,25 +129,34 @@ class _Look:
 
 
 class EdgeItem(QGraphicsPathItem):
-    """A causation arrow from a parent node to a child, labelled with the time between."""
+    """A causation arrow from a parent node to a child, labelled (above the child) with the
+    time since its cause. The label is painted by the edge itself: a thousand text items
+    would cost more to create than the whole rest of the graph."""
 
     def __init__(self, parent: Placed, child: Placed) -> None:
         start = QPointF(parent.x + NODE_W, parent.y + NODE_H / 2)
         end = QPointF(child.x, child.y + NODE_H / 2)
         super().__init__(_arrow(start, end))
-        look = _Look.get()
-        self.setPen(look.edge_pen)
+        self.setPen(_Look.get().edge_pen)
         self.setZValue(-1)
         self.line = (start, end)
         self.child_id = child.node.node_id
-        if child.delta:
-            label = QGraphicsSimpleTextItem(child.delta, self)
-            label.setFont(look.label_font)
-            label.setBrush(look.label_brush)
-            label.setPos(child.x + 2, child.y - 13)  # above the child: time since its cause
-            self.label: QGraphicsSimpleTextItem | None = label
-        else:
-            self.label = None
+        self.label = child.delta
+        self._label_rect = QRectF(child.x + 2, child.y - 13, NODE_W - 4, 12)
+        self._bounds = super().boundingRect().united(self._label_rect)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        super().paint(painter, option, widget)
+        if self.label:
+            look = _Look.get()
+            painter.setFont(look.label_font)
+            painter.setPen(look.label_colour)
+            painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignLeft
+                             | Qt.AlignmentFlag.AlignBottom, self.label)
 
 
 class OverviewItem(QGraphicsItem):
@@ -162,7 +171,7 @@ class OverviewItem(QGraphicsItem):
         bounds = QRectF()
         for node in nodes:
             colour = node.border if node.stands_out else node.fill
-            rect = node.sceneBoundingRect().adjusted(3, 3, -3, -3)
+            rect = QRectF(node.pos(), node.size)
             self._boxes.setdefault(colour.name(), (colour, []))[1].append(rect)
             bounds = bounds.united(rect)
         self._bounds = bounds.adjusted(-2, -2, 2, 2)

@@ -30,7 +30,7 @@ from incident_gui.widgets.conversation_items import (
     NodeItem,
     OverviewItem,
 )
-from incident_gui.widgets.conversation_layout import LANE_H, LEFT, TOP, layout
+from incident_gui.widgets.conversation_layout import LANE_H, LEFT, NODE_W, TOP, layout
 
 __all__ = ["ConversationView"]
 
@@ -68,7 +68,7 @@ class ConversationView(QGraphicsView):
         if conversation is None:
             return
         placed = {p.node.node_id: p for p in layout(conversation)}
-        width = LEFT + max((p.x for p in placed.values()), default=0) + 40
+        width = max((p.x for p in placed.values()), default=LEFT) + NODE_W + 20
         self._add_lanes(conversation.lanes, width)
         for node_id, item in placed.items():
             node = NodeItem(item)
@@ -79,10 +79,8 @@ class ConversationView(QGraphicsView):
                 edge = EdgeItem(parent, item)
                 scene.addItem(edge)
                 self.edges.append(edge)
-        scene.setSceneRect(scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
-        self.overview = OverviewItem(list(self.nodes.values()), self.edges)
-        self.overview.setVisible(False)
-        scene.addItem(self.overview)
+        scene.setSceneRect(QRectF(-10, 0, width + 20, TOP + len(conversation.lanes) * LANE_H
+                                  + 10))
         if conversation.focus in self.nodes:
             self.nodes[conversation.focus].setSelected(True)
 
@@ -135,6 +133,9 @@ class ConversationView(QGraphicsView):
         self._labels_shown = shown
         for item in (*self.nodes.values(), *self.edges):
             item.setVisible(shown)
+        if self.overview is None and not shown:  # made when first needed
+            self.overview = OverviewItem(list(self.nodes.values()), self.edges)
+            self.scene().addItem(self.overview)
         if self.overview is not None:
             self.overview.setVisible(not shown)
 

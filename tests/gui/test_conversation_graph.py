@@ -66,7 +66,7 @@ def test_the_graph_of_a_completed_transfer(make_window, bank_store, qtbot) -> No
         child = by_id[edge.child_id]
         parent = by_id[child.node.parent]
         assert parent.x() < child.x()
-        assert edge.label is not None and edge.label.text().startswith("+")
+        assert edge.label.startswith("+")
     rows = {item.node.lane: item.y() for item in by_id.values()}
     assert rows["t-001"] < rows[SAGA] < rows["acc-002"] < rows["acc-003"]
     assert not any(item.stands_out for item in by_id.values())
