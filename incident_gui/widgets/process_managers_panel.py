@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from incident_core import Application, IncidentError
 from incident_core.operations.conversations import ConversationInfo, ManagerStatus, managers_status
 from incident_gui.widgets.naming import named
+from incident_gui.workers import OperationWorker, call_operation
 
 __all__ = ["CORRELATION_ROLE", "ProcessManagersPanel", "age_text"]
 
@@ -42,12 +43,15 @@ class ProcessManagersPanel(QWidget):
     """`processManagersPanel`; double-click a conversation to see its graph."""
 
     sig_conversation_requested = Signal(str)  # correlation id
+    sig_refreshed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("processManagersPanel")
         self._app: Application | None = None
         self.statuses: list[ManagerStatus] = []
+        self._worker: OperationWorker[list[ManagerStatus]] | None = None
+        self._again = False
         self.info = named(QLabel(), "sagaInfo")
         self.info.setWordWrap(True)
         refresh = named(QPushButton("Refresh"), "sagaRefreshButton")
@@ -71,16 +75,37 @@ class ProcessManagersPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        self.tree.clear()
-        self.statuses = []
-        if self._app is None:
+        """Read every manager's status off the UI thread (`sig_refreshed` when shown)."""
+        app = self._app
+        if app is None:
+            self.tree.clear()
+            self.statuses = []
             self.info.setText("No store open")
             return
-        try:
-            self.statuses = managers_status(self._app)
-        except IncidentError as exc:
-            self.info.setText(f"Cannot read the process managers: {exc}")
+        if self._worker is not None and self._worker.is_running():
+            self._again = True  # read again once this one ends
             return
+        self._again = False
+        worker: OperationWorker[list[ManagerStatus]] = OperationWorker(
+            lambda: call_operation(lambda: managers_status(app)))
+        worker.signals.finished.connect(lambda statuses: self._show(app, statuses))
+        worker.signals.errored.connect(lambda message, _details: self._failed(app, message))
+        self._worker = worker
+        self.info.setText("Reading the process managers…")
+        worker.start()
+
+    def _failed(self, app: Application, message: str) -> None:
+        if app is self._app:
+            self.info.setText(f"Cannot read the process managers: {message}")
+        if self._again:
+            self.refresh()
+
+    def _show(self, app: Application, statuses: list[ManagerStatus]) -> None:
+        if self._again or app is not self._app:
+            self.refresh()
+            return
+        self.tree.clear()
+        self.statuses = statuses
         if not self.statuses:
             self.info.setText("This domain has no process managers")
         else:
@@ -88,6 +113,7 @@ class ProcessManagersPanel(QWidget):
         parking = hasattr(self._app, "parked_steps")
         for status in self.statuses:
             self._add_manager(status, parking)
+        self.sig_refreshed.emit()
 
     def _add_manager(self, status: ManagerStatus, parking: bool) -> None:
         top = QTreeWidgetItem([f"⚙ {status.name} — checkpoint {status.checkpoint} · head "

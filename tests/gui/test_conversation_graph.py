@@ -153,8 +153,9 @@ def test_menu_item_opens_the_selected_events_conversation(make_window, bank_stor
 
 def test_the_sagas_tab_lists_managers(make_window, bank_store, qtbot) -> None:
     window = make_window(bank_store)
-    window.sagas.panel_action.trigger()
     panel = window.sagas.panel
+    with qtbot.waitSignal(panel.sig_refreshed, timeout=10_000):
+        window.sagas.panel_action.trigger()
     assert window.side_tabs.currentWidget() is panel
     [status] = panel.statuses
     assert (status.name, status.lag) == ("transfer_saga", 0)
@@ -175,8 +176,9 @@ def test_an_open_conversation_and_its_pending_step(make_window, tmp_path: Path,
         app.dispatch(RequestTransfer(aggregate_id="t-open", source_account_number="a",
                                      destination_account_number="b", amount=5))
     window = make_window(target, read_only=True)
-    window.sagas.show_panel()
     panel = window.sagas.panel
+    with qtbot.waitSignal(panel.sig_refreshed, timeout=10_000):
+        window.sagas.show_panel()
     [status] = panel.statuses
     assert status.lag == 1
     [item] = panel.conversation_items()
@@ -206,11 +208,13 @@ def test_a_parked_step_in_the_graph_and_the_panel(qtbot) -> None:
     assert parked.fill == QColor("#dc2626")
     panel = ProcessManagersPanel()
     qtbot.addWidget(panel)
-    panel.set_application(app)
+    with qtbot.waitSignal(panel.sig_refreshed, timeout=10_000):
+        panel.set_application(app)
     boom = next(s for s in panel.statuses if s.name == "boom_saga")
     assert len(boom.parked) == 1
     retry = panel.findChild(QPushButton, "parkedRetryButton")
-    qtbot.mouseClick(retry, Qt.MouseButton.LeftButton)  # still raises: parked again
+    with qtbot.waitSignal(panel.sig_refreshed, timeout=10_000):
+        qtbot.mouseClick(retry, Qt.MouseButton.LeftButton)  # still raises: parked again
     again = app.parked_steps()  # type: ignore[attr-defined]
     assert [(s.event_id, s.attempts) for s in again] == [(event_id, 2)]
 
