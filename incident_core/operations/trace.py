@@ -106,7 +106,13 @@ def parked_steps_of(app: object, *, include_skipped: bool = True) -> list[Any]:
 def trace(store: EventStore, ident: str, *, domain: Domain | None = None,
           checkpoints: dict[str, int] | None = None, parked: Iterable[Any] = (),
           limit: int = DEFAULT_LIMIT) -> Conversation:
-    """The conversation of `ident` (an event id or a correlation id)."""
+    """The conversation of `ident` (an event id or a correlation id).
+
+    `domain` names the process-manager steps (without it a step is "process manager" and
+    only steps that caused events are shown); `checkpoints` (the store's, all of them)
+    tells a step not yet handled from one that caused nothing; `parked` are parked steps
+    (objects with process_manager, event_id, status, error, skip_reason); at most `limit`
+    events are read (`truncated` says when there were more)."""
     focus = store.get_event(ident)
     correlation = ident if focus is None else (focus.correlation_id or focus.event_id)
     events = store.events_with_metadata("correlation_id", correlation, limit + 1)
