@@ -73,7 +73,7 @@ def branch(app: Application, target: str, *, at: int) -> Operation[BranchReport]
     if not 0 <= at <= source.head():
         raise IncidentError(f"position {at} is not in this store (head {source.head()})")
     started = time.perf_counter()
-    store = open_store(target, create=True)
+    store = open_store(target, create=True, synchronous="OFF")  # a scratch copy: no fsyncs
     if store.head() != 0:
         store.close()
         raise IncidentError(f"{target} already holds events: a branch needs a new store")
