@@ -7,7 +7,7 @@ process dies mid-saga (the next write resumes from the checkpoint).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -61,11 +61,18 @@ class ProcessManager:
         def requested(event: TransferRequested, recorded: RecordedEvent,
                       ctx: SagaContext) -> None:
             if ctx.dispatch(SendMoney(...)).ok: ...
+
+    `final_event_types` (optional) says what "finished" means for one conversation: a
+    correlation that recorded one of these types is over (the inspector lists the others
+    as open conversations).
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *,
+                 final_event_types: Iterable[type[Event] | str] = ()) -> None:
         self.name = name
         self._handlers: dict[str, Handler] = {}
+        self.final_event_types: tuple[str, ...] = tuple(
+            t if isinstance(t, str) else t.__name__ for t in final_event_types)
 
     def on(self, *event_types: type[E]) -> Callable[
             [Callable[[E, RecordedEvent, SagaContext], None]],

@@ -24,6 +24,7 @@ from incident_gui.menus import build_actions
 from incident_gui.models.event_cells import type_icon
 from incident_gui.projections_host import ProjectionsHost
 from incident_gui.query_thread import QueryThread
+from incident_gui.saga_views import install_saga_views
 from incident_gui.session import Session, demo_store_path, open_session, recent_entry
 from incident_gui.settings import Settings
 from incident_gui.store_dialogs import (
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.actions_ = build_actions(self)
         self.status = StoreStatusBar(self)
         self.setStatusBar(self.status)
+        self.sagas = install_saga_views(self)
         self._wire()
         restore_geometry(self, self._settings)
         self._splitters_restored = False

@@ -52,6 +52,7 @@ class EventDetail(QWidget):
 
     sig_event_requested = Signal(str)  # event id to jump to
     sig_aggregate_requested = Signal(str)
+    sig_conversation_requested = Signal(str)  # event id whose conversation to show
 
     def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +72,9 @@ class EventDetail(QWidget):
         self.json = JsonTree("eventJson", self)
         self.copy_button = named(QPushButton("Copy as JSON"), "copyJsonButton")
         self.copy_button.clicked.connect(self.copy_json)
+        self.conversation_button = named(QPushButton("Show conversation"),
+                                         "showConversationButton")
+        self.conversation_button.clicked.connect(self._request_conversation)
         self.related = named(QTreeWidget(), "relatedEvents")
         self.related.setHeaderLabels(["Related event", "Aggregate", "Position"])
         self.related.setRootIsDecorated(True)
@@ -100,6 +104,7 @@ class EventDetail(QWidget):
             form.addRow(caption, self._field(name))
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
+        header.addWidget(self.conversation_button)
         header.addWidget(self.copy_button)
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -133,6 +138,7 @@ class EventDetail(QWidget):
         self._event = event
         self.related.clear()
         self.copy_button.setEnabled(event is not None)
+        self.conversation_button.setEnabled(event is not None)
         self._body.setVisible(event is not None)
         if event is None:
             self.title.setText("Select an event in a timeline or the global log")
@@ -148,6 +154,10 @@ class EventDetail(QWidget):
             store = self._store
             QTreeWidgetItem(self.related, ["Looking for related events…"])
             self._loader.submit(("related", self._generation), lambda: _related(store, event))
+
+    def _request_conversation(self) -> None:
+        if self._event is not None:
+            self.sig_conversation_requested.emit(self._event.event_id)
 
     def copy_json(self) -> None:
         if self._event is not None:

@@ -9,6 +9,8 @@ from incident_core.examples.bank.transfers import (
     CompleteTransfer,
     InitiateTransfer,
     RevertTransfer,
+    TransferCancelled,
+    TransferCompleted,
     TransferInitiated,
     TransferRequested,
     TransferReverted,
@@ -17,7 +19,9 @@ from incident_core.process import ProcessManager, SagaContext
 
 __all__ = ["transfer_saga"]
 
-transfer_saga = ProcessManager("transfer_saga")
+# A reverted transfer is not over: the saga still gives the money back, then cancels it.
+transfer_saga = ProcessManager("transfer_saga",
+                               final_event_types=(TransferCompleted, TransferCancelled))
 
 
 @transfer_saga.on(TransferRequested)
