@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,7 +20,8 @@ from incident_core.errors import (
     StoreError,
     UnknownProjection,
 )
-from incident_core.process import Accepted, Outcome, Rejected
+from incident_core.parking import StepFailed
+from incident_core.process import Accepted, Outcome, ParkedStep, ProcessManager, Rejected
 from incident_core.projections.definition import Projection
 from incident_core.results import (
     AggregateState,
@@ -28,9 +31,10 @@ from incident_core.results import (
     Preview,
     WrongAggregateType,
 )
-from incident_core.store.base import EventStore
+from incident_core.store.base import EventStore, StoreTransaction
 from incident_core.store.open import open_store
 from incident_core.unit import Unit, dumps, pending_from_envelope
+from incident_core.values import aggregate_key, encode_checked
 
 __all__ = [
     "AggregateState",
@@ -43,6 +47,33 @@ __all__ = [
 
 
 Listener = Callable[[list[RecordedEvent]], None]
+
+
+@contextmanager
+def write_guard() -> Iterator[None]:
+    """Whatever else the store raises while writing (a value its driver cannot bind, text
+    it cannot encode) becomes a StoreError; the transaction was rolled back."""
+    try:
+        yield
+    except (IncidentError, StepFailed):
+        raise
+    except Exception as exc:
+        raise StoreError(f"the store refused the write ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())}); nothing was written") from exc
+
+
+def _parked_in(tx: StoreTransaction, process_manager: str, position: int) -> ParkedStep:
+    step = tx.parked(process_manager, position)
+    if step is None:
+        raise IncidentError(f"no parked step of {process_manager} at position {position}")
+    return step
+
+
+def _event_at(tx: StoreTransaction, position: int) -> RecordedEvent:
+    found = tx.events_after(position - 1, limit=1)
+    if not found or found[0].position != position:
+        raise StoreError(f"no event at position {position}")
+    return found[0]
 
 
 class Application:
@@ -157,18 +188,33 @@ class Application:
 
     # -- the command path ---------------------------------------------------------------
     def _pending(self, aggregate: Aggregate[Any], command: Command, version: int,
-                 events: Sequence[Event], metadata: dict[str, Any]) -> list[PendingEvent]:
+                 events: Sequence[Event], metadata: dict[str, Any],
+                 ) -> tuple[list[PendingEvent], list[Event]]:
+        """The events to record and the same events as a replay will decode them (what the
+        caller folds, projects and hands to sagas: live equals replay by construction)."""
         recorded_at = format_time(utc_now())
-        meta = {**metadata, "command_type": type(command).__name__}
+        command_type = type(command).__name__
+        meta = {**metadata, "command_type": command_type}
         meta_json = dumps(meta)
-        out = []
+        key = aggregate_key(command.aggregate_id)
+        pending, decoded = [], []
         for offset, event in enumerate(events, start=1):
-            out.append(PendingEvent(
-                str(uuid.uuid4()), command.aggregate_id, aggregate.name, type(event).__name__,
-                version + offset, recorded_at, event.model_dump_json(), meta_json,
-                type(event).schema_version, meta.get("correlation_id"),
-                meta.get("causation_id")))
-        return out
+            event_type = type(event).__name__
+            text, data = encode_checked(event, command_type, (event_type,))
+            schema_version = type(event).schema_version
+            decoded.append(self._roundtrip(event_type, data, schema_version))
+            pending.append(PendingEvent(
+                str(uuid.uuid4()), key, aggregate.name, event_type, version + offset,
+                recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),
+                meta.get("causation_id"), data))
+        return pending, decoded
+
+    def _roundtrip(self, event_type: str, data: dict[str, Any], schema_version: int) -> Event:
+        try:
+            return self.domain.decode(event_type, data, schema_version)
+        except Exception as exc:
+            raise DomainCodeError(f"decoding the new {event_type} from its own JSON",
+                                  exc) from exc
 
     def _decide(self, aggregate: Aggregate[Any], state: BaseModel,
                 command: Command) -> list[Event] | Rejection:
@@ -183,28 +229,27 @@ class Application:
     def preview(self, command: Command) -> Preview:
         """Run the aggregate on the current state; record nothing."""
         aggregate = self.domain.aggregate_for(command)
+        key = aggregate_key(command.aggregate_id)
         try:
-            version, state = self._load(aggregate, command.aggregate_id, self.store.read_stream)
+            version, state = self._load(aggregate, key, self.store.read_stream)
         except WrongAggregateType as exc:
-            before = AggregateState(command.aggregate_id, aggregate.name, 0,
-                                    aggregate.initial_state)
+            before = AggregateState(key, aggregate.name, 0, aggregate.initial_state)
             return Preview(before, [], None, Rejected("wrong_aggregate_type", str(exc)))
-        before = AggregateState(command.aggregate_id, aggregate.name, version, state)
+        before = AggregateState(key, aggregate.name, version, state)
         decision = self._decide(aggregate, state, command)
         if isinstance(decision, Rejection):
             return Preview(before, [], None, Rejected.of(decision))
-        try:
-            after_state = aggregate.fold(decision, state)
-        except Exception as exc:
-            raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
-        after = AggregateState(command.aggregate_id, aggregate.name,
-                               version + len(decision), after_state)
-        return Preview(before, decision, after, None)
+        _, events = self._pending(aggregate, command, version, decision, {})
+        after = AggregateState(key, aggregate.name, version + len(events),
+                               self._apply_all(aggregate, state, events))
+        return Preview(before, events, after, None)
 
     def dispatch(self, command: Command, *,
                  metadata: dict[str, Any] | None = None) -> DispatchResult:
-        """Execute a validated command. Optimistic: on a version conflict, reload and retry."""
+        """Execute a validated command. Optimistic: on a version conflict, reload and retry.
+        Once its events are committed the result is Accepted, whatever its sagas do."""
         aggregate = self.domain.aggregate_for(command)
+        key = aggregate_key(command.aggregate_id)
         command_id = str(uuid.uuid4())
         meta = {"correlation_id": command_id, "causation_id": command_id,
                 "command_id": command_id, **(metadata or {})}
@@ -214,10 +259,10 @@ class Application:
             # writer recorded newer events meanwhile, the append conflicts on (aggregate_id,
             # version) and the retry reads them; a refusal is only returned on state that
             # was read from the store just now.
-            trusted = not verify and self._cached(aggregate, command.aggregate_id)[0] > 0
+            trusted = not verify and self._cached(aggregate, key)[0] > 0
             try:
-                version, state = self._load(aggregate, command.aggregate_id,
-                                            self.store.read_stream, trust_cache=trusted)
+                version, state = self._load(aggregate, key, self.store.read_stream,
+                                            trust_cache=trusted)
             except WrongAggregateType as exc:
                 return Rejected("wrong_aggregate_type", str(exc))
             decision = self._decide(aggregate, state, command)
@@ -226,23 +271,31 @@ class Application:
                     verify = True
                     continue
                 return Rejected.of(decision)
-            pending = self._pending(aggregate, command, version, decision, meta)
+            pending, events = self._pending(aggregate, command, version, decision, meta)
             try:
-                with self.store.transaction() as tx:
+                with write_guard(), self.store.transaction() as tx:
                     unit = Unit(self, tx)
-                    recorded = unit.record(pending, decision)
+                    recorded = unit.record(pending, events)
                     saga_work = unit.finish(fast_forward=True)
             except ConcurrencyError:
                 verify = True  # the cached state is still a committed one: read the rest
                 continue
-            new_state = self._apply_all(aggregate, state, decision)
-            self._remember(aggregate.name, command.aggregate_id, version + len(decision),
-                           new_state)
+            new_state = self._apply_all(aggregate, state, events)
+            self._remember(aggregate.name, key, version + len(events), new_state)
             unit.publish()
             if saga_work:
-                self.run_process_managers()
+                return self._run_sagas_after(recorded, str(meta.get("correlation_id")))
             return Accepted(recorded)
-        return Conflicted(command.aggregate_id, self.max_attempts)
+        return Conflicted(key, self.max_attempts)
+
+    def _run_sagas_after(self, recorded: list[RecordedEvent], correlation_id: str) -> Accepted:
+        """Run the sagas a committed command started; their failures go with the result."""
+        try:
+            _, parked = self._drain()
+        except IncidentError as exc:
+            return Accepted(recorded, saga_error=str(exc))
+        return Accepted(recorded, saga_failures=tuple(
+            p for p in parked if p.correlation_id == correlation_id))
 
     def dispatch_data(self, command_type: str, data: dict[str, Any] | str | bytes, *,
                       metadata: dict[str, Any] | None = None) -> DispatchResult:
@@ -252,7 +305,7 @@ class Application:
     def dispatch_many(self, commands: Sequence[Command]) -> list[Outcome]:
         """Execute commands one after another in a single transaction (bulk seeding).
         Each sees the effects of the previous ones; process managers run afterwards."""
-        with self.store.transaction() as tx:
+        with write_guard(), self.store.transaction() as tx:
             unit = Unit(self, tx)
             outcomes = [unit.dispatch(c, None) for c in commands]
             saga_work = unit.finish(fast_forward=True)
@@ -274,7 +327,7 @@ class Application:
         data and metadata; positions are this store's. Refuses events already present.
         Projections follow; process managers skip them (their effects are in the import)."""
         pending = [pending_from_envelope(e) for e in envelopes]
-        with self.store.transaction() as tx:
+        with write_guard(), self.store.transaction() as tx:
             present = tx.existing_event_ids([p.event_id for p in pending])
             if present:
                 raise StoreError(f"{len(present)} of these events are already in the store "
@@ -294,7 +347,7 @@ class Application:
         """Swap in rows rebuilt from replay up to `checkpoint`, then catch up to the head,
         in one transaction (a failure leaves the previous rows in place)."""
         projection = self.projection(name)
-        with self.store.transaction() as tx:
+        with write_guard(), self.store.transaction() as tx:
             tx.replace_projection(projection.spec, rows, checkpoint)
             unit = Unit(self, tx)
             unit._project(projection, tx.head())
@@ -302,19 +355,82 @@ class Application:
     # -- process managers ----------------------------------------------------------------
     def run_process_managers(self, *, batch: int = 500) -> int:
         """Handle every event the process managers have not handled yet; return how many.
-        Each batch commits together with the commands it caused and the checkpoints."""
+        Each batch commits together with the commands it caused and the checkpoints; a
+        step whose handler raises is parked (see `parked_steps`), the others go on."""
+        return self._drain(batch)[0]
+
+    def _drain(self, batch: int = 500) -> tuple[int, list[ParkedStep]]:
         if self.store.read_only or not self.domain.process_managers:
-            return 0
-        total = 0
+            return 0, []
+        total, parked = 0, []
         while True:
-            with self.store.transaction() as tx:
-                unit = Unit(self, tx)
-                handled = unit.drain(batch)
-                more = unit.finish(fast_forward=False)
+            unit, handled, more = self._drain_batch(batch)
             unit.publish()
+            parked.extend(unit.parked_now)
             total += handled
             if handled == 0 or not more:
-                return total
+                return total, parked
+
+    def _drain_batch(self, batch: int) -> tuple[Unit, int, bool]:
+        """One batch in one transaction. A failing step rolls the batch back; it is then
+        redone with that step parked (its checkpoint moving past it in the same commit)."""
+        park: dict[tuple[str, int], ParkedStep] = {}
+        while True:
+            try:
+                with write_guard(), self.store.transaction() as tx:
+                    unit = Unit(self, tx, park=park)
+                    handled = unit.drain(batch)
+                    more = unit.finish(fast_forward=False)
+                return unit, handled, more
+            except StepFailed as failure:
+                if failure.key in park:
+                    raise StoreError(f"cannot park the failed saga step {failure.key}: "
+                                     f"{failure.step.error}") from None
+                park[failure.key] = failure.step
+
+    # -- parked saga steps ------------------------------------------------------------
+    def parked_steps(self, *, include_skipped: bool = False) -> list[ParkedStep]:
+        """Saga steps whose handler raised, waiting for a retry or a skip."""
+        return self.store.parked_steps(include_skipped=include_skipped)
+
+    def retry_parked(self, process_manager: str, position: int) -> ParkedStep | None:
+        """Run a parked step's handler again: None when it succeeds now (it is unparked
+        and what it dispatched is recorded), else the step with its new error."""
+        pm = self._manager(process_manager)
+        try:
+            with write_guard(), self.store.transaction() as tx:
+                _parked_in(tx, process_manager, position)
+                unit = Unit(self, tx)
+                unit.run_step(pm, _event_at(tx, position))
+                unit.finish(fast_forward=False)
+                tx.unpark(process_manager, position)
+        except StepFailed as failure:
+            with write_guard(), self.store.transaction() as tx:
+                old = _parked_in(tx, process_manager, position)
+                step = replace(failure.step, attempts=old.attempts + 1)
+                tx.park(step)
+            return step
+        unit.publish()
+        self._drain()
+        return None
+
+    def skip_parked(self, process_manager: str, position: int, reason: str) -> ParkedStep:
+        """Give up on a parked step, recording why (it stays listed as skipped)."""
+        if not reason.strip():
+            raise IncidentError("a reason is required to skip a parked saga step")
+        self._manager(process_manager)
+        with write_guard(), self.store.transaction() as tx:
+            step = replace(_parked_in(tx, process_manager, position), status="skipped",
+                           skip_reason=reason)
+            tx.park(step)
+        return step
+
+    def _manager(self, name: str) -> ProcessManager:
+        try:
+            return self.domain.process_managers[name]
+        except KeyError:
+            known = ", ".join(sorted(self.domain.process_managers)) or "none"
+            raise IncidentError(f"unknown process manager {name!r}; known: {known}") from None
 
     # -- projections ------------------------------------------------------------------
     def projection(self, name: str) -> Projection[Any]:
@@ -325,7 +441,7 @@ class Application:
 
     def _prepare(self) -> None:
         """Create missing projection tables, then finish interrupted saga work."""
-        with self.store.transaction() as tx:
+        with write_guard(), self.store.transaction() as tx:
             for projection in self.domain.projections.values():
                 tx.ensure_projection(projection.spec)
             unit = Unit(self, tx)

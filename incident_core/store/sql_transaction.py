@@ -11,8 +11,9 @@ from sqlalchemy import Connection, insert, select, text
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
+from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema
+from incident_core.store import schema, sql_parking
 from incident_core.store.base import StoreTransaction
 from incident_core.store.sql_queries import (
     AFTER,
@@ -213,3 +214,12 @@ class SqlTransaction(StoreTransaction):
             self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
                                    f"RENAME TO {quote(spec.name + '_pkey')}"))
         self._write_checkpoint(spec, checkpoint)
+
+    def park(self, step: ParkedStep) -> None:
+        sql_parking.park(self.conn, step)
+
+    def unpark(self, process_manager: str, position: int) -> None:
+        sql_parking.unpark(self.conn, process_manager, position)
+
+    def parked(self, process_manager: str, position: int) -> ParkedStep | None:
+        return sql_parking.parked(self.conn, process_manager, position)
