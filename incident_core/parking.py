@@ -6,8 +6,10 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from pydantic import ValidationError
+
 from incident_core.envelope import RecordedEvent, format_time, utc_now
-from incident_core.errors import CorruptStoreError, ReadOnlyError, StoreError
+from incident_core.errors import CorruptStoreError, ReadOnlyError, StoreError, format_loc
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.values import INT_MAX, INT_MIN
@@ -39,6 +41,11 @@ def is_infrastructure(exc: BaseException) -> bool:
 
 
 def one_line(exc: BaseException) -> str:
+    """`Type: message` on one line (pydantic's multi-line errors condensed)."""
+    if isinstance(exc, ValidationError):
+        reasons = "; ".join(f"{format_loc(e['loc'])}: {e['msg']}"
+                            for e in exc.errors(include_url=False))
+        return f"ValidationError: {exc.title}: {reasons}"
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 

@@ -31,6 +31,7 @@ from incident_core.cli.output import (
     emit_table,
     say,
 )
+from incident_core.cli.sagas import accepted_payload
 
 if TYPE_CHECKING:
     from incident_core.app import Application
@@ -89,7 +90,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
                            f"({result.attempts} attempts)",
                    {"ok": False, "error": "conflict", "aggregate_id": result.aggregate_id,
                     "attempts": result.attempts})
-    emit({"ok": True, "events": [e.to_json() for e in result.events]})
+    emit(accepted_payload(result))
     return OK
 
 

@@ -35,6 +35,7 @@ from incident_core.cli.output import (
     emit,
     say,
 )
+from incident_core.cli.sagas import register as register_sagas
 
 if TYPE_CHECKING:
     from incident_core.app import DomainCodeError
@@ -127,13 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file", metavar="FILE", help="'-' for stdout")
     imp = add("import", cmd_import, "import an NDJSON export (all events checked first)")
     imp.add_argument("file", metavar="FILE", help="'-' for stdin")
+    register_sagas(add, common)
     return parser
 
 
 # -- running ------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
     from incident_core.app import DomainCodeError
-    from incident_core.errors import IncidentError, StoreError
+    from incident_core.errors import IncidentError, InvalidCommand, StoreError
     from incident_core.operations import ImportFileError
 
     handler: Handler = args.handler
@@ -145,6 +147,10 @@ def _run(args: argparse.Namespace) -> int:
         raise Exit(STORE, str(exc)) from None
     except DomainCodeError as exc:
         raise Exit(DOMAIN_CODE, f"domain code failed: {_one_line(exc)}") from None
+    except InvalidCommand as exc:
+        raise Exit(USAGE, str(exc), {"ok": False, "error": "invalid_command",
+                                     "command_type": exc.command_type,
+                                     "details": exc.details}) from None
     except ImportFileError as exc:
         raise Exit(USAGE, f"cannot import {args.file}: {exc}; nothing was imported") from None
     except IncidentError as exc:
