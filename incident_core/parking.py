@@ -4,17 +4,26 @@ the store's own (never parked: the step is healthy, the database is not)."""
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
 
 from incident_core.envelope import RecordedEvent, format_time, utc_now
-from incident_core.errors import CorruptStoreError, ReadOnlyError, StoreError, format_loc
+from incident_core.errors import (
+    CorruptStoreError,
+    IncidentError,
+    ReadOnlyError,
+    StoreError,
+    format_loc,
+)
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.values import INT_MAX, INT_MIN
 
-__all__ = ["StepFailed", "is_infrastructure", "one_line", "parked_step", "row_problem"]
+__all__ = ["StepFailed", "is_infrastructure", "one_line", "parked_step", "row_problem",
+           "write_guard"]
 
 _DATABASE_DOWN = {"OperationalError", "InterfaceError", "InternalError"}
 
@@ -69,3 +78,16 @@ def row_problem(spec: ProjectionSpec, row: dict[str, Any]) -> tuple[str, str] | 
         elif column.kind == "integer" and not INT_MIN <= value <= INT_MAX:
             return column.name, "integer outside the signed 64-bit range of the column"
     return None
+
+
+@contextmanager
+def write_guard() -> Iterator[None]:
+    """Whatever else the store raises while writing (a value its driver cannot bind, text
+    it cannot encode) becomes a StoreError; the transaction was rolled back."""
+    try:
+        yield
+    except (IncidentError, StepFailed):
+        raise
+    except Exception as exc:
+        raise StoreError(f"the store refused the write ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())}); nothing was written") from exc
