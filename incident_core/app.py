@@ -7,9 +7,11 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel
 
+from incident_core import idempotent
 from incident_core.app_sagas import ProcessManagers
 from incident_core.domain import Aggregate, Command, Domain, Event, Rejection
 from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
@@ -145,8 +147,10 @@ class Application(ProcessManagers):
             return base
         return self._fold(aggregate, aggregate_id, base, read(aggregate_id, after_version=base[0]))
 
-    def state(self, aggregate_id: str, *, at_version: int | None = None) -> AggregateState | None:
+    def state(self, aggregate_id: str | int | UUID, *,
+              at_version: int | None = None) -> AggregateState | None:
         """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
+        aggregate_id = aggregate_key(aggregate_id)
         events = self.store.read_stream(aggregate_id, to_version=at_version)
         if not events:
             return None
@@ -172,7 +176,7 @@ class Application(ProcessManagers):
         pending, decoded = [], []
         for offset, event in enumerate(events, start=1):
             event_type = type(event).__name__
-            text, data = encode_checked(event, command_type, (event_type,))
+            text, data = self._encode(event, command_type)
             schema_version = type(event).schema_version
             decoded.append(self._roundtrip(event_type, data, schema_version))
             pending.append(PendingEvent(
@@ -180,6 +184,15 @@ class Application(ProcessManagers):
                 recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),
                 meta.get("causation_id"), data))
         return pending, decoded
+
+    @staticmethod
+    def _encode(event: Event, command_type: str) -> tuple[str, dict[str, Any]]:
+        try:
+            return encode_checked(event, command_type, (type(event).__name__,))
+        except IncidentError:
+            raise
+        except Exception as exc:  # a value pydantic cannot serialise
+            raise DomainCodeError(f"serialising {type(event).__name__}", exc) from exc
 
     def _roundtrip(self, event_type: str, data: dict[str, Any], schema_version: int) -> Event:
         try:
@@ -216,13 +229,19 @@ class Application(ProcessManagers):
                                self._apply_all(aggregate, state, events))
         return Preview(before, events, after, None)
 
-    def dispatch(self, command: Command, *,
-                 metadata: dict[str, Any] | None = None) -> DispatchResult:
+    def dispatch(self, command: Command, *, metadata: dict[str, Any] | None = None,
+                 idempotency_key: str | None = None) -> DispatchResult:
         """Execute a validated command. Optimistic: on a version conflict, reload and retry.
-        Once its events are committed the result is Accepted, whatever its sagas do."""
+        Once its events are committed the result is Accepted, whatever its sagas do.
+        `idempotency_key` becomes the command id: if a command with that id was recorded
+        before (by any process), its events are returned (`replayed`) and nothing is
+        recorded. A rejected command records nothing, so its key stays free."""
         aggregate = self.domain.aggregate_for(command)
         key = aggregate_key(command.aggregate_id)
-        command_id = str(uuid.uuid4())
+        earlier = idempotent.earlier(self.store.events_with_metadata, idempotency_key, command)
+        if earlier:
+            return Accepted(earlier, replayed=True)
+        command_id = idempotency_key or str(uuid.uuid4())
         meta = {"correlation_id": command_id, "causation_id": command_id,
                 "command_id": command_id, **(metadata or {})}
         verify = False
@@ -246,12 +265,16 @@ class Application(ProcessManagers):
             pending, events = self._pending(aggregate, command, version, decision, meta)
             try:
                 with write_guard(), self.store.transaction() as tx:
-                    unit = Unit(self, tx)
-                    recorded = unit.record(pending, events)
-                    saga_work = unit.finish(fast_forward=True)
+                    earlier = idempotent.earlier_in(tx, idempotency_key, command)
+                    if not earlier:
+                        unit = Unit(self, tx)
+                        recorded = unit.record(pending, events)
+                        saga_work = unit.finish(fast_forward=True)
             except ConcurrencyError:
                 verify = True  # the cached state is still a committed one: read the rest
                 continue
+            if earlier:  # another process recorded it meanwhile
+                return Accepted(earlier, replayed=True)
             new_state = self._apply_all(aggregate, state, events)
             self._remember(aggregate.name, key, version + len(events), new_state)
             unit.publish()
@@ -270,9 +293,11 @@ class Application(ProcessManagers):
             p for p in parked if p.correlation_id == correlation_id))
 
     def dispatch_data(self, command_type: str, data: dict[str, Any] | str | bytes, *,
-                      metadata: dict[str, Any] | None = None) -> DispatchResult:
+                      metadata: dict[str, Any] | None = None,
+                      idempotency_key: str | None = None) -> DispatchResult:
         """Validate raw input (raises UnknownCommand / InvalidCommand), then dispatch."""
-        return self.dispatch(self.domain.parse_command(command_type, data), metadata=metadata)
+        return self.dispatch(self.domain.parse_command(command_type, data), metadata=metadata,
+                             idempotency_key=idempotency_key)
 
     def dispatch_many(self, commands: Sequence[Command]) -> list[Outcome]:
         """Execute commands one after another in a single transaction (bulk seeding).

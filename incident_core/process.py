@@ -46,12 +46,14 @@ class Accepted:
     """The command was executed; these events were recorded (in this order).
     `saga_failures`: saga steps of this command's cascade that raised and were parked;
     `saga_error`: why the sagas could not run after the commit (they resume on the next
-    write). Neither undoes the command."""
+    write). Neither undoes the command. `replayed`: the idempotency key was used before;
+    these are the events recorded then, and nothing was recorded now."""
 
     events: list[RecordedEvent] = field(default_factory=list)
     ok: bool = True
     saga_failures: tuple[ParkedStep, ...] = ()
     saga_error: str | None = None
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

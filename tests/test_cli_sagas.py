@@ -32,7 +32,7 @@ def test_dispatch_is_exit_0_with_the_parked_step_and_the_store_stays_usable(
     assert "aggregate_id" in str(step["error"])
     accepted = ok("dispatch", "DepositMoney", "--data", '{"aggregate_id": "A", "amount": 1}',
                   db=db)
-    assert accepted["saga_failures"] == []
+    assert "saga_failures" not in accepted
     ok("rebuild", "--all", db=db)
     assert ok("sagas", db=db) == [{"name": "transfer_saga", "checkpoint": 6, "head": 6,
                                    "lag": 0, "parked": 1}]

@@ -78,7 +78,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
                                      "command_type": args.command_type,
                                      "details": exc.details}) from None
     with open_app(args, domain, create=True) as app:
-        result = app.dispatch(command)
+        result = app.dispatch(command, idempotency_key=args.command_id)
     if isinstance(result, Rejected):
         payload = {"ok": False, "error": "rejected", "reason": result.reason}
         if result.detail:

@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch.add_argument("command_type", metavar="COMMAND_TYPE")
     dispatch.add_argument("--data", default="{}", metavar="JSON",
                           help="the command's fields as a JSON object ('-': read stdin)")
+    dispatch.add_argument("--command-id", metavar="KEY",
+                          help="idempotency key: dispatching the same KEY again records "
+                               "nothing and prints what was recorded the first time")
     events = add("events", cmd_events, "list recorded events in position order")
     events.add_argument("--aggregate", metavar="ID")
     events.add_argument("--type", action="append", metavar="T", help="repeatable")

@@ -101,7 +101,8 @@ def _skip(args: argparse.Namespace) -> int:
 
 def accepted_payload(result: Accepted) -> dict[str, Any]:
     """The accepted command's JSON; saga trouble after the commit is a warning, not a
-    failure (the events are recorded: exit 0)."""
+    failure (the events are recorded: exit 0). `saga_failures`, `saga_error` and
+    `replayed` appear only when there is something to say."""
     failures: tuple[ParkedStep, ...] = result.saga_failures
     for step in failures:
         say(f"warning: saga step parked: {step.process_manager} on {step.event_type} "
@@ -109,8 +110,12 @@ def accepted_payload(result: Accepted) -> dict[str, Any]:
     if result.saga_error:
         say(f"warning: the command was recorded but its sagas did not run: "
             f"{result.saga_error} (they resume on the next write)")
-    payload: dict[str, Any] = {"ok": True, "events": [e.to_json() for e in result.events],
-                               "saga_failures": [s.to_json() for s in failures]}
+    payload: dict[str, Any] = {"ok": True, "events": [e.to_json() for e in result.events]}
+    if failures:
+        payload["saga_failures"] = [s.to_json() for s in failures]
+    if result.replayed:
+        say("already recorded under this command id: nothing was recorded now")
+        payload["replayed"] = True
     if result.saga_error:
         payload["saga_error"] = result.saga_error
     return payload

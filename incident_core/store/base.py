@@ -131,6 +131,10 @@ class StoreTransaction(ABC):
                            checkpoint: int) -> None:
         """Swap in a complete new set of rows and its checkpoint (used by rebuild)."""
 
+    @abstractmethod
+    def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
+        """Events whose causation id is this (a command id: the command's own events)."""
+
     # -- parked saga steps ------------------------------------------------------------
     @abstractmethod
     def park(self, step: ParkedStep) -> None:

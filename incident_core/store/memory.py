@@ -243,6 +243,9 @@ class _MemoryTransaction(StoreTransaction):
                     break
         return out
 
+    def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
+        return [e for e in self.store._events + self.events if e.causation_id == causation_id]
+
     def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
         mine = {e.event_id for e in self.events}
         return {i for i in event_ids if i in self.store._by_id or i in mine}

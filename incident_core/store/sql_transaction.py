@@ -23,6 +23,7 @@ from incident_core.store.sql_queries import (
     HEAD,
     INSERT_EVENTS,
     NO_LIMIT,
+    SELECT_EVENTS,
     E,
     from_row,
     has_table,
@@ -123,6 +124,11 @@ class SqlTransaction(StoreTransaction):
                                                                                  params)]
         params["types"] = list(event_types)
         return [from_row(r) for r in self.conn.execute(AFTER_TYPED, params)]
+
+    def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
+        self._write_events()
+        stmt = SELECT_EVENTS.where(E.c.causation_id == causation_id).order_by(E.c.position)
+        return [from_row(r) for r in self.conn.execute(stmt)]
 
     def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
         self._write_events()
