@@ -11,10 +11,10 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from incident_core import idempotent
+from incident_core import idempotent, recording
 from incident_core.app_sagas import ProcessManagers
 from incident_core.domain import Aggregate, Command, Domain, Event, Rejection
-from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
+from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import (
     ConcurrencyError,
     IncidentError,
@@ -34,8 +34,10 @@ from incident_core.results import (
 )
 from incident_core.store.base import EventStore
 from incident_core.store.open import open_store
-from incident_core.unit import Unit, dumps, pending_from_envelope
-from incident_core.values import aggregate_key, encode_checked
+from incident_core.unit import Unit, pending_from_envelope
+from incident_core.values import (
+    aggregate_key,
+)
 
 __all__ = [
     "AggregateState",
@@ -166,40 +168,8 @@ class Application(ProcessManagers):
     def _pending(self, aggregate: Aggregate[Any], command: Command, version: int,
                  events: Sequence[Event], metadata: dict[str, Any],
                  ) -> tuple[list[PendingEvent], list[Event]]:
-        """The events to record and the same events as a replay will decode them (what the
-        caller folds, projects and hands to sagas: live equals replay by construction)."""
-        recorded_at = format_time(utc_now())
-        command_type = type(command).__name__
-        meta = {**metadata, "command_type": command_type}
-        meta_json = dumps(meta)
-        key = aggregate_key(command.aggregate_id)
-        pending, decoded = [], []
-        for offset, event in enumerate(events, start=1):
-            event_type = type(event).__name__
-            text, data = self._encode(event, command_type)
-            schema_version = type(event).schema_version
-            decoded.append(self._roundtrip(event_type, data, schema_version))
-            pending.append(PendingEvent(
-                str(uuid.uuid4()), key, aggregate.name, event_type, version + offset,
-                recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),
-                meta.get("causation_id"), data))
-        return pending, decoded
-
-    @staticmethod
-    def _encode(event: Event, command_type: str) -> tuple[str, dict[str, Any]]:
-        try:
-            return encode_checked(event, command_type, (type(event).__name__,))
-        except IncidentError:
-            raise
-        except Exception as exc:  # a value pydantic cannot serialise
-            raise DomainCodeError(f"serialising {type(event).__name__}", exc) from exc
-
-    def _roundtrip(self, event_type: str, data: dict[str, Any], schema_version: int) -> Event:
-        try:
-            return self.domain.decode(event_type, data, schema_version)
-        except Exception as exc:
-            raise DomainCodeError(f"decoding the new {event_type} from its own JSON",
-                                  exc) from exc
+        return recording.pending_events(self.domain, aggregate, command, version, events,
+                                        metadata)
 
     def _decide(self, aggregate: Aggregate[Any], state: BaseModel,
                 command: Command) -> list[Event] | Rejection:

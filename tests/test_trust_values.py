@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import field_serializer
 
 from incident_core import (
     Accepted,
@@ -15,6 +16,8 @@ from incident_core import (
     Application,
     Command,
     Domain,
+    DomainCodeError,
+    Event,
     InvalidCommand,
     StoreError,
     ValueRefused,
@@ -146,3 +149,31 @@ def test_a_value_the_driver_cannot_bind_is_a_store_error_and_writes_nothing(
         bank.dispatch(OpenAccount(aggregate_id="A\x00B"))
     assert bank.store.head() == 0
     assert bank.dispatch(OpenAccount(aggregate_id="A")).ok
+
+
+def test_metadata_the_store_cannot_give_back_is_refused(bank: Application) -> None:
+    with pytest.raises(ValueRefused, match=r"metadata\.score"):
+        bank.dispatch(OpenAccount(aggregate_id="A"), metadata={"score": float("inf")})
+    assert bank.store.head() == 0
+
+
+def test_an_event_that_does_not_decode_from_its_own_json_is_domain_code_error(
+        store_target: str) -> None:
+    class Mark(Command):
+        pass
+
+    class Marked(Event):
+        at: int
+
+        @field_serializer("at")
+        def _text(self, value: int) -> str:
+            return f"{value}!"
+
+    aggregate = Aggregate("Mark", t.LedgerState())
+    aggregate.executes(Mark)(lambda state, cmd: Marked(at=1))
+    aggregate.applies(Marked)(lambda state, event: state)
+    with Application.open(store_target, Domain("marks", aggregates=[aggregate]),
+                          create=True) as app:
+        with pytest.raises(DomainCodeError, match="decoding the new Marked"):
+            app.dispatch(Mark(aggregate_id="m"))
+        assert app.store.head() == 0
