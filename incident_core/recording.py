@@ -4,6 +4,7 @@ engine folds, projects and hands to sagas is what a replay will see."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -12,7 +13,6 @@ from incident_core.domain import Aggregate, Command, Domain, Event
 from incident_core.envelope import PendingEvent, format_time, utc_now
 from incident_core.errors import IncidentError
 from incident_core.results import DomainCodeError
-from incident_core.unit import dumps
 from incident_core.values import (
     ValueRefused,
     aggregate_key,
@@ -22,6 +22,8 @@ from incident_core.values import (
 
 __all__ = ["pending_events"]
 
+_dumps_finite = json.JSONEncoder(separators=(",", ":"), default=str, allow_nan=False).encode
+
 
 def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, version: int,
                    events: Sequence[Event], metadata: dict[str, Any],
@@ -30,11 +32,14 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
     replay by construction)."""
     recorded_at = format_time(utc_now())
     command_type = type(command).__name__
-    found = find_unrepresentable(metadata) if metadata else None
-    if found is not None:
-        raise ValueRefused(command_type, ("metadata", *found[0]), found[1])
     meta = {**metadata, "command_type": command_type}
-    meta_json = dumps(meta)
+    try:
+        meta_json = _dumps_finite(meta)
+    except ValueError as exc:  # a non-finite float (JSON has no form for it), a cycle
+        found = find_unrepresentable(metadata)
+        if found is None:
+            raise IncidentError(f"the metadata cannot be stored as JSON: {exc}") from None
+        raise ValueRefused(command_type, ("metadata", *found[0]), found[1]) from None
     key = aggregate_key(command.aggregate_id)
     pending, decoded = [], []
     for offset, event in enumerate(events, start=1):

@@ -12,7 +12,6 @@ import json
 import math
 import types
 import typing
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -50,29 +49,39 @@ def format_path(path: Path) -> str:
     return format_loc(path)
 
 
+_FINE = (str, bool, type(None))
+_FLOAT_PROBLEM = "{} is not a finite number (the store cannot keep it)"
+_INT_PROBLEM = "integer outside the signed 64-bit range the store can hold"
+
+
 def _problem(value: Any) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
-        return f"{value} is not a finite number (the store cannot keep it)"
+        return _FLOAT_PROBLEM.format(value)
     if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
-        return "integer outside the signed 64-bit range the store can hold"
+        return _INT_PROBLEM
     return None
 
 
-def _children(value: Any) -> Iterator[tuple[str | int, Any]]:
+def _children(value: Any) -> Any:
     if isinstance(value, BaseModel):
-        yield from value.__dict__.items()
-    elif isinstance(value, dict):
-        yield from ((str(k), v) for k, v in value.items())
-    elif isinstance(value, list | tuple | set | frozenset):
-        yield from enumerate(value)
+        return value.__dict__.items()
+    if isinstance(value, dict):
+        return ((str(k), v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return enumerate(value)
+    return ()
 
 
 def find_unrepresentable(value: Any, path: Path = ()) -> tuple[Path, str] | None:
     """The first value (depth first) the store cannot give back, with its path."""
+    if type(value) in _FINE:
+        return None
     problem = _problem(value)
     if problem is not None:
         return path, problem
     for key, child in _children(value):
+        if type(child) in _FINE:
+            continue
         found = find_unrepresentable(child, (*path, key))
         if found is not None:
             return found
