@@ -145,6 +145,16 @@ def echo_posted(event: Posted, recorded: RecordedEvent, ctx: SagaContext) -> Non
     ctx.dispatch(Note(aggregate_id=f"echo-{recorded.aggregate_id}", text=event.kind.value))
 
 
+mirror = ProcessManager("mirror")
+
+
+@mirror.on(Posted)
+def mirror_urgent(event: Posted, recorded: RecordedEvent, ctx: SagaContext) -> None:
+    """Its command's id comes from user data: PostgreSQL cannot store a NUL in it."""
+    if event.kind is Kind.URGENT and event.legs:
+        ctx.dispatch(Note(aggregate_id=f"urgent-{event.legs[0].account}", text="urgent"))
+
+
 class LedgerRow(BaseModel):
     aggregate_id: str
     total: int
@@ -162,4 +172,4 @@ def ledger_row(row: LedgerRow | None, event: Posted, recorded: RecordedEvent) ->
 
 
 domain = Domain("trust-ledger", aggregates=[ledger, notes, counter], projections=[ledger_rows],
-                process_managers=[auditor, echo])
+                process_managers=[auditor, echo, mirror])
