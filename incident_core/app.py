@@ -64,6 +64,9 @@ class Application(ProcessManagers):
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self._listeners: list[Listener] = []
+        # Why the sagas could not be finished when the store was opened (they resume on
+        # the next write); None when they ran.
+        self.saga_error: str | None = None
         if not store.read_only:
             self._prepare()
 
@@ -335,4 +338,7 @@ class Application(ProcessManagers):
             saga_work = unit.finish(fast_forward=False)
         unit.publish()
         if saga_work:  # only then: draining costs another write transaction
-            self.run_process_managers()
+            try:
+                self.run_process_managers()
+            except StoreError as exc:  # opening never fails because of saga work
+                self.saga_error = str(exc)

@@ -75,3 +75,14 @@ def test_values_beyond_the_store_are_usage_errors_naming_the_field(tmp_path: Pat
                    '"legs": [{"account": "a", "amount": 1}, {"account": "b", "amount": 1, '
                    '"rate": "nan"}]}', db=tmp_path / "ledger.sqlite3")
     assert nan.code == 2 and "legs[1].rate" in nan.err
+
+
+def test_dispatch_is_exit_0_when_its_sagas_cannot_run_after_the_commit(
+        tmp_path: Path) -> None:
+    run = incident("dispatch", "Post", "--domain", "tests.trust_domain:domain", "--data",
+                   '{"aggregate_id": "6f1c1f51-8a3b-4b8e-9a57-5a4a4a0d8c11", '
+                   '"legs": [{"account": "locked", "amount": 1}]}',
+                   db=tmp_path / "ledger.sqlite3")
+    assert run.code == 0, run.err
+    assert "database is locked" in run.json["saga_error"]
+    assert "warning: the command was recorded but its sagas did not run" in run.err

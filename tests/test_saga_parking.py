@@ -154,3 +154,35 @@ def test_a_saga_command_the_store_cannot_write_parks(ledger: Application) -> Non
     assert step.process_manager == "mirror"
     assert notes_of(ledger, f"echo-{ledger_id}") == ["urgent"]
     assert post(ledger, "fine")[1].saga_failures == ()
+
+
+def test_a_store_failure_after_the_commit_still_reports_accepted(ledger: Application) -> None:
+    """Issue 9: the command's events are recorded, so the result is Accepted; the sagas did
+    not run (nothing parked) and resume on a later write."""
+    ledger_id = uuid.uuid4()
+    result = ledger.dispatch(t.Post(aggregate_id=ledger_id,
+                                    legs=[t.Leg(account="locked", amount=1)]))
+    assert isinstance(result, Accepted) and result.saga_failures == ()
+    assert result.saga_error is not None and "database is locked" in result.saga_error
+    assert ledger.state(ledger_id) is not None
+    assert ledger.parked_steps() == []
+    assert ledger.store.checkpoints().get("auditor", 0) < result.events[0].position
+    t.FAIL["auditor"] = False
+    assert ledger.run_process_managers() > 0
+    assert notes_of(ledger, f"audit-{ledger_id}") == ["audited"]
+    assert ledger.saga_error is None
+
+
+def test_opening_never_fails_because_of_saga_work(store_target: str) -> None:
+    if store_target == "memory:":
+        pytest.skip("a memory store does not outlive its application")
+    t.FAIL["auditor"] = True
+    with Application.open(store_target, t.domain, create=True) as app:
+        app.dispatch(t.Post(aggregate_id=uuid.uuid4(), legs=[t.Leg(account="locked",
+                                                                      amount=1)]))
+    with Application.open(store_target, t.domain) as again:
+        assert again.saga_error is not None and "database is locked" in again.saga_error
+    t.FAIL["auditor"] = False
+    with Application.open(store_target, t.domain) as fixed:
+        assert fixed.saga_error is None
+        assert fixed.store.checkpoints()["auditor"] == fixed.store.head()

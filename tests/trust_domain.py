@@ -3,6 +3,7 @@ datetimes, two process managers (one of which fails on demand) and a projection.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from enum import Enum
 from uuid import UUID
@@ -137,6 +138,9 @@ echo = ProcessManager("echo")
 def audit(event: Posted, recorded: RecordedEvent, ctx: SagaContext) -> None:
     if FAIL["auditor"] and any(leg.account == "boom" for leg in event.legs):
         raise ValueError("boom")
+    if FAIL["auditor"] and any(leg.account == "locked" for leg in event.legs):
+        # what a store that went away mid-saga raises (not the step's fault: not parked)
+        raise sqlite3.OperationalError("database is locked")
     ctx.dispatch(Note(aggregate_id=f"audit-{recorded.aggregate_id}", text="audited"))
 
 
