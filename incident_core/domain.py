@@ -194,7 +194,7 @@ class Domain:
                 for err in exc.errors(include_url=False)
             ]
             raise InvalidCommand(name, details) from None
-        encode_checked(command, name)
+        encode_checked(command, name, ints=False)  # its events' integers are checked
         return command
 
     def upcaster(self, event_type: type[Event], from_version: int) -> Callable[

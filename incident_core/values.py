@@ -54,10 +54,11 @@ _FLOAT_PROBLEM = "{} is not a finite number (the store cannot keep it)"
 _INT_PROBLEM = "integer outside the signed 64-bit range the store can hold"
 
 
-def _problem(value: Any) -> str | None:
+def _problem(value: Any, ints: bool) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return _FLOAT_PROBLEM.format(value)
-    if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
+    if (ints and isinstance(value, int) and not isinstance(value, bool)
+            and not INT_MIN <= value <= INT_MAX):
         return _INT_PROBLEM
     return None
 
@@ -72,17 +73,19 @@ def _children(value: Any) -> Any:
     return ()
 
 
-def find_unrepresentable(value: Any, path: Path = ()) -> tuple[Path, str] | None:
-    """The first value (depth first) the store cannot give back, with its path."""
+def find_unrepresentable(value: Any, path: Path = (), *,
+                         ints: bool = True) -> tuple[Path, str] | None:
+    """The first value (depth first) the store cannot give back, with its path. `ints`:
+    integers beyond 64 bits count too (they do where the value is stored)."""
     if type(value) in _FINE:
         return None
-    problem = _problem(value)
+    problem = _problem(value, ints)
     if problem is not None:
         return path, problem
     for key, child in _children(value):
         if type(child) in _FINE:
             continue
-        found = find_unrepresentable(child, (*path, key))
+        found = find_unrepresentable(child, (*path, key), ints=ints)
         if found is not None:
             return found
     return None
@@ -104,6 +107,7 @@ def _checked_int(text: str) -> int:
 
 
 _checked_loads = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_checked_int).decode
+_finite_loads = json.JSONDecoder(parse_constant=_refuse_constant).decode
 _WALK_NEEDED: dict[type[BaseModel], bool] = {}
 
 
@@ -131,18 +135,20 @@ def _walk_needed(model_type: type[BaseModel]) -> bool:
     return found
 
 
-def encode_checked(model: BaseModel, command_type: str,
-                   prefix: Path = ()) -> tuple[str, dict[str, Any]]:
-    """The model's JSON and that JSON decoded, or ValueRefused naming the field."""
+def encode_checked(model: BaseModel, command_type: str, prefix: Path = (), *,
+                   ints: bool = True) -> tuple[str, dict[str, Any]]:
+    """The model's JSON and that JSON decoded, or ValueRefused naming the field. `ints`:
+    refuse integers beyond 64 bits too (events are stored; a command is not, so it only
+    needs to be JSON)."""
     text = model.model_dump_json()
     try:
-        data: dict[str, Any] = _checked_loads(text)
+        data: dict[str, Any] = (_checked_loads if ints else _finite_loads)(text)
     except _Refused:
-        found = find_unrepresentable(json.loads(text))
+        found = find_unrepresentable(json.loads(text), ints=ints)
         assert found is not None
         raise ValueRefused(command_type, (*prefix, *found[0]), found[1]) from None
     if _walk_needed(type(model)):
-        found = find_unrepresentable(model)
+        found = find_unrepresentable(model, ints=ints)
         if found is not None:
             raise ValueRefused(command_type, (*prefix, *found[0]), found[1])
     return text, data
