@@ -49,12 +49,14 @@ if TYPE_CHECKING:
     from incident_core.process import (
         Accepted,
         Outcome,
+        ParkedStep,
         ProcessManager,
         Rejected,
         SagaContext,
     )
     from incident_core.projections import DELETE, Projection
     from incident_core.store import EventFilter, EventStore, StreamInfo, open_store
+    from incident_core.values import ValueRefused
 
 __version__ = "0.1.0"
 
@@ -68,8 +70,9 @@ _WHERE = {
                              "InvalidCommand", "NewerSchemaError", "NotAStoreError",
                              "ReadOnlyError", "StoreError", "StoreNotFoundError",
                              "UnknownCommand", "UnknownEventType", "UnknownProjection"),
-    "incident_core.process": ("Accepted", "Outcome", "ProcessManager", "Rejected",
-                              "SagaContext"),
+    "incident_core.process": ("Accepted", "Outcome", "ParkedStep", "ProcessManager",
+                              "Rejected", "SagaContext"),
+    "incident_core.values": ("ValueRefused",),
     "incident_core.projections": ("DELETE", "Projection"),
     "incident_core.store": ("EventFilter", "EventStore", "StreamInfo", "open_store"),
 }
@@ -97,6 +100,7 @@ __all__ = [
     "NewerSchemaError",
     "NotAStoreError",
     "Outcome",
+    "ParkedStep",
     "Preview",
     "ProcessManager",
     "Projection",
@@ -112,6 +116,7 @@ __all__ = [
     "UnknownCommand",
     "UnknownEventType",
     "UnknownProjection",
+    "ValueRefused",
     "__version__",
     "open_store",
 ]

@@ -7,17 +7,21 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel
 
+from incident_core import idempotent, recording
+from incident_core.app_sagas import ProcessManagers
 from incident_core.domain import Aggregate, Command, Domain, Event, Rejection
-from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
+from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import (
     ConcurrencyError,
     IncidentError,
     StoreError,
     UnknownProjection,
 )
+from incident_core.parking import write_guard
 from incident_core.process import Accepted, Outcome, Rejected
 from incident_core.projections.definition import Projection
 from incident_core.results import (
@@ -30,7 +34,10 @@ from incident_core.results import (
 )
 from incident_core.store.base import EventStore
 from incident_core.store.open import open_store
-from incident_core.unit import Unit, dumps, pending_from_envelope
+from incident_core.unit import Unit, pending_from_envelope
+from incident_core.values import (
+    aggregate_key,
+)
 
 __all__ = [
     "AggregateState",
@@ -45,7 +52,7 @@ __all__ = [
 Listener = Callable[[list[RecordedEvent]], None]
 
 
-class Application:
+class Application(ProcessManagers):
     """A domain running over a store. Thread-safe; one per process per store is enough."""
 
     def __init__(self, store: EventStore, domain: Domain, *, max_attempts: int = 10,
@@ -57,6 +64,9 @@ class Application:
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self._listeners: list[Listener] = []
+        # Why the sagas could not be finished when the store was opened (they resume on
+        # the next write); None when they ran.
+        self.saga_error: str | None = None
         if not store.read_only:
             self._prepare()
 
@@ -142,8 +152,10 @@ class Application:
             return base
         return self._fold(aggregate, aggregate_id, base, read(aggregate_id, after_version=base[0]))
 
-    def state(self, aggregate_id: str, *, at_version: int | None = None) -> AggregateState | None:
+    def state(self, aggregate_id: str | int | UUID, *,
+              at_version: int | None = None) -> AggregateState | None:
         """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
+        aggregate_id = aggregate_key(aggregate_id)
         events = self.store.read_stream(aggregate_id, to_version=at_version)
         if not events:
             return None
@@ -157,18 +169,10 @@ class Application:
 
     # -- the command path ---------------------------------------------------------------
     def _pending(self, aggregate: Aggregate[Any], command: Command, version: int,
-                 events: Sequence[Event], metadata: dict[str, Any]) -> list[PendingEvent]:
-        recorded_at = format_time(utc_now())
-        meta = {**metadata, "command_type": type(command).__name__}
-        meta_json = dumps(meta)
-        out = []
-        for offset, event in enumerate(events, start=1):
-            out.append(PendingEvent(
-                str(uuid.uuid4()), command.aggregate_id, aggregate.name, type(event).__name__,
-                version + offset, recorded_at, event.model_dump_json(), meta_json,
-                type(event).schema_version, meta.get("correlation_id"),
-                meta.get("causation_id")))
-        return out
+                 events: Sequence[Event], metadata: dict[str, Any],
+                 ) -> tuple[list[PendingEvent], list[Event]]:
+        return recording.pending_events(self.domain, aggregate, command, version, events,
+                                        metadata)
 
     def _decide(self, aggregate: Aggregate[Any], state: BaseModel,
                 command: Command) -> list[Event] | Rejection:
@@ -183,29 +187,34 @@ class Application:
     def preview(self, command: Command) -> Preview:
         """Run the aggregate on the current state; record nothing."""
         aggregate = self.domain.aggregate_for(command)
+        key = aggregate_key(command.aggregate_id)
         try:
-            version, state = self._load(aggregate, command.aggregate_id, self.store.read_stream)
+            version, state = self._load(aggregate, key, self.store.read_stream)
         except WrongAggregateType as exc:
-            before = AggregateState(command.aggregate_id, aggregate.name, 0,
-                                    aggregate.initial_state)
+            before = AggregateState(key, aggregate.name, 0, aggregate.initial_state)
             return Preview(before, [], None, Rejected("wrong_aggregate_type", str(exc)))
-        before = AggregateState(command.aggregate_id, aggregate.name, version, state)
+        before = AggregateState(key, aggregate.name, version, state)
         decision = self._decide(aggregate, state, command)
         if isinstance(decision, Rejection):
             return Preview(before, [], None, Rejected.of(decision))
-        try:
-            after_state = aggregate.fold(decision, state)
-        except Exception as exc:
-            raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
-        after = AggregateState(command.aggregate_id, aggregate.name,
-                               version + len(decision), after_state)
-        return Preview(before, decision, after, None)
+        _, events = self._pending(aggregate, command, version, decision, {})
+        after = AggregateState(key, aggregate.name, version + len(events),
+                               self._apply_all(aggregate, state, events))
+        return Preview(before, events, after, None)
 
-    def dispatch(self, command: Command, *,
-                 metadata: dict[str, Any] | None = None) -> DispatchResult:
-        """Execute a validated command. Optimistic: on a version conflict, reload and retry."""
+    def dispatch(self, command: Command, *, metadata: dict[str, Any] | None = None,
+                 idempotency_key: str | None = None) -> DispatchResult:
+        """Execute a validated command. Optimistic: on a version conflict, reload and retry.
+        Once its events are committed the result is Accepted, whatever its sagas do.
+        `idempotency_key` becomes the command id: if a command with that id was recorded
+        before (by any process), its events are returned (`replayed`) and nothing is
+        recorded. A rejected command records nothing, so its key stays free."""
         aggregate = self.domain.aggregate_for(command)
-        command_id = str(uuid.uuid4())
+        key = aggregate_key(command.aggregate_id)
+        earlier = idempotent.earlier(self.store.events_with_metadata, idempotency_key, command)
+        if earlier:
+            return Accepted(earlier, replayed=True)
+        command_id = idempotency_key or str(uuid.uuid4())
         meta = {"correlation_id": command_id, "causation_id": command_id,
                 "command_id": command_id, **(metadata or {})}
         verify = False
@@ -214,10 +223,10 @@ class Application:
             # writer recorded newer events meanwhile, the append conflicts on (aggregate_id,
             # version) and the retry reads them; a refusal is only returned on state that
             # was read from the store just now.
-            trusted = not verify and self._cached(aggregate, command.aggregate_id)[0] > 0
+            trusted = not verify and self._cached(aggregate, key)[0] > 0
             try:
-                version, state = self._load(aggregate, command.aggregate_id,
-                                            self.store.read_stream, trust_cache=trusted)
+                version, state = self._load(aggregate, key, self.store.read_stream,
+                                            trust_cache=trusted)
             except WrongAggregateType as exc:
                 return Rejected("wrong_aggregate_type", str(exc))
             decision = self._decide(aggregate, state, command)
@@ -226,33 +235,47 @@ class Application:
                     verify = True
                     continue
                 return Rejected.of(decision)
-            pending = self._pending(aggregate, command, version, decision, meta)
+            pending, events = self._pending(aggregate, command, version, decision, meta)
             try:
-                with self.store.transaction() as tx:
-                    unit = Unit(self, tx)
-                    recorded = unit.record(pending, decision)
-                    saga_work = unit.finish(fast_forward=True)
+                with write_guard(), self.store.transaction() as tx:
+                    earlier = idempotent.earlier_in(tx, idempotency_key, command)
+                    if not earlier:
+                        unit = Unit(self, tx)
+                        recorded = unit.record(pending, events)
+                        saga_work = unit.finish(fast_forward=True)
             except ConcurrencyError:
                 verify = True  # the cached state is still a committed one: read the rest
                 continue
-            new_state = self._apply_all(aggregate, state, decision)
-            self._remember(aggregate.name, command.aggregate_id, version + len(decision),
-                           new_state)
+            if earlier:  # another process recorded it meanwhile
+                return Accepted(earlier, replayed=True)
+            new_state = self._apply_all(aggregate, state, events)
+            self._remember(aggregate.name, key, version + len(events), new_state)
             unit.publish()
             if saga_work:
-                self.run_process_managers()
+                return self._run_sagas_after(recorded, str(meta.get("correlation_id")))
             return Accepted(recorded)
-        return Conflicted(command.aggregate_id, self.max_attempts)
+        return Conflicted(key, self.max_attempts)
+
+    def _run_sagas_after(self, recorded: list[RecordedEvent], correlation_id: str) -> Accepted:
+        """Run the sagas a committed command started; their failures go with the result."""
+        try:
+            _, parked = self._drain()
+        except IncidentError as exc:
+            return Accepted(recorded, saga_error=str(exc))
+        return Accepted(recorded, saga_failures=tuple(
+            p for p in parked if p.correlation_id == correlation_id))
 
     def dispatch_data(self, command_type: str, data: dict[str, Any] | str | bytes, *,
-                      metadata: dict[str, Any] | None = None) -> DispatchResult:
+                      metadata: dict[str, Any] | None = None,
+                      idempotency_key: str | None = None) -> DispatchResult:
         """Validate raw input (raises UnknownCommand / InvalidCommand), then dispatch."""
-        return self.dispatch(self.domain.parse_command(command_type, data), metadata=metadata)
+        return self.dispatch(self.domain.parse_command(command_type, data), metadata=metadata,
+                             idempotency_key=idempotency_key)
 
     def dispatch_many(self, commands: Sequence[Command]) -> list[Outcome]:
         """Execute commands one after another in a single transaction (bulk seeding).
         Each sees the effects of the previous ones; process managers run afterwards."""
-        with self.store.transaction() as tx:
+        with write_guard(), self.store.transaction() as tx:
             unit = Unit(self, tx)
             outcomes = [unit.dispatch(c, None) for c in commands]
             saga_work = unit.finish(fast_forward=True)
@@ -274,7 +297,7 @@ class Application:
         data and metadata; positions are this store's. Refuses events already present.
         Projections follow; process managers skip them (their effects are in the import)."""
         pending = [pending_from_envelope(e) for e in envelopes]
-        with self.store.transaction() as tx:
+        with write_guard(), self.store.transaction() as tx:
             present = tx.existing_event_ids([p.event_id for p in pending])
             if present:
                 raise StoreError(f"{len(present)} of these events are already in the store "
@@ -294,27 +317,10 @@ class Application:
         """Swap in rows rebuilt from replay up to `checkpoint`, then catch up to the head,
         in one transaction (a failure leaves the previous rows in place)."""
         projection = self.projection(name)
-        with self.store.transaction() as tx:
+        with write_guard(), self.store.transaction() as tx:
             tx.replace_projection(projection.spec, rows, checkpoint)
             unit = Unit(self, tx)
             unit._project(projection, tx.head())
-
-    # -- process managers ----------------------------------------------------------------
-    def run_process_managers(self, *, batch: int = 500) -> int:
-        """Handle every event the process managers have not handled yet; return how many.
-        Each batch commits together with the commands it caused and the checkpoints."""
-        if self.store.read_only or not self.domain.process_managers:
-            return 0
-        total = 0
-        while True:
-            with self.store.transaction() as tx:
-                unit = Unit(self, tx)
-                handled = unit.drain(batch)
-                more = unit.finish(fast_forward=False)
-            unit.publish()
-            total += handled
-            if handled == 0 or not more:
-                return total
 
     # -- projections ------------------------------------------------------------------
     def projection(self, name: str) -> Projection[Any]:
@@ -325,11 +331,14 @@ class Application:
 
     def _prepare(self) -> None:
         """Create missing projection tables, then finish interrupted saga work."""
-        with self.store.transaction() as tx:
+        with write_guard(), self.store.transaction() as tx:
             for projection in self.domain.projections.values():
                 tx.ensure_projection(projection.spec)
             unit = Unit(self, tx)
             saga_work = unit.finish(fast_forward=False)
         unit.publish()
         if saga_work:  # only then: draining costs another write transaction
-            self.run_process_managers()
+            try:
+                self.run_process_managers()
+            except StoreError as exc:  # opening never fails because of saga work
+                self.saga_error = str(exc)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from incident_core.errors import InvalidCommand, UnknownCommand, UnknownEventType
+from incident_core.values import check_aggregate_id_type, encode_checked
 
 if TYPE_CHECKING:
     from incident_core.process import ProcessManager
@@ -30,18 +31,23 @@ __all__ = [
 
 
 class Command(BaseModel):
-    """A request to change one aggregate. Frozen, strict about unknown fields."""
+    """A request to change one aggregate. Frozen, strict about unknown fields and about
+    values the store could not give back (non-finite floats). `aggregate_id` may be
+    redeclared as `int` or `UUID`; the engine keys streams by its `str()`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
+                              ser_json_inf_nan="constants")
 
     aggregate_id: str = Field(min_length=1, max_length=200,
                               description="The aggregate this command is addressed to")
 
 
 class Event(BaseModel):
-    """Something that happened. Frozen; the class name is the event type."""
+    """Something that happened. Frozen; the class name is the event type. Non-finite floats
+    are refused (JSON has no form for them the store could give back)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
+                              ser_json_inf_nan="constants")
 
     schema_version: ClassVar[int] = 1
 
@@ -155,6 +161,7 @@ class Domain:
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         for aggregate in aggregates:
             for ctype in aggregate.command_types:
+                check_aggregate_id_type(ctype)
                 self._aggregate_of[ctype] = aggregate
                 self.command_types[ctype.__name__] = ctype
             for etype in aggregate.event_types:
@@ -181,14 +188,17 @@ class Domain:
         ctype = self.command_type(name)
         try:
             if isinstance(data, str | bytes):
-                return ctype.model_validate_json(data)
-            return ctype.model_validate(data)
+                command = ctype.model_validate_json(data)
+            else:
+                command = ctype.model_validate(data)
         except ValidationError as exc:
             details = [
                 {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
                 for err in exc.errors(include_url=False)
             ]
             raise InvalidCommand(name, details) from None
+        encode_checked(command, name, ints=False)  # its events' integers are checked
+        return command
 
     def upcaster(self, event_type: type[Event], from_version: int) -> Callable[
             [Upcaster], Upcaster]:

@@ -70,11 +70,18 @@ class InvalidCommand(IncidentError):
     """The command data failed validation; `details` lists field-level errors."""
 
     def __init__(self, command_type: str, details: list[dict[str, Any]]) -> None:
-        summary = "; ".join(f"{'.'.join(map(str, d['loc'])) or '<root>'}: {d['msg']}"
-                            for d in details)
+        summary = "; ".join(f"{format_loc(d['loc'])}: {d['msg']}" for d in details)
         super().__init__(f"invalid {command_type}: {summary}")
         self.command_type = command_type
         self.details = details
+
+
+def format_loc(loc: Any) -> str:
+    """A field path as a user writes it: `("legs", 1, "amount")` → `legs[1].amount`."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<root>"
 
 
 class UnknownEventType(IncidentError):

@@ -14,17 +14,46 @@ from typing import Any, Protocol, TypeVar
 from incident_core.domain import Command, Event, Rejection
 from incident_core.envelope import RecordedEvent
 
-__all__ = ["Accepted", "Outcome", "ProcessManager", "Rejected", "SagaContext"]
+__all__ = ["Accepted", "Outcome", "ParkedStep", "ProcessManager", "Rejected", "SagaContext"]
 
 E = TypeVar("E", bound=Event)
 
 
 @dataclass(frozen=True, slots=True)
+class ParkedStep:
+    """A (process manager, event) whose handler raised: parked durably, the manager's
+    checkpoint moved past it, until it is retried or skipped."""
+
+    process_manager: str
+    position: int
+    event_id: str
+    event_type: str
+    aggregate_id: str
+    correlation_id: str | None
+    error: str
+    traceback: str
+    parked_at: str
+    attempts: int
+    status: str  # "parked" or "skipped"
+    skip_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
 class Accepted:
-    """The command was executed; these events were recorded (in this order)."""
+    """The command was executed; these events were recorded (in this order).
+    `saga_failures`: saga steps of this command's cascade that raised and were parked;
+    `saga_error`: why the sagas could not run after the commit (they resume on the next
+    write). Neither undoes the command. `replayed`: the idempotency key was used before;
+    these are the events recorded then, and nothing was recorded now."""
 
     events: list[RecordedEvent] = field(default_factory=list)
     ok: bool = True
+    saga_failures: tuple[ParkedStep, ...] = ()
+    saga_error: str | None = None
+    replayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,12 @@ from pydantic import BaseModel
 from incident_core.domain import Command, Event, Rejection
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import IncidentError, StoreError
-from incident_core.process import Accepted, Outcome, Rejected
-from incident_core.projections.definition import Projection, RowBuffer
+from incident_core.parking import StepFailed, is_infrastructure, parked_step, row_problem
+from incident_core.process import Accepted, Outcome, ParkedStep, ProcessManager, Rejected
+from incident_core.projections.definition import Projection, ProjectionSpec, RowBuffer
 from incident_core.results import DomainCodeError, WrongAggregateType
 from incident_core.store.base import StoreTransaction
+from incident_core.values import ValueRefused, aggregate_key, find_unrepresentable, format_path
 
 if TYPE_CHECKING:
     from incident_core.app import Application
@@ -24,6 +26,10 @@ __all__ = ["Unit", "dumps", "pending_from_envelope"]
 
 
 def pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
+    found = find_unrepresentable(envelope.get("data"))
+    if found is not None:
+        raise StoreError(f"event {envelope.get('event_id')}: data.{format_path(found[0])}: "
+                         f"{found[1]}")
     try:
         metadata = envelope.get("metadata") or {}
         return PendingEvent(
@@ -42,24 +48,30 @@ dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 class Unit:
     """One write transaction's work: commands, projections and saga steps, atomically."""
 
-    def __init__(self, app: Application, tx: StoreTransaction) -> None:
+    def __init__(self, app: Application, tx: StoreTransaction, *,
+                 park: dict[tuple[str, int], ParkedStep] | None = None) -> None:
         self.app = app
         self.tx = tx
         self.head_before = tx.head()
         self.recorded: list[RecordedEvent] = []
         self.decoded: dict[str, Event] = {}
         self.states: dict[str, tuple[str, int, BaseModel]] = {}
+        self.park = park or {}
+        self.parked_now: list[ParkedStep] = []
+        self.step: tuple[str, RecordedEvent] | None = None  # (manager, cause) running now
+        self.step_of: dict[str, tuple[str, RecordedEvent]] = {}  # event id → its step
 
     # SagaContext
     def dispatch(self, command: Command, cause: RecordedEvent | None) -> Outcome:
         app = self.app
         aggregate = app.domain.aggregate_for(command)
-        known = self.states.get(command.aggregate_id)
+        key = aggregate_key(command.aggregate_id)
+        known = self.states.get(key)
         try:
             if known is not None and known[0] == aggregate.name:
                 version, state = known[1], known[2]
             else:
-                version, state = app._load(aggregate, command.aggregate_id, self.tx.read_stream)
+                version, state = app._load(aggregate, key, self.tx.read_stream)
         except WrongAggregateType as exc:
             return Rejected("wrong_aggregate_type", str(exc))
         decision = app._decide(aggregate, state, command)
@@ -72,10 +84,10 @@ class Unit:
         else:
             meta = {"correlation_id": cause.correlation_id or cause.event_id,
                     "causation_id": cause.event_id, "command_id": str(uuid.uuid4())}
-        recorded = self.record(app._pending(aggregate, command, version, decision, meta),
-                               decision)
-        self.states[command.aggregate_id] = (aggregate.name, version + len(decision),
-                                             app._apply_all(aggregate, state, decision))
+        pending, events = app._pending(aggregate, command, version, decision, meta)
+        recorded = self.record(pending, events)
+        self.states[key] = (aggregate.name, version + len(events),
+                            app._apply_all(aggregate, state, events))
         return Accepted(recorded)
 
     def record(self, pending: list[PendingEvent],
@@ -84,6 +96,9 @@ class Unit:
         if events is not None:
             for rec, event in zip(recorded, events, strict=True):
                 self.decoded[rec.event_id] = event
+        if self.step is not None:
+            for rec in recorded:
+                self.step_of[rec.event_id] = self.step
         self.recorded.extend(recorded)
         return recorded
 
@@ -92,25 +107,37 @@ class Unit:
         return event if event is not None else self.app._decode(recorded)
 
     def drain(self, limit: int) -> int:
-        """Let each process manager handle its pending events (up to `limit` in all)."""
+        """Let each process manager handle its pending events (up to `limit` in all).
+        A step listed in `park` is parked instead of run, and its checkpoint moves on."""
         handled = 0
         for pm in self.app.domain.process_managers.values():
             checkpoint = self.tx.checkpoint(pm.name) or 0
             for recorded in self.tx.events_after(checkpoint, event_types=pm.event_type_names,
                                                  limit=limit - handled):
-                context = _SagaContext(self, recorded)
-                try:
-                    pm.handle(self.event_of(recorded), recorded, context)
-                except IncidentError:
-                    raise
-                except Exception as exc:
-                    raise DomainCodeError(f"process manager {pm.name} on "
-                                          f"{recorded.event_type}", exc) from exc
+                step = self.park.get((pm.name, recorded.position))
+                if step is None:
+                    self.run_step(pm, recorded)
+                else:
+                    self.tx.park(step)
+                    self.parked_now.append(step)
                 self.tx.set_checkpoint(pm.name, recorded.position)
                 handled += 1
             if handled >= limit:
                 break
         return handled
+
+    def run_step(self, pm: ProcessManager, recorded: RecordedEvent) -> None:
+        """Run one handler and write what it dispatched; StepFailed if it raised."""
+        self.step = (pm.name, recorded)
+        try:
+            pm.handle(self.event_of(recorded), recorded, _SagaContext(self, recorded))
+            self.tx.flush()
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            raise StepFailed(parked_step(pm.name, recorded, exc)) from exc
+        finally:
+            self.step = None
 
     def finish(self, *, fast_forward: bool, skip_sagas: bool = False) -> bool:
         """Bring projections up to the new head. Return True if saga work is pending.
@@ -159,18 +186,42 @@ class Unit:
             return
         buffer = RowBuffer(projection, lambda keys: tx.get_rows(spec, keys))
         buffer.prefetch(key for key, _, _ in work)
+        last: dict[str, RecordedEvent] = {}
         for key, recorded, event in work:
             try:
                 buffer.apply(key, recorded, event)
-            except IncidentError:
-                raise
             except Exception as exc:
+                self._blame(recorded, exc)
+                if isinstance(exc, IncidentError):
+                    raise
                 raise DomainCodeError(f"projection {projection.name} on "
                                       f"{recorded.event_type}", exc) from exc
+            last[key] = recorded
         puts, deletes = buffer.changes()
+        self._check_rows(spec, puts, last)
         tx.put_rows(spec, puts)
         tx.delete_rows(spec, deletes)
         tx.set_checkpoint(projection.name, head)
+
+    def _blame(self, recorded: RecordedEvent, exc: Exception) -> None:
+        """An event a saga step recorded broke a projection: that step fails (is parked)."""
+        step = self.step_of.get(recorded.event_id)
+        if step is not None:
+            cause = step[1]
+            raise StepFailed(parked_step(step[0], cause, exc)) from exc
+
+    def _check_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]],
+                    last: dict[str, RecordedEvent]) -> None:
+        """Refuse rows the projection's table cannot hold (the command changes nothing)."""
+        for row in rows:
+            problem = row_problem(spec, row)
+            if problem is None:
+                continue
+            recorded = last[str(row[spec.key])]
+            error = ValueRefused(str(recorded.metadata.get("command_type", "command")),
+                                 (f"projection {spec.name}", problem[0]), problem[1])
+            self._blame(recorded, error)
+            raise error
 
     def publish(self) -> None:
         """After commit: remember states and tell listeners."""

@@ -31,6 +31,7 @@ from incident_core.cli.output import (
     emit_table,
     say,
 )
+from incident_core.cli.sagas import accepted_payload
 
 if TYPE_CHECKING:
     from incident_core.app import Application
@@ -77,7 +78,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
                                      "command_type": args.command_type,
                                      "details": exc.details}) from None
     with open_app(args, domain, create=True) as app:
-        result = app.dispatch(command)
+        result = app.dispatch(command, idempotency_key=args.command_id)
     if isinstance(result, Rejected):
         payload = {"ok": False, "error": "rejected", "reason": result.reason}
         if result.detail:
@@ -89,7 +90,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
                            f"({result.attempts} attempts)",
                    {"ok": False, "error": "conflict", "aggregate_id": result.aggregate_id,
                     "attempts": result.attempts})
-    emit({"ok": True, "events": [e.to_json() for e in result.events]})
+    emit(accepted_payload(result))
     return OK
 
 

@@ -35,6 +35,7 @@ from incident_core.cli.output import (
     emit,
     say,
 )
+from incident_core.cli.sagas import register as register_sagas
 from incident_core.cli.trace import add_trace_command
 
 if TYPE_CHECKING:
@@ -98,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch.add_argument("command_type", metavar="COMMAND_TYPE")
     dispatch.add_argument("--data", default="{}", metavar="JSON",
                           help="the command's fields as a JSON object ('-': read stdin)")
+    dispatch.add_argument("--command-id", metavar="KEY",
+                          help="idempotency key: dispatching the same KEY again records "
+                               "nothing and prints what was recorded the first time")
     events = add("events", cmd_events, "list recorded events in position order")
     events.add_argument("--aggregate", metavar="ID")
     events.add_argument("--type", action="append", metavar="T", help="repeatable")
@@ -129,13 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp = add("import", cmd_import, "import an NDJSON export (all events checked first)")
     imp.add_argument("file", metavar="FILE", help="'-' for stdin")
     add_trace_command(sub, common)
+    register_sagas(add, common)
     return parser
 
 
 # -- running ------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
     from incident_core.app import DomainCodeError
-    from incident_core.errors import IncidentError, StoreError
+    from incident_core.errors import IncidentError, InvalidCommand, StoreError
     from incident_core.operations import ImportFileError
 
     handler: Handler = args.handler
@@ -147,6 +152,10 @@ def _run(args: argparse.Namespace) -> int:
         raise Exit(STORE, str(exc)) from None
     except DomainCodeError as exc:
         raise Exit(DOMAIN_CODE, f"domain code failed: {_one_line(exc)}") from None
+    except InvalidCommand as exc:
+        raise Exit(USAGE, str(exc), {"ok": False, "error": "invalid_command",
+                                     "command_type": exc.command_type,
+                                     "details": exc.details}) from None
     except ImportFileError as exc:
         raise Exit(USAGE, f"cannot import {args.file}: {exc}; nothing was imported") from None
     except IncidentError as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
 
 __all__ = [
@@ -130,6 +131,27 @@ class StoreTransaction(ABC):
                            checkpoint: int) -> None:
         """Swap in a complete new set of rows and its checkpoint (used by rebuild)."""
 
+    @abstractmethod
+    def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
+        """Events whose causation id is this (a command id: the command's own events)."""
+
+    # -- parked saga steps ------------------------------------------------------------
+    @abstractmethod
+    def park(self, step: ParkedStep) -> None:
+        """Record (or replace) the parked step of (process manager, position)."""
+
+    @abstractmethod
+    def unpark(self, process_manager: str, position: int) -> None:
+        """Forget a parked step (its retry succeeded)."""
+
+    @abstractmethod
+    def parked(self, process_manager: str, position: int) -> ParkedStep | None:
+        ...
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Write what this transaction still buffers, so a failing write shows up now."""
+
 
 class EventStore(ABC):
     """An event store and projection store in one database."""
@@ -221,6 +243,11 @@ class EventStore(ABC):
     @abstractmethod
     def checkpoints(self) -> dict[str, int]:
         ...
+
+    @abstractmethod
+    def parked_steps(self, *, include_skipped: bool = False,
+                     process_manager: str | None = None) -> list[ParkedStep]:
+        """Parked saga steps, by process manager then position (skipped ones on request)."""
 
     @abstractmethod
     def wait_for_change(self, known_head: int, timeout: float) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, ReadOnlyError, StoreError
+from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.base import EventFilter, EventStore, StoreTransaction, StreamInfo
 from incident_core.store.histogram import bucket_labels, span_of
@@ -64,6 +65,7 @@ class MemoryEventStore(EventStore):
         self._tables: dict[str, dict[str, dict[str, Any]]] = {}
         self._signatures: dict[str, str] = {}
         self._checkpoints: dict[str, int] = {}
+        self._parked: dict[tuple[str, int], ParkedStep] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[StoreTransaction]:
@@ -170,6 +172,12 @@ class MemoryEventStore(EventStore):
     def checkpoints(self) -> dict[str, int]:
         return dict(self._checkpoints)
 
+    def parked_steps(self, *, include_skipped: bool = False,
+                     process_manager: str | None = None) -> list[ParkedStep]:
+        return [step for _, step in sorted(self._parked.items())
+                if (include_skipped or step.status == "parked")
+                and process_manager in (None, step.process_manager)]
+
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         with self._changed:
             self._changed.wait_for(lambda: len(self._events) != known_head, timeout)
@@ -188,6 +196,7 @@ class _MemoryTransaction(StoreTransaction):
         self.replaced: dict[str, dict[str, dict[str, Any]]] = {}
         self.signatures: dict[str, str] = {}
         self.checkpoints: dict[str, int] = {}
+        self.parked_changes: dict[tuple[str, int], ParkedStep | None] = {}
 
     def head(self) -> int:
         return len(self.store._events) + len(self.events)
@@ -233,6 +242,9 @@ class _MemoryTransaction(StoreTransaction):
                 if limit is not None and len(out) >= limit:
                     break
         return out
+
+    def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
+        return [e for e in self.store._events + self.events if e.causation_id == causation_id]
 
     def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
         mine = {e.event_id for e in self.events}
@@ -282,8 +294,28 @@ class _MemoryTransaction(StoreTransaction):
         self.signatures[spec.name] = spec.signature
         self.checkpoints[spec.name] = checkpoint
 
+    def flush(self) -> None:
+        """Nothing is buffered: appends are checked when they are made."""
+
+    def park(self, step: ParkedStep) -> None:
+        self.parked_changes[(step.process_manager, step.position)] = step
+
+    def unpark(self, process_manager: str, position: int) -> None:
+        self.parked_changes[(process_manager, position)] = None
+
+    def parked(self, process_manager: str, position: int) -> ParkedStep | None:
+        key = (process_manager, position)
+        if key in self.parked_changes:
+            return self.parked_changes[key]
+        return self.store._parked.get(key)
+
     def publish(self) -> None:
         store = self.store
+        for parked_key, step in self.parked_changes.items():
+            if step is None:
+                store._parked.pop(parked_key, None)
+            else:
+                store._parked[parked_key] = step
         for name, table in self.replaced.items():
             store._tables[name] = table
         store._signatures.update(self.signatures)

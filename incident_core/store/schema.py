@@ -23,6 +23,7 @@ __all__ = [
     "events",
     "meta",
     "metadata",
+    "parked",
     "projection_table",
     "streams",
 ]
@@ -93,3 +94,21 @@ def projection_table(spec: ProjectionSpec, *, name: str | None = None) -> Table:
         for c in spec.columns
     ]
     return Table(name or spec.name, MetaData(), *cols)
+
+
+# Saga steps whose handler raised (created on demand in older stores: no schema bump).
+parked = Table(
+    "incident_parked", metadata,
+    Column("process_manager", Text, primary_key=True),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("aggregate_id", Text, nullable=False),
+    Column("correlation_id", Text, nullable=True),
+    Column("error", Text, nullable=False),
+    Column("traceback", Text, nullable=False),
+    Column("parked_at", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("skip_reason", Text, nullable=True),
+)

@@ -29,8 +29,9 @@ from incident_core.errors import (
     ReadOnlyError,
     StoreError,
 )
+from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema
+from incident_core.store import schema, sql_parking
 from incident_core.store.base import (
     SCHEMA_VERSION,
     EventFilter,
@@ -390,6 +391,12 @@ class SqlEventStore(EventStore):
     def checkpoints(self) -> dict[str, int]:
         with self._reading() as conn:
             return {name: int(pos) for name, pos in conn.execute(select(CP.c.name, CP.c.position))}
+
+    def parked_steps(self, *, include_skipped: bool = False,
+                     process_manager: str | None = None) -> list[ParkedStep]:
+        with self._reading() as conn:
+            return sql_parking.parked_steps(conn, include_skipped=include_skipped,
+                                            process_manager=process_manager)
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         deadline = time.monotonic() + timeout

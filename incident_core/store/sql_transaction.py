@@ -11,8 +11,9 @@ from sqlalchemy import Connection, insert, select, text
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
+from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema
+from incident_core.store import schema, sql_parking
 from incident_core.store.base import StoreTransaction
 from incident_core.store.sql_queries import (
     AFTER,
@@ -22,6 +23,7 @@ from incident_core.store.sql_queries import (
     HEAD,
     INSERT_EVENTS,
     NO_LIMIT,
+    SELECT_EVENTS,
     E,
     from_row,
     has_table,
@@ -123,6 +125,11 @@ class SqlTransaction(StoreTransaction):
         params["types"] = list(event_types)
         return [from_row(r) for r in self.conn.execute(AFTER_TYPED, params)]
 
+    def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
+        self._write_events()
+        stmt = SELECT_EVENTS.where(E.c.causation_id == causation_id).order_by(E.c.position)
+        return [from_row(r) for r in self.conn.execute(stmt)]
+
     def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
         self._write_events()
         found: set[str] = set()
@@ -213,3 +220,12 @@ class SqlTransaction(StoreTransaction):
             self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
                                    f"RENAME TO {quote(spec.name + '_pkey')}"))
         self._write_checkpoint(spec, checkpoint)
+
+    def park(self, step: ParkedStep) -> None:
+        sql_parking.park(self.conn, step)
+
+    def unpark(self, process_manager: str, position: int) -> None:
+        sql_parking.unpark(self.conn, process_manager, position)
+
+    def parked(self, process_manager: str, position: int) -> ParkedStep | None:
+        return sql_parking.parked(self.conn, process_manager, position)
