@@ -12,10 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.projections.definition import ProjectionSpec
+
+if TYPE_CHECKING:
+    from incident_core.store.sorting import Cursor, SortKey
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -217,6 +220,27 @@ class EventStore(ABC):
     @abstractmethod
     def projection_row_count(self, spec: ProjectionSpec) -> int:
         ...
+
+    # -- sorted keyset reads (see incident_core.store.sorting) --------------------------
+    @abstractmethod
+    def read_events_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                           limit: int | None = None,
+                           filter: EventFilter | None = None) -> list[RecordedEvent]:
+        """A keyset page of the global log sorted by `sort` (tiebreak: position), holding
+        the events after the cursor `after` = (sort value, position) of the last shown."""
+
+    @abstractmethod
+    def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                       limit: int | None = None, aggregate_type: str | None = None,
+                       pattern: str | None = None) -> list[StreamInfo]:
+        """A keyset page of the streams sorted by `sort` (tiebreak: aggregate id)."""
+
+    @abstractmethod
+    def projection_rows_sorted(self, spec: ProjectionSpec, sort: SortKey, *,
+                               after: Cursor | None = None,
+                               limit: int | None = None) -> list[dict[str, Any]]:
+        """A keyset page of a projection's rows sorted by one of its columns (tiebreak: the
+        key; NULLs after every value ascending)."""
 
     @abstractmethod
     def checkpoints(self) -> dict[str, int]:

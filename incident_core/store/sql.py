@@ -38,6 +38,12 @@ from incident_core.store.base import (
     StoreTransaction,
     StreamInfo,
 )
+from incident_core.store.sorting import (
+    EVENT_SORT_COLUMNS,
+    STREAM_SORT_COLUMNS,
+    Cursor,
+    SortKey,
+)
 from incident_core.store.sql_queries import (
     CP,
     HEAD,
@@ -54,6 +60,7 @@ from incident_core.store.sql_queries import (
     from_row,
     has_table,
 )
+from incident_core.store.sql_sorted import sorted_page
 from incident_core.store.sql_transaction import SqlTransaction
 
 __all__ = ["NOTIFY_CHANNEL", "PG_APPEND_LOCK", "SqlEventStore", "translate_errors"]
@@ -386,6 +393,39 @@ class SqlEventStore(EventStore):
         if found:
             self._seen_tables.add(spec.name)
         return found
+
+    # -- sorted keyset reads (incident_core.store.sorting) ---------------------------------
+    def read_events_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                           limit: int | None = None,
+                           filter: EventFilter | None = None) -> list[RecordedEvent]:
+        sort.check(EVENT_SORT_COLUMNS)
+        stmt = sorted_page(self._filtered(SELECT_EVENTS, filter), E.c[sort.column],
+                           E.c.position, descending=sort.descending, after=after, limit=limit)
+        with self._reading() as conn:
+            return [from_row(r) for r in conn.execute(stmt)]
+
+    def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                       limit: int | None = None, aggregate_type: str | None = None,
+                       pattern: str | None = None) -> list[StreamInfo]:
+        sort.check(STREAM_SORT_COLUMNS)
+        stmt = sorted_page(self._streams_where(select(*S.c), aggregate_type, pattern),
+                           S.c[sort.column], S.c.aggregate_id, descending=sort.descending,
+                           after=after, limit=limit)
+        with self._reading() as conn:
+            return [StreamInfo(*r) for r in conn.execute(stmt)]
+
+    def projection_rows_sorted(self, spec: ProjectionSpec, sort: SortKey, *,
+                               after: Cursor | None = None,
+                               limit: int | None = None) -> list[dict[str, Any]]:
+        sort.check([c.name for c in spec.columns])
+        table = self.table(spec)
+        stmt = sorted_page(select(table), table.c[sort.column], table.c[spec.key],
+                           descending=sort.descending, after=after, limit=limit,
+                           nullable=sort.column != spec.key)
+        with self._reading() as conn:
+            if not self._has_projection_table(conn, spec):
+                return []
+            return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def checkpoints(self) -> dict[str, int]:
         with self._reading() as conn:

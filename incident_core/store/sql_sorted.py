@@ -1,0 +1,47 @@
+"""Sorted keyset reads for the SQL adapter (see `incident_core.store.sorting`).
+
+The cursor condition is a row-value comparison, `(column, tiebreak) > (:value, :tiebreak)`,
+which SQLite and PostgreSQL both answer from an index on (column, tiebreak) when there is
+one, so a page deep in a sorted million-event log costs what the first page costs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
+
+from incident_core.store.sorting import Cursor
+
+__all__ = ["sorted_page"]
+
+
+def _after(column: Any, tiebreak: Any, after: Cursor, descending: bool,
+           nullable: bool) -> ColumnElement[bool]:
+    value, tie = after
+    pair = tuple_(column, tiebreak)
+    beyond = pair < tuple_(value, tie) if descending else pair > tuple_(value, tie)
+    if not nullable:
+        return beyond
+    # NULLs come after every value ascending, before every value descending.
+    if value is None:
+        nulls_after = and_(column.is_(None), tiebreak < tie if descending else tiebreak > tie)
+        return or_(nulls_after, column.is_not(None)) if descending else nulls_after
+    if descending:
+        return and_(column.is_not(None), beyond)
+    return or_(column.is_(None), beyond)
+
+
+def sorted_page(stmt: Select[Any], column: Any, tiebreak: Any, *, descending: bool,
+                after: Cursor | None, limit: int | None,
+                nullable: bool = False) -> Select[Any]:
+    """`stmt` ordered by (column, tiebreak), keyset after `after`, limited."""
+    if after is not None:
+        stmt = stmt.where(_after(column, tiebreak, after, descending, nullable))
+    order: list[Any] = []
+    if nullable:
+        nulls = column.is_(None)
+        order.append(nulls.desc() if descending else nulls)
+    order += [column.desc(), tiebreak.desc()] if descending else [column, tiebreak]
+    stmt = stmt.order_by(*order)
+    return stmt if limit is None else stmt.limit(limit)
