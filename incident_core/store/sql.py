@@ -60,7 +60,7 @@ from incident_core.store.sql_queries import (
     from_row,
     has_table,
 )
-from incident_core.store.sql_sorted import sorted_page
+from incident_core.store.sql_sorted import by_last_activity, sorted_page
 from incident_core.store.sql_transaction import SqlTransaction
 
 __all__ = ["NOTIFY_CHANNEL", "PG_APPEND_LOCK", "SqlEventStore", "translate_errors"]
@@ -408,9 +408,13 @@ class SqlEventStore(EventStore):
                        limit: int | None = None, aggregate_type: str | None = None,
                        pattern: str | None = None) -> list[StreamInfo]:
         sort.check(STREAM_SORT_COLUMNS)
-        stmt = sorted_page(self._streams_where(select(*S.c), aggregate_type, pattern),
-                           S.c[sort.column], S.c.aggregate_id, descending=sort.descending,
-                           after=after, limit=limit)
+        if sort.column == "last_position":  # the default order: no index to sort by
+            stmt = by_last_activity(lambda s: self._streams_where(s, aggregate_type, pattern),
+                                    descending=sort.descending, after=after, limit=limit)
+        else:
+            stmt = sorted_page(self._streams_where(select(*S.c), aggregate_type, pattern),
+                               S.c[sort.column], S.c.aggregate_id,
+                               descending=sort.descending, after=after, limit=limit)
         with self._reading() as conn:
             return [StreamInfo(*r) for r in conn.execute(stmt)]
 
