@@ -7,6 +7,7 @@ one, so a page deep in a sorted million-event log costs what the first page cost
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
@@ -48,8 +49,8 @@ def sorted_page(stmt: Select[Any], column: Any, tiebreak: Any, *, descending: bo
     return stmt if limit is None else stmt.limit(limit)
 
 
-def by_last_activity(where: Any, *, descending: bool, after: Cursor | None,
-                     limit: int | None) -> Select[Any]:
+def by_last_activity(where: Callable[[Select[Any]], Select[Any]], *, descending: bool,
+                     after: Cursor | None, limit: int | None) -> Select[Any]:
     """Streams by last activity, found by walking the events by position (the primary key)
     and keeping each stream's last event: no index on the streams' last position is needed,
     and a page costs about as many event reads as it shows streams. `where` adds the
