@@ -17,6 +17,7 @@ from incident_core.store.sorting import SortKey
 from incident_gui.models.event_cells import KnowsEvent
 from incident_gui.models.global_log_model import NEWEST_FIRST, OLDEST_FIRST, GlobalLogModel
 from incident_gui.query_thread import QueryThread
+from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import EventTable
 from incident_gui.widgets.log_filter_bar import LogFilterBar
 from incident_gui.widgets.naming import named
@@ -42,6 +43,9 @@ class GlobalLogPanel(QWidget):
         self.view.setModel(self.model)
         self.view.set_column_samples(["1,000,000", "acc-missing-00000", "Version",
                                       "TransferRequested", "2000-00-00 00:00:00.000"])
+        # Position, version and type grow with what arrives (a page read, a live event).
+        self.fitter = ColumnFitter(self.view, numeric=(0, 2), columns=(0, 2, 3),
+                                   watch_inserts=False)
         self.status = named(QLabel(), "globalLogStatus")
         self.end_button = named(QPushButton("Newest ⤓"), "jumpToEndButton")
         self.end_button.setToolTip("Jump to the newest event (End)")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from incident_core import EventStore, StreamInfo
 from incident_gui.models.streams_model import LAST_ACTIVITY, StreamsModel
 from incident_gui.query_thread import QueryThread
+from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import RowTable
 from incident_gui.widgets.naming import named
 
@@ -83,6 +84,7 @@ class StreamsPanel(QWidget):
                                 Qt.SortOrder.DescendingOrder)
         header.setSortIndicatorShown(True)
         view.setSortingEnabled(True)
+        self.fitter = ColumnFitter(view, numeric=(2, 3), columns=(1, 2, 3))
 
     def _layout(self) -> None:
         top = QHBoxLayout()
