@@ -94,3 +94,15 @@ def test_a_cancelled_or_failed_export_leaves_no_file(seeded: Application,
     with pytest.raises(StoreError, match="cannot write"):
         run_to_end(export_log(seeded.store, out / "missing" / "log.ndjson"))
     assert list(out.iterdir()) == []
+
+
+def test_the_log_filters_by_correlation(seeded: Application) -> None:
+    last = seeded.store.read_events(descending=True, limit=1)[0]
+    correlation = last.metadata["correlation_id"]
+    flt = EventFilter(correlation_id=correlation)
+    assert not flt.is_empty
+    found = seeded.store.read_events(filter=flt)
+    assert found and all(e.metadata["correlation_id"] == correlation for e in found)
+    assert last in found and len(found) < seeded.store.head()
+    assert seeded.store.read_events_sorted(SortKey("position", True), filter=flt) == \
+        list(reversed(found))

@@ -63,11 +63,12 @@ class EventFilter:
     since: str | None = None
     until: str | None = None
     text: str | None = None
+    correlation_id: str | None = None  # events of one conversation (a command and its saga)
 
     @property
     def is_empty(self) -> bool:
         return not (self.aggregate_id or self.event_types or self.since or self.until
-                    or self.text)
+                    or self.text or self.correlation_id)
 
 
 class StoreTransaction(ABC):

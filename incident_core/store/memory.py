@@ -46,6 +46,8 @@ def _matches(event: RecordedEvent, flt: EventFilter | None) -> bool:
         return False
     if flt.until and event.recorded_at_text >= flt.until:
         return False
+    if flt.correlation_id and event.metadata.get("correlation_id") != flt.correlation_id:
+        return False
     if flt.text:
         from json import dumps
         return flt.text.lower() in dumps(event.data, separators=(",", ":")).lower()

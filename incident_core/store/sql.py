@@ -239,7 +239,15 @@ class SqlEventStore(EventStore):
             stmt = stmt.where(E.c.recorded_at < flt.until)
         if flt.text:
             stmt = stmt.where(E.c.data.icontains(flt.text, autoescape=True))
+        if flt.correlation_id:
+            stmt = stmt.where(self._metadata_is("correlation_id", flt.correlation_id))
         return stmt
+
+    def _metadata_is(self, key: str, value: str) -> Any:
+        if self.schema_version >= 2:  # indexed columns
+            return E.c[key] == value
+        # a schema-1 store opened read-only (not migrated): search the metadata text
+        return E.c.metadata.contains(f'"{key}":"{value}"', autoescape=True)
 
     def read_events(self, *, after_position: int = 0, before_position: int | None = None,
                     limit: int | None = None, filter: EventFilter | None = None,
