@@ -26,6 +26,7 @@ from incident_gui.session import Session, demo_store_path, open_session, recent_
 from incident_gui.settings import Settings
 from incident_gui.store_dialogs import ask_new_store, ask_store, fill_recent_menu, show_about
 from incident_gui.store_updates import StoreChanges, collect_changes
+from incident_gui.table_menus import install_table_menus
 from incident_gui.widgets.activity_strip import ActivityStrip
 from incident_gui.widgets.command_panel import CommandPanel
 from incident_gui.widgets.event_detail import EventDetail
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
             strip.sig_range_clicked.connect(self.global_log_panel.filters.set_time_range)
         self._loaders["chartLoader"].sig_done.connect(self._on_totals,
                                                       Qt.ConnectionType.QueuedConnection)
+        self.table_menus = install_table_menus(self)  # right-click menus, exports
 
     def sizeHint(self) -> QSize:
         return QSize(1440, 900)

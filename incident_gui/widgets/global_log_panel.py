@@ -6,6 +6,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -30,6 +31,7 @@ class GlobalLogPanel(QWidget):
 
     sig_event_selected = Signal(object)  # RecordedEvent or None
     sig_first_page = Signal()  # the first page of a (re)loaded log has arrived
+    sig_export_requested = Signal(str)  # "ndjson" or "csv": the log as shown
 
     def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +59,14 @@ class GlobalLogPanel(QWidget):
                                      "header to sort by it)")
         self.newest_first.toggled.connect(self._on_newest_first)
         self._setup_sorting()
+        self.export_button = named(QToolButton(), "exportLogButton")
+        self.export_button.setText("Export…")
+        self.export_button.setToolTip("Save the log as shown (filter and order) to a file")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        export_menu = QMenu(self.export_button)
+        export_menu.addAction("NDJSON…", lambda: self.sig_export_requested.emit("ndjson"))
+        export_menu.addAction("CSV…", lambda: self.sig_export_requested.emit("csv"))
+        self.export_button.setMenu(export_menu)
         self.filters.sig_filter_changed.connect(self._on_filter_changed)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.model.sig_page_loaded.connect(self._on_page_loaded)
@@ -69,6 +79,7 @@ class GlobalLogPanel(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.newest_first)
+        bottom.addWidget(self.export_button)
         bottom.addWidget(self.end_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

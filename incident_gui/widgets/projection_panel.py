@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -229,6 +229,8 @@ class _ProjectionTab(QWidget):
 class ProjectionPanel(QWidget):
     """The projections of the open application, with rebuild."""
 
+    sig_context_menu = Signal(object, QPoint)  # the tab, the position in its view
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("projectionPanel")
@@ -303,7 +305,11 @@ class ProjectionPanel(QWidget):
             page.deleteLater()
         if app is not None:
             for name in app.domain.projections:
-                self._tabs.addTab(_ProjectionTab(app, name, self._tabs), name)
+                tab = _ProjectionTab(app, name, self._tabs)
+                tab.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+                tab.view.customContextMenuRequested.connect(
+                    lambda pos, t=tab: self.sig_context_menu.emit(t, pos))
+                self._tabs.addTab(tab, name)
         self._tabs.blockSignals(False)
         self._empty.setVisible(app is not None and self._tabs.count() == 0)
         self._tabs.setVisible(self._tabs.count() > 0)
@@ -321,6 +327,10 @@ class ProjectionPanel(QWidget):
             self._tab(index).stale = True
         self._on_tab_changed(self._tabs.currentIndex())
         self._update_controls()
+
+    def current_tab(self) -> _ProjectionTab | None:
+        index = self._tabs.currentIndex()
+        return None if index < 0 else self._tab(index)
 
     def current_projection(self) -> str | None:
         index = self._tabs.currentIndex()
