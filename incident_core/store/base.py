@@ -209,9 +209,13 @@ class EventStore(ABC):
         ...
 
     @abstractmethod
-    def event_histogram(self, *, buckets: int = 60,
-                        aggregate_id: str | None = None) -> tuple[list[str], dict[str, list[int]]]:
-        """Events over time: bucket start times and, per event type, a count per bucket."""
+    def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
+                        since: str | None = None, until: str | None = None,
+                        ) -> tuple[list[str], dict[str, list[int]]]:
+        """Events over time (recorded in [since, until) when given): bucket start times
+        and, per event type, a count per bucket. Buckets span just the data; a long
+        stretch without events becomes one empty bucket (`histogram.compress_gaps`), so
+        there may be fewer than `buckets`, of unequal widths."""
 
     @abstractmethod
     def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,

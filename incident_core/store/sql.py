@@ -349,27 +349,31 @@ class SqlEventStore(EventStore):
             return func.extract("epoch", func.cast(E.c.recorded_at, pg_dialect.TIMESTAMP(True)))
         return (func.julianday(E.c.recorded_at) - 2440587.5) * 86400.0
 
-    def event_histogram(self, *, buckets: int = 60,
-                        aggregate_id: str | None = None) -> tuple[list[str], dict[str, list[int]]]:
-        from incident_core.store.histogram import bucket_labels, span_of
+    def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
+                        since: str | None = None, until: str | None = None,
+                        ) -> tuple[list[str], dict[str, list[int]]]:
+        from incident_core.store.histogram import FINE, compress_gaps, span_of
 
-        base = select(func.min(self._epoch()), func.max(self._epoch()))
-        if aggregate_id:
-            base = base.where(E.c.aggregate_id == aggregate_id)
-        with self._reading() as conn:
-            low, high = conn.execute(base).one()
-            if low is None:
-                return [], {}
-            start, width = span_of(float(low), float(high), buckets)
-            bucket = func.floor((self._epoch() - start) / width)
-            stmt = select(bucket, E.c.event_type, func.count()).group_by(bucket, E.c.event_type)
+        def scoped(stmt: Select[Any]) -> Select[Any]:
             if aggregate_id:
                 stmt = stmt.where(E.c.aggregate_id == aggregate_id)
+            return self._filtered(stmt, EventFilter(since=since, until=until))
+
+        fine = buckets * FINE
+        with self._reading() as conn:
+            low, high = conn.execute(scoped(select(func.min(self._epoch()),
+                                                   func.max(self._epoch())))).one()
+            if low is None:
+                return [], {}
+            start, width = span_of(float(low), float(high), fine)
+            bucket = func.floor((self._epoch() - start) / width)
+            stmt = scoped(select(bucket, E.c.event_type, func.count())
+                          .group_by(bucket, E.c.event_type))
             counts: dict[str, list[int]] = {}
             for index, event_type, count in conn.execute(stmt):
-                series = counts.setdefault(event_type, [0] * buckets)
-                series[min(max(int(index), 0), buckets - 1)] += int(count)
-        return bucket_labels(start, width, buckets), counts
+                series = counts.setdefault(event_type, [0] * fine)
+                series[min(max(int(index), 0), fine - 1)] += int(count)
+        return compress_gaps(start, width, counts, buckets)
 
     def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,
                         limit: int | None = None) -> list[dict[str, Any]]:
