@@ -18,7 +18,7 @@ from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, ReadOnlyError, StoreError
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.base import EventFilter, EventStore, StoreTransaction, StreamInfo
-from incident_core.store.histogram import FINE, compress_gaps, span_of
+from incident_core.store.histogram import Fine, adaptive_histogram, span_of
 from incident_core.store.sorting import (
     EVENT_SORT_COLUMNS,
     STREAM_SORT_COLUMNS,
@@ -158,18 +158,22 @@ class MemoryEventStore(EventStore):
                         since: str | None = None, until: str | None = None,
                         ) -> tuple[list[str], dict[str, list[int]]]:
         events = self._by_stream.get(aggregate_id, []) if aggregate_id else self._events
-        flt = EventFilter(since=since, until=until)
-        stamps = [(datetime.fromisoformat(e.recorded_at_text).timestamp(), e.event_type)
-                  for e in events if _matches(e, flt)]
-        if not stamps:
-            return [], {}
-        fine = buckets * FINE
-        start, width = span_of(min(s for s, _ in stamps), max(s for s, _ in stamps), fine)
-        counts: dict[str, list[int]] = {}
-        for stamp, event_type in stamps:
-            series = counts.setdefault(event_type, [0] * fine)
-            series[min(max(int((stamp - start) // width), 0), fine - 1)] += 1
-        return compress_gaps(start, width, counts, buckets)
+
+        def read(low: str | None, high: str | None, count: int) -> Fine | None:
+            flt = EventFilter(since=low, until=high)
+            stamps = [(datetime.fromisoformat(e.recorded_at_text).timestamp(), e.event_type)
+                      for e in events if _matches(e, flt)]
+            if not stamps:
+                return None
+            start, width = span_of(min(s for s, _ in stamps), max(s for s, _ in stamps),
+                                   count)
+            counts: dict[str, list[int]] = {}
+            for stamp, event_type in stamps:
+                series = counts.setdefault(event_type, [0] * count)
+                series[min(max(int((stamp - start) // width), 0), count - 1)] += 1
+            return start, width, counts
+
+        return adaptive_histogram(read, buckets, since, until)
 
     def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,
                         limit: int | None = None) -> list[dict[str, Any]]:

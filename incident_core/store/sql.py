@@ -352,28 +352,35 @@ class SqlEventStore(EventStore):
     def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
                         since: str | None = None, until: str | None = None,
                         ) -> tuple[list[str], dict[str, list[int]]]:
-        from incident_core.store.histogram import FINE, compress_gaps, span_of
+        from incident_core.store.histogram import adaptive_histogram
+
+        return adaptive_histogram(
+            lambda low, high, count: self._fine_histogram(aggregate_id, low, high, count),
+            buckets, since, until)
+
+    def _fine_histogram(self, aggregate_id: str | None, since: str | None, until: str | None,
+                        buckets: int) -> tuple[float, float, dict[str, list[int]]] | None:
+        from incident_core.store.histogram import span_of
 
         def scoped(stmt: Select[Any]) -> Select[Any]:
             if aggregate_id:
                 stmt = stmt.where(E.c.aggregate_id == aggregate_id)
             return self._filtered(stmt, EventFilter(since=since, until=until))
 
-        fine = buckets * FINE
         with self._reading() as conn:
             low, high = conn.execute(scoped(select(func.min(self._epoch()),
                                                    func.max(self._epoch())))).one()
             if low is None:
-                return [], {}
-            start, width = span_of(float(low), float(high), fine)
+                return None
+            start, width = span_of(float(low), float(high), buckets)
             bucket = func.floor((self._epoch() - start) / width)
             stmt = scoped(select(bucket, E.c.event_type, func.count())
                           .group_by(bucket, E.c.event_type))
             counts: dict[str, list[int]] = {}
             for index, event_type, count in conn.execute(stmt):
-                series = counts.setdefault(event_type, [0] * fine)
-                series[min(max(int(index), 0), fine - 1)] += int(count)
-        return compress_gaps(start, width, counts, buckets)
+                series = counts.setdefault(event_type, [0] * buckets)
+                series[min(max(int(index), 0), buckets - 1)] += int(count)
+        return start, width, counts
 
     def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,
                         limit: int | None = None) -> list[dict[str, Any]]:
