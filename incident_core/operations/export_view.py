@@ -29,7 +29,7 @@ from incident_core.store.sorting import SortKey, event_cursor
 __all__ = ["LOG_CSV_COLUMNS", "export_log", "export_projection", "export_stream"]
 
 Format = Literal["ndjson", "csv"]
-PAGE = 5000
+PAGE = 1000
 LOG_CSV_COLUMNS = ("position", "event_id", "aggregate_id", "aggregate_type", "event_type",
                    "version", "recorded_at", "schema_version", "data", "metadata")
 _OLDEST_FIRST = SortKey("position")
