@@ -2,9 +2,10 @@
 
 The default order is last activity, newest first: what just changed is on top. A header
 click sorts by that column instead (the store sorts; each page continues after the cursor
-of the last loaded row). Unfiltered (or filtered by type) pages are read on the UI thread —
-a keyset page takes a few milliseconds. A text/glob pattern has no index: counting and
-paging then scan the streams, so with a loader they run off the UI thread.
+of the last loaded row). Unfiltered (or filtered by type) pages in an indexed order are
+read on the UI thread — a keyset page takes a few milliseconds. A text/glob pattern, or an
+order no index gives (version, event count), scans the streams: with a loader, counting
+and paging then run off the UI thread.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ PAGE_SIZE = 500
 _COLUMNS = ("Aggregate", "Type", "Version", "Events", "Last recorded")
 _SORT_COLUMNS = ("aggregate_id", "aggregate_type", "version", "event_count", "last_position")
 LAST_ACTIVITY = SortKey("last_position", descending=True)
+# Orders a page reads by index (last activity walks the events by position): fast enough
+# for the UI thread. Others sort every stream, on the loader thread.
+_INDEXED_ORDERS = ("aggregate_id", "aggregate_type", "last_position")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -105,7 +109,9 @@ class StreamsModel(QAbstractTableModel):
         return _SORT_COLUMNS.index(sort.column)
 
     def _off_thread(self) -> bool:
-        return self._loader is not None and bool(self._pattern)
+        """A pattern, or an order no index gives, scans the streams: read on the loader."""
+        return self._loader is not None and (
+            bool(self._pattern) or self._sort.column not in _INDEXED_ORDERS)
 
     def reload(self) -> None:
         self.beginResetModel()

@@ -102,3 +102,16 @@ def test_tab_leaves_a_table_without_changing_the_selection(make_window, bank_sto
     qtbot.keyClick(view, Qt.Key.Key_Tab)
     assert not view.hasFocus()
     assert window.streams_panel.selected_aggregate() == selected
+
+
+def test_an_unindexed_streams_order_is_read_off_the_ui_thread(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    view = window.findChild(QTableView, "streamList")
+    model = view.model()
+    click_header(qtbot, view, 3)  # Events: sorting every stream has no index
+    assert model.sort_key == SortKey("event_count")
+    assert model.is_loading() and model.rowCount() == 0  # the click returned at once
+    qtbot.waitUntil(lambda: not model.is_loading() and model.rowCount() > 0)
+    counts = [(model.info_at(r).event_count, model.info_at(r).aggregate_id)
+              for r in range(model.rowCount())]
+    assert counts == sorted(counts) and len(counts) == model.total == 37
