@@ -115,3 +115,25 @@ def test_an_unindexed_streams_order_is_read_off_the_ui_thread(make_window, bank_
     counts = [(model.info_at(r).event_count, model.info_at(r).aggregate_id)
               for r in range(model.rowCount())]
     assert counts == sorted(counts) and len(counts) == model.total == 37
+
+
+def test_the_timeline_runs_newest_first_and_live_versions_arrive_on_top(
+        make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    window.show_aggregate("acc-001")
+    timeline = window.findChild(QTableView, "timelineView")
+    model = timeline.model()
+    total = model.total
+    window.timeline_panel.select_version(2)
+    click_header(qtbot, timeline, 0)  # Version: newest first
+    assert model.descending
+    assert model.index(0, 0).data() == str(total)
+    assert model.event_at(total - 1).version == 1
+    assert window.timeline_panel.current_event().version == 2  # still selected
+    click_header(qtbot, timeline, 1)  # the event type does not sort
+    assert model.descending and timeline.horizontalHeader().sortIndicatorSection() == 0
+
+    window.session.app.dispatch(DepositMoney(aggregate_id="acc-001", amount=3))
+    qtbot.waitUntil(lambda: model.total == total + 1, timeout=3000)
+    assert model.event_at(0).version == total + 1 and model.event_at(0).data == {"amount": 3}
+    assert window.timeline_panel.current_event().version == 2
