@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QTableView
 from incident_core import RecordedEvent
 from incident_core.operations.export_view import export_log, export_projection, export_stream
 from incident_gui.export_runner import ExportRunner
+from incident_gui.widgets.event_detail import EVENT_ID_ROLE
 
 if TYPE_CHECKING:
     from incident_gui.main_window import MainWindow
@@ -59,6 +60,9 @@ class TableMenus(QObject):
                 lambda pos, v=view, b=build: self._popup(v, pos, b))
         window.projection_panel.sig_context_menu.connect(self._projection_menu)
         window.global_log_panel.sig_export_requested.connect(self.export_log)
+        related = window.event_detail.related
+        related.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        related.customContextMenuRequested.connect(self._related_menu)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _folder(self) -> Path:
@@ -180,6 +184,26 @@ class TableMenus(QObject):
         menu.addSeparator()
         menu.addAction("Export the rows to CSV…", lambda: self.export_projection(tab))
         self._show(menu, view, pos)
+
+    def _related_menu(self, pos: QPoint) -> None:
+        tree = self.window.event_detail.related
+        item = tree.itemAt(pos)
+        event_id = None if item is None else item.data(0, EVENT_ID_ROLE)
+        session = self.window.session
+        event = session.app.store.get_event(event_id) if (
+            session is not None and isinstance(event_id, str)) else None
+        if item is None or event is None:
+            return
+        menu = QMenu(tree)
+        menu.setObjectName("tableMenu")
+        column = max(tree.columnAt(pos.x()), 0)
+        cell = item.text(column)
+        menu.addAction("Copy cell", lambda: self.copy(cell, f"“{_short(cell)}”"))
+        row = "\t".join(item.text(c) for c in range(tree.columnCount()))
+        menu.addAction("Copy row", lambda: self.copy(row, "the row"))
+        self._event_entries(menu, event)
+        self.last_menu = menu
+        menu.popup(tree.viewport().mapToGlobal(pos))
 
     # -- exports ----------------------------------------------------------------------------
     def export_log(self, fmt: str, path: Path | None = None) -> bool:

@@ -7,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QTableView, QTabWidget
 
@@ -155,3 +156,32 @@ def test_menus_on_every_table_offer_their_entries(make_window, bank_store, qtbot
             "Filter the log by this aggregate", "Export the stream as NDJSON…"} <= set(streams)
     log = [a.text() for a in right_click(window.global_log_panel.view, 0, 0).actions()]
     assert "Export the log as shown to CSV…" in log and "Copy as JSON" in log
+
+
+def test_related_events_sort_by_a_header_and_have_a_menu(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    store = window.session.app.store
+    done = next(e for e in store.read_events() if e.event_type == "TransferCompleted")
+    window.show_event(done)
+    detail = window.event_detail
+    qtbot.waitUntil(lambda: len(detail.related_items("correlation")) >= 5)
+
+    def positions() -> list[int]:
+        return [int(item.text(2)[1:]) for item in detail.related_items("correlation")]
+
+    assert positions() == sorted(positions())  # by position, as numbers
+    header = detail.related.header()
+    x = header.sectionViewportPosition(2) + header.sectionSize(2) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(x, header.height() // 2))
+    assert positions() == sorted(positions(), reverse=True)
+
+    item = detail.related_items("correlation")[0]
+    rect = detail.related.visualItemRect(item)
+    pos = rect.center()
+    QApplication.sendEvent(detail.related.viewport(), QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse, pos, detail.related.viewport().mapToGlobal(pos)))
+    menu = window.table_menus.last_menu
+    choose(menu, "Filter the log by this correlation")
+    assert window.global_log_panel.model.event_filter == EventFilter(
+        correlation_id=done.metadata["correlation_id"])
