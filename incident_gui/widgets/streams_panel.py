@@ -199,7 +199,8 @@ class StreamsPanel(QWidget):
 
     def _update_count(self) -> None:
         if self.model.is_loading():
-            self.count_label.setText("Filtering…")
+            self.count_label.setText("Filtering…" if self.filter_edit.text().strip()
+                                     else "Sorting…")
             return
         total = self.model.total
         shown = self.model.rowCount()
