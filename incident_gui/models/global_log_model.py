@@ -40,6 +40,7 @@ PAGE_SIZE = 200
 MAX_CACHED_PAGES = 100
 # A queued page request older than this many newer requests is no longer on screen: skip it.
 _STALE_REQUESTS = 24
+MAX_LIVE_EVENTS = 2000  # more live events than this at once: a sorted log reloads
 _COLUMNS = (("position", "Position"), ("aggregate", "Aggregate"), ("version", "Version"),
             ("type", "Event type"), ("recorded", "Recorded"), ("summary", "Data"))
 # The store column each table column sorts by (the data summary does not sort).
@@ -186,7 +187,9 @@ class GlobalLogModel(QAbstractTableModel):
         if not self.canFetchMore(parent) or self._store is None:
             return
         self._fetching = True
-        store, flt, sort, head = self._store, self._filter, self._sort, self._head
+        # (an event recorded since the last live update may come in a page: it is shown in
+        # its place, and the live update that follows finds it there already)
+        store, flt, sort = self._store, self._filter, self._sort
         last = self._rows.last()
         after = None if last is None else event_cursor(last, sort)
         if sort == OLDEST_FIRST:
@@ -196,9 +199,8 @@ class GlobalLogModel(QAbstractTableModel):
                     filter=flt))
             return
         self._loader.submit(
-            (self._generation, "after", after), lambda: [
-                e for e in store.read_events_sorted(sort, after=after, limit=PAGE_SIZE,
-                                                    filter=flt) if e.position <= head])
+            (self._generation, "after", after),
+            lambda: store.read_events_sorted(sort, after=after, limit=PAGE_SIZE, filter=flt))
 
     # -- rows ---------------------------------------------------------------------------
     def event_at(self, row: int, *, request: bool = False) -> RecordedEvent | None:
@@ -332,6 +334,9 @@ class GlobalLogModel(QAbstractTableModel):
     def _grow_keyset(self, head: int) -> None:
         store, flt, known = self._store, self._filter, self._head
         if store is None or head <= known:
+            return
+        if head - known > MAX_LIVE_EVENTS:  # too many to place one by one: read again
+            self.reload()
             return
         self._loader.submit((self._generation, "live", head), lambda: [
             e for e in store.read_events(after_position=known, filter=flt, limit=head - known)
