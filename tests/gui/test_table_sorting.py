@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QHeaderView, QTableView, QToolButton
 
@@ -137,3 +139,27 @@ def test_the_timeline_runs_newest_first_and_live_versions_arrive_on_top(
     qtbot.waitUntil(lambda: model.total == total + 1, timeout=3000)
     assert model.event_at(0).version == total + 1 and model.event_at(0).data == {"amount": 3}
     assert window.timeline_panel.current_event().version == 2
+
+
+def test_numbers_never_elide_when_values_grow_live(make_window, bank_store, qtbot):
+    window = make_window(bank_store)
+    window.side_tabs.setCurrentWidget(window.projection_panel)
+    view = window.findChild(QTableView, "projection_bank_accounts")
+    model = view.model()
+    qtbot.waitUntil(lambda: model.rowCount() > 0)
+    column = [model.headerData(c, Qt.Orientation.Horizontal)
+              for c in range(model.columnCount())].index("balance")
+    row = next(r for r in range(model.rowCount()) if model.row(r)["aggregate_id"] == "acc-001")
+    before = view.columnWidth(column)
+
+    window.session.app.dispatch(DepositMoney(aggregate_id="acc-001", amount=10**15))
+    qtbot.waitUntil(lambda: int(model.index(row, column).data()) > 10**15, timeout=5000)
+    text = model.index(row, column).data()
+    assert view.columnWidth(column) > before
+    assert view.columnWidth(column) >= view.fontMetrics().horizontalAdvance(text) + 8
+
+    streams = window.findChild(QTableView, "streamList")
+    info = window.streams_panel.model.info_at(0)
+    window.streams_panel.model.apply_changes([replace(info, event_count=1_234_567_890)], set())
+    assert streams.model().index(0, 3).data() == "1234567890"
+    assert streams.columnWidth(3) >= streams.fontMetrics().horizontalAdvance("1234567890") + 8
