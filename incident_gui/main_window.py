@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import IncidentError, RecordedEvent
+from incident_gui.change_fanout import connect_store_changes
 from incident_gui.colors import use_domain_colors
 from incident_gui.demo_seeder import DemoSeeder
 from incident_gui.dialogs import show_error
@@ -36,6 +37,7 @@ from incident_gui.store_dialogs import (
     store_folder,
 )
 from incident_gui.store_updates import StoreChanges, collect_changes
+from incident_gui.table_menus import install_table_menus
 from incident_gui.widgets.activity_strip import ActivityStrip
 from incident_gui.widgets.command_panel import CommandPanel
 from incident_gui.widgets.event_detail import EventDetail
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
 
     sig_log_ready = Signal()  # the first page of the global log arrived (after each open)
     sig_open_failed = Signal(str)
+    sig_store_changed = Signal(object)  # StoreChanges: every view updates from this one signal
 
     def __init__(self, *, domain: str | None = None, report: ErrorReporter | None = None,
                  settings: Settings | None = None) -> None:
@@ -124,6 +127,8 @@ class MainWindow(QMainWindow):
             strip.sig_range_clicked.connect(self.global_log_panel.filters.set_time_range)
         self._loaders["chartLoader"].sig_done.connect(self._on_totals,
                                                       Qt.ConnectionType.QueuedConnection)
+        self.table_menus = install_table_menus(self)  # right-click menus, exports
+        connect_store_changes(self)
 
     def sizeHint(self) -> QSize:
         return QSize(1440, 900)
@@ -314,20 +319,7 @@ class MainWindow(QMainWindow):
         self._head = changes.head
         events = changes.events
         self._event_count += len(events) if events is not None else changes.head - changes.old_head
-        if changes.streams is None:
-            self.streams_panel.refresh()
-        else:
-            self.streams_panel.apply_changes(changes.streams, changes.new_ids)
-        if events is None:
-            self.timeline_panel.refresh()
-        else:
-            self.timeline_panel.append_recorded(events)
-        self.global_log_panel.grow_to(changes.head, changes.event_types)
-        self.projections.changed()
-        self.store_activity.schedule_reload()
-        shown = self.timeline_panel.model.aggregate_id
-        if events is None or any(e.aggregate_id == shown for e in events):
-            self.aggregate_activity.schedule_reload()
+        self.sig_store_changed.emit(changes)  # streams, timeline, log, charts, projections
         self._show_status()
 
     def refresh(self) -> None:

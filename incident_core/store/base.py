@@ -12,11 +12,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
+
+if TYPE_CHECKING:
+    from incident_core.store.sorting import Cursor, SortKey
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -61,11 +64,12 @@ class EventFilter:
     since: str | None = None
     until: str | None = None
     text: str | None = None
+    correlation_id: str | None = None  # events of one conversation (a command and its saga)
 
     @property
     def is_empty(self) -> bool:
         return not (self.aggregate_id or self.event_types or self.since or self.until
-                    or self.text)
+                    or self.text or self.correlation_id)
 
 
 class StoreTransaction(ABC):
@@ -227,9 +231,13 @@ class EventStore(ABC):
         ...
 
     @abstractmethod
-    def event_histogram(self, *, buckets: int = 60,
-                        aggregate_id: str | None = None) -> tuple[list[str], dict[str, list[int]]]:
-        """Events over time: bucket start times and, per event type, a count per bucket."""
+    def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
+                        since: str | None = None, until: str | None = None,
+                        ) -> tuple[list[str], dict[str, list[int]]]:
+        """Events over time (recorded in [since, until) when given): bucket start times
+        and, per event type, a count per bucket. Buckets span just the data; a long
+        stretch without events becomes one empty bucket (`histogram.compress_gaps`), so
+        there may be fewer than `buckets`, of unequal widths."""
 
     @abstractmethod
     def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,
@@ -239,6 +247,27 @@ class EventStore(ABC):
     @abstractmethod
     def projection_row_count(self, spec: ProjectionSpec) -> int:
         ...
+
+    # -- sorted keyset reads (see incident_core.store.sorting) --------------------------
+    @abstractmethod
+    def read_events_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                           limit: int | None = None,
+                           filter: EventFilter | None = None) -> list[RecordedEvent]:
+        """A keyset page of the global log sorted by `sort` (tiebreak: position), holding
+        the events after the cursor `after` = (sort value, position) of the last shown."""
+
+    @abstractmethod
+    def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                       limit: int | None = None, aggregate_type: str | None = None,
+                       pattern: str | None = None) -> list[StreamInfo]:
+        """A keyset page of the streams sorted by `sort` (tiebreak: aggregate id)."""
+
+    @abstractmethod
+    def projection_rows_sorted(self, spec: ProjectionSpec, sort: SortKey, *,
+                               after: Cursor | None = None,
+                               limit: int | None = None) -> list[dict[str, Any]]:
+        """A keyset page of a projection's rows sorted by one of its columns (tiebreak: the
+        key; NULLs after every value ascending)."""
 
     @abstractmethod
     def checkpoints(self) -> dict[str, int]:

@@ -9,21 +9,31 @@ from __future__ import annotations
 import fnmatch
 import threading
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, ReadOnlyError, StoreError
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.base import EventFilter, EventStore, StoreTransaction, StreamInfo
-from incident_core.store.histogram import bucket_labels, span_of
+from incident_core.store.histogram import Fine, adaptive_histogram, span_of
+from incident_core.store.sorting import (
+    EVENT_SORT_COLUMNS,
+    STREAM_SORT_COLUMNS,
+    Cursor,
+    SortKey,
+    event_sort_value,
+    null_last,
+    stream_sort_value,
+)
 
 __all__ = ["MemoryEventStore"]
 
 _GONE = object()
+T = TypeVar("T")
 
 
 def _matches(event: RecordedEvent, flt: EventFilter | None) -> bool:
@@ -36,6 +46,8 @@ def _matches(event: RecordedEvent, flt: EventFilter | None) -> bool:
     if flt.since and event.recorded_at_text < flt.since:
         return False
     if flt.until and event.recorded_at_text >= flt.until:
+        return False
+    if flt.correlation_id and event.metadata.get("correlation_id") != flt.correlation_id:
         return False
     if flt.text:
         from json import dumps
@@ -144,19 +156,26 @@ class MemoryEventStore(EventStore):
     def event_types(self) -> list[str]:
         return sorted({e.event_type for e in self._events})
 
-    def event_histogram(self, *, buckets: int = 60,
-                        aggregate_id: str | None = None) -> tuple[list[str], dict[str, list[int]]]:
+    def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
+                        since: str | None = None, until: str | None = None,
+                        ) -> tuple[list[str], dict[str, list[int]]]:
         events = self._by_stream.get(aggregate_id, []) if aggregate_id else self._events
-        if not events:
-            return [], {}
-        stamps = [(datetime.fromisoformat(e.recorded_at_text).timestamp(), e.event_type)
-                  for e in events]
-        start, width = span_of(min(s for s, _ in stamps), max(s for s, _ in stamps), buckets)
-        counts: dict[str, list[int]] = {}
-        for stamp, event_type in stamps:
-            series = counts.setdefault(event_type, [0] * buckets)
-            series[min(max(int((stamp - start) // width), 0), buckets - 1)] += 1
-        return bucket_labels(start, width, buckets), counts
+
+        def read(low: str | None, high: str | None, count: int) -> Fine | None:
+            flt = EventFilter(since=low, until=high)
+            stamps = [(datetime.fromisoformat(e.recorded_at_text).timestamp(), e.event_type)
+                      for e in events if _matches(e, flt)]
+            if not stamps:
+                return None
+            start, width = span_of(min(s for s, _ in stamps), max(s for s, _ in stamps),
+                                   count)
+            counts: dict[str, list[int]] = {}
+            for stamp, event_type in stamps:
+                series = counts.setdefault(event_type, [0] * count)
+                series[min(max(int((stamp - start) // width), 0), count - 1)] += 1
+            return start, width, counts
+
+        return adaptive_histogram(read, buckets, since, until)
 
     def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,
                         limit: int | None = None) -> list[dict[str, Any]]:
@@ -168,6 +187,32 @@ class MemoryEventStore(EventStore):
 
     def projection_row_count(self, spec: ProjectionSpec) -> int:
         return len(self._tables.get(spec.name, {}))
+
+    # -- sorted keyset reads ----------------------------------------------------------------
+    def read_events_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                           limit: int | None = None,
+                           filter: EventFilter | None = None) -> list[RecordedEvent]:
+        sort.check(EVENT_SORT_COLUMNS)
+        rows = [e for e in self._events if _matches(e, filter)]
+        return _keyset_page(rows, lambda e: (event_sort_value(e, sort.column), e.position),
+                            sort.descending, after, limit)
+
+    def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                       limit: int | None = None, aggregate_type: str | None = None,
+                       pattern: str | None = None) -> list[StreamInfo]:
+        sort.check(STREAM_SORT_COLUMNS)
+        rows = self._stream_infos(aggregate_type, pattern)
+        return _keyset_page(rows, lambda s: (stream_sort_value(s, sort.column), s.aggregate_id),
+                            sort.descending, after, limit)
+
+    def projection_rows_sorted(self, spec: ProjectionSpec, sort: SortKey, *,
+                               after: Cursor | None = None,
+                               limit: int | None = None) -> list[dict[str, Any]]:
+        sort.check([c.name for c in spec.columns])
+        rows = [dict(r) for r in self._tables.get(spec.name, {}).values()]
+        page = _keyset_page(rows, lambda r: (r.get(sort.column), str(r[spec.key])),
+                            sort.descending, after, limit, nullable=True)
+        return page
 
     def checkpoints(self) -> dict[str, int]:
         return dict(self._checkpoints)
@@ -185,6 +230,21 @@ class MemoryEventStore(EventStore):
 
     def close(self) -> None:
         """Nothing to release: the data lives as long as the object."""
+
+
+def _keyset_page(rows: list[T], key: Callable[[T], Cursor], descending: bool,
+                 after: Cursor | None, limit: int | None, *, nullable: bool = False) -> list[T]:
+    """The rows after the cursor `after` in (sort value, tiebreak) order."""
+    def order(cursor: Cursor) -> Any:
+        return null_last(*cursor) if nullable else cursor
+
+    keyed = sorted(((order(key(r)), r) for r in rows), key=lambda kr: kr[0],
+                   reverse=descending)
+    if after is not None:
+        mark = order(after)
+        keyed = [kr for kr in keyed if (kr[0] < mark if descending else kr[0] > mark)]
+    out = [r for _k, r in keyed]
+    return out if limit is None else out[:limit]
 
 
 class _MemoryTransaction(StoreTransaction):

@@ -39,6 +39,12 @@ from incident_core.store.base import (
     StoreTransaction,
     StreamInfo,
 )
+from incident_core.store.sorting import (
+    EVENT_SORT_COLUMNS,
+    STREAM_SORT_COLUMNS,
+    Cursor,
+    SortKey,
+)
 from incident_core.store.sql_queries import (
     CP,
     HEAD,
@@ -55,6 +61,7 @@ from incident_core.store.sql_queries import (
     from_row,
     has_table,
 )
+from incident_core.store.sql_sorted import by_last_activity, sorted_page
 from incident_core.store.sql_transaction import SqlTransaction
 
 __all__ = ["NOTIFY_CHANNEL", "PG_APPEND_LOCK", "SqlEventStore", "translate_errors"]
@@ -233,7 +240,15 @@ class SqlEventStore(EventStore):
             stmt = stmt.where(E.c.recorded_at < flt.until)
         if flt.text:
             stmt = stmt.where(E.c.data.icontains(flt.text, autoescape=True))
+        if flt.correlation_id:
+            stmt = stmt.where(self._metadata_is("correlation_id", flt.correlation_id))
         return stmt
+
+    def _metadata_is(self, key: str, value: str) -> Any:
+        if self.schema_version >= 2:  # indexed columns
+            return E.c[key] == value
+        # a schema-1 store opened read-only (not migrated): search the metadata text
+        return E.c.metadata.contains(f'"{key}":"{value}"', autoescape=True)
 
     def read_events(self, *, after_position: int = 0, before_position: int | None = None,
                     limit: int | None = None, filter: EventFilter | None = None,
@@ -335,27 +350,38 @@ class SqlEventStore(EventStore):
             return func.extract("epoch", func.cast(E.c.recorded_at, pg_dialect.TIMESTAMP(True)))
         return (func.julianday(E.c.recorded_at) - 2440587.5) * 86400.0
 
-    def event_histogram(self, *, buckets: int = 60,
-                        aggregate_id: str | None = None) -> tuple[list[str], dict[str, list[int]]]:
-        from incident_core.store.histogram import bucket_labels, span_of
+    def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
+                        since: str | None = None, until: str | None = None,
+                        ) -> tuple[list[str], dict[str, list[int]]]:
+        from incident_core.store.histogram import adaptive_histogram
 
-        base = select(func.min(self._epoch()), func.max(self._epoch()))
-        if aggregate_id:
-            base = base.where(E.c.aggregate_id == aggregate_id)
-        with self._reading() as conn:
-            low, high = conn.execute(base).one()
-            if low is None:
-                return [], {}
-            start, width = span_of(float(low), float(high), buckets)
-            bucket = func.floor((self._epoch() - start) / width)
-            stmt = select(bucket, E.c.event_type, func.count()).group_by(bucket, E.c.event_type)
+        return adaptive_histogram(
+            lambda low, high, count: self._fine_histogram(aggregate_id, low, high, count),
+            buckets, since, until)
+
+    def _fine_histogram(self, aggregate_id: str | None, since: str | None, until: str | None,
+                        buckets: int) -> tuple[float, float, dict[str, list[int]]] | None:
+        from incident_core.store.histogram import span_of
+
+        def scoped(stmt: Select[Any]) -> Select[Any]:
             if aggregate_id:
                 stmt = stmt.where(E.c.aggregate_id == aggregate_id)
+            return self._filtered(stmt, EventFilter(since=since, until=until))
+
+        with self._reading() as conn:
+            low, high = conn.execute(scoped(select(func.min(self._epoch()),
+                                                   func.max(self._epoch())))).one()
+            if low is None:
+                return None
+            start, width = span_of(float(low), float(high), buckets)
+            bucket = func.floor((self._epoch() - start) / width)
+            stmt = scoped(select(bucket, E.c.event_type, func.count())
+                          .group_by(bucket, E.c.event_type))
             counts: dict[str, list[int]] = {}
             for index, event_type, count in conn.execute(stmt):
                 series = counts.setdefault(event_type, [0] * buckets)
                 series[min(max(int(index), 0), buckets - 1)] += int(count)
-        return bucket_labels(start, width, buckets), counts
+        return start, width, counts
 
     def projection_rows(self, spec: ProjectionSpec, *, after_key: str | None = None,
                         limit: int | None = None) -> list[dict[str, Any]]:
@@ -387,6 +413,43 @@ class SqlEventStore(EventStore):
         if found:
             self._seen_tables.add(spec.name)
         return found
+
+    # -- sorted keyset reads (incident_core.store.sorting) ---------------------------------
+    def read_events_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                           limit: int | None = None,
+                           filter: EventFilter | None = None) -> list[RecordedEvent]:
+        sort.check(EVENT_SORT_COLUMNS)
+        stmt = sorted_page(self._filtered(SELECT_EVENTS, filter), E.c[sort.column],
+                           E.c.position, descending=sort.descending, after=after, limit=limit)
+        with self._reading() as conn:
+            return [from_row(r) for r in conn.execute(stmt)]
+
+    def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                       limit: int | None = None, aggregate_type: str | None = None,
+                       pattern: str | None = None) -> list[StreamInfo]:
+        sort.check(STREAM_SORT_COLUMNS)
+        if sort.column == "last_position":  # the default order: no index to sort by
+            stmt = by_last_activity(lambda s: self._streams_where(s, aggregate_type, pattern),
+                                    descending=sort.descending, after=after, limit=limit)
+        else:
+            stmt = sorted_page(self._streams_where(select(*S.c), aggregate_type, pattern),
+                               S.c[sort.column], S.c.aggregate_id,
+                               descending=sort.descending, after=after, limit=limit)
+        with self._reading() as conn:
+            return [StreamInfo(*r) for r in conn.execute(stmt)]
+
+    def projection_rows_sorted(self, spec: ProjectionSpec, sort: SortKey, *,
+                               after: Cursor | None = None,
+                               limit: int | None = None) -> list[dict[str, Any]]:
+        sort.check([c.name for c in spec.columns])
+        table = self.table(spec)
+        stmt = sorted_page(select(table), table.c[sort.column], table.c[spec.key],
+                           descending=sort.descending, after=after, limit=limit,
+                           nullable=sort.column != spec.key)
+        with self._reading() as conn:
+            if not self._has_projection_table(conn, spec):
+                return []
+            return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def checkpoints(self) -> dict[str, int]:
         with self._reading() as conn:

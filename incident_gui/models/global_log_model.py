@@ -7,13 +7,15 @@ Two ways of paging, both off the UI thread (a `QueryThread`, newest request firs
   that page (`read_events(after_position=page_start, limit=PAGE)`) and shows a placeholder
   until it arrives. Jumping to the end costs one page query. Pages live in a small LRU
   cache. If a page ever shows a gap in positions, the model falls back to keyset paging.
-* **keyset** (a filter is active): `canFetchMore`/`fetchMore` append pages of
-  `read_events(after_position=last_loaded, filter=...)` — never OFFSET, never a full load.
+* **keyset** (a filter is active, or another order than oldest first): `canFetchMore` /
+  `fetchMore` append pages of `read_events_sorted(sort, after=cursor of the last row,
+  filter=...)` — the store sorts, never OFFSET, never a full load. Events recorded live are
+  inserted where the order puts them when that is inside the loaded rows (else a later
+  page brings them).
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import OrderedDict
 from typing import Any
 
@@ -27,7 +29,9 @@ from PySide6.QtCore import (
 )
 
 from incident_core import EventFilter, EventStore, RecordedEvent
+from incident_core.store.sorting import SortKey, event_cursor
 from incident_gui.models.event_cells import KnowsEvent, event_cell
+from incident_gui.models.sort_order import SortedRows
 from incident_gui.query_thread import QueryThread
 
 __all__ = ["GlobalLogModel"]
@@ -36,8 +40,14 @@ PAGE_SIZE = 200
 MAX_CACHED_PAGES = 100
 # A queued page request older than this many newer requests is no longer on screen: skip it.
 _STALE_REQUESTS = 24
+MAX_LIVE_EVENTS = 2000  # more live events than this at once: a sorted log reloads
 _COLUMNS = (("position", "Position"), ("aggregate", "Aggregate"), ("version", "Version"),
             ("type", "Event type"), ("recorded", "Recorded"), ("summary", "Data"))
+# The store column each table column sorts by (the data summary does not sort).
+SORT_COLUMNS = {"position": "position", "aggregate": "aggregate_id", "version": "version",
+                "type": "event_type", "recorded": "recorded_at"}
+OLDEST_FIRST = SortKey("position")
+NEWEST_FIRST = SortKey("position", descending=True)
 Index = QModelIndex | QPersistentModelIndex
 _SKIPPED = object()
 
@@ -50,6 +60,7 @@ class GlobalLogModel(QAbstractTableModel):
     """All events (or the filtered ones) in position order."""
 
     sig_page_loaded = Signal(int, int)  # first row, last row
+    sig_sort_changed = Signal(object)  # SortKey
     sig_failed = Signal(str, str)  # message, details
 
     def __init__(self, loader: QueryThread, parent: QObject | None = None) -> None:
@@ -60,6 +71,8 @@ class GlobalLogModel(QAbstractTableModel):
         self._store: EventStore | None = None
         self._knows: KnowsEvent = _knows_everything
         self._filter = EventFilter()
+        self._sort = OLDEST_FIRST
+        self._head = 0  # live: events after this position are not in the keyset rows yet
         self._generation = 0
         self._indexed = True
         # indexed mode
@@ -68,8 +81,7 @@ class GlobalLogModel(QAbstractTableModel):
         self._requested: dict[int, int] = {}
         self._serial = 0
         # keyset mode
-        self._rows: list[RecordedEvent] = []
-        self._positions: list[int] = []
+        self._rows: SortedRows[RecordedEvent] = SortedRows(self._sort)
         self._exhausted = True
         self._fetching = False
 
@@ -89,6 +101,30 @@ class GlobalLogModel(QAbstractTableModel):
         return self._filter
 
     @property
+    def sort_key(self) -> SortKey:
+        return self._sort
+
+    def set_sort(self, sort: SortKey) -> None:
+        """Order the log by a store column (the store sorts; pages stay keyset pages)."""
+        if sort == self._sort:
+            return
+        self._sort = sort
+        self.reload()
+        self.sig_sort_changed.emit(sort)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Qt's header click: sort by that column if the store can."""
+        name = SORT_COLUMNS.get(_COLUMNS[column][0]) if 0 <= column < len(_COLUMNS) else None
+        if name is not None:
+            self.set_sort(SortKey(name, order == Qt.SortOrder.DescendingOrder))
+
+    @staticmethod
+    def sort_section(sort: SortKey) -> int:
+        """The table column showing `sort`'s store column."""
+        names = [SORT_COLUMNS.get(key) for key, _title in _COLUMNS]
+        return names.index(sort.column)
+
+    @property
     def indexed(self) -> bool:
         """True when rows map directly to positions (no filter)."""
         return self._indexed
@@ -97,12 +133,14 @@ class GlobalLogModel(QAbstractTableModel):
         self.beginResetModel()
         self._generation += 1
         self._loader.discard_pending()
-        self._indexed = self._filter.is_empty if indexed is None else indexed
+        natural = self._filter.is_empty and self._sort == OLDEST_FIRST
+        self._indexed = natural if indexed is None else indexed
         self._pages.clear()
         self._requested.clear()
-        self._rows, self._positions = [], []
+        self._rows = SortedRows(self._sort)
         self._fetching = False
         store = self._store
+        self._head = 0 if store is None else store.head()
         self._count = store.head() if (store is not None and self._indexed) else 0
         self._exhausted = store is None or self._indexed
         self.endResetModel()
@@ -149,18 +187,27 @@ class GlobalLogModel(QAbstractTableModel):
         if not self.canFetchMore(parent) or self._store is None:
             return
         self._fetching = True
-        store, flt = self._store, self._filter
-        after = self._positions[-1] if self._positions else 0
+        # (an event recorded since the last live update may come in a page: it is shown in
+        # its place, and the live update that follows finds it there already)
+        store, flt, sort = self._store, self._filter, self._sort
+        last = self._rows.last()
+        after = None if last is None else event_cursor(last, sort)
+        if sort == OLDEST_FIRST:
+            self._loader.submit(
+                (self._generation, "after", after), lambda: store.read_events(
+                    after_position=0 if after is None else after[1], limit=PAGE_SIZE,
+                    filter=flt))
+            return
         self._loader.submit(
             (self._generation, "after", after),
-            lambda: store.read_events(after_position=after, limit=PAGE_SIZE, filter=flt))
+            lambda: store.read_events_sorted(sort, after=after, limit=PAGE_SIZE, filter=flt))
 
     # -- rows ---------------------------------------------------------------------------
     def event_at(self, row: int, *, request: bool = False) -> RecordedEvent | None:
         """The event shown in `row`, or None while its page is loading (then, with
         `request=True`, ask for the page)."""
         if not self._indexed:
-            return self._rows[row] if 0 <= row < len(self._rows) else None
+            return self._rows.at(row)
         if not 0 <= row < self._count:
             return None
         page = self._pages.get(row // PAGE_SIZE)
@@ -174,8 +221,7 @@ class GlobalLogModel(QAbstractTableModel):
         """The row showing `position` (None when it is filtered out or not loaded yet)."""
         if self._indexed:
             return position - 1 if 1 <= position <= self._count else None
-        at = bisect.bisect_left(self._positions, position)
-        return at if at < len(self._positions) and self._positions[at] == position else None
+        return self._rows.row_of(position)
 
     def cached_pages(self) -> list[int]:
         """Indexes of the pages held in memory (indexed mode), least recently used first."""
@@ -211,6 +257,8 @@ class GlobalLogModel(QAbstractTableModel):
             self._page_arrived(key[2], result)
         elif key[1] == "after" and isinstance(result, list):
             self._rows_arrived(result)
+        elif key[1] == "live" and isinstance(result, list):
+            self._live_arrived(key[2], result)
 
     def _on_failed(self, key: object, message: str, details: str) -> None:
         if not isinstance(key, tuple) or key[0] != self._generation:
@@ -239,16 +287,31 @@ class GlobalLogModel(QAbstractTableModel):
 
     def _rows_arrived(self, events: list[RecordedEvent]) -> None:
         self._fetching = False
-        fresh = [e for e in events if not self._positions or e.position > self._positions[-1]]
+        fresh = [e for e in events if self._rows.row_of(e.position) is None]
         if len(events) < PAGE_SIZE:
             self._exhausted = True
         if fresh:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
             self._rows.extend(fresh)
-            self._positions.extend(e.position for e in fresh)
             self.endInsertRows()
         self.sig_page_loaded.emit(len(self._rows) - len(fresh), len(self._rows) - 1)
+
+    def _live_arrived(self, head: int, events: list[RecordedEvent]) -> None:
+        """Events recorded live (already filtered): insert those the loaded rows reach."""
+        self._head = max(self._head, head)
+        for event in events:
+            if self._rows.row_of(event.position) is not None:
+                continue
+            row = self._rows.insertion_row(event, complete=self._exhausted)
+            if row is None:  # beyond the loaded rows: a later page brings it
+                self._exhausted = False
+                continue
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._rows.insert(row, event)
+            self.endInsertRows()
+        if events:
+            self.sig_page_loaded.emit(0, len(self._rows) - 1)
 
     # -- live ---------------------------------------------------------------------------------
     def grow_to(self, head: int) -> None:
@@ -256,9 +319,7 @@ class GlobalLogModel(QAbstractTableModel):
         if self._store is None:
             return
         if not self._indexed:
-            if self._exhausted:
-                self._exhausted = False
-                self.fetchMore(QModelIndex())
+            self._grow_keyset(head)
             return
         if head <= self._count:
             return
@@ -269,3 +330,14 @@ class GlobalLogModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), old, head - 1)
         self._count = head
         self.endInsertRows()
+
+    def _grow_keyset(self, head: int) -> None:
+        store, flt, known = self._store, self._filter, self._head
+        if store is None or head <= known:
+            return
+        if head - known > MAX_LIVE_EVENTS:  # too many to place one by one: read again
+            self.reload()
+            return
+        self._loader.submit((self._generation, "live", head), lambda: [
+            e for e in store.read_events(after_position=known, filter=flt, limit=head - known)
+            if e.position <= head])

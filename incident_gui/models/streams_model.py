@@ -1,13 +1,15 @@
-"""Every aggregate's stream, paged lazily by aggregate id (keyset), filterable.
+"""Every aggregate's stream, paged lazily by keyset in the store's sort order, filterable.
 
-Unfiltered (or filtered by type, which has an index) pages are read on the UI thread —
-a keyset page by primary key takes a few milliseconds. A text/glob pattern has no index:
-counting and paging then scan the streams, so with a loader they run off the UI thread.
+The default order is last activity, newest first: what just changed is on top. A header
+click sorts by that column instead (the store sorts; each page continues after the cursor
+of the last loaded row). Unfiltered (or filtered by type) pages in an indexed order are
+read on the UI thread — a keyset page takes a few milliseconds. A text/glob pattern, or an
+order no index gives (version, event count), scans the streams: with a loader, counting
+and paging then run off the UI thread.
 """
 
 from __future__ import annotations
 
-import bisect
 import fnmatch
 from collections.abc import Iterable
 from typing import Any
@@ -22,14 +24,21 @@ from PySide6.QtCore import (
 )
 
 from incident_core import EventStore, StreamInfo
+from incident_core.store.sorting import SortKey, stream_cursor
 from incident_gui.formatting import local_time, utc_tooltip
+from incident_gui.models.sort_order import SortedRows
 from incident_gui.query_thread import QueryThread
 
-__all__ = ["STREAM_ROLE", "StreamsModel", "pattern_matches"]
+__all__ = ["LAST_ACTIVITY", "STREAM_ROLE", "StreamsModel", "pattern_matches"]
 
 STREAM_ROLE = Qt.ItemDataRole.UserRole + 2
 PAGE_SIZE = 500
 _COLUMNS = ("Aggregate", "Type", "Version", "Events", "Last recorded")
+_SORT_COLUMNS = ("aggregate_id", "aggregate_type", "version", "event_count", "last_position")
+LAST_ACTIVITY = SortKey("last_position", descending=True)
+# Orders a page reads by index (last activity walks the events by position): fast enough
+# for the UI thread. Others sort every stream, on the loader thread.
+_INDEXED_ORDERS = ("aggregate_id", "aggregate_type", "last_position")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -42,10 +51,15 @@ def pattern_matches(aggregate_id: str, pattern: str | None) -> bool:
     return pattern.lower() in aggregate_id.lower()
 
 
+def _rows(sort: SortKey) -> SortedRows[StreamInfo]:
+    return SortedRows(sort, stream_cursor, lambda info: info.aggregate_id)
+
+
 class StreamsModel(QAbstractTableModel):
-    """Rows are `StreamInfo` ordered by aggregate id; `fetchMore` loads the next page."""
+    """Rows are `StreamInfo` in the sort order; `fetchMore` loads the next page."""
 
     sig_loaded = Signal()  # a page (or the count) arrived
+    sig_sort_changed = Signal(object)  # SortKey
     sig_failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, *,
@@ -60,8 +74,8 @@ class StreamsModel(QAbstractTableModel):
         self._store: EventStore | None = None
         self._pattern: str | None = None
         self._aggregate_type: str | None = None
-        self._rows: list[StreamInfo] = []
-        self._ids: list[str] = []
+        self._sort = LAST_ACTIVITY
+        self._rows = _rows(self._sort)
         self._total = 0
 
     # -- configuration ----------------------------------------------------------------
@@ -74,22 +88,45 @@ class StreamsModel(QAbstractTableModel):
         self._aggregate_type = aggregate_type or None
         self.reload()
 
+    @property
+    def sort_key(self) -> SortKey:
+        return self._sort
+
+    def set_sort(self, sort: SortKey) -> None:
+        if sort != self._sort:
+            self._sort = sort
+            self.reload()
+            self.sig_sort_changed.emit(sort)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Qt's header click: the store sorts by that column."""
+        if 0 <= column < len(_SORT_COLUMNS):
+            self.set_sort(SortKey(_SORT_COLUMNS[column],
+                                  order == Qt.SortOrder.DescendingOrder))
+
+    @staticmethod
+    def sort_section(sort: SortKey) -> int:
+        return _SORT_COLUMNS.index(sort.column)
+
     def _off_thread(self) -> bool:
-        return self._loader is not None and bool(self._pattern)
+        """A pattern, or an order no index gives, scans the streams: read on the loader."""
+        return self._loader is not None and (
+            bool(self._pattern) or self._sort.column not in _INDEXED_ORDERS)
 
     def reload(self) -> None:
         self.beginResetModel()
         self._generation += 1
-        self._rows, self._ids = [], []
+        self._rows = _rows(self._sort)
         self._loading = False
-        store, kind, pattern = self._store, self._aggregate_type, self._pattern
+        store, kind, pattern, sort = self._store, self._aggregate_type, self._pattern, self._sort
         if store is None:
             self._total = 0
         elif self._off_thread() and self._loader is not None:
             self._total, self._loading = 0, True
             self._loader.submit((self._generation, "first"), lambda: (
                 store.stream_count(aggregate_type=kind, pattern=pattern),
-                store.streams(aggregate_type=kind, pattern=pattern, limit=PAGE_SIZE)))
+                store.streams_sorted(sort, aggregate_type=kind, pattern=pattern,
+                                     limit=PAGE_SIZE)))
         else:
             self._total = store.stream_count(aggregate_type=kind, pattern=pattern)
         self.endResetModel()
@@ -126,15 +163,19 @@ class StreamsModel(QAbstractTableModel):
         store = self._store
         if not self.canFetchMore(parent) or store is None:
             return
-        after = self._ids[-1] if self._ids else None
+        last, sort = self._rows.last(), self._sort
+        after = None if last is None else stream_cursor(last, sort)
         kind, pattern = self._aggregate_type, self._pattern
+
+        def page() -> list[StreamInfo]:
+            return store.streams_sorted(sort, after=after, aggregate_type=kind,
+                                        pattern=pattern, limit=PAGE_SIZE)
+
         if self._off_thread() and self._loader is not None:
             self._loading = True
-            self._loader.submit((self._generation, "after", after), lambda: store.streams(
-                aggregate_type=kind, pattern=pattern, after_id=after, limit=PAGE_SIZE))
+            self._loader.submit((self._generation, "after", after), page)
             return
-        self._add_page(store.streams(aggregate_type=kind, pattern=pattern, after_id=after,
-                                     limit=PAGE_SIZE))
+        self._add_page(page())
 
     def _on_done(self, key: object, result: object) -> None:
         if not isinstance(key, tuple) or key[0] != self._generation:
@@ -160,13 +201,12 @@ class StreamsModel(QAbstractTableModel):
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
         self._rows.extend(page)
-        self._ids.extend(info.aggregate_id for info in page)
         self.endInsertRows()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        info = self._rows.at(index.row()) if index.isValid() else None
+        if info is None:
             return None
-        info = self._rows[index.row()]
         if role == STREAM_ROLE:
             return info
         column = index.column()
@@ -182,11 +222,16 @@ class StreamsModel(QAbstractTableModel):
     # -- lookups and live updates ---------------------------------------------------------
     def row_of(self, aggregate_id: str) -> int | None:
         """The row of a loaded stream, or None."""
-        at = bisect.bisect_left(self._ids, aggregate_id)
-        return at if at < len(self._ids) and self._ids[at] == aggregate_id else None
+        return self._rows.row_of(aggregate_id)
 
     def info_at(self, row: int) -> StreamInfo | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self._rows.at(row)
+
+    def loaded_past(self, info: StreamInfo) -> bool:
+        """True when the loaded rows reach where `info` sorts (if it is not among them, the
+        filter leaves it out); False when a later page may still bring it."""
+        return self._rows.insertion_row(info, complete=not self.canFetchMore(QModelIndex())) \
+            is not None
 
     def _wanted(self, info: StreamInfo) -> bool:
         if self._aggregate_type and info.aggregate_type != self._aggregate_type:
@@ -195,26 +240,41 @@ class StreamsModel(QAbstractTableModel):
 
     def apply_changes(self, infos: Iterable[StreamInfo], new_ids: set[str]) -> None:
         """Show the new state of streams that just received events; `new_ids` are the
-        streams that did not exist before. Loaded rows are updated in place; new streams
-        inside the loaded range are inserted in order, others wait for `fetchMore`.
-        (While a filtered reload is reading, its answer will include them.)"""
+        streams that did not exist before. A loaded row moves to where its new values sort
+        (its selection moves with it); a stream that now sorts beyond the loaded rows
+        leaves them until `fetchMore` reaches it. (While a filtered reload is reading, its
+        answer will include them.)"""
         if self._loading:
             return
         for info in infos:
-            if not self._wanted(info):
-                continue
-            row = self.row_of(info.aggregate_id)
-            if row is not None:
-                self._rows[row] = info
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(_COLUMNS) - 1))
-                continue
-            if info.aggregate_id not in new_ids:
-                continue
+            if self._wanted(info):
+                self._apply_one(info, info.aggregate_id in new_ids)
+
+    def _apply_one(self, info: StreamInfo, is_new: bool) -> None:
+        complete = len(self._rows) >= self._total
+        old = self._rows.row_of(info.aggregate_id)
+        if old is None:
+            if not is_new:
+                return  # not loaded yet: a later page shows it as it is then
             self._total += 1
-            fully_loaded = len(self._rows) == self._total - 1
-            at = bisect.bisect_left(self._ids, info.aggregate_id)
-            if at < len(self._ids) or fully_loaded:
+            at = self._rows.insertion_row(info, complete=complete)
+            if at is not None:
                 self.beginInsertRows(QModelIndex(), at, at)
                 self._rows.insert(at, info)
-                self._ids.insert(at, info.aggregate_id)
                 self.endInsertRows()
+            return
+        previous = self._rows.remove(old)  # where would it go? (restored at once)
+        at = self._rows.insertion_row(info, complete=complete)
+        self._rows.insert(old, previous)
+        if at is None:
+            self.beginRemoveRows(QModelIndex(), old, old)
+            self._rows.remove(old)
+            self.endRemoveRows()
+            return
+        if at != old:
+            self.beginMoveRows(QModelIndex(), old, old, QModelIndex(), at if at < old else at + 1)
+        self._rows.remove(old)
+        self._rows.insert(at, info)
+        if at != old:
+            self.endMoveRows()
+        self.dataChanged.emit(self.index(at, 0), self.index(at, len(_COLUMNS) - 1))

@@ -4,6 +4,9 @@ Versions of a stream are contiguous from 1, so row r shows version r + 1: `rowCo
 the stream's version, and a page of `read_stream(after_version=, to_version=)` (one index
 range query) is read the first time one of its rows is shown. Pages live in a small LRU
 cache, so a stream of a million events scrolls, and jumps to any version, in one query.
+A click on the Version (or Recorded) header turns the order around: newest first, row r
+then shows version N - r (versions are recorded in time order, so both columns sort
+alike; the event type and data do not sort).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class TimelineModel(QAbstractTableModel):
         self._aggregate_id: str | None = None
         self._pages: OrderedDict[int, dict[int, RecordedEvent]] = OrderedDict()
         self._total = 0
+        self.descending = False
 
     def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
         self._store = store
@@ -65,6 +69,17 @@ class TimelineModel(QAbstractTableModel):
         """The stream's version: the number of rows."""
         return self._total
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Qt's header click: by version (or time), oldest or newest first."""
+        descending = order == Qt.SortOrder.DescendingOrder
+        if _COLUMNS[column][0] in ("version", "recorded") and descending != self.descending:
+            self.beginResetModel()
+            self.descending = descending
+            self.endResetModel()
+
+    def _version_of(self, row: int) -> int:
+        return self._total - row if self.descending else row + 1
+
     def cached_pages(self) -> list[int]:
         return list(self._pages)
 
@@ -89,18 +104,22 @@ class TimelineModel(QAbstractTableModel):
         if event is not None:
             return event_cell(event, column, role, self._knows)
         if role == Qt.ItemDataRole.DisplayRole:  # a version missing from the stream
-            return {"version": str(index.row() + 1), "type": "(missing)"}.get(column, "")
+            version = str(self._version_of(index.row()))
+            return {"version": version, "type": "(missing)"}.get(column, "")
         return None
 
     # -- rows -------------------------------------------------------------------------------
     def event_at(self, row: int) -> RecordedEvent | None:
-        """The event of version row + 1 (its page is read if needed)."""
+        """The event shown in `row` (its page is read if needed)."""
         if not 0 <= row < self._total:
             return None
-        return self._page(row // PAGE_SIZE).get(row + 1)
+        version = self._version_of(row)
+        return self._page((version - 1) // PAGE_SIZE).get(version)
 
     def row_of_version(self, version: int) -> int | None:
-        return version - 1 if 1 <= version <= self._total else None
+        if not 1 <= version <= self._total:
+            return None
+        return self._total - version if self.descending else version - 1
 
     def _page(self, page: int) -> dict[int, RecordedEvent]:
         events = self._pages.get(page)
@@ -125,6 +144,8 @@ class TimelineModel(QAbstractTableModel):
             return
         if self._total % PAGE_SIZE:  # the last page was partial: read it again
             self._pages.pop(self._total // PAGE_SIZE, None)
-        self.beginInsertRows(QModelIndex(), self._total, newest - 1)
+        first, last = (0, newest - self._total - 1) if self.descending else \
+            (self._total, newest - 1)  # newest first: the new versions go on top
+        self.beginInsertRows(QModelIndex(), first, last)
         self._total = newest
         self.endInsertRows()

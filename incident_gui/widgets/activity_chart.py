@@ -16,6 +16,7 @@ read; text is laid out before painting and elided to fit, never clipped.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -76,6 +77,7 @@ class ActivityChart(QWidget):
     """A stacked bar chart of event counts per time bucket and event type."""
 
     sig_bucket_clicked = Signal(str, str)  # bucket start, bucket end (ISO 8601 UTC)
+    sig_range_selected = Signal(int, int)  # first and last bucket of a drag across bars
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,6 +90,7 @@ class ActivityChart(QWidget):
         self._totals: list[int] = []
         self._colors: dict[str, QColor] = {}
         self._hover = -1
+        self._drag: tuple[int, int] | None = None  # (anchor, current) bucket while dragging
         self._layout: ChartLayout | None = None
 
     # -- data -----------------------------------------------------------------------------
@@ -114,6 +117,30 @@ class ActivityChart(QWidget):
     def event_types(self) -> list[str]:
         """The charted types, bottom of the stack first (most frequent first)."""
         return list(self._types)
+
+    def add_events(self, stamps: list[tuple[datetime, str]]) -> bool:
+        """Live: count new events (time, type) into the buckets they fall in — one after
+        the last bucket's end counts in the last bucket until the next read re-buckets.
+        False when an event is older than the first bucket (the caller reads again)."""
+        if not self._starts:
+            return False
+        for moment, name in stamps:
+            if moment < self._starts[0]:
+                return False
+            index = bisect.bisect_right(self._starts, moment) - 1
+            series = self._counts.setdefault(name, [0] * len(self._starts))
+            series[index] += 1
+            self._totals[index] += 1
+        self._types = sorted(self._counts, key=lambda n: (-sum(self._counts[n]), n))
+        self._invalidate()
+        return True
+
+    def type_counts(self, event_type: str) -> list[int]:
+        """One count per bucket of `event_type`."""
+        return list(self._counts.get(event_type, [0] * len(self._labels)))
+
+    def total(self) -> int:
+        return sum(self._totals)
 
     def bucket_count(self) -> int:
         return len(self._labels)
@@ -292,12 +319,27 @@ class ActivityChart(QWidget):
             return True
         return super().event(event)
 
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        index = self.bucket_at(event.position().toPoint())
+        if index >= 0 and event.button() == Qt.MouseButton.LeftButton:
+            self._drag = (index, index)
+        super().mousePressEvent(event)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         index = self.bucket_at(event.position().toPoint())
         if index != self._hover:
             self._hover = index
             self.update()
+        if self._drag is not None and index >= 0 and index != self._drag[1]:
+            self._drag = (self._drag[0], index)
+            self.update()
         super().mouseMoveEvent(event)
+
+    def selected_buckets(self) -> tuple[int, int] | None:
+        """The buckets a drag covers now (first, last), or None."""
+        if self._drag is None:
+            return None
+        return min(self._drag), max(self._drag)
 
     def leaveEvent(self, event: QEvent) -> None:
         if self._hover != -1:
@@ -307,7 +349,12 @@ class ActivityChart(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         index = self.bucket_at(event.position().toPoint())
-        if index >= 0 and event.button() == Qt.MouseButton.LeftButton:
+        dragged, self._drag = self.selected_buckets(), None
+        if dragged is not None and dragged[0] != dragged[1] and \
+                event.button() == Qt.MouseButton.LeftButton:
+            self.update()
+            self.sig_range_selected.emit(*dragged)  # a drag across bars: zoom to them
+        elif index >= 0 and event.button() == Qt.MouseButton.LeftButton:
             _start, end = self.bucket_span(index)
             self.sig_bucket_clicked.emit(self._labels[index], format_time(end))
         super().mouseReleaseEvent(event)
@@ -347,11 +394,13 @@ class ActivityChart(QWidget):
         slot = plot.width() / count
         gap = 1 if slot > 4 else 0
         painter.setPen(Qt.PenStyle.NoPen)
-        if 0 <= self._hover < count:
+        first, last = self.selected_buckets() or (self._hover, self._hover)
+        if 0 <= first < count:
             highlight = palette.color(QPalette.ColorRole.Highlight)
             highlight.setAlpha(60)
-            left = round(plot.left() + self._hover * slot)
-            painter.fillRect(QRect(left, plot.top(), max(1, round(slot)), plot.height()),
+            left = round(plot.left() + first * slot)
+            right = round(plot.left() + (last + 1) * slot)
+            painter.fillRect(QRect(left, plot.top(), max(1, right - left), plot.height()),
                              highlight)
         for index in range(count):
             left = round(plot.left() + index * slot)

@@ -1,13 +1,20 @@
-"""Activity at a glance: an ActivityChart fed by `store.event_histogram`, off the UI thread."""
+"""Activity at a glance: an ActivityChart fed by `store.event_histogram`, off the UI thread.
+
+Live events are counted into the chart at once (`apply_live`), so its total agrees with the
+log and the streams list; the buckets are read again shortly after (throttled), so the
+time axis adapts to the new range. Dragging across bars zooms to them (and filters the
+log to that time range); "All time" zooms out.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from incident_core import EventStore
+from incident_core import EventStore, RecordedEvent
+from incident_core.envelope import format_time
 from incident_gui.colors import color_for_event_type
 from incident_gui.query_thread import QueryThread
 from incident_gui.widgets.activity_chart import ActivityChart
@@ -37,6 +44,7 @@ class ActivityStrip(QWidget):
         self._aggregate_id: str | None = None
         self._whole_store = True
         self._generation = 0
+        self._range: tuple[str, str | None] | None = None  # zoomed to [since, until)
         loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
         self.caption = named(QLabel(), f"{name}Caption")
@@ -45,13 +53,25 @@ class ActivityStrip(QWidget):
         self._throttle = QTimer(self, singleShot=True, interval=REFRESH_INTERVAL_MS)
         self._throttle.timeout.connect(self.reload)
         self.chart.sig_bucket_clicked.connect(self._on_bucket_clicked)
+        self.chart.sig_range_selected.connect(self._on_range_selected)
+        self.reset_zoom = named(QToolButton(), f"{name}ResetZoom")
+        self.reset_zoom.setText("All time")
+        self.reset_zoom.setToolTip("Zoom out to every event (drag across bars to zoom in)")
+        self.reset_zoom.setAutoRaise(True)
+        self.reset_zoom.clicked.connect(self.zoom_out)
+        self.reset_zoom.hide()
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.caption, 1)
+        top.addWidget(self.reset_zoom)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.caption)
+        layout.addLayout(top)
         layout.addWidget(self.chart, 1)
         # Just what the chart needs: the tables below get the rest of the height.
-        self.setFixedHeight(self.caption.sizeHint().height() + layout.spacing()
+        top_height = max(self.caption.sizeHint().height(), self.reset_zoom.sizeHint().height())
+        self.setFixedHeight(top_height + layout.spacing()
                             + self.chart.minimumSizeHint().height())
 
     def set_scope(self, store: EventStore | None, *, aggregate_id: str | None = None,
@@ -60,7 +80,45 @@ class ActivityStrip(QWidget):
         self._store = store
         self._aggregate_id = aggregate_id
         self._whole_store = whole_store
+        self._range = None
         self.reload()
+
+    @property
+    def zoomed_range(self) -> tuple[str, str | None] | None:
+        return self._range
+
+    def zoom_to(self, since: str, until: str | None) -> None:
+        """Chart only [since, until) (until None: from `since` on), with new buckets."""
+        self._range = (since, until)
+        self.reload()
+
+    def zoom_out(self) -> None:
+        self._range = None
+        self.reload()
+
+    def apply_live(self, events: list[RecordedEvent] | None) -> None:
+        """Events were recorded: count them now (None: too many, read again soon)."""
+        if events is None or self._store is None:
+            self.schedule_reload()
+            return
+        mine = [e for e in events if self._in_scope(e)]
+        if not mine:
+            return
+        stamps = [(datetime.fromisoformat(e.recorded_at_text), e.event_type) for e in mine]
+        if self.chart.add_events(stamps):
+            self._show_total()
+            self.schedule_reload()  # the axis adapts to the new range shortly
+        else:
+            self.reload()
+
+    def _in_scope(self, event: RecordedEvent) -> bool:
+        if not self._whole_store and event.aggregate_id != self._aggregate_id:
+            return False
+        if self._range is None:
+            return True
+        since, until = self._range
+        return event.recorded_at_text >= since and (until is None
+                                                     or event.recorded_at_text < until)
 
     def reload(self) -> None:
         self._throttle.stop()
@@ -70,11 +128,33 @@ class ActivityStrip(QWidget):
             self.caption.setText("Activity: select a stream" if store else "Activity")
             self.chart.set_data([], {})
             return
-        scope = "whole store" if self._whole_store else aggregate_id
-        self.caption.setText(f"Activity over time — {scope} (computing…)")
+        self.caption.setText(f"Activity over time — {self._scope()} (computing…)")
+        since, until = self._range or (None, None)
+        self.reset_zoom.setVisible(self._range is not None)
         self._loader.submit((self.objectName(), self._generation),
                             lambda: store.event_histogram(buckets=BUCKETS,
-                                                          aggregate_id=aggregate_id))
+                                                          aggregate_id=aggregate_id,
+                                                          since=since, until=until))
+
+    def _scope(self) -> str:
+        scope = "whole store" if self._whole_store else str(self._aggregate_id)
+        if self._range is not None:
+            scope += " (zoomed)"
+        return scope
+
+    def _show_total(self) -> None:
+        total = self.chart.total()
+        self.caption.setText(f"Activity over time — {self._scope()} · {total:,} "
+                             f"event{'s' if total != 1 else ''}")
+
+    def _on_range_selected(self, first: int, last: int) -> None:
+        """A drag across bars: zoom to them and show their events in the log."""
+        newest = last == self.chart.bucket_count() - 1 and (
+            self._range is None or self._range[1] is None)
+        since = format_time(self.chart.bucket_span(first)[0])
+        until = None if newest else format_time(self.chart.bucket_span(last)[1])
+        self.zoom_to(since, until)
+        self.sig_range_clicked.emit(since, until)
 
     def _on_bucket_clicked(self, start: str, end: str) -> None:
         count = self.chart.bucket_count()
@@ -93,9 +173,7 @@ class ActivityStrip(QWidget):
         labels, counts = result
         self.chart.set_type_colors({name: color_for_event_type(name) for name in counts})
         self.chart.set_data(labels, counts)
-        scope = "whole store" if self._whole_store else self._aggregate_id
-        total = sum(sum(series) for series in counts.values())
-        self.caption.setText(f"Activity over time — {scope} · {total:,} events")
+        self._show_total()
 
     def _on_failed(self, key: object, message: str, _details: str) -> None:
         if key == (self.objectName(), self._generation):

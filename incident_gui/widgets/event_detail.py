@@ -34,6 +34,20 @@ _BADGE_STYLE = ("QLabel { background: #b45309; color: white; border-radius: 4px;
                 " padding: 1px 6px; font-weight: bold; }")
 
 
+class _RelatedItem(QTreeWidgetItem):
+    """A related event: the position column sorts as a number."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        tree = self.treeWidget()
+        column = tree.sortColumn() if tree is not None else 0
+        if column == 2:
+            mine = self.data(2, Qt.ItemDataRole.UserRole)
+            theirs = other.data(2, Qt.ItemDataRole.UserRole)
+            if isinstance(mine, int) and isinstance(theirs, int):
+                return mine < theirs
+        return self.text(column) < other.text(column)
+
+
 def _link(kind: str, target: str, text: str) -> str:
     return f'<a href="{kind}:{escape(target)}">{escape(text)}</a>'
 
@@ -80,6 +94,12 @@ class EventDetail(QWidget):
         self.related.setRootIsDecorated(True)
         self.related.itemClicked.connect(self._on_related_clicked)
         self.related.itemActivated.connect(self._on_related_clicked)
+        # A header click sorts each group (at most a thousand events, read already);
+        # the groups keep their order.
+        self.related.header().setSectionsClickable(True)
+        self.related.header().setSortIndicatorShown(True)
+        self.related.header().setSortIndicator(2, Qt.SortOrder.AscendingOrder)
+        self.related.header().sortIndicatorChanged.connect(self._sort_related)
         self._layout()
         self.show_event(None)
 
@@ -209,14 +229,22 @@ class EventDetail(QWidget):
         self._add_group("correlation", f"Same correlation ({len(same)})", same)
         self.related.expandAll()
         self.related.resizeColumnToContents(0)
+        header = self.related.header()
+        self._sort_related(header.sortIndicatorSection(), header.sortIndicatorOrder())
+
+    def _sort_related(self, column: int, order: Qt.SortOrder) -> None:
+        root = self.related.invisibleRootItem()
+        for top in tree_children(root):
+            top.sortChildren(column, order)
 
     def _add_group(self, name: str, caption: str, events: list[RecordedEvent]) -> None:
         group = QTreeWidgetItem(self.related, [caption])
         group.setData(0, Qt.ItemDataRole.UserRole, name)
         group.setFlags(Qt.ItemFlag.ItemIsEnabled)
         for related in events:
-            item = QTreeWidgetItem(group, [related.event_type, related.aggregate_id,
-                                           f"#{related.position}"])
+            item = _RelatedItem(group, [related.event_type, related.aggregate_id,
+                                        f"#{related.position}"])
+            item.setData(2, Qt.ItemDataRole.UserRole, related.position)
             item.setIcon(0, type_icon(related.event_type))
             item.setData(0, EVENT_ID_ROLE, related.event_id)
             if self._event is not None and related.event_id == self._event.event_id:

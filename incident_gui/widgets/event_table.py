@@ -10,7 +10,12 @@ __all__ = ["EventTable", "RowTable"]
 
 class RowTable(QTableView):
     """A table of whole rows: Home and End go to the first and last row (a plain table
-    view moves between columns, which means nothing when whole rows are selected)."""
+    view moves between columns, which means nothing when whole rows are selected). Tab
+    and Shift+Tab leave the table for the next widget instead of walking its cells."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabKeyNavigation(False)
 
     def moveCursor(self, action: QAbstractItemView.CursorAction,
                    modifiers: Qt.KeyboardModifier) -> QModelIndex:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from incident_core import EventFilter, EventStore, RecordedEvent
+from incident_core.store.sorting import SortKey
 from incident_gui.models.event_cells import KnowsEvent
-from incident_gui.models.global_log_model import GlobalLogModel
+from incident_gui.models.global_log_model import NEWEST_FIRST, OLDEST_FIRST, GlobalLogModel
 from incident_gui.query_thread import QueryThread
+from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import EventTable
 from incident_gui.widgets.log_filter_bar import LogFilterBar
 from incident_gui.widgets.naming import named
@@ -21,6 +31,7 @@ class GlobalLogPanel(QWidget):
 
     sig_event_selected = Signal(object)  # RecordedEvent or None
     sig_first_page = Signal()  # the first page of a (re)loaded log has arrived
+    sig_export_requested = Signal(str)  # "ndjson" or "csv": the log as shown
 
     def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,10 +45,28 @@ class GlobalLogPanel(QWidget):
         self.view.setModel(self.model)
         self.view.set_column_samples(["1,000,000", "acc-missing-00000", "Version",
                                       "TransferRequested", "2000-00-00 00:00:00.000"])
+        # Position, version and type grow with what arrives (a page read, a live event).
+        self.fitter = ColumnFitter(self.view, numeric=(0, 2), columns=(0, 2, 3),
+                                   watch_inserts=False)
         self.status = named(QLabel(), "globalLogStatus")
         self.end_button = named(QPushButton("Newest ⤓"), "jumpToEndButton")
         self.end_button.setToolTip("Jump to the newest event (End)")
         self.end_button.clicked.connect(self.jump_to_end)
+        self.newest_first = named(QToolButton(), "newestFirstButton")
+        self.newest_first.setText("Newest first")
+        self.newest_first.setCheckable(True)
+        self.newest_first.setToolTip("Show the newest events on top (or click a column "
+                                     "header to sort by it)")
+        self.newest_first.toggled.connect(self._on_newest_first)
+        self._setup_sorting()
+        self.export_button = named(QToolButton(), "exportLogButton")
+        self.export_button.setText("Export…")
+        self.export_button.setToolTip("Save the log as shown (filter and order) to a file")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        export_menu = QMenu(self.export_button)
+        export_menu.addAction("NDJSON…", lambda: self.sig_export_requested.emit("ndjson"))
+        export_menu.addAction("CSV…", lambda: self.sig_export_requested.emit("csv"))
+        self.export_button.setMenu(export_menu)
         self.filters.sig_filter_changed.connect(self._on_filter_changed)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.model.sig_page_loaded.connect(self._on_page_loaded)
@@ -49,6 +78,8 @@ class GlobalLogPanel(QWidget):
     def _layout(self) -> None:
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.newest_first)
+        bottom.addWidget(self.export_button)
         bottom.addWidget(self.end_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -84,7 +115,7 @@ class GlobalLogPanel(QWidget):
     def jump_to_end(self) -> None:
         rows = self.model.rowCount()
         if rows:
-            self.select_row(rows - 1)
+            self.select_row(0 if self.model.sort_key == NEWEST_FIRST else rows - 1)
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def select_position(self, position: int) -> bool:
@@ -112,7 +143,39 @@ class GlobalLogPanel(QWidget):
         focus = self.focusWidget()
         return focus is not None and self.isAncestorOf(focus)
 
+    def set_sort(self, sort: SortKey) -> None:
+        """Sort the log by a store column (as a header click does)."""
+        self._awaiting_first = True
+        self.model.set_sort(sort)
+        self._check_first_page()
+
     # -- internals ------------------------------------------------------------------------
+    def _setup_sorting(self) -> None:
+        header = self.view.horizontalHeader()
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.setSortIndicatorShown(True)
+        self.view.setSortingEnabled(True)  # a header click calls model.sort
+        header.sortIndicatorChanged.connect(self._on_header_sort)
+        self.model.sig_sort_changed.connect(self._show_sort)
+
+    def _on_header_sort(self, _section: int, _order: Qt.SortOrder) -> None:
+        self._show_sort(self.model.sort_key)  # a column the store cannot sort: undo
+
+    def _show_sort(self, sort: SortKey) -> None:
+        header = self.view.horizontalHeader()
+        header.blockSignals(True)
+        header.setSortIndicator(self.model.sort_section(sort), Qt.SortOrder.DescendingOrder
+                                if sort.descending else Qt.SortOrder.AscendingOrder)
+        header.blockSignals(False)
+        self.newest_first.blockSignals(True)
+        self.newest_first.setChecked(sort == NEWEST_FIRST)
+        self.newest_first.blockSignals(False)
+        self._awaiting_first = True
+        self._check_first_page()
+
+    def _on_newest_first(self, checked: bool) -> None:
+        self.set_sort(NEWEST_FIRST if checked else OLDEST_FIRST)
+
     def _on_filter_changed(self, flt: EventFilter) -> None:
         if flt == self.model.event_filter:
             return
@@ -152,6 +215,10 @@ class GlobalLogPanel(QWidget):
             self.status.setText("No store open")
         elif self.model.indexed:
             self.status.setText(f"{rows:,} events")
+        elif self.model.event_filter.is_empty:
+            more = self.model.canFetchMore(QModelIndex()) or self.model.is_loading()
+            self.status.setText(f"{rows:,} events" + (" loaded so far (scroll for more)"
+                                                      if more else ""))
         elif self.model.canFetchMore(QModelIndex()) or self.model.is_loading():
             self.status.setText(f"Filtered: {rows:,} matching events loaded so far "
                                 "(scroll for more)")

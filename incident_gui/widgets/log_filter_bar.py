@@ -38,6 +38,9 @@ class LogFilterBar(QWidget):
         self.types = EventTypeSelector(self)
         self.aggregate_edit = self._line("aggregateFilter", "Aggregate id (exact)")
         self.text_edit = self._line("textFilter", "Text in the event data")
+        self.correlation_edit = self._line("correlationFilter", "Correlation id")
+        self.correlation_edit.setToolTip("Events of one conversation: a command and what "
+                                         "its process managers recorded")
         self.since_check, self.since_edit = self._time("since", "From")
         self.until_check, self.until_edit = self._time("until", "Until")
         self.clear_button = named(QPushButton("Clear"), "clearFiltersButton")
@@ -79,7 +82,7 @@ class LogFilterBar(QWidget):
         second = QHBoxLayout()
         for widget in (self.since_check, self.since_edit, self.until_check, self.until_edit):
             second.addWidget(widget)
-        second.addStretch(1)
+        second.addWidget(self.correlation_edit, 1)
         second.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -105,16 +108,18 @@ class LogFilterBar(QWidget):
             event_types=self.types.selected(),
             since=since if self.since_check.isChecked() else None,
             until=until if self.until_check.isChecked() else None,
-            text=self.text_edit.text().strip() or None)
+            text=self.text_edit.text().strip() or None,
+            correlation_id=self.correlation_edit.text().strip() or None)
 
     def clear(self) -> None:
         widgets = (self.types, self.aggregate_edit, self.text_edit, self.since_check,
-                   self.until_check)
+                   self.until_check, self.correlation_edit)
         for widget in widgets:
             widget.blockSignals(True)
         self.types.clear()
         self.aggregate_edit.clear()
         self.text_edit.clear()
+        self.correlation_edit.clear()
         self.since_check.setChecked(False)
         self.until_check.setChecked(False)
         self.since_edit.setEnabled(False)
@@ -141,6 +146,26 @@ class LogFilterBar(QWidget):
         for widget in widgets:
             widget.blockSignals(False)
         self._exact_range = (format_time(start), format_time(end))
+        self._emit()
+
+    def set_aggregate(self, aggregate_id: str) -> None:
+        """Show only this aggregate's events (a context menu's "filter by")."""
+        self._set_line(self.aggregate_edit, aggregate_id)
+
+    def set_correlation(self, correlation_id: str) -> None:
+        self._set_line(self.correlation_edit, correlation_id)
+
+    def set_event_type(self, event_type: str) -> None:
+        self.add_event_types([event_type])
+        self.types.blockSignals(True)
+        self.types.set_selected([event_type])
+        self.types.blockSignals(False)
+        self._emit()
+
+    def _set_line(self, edit: QLineEdit, text: str) -> None:
+        edit.blockSignals(True)
+        edit.setText(text)
+        edit.blockSignals(False)
         self._emit()
 
     def focus_text(self) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,6 +38,7 @@ from incident_core import Application, DomainCodeError, IncidentError
 from incident_core.operations.rebuild import RebuildReport, rebuild
 from incident_core.progress import Progress
 from incident_gui import dialogs
+from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.command_form import error_color
 from incident_gui.widgets.command_panel import host_binds_shortcut, panel_shortcut
 from incident_gui.widgets.projection_rows import (
@@ -106,6 +107,15 @@ class _ProjectionTab(QWidget):
         self.view.horizontalHeader().setStretchLastSection(True)
         # Size columns from the first rows only: measuring a whole page stalls the UI.
         self.view.horizontalHeader().setResizeContentsPrecision(50)
+        # The store sorts by a clicked column (keyset pages); key order to begin with.
+        header = self.view.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.sectionClicked.connect(self._on_header_clicked)
+        self.model.sig_sort_requested.connect(self._on_sort_requested)
+        spec = self.model.spec
+        self.fitter = ColumnFitter(self.view, numeric=[
+            n for n, c in enumerate(spec.columns) if c.kind in ("integer", "float")],
+            watch_inserts=False)  # live values arrive as a fresh read (a reset)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.info)
@@ -123,14 +133,31 @@ class _ProjectionTab(QWidget):
             return
         store, spec = self.app.store, self.model.spec
         pages = -(-min(max(self.model.rowCount(), 1), KEEP_LOADED_ROWS) // PAGE_SIZE)
+        sort = self.model.sort_key
         reader: OperationWorker[RowsSnapshot] = OperationWorker(
-            lambda: call_operation(lambda: read_snapshot(store, spec, pages * PAGE_SIZE)))
+            lambda: call_operation(lambda: read_snapshot(store, spec, pages * PAGE_SIZE,
+                                                         sort=sort)))
         reader.signals.finished.connect(self._on_read)
         reader.signals.errored.connect(self._on_read_failed)
         reader.signals.cancelled.connect(self._on_read_cancelled)
         self._reader = reader
         self.model.set_loading(True)
         reader.start()
+
+    def _on_header_clicked(self, section: int) -> None:
+        """Sort by the clicked column; a second click on it reverses the order."""
+        current, order = self.model.sort_section()
+        flip = current == section and order == Qt.SortOrder.AscendingOrder
+        order = Qt.SortOrder.DescendingOrder if flip else Qt.SortOrder.AscendingOrder
+        header = self.view.horizontalHeader()
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(section, order)
+        self.model.sort(section, order)
+
+    def _on_sort_requested(self, _sort: object) -> None:
+        """Read the first page again in the new order (from the top)."""
+        self.model.clear()
+        self.reload()
 
     def _read_ended(self) -> bool:
         """Forget the reader; False if a newer read was asked for (then it is started)."""
@@ -170,6 +197,7 @@ class _ProjectionTab(QWidget):
         if selected is not None:
             self._select_key(selected)
         self.view.verticalScrollBar().setValue(scroll)
+        self.fitter.fit_visible()
         self._describe(snapshot)
 
     def _selected_key(self) -> str | None:
@@ -200,6 +228,8 @@ class _ProjectionTab(QWidget):
 
 class ProjectionPanel(QWidget):
     """The projections of the open application, with rebuild."""
+
+    sig_context_menu = Signal(object, QPoint)  # the tab, the position in its view
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -275,7 +305,11 @@ class ProjectionPanel(QWidget):
             page.deleteLater()
         if app is not None:
             for name in app.domain.projections:
-                self._tabs.addTab(_ProjectionTab(app, name, self._tabs), name)
+                tab = _ProjectionTab(app, name, self._tabs)
+                tab.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+                tab.view.customContextMenuRequested.connect(
+                    lambda pos, t=tab: self.sig_context_menu.emit(t, pos))
+                self._tabs.addTab(tab, name)
         self._tabs.blockSignals(False)
         self._empty.setVisible(app is not None and self._tabs.count() == 0)
         self._tabs.setVisible(self._tabs.count() > 0)
@@ -293,6 +327,10 @@ class ProjectionPanel(QWidget):
             self._tab(index).stale = True
         self._on_tab_changed(self._tabs.currentIndex())
         self._update_controls()
+
+    def current_tab(self) -> _ProjectionTab | None:
+        index = self._tabs.currentIndex()
+        return None if index < 0 else self._tab(index)
 
     def current_projection(self) -> str | None:
         index = self._tabs.currentIndex()

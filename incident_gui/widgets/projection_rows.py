@@ -13,10 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from incident_core.projections import ProjectionSpec
 from incident_core.store.base import EventStore
+from incident_core.store.sorting import SortKey
 
 __all__ = ["PAGE_SIZE", "ProjectionRowsModel", "RowsSnapshot", "cell_text", "read_snapshot"]
 
@@ -51,16 +52,25 @@ class RowsSnapshot:
     checkpoint: int | None
 
 
+def read_page(store: EventStore, spec: ProjectionSpec, sort: SortKey | None,
+              last: dict[str, Any] | None, limit: int) -> list[dict[str, Any]]:
+    """The rows after `last` in key order, or in `sort` order (the store sorts)."""
+    if sort is None:
+        return store.projection_rows(spec, after_key=None if last is None else
+                                     str(last[spec.key]), limit=limit)
+    after = None if last is None else (last[sort.column], last[spec.key])
+    return store.projection_rows_sorted(spec, sort, after=after, limit=limit)
+
+
 def read_snapshot(store: EventStore, spec: ProjectionSpec, wanted: int,
-                  page_size: int = PAGE_SIZE) -> RowsSnapshot:
+                  page_size: int = PAGE_SIZE, sort: SortKey | None = None) -> RowsSnapshot:
     """Read the count and at least `wanted` rows (whole pages), then the head and the
     checkpoint. Blocking: call it on a worker thread."""
     total = store.projection_row_count(spec)
     rows: list[dict[str, Any]] = []
     exhausted = total == 0
     while not exhausted and len(rows) < wanted:
-        after = str(rows[-1][spec.key]) if rows else None
-        page = store.projection_rows(spec, after_key=after, limit=page_size)
+        page = read_page(store, spec, sort, rows[-1] if rows else None, page_size)
         rows.extend(page)
         exhausted = len(page) < page_size
     head = store.head()
@@ -70,15 +80,19 @@ def read_snapshot(store: EventStore, spec: ProjectionSpec, wanted: int,
 
 
 class ProjectionRowsModel(QAbstractTableModel):
-    """A projection's rows in key order, loaded a page at a time (never all at once).
+    """A projection's rows in key order (or sorted by a column: a header click asks for
+    it with `sig_sort_requested`), loaded a page at a time (never all at once).
 
     `apply` shows a snapshot read elsewhere; while a read is pending (`set_loading`) the
     model fetches nothing more, so the pages it appends always continue what it shows.
     """
 
+    sig_sort_requested = Signal(object)  # SortKey or None (key order)
+
     def __init__(self, store: EventStore, spec: ProjectionSpec,
                  page_size: int = PAGE_SIZE) -> None:
         super().__init__()
+        self.sort_key: SortKey | None = None
         self.store = store
         self.spec = spec
         self.page_size = page_size
@@ -111,8 +125,8 @@ class ProjectionRowsModel(QAbstractTableModel):
     def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
         if not self.canFetchMore(parent):
             return
-        after = str(self._rows[-1][self.spec.key]) if self._rows else None
-        page = self.store.projection_rows(self.spec, after_key=after, limit=self.page_size)
+        page = read_page(self.store, self.spec, self.sort_key,
+                         self._rows[-1] if self._rows else None, self.page_size)
         if len(page) < self.page_size:
             self._exhausted = True
         if not page:
@@ -123,6 +137,35 @@ class ProjectionRowsModel(QAbstractTableModel):
         self._texts.extend(_texts(self.spec, page))
         self.endInsertRows()
         self._total = max(self._total, len(self._rows))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Qt's header click: ask for the rows sorted by that column (by the store)."""
+        if not 0 <= column < len(self._columns):
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        name = self._columns[column]
+        wanted = None if name == self.spec.key and not descending else SortKey(name, descending)
+        if wanted != self.sort_key:
+            self.sort_key = wanted
+            self.sig_sort_requested.emit(wanted)
+
+    def sort_section(self) -> tuple[int, Qt.SortOrder]:
+        sort = self.sort_key or SortKey(self.spec.key)
+        return self._columns.index(sort.column), (
+            Qt.SortOrder.DescendingOrder if sort.descending else Qt.SortOrder.AscendingOrder)
+
+    def clear(self) -> None:
+        """Show no rows (before a read in another order)."""
+        self.beginResetModel()
+        self._rows, self._texts = [], []
+        self._exhausted = True
+        self.endResetModel()
+
+    def row_key(self, number: int) -> str:
+        return str(self._rows[number][self.spec.key])
+
+    def column_name(self, column: int) -> str:
+        return self._columns[column]
 
     # -- the model ----------------------------------------------------------------------
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008

@@ -17,8 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import EventStore, StreamInfo
-from incident_gui.models.streams_model import StreamsModel
+from incident_gui.models.streams_model import LAST_ACTIVITY, StreamsModel
 from incident_gui.query_thread import QueryThread
+from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import RowTable
 from incident_gui.widgets.naming import named
 
@@ -78,6 +79,12 @@ class StreamsPanel(QWidget):
         for column, sample in enumerate(("acc-missing-00000", "Transfer", "Version",
                                          "Events")):
             view.setColumnWidth(column, width(sample) + 24)
+        # The store sorts: a header click reloads in that order (last activity first).
+        header.setSortIndicator(self.model.sort_section(LAST_ACTIVITY),
+                                Qt.SortOrder.DescendingOrder)
+        header.setSortIndicatorShown(True)
+        view.setSortingEnabled(True)
+        self.fitter = ColumnFitter(view, numeric=(2, 3), columns=(1, 2, 3))
 
     def _layout(self) -> None:
         top = QHBoxLayout()
@@ -115,9 +122,10 @@ class StreamsPanel(QWidget):
     def select_aggregate(self, aggregate_id: str, *, max_pages: int = 20) -> bool:
         """Select a stream, loading pages until it shows up; False if it is not listed."""
         row = self.model.row_of(aggregate_id)
+        target = None if row is not None or self._store is None else \
+            self._store.stream(aggregate_id)
         for _page in range(max_pages):
-            last = self.model.info_at(self.model.rowCount() - 1)
-            passed = last is not None and last.aggregate_id > aggregate_id
+            passed = target is None or self.model.loaded_past(target)
             if row is not None or passed or not self.model.canFetchMore(QModelIndex()):
                 break
             self.model.fetchMore(QModelIndex())
@@ -191,7 +199,8 @@ class StreamsPanel(QWidget):
 
     def _update_count(self) -> None:
         if self.model.is_loading():
-            self.count_label.setText("Filtering…")
+            self.count_label.setText("Filtering…" if self.filter_edit.text().strip()
+                                     else "Sorting…")
             return
         total = self.model.total
         shown = self.model.rowCount()

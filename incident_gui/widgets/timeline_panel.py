@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from incident_core import EventStore, RecordedEvent
@@ -26,6 +26,7 @@ class TimelinePanel(QWidget):
         super().__init__(parent)
         self.setObjectName("timelinePanel")
         self._store: EventStore | None = None
+        self._shown_version: int | None = None  # kept across a change of order
         self.model = TimelineModel(self)
         self.title = named(QLabel("Select a stream to see its timeline"), "timelineTitle")
         self.title.setWordWrap(True)
@@ -34,6 +35,11 @@ class TimelinePanel(QWidget):
         self.view.set_column_samples(["Version", "TransferRequested",
                                       "2000-00-00 00:00:00.000"])
         self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        header = self.view.horizontalHeader()
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.setSortIndicatorShown(True)
+        self.view.setSortingEnabled(True)  # Version / Recorded: oldest or newest first
+        header.sortIndicatorChanged.connect(self._on_header_sort)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -97,5 +103,19 @@ class TimelinePanel(QWidget):
         self.title.setText(f"<b>{escape(aggregate_id)}</b> · {escape(info.aggregate_type)}"
                            f" · version {info.version} · {info.event_count:,} {noun}")
 
+    def _on_header_sort(self, section: int, _order: Qt.SortOrder) -> None:
+        """Keep the indicator on a column that sorts (the type and data do not), and the
+        selected version selected in the new order."""
+        if self._shown_version is not None:
+            self.select_version(self._shown_version)
+        if section not in (0, 2):
+            header = self.view.horizontalHeader()
+            header.blockSignals(True)
+            header.setSortIndicator(0, Qt.SortOrder.DescendingOrder if self.model.descending
+                                    else Qt.SortOrder.AscendingOrder)
+            header.blockSignals(False)
+
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.sig_event_selected.emit(self.model.event_at(current.row()))
+        event = self.model.event_at(current.row())
+        self._shown_version = None if event is None else event.version
+        self.sig_event_selected.emit(event)

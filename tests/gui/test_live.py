@@ -40,11 +40,15 @@ def test_events_from_another_process_appear_everywhere(make_window, bank_store, 
     assert log.event_at(head).event_type == "MoneyDeposited"
     streams = window.streams_panel.model
     assert streams.info_at(streams.row_of("acc-002")).version == versions + 1
+    assert streams.row_of("acc-002") == 0  # last activity first: it moved to the top
+    assert window.streams_panel.selected_aggregate() == "acc-002"  # still selected
     assert window.status.head_label.text() == f"head #{head + 1:,}"
 
     dispatch_elsewhere(bank_store, "OpenAccount", {"aggregate_id": "acc-0025"})
     qtbot.waitUntil(lambda: streams.row_of("acc-0025") is not None, timeout=2000)
-    assert streams.row_of("acc-0025") == streams.row_of("acc-002") + 1  # in id order
+    assert streams.row_of("acc-0025") == 0  # the newest activity is on top
+    assert streams.row_of("acc-002") == 1
+    assert window.streams_panel.selected_aggregate() == "acc-002"
 
 
 def test_live_toggle_pauses_and_resumes(make_window, bank_store, qtbot):
