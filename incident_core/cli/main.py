@@ -35,6 +35,7 @@ from incident_core.cli.output import (
     emit,
     say,
 )
+from incident_core.cli.timetravel import add_time_travel
 
 if TYPE_CHECKING:
     from incident_core.app import DomainCodeError
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file", metavar="FILE", help="'-' for stdout")
     imp = add("import", cmd_import, "import an NDJSON export (all events checked first)")
     imp.add_argument("file", metavar="FILE", help="'-' for stdin")
+    add_time_travel(add, projection, rebuild)
     return parser
 
 
