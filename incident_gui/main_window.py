@@ -34,6 +34,7 @@ from incident_gui.widgets.projection_panel import ProjectionPanel
 from incident_gui.widgets.state_view import StateView
 from incident_gui.widgets.store_status import StoreStatusBar
 from incident_gui.widgets.streams_panel import StreamsPanel
+from incident_gui.widgets.time_travel import TimeTravel
 from incident_gui.widgets.timeline_panel import TimelinePanel
 from incident_gui.window_layout import (
     build_layout,
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.status = StoreStatusBar(self)
         self.setStatusBar(self.status)
         self._wire()
+        self.time_travel = TimeTravel(self)
         restore_geometry(self, self._settings)
         self._splitters_restored = False
         self._install(None)
@@ -187,6 +189,7 @@ class MainWindow(QMainWindow):
         self.projections.bind(app)
         self.actions_.rebuild.setEnabled(session is not None and not read_only)
         self.actions_.close_store.setEnabled(session is not None)
+        self.time_travel.set_session(session)
         if previous is not None:
             previous.close()
         self.status.clearMessage()
@@ -293,6 +296,7 @@ class MainWindow(QMainWindow):
             self.timeline_panel.append_recorded(events)
         self.global_log_panel.grow_to(changes.head, changes.event_types)
         self.projections.changed()
+        self.time_travel.set_head(changes.head)
         self.store_activity.schedule_reload()
         shown = self.timeline_panel.model.aggregate_id
         if events is None or any(e.aggregate_id == shown for e in events):
