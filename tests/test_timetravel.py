@@ -187,3 +187,19 @@ def test_catalogue_of_two_schema_versions(store_target: str) -> None:
         assert not failed.ok and failed.first_failure is not None
         assert failed.first_failure.position == 4
         assert app.store.head() == 5  # Try wrote nothing
+
+
+def test_snapshots_of_old_code_are_never_used_by_new_code(store_target: str) -> None:
+    with open_store(store_target, create=True) as store:
+        old = Application(store, bank_domain)
+        run_to_end(demo(old, accounts=5, transfers=12, seed=2))
+        middle = store.head() - 3
+        rows_as_of(old, ["bank_accounts"], middle, every=10)  # leaves old-code snapshots
+        new = Application(store, changed_bank)
+        found = rows_as_of(new, ["bank_accounts"], middle, every=10)["bank_accounts"]
+        assert found.snapshot == 0  # none of the old code's snapshots
+        spec = new.projection("bank_accounts").spec
+        assert keyed_rows(spec, found.rows) == fresh_replay(new, "bank_accounts", middle)
+        again = rows_as_of(new, ["bank_accounts"], middle, every=10)["bank_accounts"]
+        assert again.snapshot > 0 and keyed_rows(spec, again.rows) == keyed_rows(spec,
+                                                                                found.rows)
