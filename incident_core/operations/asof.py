@@ -29,6 +29,7 @@ from incident_core.operations.replay import ProjectionFold
 from incident_core.operations.rowdiff import RowDiff, diff_rows, keyed_rows
 from incident_core.projections.definition import Projection, RowBuffer
 from incident_core.store.base import EventFilter, StreamInfo
+from incident_core.store.snapshots import FORMAT as SNAPSHOT_FORMAT
 from incident_core.store.snapshots import SnapshotShelf, streams_as_of
 
 __all__ = ["CHECKPOINT_EVERY", "InvalidMoment", "RowsAsOf", "SeededFold", "code_signature",
@@ -55,7 +56,7 @@ def _code_parts(code: CodeType) -> Iterator[bytes]:
 
 def code_signature(app: Application, projection: Projection[Any]) -> str:
     """What the rows depend on: row model, handler and key code, event schema versions."""
-    digest = hashlib.sha256(projection.spec.signature.encode())
+    digest = hashlib.sha256((projection.spec.signature + SNAPSHOT_FORMAT).encode())
     handlers = projection._handlers  # its code is the input
     for event_type in sorted(handlers):
         handler, key_fn = handlers[event_type]
@@ -165,11 +166,11 @@ class Snapshotter:
                 self.save(boundary)
 
     def _interval(self) -> int:
-        """K events, or a quarter of the rows when there are more: a snapshot then costs
-        at most ~4 row dumps per event folded since the last one."""
+        """K events, or an eighth of the rows when there are more: a snapshot then costs
+        at most ~8 row dumps per event folded since the last one."""
         assert self.every
         rows = max(self.fold.size(name) for name in self.signatures)
-        return max(self.every, rows // 4)
+        return max(self.every, rows // 8)
 
     def finish(self, position: int) -> None:
         if self.every:

@@ -44,10 +44,12 @@ from incident_core.store.sql import SqlEventStore, translate_errors
 from incident_core.store.sql_queries import SELECT_EVENTS
 from incident_core.store.sql_transaction import SqlTransaction
 
-__all__ = ["MAX_SNAPSHOTS", "SnapshotShelf", "schema_version_counts", "streams_as_of",
-           "type_sample"]
+__all__ = ["FORMAT", "MAX_BYTES", "MAX_SNAPSHOTS", "SnapshotShelf", "schema_version_counts",
+           "streams_as_of", "type_sample"]
 
 MAX_SNAPSHOTS = 64  # per projection; past this every other one is dropped (K doubles)
+MAX_BYTES = 256_000_000  # per projection, compressed: the same thinning past this size
+FORMAT = "2"  # of the packed rows; part of the key, so other formats are never read
 
 snapshots = Table(
     "incident_row_snapshots", MetaData(),
@@ -65,19 +67,24 @@ _local_lock = threading.Lock()
 
 
 def _pack(rows: Rows) -> bytes:
-    return zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 1)
+    """Columns once, then one list of values per row (no repeated keys), compressed."""
+    columns = list(rows[0]) if rows else []
+    table = [columns, [[row.get(c) for c in columns] for row in rows]]
+    return zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1)
 
 
 def _unpack(data: bytes) -> Rows:
-    rows: Rows = json.loads(zlib.decompress(data))
-    return rows
+    columns, values = json.loads(zlib.decompress(data))
+    return [dict(zip(columns, row, strict=True)) for row in values]
 
 
-def _thinned(positions: list[int]) -> list[int]:
-    """The positions to drop so that at most MAX_SNAPSHOTS remain (every other one)."""
-    if len(positions) <= MAX_SNAPSHOTS:
+def _thinned(sizes: dict[int, int]) -> list[int]:
+    """The positions to drop (every other one, oldest first) while more than
+    MAX_SNAPSHOTS or MAX_BYTES are kept."""
+    kept = sorted(sizes)
+    if len(kept) <= MAX_SNAPSHOTS and sum(sizes.values()) <= MAX_BYTES:
         return []
-    return sorted(positions)[1::2]
+    return kept[1::2]
 
 
 @contextmanager
@@ -142,7 +149,7 @@ class SnapshotShelf:
                     del shelves[key]
                 shelf = shelves.setdefault((name, signature), {})
                 shelf[position] = data
-                for old in _thinned(list(shelf)):
+                for old in _thinned({p: len(d) for p, d in shelf.items()}):
                     del shelf[old]
             return
         with self._sql.transaction() as tx:
@@ -160,8 +167,9 @@ class SnapshotShelf:
         conn.execute(insert.on_conflict_do_nothing(), {
             "name": name, "signature": signature, "position": position,
             "row_count": count, "data": data})
-        kept = [int(p) for p in conn.execute(
-            select(snapshots.c.position).where(snapshots.c.name == name)).scalars()]
+        kept = {int(p): int(n) for p, n in conn.execute(
+            select(snapshots.c.position, func.length(snapshots.c.data))
+            .where(snapshots.c.name == name))}
         drop = _thinned(kept)
         if drop:
             conn.execute(delete(snapshots).where(snapshots.c.name == name,
