@@ -13,8 +13,8 @@ with many rows, dumping every row each K events would cost more than the fold it
 snapshots are spaced by an eighth of the rows (at most ~8 row dumps per event folded).
 Bounded: at most `MAX_SNAPSHOTS` (64) and `MAX_BYTES` (256 MB compressed) per projection,
 thinned by dropping every other one. Measured in benchmarks/bench_timetravel.py (1M bank
-events, 2 shared cores): as-of of both projections 0.85-4.5 s (2.5k-19k events replayed,
-up to 214k rows loaded), against 28 s for a plain replay to the same position.
+events, 2 shared cores, load 5-10): as-of of both projections 0.5-1.9 s (2.5k-19k events
+replayed, up to 214k rows loaded), against 12-28 s for a plain replay to the same position.
 """
 
 from __future__ import annotations
