@@ -46,6 +46,7 @@ from incident_gui.widgets.projection_panel import ProjectionPanel
 from incident_gui.widgets.state_view import StateView
 from incident_gui.widgets.store_status import StoreStatusBar
 from incident_gui.widgets.streams_panel import StreamsPanel
+from incident_gui.widgets.time_travel import TimeTravel
 from incident_gui.widgets.timeline_panel import TimelinePanel
 from incident_gui.window_layout import (
     build_layout,
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.sagas = install_saga_views(self)
         self._wire()
+        self.time_travel = TimeTravel(self)
         restore_geometry(self, self._settings)
         self._splitters_restored = False
         self._install(None)
@@ -212,6 +214,7 @@ class MainWindow(QMainWindow):
         self.projections.bind(app)
         self.actions_.rebuild.setEnabled(session is not None and not read_only)
         self.actions_.close_store.setEnabled(session is not None)
+        self.time_travel.set_session(session)
         if previous is not None:
             previous.close()
         self.status.clearMessage()
@@ -320,6 +323,7 @@ class MainWindow(QMainWindow):
         events = changes.events
         self._event_count += len(events) if events is not None else changes.head - changes.old_head
         self.sig_store_changed.emit(changes)  # streams, timeline, log, charts, projections
+        self.time_travel.set_head(changes.head)
         self._show_status()
 
     def refresh(self) -> None:

@@ -36,6 +36,7 @@ from incident_core.cli.output import (
     say,
 )
 from incident_core.cli.sagas import register as register_sagas
+from incident_core.cli.timetravel import add_time_travel
 from incident_core.cli.trace import add_trace_command
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", metavar="FILE", help="'-' for stdin")
     add_trace_command(sub, common)
     register_sagas(add, common)
+    add_time_travel(add, projection, rebuild)
     return parser
 
 

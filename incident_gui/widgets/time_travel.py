@@ -1,0 +1,121 @@
+"""Time travel in the inspector: the position/time control (a toolbar of the window), the
+banner while the window shows the past, and the *Time travel* tab (the system as of the
+chosen moment, a diff between two positions, shadow rebuilds, the event catalogue).
+
+`TimeTravel(window)` installs all of it; the window calls `set_session` when a store is
+opened or closed and `set_head` when the log grows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QTabWidget, QToolBar, QVBoxLayout, QWidget
+
+from incident_gui.widgets.catalog_view import CatalogView
+from incident_gui.widgets.past_view import PastView, PastViewData
+from incident_gui.widgets.rebuild_diff import PositionDiff, ShadowPanel
+from incident_gui.widgets.time_control import PastBanner, TimeControl
+
+if TYPE_CHECKING:
+    from incident_gui.main_window import MainWindow
+    from incident_gui.session import Session
+
+__all__ = ["TimeTravel"]
+
+
+class TimeTravel(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._head = 0
+        self.past = PastView()
+        self.diff = PositionDiff()
+        self.shadow = ShadowPanel()
+        self.catalog = CatalogView()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("timeTravelTabs")
+        self.tabs.addTab(self.past, "As of")
+        self.tabs.addTab(self.diff, "Diff two positions")
+        self.tabs.addTab(self.shadow, "Shadow rebuild")
+        self.tabs.addTab(self.catalog, "Event catalogue")
+        window.side_tabs.addTab(self.tabs, "Time travel")
+        self.control = TimeControl()
+        toolbar = QToolBar("Time travel", window)
+        toolbar.setObjectName("timeToolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(self.control)
+        window.addToolBar(toolbar)
+        self.banner = PastBanner()
+        self._wrap_central(window)
+        self.control.sig_moment.connect(self.show_moment)
+        self.control.sig_error.connect(lambda message: window.status.showMessage(message, 8000))
+        self.past.sig_loaded.connect(self._past_loaded)
+        self.shadow.sig_swapped.connect(lambda _name: window.refresh())
+        self.tabs.currentChanged.connect(self._tab_shown)
+        self._add_menu_action(window)
+
+    def _wrap_central(self, window: MainWindow) -> None:
+        central = window.takeCentralWidget()
+        assert central is not None
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(central, 1)
+        window.setCentralWidget(box)
+
+    def _add_menu_action(self, window: MainWindow) -> None:
+        action = QAction("&Time travel", window)
+        action.setObjectName("actionTimeTravel")
+        action.setShortcut("Ctrl+T")
+        action.triggered.connect(self.show_tab)
+        window.addAction(action)
+        for entry in window.menuBar().actions():
+            menu = entry.menu()
+            if entry.text() == "&Store" and isinstance(menu, QMenu):
+                menu.addAction(action)
+
+    def show_tab(self) -> None:
+        self.window.side_tabs.setCurrentWidget(self.tabs)
+
+    def set_session(self, session: Session | None) -> None:
+        app = None if session is None else session.app
+        read_only = session is None or session.read_only
+        self._head = 0 if app is None else app.store.head()
+        self.control.set_application(app)
+        self.past.set_application(app)
+        self.diff.set_application(app)
+        self.shadow.set_application(app, read_only)
+        self.catalog.set_application(app)
+        self.banner.show_moment(None, self._head)
+
+    def set_head(self, head: int) -> None:
+        self._head = head
+        self.control.set_head(head)
+        self.diff.set_head(head)
+
+    @property
+    def position(self) -> int | None:
+        """The moment the window shows (None: now)."""
+        return self.control.position
+
+    def show_moment(self, position: object) -> None:
+        assert position is None or isinstance(position, int)
+        self.banner.show_moment(position, self._head)
+        self.past.show_position(position)
+        if position is not None:
+            self.show_tab()
+            self.tabs.setCurrentWidget(self.past)
+
+    def _past_loaded(self, data: object) -> None:
+        assert isinstance(data, PastViewData)
+        if self.control.position == data.position:
+            self.banner.show_moment(data.position, self._head, data.when)
+
+    def _tab_shown(self, index: int) -> None:
+        if self.tabs.widget(index) is self.catalog and self.catalog.catalog is None:
+            self.catalog.reload()

@@ -1,0 +1,205 @@
+"""Time travel in the core: as-of views, diffs between positions, shadow rebuilds and the
+event catalogue, on every adapter (memory, SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from incident_core.app import Application
+from incident_core.examples.bank import DepositMoney, OpenAccount
+from incident_core.examples.bank import domain as bank_domain
+from incident_core.operations import demo
+from incident_core.operations.asof import (
+    InvalidMoment,
+    code_signature,
+    diff_positions,
+    position_at,
+    resolve_moment,
+    rows_as_of,
+    state_as_of,
+    streams_at,
+)
+from incident_core.operations.catalog import catalog, try_decode
+from incident_core.operations.replay import ProjectionFold
+from incident_core.operations.rowdiff import keyed_rows
+from incident_core.operations.shadow import ShadowState, shadow_rebuild
+from incident_core.progress import run_to_end
+from incident_core.store.open import open_store
+from incident_core.store.snapshots import SnapshotShelf
+from tests.timetravel_domains import changed_bank, notes_v1, notes_v2
+
+NAMES = ("bank_accounts", "transfers")
+
+
+def fresh_replay(app: Application, name: str, position: int) -> dict[str, dict[str, Any]]:
+    """The rows of a projection replayed from nothing up to `position` (the reference)."""
+    projection = app.projection(name)
+    fold = ProjectionFold(app.domain, [projection], until={name: position})
+    for batch in app.store.iter_events(up_to=position):
+        for recorded in batch:
+            fold.feed(recorded)
+    return keyed_rows(projection.spec, fold.rows(name))
+
+
+def live_rows(app: Application, name: str) -> dict[str, dict[str, Any]]:
+    spec = app.projection(name).spec
+    return keyed_rows(spec, app.store.projection_rows(spec))
+
+
+@pytest.fixture
+def seeded(bank: Application) -> Application:
+    run_to_end(demo(bank, accounts=12, transfers=40, seed=3))
+    return bank
+
+
+def test_as_of_in_the_middle_equals_a_fresh_replay(seeded: Application) -> None:
+    middle = seeded.store.head() // 2 + 7
+    first = rows_as_of(seeded, NAMES, middle, every=25)
+    again = rows_as_of(seeded, NAMES, middle, every=25)
+    for name in NAMES:
+        spec = seeded.projection(name).spec
+        expected = fresh_replay(seeded, name, middle)
+        assert keyed_rows(spec, first[name].rows) == expected
+        assert keyed_rows(spec, again[name].rows) == expected
+        assert first[name].snapshot == 0
+        assert 0 < again[name].snapshot <= middle  # the second one starts from a snapshot
+        assert again[name].replayed < first[name].replayed
+    head = rows_as_of(seeded, NAMES, seeded.store.head(), every=25)
+    for name in NAMES:
+        spec = seeded.projection(name).spec
+        assert keyed_rows(spec, head[name].rows) == live_rows(seeded, name)
+    assert rows_as_of(seeded, NAMES, 0)["bank_accounts"].rows == []
+
+
+def test_snapshots_are_bounded_and_keyed_by_code(seeded: Application) -> None:
+    rows_as_of(seeded, NAMES, seeded.store.head(), every=1)
+    shelf = SnapshotShelf(seeded.store)
+    signature = code_signature(seeded, seeded.projection("bank_accounts"))
+    kept = shelf.positions("bank_accounts", signature)
+    assert 0 < len(kept) <= 64
+    changed = code_signature(seeded, changed_bank.projections["bank_accounts"])
+    assert changed != signature
+    assert shelf.nearest("bank_accounts", changed, seeded.store.head()) is None
+
+
+def test_diff_between_two_positions(bank: Application) -> None:
+    bank.dispatch(OpenAccount(aggregate_id="acc-a"))
+    bank.dispatch(DepositMoney(aggregate_id="acc-a", amount=100))
+    first = bank.store.head()
+    bank.dispatch(DepositMoney(aggregate_id="acc-a", amount=25))
+    bank.dispatch(OpenAccount(aggregate_id="acc-b"))
+    second = bank.store.head()
+    diff = diff_positions(bank, "bank_accounts", first, second)
+    assert diff.counts == {"added": 1, "removed": 0, "changed": 1}
+    assert diff.added[0]["aggregate_id"] == "acc-b"
+    (change,) = diff.changed
+    assert (change.key, change.before["balance"], change.after["balance"]) == ("acc-a", 100, 125)
+    assert "balance" in change.columns
+    assert diff_positions(bank, "bank_accounts", second, first).counts == {
+        "added": 0, "removed": 1, "changed": 1}
+    assert diff_positions(bank, "bank_accounts", first, first).is_empty
+
+
+def test_state_streams_and_times_as_of(bank: Application) -> None:
+    bank.dispatch(OpenAccount(aggregate_id="acc-a"))
+    bank.dispatch(DepositMoney(aggregate_id="acc-a", amount=10))
+    middle = bank.store.head()
+    bank.dispatch(DepositMoney(aggregate_id="acc-a", amount=5))
+    bank.dispatch(OpenAccount(aggregate_id="acc-b"))
+    state = state_as_of(bank, "acc-a", middle)
+    assert state is not None and state.version == 2
+    assert state.state.model_dump()["balance"] == 10
+    assert state_as_of(bank, "acc-b", middle) is None
+    streams = streams_at(bank, middle)
+    assert [(s.aggregate_id, s.version, s.event_count) for s in streams] == [("acc-a", 2, 2)]
+    assert len(streams_at(bank, bank.store.head())) == 2
+    recorded = bank.store.read_events(after_position=middle - 1, limit=1)[0]
+    assert position_at(bank, recorded.recorded_at) >= middle
+    assert resolve_moment(bank, str(middle)) == middle
+    assert resolve_moment(bank, "2001-01-01T00:00:00Z") == 0
+    with pytest.raises(InvalidMoment):
+        resolve_moment(bank, str(bank.store.head() + 1))
+    with pytest.raises(InvalidMoment):
+        resolve_moment(bank, "yesterday")
+
+
+def test_shadow_rebuild_of_changed_code_diff_swap_and_discard(store_target: str) -> None:
+    with open_store(store_target, create=True) as store:
+        old = Application(store, bank_domain)
+        run_to_end(demo(old, accounts=6, transfers=15, seed=5))
+        before = live_rows(old, "bank_accounts")
+        app = Application(store, changed_bank)
+        assert live_rows(app, "bank_accounts") == before  # the old code's rows still serve
+        operation = shadow_rebuild(app, "bank_accounts", every=10)
+        next(operation)
+        app.dispatch(DepositMoney(aggregate_id=sorted(before)[0], amount=7))  # meanwhile
+        shadow = run_to_end(operation)
+        assert shadow.position == app.store.head()
+        assert not shadow.diff.is_empty and shadow.diff.counts["changed"] > 0
+        assert live_rows(app, "bank_accounts") != fresh_replay(app, "bank_accounts",
+                                                              app.store.head())
+        shadow.discard()
+        with pytest.raises(ShadowState):
+            shadow.swap()
+        assert live_rows(app, "bank_accounts") != fresh_replay(app, "bank_accounts",
+                                                              app.store.head())
+        shadow = run_to_end(shadow_rebuild(app, "bank_accounts"))
+        app.dispatch(DepositMoney(aggregate_id=sorted(before)[1], amount=3))  # before swap
+        assert shadow.swap() == app.store.head()
+        assert live_rows(app, "bank_accounts") == fresh_replay(app, "bank_accounts",
+                                                              app.store.head())
+        again = run_to_end(shadow_rebuild(app, "bank_accounts"))
+        assert again.diff.is_empty and again.to_json()["identical"]
+
+
+def _note(app: Application, text: str) -> None:
+    app.dispatch(notes_v1.command_type("WriteNote")(aggregate_id=f"n-{uuid.uuid4()}",
+                                                    text=text))
+
+
+def test_catalogue_of_two_schema_versions(store_target: str) -> None:
+    with open_store(store_target, create=True) as store:
+        old = Application(store, notes_v1)
+        for text in ("one", "two words", "three more words"):
+            _note(old, text)
+        good = store.read_events(limit=1)[0].to_json()
+        bad = {**good, "event_id": str(uuid.uuid4()), "aggregate_id": "n-bad",
+               "data": {"title": "no text"}}
+        old.import_events([bad])
+        app = Application(store, notes_v2)
+        app.dispatch(notes_v2.command_type("WriteNote")(aggregate_id="n-new", text="a b"))
+        found = catalog(app)
+        entry = found.entry("NoteWritten")
+        assert entry.versions == {1: 4, 2: 1}
+        assert entry.current_version == 2 and entry.aggregate == "note"
+        assert [f["name"] for f in entry.fields] == ["text", "words"]
+        assert [(u["from_version"], u["to_version"]) for u in entry.upcasters] == [(1, 2)]
+        assert [f.position for f in entry.failures] == [4]
+        assert "text" in entry.failures[0].error
+        assert found.to_json()["event_types"][0]["versions"] == {"1": 4, "2": 1}
+        tried = try_decode(app, "NoteWritten", schema_version=1, sample=3)
+        assert tried.ok and tried.checked == 3
+        assert tried.decoded[1]["event"] == {"text": "two words", "words": 2}
+        failed = try_decode(app, "NoteWritten")
+        assert not failed.ok and failed.first_failure is not None
+        assert failed.first_failure.position == 4
+        assert app.store.head() == 5  # Try wrote nothing
+
+
+def test_snapshots_of_old_code_are_never_used_by_new_code(store_target: str) -> None:
+    with open_store(store_target, create=True) as store:
+        old = Application(store, bank_domain)
+        run_to_end(demo(old, accounts=5, transfers=12, seed=2))
+        middle = store.head() - 3
+        rows_as_of(old, ["bank_accounts"], middle, every=10)  # leaves old-code snapshots
+        new = Application(store, changed_bank)
+        found = rows_as_of(new, ["bank_accounts"], middle, every=10)["bank_accounts"]
+        assert found.snapshot == 0  # none of the old code's snapshots
+        spec = new.projection("bank_accounts").spec
+        assert keyed_rows(spec, found.rows) == fresh_replay(new, "bank_accounts", middle)
+        again = rows_as_of(new, ["bank_accounts"], middle, every=10)["bank_accounts"]
+        assert again.snapshot > 0 and keyed_rows(spec, again.rows) == keyed_rows(spec,
+                                                                                found.rows)
