@@ -127,9 +127,9 @@ def _settle_central(window: QMainWindow) -> None:
     layout = window.layout()
     if layout is not None:
         layout.activate()
-    scroll = window.centralWidget()
-    content = scroll.widget() if isinstance(scroll, QScrollArea) else None
-    if isinstance(scroll, QScrollArea) and content is not None:
+    scroll = window.findChild(QScrollArea, "centralScroll")  # wrapped by the past banner
+    content = scroll.widget() if scroll is not None else None
+    if scroll is not None and content is not None:
         content.resize(scroll.viewport().size().expandedTo(content.minimumSizeHint()))
 
 

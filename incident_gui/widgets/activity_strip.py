@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from incident_core import EventStore, RecordedEvent
 from incident_core.envelope import format_time
 from incident_gui.colors import color_for_event_type
 from incident_gui.query_thread import QueryThread
 from incident_gui.widgets.activity_chart import ActivityChart
+from incident_gui.widgets.elided_label import ElidedLabel
 from incident_gui.widgets.naming import named
 
 __all__ = ["ActivityStrip"]
@@ -47,7 +48,7 @@ class ActivityStrip(QWidget):
         self._range: tuple[str, str | None] | None = None  # zoomed to [since, until)
         loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
-        self.caption = named(QLabel(), f"{name}Caption")
+        self.caption = named(ElidedLabel(), f"{name}Caption")
         self.chart = ActivityChart(self)
         self.chart.setObjectName(f"{name}Chart")
         self._throttle = QTimer(self, singleShot=True, interval=REFRESH_INTERVAL_MS)

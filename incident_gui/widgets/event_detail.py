@@ -80,6 +80,7 @@ class EventDetail(QWidget):
         self.title = named(QLabel("Select an event"), "eventTitle")
         self.badge = named(QLabel("⚠ Unknown event type — data shown raw"), "unknownTypeBadge")
         self.badge.setStyleSheet(_BADGE_STYLE)
+        self.badge.setWordWrap(True)
         self.title.setWordWrap(True)
         self.badge.hide()
         self.fields: dict[str, QLabel] = {}
@@ -122,10 +123,13 @@ class EventDetail(QWidget):
                               ("Caused by", "causationLink"),
                               ("Correlation", "correlationLabel")):
             form.addRow(caption, self._field(name))
-        header = QHBoxLayout()
-        header.addWidget(self.title, 1)
-        header.addWidget(self.conversation_button)
-        header.addWidget(self.copy_button)
+        header = QVBoxLayout()  # the buttons under the title: the pane stays narrow
+        header.addWidget(self.title)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.conversation_button)
+        buttons.addWidget(self.copy_button)
+        buttons.addStretch(1)
+        header.addLayout(buttons)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)

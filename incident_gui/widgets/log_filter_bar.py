@@ -82,8 +82,8 @@ class LogFilterBar(QWidget):
         second = QHBoxLayout()
         for widget in (self.since_check, self.since_edit, self.until_check, self.until_edit):
             second.addWidget(widget)
-        second.addWidget(self.correlation_edit, 1)
         second.addWidget(self.clear_button)
+        first.addWidget(self.correlation_edit, 1)  # not on the time row: the bar stays narrow
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)

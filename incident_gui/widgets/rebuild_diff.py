@@ -48,11 +48,9 @@ class PositionDiff(QWidget):
         self.compare = QPushButton("Compare")
         self.compare.setObjectName("diffCompare")
         self.compare.clicked.connect(self.run)
-        controls = QHBoxLayout()
-        for widget in (QLabel("Projection"), self.projection, QLabel("from position"),
-                       self.first, QLabel("to"), self.second, self.compare):
-            controls.addWidget(widget)
-        controls.addStretch(1)
+        controls = _two_rows((QLabel("Projection"), self.projection),
+                             (QLabel("from position"), self.first, QLabel("to"), self.second),
+                             (self.compare,))
         self.summary = QLabel("")
         self.summary.setObjectName("diffSummary")
         self.table = make_table("diffTable")
@@ -118,11 +116,8 @@ class ShadowPanel(QWidget):
         self.start.clicked.connect(self.run)
         self.swap.clicked.connect(self.do_swap)
         self.discard.clicked.connect(self.do_discard)
-        controls = QHBoxLayout()
-        for widget in (QLabel("Projection"), self.projection, self.start, self.swap,
-                       self.discard):
-            controls.addWidget(widget)
-        controls.addStretch(1)
+        controls = _two_rows((QLabel("Projection"), self.projection),
+                             (self.start,), (self.swap, self.discard))
         self.summary = QLabel("Rebuilds into a shadow; the live rows keep serving until Swap.")
         self.summary.setObjectName("shadowSummary")
         self.summary.setWordWrap(True)
@@ -202,3 +197,15 @@ class ShadowPanel(QWidget):
         self.progress.hide()
         self.summary.setText(text)
         self._buttons()
+
+
+def _two_rows(*rows: tuple[QWidget, ...]) -> QVBoxLayout:
+    """Controls in short rows, so the side pane stays narrow (1366x768 at scale factor 2)."""
+    box = QVBoxLayout()
+    for widgets in rows:
+        row = QHBoxLayout()
+        for widget in widgets:
+            row.addWidget(widget)
+        row.addStretch(1)
+        box.addLayout(row)
+    return box
