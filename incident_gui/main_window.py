@@ -25,6 +25,7 @@ from incident_gui.query_thread import QueryThread
 from incident_gui.session import Session, demo_store_path, open_session, recent_entry
 from incident_gui.settings import Settings
 from incident_gui.store_dialogs import ask_new_store, ask_store, fill_recent_menu, show_about
+from incident_gui.store_notices import show_notices
 from incident_gui.store_updates import StoreChanges, collect_changes
 from incident_gui.widgets.activity_strip import ActivityStrip
 from incident_gui.widgets.command_panel import CommandPanel
@@ -130,6 +131,8 @@ class MainWindow(QMainWindow):
             self._open_failed(target, f"{type(exc).__name__}: {exc}", traceback.format_exc())
             return False
         self._install(session)
+        self._notice = show_notices(self, self.status, session,
+                                    lambda: self.open_target(target, read_only=False))
         entry = recent_entry(target)
         if entry is not None:
             self._settings.add_recent(entry)
