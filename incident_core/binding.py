@@ -88,17 +88,14 @@ def check_domain(store: EventStore, domain: Domain, *, module: str | None,
     DomainMismatchError); return a warning for a read with another domain."""
     binding = binding_of(store)
     if binding is None:
+        if not writing:  # an old store, read as it is (no scan of its event types)
+            return None
         unknown = [t for t in store.event_types() if not domain.knows_event(t)]
         if unknown:
             shown = ", ".join(unknown[:3]) + (", …" if len(unknown) > 3 else "")
-            problem = (f"{store.target} holds events domain {domain.name!r} does not know "
-                       f"({shown})")
-            if writing:
-                raise DomainMismatchError(f"{problem}; refusing to write it: pass the "
-                                          "--domain it was written with")
-            return problem
-        if not writing:
-            return None
+            raise DomainMismatchError(
+                f"{store.target} holds events domain {domain.name!r} does not know "
+                f"({shown}); refusing to write it: pass the --domain it was written with")
         values = {NAME_KEY: domain.name} | ({MODULE_KEY: module} if module else {})
         store.add_meta(values)
         binding = binding_of(store)
