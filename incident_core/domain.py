@@ -12,8 +12,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from incident_core.errors import InvalidCommand, UnknownCommand, UnknownEventType
-from incident_core.values import check_aggregate_id_type, encode_checked
+from incident_core.definition_checks import (
+    check_aggregate_ids,
+    check_upcaster_version,
+    check_upcasters,
+)
+from incident_core.errors import (
+    DomainDefinitionError,
+    InvalidCommand,
+    NewerEventSchemaError,
+    UnknownCommand,
+    UnknownEventType,
+)
+from incident_core.values import encode_checked
 
 if TYPE_CHECKING:
     from incident_core.process import ProcessManager
@@ -89,6 +100,7 @@ class Aggregate(Generic[S]):
         self.initial_state = initial_state
         self._executors: dict[type[Command], Callable[[S, Any], Decision]] = {}
         self._appliers: dict[type[Event], Callable[[S, Any], S]] = {}
+        self.upcasters: dict[tuple[str, int], Upcaster] = {}
 
     def executes(self, command_type: type[C]) -> Callable[
             [Callable[[S, C], Decision]], Callable[[S, C], Decision]]:
@@ -101,6 +113,17 @@ class Aggregate(Generic[S]):
             [Callable[[S, E], S]], Callable[[S, E], S]]:
         def register(fn: Callable[[S, E], S]) -> Callable[[S, E], S]:
             self._appliers[event_type] = fn
+            return fn
+        return register
+
+    def upcasts(self, event_type: type[Event], from_version: int) -> Callable[
+            [Upcaster], Upcaster]:
+        """Register `fn(data) -> data` turning stored data of `event_type` at `from_version`
+        into `from_version + 1` (see the README's "Schema evolution")."""
+        check_upcaster_version(event_type, from_version)
+
+        def register(fn: Upcaster) -> Upcaster:
+            self.upcasters[(event_type.__name__, from_version)] = fn
             return fn
         return register
 
@@ -161,7 +184,6 @@ class Domain:
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         for aggregate in aggregates:
             for ctype in aggregate.command_types:
-                check_aggregate_id_type(ctype)
                 self._aggregate_of[ctype] = aggregate
                 self.command_types[ctype.__name__] = ctype
             for etype in aggregate.event_types:
@@ -169,6 +191,18 @@ class Domain:
                 self._aggregate_of_event[etype.__name__] = aggregate
         names = [c.__name__ for c in (public_commands or self.command_types.values())]
         self.public_command_names = names
+        self._check_definitions(aggregates)
+
+    def _check_definitions(self, aggregates: Sequence[Aggregate[Any]]) -> None:
+        """Refuse an inconsistent definition now, naming the type (see definition_checks)."""
+        for aggregate in aggregates:
+            for key, fn in aggregate.upcasters.items():
+                if key in self._upcasters:
+                    raise DomainDefinitionError(f"two upcasters for {key[0]} from version "
+                                                f"{key[1]}")
+                self._upcasters[key] = fn
+        check_upcasters(self.event_types.values(), self._upcasters)
+        check_aggregate_ids(self.command_types.values())
 
     def aggregate_for(self, command: Command | type[Command]) -> Aggregate[Any]:
         ctype = command if isinstance(command, type) else type(command)
@@ -202,7 +236,11 @@ class Domain:
 
     def upcaster(self, event_type: type[Event], from_version: int) -> Callable[
             [Upcaster], Upcaster]:
-        """Register a function turning data of `from_version` into `from_version + 1`."""
+        """Register (or replace) a function turning data of `from_version` into
+        `from_version + 1`. Prefer `Aggregate.upcasts`: a bumped event without its upcasters
+        is refused when the Domain is built, before this could run."""
+        check_upcaster_version(event_type, from_version)
+
         def register(fn: Upcaster) -> Upcaster:
             self._upcasters[(event_type.__name__, from_version)] = fn
             return fn
@@ -214,6 +252,8 @@ class Domain:
             etype = self.event_types[event_type]
         except KeyError:
             raise UnknownEventType(event_type) from None
+        if schema_version > etype.schema_version:
+            raise NewerEventSchemaError(event_type, schema_version, etype.schema_version)
         while schema_version < etype.schema_version:
             data = self._upcasters[(event_type, schema_version)](data)
             schema_version += 1

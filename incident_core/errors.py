@@ -99,3 +99,22 @@ class UnknownProjection(IncidentError):
         super().__init__(f"unknown projection {name!r}; known: {', '.join(known)}")
         self.name = name
         self.known = known
+
+
+class DomainDefinitionError(IncidentError):
+    """A domain is defined inconsistently (raised when the `Domain` is built): a
+    schema_version bump without its upcasters, an upcaster for a version that does not need
+    one, an aggregate id type without a canonical text form."""
+
+
+class NewerEventSchemaError(StoreError):
+    """A stored event has a schema_version newer than the loaded domain's event class: the
+    store was written by a newer version of the domain code."""
+
+    def __init__(self, event_type: str, stored: int, known: int) -> None:
+        super().__init__(f"stored {event_type} event has schema_version {stored}, newer than "
+                         f"this domain's {event_type}.schema_version {known}; load the newer "
+                         "domain code")
+        self.event_type = event_type
+        self.stored = stored
+        self.known = known

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import types
 import typing
 from typing import Any
-from uuid import UUID
 
 from pydantic import BaseModel
 
@@ -24,7 +22,6 @@ __all__ = [
     "INT_MIN",
     "ValueRefused",
     "aggregate_key",
-    "check_aggregate_id_type",
     "encode_checked",
     "find_unrepresentable",
     "format_path",
@@ -155,25 +152,8 @@ def encode_checked(model: BaseModel, command_type: str, prefix: Path = (), *,
 
 
 # -- aggregate ids ---------------------------------------------------------------------------
-_KEY_TYPES: tuple[type, ...] = (str, int, UUID)
 
 
 def aggregate_key(aggregate_id: object) -> str:
     """The canonical string form of an aggregate id (what the store keys streams by)."""
     return aggregate_id if type(aggregate_id) is str else str(aggregate_id)
-
-
-def check_aggregate_id_type(command_type: type[BaseModel]) -> None:
-    """Refuse a command whose `aggregate_id` type has no canonical string form."""
-    info = command_type.model_fields.get("aggregate_id")
-    if info is None:
-        raise TypeError(f"{command_type.__name__} has no aggregate_id field")
-    annotation = info.annotation
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        ok = False
-    else:
-        ok = annotation in _KEY_TYPES or (isinstance(annotation, type)
-                                          and issubclass(annotation, UUID))
-    if not ok:
-        raise TypeError(f"{command_type.__name__}.aggregate_id is {annotation!r}: an aggregate "
-                        "id must be str, int or UUID (a type with one canonical string form)")

@@ -36,6 +36,7 @@ from incident_gui.store_dialogs import (
     show_about,
     store_folder,
 )
+from incident_gui.store_notices import show_notices
 from incident_gui.store_updates import StoreChanges, collect_changes
 from incident_gui.table_menus import install_table_menus
 from incident_gui.widgets.activity_strip import ActivityStrip
@@ -150,6 +151,8 @@ class MainWindow(QMainWindow):
             self._open_failed(target, f"{type(exc).__name__}: {exc}", traceback.format_exc())
             return False
         self._install(session)
+        self._notice = show_notices(self, self.status, session,
+                                    lambda: self.open_target(target, read_only=False))
         entry = recent_entry(target)
         if entry is not None:
             self._settings.add_recent(entry)

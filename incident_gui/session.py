@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from incident_core import Application, Domain, IncidentError
+from incident_core.binding import open_application, peek_binding
 from incident_core.store.open import describe_target
 
 __all__ = [
@@ -38,6 +39,8 @@ class Session:
     target: str
     read_only: bool
     domain_spec: str
+    warnings: list[str] = field(default_factory=list)  # e.g. a store of another domain
+    stale: list[str] = field(default_factory=list)  # projections whose row model changed
 
     @property
     def label(self) -> str:
@@ -98,10 +101,18 @@ def load_domain(spec: str | None) -> Domain:
 
 def open_session(target: str, *, domain_spec: str | None = None, read_only: bool = False,
                  create: bool = False) -> Session:
-    """Open `target` with the domain (raises IncidentError subclasses with clear messages)."""
-    domain = load_domain(domain_spec)
-    app = Application.open(target, domain, read_only=read_only, create=create)
-    return Session(app, target, read_only, domain_spec or DEFAULT_DOMAIN)
+    """Open `target` with the domain (raises IncidentError subclasses with clear messages).
+    Without a domain: the one the store records it belongs to, else the bank. Writing a
+    store of another domain is refused (DomainMismatchError); reading it gives a warning."""
+    if domain_spec is None:
+        binding = peek_binding(target)
+        if binding is not None and binding.module is not None:
+            domain_spec = binding.module
+    spec = domain_spec or DEFAULT_DOMAIN
+    domain = load_domain(spec)
+    opened = open_application(target, domain, module=spec, read_only=read_only,
+                              create=create)
+    return Session(opened.app, target, read_only, spec, opened.warnings, opened.stale)
 
 
 def demo_store_path() -> Path:

@@ -22,6 +22,7 @@ from incident_core import (
     StoreError,
     ValueRefused,
 )
+from incident_core.errors import DomainDefinitionError
 from incident_core.examples.bank import DepositMoney, OpenAccount, WithdrawMoney, bank_accounts
 from incident_core.examples.bank import domain as bank_domain
 from tests import trust_domain as t
@@ -143,7 +144,7 @@ def test_a_domain_refuses_an_aggregate_id_without_a_canonical_string(annotation:
     bad = type("Bad", (Command,), {"__annotations__": {"aggregate_id": annotation}})
     aggregate = Aggregate("Bad", t.LedgerState())
     aggregate.executes(bad)(lambda state, cmd: [])
-    with pytest.raises(TypeError, match=r"Bad\.aggregate_id .*str, int or UUID"):
+    with pytest.raises(DomainDefinitionError, match=r"Bad\.aggregate_id .*str, int or UUID"):
         Domain("bad", aggregates=[aggregate])
 
 

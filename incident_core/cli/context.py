@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 from incident_core.cli.output import (
     DEFAULT_DB,
     DEFAULT_DOMAIN,
+    STORE,
     USAGE,
     Exit,
+    say,
 )
 
 if TYPE_CHECKING:
@@ -32,13 +34,34 @@ def shown(target: str) -> str:
 
 
 def load_domain(args: argparse.Namespace) -> Domain:
-    """Import the `--domain MODULE:ATTR` (after putting `--domain-path` dirs on sys.path)."""
+    """Import the `--domain MODULE:ATTR` (after putting `--domain-path` dirs on sys.path).
+    Without one: the domain the store records it belongs to, else (a new or unbound store)
+    the bank example."""
+    for folder in reversed(getattr(args, "domain_path", None) or []):
+        sys.path.insert(0, os.path.abspath(folder))
+    spec = getattr(args, "domain", None) or os.environ.get("INCIDENT_DOMAIN")
+    if spec:
+        args.domain_spec = spec
+        return _import_domain(spec)
+    from incident_core.binding import peek_binding
+
+    binding = peek_binding(target_of(args))
+    args.domain_spec = DEFAULT_DOMAIN
+    if binding is None or binding.module is None or binding.module == DEFAULT_DOMAIN:
+        return _import_domain(DEFAULT_DOMAIN)
+    args.domain_spec = binding.module
+    try:
+        return _import_domain(binding.module)
+    except Exit as exc:
+        raise Exit(USAGE, f"{shown(target_of(args))} belongs to domain "
+                          f"{binding.describe()}, which cannot be loaded here ({exc}); pass "
+                          "--domain MODULE:ATTR (and --domain-path DIR)") from None
+
+
+def _import_domain(spec: str) -> Domain:
     from incident_core.app import DomainCodeError
     from incident_core.domain import Domain
 
-    for folder in reversed(getattr(args, "domain_path", None) or []):
-        sys.path.insert(0, os.path.abspath(folder))
-    spec = getattr(args, "domain", None) or os.environ.get("INCIDENT_DOMAIN") or DEFAULT_DOMAIN
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise Exit(USAGE, f"--domain must be MODULE:ATTR, not {spec!r}")
@@ -63,10 +86,23 @@ def load_domain(args: argparse.Namespace) -> Domain:
 
 def open_app(args: argparse.Namespace, domain: Domain, *, read_only: bool = False,
              create: bool = False, synchronous: str = "FULL") -> Application:
-    from incident_core.app import Application
+    """Open with `domain`: a write to a store of another domain is refused (exit 4), a read
+    warns; a read of a projection whose row model changed says how to rebuild it (exit 4)."""
+    from incident_core.binding import open_application, stale_message
 
-    return Application.open(target_of(args), domain, read_only=read_only, create=create,
-                            synchronous=synchronous)
+    opened = open_application(target_of(args), domain, module=getattr(args, "domain_spec", None),
+                              read_only=read_only, create=create, synchronous=synchronous)
+    for warning in opened.warnings:
+        say(f"warning: {warning}")
+    name = getattr(args, "name", None)
+    if name in opened.stale and getattr(args, "command", None) != "verify":
+        opened.app.close()
+        raise Exit(STORE, stale_message(str(name)),
+                   {"ok": False, "error": "projection_changed", "name": name})
+    for stale in opened.stale:
+        if getattr(args, "command", None) != "verify":
+            say(f"warning: {stale_message(stale)}")
+    return opened.app
 
 
 def open_read_only(args: argparse.Namespace) -> EventStore:

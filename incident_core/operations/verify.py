@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from incident_core.app import Application
+from incident_core.binding import stale_message, stale_projections
 from incident_core.domain import Domain, Event
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
@@ -142,9 +143,12 @@ def verify(app: Application) -> Operation[VerifyReport]:
     report = VerifyReport()
     projections = list(domain.projections.values())
     checkpoints = store.checkpoints()
-    built = [p for p in projections if p.name in checkpoints]
+    stale = set(stale_projections(store, domain))  # their tables no longer fit the model
+    built = [p for p in projections if p.name in checkpoints and p.name not in stale]
     for projection in projections:
-        if projection.name not in checkpoints:
+        if projection.name in stale:
+            report.add(stale_message(projection.name))
+        elif projection.name not in checkpoints:
             report.add(f"projection {projection.name}: not built in this store "
                        f"(run `incident rebuild {projection.name}`)")
     head = store.head()

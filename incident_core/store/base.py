@@ -9,7 +9,7 @@ memory). Global positions are therefore assigned and committed in the same order
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -165,6 +165,26 @@ class EventStore(ABC):
     def __init__(self, target: str, *, read_only: bool) -> None:
         self.target = target
         self.read_only = read_only
+        self.memory_meta: dict[str, str] = {}  # the metadata of a store without a database
+
+    # -- metadata ---------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        """The store's key/value metadata (format, schema version, the domain it is for)."""
+        from incident_core.store.meta import read_meta
+
+        return read_meta(self)
+
+    def add_meta(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Record keys not recorded yet (never overwrites); return the metadata after."""
+        from incident_core.store.meta import add_meta
+
+        return add_meta(self, values)
+
+    def projection_signatures(self) -> dict[str, str]:
+        """Projection name → fingerprint of the row shape its table was made with."""
+        from incident_core.store.meta import projection_signatures
+
+        return projection_signatures(self)
 
     # -- writes -----------------------------------------------------------------------
     @abstractmethod
