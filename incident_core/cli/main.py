@@ -41,17 +41,32 @@ if TYPE_CHECKING:
 
 
 # -- the parser ---------------------------------------------------------------------------
+LARGEST = 2**63 - 1  # what every store can hold and compare (a signed 64-bit integer)
+
+
 def _natural(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative")
+    if value > LARGEST:
+        raise argparse.ArgumentTypeError(f"{text} is too large (at most {LARGEST})")
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _natural(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds") from None
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 86400 seconds")
     return value
 
 
