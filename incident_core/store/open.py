@@ -28,14 +28,24 @@ from incident_core.errors import (
 )
 from incident_core.store import schema
 from incident_core.store.base import SCHEMA_VERSION, STORE_FORMAT, EventStore
+from incident_core.store.lock_wait import waiting_for_lock
 from incident_core.store.memory import MemoryEventStore
 from incident_core.store.sql import SqlEventStore, translate_errors
 from incident_core.store.sqlite_files import StoreInUse, remove_store_files, structural_problem
 
-__all__ = ["BUSY_TIMEOUT_S", "describe_target", "is_url", "open_store", "remove_sqlite_files"]
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "describe_target",
+    "is_url",
+    "lock_timeout",
+    "open_store",
+    "remove_sqlite_files",
+    "set_lock_timeout",
+]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0
+_settings = {"lock_timeout": BUSY_TIMEOUT_S}
 _MEMORY_TARGETS = ("memory:", ":memory:")
 _QUERY_PASSWORD = re.compile(r"((?:^|[?&;])(?:password|passwd|pwd)=)[^&;]*", re.IGNORECASE)
 
@@ -56,6 +66,17 @@ def describe_target(target: str) -> str:
         user, has_password, _ = userinfo.partition(":")
         rest = f"{user}:***@{place}" if has_password else f"{user}@{place}"
     return scheme + "://" + _QUERY_PASSWORD.sub(r"\1***", rest)
+
+
+def set_lock_timeout(seconds: float) -> None:
+    """How long SQLite stores opened from now on wait for another process's lock before
+    failing with "the store is locked" (default BUSY_TIMEOUT_S)."""
+    _settings["lock_timeout"] = seconds
+
+
+def lock_timeout() -> float:
+    """The current lock wait, in seconds (see set_lock_timeout)."""
+    return _settings["lock_timeout"]
 
 
 def open_store(target: str, *, read_only: bool = False, create: bool = False,
@@ -119,7 +140,7 @@ def _inspect_sqlite(path: Path) -> int:
     has_wal = Path(f"{path}-wal").exists()
     uri = f"file:{quote(str(path.resolve()))}?" + ("mode=ro" if has_wal else "immutable=1")
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(uri, uri=True, timeout=lock_timeout())
         try:
             tables = {r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -129,6 +150,12 @@ def _inspect_sqlite(path: Path) -> int:
                                str(path))
         finally:
             conn.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreError(f"{path} is locked by another process (waited "
+                             f"{lock_timeout():g}s); try again, or wait longer with "
+                             "--lock-timeout") from None
+        raise CorruptStoreError(f"{path} cannot be read as a store: {exc}") from None
     except sqlite3.DatabaseError as exc:
         raise CorruptStoreError(f"{path} cannot be read as a store: {exc}") from None
     return True
@@ -141,8 +168,8 @@ def _sqlite_engine(path: Path, *, read_only: bool, synchronous: str,
 
     def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
-                               timeout=BUSY_TIMEOUT_S)
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                               timeout=lock_timeout())
+        conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout() * 1000)}")
         if not read_only:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -157,7 +184,11 @@ def _sqlite_engine(path: Path, *, read_only: bool, synchronous: str,
         # lock up front for writers (no deadlock on lock upgrade), deferred for readers.
         # Straight on the driver connection: this runs for every transaction.
         immediate = conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not immediate:
+            conn.connection.dbapi_connection.execute("BEGIN")
+            return
+        with waiting_for_lock(f"the write lock on {path} (another process is writing)"):
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
     return engine
 
