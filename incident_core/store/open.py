@@ -23,6 +23,7 @@ from incident_core.errors import (
     CorruptStoreError,
     NewerSchemaError,
     NotAStoreError,
+    ReadOnlyError,
     StoreError,
     StoreNotFoundError,
 )
@@ -207,6 +208,8 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
             raise StoreNotFoundError(f"no store at {path}")
         _create_sqlite(path)
     version = _inspect_sqlite(path)
+    if not read_only:
+        _check_writable(path)
     if not read_only and (problem := structural_problem(path)):
         raise CorruptStoreError(f"{path} is damaged: {problem}; refusing to write to it "
                                 "(`incident verify --deep` reads what is left)")
@@ -222,6 +225,16 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
     if version < SCHEMA_VERSION and not read_only:
         _upgrade(store)
     return store
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse up front what SQLite would fail on at its first write (with a driver error)."""
+    if not os.access(path, os.W_OK):
+        raise ReadOnlyError(f"the store {path} is read-only for you (no write permission); "
+                            "read commands work, writing needs its owner")
+    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists():
+        raise ReadOnlyError(f"the folder of {path} is read-only for you; writing needs to "
+                            f"create {path.name}-wal beside the store")
 
 
 def _read_without_trace(path: Path) -> bool:
