@@ -32,7 +32,7 @@ class Unreadable:
 
     def __str__(self) -> str:
         if self.rest:
-            return f"the log after #{self.position} cannot be read: {self.reason}"
+            return f"the log after #{self.position} cannot be read ({self.reason})"
         return f"event #{self.position} cannot be read: {self.reason}"
 
 
@@ -97,6 +97,14 @@ def careful_pages(store: EventStore, *, up_to: int,
             if bad is None or failures > MAX_UNREADABLE:
                 yield Unreadable(after, _why(exc), rest=True)
                 return
+            try:  # the rows before it read fine during the search (unless damage is erratic)
+                before = store.read_events(after_position=after, before_position=bad,
+                                           limit=batch_size)
+            except Exception as again:
+                before = []
+                yield Unreadable(after, f"events before #{bad}: {_why(again)}", rest=True)
+            if before:
+                yield before
             yield Unreadable(bad, _why(exc))
             after = bad
             continue

@@ -207,12 +207,14 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
         if read_only:
             raise StoreNotFoundError(f"no store at {path}")
         _create_sqlite(path)
+    if not read_only and (problem := structural_problem(path)):
+        with contextlib.suppress(CorruptStoreError):  # a foreign file is "not a store"
+            _inspect_sqlite(path)
+        raise CorruptStoreError(f"{path} is damaged: {problem}; refusing to write to it "
+                                "(`incident verify --deep` reads what is left)")
     version = _inspect_sqlite(path)
     if not read_only:
         _check_writable(path)
-    if not read_only and (problem := structural_problem(path)):
-        raise CorruptStoreError(f"{path} is damaged: {problem}; refusing to write to it "
-                                "(`incident verify --deep` reads what is left)")
     engine = _sqlite_engine(path, read_only=read_only, synchronous=synchronous,
                             immutable=read_only and _read_without_trace(path))
     tidy = None
