@@ -35,6 +35,7 @@ class GlobalLogPanel(QWidget):
         self.view.set_column_samples(["1,000,000", "acc-missing-00000", "Version",
                                       "TransferRequested", "2000-00-00 00:00:00.000"])
         self.status = named(QLabel(), "globalLogStatus")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors quote store text
         self.end_button = named(QPushButton("Newest ⤓"), "jumpToEndButton")
         self.end_button.setToolTip("Jump to the newest event (End)")
         self.end_button.clicked.connect(self.jump_to_end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from incident_gui.widgets.naming import named
@@ -19,6 +20,7 @@ class StoreStatusBar(QStatusBar):
         super().__init__(parent)
         self.setObjectName("statusBar")
         self.store_label = named(QLabel("No store open"), "statusStore")
+        self.store_label.setTextFormat(Qt.TextFormat.PlainText)  # a path or URL
         self.events_label = named(QLabel(), "statusEvents")
         self.head_label = named(QLabel(), "statusHead")
         self.read_only_badge = named(QLabel("READ-ONLY"), "readOnlyBadge")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from incident_core import RecordedEvent
@@ -26,3 +27,11 @@ def test_a_crafted_time_in_a_tooltip_is_escaped():
         "UTC: 2026-01-01T00:00:00.000000+00:00")
     assert utc_tooltip(CRAFTED) == (
         "UTC: <span>&lt;img src=&#x27;x&#x27;&gt;&lt;b&gt;9999&lt;/b&gt;</span>")
+
+
+def test_message_labels_show_store_text_as_plain_text(make_window, bank_store):
+    window = make_window(bank_store)
+    for name in ("stateError", "streamCount", "globalLogStatus", "statusStore"):
+        label = window.findChild(QLabel, name)
+        assert label is not None, name
+        assert label.textFormat() == Qt.TextFormat.PlainText, name
