@@ -366,4 +366,5 @@ def _remove_if_empty(target: str, path: str) -> None:
     finally:
         store.close()
     if empty:
-        remove_sqlite_files(path)
+        with contextlib.suppress(StoreError):  # open elsewhere meanwhile: leave it
+            remove_sqlite_files(path)

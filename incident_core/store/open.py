@@ -210,8 +210,9 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
     if not read_only and (problem := structural_problem(path)):
         with contextlib.suppress(CorruptStoreError):  # a foreign file is "not a store"
             _inspect_sqlite(path)
-        raise CorruptStoreError(f"{path} is damaged: {problem}; refusing to write to it "
-                                "(`incident verify --deep` reads what is left)")
+        raise CorruptStoreError(f"{path} cannot be read as a store: it is damaged ({problem})"
+                                "; refusing to write to it (`incident verify --deep` reads "
+                                "what is left)")
     version = _inspect_sqlite(path)
     if not read_only:
         _check_writable(path)
