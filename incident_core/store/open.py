@@ -23,7 +23,6 @@ from incident_core.errors import (
     CorruptStoreError,
     NewerSchemaError,
     NotAStoreError,
-    ReadOnlyError,
     StoreError,
     StoreNotFoundError,
 )
@@ -32,7 +31,14 @@ from incident_core.store.base import SCHEMA_VERSION, STORE_FORMAT, EventStore
 from incident_core.store.lock_wait import waiting_for_lock
 from incident_core.store.memory import MemoryEventStore
 from incident_core.store.sql import SqlEventStore, translate_errors
-from incident_core.store.sqlite_files import StoreInUse, remove_store_files, structural_problem
+from incident_core.store.sqlite_files import (
+    StoreInUse,
+    check_writable,
+    move_into_place,
+    read_without_trace,
+    remove_store_files,
+    structural_problem,
+)
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -215,9 +221,9 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
                                 "what is left)")
     version = _inspect_sqlite(path)
     if not read_only:
-        _check_writable(path)
+        check_writable(path)
     engine = _sqlite_engine(path, read_only=read_only, synchronous=synchronous,
-                            immutable=read_only and _read_without_trace(path))
+                            immutable=read_only and read_without_trace(path))
     tidy = None
     if read_only and not any(Path(f"{path}{s}").exists() for s in ("-wal", "-shm")):
         tidy = lambda: _remove_empty_wal(path)  # noqa: E731
@@ -228,25 +234,6 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
     if version < SCHEMA_VERSION and not read_only:
         _upgrade(store)
     return store
-
-
-def _check_writable(path: Path) -> None:
-    """Refuse up front what SQLite would fail on at its first write (with a driver error)."""
-    if not os.access(path, os.W_OK):
-        raise ReadOnlyError(f"the store {path} is read-only for you (no write permission); "
-                            "read commands work, writing needs its owner")
-    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists():
-        raise ReadOnlyError(f"the folder of {path} is read-only for you; writing needs to "
-                            f"create {path.name}-wal beside the store")
-
-
-def _read_without_trace(path: Path) -> bool:
-    """Read the file as immutable: no WAL beside it (the file is complete) and this process
-    could not remove the -wal/-shm files SQLite would create (no write permission on the
-    file or its folder), so they would be left behind for the owner to trip over."""
-    if Path(f"{path}-wal").exists():
-        return False
-    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def _create_sqlite(path: Path) -> None:
@@ -262,8 +249,7 @@ def _create_sqlite(path: Path) -> None:
             _initialise_sqlite(store, temporary)
         finally:
             store.close()
-        with contextlib.suppress(FileExistsError):  # created meanwhile: open that one
-            os.link(temporary, path)
+        move_into_place(temporary, path)
     except (StoreError, sa_exc.SQLAlchemyError, sqlite3.Error, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise StoreError(f"cannot create {path}: {reason}; nothing was left behind") from None

@@ -19,8 +19,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["COMPANIONS", "StoreInUse", "exclusively", "is_store_file", "remove_store_files",
-           "structural_problem"]
+from incident_core.errors import ReadOnlyError
+
+__all__ = ["COMPANIONS", "StoreInUse", "check_writable", "exclusively", "is_store_file",
+           "move_into_place", "read_without_trace", "remove_store_files", "structural_problem"]
 
 COMPANIONS = ("", "-wal", "-shm", "-journal")
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -87,6 +89,40 @@ def structural_problem(path: Path, *, settle: float = 0.3) -> str | None:
         if time.monotonic() > deadline:
             return problem
         time.sleep(0.05)
+
+
+# -- permissions and placing new files --------------------------------------------------------
+def check_writable(path: Path) -> None:
+    """Refuse up front what SQLite would fail on at its first write (with a driver error)."""
+    if not os.access(path, os.W_OK):
+        raise ReadOnlyError(f"the store {path} is read-only for you (no write permission); "
+                            "read commands work, writing needs its owner")
+    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists():
+        raise ReadOnlyError(f"the folder of {path} is read-only for you; writing needs to "
+                            f"create {path.name}-wal beside the store")
+
+
+def move_into_place(temporary: Path, path: Path) -> None:
+    """Link the new store in, never over a file created meanwhile (then that one is used);
+    where the file system has no hard links, rename it (the same, short of that race)."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if not path.exists():
+            os.replace(temporary, path)
+
+
+def read_without_trace(path: Path) -> bool:
+    """Read the file as immutable: no WAL beside it (the file is complete) and this process
+    could not remove the -wal/-shm files SQLite would create (no write permission on the
+    file or its folder), so they would be left behind for the owner to trip over."""
+    if Path(f"{path}-wal").exists():
+        return False
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 # -- is it open elsewhere? ------------------------------------------------------------------
