@@ -118,9 +118,12 @@ def import_events(app: Application, lines: Iterable[str], *,
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     total = 2 * len(numbered)
     yield Progress(0, total, "checking")
-    plan = _check_lines(app.domain, numbered)
-    for done in range(IMPORT_BATCH, len(numbered) + 1, IMPORT_BATCH):
-        yield Progress(done, total, "checking")
+    plan = _Plan(numbered, {}, {})
+    checker = _Checker(app.domain, plan)
+    for done, (number, line) in enumerate(numbered, start=1):
+        checker.check(number, line)
+        if done % IMPORT_BATCH == 0:
+            yield Progress(done, total, "checking")
     if resume:
         plan = _without_present(app, plan)
     _check_against_store(app, plan)
