@@ -6,6 +6,7 @@ import sys
 import traceback
 from types import TracebackType
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from incident_core import DomainCodeError, IncidentError
@@ -19,6 +20,7 @@ def show_error(parent: QWidget | None, title: str, message: str, details: str = 
     box.setObjectName("errorDialog")
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # messages quote store text
     box.setText(message)
     if details:
         box.setDetailedText(details)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from html import escape
 from typing import Any
 
 __all__ = ["compact_json", "local_time", "plural", "pretty_json", "summarize", "utc_tooltip"]
@@ -34,6 +35,10 @@ def local_time(recorded_at_text: str) -> str:
 
 
 def utc_tooltip(recorded_at_text: str) -> str:
+    """A tooltip: Qt renders one that looks like markup as rich text, so store text with
+    markup characters is escaped inside an explicit span (shown as written, never run)."""
+    if "<" in recorded_at_text or "&" in recorded_at_text:
+        return f"UTC: <span>{escape(recorded_at_text)}</span>"
     return f"UTC: {recorded_at_text}"
 
 

@@ -74,6 +74,8 @@ def folder_state(path: Path) -> tuple[str, set[str]]:
 
 
 def open_account(db: Path, aggregate_id: str) -> Any:
+    if not db.exists():
+        ok("init", db=db)  # write commands refuse a missing store
     return ok("dispatch", "OpenAccount", "--data", json.dumps({"aggregate_id": aggregate_id}),
               db=db)
 
@@ -128,7 +130,7 @@ def test_the_store_comes_from_the_environment_or_the_current_folder(tmp_path: Pa
 
 
 # -- dispatch -----------------------------------------------------------------------------
-def test_dispatch_records_events_and_creates_the_store(tmp_path: Path) -> None:
+def test_dispatch_records_events(tmp_path: Path) -> None:
     db = tmp_path / "d.sqlite3"
     result = open_account(db, "A")
     assert list(result) == ["ok", "events"] and result["ok"] is True
@@ -254,6 +256,7 @@ def domain_dir(tmp_path: Path) -> Path:
 
 def test_a_conflict_after_retries_exits_1(tmp_path: Path, domain_dir: Path) -> None:
     db = tmp_path / "c.sqlite3"
+    ok("init", "--domain", "counters:domain", "--domain-path", domain_dir, db=db)
     run = incident("dispatch", "Touch", "--data", '{"aggregate_id": "c1"}', "--domain",
                    "counters:domain", "--domain-path", domain_dir, db=db,
                    env=clean_env(RIVAL_DB=str(db)))
@@ -263,6 +266,7 @@ def test_a_conflict_after_retries_exits_1(tmp_path: Path, domain_dir: Path) -> N
 
 def test_domain_code_errors_exit_5(tmp_path: Path, domain_dir: Path) -> None:
     db = tmp_path / "e.sqlite3"
+    ok("init", "--domain", "counters:domain", "--domain-path", domain_dir, db=db)
     run = incident("dispatch", "Explode", "--data", '{"aggregate_id": "c1"}',
                    "--domain-path", domain_dir, db=db,
                    env=clean_env(INCIDENT_DOMAIN="counters:domain"))

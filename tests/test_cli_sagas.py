@@ -79,6 +79,7 @@ def test_values_beyond_the_store_are_usage_errors_naming_the_field(tmp_path: Pat
 
 def test_dispatch_is_exit_0_when_its_sagas_cannot_run_after_the_commit(
         tmp_path: Path) -> None:
+    ok("init", "--domain", "tests.trust_domain:domain", db=tmp_path / "ledger.sqlite3")
     run = incident("dispatch", "Post", "--domain", "tests.trust_domain:domain", "--data",
                    '{"aggregate_id": "6f1c1f51-8a3b-4b8e-9a57-5a4a4a0d8c11", '
                    '"legs": [{"account": "locked", "amount": 1}]}',

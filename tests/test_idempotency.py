@@ -56,6 +56,7 @@ def test_a_key_holds_across_applications(shared_target: str) -> None:
 
 def test_cli_command_id_retries_record_once(tmp_path: Path) -> None:
     db = tmp_path / "bank.sqlite3"
+    ok("init", db=db)
     ok("dispatch", "OpenAccount", "--data", '{"aggregate_id": "A"}', db=db)
     data = '{"aggregate_id": "A", "amount": 7}'
     first = ok("dispatch", "DepositMoney", "--data", data, "--command-id", "pay-1", db=db)

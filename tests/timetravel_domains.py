@@ -65,12 +65,11 @@ def _notes(version: int) -> tuple[Domain, type[Event]]:
     def written(state: NoteState, event: NoteWritten) -> NoteState:
         return NoteState(notes=state.notes + 1)
 
-    domain = Domain("notes", aggregates=[notes])
     if version == 2:
-        @domain.upcaster(NoteWritten, 1)
+        @notes.upcasts(NoteWritten, from_version=1)
         def count_words(data: dict[str, Any]) -> dict[str, Any]:
             return {**data, "words": len(data["text"].split())}
-    return domain, NoteWritten
+    return Domain("notes", aggregates=[notes]), NoteWritten
 
 
 notes_v1, NoteWrittenV1 = _notes(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -18,6 +19,7 @@ from incident_core.cli.context import (
     sqlite_path,
     target_of,
 )
+from incident_core.cli.files import refuse_store_files, write_beside
 from incident_core.cli.output import (
     FAILED,
     MISMATCH,
@@ -60,6 +62,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
     from incident_core.app import Conflicted
+    from incident_core.cli.strict import parse_strictly
     from incident_core.errors import InvalidCommand
     from incident_core.process import Rejected
 
@@ -72,12 +75,12 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
                     "command_type": args.command_type, "known": known})
     data = sys.stdin.read() if args.data == "-" else args.data
     try:
-        command = domain.parse_command(args.command_type, data)
+        command = parse_strictly(domain, args.command_type, data)
     except InvalidCommand as exc:
         raise Exit(USAGE, str(exc), {"ok": False, "error": "invalid_command",
                                      "command_type": args.command_type,
                                      "details": exc.details}) from None
-    with open_app(args, domain, create=True) as app:
+    with open_app(args, domain) as app:  # a mistyped --db must not create a store
         result = app.dispatch(command, idempotency_key=args.command_id)
     if isinstance(result, Rejected):
         payload = {"ok": False, "error": "rejected", "reason": result.reason}
@@ -233,7 +236,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     domain = load_domain(args)
     with open_app(args, domain, read_only=True) as app:
-        report = drive(verify(app))
+        report = drive(verify(app, deep=args.deep))
     for line in report.skipped:
         say(f"skipped: {line}")
     if not report.ok:
@@ -256,19 +259,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
         check_demo(domain, args.accounts, args.transfers)
     except ValueError as exc:
         raise Exit(USAGE, str(exc)) from None
+    target = target_of(args)
+    path = sqlite_path(target)
     if args.fresh:
-        _remove_store(target_of(args))
-    with open_app(args, domain, create=True, synchronous="NORMAL") as app:
-        report = drive(demo(app, accounts=args.accounts, transfers=args.transfers,
-                            seed=args.seed))
+        _remove_store(target)
+    new_file = path is not None and not os.path.exists(path)
+    try:
+        with open_app(args, domain, create=True, synchronous="NORMAL") as app:
+            report = drive(demo(app, accounts=args.accounts, transfers=args.transfers,
+                                seed=args.seed))
+    except Exception:
+        if new_file and path is not None:  # a failed demo leaves no half-built store
+            _remove_quietly(path)
+        raise
     say(f"seeded {report.accounts} accounts and {report.transfers} transfers: "
         f"{report.events} events in {report.seconds:.1f}s")
     emit({"ok": True, **report.to_json()})
     return OK
 
 
+def _remove_quietly(path: str) -> None:
+    from incident_core.errors import StoreError
+    from incident_core.store.open import remove_sqlite_files
+
+    with contextlib.suppress(StoreError):
+        remove_sqlite_files(path)
+
+
 def _remove_store(target: str) -> None:
-    """`demo --fresh`: delete an existing store (only ever an Incident store file)."""
+    """`demo --fresh`: delete an existing store (only ever an Incident store file, and only
+    while no other process has it open)."""
     from incident_core.errors import StoreNotFoundError
     from incident_core.store.open import open_store, remove_sqlite_files
 
@@ -279,35 +299,31 @@ def _remove_store(target: str) -> None:
         open_store(target, read_only=True).close()  # refuses anything but a store
     except StoreNotFoundError:
         return
-    remove_sqlite_files(path)
+    remove_sqlite_files(path)  # refuses (exit 4) while another process has it open
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from incident_core.operations import export_events
+    from incident_core.operations import DamagedLogError, export_events
 
+    if args.file != "-":
+        refuse_store_files(args.file, target_of(args))
     with open_read_only(args) as store:
-        if args.file == "-":
-            count = drive(export_events(store, sys.stdout))
-            say(f"exported {count} events")
-            return OK
-        _refuse_overwriting_store(args.file, store)
-        partial = f"{args.file}.partial"
         try:
-            with open(partial, "w", encoding="utf-8") as fp:
-                count = drive(export_events(store, fp))
-            os.replace(partial, args.file)
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
+            if args.file == "-":
+                count = drive(export_events(store, sys.stdout))
+                say(f"exported {count} events")
+                return OK
+            count = write_beside(args.file, lambda fp: drive(export_events(store, fp)))
+        except DamagedLogError as exc:
+            for line in exc.findings[:100]:
+                say(f"unreadable: {line}")
+            written = "" if args.file == "-" else f"; {args.file} was not written"
+            raise Exit(MISMATCH, f"{exc}{written}",
+                       {"ok": False, "error": "damaged", "findings": exc.findings[:1000],
+                        "readable": exc.written}) from None
     say(f"exported {count} events to {args.file}")
     emit({"ok": True, "events": count, "file": args.file})
     return OK
-
-
-def _refuse_overwriting_store(file: str, store: EventStore) -> None:
-    path = sqlite_path(store.target)
-    if path and os.path.exists(file) and os.path.samefile(file, path):
-        raise Exit(USAGE, f"{file} is the store itself; export to another file")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -327,7 +343,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     new_file = path is not None and not os.path.exists(path)
     try:
         with open_app(args, domain, create=True) as app:
-            count = drive(import_events(app, lines))
+            count = drive(import_events(app, lines, resume=args.resume))
     except BaseException:
         if new_file and path is not None:
             _remove_if_empty(target, path)
@@ -351,4 +367,5 @@ def _remove_if_empty(target: str, path: str) -> None:
     finally:
         store.close()
     if empty:
-        remove_sqlite_files(path)
+        with contextlib.suppress(StoreError):  # open elsewhere meanwhile: leave it
+            remove_sqlite_files(path)

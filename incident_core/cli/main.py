@@ -44,17 +44,32 @@ if TYPE_CHECKING:
 
 
 # -- the parser ---------------------------------------------------------------------------
+LARGEST = 2**63 - 1  # what every store can hold and compare (a signed 64-bit integer)
+
+
 def _natural(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative")
+    if value > LARGEST:
+        raise argparse.ArgumentTypeError(f"{text} is too large (at most {LARGEST})")
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _natural(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds") from None
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 86400 seconds")
     return value
 
 
@@ -64,10 +79,17 @@ def _common_options() -> argparse.ArgumentParser:
                         help="SQLite file or SQLAlchemy URL (default: $INCIDENT_DB, else "
                              f"{DEFAULT_DB})")
     common.add_argument("--domain", metavar="MODULE:ATTR", default=argparse.SUPPRESS,
-                        help="the domain (default: $INCIDENT_DOMAIN, else the bank example)")
+                        help="the domain (default: $INCIDENT_DOMAIN, else the bank example). "
+                             "It is Python code: importing it runs it, with your rights, "
+                             "even for read commands; use only domains you trust")
     common.add_argument("--domain-path", metavar="DIR", action="append",
                         default=argparse.SUPPRESS,
-                        help="put DIR first on the import path (repeatable)")
+                        help="put DIR first on the import path (repeatable); any module "
+                             "there can run code, so name only folders you trust")
+    common.add_argument("--lock-timeout", metavar="SECONDS", type=_seconds,
+                        default=argparse.SUPPRESS,
+                        help="how long to wait for another process's lock on a SQLite store "
+                             "before giving up with exit 4 (default 30)")
     return common
 
 
@@ -83,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Event sourcing and CQRS made simple: operate an Incident store.",
         epilog="JSON goes to stdout, messages to stderr. Exit codes: 0 ok, 1 rejected/"
                "conflict/not found, 2 usage or invalid input, 3 verify mismatches, 4 store "
-               "error, 5 domain code error, 130 interrupted.")
+               "error, 5 domain code error, 130 interrupted. A domain (--domain, --domain-path, "
+               "$INCIDENT_DOMAIN) is Python code that runs when loaded: trust it as you "
+               "would any program.")
     parser.add_argument("--version", action="version", version=f"incident {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -122,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = add("rebuild", cmd_rebuild, "rebuild projections by replaying the log")
     rebuild.add_argument("names", nargs="*", metavar="NAME")
     rebuild.add_argument("--all", action="store_true", help="every projection")
-    add("verify", cmd_verify, "check streams, versions, decoding and projections")
+    check = add("verify", cmd_verify, "check streams, versions, decoding and projections")
+    check.add_argument("--deep", action="store_true",
+                       help="also run SQLite's integrity check over every page of the file")
     demo = add("demo", cmd_demo, "seed the bank example through real commands")
     demo.add_argument("--accounts", type=_natural, default=100, metavar="N")
     demo.add_argument("--transfers", type=_natural, default=1000, metavar="M")
@@ -133,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file", metavar="FILE", help="'-' for stdout")
     imp = add("import", cmd_import, "import an NDJSON export (all events checked first)")
     imp.add_argument("file", metavar="FILE", help="'-' for stdin")
+    imp.add_argument("--resume", action="store_true",
+                     help="go on with an import that was stopped: skip the events already "
+                          "in the store (they must be identical)")
     add_trace_command(sub, common)
     register_sagas(add, common)
     add_time_travel(add, projection, rebuild)
@@ -148,10 +177,11 @@ def _run(args: argparse.Namespace) -> int:
     handler: Handler = args.handler
     if args.command == "rebuild" and args.all and args.names:
         raise Exit(USAGE, "give projection names or --all, not both")
+    _watch_locks(args)
     try:
         return handler(args)
     except StoreError as exc:
-        raise Exit(STORE, str(exc)) from None
+        raise Exit(STORE, _store_message(exc)) from None
     except DomainCodeError as exc:
         raise Exit(DOMAIN_CODE, f"domain code failed: {_one_line(exc)}") from None
     except InvalidCommand as exc:
@@ -162,6 +192,29 @@ def _run(args: argparse.Namespace) -> int:
         raise Exit(USAGE, f"cannot import {args.file}: {exc}; nothing was imported") from None
     except IncidentError as exc:
         raise Exit(FAILED, str(exc)) from None
+
+
+def _watch_locks(args: argparse.Namespace) -> None:
+    """Honour --lock-timeout, and say after a second what a writer is waiting for."""
+    from incident_core.store.lock_wait import on_lock_wait
+    from incident_core.store.open import lock_timeout, set_lock_timeout
+
+    timeout = getattr(args, "lock_timeout", None)
+    if timeout is not None:
+        set_lock_timeout(timeout)
+    on_lock_wait(lambda what, waited: say(f"waiting for {what}; giving up after "
+                                          f"{lock_timeout():g}s (--lock-timeout)"))
+
+
+def _store_message(error: Exception) -> str:
+    """A store error's line; SQLite's bare "database is locked" says what to do."""
+    text = str(error)
+    if "database is locked" in text or "database is busy" in text:
+        from incident_core.store.open import lock_timeout
+
+        return (f"the store is locked by another process (waited {lock_timeout():g}s); "
+                "try again, or wait longer with --lock-timeout")
+    return text
 
 
 def _one_line(error: DomainCodeError) -> str:

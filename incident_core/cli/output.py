@@ -4,6 +4,7 @@ stderr, and the exit codes."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -33,8 +34,17 @@ class Exit(Exception):
 
 
 # -- output -------------------------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """`text` with every control character shown as an escape (`\\x1b`), never acted on: a
+    store's text cannot move the cursor, clear the screen or retitle the terminal."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def say(message: str) -> None:
-    print(f"incident: {message}", file=sys.stderr)
+    print(f"incident: {visible(message)}", file=sys.stderr)
 
 
 def emit(value: Any) -> None:
@@ -57,7 +67,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = text.replace("\n", " ")
+    text = visible(text.replace("\n", " "))
     return text if len(text) <= CELL_WIDTH else text[:CELL_WIDTH - 3] + "..."
 
 
@@ -92,7 +102,8 @@ class ProgressBar:
         self._last = now
         filled = int(30 * progress.fraction)
         amount = f"{progress.done}/{progress.total}" if progress.total > 0 else str(progress.done)
-        sys.stderr.write(f"\r{progress.message[:28]:<28} [{'#' * filled}{'.' * (30 - filled)}] "
+        message = visible(progress.message)[:28]
+        sys.stderr.write(f"\r{message:<28} [{'#' * filled}{'.' * (30 - filled)}] "
                          f"{100 * progress.fraction:5.1f}% {amount}\x1b[K")
         sys.stderr.flush()
         self._shown = True

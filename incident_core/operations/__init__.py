@@ -8,10 +8,16 @@ batch, each batch one transaction.
 
 from incident_core.operations.demo import DemoReport, check_demo, demo
 from incident_core.operations.rebuild import ProjectionRebuilt, RebuildReport, rebuild
-from incident_core.operations.transfer import ImportFileError, export_events, import_events
+from incident_core.operations.transfer import (
+    DamagedLogError,
+    ImportFileError,
+    export_events,
+    import_events,
+)
 from incident_core.operations.verify import VerifyReport, verify
 
 __all__ = [
+    "DamagedLogError",
     "DemoReport",
     "ImportFileError",
     "ProjectionRebuilt",

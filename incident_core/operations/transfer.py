@@ -29,13 +29,15 @@ from incident_core.app import Application, DomainCodeError
 from incident_core.domain import Domain
 from incident_core.envelope import format_time
 from incident_core.errors import IncidentError, StoreError
+from incident_core.operations.careful import Unreadable, careful_pages, malformed
 from incident_core.progress import Operation, Progress
 from incident_core.store.base import EventStore
 
-__all__ = ["ImportFileError", "export_events", "import_events"]
+__all__ = ["DamagedLogError", "ImportFileError", "export_events", "import_events"]
 
 EXPORT_PAGE = 5000
 IMPORT_BATCH = 2000
+LARGEST = 2**63 - 1
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _REQUIRED: dict[str, type] = {
     "event_id": str, "aggregate_id": str, "aggregate_type": str, "event_type": str,
@@ -61,16 +63,40 @@ class ImportFileError(IncidentError):
         self.line = line
 
 
+class DamagedLogError(IncidentError):
+    """Some events could not be read or are malformed (the export is incomplete)."""
+
+    def __init__(self, findings: list[str], written: int) -> None:
+        super().__init__(f"{len(findings)} event(s) cannot be exported (the log is damaged; "
+                         "`incident verify --deep` says more)")
+        self.findings = findings
+        self.written = written
+
+
 def export_events(store: EventStore, fp: Writer) -> Operation[int]:
     """Write every event up to the current head to `fp`, one JSON envelope per line;
-    return how many were written."""
+    return how many were written. Raises DamagedLogError after writing every readable
+    event if some could not be read."""
     head = store.head()
     written = 0
+    findings: list[str] = []
     yield Progress(0, head, "exporting")
-    for page in store.iter_events(up_to=head, batch_size=EXPORT_PAGE):
-        fp.write("".join(_ENCODE(e.to_json()) + "\n" for e in page))
-        written += len(page)
+    for page in careful_pages(store, up_to=head, batch_size=EXPORT_PAGE):
+        if isinstance(page, Unreadable):
+            findings.append(str(page))
+            continue
+        lines = []
+        for event in page:
+            problem = malformed(event)
+            if problem is None:
+                lines.append(_ENCODE(event.to_json()) + "\n")
+            else:
+                findings.append(f"event #{event.position} is malformed: {problem}")
+        fp.write("".join(lines))
+        written += len(lines)
         yield Progress(page[-1].position, head, "exporting")
+    if findings:
+        raise DamagedLogError(findings, written)
     return written
 
 
@@ -83,9 +109,12 @@ class _Plan:
     streams: dict[str, tuple[str, int, int]]  # aggregate id -> (type, first version, line)
 
 
-def import_events(app: Application, lines: Iterable[str]) -> Operation[int]:
+def import_events(app: Application, lines: Iterable[str], *,
+                  resume: bool = False) -> Operation[int]:
     """Import NDJSON envelopes (blank lines are ignored); return how many were imported.
-    Raises ImportFileError (naming the line) or StoreError before writing anything."""
+    Raises ImportFileError (naming the line) or StoreError before writing anything. With
+    `resume`, events already in the store are skipped if identical (a killed import goes
+    on where it stopped); an event whose id is present with other content is an error."""
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     total = 2 * len(numbered)
     yield Progress(0, total, "checking")
@@ -95,18 +124,52 @@ def import_events(app: Application, lines: Iterable[str]) -> Operation[int]:
         checker.check(number, line)
         if done % IMPORT_BATCH == 0:
             yield Progress(done, total, "checking")
+    if resume:
+        plan = _without_present(app, plan)
     _check_against_store(app, plan)
     imported = 0
-    for start in range(0, len(numbered), IMPORT_BATCH):
-        batch = [_envelope(n, json.loads(line)) for n, line in numbered[start:start + IMPORT_BATCH]]
+    todo = plan.lines
+    for start in range(0, len(todo), IMPORT_BATCH):
+        batch = [_envelope(n, json.loads(line)) for n, line in todo[start:start + IMPORT_BATCH]]
         try:
             app.import_events(batch)
-        except StoreError as exc:
-            raise StoreError(f"{exc} (after {imported} of {len(numbered)} events were "
-                             "imported)") from exc
+        except DomainCodeError:
+            raise
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+            raise StoreError(f"{reason} (after {imported} of {len(todo)} events were imported;"
+                             " `incident import --resume FILE` goes on from there)") from exc
         imported += len(batch)
         yield Progress(len(numbered) + imported, total, "importing")
     return imported
+
+
+def _check_lines(domain: Domain, numbered: list[tuple[int, str]]) -> _Plan:
+    plan = _Plan(numbered, {}, {})
+    checker = _Checker(domain, plan)
+    for number, line in numbered:
+        checker.check(number, line)
+    return plan
+
+
+def _without_present(app: Application, plan: _Plan) -> _Plan:
+    """The plan without the events the store already holds, each checked to be identical."""
+    with app.store.transaction() as tx:
+        present = tx.existing_event_ids(list(plan.event_ids))
+    if not present:
+        return plan
+    by_number = dict(plan.lines)
+    for event_id in present:
+        number = plan.event_ids[event_id]
+        stored = app.store.get_event(event_id)
+        mine = _envelope(number, json.loads(by_number[number]))
+        theirs = None if stored is None else stored.to_json()
+        if theirs is None or any(theirs[k] != mine[k] for k in mine):
+            raise StoreError(f"line {number}: event {event_id} is already in the store with "
+                             "other content; nothing was imported")
+    done = {plan.event_ids[e] for e in present}
+    rest = [(n, line) for n, line in plan.lines if n not in done]
+    return _check_lines(app.domain, rest)
 
 
 class _Checker:
@@ -157,6 +220,11 @@ class _Checker:
         if event_type not in kinds:
             raise ImportFileError(number, f"{event_type!r} is not an event of "
                                           f"{aggregate_type}")
+        newest = self.domain.event_types[event_type].schema_version
+        if envelope["schema_version"] > newest:
+            raise ImportFileError(number, f"{event_type} schema version "
+                                          f"{envelope['schema_version']} is newer than this "
+                                          f"domain's ({newest}); upgrade the domain first")
         try:
             self.domain.decode(event_type, envelope["data"], envelope["schema_version"])
         except ValidationError as exc:
@@ -195,8 +263,28 @@ def _envelope(number: int, raw: Any) -> dict[str, Any]:
     envelope.setdefault("schema_version", 1)
     if envelope["version"] < 1 or envelope["schema_version"] < 1:
         raise ImportFileError(number, "version and schema_version start at 1")
+    for name in ("correlation_id", "causation_id"):
+        value = envelope["metadata"].get(name)
+        if value is not None and type(value) is not str:
+            raise ImportFileError(number, f"metadata.{name} must be a string or null, not "
+                                          f"{json.dumps(value)[:40]}")
+    _check_numbers(number, envelope)
     envelope["recorded_at"] = _time(number, raw["recorded_at"])
     return envelope
+
+
+def _check_numbers(number: int, value: Any, where: str = "") -> None:
+    """Every integer must fit a signed 64-bit column (what every store can hold)."""
+    if type(value) is int:
+        if not -LARGEST - 1 <= value <= LARGEST:
+            raise ImportFileError(number, f"{where.lstrip('.') or 'a number'} is out of range "
+                                          f"({str(value)[:30]} does not fit 64 bits)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_numbers(number, item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_numbers(number, item, f"{where}[{index}]")
 
 
 def _time(number: int, text: str) -> str:
@@ -208,7 +296,10 @@ def _time(number: int, text: str) -> str:
         raise ImportFileError(number, f"recorded_at {text!r} has no time zone")
     if _CANONICAL_TIME.fullmatch(text):  # already the store's form (as exported)
         return text
-    return format_time(moment)
+    try:
+        return format_time(moment)
+    except OverflowError:
+        raise ImportFileError(number, f"recorded_at {text!r} is out of range in UTC") from None
 
 
 def _describe(kind: type) -> str:

@@ -11,17 +11,17 @@ projection whose checkpoint moved during the check is reported as skipped, not a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from incident_core.app import Application
+from incident_core.app import Application, DomainCodeError
 from incident_core.binding import stale_message, stale_projections
 from incident_core.domain import Domain, Event
 from incident_core.envelope import RecordedEvent
-from incident_core.errors import IncidentError
+from incident_core.operations.careful import Unreadable, careful_pages, file_findings, malformed
 from incident_core.operations.replay import ProjectionFold, decode, normalise_row
 from incident_core.progress import Operation, Progress
 from incident_core.projections.definition import Projection
@@ -130,17 +130,21 @@ class _LogCheck:
             return None
         try:
             return decode(self.domain, recorded)
-        except IncidentError as exc:
+        except Exception as exc:  # data that does not decode: a finding
             self.report.add(f"{where}: {recorded.event_type} does not decode: "
                             f"{_explain(getattr(exc, 'original', exc))}")
             return None
 
 
-def verify(app: Application) -> Operation[VerifyReport]:
-    """Check the store; the report lists every mismatch as a readable line."""
+def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
+    """Check the store; the report lists every mismatch as a readable line. Damage is a
+    mismatch too (rows that cannot be read, a damaged SQLite file); `deep` also runs
+    SQLite's own integrity check of every page."""
     started = time.perf_counter()
     store, domain = app.store, app.domain
     report = VerifyReport()
+    for line in file_findings(store, deep=deep) or ():
+        report.add(line)
     projections = list(domain.projections.values())
     checkpoints = store.checkpoints()
     stale = set(stale_projections(store, domain))  # their tables no longer fit the model
@@ -155,20 +159,38 @@ def verify(app: Application) -> Operation[VerifyReport]:
     fold = ProjectionFold(domain, built, until={p.name: checkpoints[p.name] for p in built})
     log = _LogCheck(domain, report)
     yield Progress(0, head, "reading the log")
-    for page in store.iter_events(up_to=head, batch_size=PAGE):
+    for page in careful_pages(store, up_to=head, batch_size=PAGE):
+        if isinstance(page, Unreadable):
+            report.add(str(page))
+            continue
         for recorded in page:
+            problem = malformed(recorded)
+            if problem is not None:
+                report.add(f"event #{recorded.position} is malformed: {problem}")
+                continue
             event = log.check(recorded)
             if event is not None:
                 fold.feed(recorded, event)
         report.events += len(page)
         yield Progress(page[-1].position, head, "reading the log")
     yield Progress(head, head, "comparing streams")
-    _compare_streams(store, log.streams, head, report)
+    _guarded(report, "the streams table", _compare_streams, store, log.streams, head, report)
     for projection in built:
         yield Progress(head, head, f"comparing {projection.name}")
-        _compare_projection(store, projection, fold, checkpoints[projection.name], report)
+        _guarded(report, f"projection {projection.name}", _compare_projection, store,
+                 projection, fold, checkpoints[projection.name], report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _guarded(report: VerifyReport, what: str, check: Callable[..., None], *args: Any) -> None:
+    """Run one comparison; a table too damaged to read is a finding, not a crash."""
+    try:
+        check(*args)
+    except DomainCodeError:
+        raise
+    except Exception as exc:  # whatever a damaged table raises
+        report.add(f"{what} cannot be read: {_explain(exc)}")
 
 
 def _all_streams(store: EventStore) -> Iterator[Any]:

@@ -6,16 +6,17 @@ store, is corrupt, or has a newer schema is refused and left byte-for-byte untou
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import QueuePool
 
 from incident_core.errors import (
@@ -27,15 +28,33 @@ from incident_core.errors import (
 )
 from incident_core.store import schema
 from incident_core.store.base import SCHEMA_VERSION, STORE_FORMAT, EventStore
+from incident_core.store.lock_wait import waiting_for_lock
 from incident_core.store.memory import MemoryEventStore
 from incident_core.store.sql import SqlEventStore, translate_errors
+from incident_core.store.sqlite_files import (
+    StoreInUse,
+    check_writable,
+    move_into_place,
+    read_without_trace,
+    remove_store_files,
+    structural_problem,
+)
 
-__all__ = ["BUSY_TIMEOUT_S", "describe_target", "is_url", "open_store", "remove_sqlite_files"]
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "describe_target",
+    "is_url",
+    "lock_timeout",
+    "open_store",
+    "remove_sqlite_files",
+    "set_lock_timeout",
+]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30.0
+_settings = {"lock_timeout": BUSY_TIMEOUT_S}
 _MEMORY_TARGETS = ("memory:", ":memory:")
-_URL_PASSWORD = re.compile(r"^([^:/]+://[^:@/]*:)[^@/]*@")
+_QUERY_PASSWORD = re.compile(r"((?:^|[?&;])(?:password|passwd|pwd)=)[^&;]*", re.IGNORECASE)
 
 
 def is_url(target: str) -> bool:
@@ -43,13 +62,28 @@ def is_url(target: str) -> bool:
 
 
 def describe_target(target: str) -> str:
-    """A target for display: URLs without their password (even malformed ones)."""
-    if is_url(target):
-        try:
-            return make_url(target).render_as_string(hide_password=True)
-        except (sa_exc.ArgumentError, ValueError):
-            return _URL_PASSWORD.sub(r"\1***@", target)
-    return target
+    """A target for display, with no part of any password: the user-info of a URL is cut at
+    its last `@` (a password may itself hold `@`, `:` or `/`), and `password=` query values
+    are hidden too."""
+    if not is_url(target):
+        return target
+    scheme, _, rest = target.partition("://")
+    if "@" in rest:
+        userinfo, _, place = rest.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        rest = f"{user}:***@{place}" if has_password else f"{user}@{place}"
+    return scheme + "://" + _QUERY_PASSWORD.sub(r"\1***", rest)
+
+
+def set_lock_timeout(seconds: float) -> None:
+    """How long SQLite stores opened from now on wait for another process's lock before
+    failing with "the store is locked" (default BUSY_TIMEOUT_S)."""
+    _settings["lock_timeout"] = seconds
+
+
+def lock_timeout() -> float:
+    """The current lock wait, in seconds (see set_lock_timeout)."""
+    return _settings["lock_timeout"]
 
 
 def open_store(target: str, *, read_only: bool = False, create: bool = False,
@@ -59,7 +93,7 @@ def open_store(target: str, *, read_only: bool = False, create: bool = False,
         return MemoryEventStore(read_only=read_only)
     if is_url(target):
         try:
-            url = make_url(target)
+            url = _parse_url(target)
         except (sa_exc.ArgumentError, ValueError):
             # Not the parser's message: it may quote the whole URL, password included.
             raise StoreError(f"{describe_target(target)} is not a valid database URL (expected "
@@ -67,8 +101,21 @@ def open_store(target: str, *, read_only: bool = False, create: bool = False,
         if url.get_backend_name() == "sqlite":
             return _open_sqlite(url.database or "", read_only=read_only, create=create,
                                 synchronous=synchronous)
-        return _open_server(target, read_only=read_only, create=create)
+        return _open_server(url.render_as_string(hide_password=False), read_only=read_only,
+                            create=create)
     return _open_sqlite(target, read_only=read_only, create=create, synchronous=synchronous)
+
+
+def _parse_url(target: str) -> URL:
+    """A URL whose password may hold an unescaped `@`: the user-info ends at the last `@`
+    (SQLAlchemy's parser ends it at the first, taking the rest of the password as the host)."""
+    scheme, _, rest = target.partition("://")
+    if rest.count("@") < 2:
+        return make_url(target)
+    userinfo, _, place = rest.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return make_url(f"{scheme}://{place}").set(username=unquote(user) or None,
+                                               password=unquote(password) or None)
 
 
 # -- SQLite ------------------------------------------------------------------------------
@@ -100,7 +147,7 @@ def _inspect_sqlite(path: Path) -> int:
     has_wal = Path(f"{path}-wal").exists()
     uri = f"file:{quote(str(path.resolve()))}?" + ("mode=ro" if has_wal else "immutable=1")
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(uri, uri=True, timeout=lock_timeout())
         try:
             tables = {r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -110,18 +157,26 @@ def _inspect_sqlite(path: Path) -> int:
                                str(path))
         finally:
             conn.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreError(f"{path} is locked by another process (waited "
+                             f"{lock_timeout():g}s); try again, or wait longer with "
+                             "--lock-timeout") from None
+        raise CorruptStoreError(f"{path} cannot be read as a store: {exc}") from None
     except sqlite3.DatabaseError as exc:
         raise CorruptStoreError(f"{path} cannot be read as a store: {exc}") from None
     return True
 
 
-def _sqlite_engine(path: Path, *, read_only: bool, synchronous: str) -> Engine:
-    uri = f"file:{quote(str(path.resolve()))}" + ("?mode=ro" if read_only else "")
+def _sqlite_engine(path: Path, *, read_only: bool, synchronous: str,
+                   immutable: bool = False) -> Engine:
+    mode = "?immutable=1" if immutable else "?mode=ro" if read_only else ""
+    uri = f"file:{quote(str(path.resolve()))}{mode}"
 
     def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
-                               timeout=BUSY_TIMEOUT_S)
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                               timeout=lock_timeout())
+        conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout() * 1000)}")
         if not read_only:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -136,7 +191,11 @@ def _sqlite_engine(path: Path, *, read_only: bool, synchronous: str) -> Engine:
         # lock up front for writers (no deadlock on lock upgrade), deferred for readers.
         # Straight on the driver connection: this runs for every transaction.
         immediate = conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not immediate:
+            conn.connection.dbapi_connection.execute("BEGIN")
+            return
+        with waiting_for_lock(f"the write lock on {path} (another process is writing)"):
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
     return engine
 
@@ -146,19 +205,25 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
     if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"unknown synchronous mode {synchronous!r}")
     path = Path(target).expanduser()
-    exists = path.exists()
-    if exists and path.is_dir():
+    if path.is_dir():
         raise NotAStoreError(f"{path} is a directory, not an Incident store")
-    if not exists and not create:
-        raise StoreNotFoundError(f"no store at {path} (run `incident init` to create one)")
-    if not exists and read_only:
-        raise StoreNotFoundError(f"no store at {path}")
-    version = SCHEMA_VERSION
-    if exists:
-        version = _inspect_sqlite(path)
-    elif not path.parent.exists():
-        raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
-    engine = _sqlite_engine(path, read_only=read_only, synchronous=synchronous)
+    if not path.exists():
+        if not create:
+            raise StoreNotFoundError(f"no store at {path}; run `incident init` to create one")
+        if read_only:
+            raise StoreNotFoundError(f"no store at {path}")
+        _create_sqlite(path)
+    if not read_only and (problem := structural_problem(path)):
+        with contextlib.suppress(CorruptStoreError):  # a foreign file is "not a store"
+            _inspect_sqlite(path)
+        raise CorruptStoreError(f"{path} cannot be read as a store: it is damaged ({problem})"
+                                "; refusing to write to it (`incident verify --deep` reads "
+                                "what is left)")
+    version = _inspect_sqlite(path)
+    if not read_only:
+        check_writable(path)
+    engine = _sqlite_engine(path, read_only=read_only, synchronous=synchronous,
+                            immutable=read_only and read_without_trace(path))
     tidy = None
     if read_only and not any(Path(f"{path}{s}").exists() for s in ("-wal", "-shm")):
         tidy = lambda: _remove_empty_wal(path)  # noqa: E731
@@ -166,11 +231,43 @@ def _open_sqlite(target: str, *, read_only: bool, create: bool,
                           write_engine=engine.execution_options(sqlite_begin="IMMEDIATE"),
                           on_close=tidy)
     store.schema_version = version
-    if not exists:
-        _initialise_sqlite(store, path)
-    elif version < SCHEMA_VERSION and not read_only:
+    if version < SCHEMA_VERSION and not read_only:
         _upgrade(store)
     return store
+
+
+def _create_sqlite(path: Path) -> None:
+    """Create a store at `path` whole or not at all: built beside it under a temporary name,
+    then linked into place (never over a file another process created meanwhile)."""
+    if not path.parent.exists():
+        raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    try:
+        engine = _sqlite_engine(temporary, read_only=False, synchronous="FULL")
+        store = SqlEventStore(engine, str(temporary), read_only=False)
+        try:
+            _initialise_sqlite(store, temporary)
+            _checkpoint_whole(engine, temporary)
+        finally:
+            store.close()
+        move_into_place(temporary, path)
+    except (StoreError, sa_exc.SQLAlchemyError, sqlite3.Error, OSError) as exc:
+        reason = (exc.strerror if isinstance(exc, OSError)
+                  else str(getattr(exc, "orig", None) or exc))  # the driver's own words
+        raise StoreError(f"cannot create {path}: {reason}; nothing was left behind") from None
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.remove(f"{temporary}{suffix}")
+
+
+def _checkpoint_whole(engine: Engine, path: Path) -> None:
+    """Move every page out of the new store's WAL into its file, or fail: only the file is
+    linked into place, so a checkpoint cut short (a full disk) must not pass unnoticed."""
+    with engine.connect() as conn:
+        busy, log, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy or log != done or structural_problem(path):
+        raise StoreError("its pages could not all be written (is the disk full?)")
 
 
 def _upgrade(store: SqlEventStore) -> None:
@@ -203,13 +300,8 @@ def _remove_empty_wal(path: Path) -> None:
 
 
 def _initialise_sqlite(store: SqlEventStore, path: Path) -> None:
-    try:
-        store.create_schema()
-        _write_meta(store)
-    except (StoreError, sa_exc.SQLAlchemyError):
-        store.close()
-        path.unlink(missing_ok=True)
-        raise
+    store.create_schema()
+    _write_meta(store)
 
 
 def _write_meta(store: SqlEventStore) -> None:
@@ -271,7 +363,12 @@ def _open_server(target: str, *, read_only: bool, create: bool) -> SqlEventStore
 
 
 def remove_sqlite_files(path: str) -> None:
-    """Delete a SQLite store and its WAL companions (tests, `incident demo --fresh`)."""
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
+    """Delete a SQLite store and its companions (tests, `incident demo --fresh`); refuses
+    with StoreError while another process has it open."""
+    try:
+        remove_store_files(path)
+    except StoreInUse:
+        raise StoreError(f"{path} is open in another process; close it there first "
+                         "(nothing was deleted)") from None
+    except OSError as exc:
+        raise StoreError(f"cannot delete {path}: {exc.strerror}") from None

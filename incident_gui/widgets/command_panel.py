@@ -111,6 +111,7 @@ class CommandPanel(QWidget):
         self._dispatch_button.clicked.connect(self.dispatch)
         self._shortcut = panel_shortcut(self, DISPATCH_SHORTCUT, self.dispatch)
         self._status = QLabel(self)
+        self._status.setTextFormat(Qt.TextFormat.PlainText)  # messages quote store text
         self._status.setObjectName("commandStatus")
         self._result = QTextBrowser(self)
         self._result.setObjectName("commandResult")

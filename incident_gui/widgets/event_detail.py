@@ -202,7 +202,7 @@ class EventDetail(QWidget):
                                    + f" ({escape(event.aggregate_type)})")
         f["versionLabel"].setText(f"{event.version} · schema {event.schema_version}")
         utc = escape(event.recorded_at_text)
-        f["recordedLabel"].setText(f"{local_time(event.recorded_at_text)} "
+        f["recordedLabel"].setText(f"{escape(local_time(event.recorded_at_text))} "
                                    f"<span style='color:gray'>(UTC {utc})</span>")
         command = event.metadata.get("command_type")
         command_id = event.metadata.get("command_id")

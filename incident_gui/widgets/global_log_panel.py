@@ -49,6 +49,7 @@ class GlobalLogPanel(QWidget):
         self.fitter = ColumnFitter(self.view, numeric=(0, 2), columns=(0, 2, 3),
                                    watch_inserts=False)
         self.status = named(QLabel(), "globalLogStatus")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors quote store text
         self.end_button = named(QPushButton("Newest ⤓"), "jumpToEndButton")
         self.end_button.setToolTip("Jump to the newest event (End)")
         self.end_button.clicked.connect(self.jump_to_end)

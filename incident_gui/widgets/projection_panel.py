@@ -260,6 +260,7 @@ class ProjectionPanel(QWidget):
         self._cancel.setToolTip("Stop the rebuild; the previous rows are kept")
         self._cancel.clicked.connect(self.cancel_rebuild)
         self._status = QLabel(self)
+        self._status.setTextFormat(Qt.TextFormat.PlainText)  # messages quote store text
         self._status.setObjectName("rebuildStatus")
         self._status.setWordWrap(True)
         self._refresh_button = QPushButton("Reload", self)

@@ -72,6 +72,7 @@ class StateView(QWidget):
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.header().setStretchLastSection(True)
         self.error = named(QLabel(), "stateError")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # messages quote store text
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()

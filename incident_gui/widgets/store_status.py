@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from incident_gui.formatting import plural
@@ -23,6 +24,7 @@ class StoreStatusBar(QStatusBar):
         # A long path must not widen the window past a small screen: the label may shrink
         # (the full path is its tooltip).
         self.store_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("x" * 16))
+        self.store_label.setTextFormat(Qt.TextFormat.PlainText)  # a path or URL
         self.events_label = named(QLabel(), "statusEvents")
         self.head_label = named(QLabel(), "statusHead")
         self.read_only_badge = named(QLabel("READ-ONLY"), "readOnlyBadge")

@@ -46,6 +46,7 @@ class StreamsPanel(QWidget):
         self.type_combo = named(QComboBox(), "streamTypeCombo")
         self.type_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.count_label = named(QLabel(), "streamCount")
+        self.count_label.setTextFormat(Qt.TextFormat.PlainText)  # errors quote store text
         self.view = RowTable()
         self.view.setObjectName("streamList")
         self._setup_view()
