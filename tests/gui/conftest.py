@@ -13,6 +13,7 @@ from PySide6.QtCore import QSettings, QThread, QThreadPool
 from PySide6.QtWidgets import QMessageBox
 
 from incident_core import Application
+from incident_core.binding import open_application
 from incident_core.examples.bank import (
     DepositMoney,
     OpenAccount,
@@ -58,7 +59,10 @@ GROUP_ACCOUNTS = [f"savings-{n}" for n in range(1, 4)]
 def seed_bank(target: str) -> None:
     """A small, deterministic bank: accounts, deposits, withdrawals, and transfers that
     complete, get cancelled (overdrawn) and get reverted (missing destination)."""
-    app = Application.open(target, bank_domain, create=True)
+    # Opened as the CLI and the inspector open a store, so it records its domain now: a
+    # test's first window on it then writes nothing (byte-identity checks hold).
+    app = open_application(target, bank_domain, module="incident_core.examples.bank:domain",
+                           create=True).app
     try:
         commands: list[Any] = []
         for number, account in enumerate(ACCOUNTS + GROUP_ACCOUNTS, start=1):
