@@ -17,12 +17,20 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--version" in args:  # no Qt needed to say it
+        from incident_gui import __version__
+
+        print(f"incident-inspector {__version__}")
+        return 0
     message = preflight.problem(args)
     if message is not None:
         print(message, file=sys.stderr)
         return 1
-    from incident_gui.app import main as start
-
+    try:
+        from incident_gui.app import main as start
+    except ImportError as exc:  # a library the check does not know of: still one line
+        print(f"incident-inspector: Qt cannot start: {exc}", file=sys.stderr)
+        return 1
     return start(args)
 
 

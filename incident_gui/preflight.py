@@ -38,7 +38,7 @@ XCB_LIBRARIES: dict[str, str] = {
     "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
 }
 _NO_WINDOW = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
-_NO_WINDOW_ARGS = ("--version", "-h", "--help")
+_NO_WINDOW_ARGS = ("--version",)  # answered without Qt (incident_gui.launch)
 
 
 def platform_name(environ: Mapping[str, str]) -> str:
@@ -59,8 +59,8 @@ def _loads(soname: str) -> bool:
 
 def missing_packages(platform: str, loads: Callable[[str], bool] = _loads) -> dict[str, str]:
     """{soname: package} of the libraries `platform` needs that the loader cannot find."""
-    if platform in _NO_WINDOW:
-        wanted: dict[str, str] = {}
+    if platform in _NO_WINDOW:  # no window, but QtCore and QtGui link these all the same
+        wanted: dict[str, str] = dict(DESKTOP_LIBRARIES)
     elif platform == "xcb":
         wanted = {**DESKTOP_LIBRARIES, **XCB_LIBRARIES}
     else:
