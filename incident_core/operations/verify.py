@@ -25,6 +25,7 @@ from incident_core.operations.replay import ProjectionFold, decode, normalise_ro
 from incident_core.progress import Operation, Progress
 from incident_core.projections.definition import Projection
 from incident_core.store.base import EventStore
+from incident_core.store.integrity import checksum_findings
 
 __all__ = ["VerifyReport", "verify"]
 
@@ -160,6 +161,8 @@ def verify(app: Application) -> Operation[VerifyReport]:
         yield Progress(page[-1].position, head, "reading the log")
     yield Progress(head, head, "comparing streams")
     _compare_streams(store, log.streams, head, report)
+    for line in checksum_findings(store, head):  # schema 3: every event's checksum
+        report.add(line)
     for projection in built:
         yield Progress(head, head, f"comparing {projection.name}")
         _compare_projection(store, projection, fold, checkpoints[projection.name], report)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -19,6 +21,7 @@ from incident_core.projections.definition import ColumnKind, ProjectionSpec
 
 __all__ = [
     "EVENT_INDEXES",
+    "OLD_EVENT_INDEXES",
     "checkpoints",
     "events",
     "meta",
@@ -48,19 +51,34 @@ events = Table(
     Column("data", Text, nullable=False),
     Column("metadata", Text, nullable=False),
     Column("schema_version", Integer, nullable=False),
-    # Copied out of `metadata` (schema 2) so causes and correlations are found by index.
+    # Schema 2: copied out of `metadata`, so causes and correlations are found by index.
+    # Schema 3: lifted out of it (stored once; NULL where equal to the id before it in the
+    # chain event -> command -> causation -> correlation; see store/slim.py).
     Column("causation_id", Text, nullable=True),
     Column("correlation_id", Text, nullable=True),
+    Column("command_id", Text, nullable=True),  # schema 3
+    Column("checksum", BigInteger, nullable=True),  # schema 3: CRC-32 of the row's content
     # The optimistic-concurrency guard: two writers can never record the same version.
     UniqueConstraint("aggregate_id", "version", name="incident_events_stream_version"),
     UniqueConstraint("event_id", name="incident_events_event_id"),
 )
 
+
+def _where_set(column: Column[str]) -> dict[str, Any]:
+    """A partial index: only the rows where the column holds an id of its own."""
+    condition = column.is_not(None)
+    return {"sqlite_where": condition, "postgresql_where": condition}
+
+
 EVENT_INDEXES = (
-    Index("incident_events_causation", events.c.causation_id),
-    Index("incident_events_correlation", events.c.correlation_id),
+    Index("incident_events_causation", events.c.causation_id, **_where_set(events.c.causation_id)),
+    Index("incident_events_correlation", events.c.correlation_id,
+          **_where_set(events.c.correlation_id)),
+    Index("incident_events_command", events.c.command_id, **_where_set(events.c.command_id)),
     Index("incident_events_type", events.c.event_type, events.c.position),
 )
+# Schema 2's full indexes, dropped by the migration to 3.
+OLD_EVENT_INDEXES = ("incident_events_causation", "incident_events_correlation")
 
 streams = Table(
     "incident_streams", metadata,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,10 +20,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from incident_core.envelope import RecordedEvent
+from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import (
     CorruptStoreError,
     IncidentError,
@@ -38,6 +37,7 @@ from incident_core.store.base import (
     StoreTransaction,
     StreamInfo,
 )
+from incident_core.store.slim import slim_row
 from incident_core.store.sql_queries import (
     CP,
     HEAD,
@@ -45,14 +45,13 @@ from incident_core.store.sql_queries import (
     NO_LIMIT,
     NOTIFY_CHANNEL,
     PG_APPEND_LOCK,
-    SELECT_EVENTS,
-    STREAM,
-    UP_TO,
     E,
     Prepared,
+    Reads,
     S,
-    from_row,
     has_table,
+    linked,
+    reads,
 )
 from incident_core.store.sql_transaction import SqlTransaction
 
@@ -77,6 +76,18 @@ def glob_to_like(pattern: str) -> str:
     return f"%{escaped}%"
 
 
+def upsert_of(dialect: str) -> Callable[[Table], Any]:
+    """The dialect's INSERT with ON CONFLICT (PostgreSQL's dialect is imported only for a
+    PostgreSQL store: it costs tens of milliseconds of start-up)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 class SqlEventStore(EventStore):
     """Events, streams, checkpoints and projection tables in one SQL database."""
 
@@ -94,8 +105,7 @@ class SqlEventStore(EventStore):
         self._writer: Connection | None = None
         self._writer_lock = threading.RLock()
         self._tables: dict[str, Table] = {}
-        self._upsert: Callable[[Table], Any] = (
-            pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)
+        self._upsert: Callable[[Table], Any] = upsert_of(self.dialect)
         # Statements are built once: building an upsert's `excluded` is costly per call.
         stmt = self._upsert(S)
         self.stream_upsert = stmt.on_conflict_do_update(index_elements=["aggregate_id"], set_={
@@ -112,6 +122,7 @@ class SqlEventStore(EventStore):
         self._prepared: dict[str, Prepared] = {}
         self.dbapi: Any = engine.dialect.loaded_dbapi
         self._seen_tables: set[str] = set()
+        self._split_cache: dict[str, tuple[str, tuple[str | None, ...]]] = {}
 
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager
@@ -151,13 +162,36 @@ class SqlEventStore(EventStore):
             found = self._prepared[name] = Prepared(statement, self.engine.dialect)
         return found
 
+    @property
+    def reads(self) -> Reads:
+        """The read statements of the schema this store holds (older ones are readable)."""
+        return reads(self.schema_version)
+
+    def run_read(self, name: str, cursor: Any, params: dict[str, Any]) -> list[RecordedEvent]:
+        """A prepared read of `self.reads` on a DBAPI cursor, its page of events built with
+        the cyclic collector paused (it would scan every fresh object of the page)."""
+        r = self.reads
+        rows = self.prepared(f"{name}:{self.schema_version}", getattr(r, name)).run(
+            cursor, params).fetchall()
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return list(map(r.from_row, rows))
+        finally:
+            if enabled:
+                gc.enable()
+
+    def row_of(self, pending: PendingEvent, position: int) -> dict[str, Any]:
+        """The row of an event being appended to this store (schema 3: slim, checksummed)."""
+        return slim_row(pending, position, self._split_cache)
+
     def stream_on_cursor(self, cursor: Any, aggregate_id: str, after_version: int,
                          to_version: int | None = None,
                          limit: int | None = None) -> list[RecordedEvent]:
         params = {"aggregate_id": aggregate_id, "after": after_version,
                   "to": MAX_VERSION if to_version is None else to_version,
                   "limit": NO_LIMIT if limit is None else limit}
-        return [from_row(r) for r in self.prepared("stream", STREAM).run(cursor, params)]
+        return self.run_read("stream", cursor, params)
 
     def upsert(self, table: Table, key_columns: Sequence[str]) -> Any:
         stmt = self._upsert(table)
@@ -237,7 +271,8 @@ class SqlEventStore(EventStore):
     def read_events(self, *, after_position: int = 0, before_position: int | None = None,
                     limit: int | None = None, filter: EventFilter | None = None,
                     descending: bool = False) -> list[RecordedEvent]:
-        stmt = self._filtered(SELECT_EVENTS, filter)
+        r = self.reads
+        stmt = self._filtered(r.select, filter)
         if after_position:
             stmt = stmt.where(E.c.position > after_position)
         if before_position is not None:
@@ -246,17 +281,15 @@ class SqlEventStore(EventStore):
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._reading() as conn:
-            return [from_row(r) for r in conn.execute(stmt)]
+            return list(map(r.from_row, conn.execute(stmt)))
 
     def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
                     batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
         last = after_position
         params = {"up_to": NO_LIMIT if up_to is None else up_to, "limit": batch_size}
-        prepared = self.prepared("up_to", UP_TO)
         while True:
             with self._reading() as conn:
-                rows = prepared.run(conn.connection.cursor(), {**params, "after": last})
-                batch = list(map(from_row, rows))
+                batch = self.run_read("up_to", conn.connection.cursor(), {**params, "after": last})
             if not batch:
                 return
             yield batch
@@ -272,21 +305,25 @@ class SqlEventStore(EventStore):
                                          to_version, limit)
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
+        r = self.reads
         with self._reading() as conn:
-            row = conn.execute(SELECT_EVENTS.where(E.c.event_id == event_id)).first()
-        return None if row is None else from_row(row)
+            row = conn.execute(r.select.where(E.c.event_id == event_id)).first()
+        return None if row is None else r.from_row(row)
 
     def events_with_metadata(self, key: str, value: str,
                              limit: int = 1000) -> list[RecordedEvent]:
         if key not in ("causation_id", "correlation_id"):
             raise ValueError(f"cannot search metadata by {key!r}")
-        if self.schema_version >= 2:  # indexed columns
+        if self.schema_version >= 3:  # ids stored once: follow the chain, by index
+            condition = linked(key, value)
+        elif self.schema_version == 2:  # indexed columns
             condition = E.c[key] == value
         else:  # a schema-1 store opened read-only (not migrated): search the metadata text
             condition = E.c.metadata.contains(f'"{key}":"{value}"', autoescape=True)
-        stmt = SELECT_EVENTS.where(condition).order_by(E.c.position).limit(limit)
+        r = self.reads
+        stmt = r.select.where(condition).order_by(E.c.position).limit(limit)
         with self._reading() as conn:
-            return [from_row(r) for r in conn.execute(stmt)]
+            return list(map(r.from_row, conn.execute(stmt)))
 
     def _streams_where(self, stmt: Select[Any], aggregate_type: str | None,
                        pattern: str | None) -> Select[Any]:
@@ -331,7 +368,9 @@ class SqlEventStore(EventStore):
 
     def _epoch(self) -> Any:
         if self.dialect == "postgresql":
-            return func.extract("epoch", func.cast(E.c.recorded_at, pg_dialect.TIMESTAMP(True)))
+            from sqlalchemy.dialects.postgresql import TIMESTAMP
+
+            return func.extract("epoch", func.cast(E.c.recorded_at, TIMESTAMP(True)))
         return (func.julianday(E.c.recorded_at) - 2440587.5) * 86400.0
 
     def event_histogram(self, *, buckets: int = 60,

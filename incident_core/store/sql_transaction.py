@@ -15,15 +15,12 @@ from incident_core.projections.definition import ProjectionSpec
 from incident_core.store import schema
 from incident_core.store.base import StoreTransaction
 from incident_core.store.sql_queries import (
-    AFTER,
-    AFTER_TYPED,
     CHECKPOINTS,
     CP,
     HEAD,
     INSERT_EVENTS,
     NO_LIMIT,
     E,
-    from_row,
     has_table,
 )
 
@@ -68,16 +65,10 @@ class SqlTransaction(StoreTransaction):
         position = self.head()
         recorded = []
         rows, touched = self._unwritten, self._touched
+        row_of = self.store.row_of
         for pending in events:
             position += 1
-            rows.append({
-                "position": position, "event_id": pending.event_id,
-                "aggregate_id": pending.aggregate_id, "aggregate_type": pending.aggregate_type,
-                "event_type": pending.event_type, "version": pending.version,
-                "recorded_at": pending.recorded_at, "data": pending.data_json,
-                "metadata": pending.metadata_json, "schema_version": pending.schema_version,
-                "causation_id": pending.causation_id, "correlation_id": pending.correlation_id,
-            })
+            rows.append(row_of(pending, position))
             recorded.append(RecordedEvent.from_pending(pending, position))
             entry = touched.get(pending.aggregate_id)
             if entry is None:
@@ -118,10 +109,10 @@ class SqlTransaction(StoreTransaction):
         params: dict[str, Any] = {"after": position,
                                   "limit": NO_LIMIT if limit is None else limit}
         if event_types is None:
-            return [from_row(r) for r in self.store.prepared("after", AFTER).run(self.cursor,
-                                                                                 params)]
+            return self.store.run_read("after", self.cursor, params)
         params["types"] = list(event_types)
-        return [from_row(r) for r in self.conn.execute(AFTER_TYPED, params)]
+        r = self.store.reads
+        return list(map(r.from_row, self.conn.execute(r.after_typed, params)))
 
     def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
         self._write_events()
