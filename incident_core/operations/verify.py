@@ -161,11 +161,11 @@ def verify(app: Application) -> Operation[VerifyReport]:
         yield Progress(page[-1].position, head, "reading the log")
     yield Progress(head, head, "comparing streams")
     _compare_streams(store, log.streams, head, report)
-    for line in checksum_findings(store, head):  # schema 3: every event's checksum
-        report.add(line)
     for projection in built:
         yield Progress(head, head, f"comparing {projection.name}")
         _compare_projection(store, projection, fold, checkpoints[projection.name], report)
+    for line in checksum_findings(store, head):  # schema 3: every event's checksum
+        report.add(line)
     report.seconds = time.perf_counter() - started
     return report
 

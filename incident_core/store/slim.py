@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterable
 from typing import Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 
-__all__ = ["CHAIN", "StoredEvent", "chain_columns", "checksum", "inflate", "lift", "slim_row",
-           "split"]
+__all__ = ["CHAIN", "StoredEvent", "chain_columns", "checksum", "inflate", "lift", "page3",
+           "slim_row", "split"]
 
 CHAIN = ("command_id", "causation_id", "correlation_id")
 _ORDER = ("correlation_id", "causation_id", "command_id")  # the order the engine writes them
@@ -107,7 +108,7 @@ def checksum(*values: Any) -> int:
     metadata, schema_version, command_id, causation_id, correlation_id), NULL and ''
     told apart."""
     text = _SEP.join(["\x00" if v is None else str(v) for v in values])
-    return zlib.crc32(text.encode())
+    return zlib.crc32(text.encode()) - 0x80000000  # signed: a 4-byte integer in SQLite
 
 
 class StoredEvent(RecordedEvent):
@@ -140,6 +141,24 @@ class StoredEvent(RecordedEvent):
 
 
 _NO_IDS: tuple[str | None, ...] = (None, None, None)
+
+
+def page3(rows: Iterable[Any]) -> list[RecordedEvent]:
+    """The events of a page of schema-3 rows. Texts that repeat within a page (aggregate
+    ids, times, metadata) are kept once, type names once per process: a replayed event
+    kept in memory costs its own object, data and id, little more."""
+    seen: dict[str, str] = {}
+    same = seen.setdefault
+    out: list[RecordedEvent] = []
+    add = out.append
+    for r in rows:
+        a, t, m = r[2], r[6], r[8]
+        event = StoredEvent(r[0], r[1], same(a, a), _intern(r[3]), _intern(r[4]), r[5],
+                            same(t, t), _decode(r[7]), same(m, m), r[9])
+        ids = r[10], r[11], r[12]
+        event._ids = _NO_IDS if ids == _NO_IDS else ids
+        add(event)
+    return out
 _types: dict[str, str] = {}
 
 

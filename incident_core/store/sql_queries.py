@@ -4,7 +4,7 @@ construct)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store import schema
-from incident_core.store.slim import StoredEvent
+from incident_core.store.slim import StoredEvent, page3
 
 __all__ = [
     "AFTER",
@@ -73,9 +73,11 @@ def has_table(conn: Connection, name: str) -> bool:
 class Reads:
     """The hot read statements for one schema version, and how their rows become events."""
 
-    def __init__(self, base: Select[Any], build: Callable[[Any], RecordedEvent]) -> None:
+    def __init__(self, base: Select[Any], build: Callable[[Any], RecordedEvent],
+                 page: Callable[[Iterable[Any]], list[RecordedEvent]]) -> None:
         self.select = base
         self.from_row = build
+        self.page = page
         self.stream = (base.where(E.c.aggregate_id == bindparam("aggregate_id"),
                                   E.c.version > bindparam("after"),
                                   E.c.version <= bindparam("to"))
@@ -88,16 +90,13 @@ class Reads:
         self.up_to = (base.where(E.c.position > bindparam("after"),
                                  E.c.position <= bindparam("up_to"))
                       .order_by(E.c.position).limit(bindparam("limit")))
-        # A rebuild's page: a bounded range of positions, filtered by type (never an open
-        # `event_type IN (...) ORDER BY position LIMIT n`, which SQLite plans through the
-        # type index plus a temporary B-tree sort of everything after the position).
-        self.range_typed = (base.where(E.c.position > bindparam("after"),
-                                       E.c.position <= bindparam("up_to"),
-                                       E.c.event_type.in_(bindparam("types", expanding=True)))
-                            .order_by(E.c.position))
 
 
-READS = {2: Reads(SELECT_EVENTS, from_row), 3: Reads(SELECT_EVENTS3, from_row3)}
+def _page2(rows: Iterable[Any]) -> list[RecordedEvent]:
+    return list(map(from_row, rows))
+
+
+READS = {2: Reads(SELECT_EVENTS, from_row, _page2), 3: Reads(SELECT_EVENTS3, from_row3, page3)}
 
 
 def reads(schema_version: int) -> Reads:
