@@ -143,3 +143,17 @@ def test_the_wal_is_checkpointed_off_the_command_path_and_stays_bounded(tmp_path
         state = app.state("A")
         assert state is not None and state.version == 2401
     assert not (tmp_path / "s.sqlite3-wal").exists()  # checkpointed and removed at close
+
+
+def test_id_indexes_are_partial(shared_target: str) -> None:
+    bank_with_transfer(shared_target)
+    with Application.open(shared_target, domain) as app:
+        store = app.store
+        assert isinstance(store, SqlEventStore)
+        query = ("SELECT indexdef FROM pg_indexes WHERE indexname = :n"
+                 if store.dialect == "postgresql"
+                 else "SELECT sql FROM sqlite_master WHERE name = :n")
+        with store.engine.connect() as conn:
+            for name in ("causation", "correlation", "command"):
+                definition = conn.execute(text(query), {"n": f"incident_events_{name}"}).scalar()
+                assert definition is not None and "WHERE" in definition.upper(), definition

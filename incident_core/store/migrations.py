@@ -66,6 +66,7 @@ def _to_3(conn: Connection) -> None:
     while rows := conn.execute(read, {"after": after}).all():
         conn.execute(write, [_slim(row) for row in rows])
         after = rows[-1][0]
+    schema.for_dialect(conn.dialect.name)
     for index in schema.EVENT_INDEXES:
         index.create(conn, checkfirst=True)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -24,6 +22,7 @@ __all__ = [
     "OLD_EVENT_INDEXES",
     "checkpoints",
     "events",
+    "for_dialect",
     "meta",
     "metadata",
     "projection_table",
@@ -64,19 +63,28 @@ events = Table(
 )
 
 
-def _where_set(column: Column[str]) -> dict[str, Any]:
-    """A partial index: only the rows where the column holds an id of its own."""
-    condition = column.is_not(None)
-    return {"sqlite_where": condition, "postgresql_where": condition}
+def _partial(name: str, column: Column[str]) -> Index:
+    """A partial index: only the rows where the column holds an id of its own (the
+    PostgreSQL form is added by `for_dialect`: naming it here would import SQLAlchemy's
+    PostgreSQL dialect into every SQLite process)."""
+    return Index(name, column, sqlite_where=column.is_not(None))
 
 
-EVENT_INDEXES = (
-    Index("incident_events_causation", events.c.causation_id, **_where_set(events.c.causation_id)),
-    Index("incident_events_correlation", events.c.correlation_id,
-          **_where_set(events.c.correlation_id)),
-    Index("incident_events_command", events.c.command_id, **_where_set(events.c.command_id)),
-    Index("incident_events_type", events.c.event_type, events.c.position),
+PARTIAL_INDEXES = (
+    _partial("incident_events_causation", events.c.causation_id),
+    _partial("incident_events_correlation", events.c.correlation_id),
+    _partial("incident_events_command", events.c.command_id),
 )
+EVENT_INDEXES = (*PARTIAL_INDEXES,
+                 Index("incident_events_type", events.c.event_type, events.c.position))
+
+
+def for_dialect(dialect: str) -> None:
+    """Complete the index definitions for `dialect` before creating them."""
+    if dialect == "postgresql":
+        for index in PARTIAL_INDEXES:
+            column = next(iter(index.columns))
+            index.dialect_kwargs["postgresql_where"] = column.is_not(None)
 # Schema 2's full indexes, dropped by the migration to 3.
 OLD_EVENT_INDEXES = ("incident_events_causation", "incident_events_correlation")
 
