@@ -13,6 +13,8 @@ from sqlalchemy import text
 
 from incident_core import Application
 from incident_core.examples.bank import DepositMoney, OpenAccount, RequestTransfer, domain
+from incident_core.operations import verify
+from incident_core.progress import run_to_end
 from incident_core.store.slim import inflate, lift
 from incident_core.store.sql import SqlEventStore
 from incident_core.store.sql_queries import linked
@@ -157,3 +159,23 @@ def test_id_indexes_are_partial(shared_target: str) -> None:
             for name in ("causation", "correlation", "command"):
                 definition = conn.execute(text(query), {"n": f"incident_events_{name}"}).scalar()
                 assert definition is not None and "WHERE" in definition.upper(), definition
+
+
+def test_the_writers_cached_head_and_checkpoints_follow_other_writers(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.sqlite3")
+    with Application.open(path, domain, create=True) as one, Application.open(path, domain) as two:
+        for app, command in ((one, OpenAccount(aggregate_id="A")),
+                             (two, OpenAccount(aggregate_id="B")),
+                             (one, DepositMoney(aggregate_id="A", amount=5)),
+                             (two, DepositMoney(aggregate_id="B", amount=7)),
+                             (two, DepositMoney(aggregate_id="B", amount=1)),
+                             (one, DepositMoney(aggregate_id="A", amount=1))):
+            assert app.dispatch(command).ok
+        events = one.store.read_events()
+        assert [e.position for e in events] == list(range(1, len(events) + 1))
+        head = one.store.head()
+        assert set(one.store.checkpoints().values()) == {head}
+        assert run_to_end(verify(one)).ok
+        rows = {r["aggregate_id"]: r["balance"]
+                for r in one.store.projection_rows(one.projection("bank_accounts").spec)}
+        assert rows == {"A": 6, "B": 8}

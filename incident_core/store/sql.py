@@ -128,6 +128,8 @@ class SqlEventStore(EventStore):
         self._seen_tables: set[str] = set()
         self._split_cache: dict[str, tuple[str, tuple[str | None, ...]]] = {}
         self._checkpointer: WalCheckpointer | None = None
+        # (data_version, head, checkpoints) after the writer's last commit (SQLite)
+        self.writer_cache: tuple[int, int, dict[str, int]] | None = None
 
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager
@@ -238,13 +240,20 @@ class SqlEventStore(EventStore):
                 if conn is not None:
                     conn.close()
                 conn = self._writer = self._write_engine.connect()
+                self.writer_cache = None  # data_version counts per connection
                 # WAL checkpoints off the command path: see store/walcheck.py
                 conn.connection.driver_connection.execute(  # type: ignore[union-attr]
                     "PRAGMA wal_autocheckpoint = 0")
-            with conn.begin():
-                tx = SqlTransaction(self, conn)
-                yield tx
-                tx.flush()
+            try:
+                with conn.begin():
+                    tx = SqlTransaction(self, conn)
+                    yield tx
+                    tx.flush()
+                    entry = tx.cache_entry()
+            except BaseException:
+                self.writer_cache = None
+                raise
+            self.writer_cache = entry
         except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
             raise translate_errors(exc) from exc
         if self._checkpointer is None:

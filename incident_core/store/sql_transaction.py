@@ -41,6 +41,34 @@ class SqlTransaction(StoreTransaction):
         self._unwritten: list[dict[str, Any]] = []
         self._touched: dict[str, dict[str, Any]] = {}
         self._cursor: Any = None
+        self._version: int | None = None  # SQLite's PRAGMA data_version, once read
+
+    def _from_cache(self) -> bool:
+        """Head and checkpoints from the single writer's cache (SQLite), valid while no
+        other connection has committed since it was filled: one cheap PRAGMA instead of two
+        queries per transaction."""
+        cache = self.store.writer_cache
+        if cache is None:
+            return False
+        if self._version is None:
+            self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
+        if cache[0] != self._version:
+            self.store.writer_cache = None
+            return False
+        if self._head is None:
+            self._head = cache[1]
+        if self._checkpoints is None:
+            self._checkpoints = dict(cache[2])
+        return True
+
+    def cache_entry(self) -> tuple[int, int, dict[str, int]] | None:
+        """What the writer may remember after this transaction commits (called before the
+        commit, under the write lock): None unless head and checkpoints are both known."""
+        if self.store.dialect != "sqlite" or self._head is None or self._checkpoints is None:
+            return None
+        if self._version is None:
+            self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
+        return self._version, self._head, dict(self._checkpoints)
 
     @property
     def cursor(self) -> Any:
@@ -50,9 +78,10 @@ class SqlTransaction(StoreTransaction):
         return self._cursor
 
     def head(self) -> int:
-        if self._head is None:
+        if self._head is None and not self._from_cache():
             prepared = self.store.prepared("head", HEAD)
             self._head = int(prepared.run(self.cursor).fetchone()[0])
+        assert self._head is not None
         return self._head
 
     def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
@@ -149,13 +178,15 @@ class SqlTransaction(StoreTransaction):
             self.conn.execute(self.store.row_statements(spec)[2], [{"key": k} for k in keys])
 
     def checkpoint(self, name: str) -> int | None:
-        if self._checkpoints is None:  # one query per transaction for all of them
+        if self._checkpoints is None and not self._from_cache():  # else one query for all
             prepared = self.store.prepared("checkpoints", CHECKPOINTS)
             self._checkpoints = {n: int(p) for n, p in prepared.run(self.cursor).fetchall()}
+        assert self._checkpoints is not None
         return self._checkpoints.get(name)
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        self.checkpoint(name)
+        if self.checkpoint(name) == position:
+            return  # it did not move: nothing to write
         assert self._checkpoints is not None
         self._checkpoints[name] = position
         self._dirty[name] = position
