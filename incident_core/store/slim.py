@@ -16,6 +16,7 @@ back. The checksum covers every stored column of the row except itself.
 from __future__ import annotations
 
 import json
+import json.scanner
 import zlib
 from collections.abc import Iterable
 from typing import Any
@@ -28,6 +29,17 @@ __all__ = ["CHAIN", "StoredEvent", "chain_columns", "checksum", "inflate", "lift
 CHAIN = ("command_id", "causation_id", "correlation_id")
 _ORDER = ("correlation_id", "causation_id", "command_id")  # the order the engine writes them
 _decode = json.loads
+_scan: Any = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
+def _data(text: str) -> Any:
+    """Decode stored data: the JSON scanner called directly (the engine writes compact JSON;
+    anything else, such as surrounding whitespace, goes through `json.loads`)."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return _decode(text)
+    return value if end == len(text) else _decode(text)
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 _SEP = "\x1f"
 
@@ -145,16 +157,16 @@ _NO_IDS: tuple[str | None, ...] = (None, None, None)
 
 def page3(rows: Iterable[Any]) -> list[RecordedEvent]:
     """The events of a page of schema-3 rows. Texts that repeat within a page (aggregate
-    ids, times, metadata) are kept once, type names once per process: a replayed event
-    kept in memory costs its own object, data and id, little more."""
+    ids, type names, times, metadata) are kept once: a replayed event kept in memory costs
+    its own object, data and id, little more."""
     seen: dict[str, str] = {}
     same = seen.setdefault
     out: list[RecordedEvent] = []
     add = out.append
     for r in rows:
-        a, t, m = r[2], r[6], r[8]
-        event = StoredEvent(r[0], r[1], same(a, a), _intern(r[3]), _intern(r[4]), r[5],
-                            same(t, t), _decode(r[7]), same(m, m), r[9])
+        a, at, et, t, m = r[2], r[3], r[4], r[6], r[8]
+        event = StoredEvent(r[0], r[1], same(a, a), same(at, at), same(et, et), r[5],
+                            same(t, t), _data(r[7]), same(m, m), r[9])
         ids = r[10], r[11], r[12]
         event._ids = _NO_IDS if ids == _NO_IDS else ids
         add(event)
