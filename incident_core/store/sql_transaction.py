@@ -214,10 +214,11 @@ class SqlTransaction(StoreTransaction):
 
     def _write_checkpoint(self, spec: ProjectionSpec, position: int) -> None:
         self.flush()
+        self.checkpoint(spec.name)  # loaded first, so what this transaction knows stays true
         self.conn.execute(self.store.checkpoint_replace, {
             "name": spec.name, "position": position, "signature": spec.signature})
-        if self._checkpoints is not None:
-            self._checkpoints[spec.name] = position
+        assert self._checkpoints is not None
+        self._checkpoints[spec.name] = position
 
     def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
                            checkpoint: int) -> None:
