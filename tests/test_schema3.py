@@ -179,3 +179,35 @@ def test_the_writers_cached_head_and_checkpoints_follow_other_writers(tmp_path: 
         rows = {r["aggregate_id"]: r["balance"]
                 for r in one.store.projection_rows(one.projection("bank_accounts").spec)}
         assert rows == {"A": 6, "B": 8}
+
+
+def test_rebuild_pages_are_position_range_scans(tmp_path: Path) -> None:
+    """No page of a rebuild is planned through the type index plus a temporary sort."""
+    from sqlalchemy import event as sa_event
+
+    from incident_core.operations import rebuild
+
+    path = tmp_path / "s.sqlite3"
+    bank_with_transfer(str(path))
+    with Application.open(str(path), domain) as app:
+        store = app.store
+        assert isinstance(store, SqlEventStore)
+        seen: list[tuple[str, object]] = []
+
+        def capture(_conn: object, _cursor: object, statement: str, parameters: object,
+                    _context: object, _many: bool) -> None:
+            if "FROM incident_events" in statement and "event_type" in statement:
+                seen.append((statement, parameters))
+
+        sa_event.listen(store.engine, "before_cursor_execute", capture)
+        try:
+            report = run_to_end(rebuild(app, ["bank_accounts"]))
+        finally:
+            sa_event.remove(store.engine, "before_cursor_execute", capture)
+        assert report.events_read > 0 and seen
+        raw = sqlite3.connect(path)
+        for statement, parameters in seen:
+            plan = [r[-1] for r in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)]
+            assert not any("TEMP B-TREE" in p for p in plan), plan
+            assert any("PRIMARY KEY" in p for p in plan), plan
+        raw.close()
