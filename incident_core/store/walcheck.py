@@ -6,10 +6,11 @@ and the stalls of a busy store). The store's writer connection turns it off and 
 checkpointer runs a PASSIVE checkpoint on a connection of its own, in a background thread,
 every `every` commits or `idle` seconds after a commit, and once more at close.
 
-A checkpoint running beside a busy writer never catches up with it, and SQLite reuses the
-WAL only once it has caught up: when the WAL passes `limit` bytes, the writer is asked to
-run one checkpoint itself, right after its commit (a rare, bounded pause instead of a WAL
-that grows for as long as the writes go on).
+A checkpoint running beside a busy writer may never catch up with it, and SQLite starts
+the WAL over only once it has: when a background checkpoint finds more than `limit` frames
+in the WAL, the writer is asked to run one checkpoint itself, right after its commit (a
+rare pause, copying only what the background left, instead of a WAL that grows for as long
+as the writes go on).
 
 Durability is unchanged: a commit is durable in the WAL before it returns, whatever the
 checkpoints do. Readers are unaffected: a PASSIVE checkpoint takes no lock a reader or the
@@ -19,7 +20,6 @@ its beginning once everything has been copied, so the file does not grow without
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 
@@ -27,11 +27,11 @@ __all__ = ["WalCheckpointer"]
 
 
 class WalCheckpointer:
-    def __init__(self, path: str, *, every: int = 200, idle: float = 0.25,
-                 limit: int = 16 << 20) -> None:
+    def __init__(self, path: str, *, every: int = 100, idle: float = 0.1,
+                 limit: int = 4096) -> None:
         self._path = path
         self._limit = limit
-        self._commits = 0
+        self._frames = 0  # WAL frames seen by the last background checkpoint
         self._every = every
         self._idle = idle
         self._pending = 0
@@ -41,9 +41,8 @@ class WalCheckpointer:
         self.runs = 0  # checkpoints run (seen by tests and benchmarks)
 
     def committed(self) -> bool:
-        """Called by the writer after each commit: cheap (a file size every 100 commits).
-        True when the writer should checkpoint itself now (the WAL passed the limit)."""
-        self._commits += 1
+        """Called by the writer after each commit: cheap (no I/O). True when the writer
+        should checkpoint itself now (the WAL is past the limit and not starting over)."""
         with self._wake:
             self._pending += 1
             if self._thread is None and not self._closed:
@@ -52,12 +51,10 @@ class WalCheckpointer:
                 self._thread.start()
             if self._pending >= self._every:
                 self._wake.notify()
-        if self._commits % 100:
+        if self._frames <= self._limit:
             return False
-        try:
-            return os.path.getsize(self._path + "-wal") > self._limit
-        except OSError:
-            return False
+        self._frames = 0  # asked once per background report
+        return True
 
     def _due(self) -> tuple[bool, bool]:
         """Wait until a checkpoint is due; (run one, then stop)."""
@@ -81,7 +78,9 @@ class WalCheckpointer:
                 run, stop = self._due()
                 if run:
                     try:
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                        _busy, frames, _copied = conn.execute(
+                            "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                        self._frames = frames
                         self.runs += 1
                     except sqlite3.Error:
                         pass  # busy or closing: the next one catches up
