@@ -717,7 +717,10 @@ def bench_main(args: argparse.Namespace, base: str) -> int:
     print_table(res, meta)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"meta": meta, "cases": [c.__dict__ for c in res.ordered()]}, f, indent=2)
+            figures = {name: {"unit": unit, "label": label, "values": values}
+                       for name, (unit, label, values) in res.figures.items()}
+            json.dump({"meta": meta, "cases": [c.__dict__ for c in res.ordered()],
+                       "figures": figures}, f, indent=2)
         print(f"wrote {args.json}")
     print(f"total {meta['total_wall_s']}s")
     return 0
