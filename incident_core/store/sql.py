@@ -70,6 +70,7 @@ def translate_errors(exc: Exception) -> IncidentError:
 
 
 WRITER_CACHE_KB = 64 * 1024
+BULK_EVENTS = 1000  # a transaction appending this many checkpoints the WAL itself
 RANGE_SCAN = 50_000  # a filtered read over at most this many positions scans the range
 
 
@@ -262,7 +263,8 @@ class SqlEventStore(EventStore):
             raise translate_errors(exc) from exc
         if self._checkpointer is None:
             self._checkpointer = WalCheckpointer(self.target)
-        if self._checkpointer.committed():  # the background checkpoints fell behind
+        bulk = tx.appended_count >= BULK_EVENTS  # an import's batch, not a command
+        if self._checkpointer.committed() or bulk:  # the background fell behind, or bulk
             with suppress(self.dbapi.Error):  # the commit stands whatever happens here
                 conn.connection.driver_connection.execute(  # type: ignore[union-attr]
                     "PRAGMA wal_checkpoint(PASSIVE)").fetchall()

@@ -36,6 +36,7 @@ class SqlTransaction(StoreTransaction):
         self.conn = conn
         self._head: int | None = None
         self.appended = False
+        self.appended_count = 0
         self._checkpoints: dict[str, int] | None = None
         self._dirty: dict[str, int] = {}
         self._unwritten: list[dict[str, Any]] = []
@@ -111,6 +112,7 @@ class SqlTransaction(StoreTransaction):
                              last_recorded_at=pending.recorded_at, last_position=position)
         self._head = position
         self.appended = self.appended or bool(events)
+        self.appended_count += len(events)
         return recorded
 
     def _write_events(self) -> None:
