@@ -4,7 +4,8 @@ SQLite's automatic checkpoint runs inside the COMMIT of whichever write crosses 
 pages: that command pays for copying the WAL into the database and an extra fsync (the p99
 and the stalls of a busy store). The store's writer connection turns it off and this
 checkpointer runs a PASSIVE checkpoint on a connection of its own, in a background thread,
-every `every` commits or `idle` seconds after a commit, and once more at close.
+every `every` commits, and once more at close (like SQLite's own threshold, a store that
+only sees a few commits is not checkpointed before it closes: its file stays as it is).
 
 A checkpoint running beside a busy writer may never catch up with it, and SQLite starts
 the WAL over only once it has: when a background checkpoint finds more than `limit` frames
@@ -27,13 +28,11 @@ __all__ = ["WalCheckpointer"]
 
 
 class WalCheckpointer:
-    def __init__(self, path: str, *, every: int = 100, idle: float = 0.1,
-                 limit: int = 4096) -> None:
+    def __init__(self, path: str, *, every: int = 100, limit: int = 4096) -> None:
         self._path = path
         self._limit = limit
         self._frames = 0  # WAL frames seen by the last background checkpoint
         self._every = every
-        self._idle = idle
         self._pending = 0
         self._closed = False
         self._wake = threading.Condition()
@@ -59,10 +58,8 @@ class WalCheckpointer:
     def _due(self) -> tuple[bool, bool]:
         """Wait until a checkpoint is due; (run one, then stop)."""
         with self._wake:
-            while not self._closed and self._pending == 0:
+            while not self._closed and self._pending < self._every:
                 self._wake.wait()
-            if not self._closed and self._pending < self._every:
-                self._wake.wait(self._idle)
             run = self._pending > 0
             self._pending = 0
             return run, self._closed
