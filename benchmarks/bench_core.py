@@ -31,6 +31,7 @@ import platform
 import pstats
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -49,24 +50,23 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks._baseline` im
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 import incident_core
+from benchmarks import _more as more
 from benchmarks._baseline import (
     DDL,
     STREAM_LEN,
     Row,
-    amount_for,
     bulk_dataset,
     now_iso,
-    per_command_dataset,
     pragmas,
     raw_a1,
-    raw_a2,
     raw_a3,
     raw_a4,
     raw_connect,
     stream_layout,
 )
+from benchmarks._more import db_bytes
 from incident_core import Application, RecordedEvent
-from incident_core.examples.bank import DepositMoney, OpenAccount, domain
+from incident_core.examples.bank import DepositMoney, domain
 from incident_core.progress import Operation, run_to_end
 from incident_core.projections import DELETE
 
@@ -98,11 +98,18 @@ class Case:
     cpu_ratio: float | None = None
     ratio_per_rep: list[float] | None = None
     met: bool | None = None
+    median_eps: float = 0.0
+    worst_eps: float = 0.0
 
 
 class Results:
     def __init__(self) -> None:
         self.cases: dict[str, Case] = {}
+        # figures that are not throughputs: name -> (unit, label, values per repetition)
+        self.figures: dict[str, tuple[str, str, list[float]]] = {}
+
+    def figure(self, name: str, unit: str, label: str, value: float) -> None:
+        self.figures.setdefault(name, (unit, label, []))[2].append(value)
 
     def add(self, cid: str, label: str, family: str, events: int, wall: float, cpu: float, *,
             ratio_to: str | None = None, target: float | None = None, note: str = "") -> None:
@@ -119,6 +126,8 @@ class Results:
             c.events_per_s = c.events / c.best_s if c.best_s > 0 else float("inf")
             c.spread_pct = 100.0 * (max(c.reps_s) - c.best_s) / c.best_s if c.best_s else 0.0
             c.cpu_us_per_event = 1e6 * min(c.reps_cpu_s) / c.events
+            c.median_eps = c.events / statistics.median(c.reps_s)
+            c.worst_eps = c.events / max(c.reps_s)
         for c in self.cases.values():
             ref = self.cases.get(c.ratio_to) if c.ratio_to else None
             if ref is None:
@@ -133,7 +142,7 @@ class Results:
                 c.met = c.ratio >= c.target
 
     def ordered(self) -> list[Case]:
-        order = {"raw": 0, "incident": 1}
+        order = {"raw": 0, "incident": 1, "peer": 2}
         return sorted(self.cases.values(), key=lambda c: (order.get(c.family, 2),))
 
 
@@ -190,6 +199,9 @@ def run_raw(res: Results, n: int, n_cmd: int, base: str, sync: str, settings: di
     res.add("a1", "raw bulk insert, 1 txn, executemany", "raw", n, wall, cpu)
     assert w.execute("SELECT count(*) FROM events").fetchone()[0] == n
     w.close()
+    res.figure("bytes_raw", "B/event", "raw sqlite3: bytes on disk per event", db_bytes(path) / n)
+    res.figure("mem_raw", "B/event", "raw sqlite3: memory retained per replayed event",
+               more.raw_retained(path, sync))
     r = raw_connect(path, sync)
     wall, cpu, out = measure("a3", lambda: raw_a3(r))
     assert len(out) == n
@@ -200,17 +212,6 @@ def run_raw(res: Results, n: int, n_cmd: int, base: str, sync: str, settings: di
                         lambda out: len(out) == big)
     res.add("a4", f"raw read one {big}-event stream + json decode", "raw", big, wall, cpu)
     r.close()
-    shutil.rmtree(d)
-
-    d = tempfile.mkdtemp(prefix="raw2_", dir=base)
-    path = os.path.join(d, "events.db")
-    ds2 = per_command_dataset(n_cmd)
-    w = raw_connect(path, sync)
-    w.execute(DDL)
-    wall, cpu, _ = measure("a2", lambda: raw_a2(w, ds2))
-    assert w.execute("SELECT count(*) FROM events").fetchone()[0] == n_cmd
-    res.add("a2", "raw insert, 1 durable txn per event", "raw", n_cmd, wall, cpu)
-    w.close()
     shutil.rmtree(d)
 
 
@@ -433,9 +434,15 @@ def run_incident(res: Results, n: int, n_cmd: int, base: str, sync: str, import_
     assert app.store.event_count() == n
     res.add("import", label, "incident", n, wall, cpu, ratio_to="a1", target=0.6,
             note="includes projecting the imported events")
+    res.figure("bytes_incident", "B/event", "Incident: bytes on disk per event",
+               db_bytes(os.path.join(d, "store.sqlite3")) / n)
     wall, cpu, out = measure("replay", lambda: replay(app))
     assert len(out) == n and isinstance(out[-1].data, dict)
     del out
+    res.figure("mem_incident", "B/event", "Incident: memory retained per replayed event",
+               more.retained_per_event(lambda: replay(app)))
+    for side, ms in more.events_cli_ms(os.path.join(d, "store.sqlite3")).items():
+        res.figure(f"cli_{side}", "ms", CLI_LABELS[side], ms)
     res.add("replay", "replay: store.iter_events() -> RecordedEvent (data decoded)", "incident",
             n, wall, cpu, ratio_to="a3", target=0.8)
     wall, cpu, count = measure("replay_typed", lambda: replay_typed(app))
@@ -456,23 +463,87 @@ def run_incident(res: Results, n: int, n_cmd: int, base: str, sync: str, import_
     app.close()
     shutil.rmtree(d)
 
-    # dispatch: one durable transaction per command
-    app, d = fresh_app(base, "incident2_", sync)
-    s = max(1, n_cmd // STREAM_LEN)
-    ids = [uuid.uuid4().hex for _ in range(s)]
-    app.dispatch_many([OpenAccount(aggregate_id=i) for i in ids])
-    commands = [DepositMoney(aggregate_id=ids[j % s], amount=amount_for(j // s + 2))
-                for j in range(n_cmd)]
-    wall, cpu, _ = measure("dispatch", lambda: dispatch_all(app, commands))
-    assert app.store.event_count() == s + n_cmd
-    res.add("dispatch", f"Application.dispatch(DepositMoney), {s} accounts round-robin",
-            "incident", n_cmd, wall, cpu, ratio_to="a2", target=0.5,
-            note="accounts opened beforehand, untimed")
-    app.close()
-    if "statements_per_command" not in diagnostics:
-        diagnostics["statements_per_command"] = statements_per_command(
-            os.path.join(d, "store.sqlite3"), ids, sync)
+
+CLI_LABELS = {"incident": "`incident events --limit 1`, whole process (median of 7)",
+              "raw": "python -c: sqlite3 SELECT ... LIMIT 1 + print (median of 7)",
+              "python": "python -c pass (interpreter start-up, median of 7)"}
+
+
+def run_dispatch(res: Results, n_cmd: int, base: str, sync: str, block: int,
+                 diagnostics: dict[str, Any], shm: str | None) -> None:
+    """Durable dispatch (and on tmpfs), raw a2 / Incident / peer interleaved in blocks."""
+    def diagnose(app: Application, ids: list[str]) -> None:
+        if "statements_per_command" not in diagnostics:
+            diagnostics["statements_per_command"] = statements_per_command(
+                app.store.target, ids, sync)
+
+    where = [("", base, diagnose)] + ([("_shm", shm, None)] if shm else [])
+    for suffix, root, hook in where:
+        figures = more.dispatch_blocks(root, sync, n_cmd, block, peer=more.PEER,
+                                       on_store=hook)
+        disk = "tmpfs" if suffix else "disk"
+        res.add(f"a2{suffix}", f"raw insert, 1 durable txn per event ({disk})", "raw", n_cmd,
+                *figures["raw"])
+        res.add(f"dispatch{suffix}", f"Application.dispatch(DepositMoney) ({disk}, blocks of "
+                f"{block})", "incident", n_cmd, *figures["incident"], ratio_to=f"a2{suffix}",
+                target=0.3 if suffix else 0.6)
+        if "peer" in figures:
+            res.add(f"peer_dispatch{suffix}", f"eventsourcing: deposit + app.save ({disk})",
+                    "peer", n_cmd, *figures["peer"], ratio_to=f"a2{suffix}")
+
+
+def run_other(res: Results, n: int, base: str, sync: str, tail: int, n_cmd: int) -> None:
+    """The 10,000-event cold load, the peer's bulk cases and (flag) the tail latency."""
+    loads = more.load_10k(base, sync)
+    res.add("a4_10k", "raw read one 10000-event stream + json decode", "raw", 10_000,
+            loads["raw"], 0.0)
+    res.add("state_10k", "Application.state() cold, 10000-event aggregate", "incident", 10_000,
+            loads["incident"], 0.0, ratio_to="a4_10k", target=0.5)
+    if "peer" in loads:
+        res.add("peer_load_10k", "eventsourcing: repository.get(), 10000 events", "peer",
+                10_000, loads["peer"], 0.0, ratio_to="a4_10k")
+    if more.PEER:
+        peer = more.peer_bulk(base, stream_layout(n))
+        res.add("peer_import", "eventsourcing: app.save(*aggregates), 1 txn", "peer", n,
+                peer["import_s"], 0.0, ratio_to="a1")
+        res.add("peer_replay", "eventsourcing: notification_log.select + to_domain_event",
+                "peer", n, peer["replay_s"], 0.0, ratio_to="a3")
+        res.add("peer_load", "eventsourcing: repository.get(), 1000 events", "peer",
+                stream_layout(n)[0], peer["load_1k_s"], 0.0, ratio_to="a4")
+        res.figure("bytes_peer", "B/event", "eventsourcing: bytes on disk per event",
+                   peer["bytes_per_event"])
+        res.figure("mem_peer", "B/event", "eventsourcing: memory retained per replayed event",
+                   peer["retained_b"])
+    if tail:
+        found = more.tail_latency(base, sync, tail, n_cmd,
+                                  lambda k: chunks(bank_envelopes(bulk_dataset(k), now_iso()),
+                                                   2000))
+        for key, value in found.items():
+            res.figure(f"tail_{key}", "ms", f"dispatch {key[:-3]} at a {tail}-event store",
+                       value)
+
+
+def run_1m(res: Results, base: str, sync: str, n: int = 1_000_000) -> None:
+    """Raw a1 + a3 and Incident import_api + replay at a million events (the flag)."""
+    ds = bulk_dataset(n)
+    d = tempfile.mkdtemp(prefix="raw1m_", dir=base)
+    conn = raw_connect(os.path.join(d, "events.db"), sync)
+    conn.execute(DDL)
+    raw_a1(conn, ds)
+    wall, cpu, out = timed("a3_1m", lambda: raw_a3(conn))
+    del out
+    conn.close()
     shutil.rmtree(d)
+    res.add("a3_1m", "raw read all + json decode, 1M events", "raw", n, wall, cpu)
+    app, d = fresh_app(base, "incident1m_", sync)
+    import_api(app, bank_envelopes(ds, now_iso()), 5000)
+    del ds
+    wall, cpu, out = timed("replay_1m", lambda: replay(app))
+    del out
+    app.close()
+    shutil.rmtree(d)
+    res.add("replay_1m", "replay 1M events: store.iter_events()", "incident", n, wall, cpu,
+            ratio_to="a3_1m", target=0.8)
 
 
 # -- reporting ------------------------------------------------------------------------------
@@ -509,7 +580,8 @@ def print_table(res: Results, meta: dict[str, Any]) -> None:
           f"best of {meta['reps']}  synchronous={meta['synchronous']}  "
           f"(python {meta['versions']['python']}, sqlite {meta['versions']['sqlite3_lib']})")
     width = 62
-    hdr = (f"{'case':12} {'what':{width}} {'events':>7} {'best s':>8} {'events/s':>11} "
+    hdr = (f"{'case':17} {'what':{width}} {'events':>7} {'best s':>8} {'events/s':>11} "
+           f"{'median ev/s':>11} {'worst ev/s':>11} "
            f"{'ratio':>6} {'vs':>3} {'target':>6} {'met?':>4} {'spread':>7} "
            f"{'cpu us/ev':>9} {'cpu ratio':>9}")
     print(hdr)
@@ -520,9 +592,15 @@ def print_table(res: Results, meta: dict[str, Any]) -> None:
         met = "-" if c.met is None else "yes" if c.met else "NO"
         cpu_ratio = "1.000" if c.family == "raw" else (
             f"{c.cpu_ratio:.3f}" if c.cpu_ratio else "-")
-        print(f"{c.id:12} {c.label[:width]:{width}} {c.events:>7} {c.best_s:>8.4f} "
-              f"{c.events_per_s:>11,.0f} {ratio:>6} {c.ratio_to or '':>3} {target:>6} "
+        print(f"{c.id:17} {c.label[:width]:{width}} {c.events:>7} {c.best_s:>8.4f} "
+              f"{c.events_per_s:>11,.0f} {c.median_eps:>11,.0f} {c.worst_eps:>11,.0f} {ratio:>6} "
+              f"{c.ratio_to or '':>3} {target:>6} "
               f"{met:>4} {c.spread_pct:>6.1f}% {c.cpu_us_per_event:>9.1f} {cpu_ratio:>9}")
+    print()
+    print(f"{'figure':24} {'what':{width}} {'unit':>8} {'min':>9} {'median':>9} {'max':>9}")
+    for name, (unit, label, values) in res.figures.items():
+        print(f"{name:24} {label[:width]:{width}} {unit:>8} {min(values):>9.1f} "
+              f"{statistics.median(values):>9.1f} {max(values):>9.1f}")
     spc = meta["diagnostics"].get("statements_per_command")
     if spc is not None:
         print(f"SQL statements per dispatch (driver trace, BEGIN/COMMIT included): {spc:.1f}"
@@ -544,6 +622,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--import-batch", type=int, default=2_000,
                     help="envelopes per Application.import_events call (default 2000, as the "
                          "import operation; 0 = all in one call)")
+    ap.add_argument("--block", type=int, default=100,
+                    help="commands per turn in the interleaved dispatch (default 100)")
+    ap.add_argument("--tail-events", type=int, default=0, metavar="N",
+                    help="also measure dispatch p99/max on a store of N imported events")
+    ap.add_argument("--replay-1m", action="store_true",
+                    help="also import and replay 1,000,000 events (raw a1/a3 and Incident)")
+    ap.add_argument("--no-shm", action="store_true", help="skip the dispatch on /dev/shm")
     ap.add_argument("--synchronous", default="FULL", help="PRAGMA synchronous (default FULL)")
     ap.add_argument("--tmpdir", default=None, help="parent dir of the temp stores")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
@@ -605,24 +690,37 @@ def bench_main(args: argparse.Namespace, base: str) -> int:
         "settings": settings, "diagnostics": diagnostics,
     }
     t_all = time.perf_counter()
+    shm = None if args.no_shm or not os.path.isdir("/dev/shm") else tempfile.mkdtemp(
+        prefix="incident_bench_", dir="/dev/shm")
     runners: dict[str, Callable[[], None]] = {
         "raw": lambda: run_raw(res, n, n_cmd, base, args.synchronous, settings),
         "incident": lambda: run_incident(res, n, n_cmd, base, args.synchronous,
                                          args.import_batch, settings, diagnostics),
+        "dispatch": lambda: run_dispatch(res, n_cmd, base, args.synchronous, args.block,
+                                         diagnostics, shm),
+        "other": lambda: run_other(res, n, base, args.synchronous, args.tail_events, n_cmd),
     }
+    if args.replay_1m:
+        runners["replay_1m"] = lambda: run_1m(res, base, args.synchronous)
     families = list(runners)
     for rep in range(args.reps):
-        order = families[rep % 2:] + families[:rep % 2]
+        k = rep % len(families)
+        order = families[k:] + families[:k]
         for fam in order:
             print(f"rep {rep + 1}/{args.reps}: {fam} ...", file=sys.stderr, flush=True)
             runners[fam]()
+    if shm:
+        shutil.rmtree(shm, ignore_errors=True)
     res.finalize()
     meta["total_wall_s"] = round(time.perf_counter() - t_all, 1)
     meta["loadavg_end"] = tuple(round(x, 2) for x in os.getloadavg())
     print_table(res, meta)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"meta": meta, "cases": [c.__dict__ for c in res.ordered()]}, f, indent=2)
+            figures = {name: {"unit": unit, "label": label, "values": values}
+                       for name, (unit, label, values) in res.figures.items()}
+            json.dump({"meta": meta, "cases": [c.__dict__ for c in res.ordered()],
+                       "figures": figures}, f, indent=2)
         print(f"wrote {args.json}")
     print(f"total {meta['total_wall_s']}s")
     return 0

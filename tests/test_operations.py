@@ -185,6 +185,13 @@ def mismatches(app: Application) -> list[str]:
     return report.mismatches
 
 
+def changed_outside(app: Application, position: int) -> str:
+    """Verify's line for an event changed behind the store's back (its checksum)."""
+    [event] = app.store.read_events(after_position=position - 1, limit=1)
+    return (f"event #{position} ({event.event_id}): its stored content does not match its "
+            "checksum (changed outside Incident)")
+
+
 def test_verify_reports_a_tampered_projection_row(sqlite_app: Application) -> None:
     scenario(sqlite_app)
     tamper(sqlite_app, "UPDATE bank_accounts SET balance = balance + 1 WHERE aggregate_id = 'A'")
@@ -207,8 +214,9 @@ def test_verify_reports_tampered_event_data(sqlite_app: Application) -> None:
     position = sqlite_app.store.read_stream("B")[1].position  # the deposit of 50
     tamper(sqlite_app, "UPDATE incident_events SET data = '{\"amount\":51}' WHERE position = ?",
            position)
-    [line] = mismatches(sqlite_app)
+    line, checksum = mismatches(sqlite_app)
     assert line.startswith("projection bank_accounts: row B differs: balance stored ")
+    assert checksum == changed_outside(sqlite_app, position)
     tamper(sqlite_app, "UPDATE incident_events SET data = '{\"amount\":\"lots\"}' "
                        "WHERE position = ?", position)
     lines = mismatches(sqlite_app)
@@ -233,7 +241,8 @@ def test_verify_reports_unknown_event_types_and_version_gaps(sqlite_app: Applica
            opened.position)
     assert mismatches(sqlite_app) == [
         f"event #{opened.position} (A v9): version 9 where 1 was expected",
-        f"event #{deposited.position} (A v2): version 2 where 10 was expected"]
+        f"event #{deposited.position} (A v2): version 2 where 10 was expected",
+        changed_outside(sqlite_app, opened.position)]
 
 
 def test_verify_reports_a_wrong_streams_table(sqlite_app: Application) -> None:

@@ -50,7 +50,7 @@ def test_a_new_store_is_wal_with_durable_commits(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert dict(conn.execute("SELECT key, value FROM incident_meta")) == {
-        "format": "incident-store", "schema_version": "2"}
+        "format": "incident-store", "schema_version": "3"}
     conn.close()
     store = open_store(str(path))
     with store.engine.connect() as c:  # type: ignore[attr-defined]

@@ -84,12 +84,10 @@ def _handled_events(app: Application, event_types: tuple[str, ...],
         return
     wanted = EventFilter(event_types=event_types)
     after = 0
-    while True:
-        page = app.store.read_events(after_position=after, before_position=head + 1,
-                                     limit=PAGE, filter=wanted)
-        if not page:
-            return
-        yield page
-        after = page[-1].position
-        if len(page) < PAGE:
-            return
+    while after < head:  # position ranges: each page a bounded, in-order range scan
+        up_to = min(head, after + PAGE)
+        page = app.store.read_events(after_position=after, before_position=up_to + 1,
+                                     filter=wanted)
+        if page:
+            yield page
+        after = up_to

@@ -26,6 +26,7 @@ from incident_core.operations.replay import ProjectionFold, decode, normalise_ro
 from incident_core.progress import Operation, Progress
 from incident_core.projections.definition import Projection
 from incident_core.store.base import EventStore
+from incident_core.store.integrity import checksum_findings
 
 __all__ = ["VerifyReport", "verify"]
 
@@ -179,8 +180,14 @@ def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
         yield Progress(head, head, f"comparing {projection.name}")
         _guarded(report, f"projection {projection.name}", _compare_projection, store,
                  projection, fold, checkpoints[projection.name], report)
+    _guarded(report, "the event checksums", _check_checksums, store, head, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_checksums(store: EventStore, head: int, report: VerifyReport) -> None:
+    for line in checksum_findings(store, head):  # schema 3: every event's checksum
+        report.add(line)
 
 
 def _guarded(report: VerifyReport, what: str, check: Callable[..., None], *args: Any) -> None:

@@ -31,7 +31,8 @@ __all__ = [
 ]
 
 STORE_FORMAT = "incident-store"
-SCHEMA_VERSION = 2  # 2: causation_id / correlation_id columns, event type index
+SCHEMA_VERSION = 3  # 2: causation_id / correlation_id columns, event type index; 3: slim rows
+# (ids stored once, partial indexes), a checksum per event
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,7 @@ class PostgresEventStore(SqlEventStore):
         try:
             with self._write_engine.begin() as conn:
                 conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))
+                schema.for_dialect("postgresql")
                 schema.metadata.create_all(conn)
                 existing = set(conn.execute(select(schema.meta.c.key)).scalars())
                 missing = [r for r in rows if r["key"] not in existing]

@@ -19,8 +19,10 @@ from incident_core.projections.definition import ColumnKind, ProjectionSpec
 
 __all__ = [
     "EVENT_INDEXES",
+    "OLD_EVENT_INDEXES",
     "checkpoints",
     "events",
+    "for_dialect",
     "meta",
     "metadata",
     "parked",
@@ -49,19 +51,43 @@ events = Table(
     Column("data", Text, nullable=False),
     Column("metadata", Text, nullable=False),
     Column("schema_version", Integer, nullable=False),
-    # Copied out of `metadata` (schema 2) so causes and correlations are found by index.
+    # Schema 2: copied out of `metadata`, so causes and correlations are found by index.
+    # Schema 3: lifted out of it (stored once; NULL where equal to the id before it in the
+    # chain event -> command -> causation -> correlation; see store/slim.py).
     Column("causation_id", Text, nullable=True),
     Column("correlation_id", Text, nullable=True),
+    Column("command_id", Text, nullable=True),  # schema 3
+    Column("checksum", BigInteger, nullable=True),  # schema 3: CRC-32 of the row's content
     # The optimistic-concurrency guard: two writers can never record the same version.
     UniqueConstraint("aggregate_id", "version", name="incident_events_stream_version"),
     UniqueConstraint("event_id", name="incident_events_event_id"),
 )
 
-EVENT_INDEXES = (
-    Index("incident_events_causation", events.c.causation_id),
-    Index("incident_events_correlation", events.c.correlation_id),
-    Index("incident_events_type", events.c.event_type, events.c.position),
+
+def _partial(name: str, column: Column[str]) -> Index:
+    """A partial index: only the rows where the column holds an id of its own (the
+    PostgreSQL form is added by `for_dialect`: naming it here would import SQLAlchemy's
+    PostgreSQL dialect into every SQLite process)."""
+    return Index(name, column, sqlite_where=column.is_not(None))
+
+
+PARTIAL_INDEXES = (
+    _partial("incident_events_causation", events.c.causation_id),
+    _partial("incident_events_correlation", events.c.correlation_id),
+    _partial("incident_events_command", events.c.command_id),
 )
+EVENT_INDEXES = (*PARTIAL_INDEXES,
+                 Index("incident_events_type", events.c.event_type, events.c.position))
+
+
+def for_dialect(dialect: str) -> None:
+    """Complete the index definitions for `dialect` before creating them."""
+    if dialect == "postgresql":
+        for index in PARTIAL_INDEXES:
+            column = next(iter(index.columns))
+            index.dialect_kwargs["postgresql_where"] = column.is_not(None)
+# Schema 2's full indexes, dropped by the migration to 3.
+OLD_EVENT_INDEXES = ("incident_events_causation", "incident_events_correlation")
 
 streams = Table(
     "incident_streams", metadata,

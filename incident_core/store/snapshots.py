@@ -41,7 +41,6 @@ from incident_core.envelope import RecordedEvent
 from incident_core.store.base import EventFilter, EventStore, StreamInfo
 from incident_core.store.schema import events as E
 from incident_core.store.sql import SqlEventStore, translate_errors
-from incident_core.store.sql_queries import SELECT_EVENTS
 from incident_core.store.sql_transaction import SqlTransaction
 
 __all__ = ["FORMAT", "MAX_BYTES", "MAX_SNAPSHOTS", "SnapshotShelf", "schema_version_counts",
@@ -195,11 +194,12 @@ def type_sample(store: EventStore, event_type: str, schema_version: int | None,
                 limit: int) -> list[RecordedEvent]:
     """The first `limit` stored events of a type (and schema version), by the type index."""
     if isinstance(store, SqlEventStore) and schema_version is not None:
-        stmt = (SELECT_EVENTS.where(E.c.event_type == event_type,
-                                    E.c.schema_version == schema_version)
+        reads = store.reads  # this schema's columns (schema 3: the lifted ids too)
+        stmt = (reads.select.where(E.c.event_type == event_type,
+                                   E.c.schema_version == schema_version)
                 .order_by(E.c.position).limit(limit))
         with _sql_errors(), store.engine.connect() as conn:
-            return [RecordedEvent.from_row(r) for r in conn.execute(stmt)]
+            return list(map(reads.from_row, conn.execute(stmt)))
     wanted = EventFilter(event_types=(event_type,))
     out: list[RecordedEvent] = []
     after = 0

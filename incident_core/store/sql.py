@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import (
@@ -19,10 +20,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from incident_core.envelope import RecordedEvent
+from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import (
     CorruptStoreError,
     IncidentError,
@@ -39,6 +38,7 @@ from incident_core.store.base import (
     StoreTransaction,
     StreamInfo,
 )
+from incident_core.store.slim import slim_row
 from incident_core.store.sorting import (
     EVENT_SORT_COLUMNS,
     STREAM_SORT_COLUMNS,
@@ -52,17 +52,17 @@ from incident_core.store.sql_queries import (
     NO_LIMIT,
     NOTIFY_CHANNEL,
     PG_APPEND_LOCK,
-    SELECT_EVENTS,
-    STREAM,
-    UP_TO,
     E,
     Prepared,
+    Reads,
     S,
-    from_row,
     has_table,
+    linked,
+    reads,
 )
 from incident_core.store.sql_sorted import by_last_activity, sorted_page
 from incident_core.store.sql_transaction import SqlTransaction
+from incident_core.store.walcheck import WalCheckpointer
 
 __all__ = ["NOTIFY_CHANNEL", "PG_APPEND_LOCK", "SqlEventStore", "translate_errors"]
 
@@ -77,12 +77,29 @@ def translate_errors(exc: Exception) -> IncidentError:
     return StoreError(message)
 
 
+WRITER_CACHE_KB = 64 * 1024
+BULK_EVENTS = 1000  # a transaction appending this many checkpoints the WAL itself
+RANGE_SCAN = 50_000  # a filtered read over at most this many positions scans the range
+
+
 def glob_to_like(pattern: str) -> str:
     """A user's filter as a LIKE pattern: a glob when it has * or ?, else a substring."""
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     if "*" in pattern or "?" in pattern:
         return escaped.replace("*", "%").replace("?", "_")
     return f"%{escaped}%"
+
+
+def upsert_of(dialect: str) -> Callable[[Table], Any]:
+    """The dialect's INSERT with ON CONFLICT (PostgreSQL's dialect is imported only for a
+    PostgreSQL store: it costs tens of milliseconds of start-up)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 class SqlEventStore(EventStore):
@@ -102,8 +119,7 @@ class SqlEventStore(EventStore):
         self._writer: Connection | None = None
         self._writer_lock = threading.RLock()
         self._tables: dict[str, Table] = {}
-        self._upsert: Callable[[Table], Any] = (
-            pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)
+        self._upsert: Callable[[Table], Any] = upsert_of(self.dialect)
         # Statements are built once: building an upsert's `excluded` is costly per call.
         stmt = self._upsert(S)
         self.stream_upsert = stmt.on_conflict_do_update(index_elements=["aggregate_id"], set_={
@@ -120,6 +136,10 @@ class SqlEventStore(EventStore):
         self._prepared: dict[str, Prepared] = {}
         self.dbapi: Any = engine.dialect.loaded_dbapi
         self._seen_tables: set[str] = set()
+        self._split_cache: dict[str, tuple[str, tuple[str | None, ...]]] = {}
+        self._checkpointer: WalCheckpointer | None = None
+        # (data_version, head, checkpoints) after the writer's last commit (SQLite)
+        self.writer_cache: tuple[int, int, dict[str, int]] | None = None
 
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager
@@ -159,13 +179,40 @@ class SqlEventStore(EventStore):
             found = self._prepared[name] = Prepared(statement, self.engine.dialect)
         return found
 
+    @property
+    def reads(self) -> Reads:
+        """The read statements of the schema this store holds (older ones are readable)."""
+        return reads(self.schema_version)
+
+    def run_read(self, name: str, cursor: Any, params: dict[str, Any]) -> list[RecordedEvent]:
+        """A prepared read of `self.reads` on a DBAPI cursor, its page of events built with
+        the cyclic collector paused (it would scan every fresh object of the page)."""
+        r = self.reads
+        rows = self.prepared(f"{name}:{self.schema_version}", getattr(r, name)).run(
+            cursor, params).fetchall()
+        return self._built(r, rows)
+
+    @staticmethod
+    def _built(r: Reads, rows: Iterable[Any]) -> list[RecordedEvent]:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return r.page(rows)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def row_of(self, pending: PendingEvent, position: int) -> dict[str, Any]:
+        """The row of an event being appended to this store (schema 3: slim, checksummed)."""
+        return slim_row(pending, position, self._split_cache)
+
     def stream_on_cursor(self, cursor: Any, aggregate_id: str, after_version: int,
                          to_version: int | None = None,
                          limit: int | None = None) -> list[RecordedEvent]:
         params = {"aggregate_id": aggregate_id, "after": after_version,
                   "to": MAX_VERSION if to_version is None else to_version,
                   "limit": NO_LIMIT if limit is None else limit}
-        return [from_row(r) for r in self.prepared("stream", STREAM).run(cursor, params)]
+        return self.run_read("stream", cursor, params)
 
     def upsert(self, table: Table, key_columns: Sequence[str]) -> Any:
         stmt = self._upsert(table)
@@ -198,17 +245,37 @@ class SqlEventStore(EventStore):
 
     def _sqlite_transaction(self) -> Iterator[StoreTransaction]:
         conn = self._writer
-        if conn is None or conn.closed or conn.invalidated:
-            if conn is not None:
-                conn.close()
-            conn = self._writer = self._write_engine.connect()
         try:
-            with conn.begin():
-                tx = SqlTransaction(self, conn)
-                yield tx
-                tx.flush()
+            if conn is None or conn.closed or conn.invalidated:
+                if conn is not None:
+                    conn.close()
+                conn = self._writer = self._write_engine.connect()
+                self.writer_cache = None  # data_version counts per connection
+                # WAL checkpoints off the command path: see store/walcheck.py
+                raw = conn.connection.driver_connection
+                raw.execute("PRAGMA wal_autocheckpoint = 0")  # type: ignore[union-attr]
+                # a bigger page cache for the writer: the unique indexes of random ids
+                # spill SQLite's default 2 MB on large imports (memory is only used if needed)
+                raw.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")  # type: ignore[union-attr]
+            try:
+                with conn.begin():
+                    tx = SqlTransaction(self, conn)
+                    yield tx
+                    tx.flush()
+                    entry = tx.cache_entry()
+            except BaseException:
+                self.writer_cache = None
+                raise
+            self.writer_cache = entry
         except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
             raise translate_errors(exc) from exc
+        if self._checkpointer is None:
+            self._checkpointer = WalCheckpointer(self.target)
+        bulk = tx.appended_count >= BULK_EVENTS  # an import's batch, not a command
+        if self._checkpointer.committed() or bulk:  # the background fell behind, or bulk
+            with suppress(self.dbapi.Error):  # the commit stands whatever happens here
+                conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                    "PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def create_schema(self) -> None:
         """Create the store's tables (idempotent); called by `open_store(create=True)`."""
@@ -227,13 +294,18 @@ class SqlEventStore(EventStore):
         with self._reading() as conn:
             return int(conn.execute(select(func.count()).select_from(E)).scalar_one())
 
-    def _filtered(self, stmt: Select[Any], flt: EventFilter | None) -> Select[Any]:
+    def _filtered(self, stmt: Select[Any], flt: EventFilter | None, *,
+                  scan: bool = False) -> Select[Any]:
         if flt is None:
             return stmt
         if flt.aggregate_id:
             stmt = stmt.where(E.c.aggregate_id == flt.aggregate_id)
         if flt.event_types:
-            stmt = stmt.where(E.c.event_type.in_(flt.event_types))
+            # `scan`: a short position range, read in order and filtered as the rows go by
+            # (`|| ''` keeps the planner off the type index, whose plan adds a temporary
+            # B-tree sort per page on a store without statistics)
+            typed = E.c.event_type.concat("") if scan else E.c.event_type
+            stmt = stmt.where(typed.in_(flt.event_types))
         if flt.since:
             stmt = stmt.where(E.c.recorded_at >= flt.since)
         if flt.until:
@@ -241,11 +313,16 @@ class SqlEventStore(EventStore):
         if flt.text:
             stmt = stmt.where(E.c.data.icontains(flt.text, autoescape=True))
         if flt.correlation_id:
-            stmt = stmt.where(self._metadata_is("correlation_id", flt.correlation_id))
+            stmt = stmt.where(self.metadata_is("correlation_id", flt.correlation_id))
         return stmt
 
-    def _metadata_is(self, key: str, value: str) -> Any:
-        if self.schema_version >= 2:  # indexed columns
+    def metadata_is(self, key: str, value: str) -> Any:
+        """metadata[key] == value (causation_id or correlation_id), by index where it can."""
+        if key not in ("causation_id", "correlation_id"):
+            raise ValueError(f"cannot search metadata by {key!r}")
+        if self.schema_version >= 3:  # ids stored once: follow the chain, by index
+            return linked(key, value)
+        if self.schema_version == 2:  # indexed columns
             return E.c[key] == value
         # a schema-1 store opened read-only (not migrated): search the metadata text
         return E.c.metadata.contains(f'"{key}":"{value}"', autoescape=True)
@@ -253,7 +330,9 @@ class SqlEventStore(EventStore):
     def read_events(self, *, after_position: int = 0, before_position: int | None = None,
                     limit: int | None = None, filter: EventFilter | None = None,
                     descending: bool = False) -> list[RecordedEvent]:
-        stmt = self._filtered(SELECT_EVENTS, filter)
+        r = self.reads
+        short = before_position is not None and before_position - after_position <= RANGE_SCAN
+        stmt = self._filtered(r.select, filter, scan=short and not descending)
         if after_position:
             stmt = stmt.where(E.c.position > after_position)
         if before_position is not None:
@@ -262,17 +341,15 @@ class SqlEventStore(EventStore):
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._reading() as conn:
-            return [from_row(r) for r in conn.execute(stmt)]
+            return self._built(r, conn.execute(stmt))
 
     def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
                     batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
         last = after_position
         params = {"up_to": NO_LIMIT if up_to is None else up_to, "limit": batch_size}
-        prepared = self.prepared("up_to", UP_TO)
         while True:
             with self._reading() as conn:
-                rows = prepared.run(conn.connection.cursor(), {**params, "after": last})
-                batch = list(map(from_row, rows))
+                batch = self.run_read("up_to", conn.connection.cursor(), {**params, "after": last})
             if not batch:
                 return
             yield batch
@@ -288,21 +365,18 @@ class SqlEventStore(EventStore):
                                          to_version, limit)
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
+        r = self.reads
         with self._reading() as conn:
-            row = conn.execute(SELECT_EVENTS.where(E.c.event_id == event_id)).first()
-        return None if row is None else from_row(row)
+            row = conn.execute(r.select.where(E.c.event_id == event_id)).first()
+        return None if row is None else r.from_row(row)
 
     def events_with_metadata(self, key: str, value: str,
                              limit: int = 1000) -> list[RecordedEvent]:
-        if key not in ("causation_id", "correlation_id"):
-            raise ValueError(f"cannot search metadata by {key!r}")
-        if self.schema_version >= 2:  # indexed columns
-            condition = E.c[key] == value
-        else:  # a schema-1 store opened read-only (not migrated): search the metadata text
-            condition = E.c.metadata.contains(f'"{key}":"{value}"', autoescape=True)
-        stmt = SELECT_EVENTS.where(condition).order_by(E.c.position).limit(limit)
+        condition = self.metadata_is(key, value)
+        r = self.reads
+        stmt = r.select.where(condition).order_by(E.c.position).limit(limit)
         with self._reading() as conn:
-            return [from_row(r) for r in conn.execute(stmt)]
+            return list(map(r.from_row, conn.execute(stmt)))
 
     def _streams_where(self, stmt: Select[Any], aggregate_type: str | None,
                        pattern: str | None) -> Select[Any]:
@@ -347,7 +421,9 @@ class SqlEventStore(EventStore):
 
     def _epoch(self) -> Any:
         if self.dialect == "postgresql":
-            return func.extract("epoch", func.cast(E.c.recorded_at, pg_dialect.TIMESTAMP(True)))
+            from sqlalchemy.dialects.postgresql import TIMESTAMP
+
+            return func.extract("epoch", func.cast(E.c.recorded_at, TIMESTAMP(True)))
         return (func.julianday(E.c.recorded_at) - 2440587.5) * 86400.0
 
     def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
@@ -419,10 +495,11 @@ class SqlEventStore(EventStore):
                            limit: int | None = None,
                            filter: EventFilter | None = None) -> list[RecordedEvent]:
         sort.check(EVENT_SORT_COLUMNS)
-        stmt = sorted_page(self._filtered(SELECT_EVENTS, filter), E.c[sort.column],
+        reads = self.reads  # this schema's columns (schema 3: the lifted ids too)
+        stmt = sorted_page(self._filtered(reads.select, filter), E.c[sort.column],
                            E.c.position, descending=sort.descending, after=after, limit=limit)
         with self._reading() as conn:
-            return [from_row(r) for r in conn.execute(stmt)]
+            return list(map(reads.from_row, conn.execute(stmt)))
 
     def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
                        limit: int | None = None, aggregate_type: str | None = None,
@@ -472,6 +549,9 @@ class SqlEventStore(EventStore):
 
     def close(self) -> None:
         with self._writer_lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None

@@ -4,14 +4,26 @@ construct)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, bindparam, func, insert, inspect, select
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+)
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store import schema
+from incident_core.store.slim import StoredEvent, page3
 
 __all__ = [
     "AFTER",
@@ -29,9 +41,12 @@ __all__ = [
     "UP_TO",
     "E",
     "Prepared",
+    "Reads",
     "S",
     "from_row",
     "has_table",
+    "linked",
+    "reads",
 ]
 
 E = schema.events
@@ -42,6 +57,9 @@ EVENT_COLUMNS = (E.c.position, E.c.event_id, E.c.aggregate_id, E.c.aggregate_typ
                   E.c.schema_version)
 SELECT_EVENTS = select(*EVENT_COLUMNS)
 from_row = RecordedEvent.from_row
+# Schema 3: the lifted ids come along (metadata inflated lazily, see store/slim.py).
+SELECT_EVENTS3 = select(*EVENT_COLUMNS, E.c.command_id, E.c.causation_id, E.c.correlation_id)
+from_row3 = StoredEvent.from_row3
 # Any constant: the key of the transaction-scoped advisory lock that serialises appends on
 # PostgreSQL, so positions become visible in commit order (readers never skip an event).
 PG_APPEND_LOCK = 7_150_243_812
@@ -52,18 +70,54 @@ def has_table(conn: Connection, name: str) -> bool:
     return bool(inspect(conn).has_table(name))
 
 
-STREAM = (SELECT_EVENTS.where(E.c.aggregate_id == bindparam("aggregate_id"),
-                                E.c.version > bindparam("after"),
-                                E.c.version <= bindparam("to"))
-           .order_by(E.c.version).limit(bindparam("limit")))
-AFTER = (SELECT_EVENTS.where(E.c.position > bindparam("after"))
-          .order_by(E.c.position).limit(bindparam("limit")))
-AFTER_TYPED = (SELECT_EVENTS.where(E.c.position > bindparam("after"),
-                                     E.c.event_type.in_(bindparam("types", expanding=True)))
-                .order_by(E.c.position).limit(bindparam("limit")))
-UP_TO = (SELECT_EVENTS.where(E.c.position > bindparam("after"),
-                               E.c.position <= bindparam("up_to"))
-          .order_by(E.c.position).limit(bindparam("limit")))
+class Reads:
+    """The hot read statements for one schema version, and how their rows become events."""
+
+    def __init__(self, base: Select[Any], build: Callable[[Any], RecordedEvent],
+                 page: Callable[[Iterable[Any]], list[RecordedEvent]]) -> None:
+        self.select = base
+        self.from_row = build
+        self.page = page
+        self.stream = (base.where(E.c.aggregate_id == bindparam("aggregate_id"),
+                                  E.c.version > bindparam("after"),
+                                  E.c.version <= bindparam("to"))
+                       .order_by(E.c.version).limit(bindparam("limit")))
+        self.after = (base.where(E.c.position > bindparam("after"))
+                      .order_by(E.c.position).limit(bindparam("limit")))
+        self.after_typed = (base.where(E.c.position > bindparam("after"),
+                                       E.c.event_type.in_(bindparam("types", expanding=True)))
+                            .order_by(E.c.position).limit(bindparam("limit")))
+        self.up_to = (base.where(E.c.position > bindparam("after"),
+                                 E.c.position <= bindparam("up_to"))
+                      .order_by(E.c.position).limit(bindparam("limit")))
+
+
+def _page2(rows: Iterable[Any]) -> list[RecordedEvent]:
+    return list(map(from_row, rows))
+
+
+READS = {2: Reads(SELECT_EVENTS, from_row, _page2), 3: Reads(SELECT_EVENTS3, from_row3, page3)}
+
+
+def reads(schema_version: int) -> Reads:
+    return READS[3] if schema_version >= 3 else READS[2]
+
+
+def linked(key: str, value: str) -> Any:
+    """Schema 3's condition for metadata[key] == value (key: causation_id or correlation_id),
+    following the NULL-means-same-as-before chain; each branch is an equality on an indexed
+    column, so SQLite and PostgreSQL answer it by index."""
+    chain = [E.c.event_id, E.c.command_id, E.c.causation_id, E.c.correlation_id]
+    chain = chain[:chain.index(E.c[key]) + 1]
+    branches = []
+    for depth in range(len(chain) - 1, -1, -1):
+        nulls = [chain[k].is_(None) for k in range(depth + 1, len(chain))]
+        branches.append(and_(chain[depth] == value, *nulls))
+    return or_(*branches)
+
+
+_V2 = READS[2]
+STREAM, AFTER, AFTER_TYPED, UP_TO = _V2.stream, _V2.after, _V2.after_typed, _V2.up_to
 HEAD = select(func.coalesce(func.max(E.c.position), 0))
 INSERT_EVENTS = insert(E)
 CHECKPOINTS = select(CP.c.name, CP.c.position)

@@ -16,16 +16,12 @@ from incident_core.projections.definition import ProjectionSpec
 from incident_core.store import schema, sql_parking
 from incident_core.store.base import StoreTransaction
 from incident_core.store.sql_queries import (
-    AFTER,
-    AFTER_TYPED,
     CHECKPOINTS,
     CP,
     HEAD,
     INSERT_EVENTS,
     NO_LIMIT,
-    SELECT_EVENTS,
     E,
-    from_row,
     has_table,
 )
 
@@ -41,11 +37,40 @@ class SqlTransaction(StoreTransaction):
         self.conn = conn
         self._head: int | None = None
         self.appended = False
+        self.appended_count = 0
         self._checkpoints: dict[str, int] | None = None
         self._dirty: dict[str, int] = {}
         self._unwritten: list[dict[str, Any]] = []
         self._touched: dict[str, dict[str, Any]] = {}
         self._cursor: Any = None
+        self._version: int | None = None  # SQLite's PRAGMA data_version, once read
+
+    def _from_cache(self) -> bool:
+        """Head and checkpoints from the single writer's cache (SQLite), valid while no
+        other connection has committed since it was filled: one cheap PRAGMA instead of two
+        queries per transaction."""
+        cache = self.store.writer_cache
+        if cache is None:
+            return False
+        if self._version is None:
+            self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
+        if cache[0] != self._version:
+            self.store.writer_cache = None
+            return False
+        if self._head is None:
+            self._head = cache[1]
+        if self._checkpoints is None:
+            self._checkpoints = dict(cache[2])
+        return True
+
+    def cache_entry(self) -> tuple[int, int, dict[str, int]] | None:
+        """What the writer may remember after this transaction commits (called before the
+        commit, under the write lock): None unless head and checkpoints are both known."""
+        if self.store.dialect != "sqlite" or self._head is None or self._checkpoints is None:
+            return None
+        if self._version is None:
+            self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
+        return self._version, self._head, dict(self._checkpoints)
 
     @property
     def cursor(self) -> Any:
@@ -55,9 +80,10 @@ class SqlTransaction(StoreTransaction):
         return self._cursor
 
     def head(self) -> int:
-        if self._head is None:
+        if self._head is None and not self._from_cache():
             prepared = self.store.prepared("head", HEAD)
             self._head = int(prepared.run(self.cursor).fetchone()[0])
+        assert self._head is not None
         return self._head
 
     def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
@@ -70,16 +96,10 @@ class SqlTransaction(StoreTransaction):
         position = self.head()
         recorded = []
         rows, touched = self._unwritten, self._touched
+        row_of = self.store.row_of
         for pending in events:
             position += 1
-            rows.append({
-                "position": position, "event_id": pending.event_id,
-                "aggregate_id": pending.aggregate_id, "aggregate_type": pending.aggregate_type,
-                "event_type": pending.event_type, "version": pending.version,
-                "recorded_at": pending.recorded_at, "data": pending.data_json,
-                "metadata": pending.metadata_json, "schema_version": pending.schema_version,
-                "causation_id": pending.causation_id, "correlation_id": pending.correlation_id,
-            })
+            rows.append(row_of(pending, position))
             recorded.append(RecordedEvent.from_pending(pending, position))
             entry = touched.get(pending.aggregate_id)
             if entry is None:
@@ -93,6 +113,7 @@ class SqlTransaction(StoreTransaction):
                              last_recorded_at=pending.recorded_at, last_position=position)
         self._head = position
         self.appended = self.appended or bool(events)
+        self.appended_count += len(events)
         return recorded
 
     def _write_events(self) -> None:
@@ -120,15 +141,17 @@ class SqlTransaction(StoreTransaction):
         params: dict[str, Any] = {"after": position,
                                   "limit": NO_LIMIT if limit is None else limit}
         if event_types is None:
-            return [from_row(r) for r in self.store.prepared("after", AFTER).run(self.cursor,
-                                                                                 params)]
+            return self.store.run_read("after", self.cursor, params)
         params["types"] = list(event_types)
-        return [from_row(r) for r in self.conn.execute(AFTER_TYPED, params)]
+        r = self.store.reads
+        return list(map(r.from_row, self.conn.execute(r.after_typed, params)))
 
     def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
         self._write_events()
-        stmt = SELECT_EVENTS.where(E.c.causation_id == causation_id).order_by(E.c.position)
-        return [from_row(r) for r in self.conn.execute(stmt)]
+        reads = self.store.reads
+        stmt = (reads.select.where(self.store.metadata_is("causation_id", causation_id))
+                .order_by(E.c.position))
+        return list(map(reads.from_row, self.conn.execute(stmt)))
 
     def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
         self._write_events()
@@ -165,13 +188,15 @@ class SqlTransaction(StoreTransaction):
             self.conn.execute(self.store.row_statements(spec)[2], [{"key": k} for k in keys])
 
     def checkpoint(self, name: str) -> int | None:
-        if self._checkpoints is None:  # one query per transaction for all of them
+        if self._checkpoints is None and not self._from_cache():  # else one query for all
             prepared = self.store.prepared("checkpoints", CHECKPOINTS)
             self._checkpoints = {n: int(p) for n, p in prepared.run(self.cursor).fetchall()}
+        assert self._checkpoints is not None
         return self._checkpoints.get(name)
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        self.checkpoint(name)
+        if self.checkpoint(name) == position:
+            return  # it did not move: nothing to write
         assert self._checkpoints is not None
         self._checkpoints[name] = position
         self._dirty[name] = position
@@ -199,10 +224,11 @@ class SqlTransaction(StoreTransaction):
 
     def _write_checkpoint(self, spec: ProjectionSpec, position: int) -> None:
         self.flush()
+        self.checkpoint(spec.name)  # loaded first, so what this transaction knows stays true
         self.conn.execute(self.store.checkpoint_replace, {
             "name": spec.name, "position": position, "signature": spec.signature})
-        if self._checkpoints is not None:
-            self._checkpoints[spec.name] = position
+        assert self._checkpoints is not None
+        self._checkpoints[spec.name] = position
 
     def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
                            checkpoint: int) -> None:
