@@ -38,7 +38,7 @@ def ask_new_store(parent: QWidget, folder: str = "") -> str | None:
     return path or None
 
 
-_CLI_ADVICE = re.compile(r"\s*\(run `incident [^`]*`[^)]*\)")
+_CLI_ADVICE = re.compile(r"\s*(\(run `incident [^`]*`[^)]*\)|; run `incident [^`]*`.*$)")
 
 
 def for_the_window(message: str) -> str:
