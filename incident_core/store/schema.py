@@ -21,6 +21,7 @@ __all__ = [
     "EVENT_INDEXES",
     "checkpoints",
     "events",
+    "lineage",
     "meta",
     "metadata",
     "parked",
@@ -111,4 +112,22 @@ parked = Table(
     Column("attempts", Integer, nullable=False),
     Column("status", Text, nullable=False),
     Column("skip_reason", Text, nullable=True),
+)
+
+
+# Row lineage: each projection row change with the row's values before and after (JSON
+# text; NULL: absent). Created on first use in older stores (no schema bump).
+lineage = Table(
+    "incident_lineage", metadata,
+    Column("projection", Text, primary_key=True),
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("row_key", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("values_before", Text, nullable=True),
+    Column("values_after", Text, nullable=True),
+)
+LINEAGE_INDEXES = (
+    Index("incident_lineage_row", lineage.c.projection, lineage.c.row_key, lineage.c.position),
+    Index("incident_lineage_position", lineage.c.position),
 )

@@ -29,9 +29,10 @@ from incident_core.errors import (
     ReadOnlyError,
     StoreError,
 )
+from incident_core.lineage import LineageEntry
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema, sql_parking
+from incident_core.store import schema, sql_lineage, sql_parking
 from incident_core.store.base import (
     SCHEMA_VERSION,
     EventFilter,
@@ -120,6 +121,7 @@ class SqlEventStore(EventStore):
         self._prepared: dict[str, Prepared] = {}
         self.dbapi: Any = engine.dialect.loaded_dbapi
         self._seen_tables: set[str] = set()
+        self.lineage_ready = False  # incident_lineage exists (see sql_lineage)
 
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager
@@ -460,6 +462,14 @@ class SqlEventStore(EventStore):
         with self._reading() as conn:
             return sql_parking.parked_steps(conn, include_skipped=include_skipped,
                                             process_manager=process_manager)
+
+    def row_history(self, projection: str, key: str) -> list[LineageEntry]:
+        with self._reading() as conn:
+            return sql_lineage.history(conn, projection, key)
+
+    def rows_changed_at(self, position: int) -> list[LineageEntry]:
+        with self._reading() as conn:
+            return sql_lineage.changed_at(conn, position)
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         deadline = time.monotonic() + timeout
