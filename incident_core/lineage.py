@@ -167,4 +167,4 @@ class LineageQueries:
             if found is None:
                 raise IncidentError(f"no event with id {event!r}")
             position = found.position
-        return self.store.rows_changed_at(position)
+        return self.store.rows_changed_at(position, projections=sorted(self.domain.projections))

@@ -294,8 +294,10 @@ class EventStore(ABC):
         """Every recorded change of one projection row, by position (indexed)."""
 
     @abstractmethod
-    def rows_changed_at(self, position: int) -> list[LineageEntry]:
-        """The projection rows the event at `position` changed (indexed)."""
+    def rows_changed_at(self, position: int, *,
+                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
+        """The projection rows the event at `position` changed, among `projections`
+        (default: every projection with a checkpoint); by primary key."""
 
     @abstractmethod
     def wait_for_change(self, known_head: int, timeout: float) -> int:

@@ -229,9 +229,11 @@ class MemoryEventStore(EventStore):
         return [self._lineage_entry(r) for _, r in sorted(records.items())
                 if r["row_key"] == key]
 
-    def rows_changed_at(self, position: int) -> list[LineageEntry]:
+    def rows_changed_at(self, position: int, *,
+                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
         return [self._lineage_entry(records[position])
-                for _, records in sorted(self._lineage.items()) if position in records]
+                for name, records in sorted(self._lineage.items())
+                if position in records and (projections is None or name in projections)]
 
     def parked_steps(self, *, include_skipped: bool = False,
                      process_manager: str | None = None) -> list[ParkedStep]:

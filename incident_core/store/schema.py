@@ -126,8 +126,10 @@ lineage = Table(
     Column("event_id", Text, nullable=False),
     Column("values_before", Text, nullable=True),
     Column("values_after", Text, nullable=True),
+    # The primary key finds an event's changes ((projection, position) for each projection
+    # with a checkpoint), the index a row's history; no rowid B-tree to maintain besides.
+    sqlite_with_rowid=False,
 )
 LINEAGE_INDEXES = (
     Index("incident_lineage_row", lineage.c.projection, lineage.c.row_key, lineage.c.position),
-    Index("incident_lineage_position", lineage.c.position),
 )

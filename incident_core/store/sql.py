@@ -467,9 +467,10 @@ class SqlEventStore(EventStore):
         with self._reading() as conn:
             return sql_lineage.history(conn, projection, key)
 
-    def rows_changed_at(self, position: int) -> list[LineageEntry]:
+    def rows_changed_at(self, position: int, *,
+                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
         with self._reading() as conn:
-            return sql_lineage.changed_at(conn, position)
+            return sql_lineage.changed_at(conn, position, projections)
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, select
 
 from incident_core.lineage import LineageEntry
 from incident_core.store import schema
-from incident_core.store.sql_queries import E, has_table
+from incident_core.store.sql_queries import CP, E, has_table
 
 if TYPE_CHECKING:
     from incident_core.store.sql_transaction import SqlTransaction
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["changed_at", "clear", "history", "record"]
 
 L = schema.lineage
+_UPSERTS: dict[str, Any] = {}
 _SELECT = (select(L, E.c.event_type, E.c.recorded_at)
            .join(E, E.c.position == L.c.position))
 
@@ -38,8 +39,11 @@ def record(tx: SqlTransaction, entries: Sequence[dict[str, Any]]) -> None:
     if not entries:
         return
     _ready(tx)
-    statement = tx.store.upsert(L, ["projection", "position"])
-    tx.store.prepared("lineage_upsert", statement).run_many(tx.cursor, list(entries))
+    store = tx.store
+    statement = _UPSERTS.get(store.dialect)  # built once: building an upsert is costly
+    if statement is None:
+        statement = _UPSERTS[store.dialect] = store.upsert(L, ["projection", "position"])
+    store.prepared("lineage_upsert", statement).run_many(tx.cursor, list(entries))
 
 
 def clear(tx: SqlTransaction, projection: str) -> None:
@@ -64,6 +68,11 @@ def history(conn: Connection, projection: str, key: str) -> list[LineageEntry]:
     return _entries(conn, stmt.order_by(L.c.position))
 
 
-def changed_at(conn: Connection, position: int) -> list[LineageEntry]:
-    stmt = _SELECT.where(L.c.position == position)
+def changed_at(conn: Connection, position: int,
+               projections: Sequence[str] | None) -> list[LineageEntry]:
+    """By primary key: (projection, position) for each candidate projection (default:
+    every name with a checkpoint, a small table)."""
+    if projections is None:
+        projections = [name for (name,) in conn.execute(select(CP.c.name))]
+    stmt = _SELECT.where(L.c.projection.in_(list(projections)), L.c.position == position)
     return _entries(conn, stmt.order_by(L.c.projection))
