@@ -10,6 +10,7 @@ import pytest
 
 from incident_core import Application
 from incident_core.domain import Domain
+from incident_core.envelope import RecordedEvent
 from incident_core.examples.bank import (
     DepositMoney,
     OpenAccount,
@@ -140,3 +141,54 @@ def test_unknown_projection_or_event(bank: Application, bad: str) -> None:
         bank.row_history(bad, "A")
     with pytest.raises(IncidentError):
         bank.rows_changed_by(bad)
+
+
+def test_a_shadow_swap_with_events_arriving_keeps_the_lineage_exact(
+        bank: Application) -> None:
+    from incident_core.operations.shadow import shadow_rebuild
+
+    _transfer_scene(bank)
+    shadow = run(shadow_rebuild(bank, "bank_accounts"))
+    bank.dispatch(DepositMoney(aggregate_id="B", amount=7))  # after the shadow's position
+    expected = bank.row_history("bank_accounts", "B")
+    assert expected[-1].after is not None and expected[-1].after["balance"] == 72
+    shadow.swap()
+    assert bank.row_history("bank_accounts", "B") == expected
+    assert [e.projection for e in bank.rows_changed_by(expected[-1].event_id)] == [
+        "bank_accounts"]
+
+
+def test_a_deleted_row_is_recorded_with_no_values_after(store_target: str) -> None:
+    from pydantic import BaseModel
+
+    from incident_core.examples.bank import AccountOpened, MoneyWithdrawn
+    from incident_core.projections import DELETE
+
+    class Funded(BaseModel):
+        aggregate_id: str
+        funded: bool
+
+    funded = Projection("funded", Funded)
+
+    @funded.on(AccountOpened)
+    def opened(row: Funded | None, event: AccountOpened, recorded: RecordedEvent) -> Funded:
+        return Funded(aggregate_id=recorded.aggregate_id, funded=True)
+
+    @funded.on(MoneyWithdrawn)
+    def withdrawn(row: Funded | None, event: MoneyWithdrawn,
+                  recorded: RecordedEvent) -> object:
+        return DELETE
+
+    domain = Domain(bank_domain.name, aggregates=list(bank_domain.aggregates.values()),
+                    projections=[funded])
+    with Application.open(store_target, domain, create=True) as app:
+        app.dispatch(OpenAccount(aggregate_id="A"))
+        app.dispatch(DepositMoney(aggregate_id="A", amount=10))
+        app.dispatch(WithdrawMoney(aggregate_id="A", amount=10))
+        history = app.row_history("funded", "A")
+        assert [(e.event_type, e.kind) for e in history] == [
+            ("AccountOpened", "created"), ("MoneyWithdrawn", "deleted")]
+        assert history[-1].before == {"aggregate_id": "A", "funded": True}
+        assert history[-1].after is None
+        run(rebuild(app, ["funded"]))
+        assert app.row_history("funded", "A") == history
