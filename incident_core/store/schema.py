@@ -120,16 +120,16 @@ parked = Table(
 lineage = Table(
     "incident_lineage", metadata,
     Column("projection", Text, primary_key=True),
+    Column("row_key", Text, primary_key=True),
     Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=False),
-    Column("row_key", Text, nullable=False),
     Column("event_id", Text, nullable=False),
     Column("values_before", Text, nullable=True),
     Column("values_after", Text, nullable=True),
-    # The primary key finds an event's changes ((projection, position) for each projection
-    # with a checkpoint), the index a row's history; no rowid B-tree to maintain besides.
+    # The primary key is a row's history in order (one range scan); the unique index finds
+    # an event's changes ((projection, position) for each projection). No rowid besides.
     sqlite_with_rowid=False,
 )
 LINEAGE_INDEXES = (
-    Index("incident_lineage_row", lineage.c.projection, lineage.c.row_key, lineage.c.position),
+    Index("incident_lineage_event", lineage.c.projection, lineage.c.position, unique=True),
 )
