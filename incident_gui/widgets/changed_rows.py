@@ -14,8 +14,12 @@ __all__ = ["ROW_ROLE", "add_changed_rows"]
 ROW_ROLE = Qt.ItemDataRole.UserRole + 22  # (projection, row key) of a changed row
 
 
-def add_changed_rows(tree: QTreeWidget, entries: list[LineageEntry]) -> QTreeWidgetItem:
-    group = QTreeWidgetItem(tree, [f"Rows it changed ({len(entries)})"])
+def add_changed_rows(tree: QTreeWidget, entries: list[LineageEntry], *,
+                     index: int = 1) -> QTreeWidgetItem:
+    """Add the group as top-level item `index` (after "Caused by this event": the
+    correlation's list may be long)."""
+    group = QTreeWidgetItem([f"Rows it changed ({len(entries)})"])
+    tree.insertTopLevelItem(min(index, tree.topLevelItemCount()), group)
     group.setData(0, Qt.ItemDataRole.UserRole, "rows")
     group.setFlags(Qt.ItemFlag.ItemIsEnabled)
     for entry in entries:
