@@ -320,9 +320,10 @@ class Application(ProcessManagers, LineageQueries):
         """Swap in rows rebuilt from replay up to `checkpoint`, then catch up to the head,
         in one transaction (a failure leaves the previous rows in place)."""
         projection = self.projection(name)
+        lineage.stage(self, projection, checkpoint)  # in short transactions of its own
         with write_guard(), self.store.transaction() as tx:
             tx.replace_projection(projection.spec, rows, checkpoint)
-            lineage.rewrite(self.domain, tx, projection, checkpoint)
+            lineage.promote(tx, projection)
             unit = Unit(self, tx)
             unit._project(projection, tx.head())
 

@@ -2,9 +2,11 @@
 after. Recorded by the projector in the same transaction as the rows (so it is exact);
 a projection opts out with `Projection(..., lineage=False)`.
 
-A rebuild replaces a projection's rows in one transaction; `rewrite` replays that
-projection's events up to the rebuild's checkpoint in the same transaction, so its
-lineage is exactly what projecting the log event by event records.
+A rebuild replaces a projection's rows in one transaction. Before it, `stage` replays that
+projection's events up to the rebuild's checkpoint into lineage kept under a staging name;
+the swap transaction `promote`s it, so the projection's lineage is exactly what projecting
+the log event by event records (and the events after the checkpoint are projected, with
+their lineage, in that same transaction).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from incident_core.values import aggregate_key
 if TYPE_CHECKING:
     from uuid import UUID
 
+    from incident_core.app import Application
     from incident_core.domain import Domain
     from incident_core.envelope import RecordedEvent
     from incident_core.projections.definition import Projection
     from incident_core.store.base import EventStore, StoreTransaction
 
-__all__ = ["LineageEntry", "LineageQueries", "LineageTrail", "rewrite"]
+__all__ = ["LineageEntry", "LineageQueries", "LineageTrail", "promote", "stage"]
 
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True).encode
 REWRITE_PAGE = 5000  # events read per query while rewriting a projection's lineage
@@ -111,33 +114,51 @@ class LineageTrail:
         return out
 
 
-def rewrite(domain: Domain, tx: StoreTransaction, projection: Projection[Any],
-            checkpoint: int) -> None:
-    """Replace a projection's lineage with a replay of its events up to `checkpoint`."""
+STAGING = "__lineage_rebuild"  # suffix of the name a rebuild stages its lineage under
+
+
+def stage(app: Application, projection: Projection[Any], checkpoint: int) -> None:
+    """Before a rebuild's swap: replay the projection's events up to `checkpoint` into
+    lineage staged under another name, in short write transactions (one per page), so the
+    swap transaction only has to `promote` it (other writers wait seconds, not minutes)."""
     from incident_core.operations.replay import decode
+    from incident_core.parking import write_guard
     from incident_core.projections.definition import RowBuffer
 
-    tx.clear_lineage(projection.name)
+    staged = projection.name + STAGING
+    with write_guard(), app.store.transaction() as tx:
+        tx.clear_lineage(staged)
     if not projection.lineage:
         return
-    trail = LineageTrail(projection.name)
+    trail = LineageTrail(staged)
     buffer = RowBuffer(projection, lambda keys: {}, trail=trail)
-    knows = domain.knows_event
-    for page in _pages(tx, projection, checkpoint):
+    knows = app.domain.knows_event
+    for page in _pages(app.store, projection, checkpoint):
         for recorded in page:
             if knows(recorded.event_type):
-                event = decode(domain, recorded)
+                event = decode(app.domain, recorded)
                 buffer.apply(projection.key_for(recorded, event), recorded, event)
-        tx.record_lineage(trail.take())
+        with write_guard(), app.store.transaction() as tx:
+            tx.record_lineage(trail.take())
 
 
-def _pages(tx: StoreTransaction, projection: Projection[Any],
+def promote(tx: StoreTransaction, projection: Projection[Any]) -> None:
+    """In the swap transaction: the staged lineage replaces the projection's."""
+    tx.clear_lineage(projection.name)
+    if projection.lineage:
+        tx.rename_lineage(projection.name + STAGING, projection.name)
+
+
+def _pages(store: EventStore, projection: Projection[Any],
            checkpoint: int) -> Iterator[list[RecordedEvent]]:
-    types = projection.event_type_names
+    from incident_core.store.base import EventFilter
+
+    types = tuple(projection.event_type_names)
+    wanted = EventFilter(event_types=types)
     after = 0
     while types and after < checkpoint:
-        page = [r for r in tx.events_after(after, event_types=types, limit=REWRITE_PAGE)
-                if r.position <= checkpoint]
+        page = store.read_events(after_position=after, before_position=checkpoint + 1,
+                                 limit=REWRITE_PAGE, filter=wanted)
         if not page:
             return
         yield page

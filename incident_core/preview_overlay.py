@@ -117,5 +117,8 @@ class OverlayTransaction(StoreTransaction):
     def clear_lineage(self, projection: str) -> None:
         """Lineage is not kept: a preview runs no projection."""
 
+    def rename_lineage(self, old: str, new: str) -> None:
+        """Lineage is not kept: a preview runs no projection."""
+
     def flush(self) -> None:
         """Nothing is buffered (or written)."""

@@ -164,6 +164,10 @@ class StoreTransaction(ABC):
         """Forget a projection's lineage (its rows are being rebuilt)."""
 
     @abstractmethod
+    def rename_lineage(self, old: str, new: str) -> None:
+        """File the lineage recorded under `old` under `new` (a staged rebuild's)."""
+
+    @abstractmethod
     def flush(self) -> None:
         """Write what this transaction still buffers, so a failing write shows up now."""
 

@@ -385,6 +385,13 @@ class _MemoryTransaction(StoreTransaction):
         self.lineage_cleared.add(projection)
         self.lineage = [e for e in self.lineage if e["projection"] != projection]
 
+    def rename_lineage(self, old: str, new: str) -> None:
+        moved = [dict(e, projection=new) for e in self.lineage if e["projection"] == old]
+        moved += [dict(e, projection=new) for e in self.store._lineage.get(old, {}).values()
+                  if old not in self.lineage_cleared]
+        self.clear_lineage(old)
+        self.lineage.extend(moved)
+
     def park(self, step: ParkedStep) -> None:
         self.parked_changes[(step.process_manager, step.position)] = step
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 
 from incident_core.lineage import LineageEntry
 from incident_core.store import schema
@@ -16,7 +16,7 @@ from incident_core.store.sql_queries import CP, E, has_table
 if TYPE_CHECKING:
     from incident_core.store.sql_transaction import SqlTransaction
 
-__all__ = ["changed_at", "clear", "history", "record"]
+__all__ = ["changed_at", "clear", "history", "record", "rename"]
 
 L = schema.lineage
 _UPSERTS: dict[str, Any] = {}
@@ -50,6 +50,12 @@ def clear(tx: SqlTransaction, projection: str) -> None:
     tx.flush()
     _ready(tx)
     tx.conn.execute(delete(L).where(L.c.projection == projection))
+
+
+def rename(tx: SqlTransaction, old: str, new: str) -> None:
+    tx.flush()
+    _ready(tx)
+    tx.conn.execute(update(L).where(L.c.projection == old).values(projection=new))
 
 
 def _entries(conn: Connection, stmt: Any) -> list[LineageEntry]:

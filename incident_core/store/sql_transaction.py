@@ -236,3 +236,6 @@ class SqlTransaction(StoreTransaction):
 
     def clear_lineage(self, projection: str) -> None:
         sql_lineage.clear(self, projection)
+
+    def rename_lineage(self, old: str, new: str) -> None:
+        sql_lineage.rename(self, old, new)
