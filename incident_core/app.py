@@ -11,8 +11,9 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from incident_core import idempotent, recording
+from incident_core import idempotent, lineage, recording
 from incident_core.app_sagas import ProcessManagers
+from incident_core.cascade import preview_cascade
 from incident_core.domain import Aggregate, Command, Domain, Event, Rejection
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import (
@@ -21,6 +22,7 @@ from incident_core.errors import (
     StoreError,
     UnknownProjection,
 )
+from incident_core.lineage import LineageQueries
 from incident_core.parking import write_guard
 from incident_core.process import Accepted, Outcome, Rejected
 from incident_core.projections.definition import Projection
@@ -52,7 +54,7 @@ __all__ = [
 Listener = Callable[[list[RecordedEvent]], None]
 
 
-class Application(ProcessManagers):
+class Application(ProcessManagers, LineageQueries):
     """A domain running over a store. Thread-safe; one per process per store is enough."""
 
     def __init__(self, store: EventStore, domain: Domain, *, max_attempts: int = 10,
@@ -200,7 +202,8 @@ class Application(ProcessManagers):
         _, events = self._pending(aggregate, command, version, decision, {})
         after = AggregateState(key, aggregate.name, version + len(events),
                                self._apply_all(aggregate, state, events))
-        return Preview(before, events, after, None)
+        return Preview(before, events, after, None, cascade=preview_cascade(self, command)
+                       if self.domain.process_managers else None)
 
     def dispatch(self, command: Command, *, metadata: dict[str, Any] | None = None,
                  idempotency_key: str | None = None) -> DispatchResult:
@@ -317,8 +320,10 @@ class Application(ProcessManagers):
         """Swap in rows rebuilt from replay up to `checkpoint`, then catch up to the head,
         in one transaction (a failure leaves the previous rows in place)."""
         projection = self.projection(name)
+        lineage.stage(self, projection, checkpoint)  # in short transactions of its own
         with write_guard(), self.store.transaction() as tx:
             tx.replace_projection(projection.spec, rows, checkpoint)
+            lineage.promote(tx, projection)
             unit = Unit(self, tx)
             unit._project(projection, tx.head())
 

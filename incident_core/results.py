@@ -4,13 +4,16 @@ work)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from incident_core.domain import Event
 from incident_core.errors import IncidentError
 from incident_core.process import Accepted, Rejected
+
+if TYPE_CHECKING:
+    from incident_core.cascade import Cascade
 
 __all__ = [
     "AggregateState",
@@ -64,6 +67,8 @@ class Preview:
     events: list[Event]
     after: AggregateState | None
     rejection: Rejected | None
+    # what the process managers would then record (None: the domain has none)
+    cascade: Cascade | None = None
 
     @property
     def ok(self) -> bool:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from incident_core.domain import Command, Event, Rejection
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import IncidentError, StoreError
+from incident_core.lineage import LineageTrail
 from incident_core.parking import StepFailed, is_infrastructure, parked_step, row_problem
 from incident_core.process import Accepted, Outcome, ParkedStep, ProcessManager, Rejected
 from incident_core.projections.definition import Projection, ProjectionSpec, RowBuffer
@@ -184,7 +185,8 @@ class Unit:
         if not work:  # nothing for this projection: only its checkpoint moves
             tx.set_checkpoint(projection.name, head)
             return
-        buffer = RowBuffer(projection, lambda keys: tx.get_rows(spec, keys))
+        trail = LineageTrail(projection.name) if projection.lineage else None
+        buffer = RowBuffer(projection, lambda keys: tx.get_rows(spec, keys), trail=trail)
         buffer.prefetch(key for key, _, _ in work)
         last: dict[str, RecordedEvent] = {}
         for key, recorded, event in work:
@@ -201,6 +203,8 @@ class Unit:
         self._check_rows(spec, puts, last)
         tx.put_rows(spec, puts)
         tx.delete_rows(spec, deletes)
+        if trail is not None:
+            tx.record_lineage(trail.entries)
         tx.set_checkpoint(projection.name, head)
 
     def _blame(self, recorded: RecordedEvent, exc: Exception) -> None:

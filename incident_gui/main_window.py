@@ -20,6 +20,7 @@ from incident_gui.change_fanout import connect_store_changes
 from incident_gui.colors import use_domain_colors
 from incident_gui.demo_seeder import DemoSeeder
 from incident_gui.dialogs import show_error
+from incident_gui.lineage_views import install_lineage_views
 from incident_gui.live import LiveWatcher
 from incident_gui.menus import build_actions
 from incident_gui.models.event_cells import type_icon
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         self._loaders["chartLoader"].sig_done.connect(self._on_totals,
                                                       Qt.ConnectionType.QueuedConnection)
         self.table_menus = install_table_menus(self)  # right-click menus, exports
+        self.lineage = install_lineage_views(self)  # row History…, "Rows it changed"
         connect_store_changes(self)
 
     def sizeHint(self) -> QSize:

@@ -17,6 +17,7 @@ from incident_gui.widgets.process_managers_panel import ProcessManagersPanel
 
 if TYPE_CHECKING:
     from incident_gui.main_window import MainWindow
+    from incident_gui.parked_badge import ParkedBadge
 
 __all__ = ["SagaViews", "install_saga_views"]
 
@@ -40,6 +41,7 @@ class SagaViews(QObject):
         window.side_tabs.currentChanged.connect(self._on_tab)
         window.sig_log_ready.connect(self._on_store_changed)
         self.branches = BranchController(window)
+        self.parked_badge: ParkedBadge | None = None  # set by install_saga_views
 
     def _action(self, text: str, shortcut: str | None, name: str) -> QAction:
         action = QAction(text, self.window)
@@ -91,4 +93,8 @@ class SagaViews(QObject):
 
 
 def install_saga_views(window: MainWindow) -> SagaViews:
-    return SagaViews(window)
+    from incident_gui.parked_badge import install_parked_badge
+
+    views = SagaViews(window)
+    views.parked_badge = install_parked_badge(window, views)
+    return views

@@ -10,6 +10,7 @@ thread, see `ExportRunner`). The window installs this once (`install_table_menus
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,8 @@ class TableMenus(QObject):
         self.window = window
         self.exports = ExportRunner(window, window.status, self._folder)
         self.last_menu: QMenu | None = None  # the menu on screen (tests and screenshots)
+        # more entries for a projection row's menu: hook(menu, projection name, row key)
+        self.projection_row_hooks: list[Callable[[QMenu, str, str], None]] = []
         panels = ((window.streams_panel.view, self._stream_menu),
                   (window.timeline_panel.view, self._timeline_menu),
                   (window.global_log_panel.view, self._log_menu))
@@ -181,6 +184,8 @@ class TableMenus(QObject):
                        lambda: self.filter_log(aggregate_id=aggregate))
         menu.addAction(f"Open the stream {_short(aggregate)}",
                        lambda: self.window.show_aggregate(aggregate))
+        for extend in self.projection_row_hooks:  # e.g. History (incident_gui.lineage_views)
+            extend(menu, tab.name, key)
         menu.addSeparator()
         menu.addAction("Export the rows to CSV…", lambda: self.export_projection(tab))
         self._show(menu, view, pos)

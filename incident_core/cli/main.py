@@ -23,6 +23,7 @@ from incident_core.cli.commands import (
     cmd_streams,
     cmd_verify,
 )
+from incident_core.cli.lineage import register as register_lineage
 from incident_core.cli.output import (
     DEFAULT_DB,
     DOMAIN_CODE,
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_trace_command(sub, common)
     register_sagas(add, common)
     add_time_travel(add, projection, rebuild)
+    register_lineage(add)
     return parser
 
 

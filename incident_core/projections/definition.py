@@ -24,6 +24,9 @@ from pydantic import BaseModel
 from incident_core.domain import Event
 from incident_core.envelope import RecordedEvent
 
+if typing.TYPE_CHECKING:
+    from incident_core.lineage import LineageTrail
+
 __all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer"]
 
 R = TypeVar("R", bound=BaseModel)
@@ -99,7 +102,8 @@ class Projection(Generic[R]):
                       recorded: RecordedEvent) -> AccountRow | None: ...
     """
 
-    def __init__(self, name: str, row_type: type[R], *, key: str = "aggregate_id") -> None:
+    def __init__(self, name: str, row_type: type[R], *, key: str = "aggregate_id",
+                 lineage: bool = True) -> None:
         if not _NAME.match(name) or name.startswith("incident_"):
             raise ValueError(f"projection name {name!r} must be lower_snake_case "
                              "and not start with 'incident_'")
@@ -108,6 +112,7 @@ class Projection(Generic[R]):
         self.name = name
         self.row_type = row_type
         self.key = key
+        self.lineage = lineage  # record each row change (see incident_core.lineage)
         self._handlers: dict[str, tuple[Handler, Callable[[RecordedEvent, Any], str] | None]] = {}
         columns = []
         for field_name, info in row_type.model_fields.items():
@@ -164,12 +169,15 @@ class Projection(Generic[R]):
 class RowBuffer(Generic[R]):
     """Rows of one projection being folded over many events: models stay in memory and are
     validated/dumped once per row, not once per event; changes are written back in bulk.
-    `fetch(keys)` loads stored rows for keys not seen yet (returns {} for a rebuild)."""
+    `fetch(keys)` loads stored rows for keys not seen yet (returns {} for a rebuild);
+    `trail` (a `LineageTrail`), when given, collects each row change with before/after."""
 
     def __init__(self, projection: Projection[R],
-                 fetch: Callable[[list[str]], dict[str, dict[str, Any]]]) -> None:
+                 fetch: Callable[[list[str]], dict[str, dict[str, Any]]], *,
+                 trail: LineageTrail | None = None) -> None:
         self.projection = projection
         self._fetch = fetch
+        self.trail = trail
         self.rows: dict[str, R | None] = {}
         self.changed: set[str] = set()
 
@@ -185,11 +193,34 @@ class RowBuffer(Generic[R]):
     def apply(self, key: str, recorded: RecordedEvent, event: Event) -> None:
         if key not in self.rows:
             self.prefetch([key])
+        trail = self.trail
+        if trail is not None:
+            self._traced(trail, key, recorded, event)
+            return
         result = self.projection.apply(self.rows[key], recorded, event)
         if result is None:
             return
         self.rows[key] = None if isinstance(result, Delete) else result
         self.changed.add(key)
+
+    def _traced(self, trail: LineageTrail, key: str, recorded: RecordedEvent,
+                event: Event) -> None:
+        """`apply` recording the change: the row is dumped before the handler runs (it
+        may change the model in place) and after it."""
+        row = self.rows[key]
+        projection = self.projection
+        before = trail.before(key, None if row is None or trail.known(key)
+                              else projection.dump(row))
+        result = projection.apply(row, recorded, event)
+        if result is None:
+            return
+        self.changed.add(key)
+        if isinstance(result, Delete):
+            self.rows[key] = None
+            trail.add(key, recorded, before, None)
+        else:
+            self.rows[key] = result
+            trail.add(key, recorded, before, projection.dump(result))
 
     def changes(self) -> tuple[list[dict[str, Any]], list[str]]:
         """(rows to upsert, keys to delete) since the buffer was made."""

@@ -19,6 +19,7 @@ from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
 
 if TYPE_CHECKING:
+    from incident_core.lineage import LineageEntry
     from incident_core.store.sorting import Cursor, SortKey
 
 __all__ = [
@@ -152,6 +153,20 @@ class StoreTransaction(ABC):
     @abstractmethod
     def parked(self, process_manager: str, position: int) -> ParkedStep | None:
         ...
+
+    # -- row lineage (incident_core.lineage) --------------------------------------------
+    @abstractmethod
+    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Store row changes (`LineageTrail.entries` records), replacing any of the same
+        (projection, position)."""
+
+    @abstractmethod
+    def clear_lineage(self, projection: str) -> None:
+        """Forget a projection's lineage (its rows are being rebuilt)."""
+
+    @abstractmethod
+    def rename_lineage(self, old: str, new: str) -> None:
+        """File the lineage recorded under `old` under `new` (a staged rebuild's)."""
 
     @abstractmethod
     def flush(self) -> None:
@@ -298,6 +313,16 @@ class EventStore(ABC):
     def parked_steps(self, *, include_skipped: bool = False,
                      process_manager: str | None = None) -> list[ParkedStep]:
         """Parked saga steps, by process manager then position (skipped ones on request)."""
+
+    @abstractmethod
+    def row_history(self, projection: str, key: str) -> list[LineageEntry]:
+        """Every recorded change of one projection row, by position (indexed)."""
+
+    @abstractmethod
+    def rows_changed_at(self, position: int, *,
+                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
+        """The projection rows the event at `position` changed, among `projections`
+        (default: every projection with a checkpoint); by primary key."""
 
     @abstractmethod
     def wait_for_change(self, known_head: int, timeout: float) -> int:

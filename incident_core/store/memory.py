@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, ReadOnlyError, StoreError
+from incident_core.lineage import LineageEntry
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.base import EventFilter, EventStore, StoreTransaction, StreamInfo
@@ -78,6 +79,8 @@ class MemoryEventStore(EventStore):
         self._signatures: dict[str, str] = {}
         self._checkpoints: dict[str, int] = {}
         self._parked: dict[tuple[str, int], ParkedStep] = {}
+        # row lineage: projection → position → stored record (see incident_core.lineage)
+        self._lineage: dict[str, dict[int, dict[str, Any]]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[StoreTransaction]:
@@ -217,6 +220,21 @@ class MemoryEventStore(EventStore):
     def checkpoints(self) -> dict[str, int]:
         return dict(self._checkpoints)
 
+    def _lineage_entry(self, stored: dict[str, Any]) -> LineageEntry:
+        event = self._events[int(stored["position"]) - 1]
+        return LineageEntry.from_stored(stored, event.event_type, event.recorded_at_text)
+
+    def row_history(self, projection: str, key: str) -> list[LineageEntry]:
+        records = self._lineage.get(projection, {})
+        return [self._lineage_entry(r) for _, r in sorted(records.items())
+                if r["row_key"] == key]
+
+    def rows_changed_at(self, position: int, *,
+                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
+        return [self._lineage_entry(records[position])
+                for name, records in sorted(self._lineage.items())
+                if position in records and (projections is None or name in projections)]
+
     def parked_steps(self, *, include_skipped: bool = False,
                      process_manager: str | None = None) -> list[ParkedStep]:
         return [step for _, step in sorted(self._parked.items())
@@ -257,6 +275,8 @@ class _MemoryTransaction(StoreTransaction):
         self.signatures: dict[str, str] = {}
         self.checkpoints: dict[str, int] = {}
         self.parked_changes: dict[tuple[str, int], ParkedStep | None] = {}
+        self.lineage_cleared: set[str] = set()
+        self.lineage: list[dict[str, Any]] = []
 
     def head(self) -> int:
         return len(self.store._events) + len(self.events)
@@ -345,6 +365,7 @@ class _MemoryTransaction(StoreTransaction):
         if self.store._signatures.get(spec.name) == spec.signature:
             return False
         self.replace_projection(spec, [], 0)
+        self.clear_lineage(spec.name)
         return True
 
     def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
@@ -356,6 +377,20 @@ class _MemoryTransaction(StoreTransaction):
 
     def flush(self) -> None:
         """Nothing is buffered: appends are checked when they are made."""
+
+    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
+        self.lineage.extend(dict(e) for e in entries)
+
+    def clear_lineage(self, projection: str) -> None:
+        self.lineage_cleared.add(projection)
+        self.lineage = [e for e in self.lineage if e["projection"] != projection]
+
+    def rename_lineage(self, old: str, new: str) -> None:
+        moved = [dict(e, projection=new) for e in self.lineage if e["projection"] == old]
+        moved += [dict(e, projection=new) for e in self.store._lineage.get(old, {}).values()
+                  if old not in self.lineage_cleared]
+        self.clear_lineage(old)
+        self.lineage.extend(moved)
 
     def park(self, step: ParkedStep) -> None:
         self.parked_changes[(step.process_manager, step.position)] = step
@@ -387,6 +422,10 @@ class _MemoryTransaction(StoreTransaction):
                 else:
                     table[key] = row
         store._checkpoints.update(self.checkpoints)
+        for name in self.lineage_cleared:
+            store._lineage.pop(name, None)
+        for record in self.lineage:
+            store._lineage.setdefault(record["projection"], {})[record["position"]] = record
         for event in self.events:
             store._by_stream.setdefault(event.aggregate_id, []).append(event)
             store._by_id[event.event_id] = event

@@ -23,6 +23,7 @@ __all__ = [
     "checkpoints",
     "events",
     "for_dialect",
+    "lineage",
     "meta",
     "metadata",
     "parked",
@@ -137,4 +138,24 @@ parked = Table(
     Column("attempts", Integer, nullable=False),
     Column("status", Text, nullable=False),
     Column("skip_reason", Text, nullable=True),
+)
+
+
+# Row lineage: each projection row change with the row's values before and after (JSON
+# text; NULL: absent). Created on first use in older stores (no schema bump).
+lineage = Table(
+    "incident_lineage", metadata,
+    Column("projection", Text, primary_key=True),
+    Column("row_key", Text, primary_key=True),
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("event_id", Text, nullable=False),
+    Column("values_before", Text, nullable=True),
+    Column("values_after", Text, nullable=True),
+    # The primary key is a row's history in order (one range scan); the unique index finds
+    # an event's changes ((projection, position) for each projection). No rowid besides.
+    sqlite_with_rowid=False,
+)
+LINEAGE_INDEXES = (
+    Index("incident_lineage_event", lineage.c.projection, lineage.c.position, unique=True),
 )

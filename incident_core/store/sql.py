@@ -28,9 +28,10 @@ from incident_core.errors import (
     ReadOnlyError,
     StoreError,
 )
+from incident_core.lineage import LineageEntry
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema, sql_parking
+from incident_core.store import schema, sql_lineage, sql_parking
 from incident_core.store.base import (
     SCHEMA_VERSION,
     EventFilter,
@@ -140,6 +141,7 @@ class SqlEventStore(EventStore):
         self._checkpointer: WalCheckpointer | None = None
         # (data_version, head, checkpoints) after the writer's last commit (SQLite)
         self.writer_cache: tuple[int, int, dict[str, int]] | None = None
+        self.lineage_ready = False  # incident_lineage exists (see sql_lineage)
 
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager
@@ -537,6 +539,15 @@ class SqlEventStore(EventStore):
         with self._reading() as conn:
             return sql_parking.parked_steps(conn, include_skipped=include_skipped,
                                             process_manager=process_manager)
+
+    def row_history(self, projection: str, key: str) -> list[LineageEntry]:
+        with self._reading() as conn:
+            return sql_lineage.history(conn, projection, key)
+
+    def rows_changed_at(self, position: int, *,
+                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
+        with self._reading() as conn:
+            return sql_lineage.changed_at(conn, position, projections)
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         deadline = time.monotonic() + timeout

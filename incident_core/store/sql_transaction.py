@@ -13,7 +13,7 @@ from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema, sql_parking
+from incident_core.store import schema, sql_lineage, sql_parking
 from incident_core.store.base import StoreTransaction
 from incident_core.store.sql_queries import (
     CHECKPOINTS,
@@ -219,6 +219,7 @@ class SqlTransaction(StoreTransaction):
         table = self.store.table(spec)
         table.drop(self.conn, checkfirst=True)
         table.create(self.conn)
+        sql_lineage.clear(self, spec.name)
         self._write_checkpoint(spec, 0)
         return True
 
@@ -255,3 +256,12 @@ class SqlTransaction(StoreTransaction):
 
     def parked(self, process_manager: str, position: int) -> ParkedStep | None:
         return sql_parking.parked(self.conn, process_manager, position)
+
+    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
+        sql_lineage.record(self, entries)
+
+    def clear_lineage(self, projection: str) -> None:
+        sql_lineage.clear(self, projection)
+
+    def rename_lineage(self, old: str, new: str) -> None:
+        sql_lineage.rename(self, old, new)

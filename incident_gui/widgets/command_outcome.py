@@ -156,6 +156,10 @@ def preview_html(domain: Domain, preview: Preview) -> str:
              f"version {before.version} to {after.version if after else before.version}.</p>")
     body += "<p><b>Events it would record</b></p>" + event_list_html(preview.events)
     body += _reaction_note(domain, preview)
+    if preview.cascade is not None:  # what the process managers would then record
+        from incident_gui.widgets.cascade_preview import cascade_html
+
+        body += cascade_html(preview.cascade, domain.rejection_messages)
     if after is not None:
         state = pretty_json(after.state.model_dump(mode="json"))
         body += f"<p><b>State after</b></p><pre>{html.escape(state)}</pre>"

@@ -19,10 +19,12 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import EventStore, RecordedEvent
+from incident_core.lineage import LineageEntry
 from incident_gui.colors import color_for_event_type
 from incident_gui.formatting import local_time, pretty_json
 from incident_gui.models.event_cells import KnowsEvent, type_icon
 from incident_gui.query_thread import QueryThread
+from incident_gui.widgets.changed_rows import ROW_ROLE, add_changed_rows
 from incident_gui.widgets.json_tree import JsonTree, tree_children
 from incident_gui.widgets.naming import named
 
@@ -52,13 +54,13 @@ def _link(kind: str, target: str, text: str) -> str:
     return f'<a href="{kind}:{escape(target)}">{escape(text)}</a>'
 
 
-def _related(store: EventStore, event: RecordedEvent) -> tuple[list[RecordedEvent],
-                                                                 list[RecordedEvent]]:
+def _related(store: EventStore, event: RecordedEvent) -> tuple[
+        list[RecordedEvent], list[RecordedEvent], list[LineageEntry]]:
     caused = store.events_with_metadata("causation_id", event.event_id, RELATED_LIMIT)
     correlation = event.correlation_id
     same = ([] if correlation is None else
             store.events_with_metadata("correlation_id", correlation, RELATED_LIMIT))
-    return caused, same
+    return caused, same, store.rows_changed_at(event.position)
 
 
 class EventDetail(QWidget):
@@ -67,6 +69,7 @@ class EventDetail(QWidget):
     sig_event_requested = Signal(str)  # event id to jump to
     sig_aggregate_requested = Signal(str)
     sig_conversation_requested = Signal(str)  # event id whose conversation to show
+    sig_row_history_requested = Signal(str, str)  # projection, row key
 
     def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -227,10 +230,11 @@ class EventDetail(QWidget):
     def _on_related(self, key: object, result: object) -> None:
         if key != ("related", self._generation) or not isinstance(result, tuple):
             return
-        caused, same = result
+        caused, same, rows = result
         self.related.clear()
         self._add_group("caused", f"Caused by this event ({len(caused)})", caused)
         self._add_group("correlation", f"Same correlation ({len(same)})", same)
+        add_changed_rows(self.related, rows)
         self.related.expandAll()
         self.related.resizeColumnToContents(0)
         header = self.related.header()
@@ -274,6 +278,10 @@ class EventDetail(QWidget):
             QTimer.singleShot(0, self, lambda: signal.emit(target))
 
     def _on_related_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        row = item.data(0, ROW_ROLE)
+        if isinstance(row, tuple):  # a row this event changed: its history
+            QTimer.singleShot(0, self, lambda: self.sig_row_history_requested.emit(*row))
+            return
         event_id = item.data(0, EVENT_ID_ROLE)
         if isinstance(event_id, str):
             # Jumping rebuilds this tree: leave the click handler before the items go.
