@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from incident_core import idempotent, recording
+from incident_core import aggregate_snapshots, idempotent, recording
 from incident_core.app_sagas import ProcessManagers
 from incident_core.domain import Aggregate, Command, Domain, Event, Rejection
 from incident_core.envelope import PendingEvent, RecordedEvent
@@ -150,21 +150,26 @@ class Application(ProcessManagers):
         base = self._cached(aggregate, aggregate_id)
         if trust_cache and base[0] > 0:
             return base
+        if base[0] == 0:
+            base = aggregate_snapshots.latest(self.store, aggregate, aggregate_id) or base
         return self._fold(aggregate, aggregate_id, base, read(aggregate_id, after_version=base[0]))
 
     def state(self, aggregate_id: str | int | UUID, *,
               at_version: int | None = None) -> AggregateState | None:
         """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
         aggregate_id = aggregate_key(aggregate_id)
-        events = self.store.read_stream(aggregate_id, to_version=at_version)
-        if not events:
+        info = self.store.stream(aggregate_id)
+        if info is None or (at_version is not None and at_version < 1):
             return None
-        aggregate = self.domain.aggregate_named(events[0].aggregate_type)
+        aggregate = self.domain.aggregate_named(info.aggregate_type)
         if aggregate is None:
-            raise IncidentError(f"aggregate type {events[0].aggregate_type!r} is not part of "
+            raise IncidentError(f"aggregate type {info.aggregate_type!r} is not part of "
                                 f"the domain {self.domain.name!r}")
-        version, state = self._fold(aggregate, aggregate_id, (0, aggregate.initial_state),
-                                    events)
+        base = (aggregate_snapshots.latest(self.store, aggregate, aggregate_id, at_version)
+                or (0, aggregate.initial_state))
+        events = self.store.read_stream(aggregate_id, after_version=base[0],
+                                        to_version=at_version)
+        version, state = self._fold(aggregate, aggregate_id, base, events)
         return AggregateState(aggregate_id, aggregate.name, version, state)
 
     # -- the command path ---------------------------------------------------------------
@@ -236,19 +241,21 @@ class Application(ProcessManagers):
                     continue
                 return Rejected.of(decision)
             pending, events = self._pending(aggregate, command, version, decision, meta)
+            new_state = self._apply_all(aggregate, state, events)
             try:
                 with write_guard(), self.store.transaction() as tx:
                     earlier = idempotent.earlier_in(tx, idempotency_key, command)
                     if not earlier:
                         unit = Unit(self, tx)
                         recorded = unit.record(pending, events)
+                        aggregate_snapshots.save_if_due(tx, aggregate, key, version,
+                                                        version + len(events), new_state)
                         saga_work = unit.finish(fast_forward=True)
             except ConcurrencyError:
                 verify = True  # the cached state is still a committed one: read the rest
                 continue
             if earlier:  # another process recorded it meanwhile
                 return Accepted(earlier, replayed=True)
-            new_state = self._apply_all(aggregate, state, events)
             self._remember(aggregate.name, key, version + len(events), new_state)
             unit.publish()
             if saga_work:

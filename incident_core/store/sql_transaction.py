@@ -13,8 +13,8 @@ from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema, sql_parking
-from incident_core.store.base import StoreTransaction
+from incident_core.store import schema, snapshot_rows, sql_parking
+from incident_core.store.base import StoredSnapshot, StoreTransaction
 from incident_core.store.sql_queries import (
     AFTER,
     AFTER_TYPED,
@@ -220,6 +220,9 @@ class SqlTransaction(StoreTransaction):
             self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
                                    f"RENAME TO {quote(spec.name + '_pkey')}"))
         self._write_checkpoint(spec, checkpoint)
+
+    def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        snapshot_rows.save(self.conn, snapshot)
 
     def park(self, step: ParkedStep) -> None:
         sql_parking.park(self.conn, step)
