@@ -6,12 +6,13 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from pydantic import BaseModel
 
-from incident_core import aggregate_snapshots, idempotent, recording
+from incident_core import aggregate_snapshots, committing, idempotent, recording
 from incident_core.app_sagas import ProcessManagers
 from incident_core.domain import Aggregate, Command, Domain, Event, Rejection
 from incident_core.envelope import PendingEvent, RecordedEvent
@@ -49,6 +50,9 @@ __all__ = [
 ]
 
 
+if TYPE_CHECKING:
+    from incident_core.group_commit import GroupCommit
+
 Listener = Callable[[list[RecordedEvent]], None]
 
 
@@ -56,8 +60,14 @@ class Application(ProcessManagers):
     """A domain running over a store. Thread-safe; one per process per store is enough."""
 
     def __init__(self, store: EventStore, domain: Domain, *, max_attempts: int = 10,
-                 cache_size: int = 50_000) -> None:
+                 cache_size: int = 50_000, group_commit: bool = True) -> None:
         self.store = store
+        # Concurrent dispatches share durable commits (incident_core.group_commit).
+        self._group: GroupCommit | None = None
+        if group_commit and not store.read_only and store.dialect != "memory":
+            from incident_core.group_commit import GroupCommit
+
+            self._group = GroupCommit(cast(Any, store))
         self.domain = domain
         self.max_attempts = max_attempts
         self._cache: OrderedDict[str, tuple[str, int, BaseModel]] = OrderedDict()
@@ -242,15 +252,12 @@ class Application(ProcessManagers):
                 return Rejected.of(decision)
             pending, events = self._pending(aggregate, command, version, decision, meta)
             new_state = self._apply_all(aggregate, state, events)
+            write = partial(committing.record_command, self, idempotency_key, command,
+                            aggregate, key, version, pending, events, new_state)
             try:
-                with write_guard(), self.store.transaction() as tx:
-                    earlier = idempotent.earlier_in(tx, idempotency_key, command)
-                    if not earlier:
-                        unit = Unit(self, tx)
-                        recorded = unit.record(pending, events)
-                        aggregate_snapshots.save_if_due(tx, aggregate, key, version,
-                                                        version + len(events), new_state)
-                        saga_work = unit.finish(fast_forward=True)
+                with write_guard():
+                    earlier, unit, saga_work = committing.commit(self.store, self._group,
+                                                                 write)
             except ConcurrencyError:
                 verify = True  # the cached state is still a committed one: read the rest
                 continue
@@ -259,8 +266,8 @@ class Application(ProcessManagers):
             self._remember(aggregate.name, key, version + len(events), new_state)
             unit.publish()
             if saga_work:
-                return self._run_sagas_after(recorded, str(meta.get("correlation_id")))
-            return Accepted(recorded)
+                return self._run_sagas_after(unit.recorded, str(meta.get("correlation_id")))
+            return Accepted(unit.recorded)
         return Conflicted(key, self.max_attempts)
 
     def _run_sagas_after(self, recorded: list[RecordedEvent], correlation_id: str) -> Accepted:

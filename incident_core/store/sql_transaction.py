@@ -3,7 +3,8 @@ checkpoints read once and written once, projection rows in bulk."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -220,6 +221,25 @@ class SqlTransaction(StoreTransaction):
             self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
                                    f"RENAME TO {quote(spec.name + '_pkey')}"))
         self._write_checkpoint(spec, checkpoint)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Work undone alone if it raises (group commit: one command among others); what
+        this transaction buffers or caches is put back as it was too."""
+        self.flush()
+        kept = (self._head, self.appended,
+                None if self._checkpoints is None else dict(self._checkpoints))
+        self.cursor.execute("SAVEPOINT incident_command")
+        try:
+            yield
+            self.flush()  # a taken version or a refused value shows up here, not later
+        except BaseException:
+            self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
+            self._head, self.appended, self._checkpoints = kept
+            self._unwritten, self._touched, self._dirty = [], {}, {}
+            raise
+        finally:
+            self.cursor.execute("RELEASE SAVEPOINT incident_command")
 
     def save_snapshot(self, snapshot: StoredSnapshot) -> None:
         snapshot_rows.save(self.conn, snapshot)
