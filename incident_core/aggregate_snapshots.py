@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel
 
-from incident_core.domain import Aggregate
+from incident_core.domain import Aggregate, Domain
 from incident_core.envelope import format_time, utc_now
 from incident_core.store.base import EventStore, StoredSnapshot, StoreTransaction
 
-__all__ = ["due", "fingerprint", "latest", "restore", "save_if_due", "take"]
+__all__ = ["due", "fingerprint", "latest", "mismatches", "restore", "save_if_due", "take"]
 
 _fingerprints: dict[int, tuple[Aggregate[Any], str | None]] = {}
 
@@ -106,3 +107,26 @@ def latest(store: EventStore, aggregate: Aggregate[Any], aggregate_id: str,
         return None
     state = restore(aggregate, snapshot)
     return None if state is None else (snapshot.version, state)
+
+
+def mismatches(store: EventStore, domain: Domain, page: int = 1000) -> Iterator[str]:
+    """`incident verify`: each stream's newest usable snapshot against a replay of the log
+    up to its version (a difference means `apply` changed without a `state_version` bump,
+    or the snapshot table was edited)."""
+    after: str | None = None
+    while streams := store.streams(after_id=after, limit=page):
+        after = streams[-1].aggregate_id
+        for info in streams:
+            aggregate = domain.aggregate_named(info.aggregate_type)
+            found = None if aggregate is None else latest(store, aggregate, info.aggregate_id)
+            if aggregate is None or found is None:
+                continue
+            events = store.read_stream(info.aggregate_id, to_version=found[0])
+            try:
+                replayed = aggregate.fold(domain.decode(e.event_type, e.data, e.schema_version)
+                                          for e in events)
+            except Exception:  # the log check reports events that do not replay
+                continue
+            if replayed != found[1]:
+                yield (f"snapshot {info.aggregate_id}@{found[0]}: differs from a replay of "
+                       f"the log (did `apply` change without bumping state_version?)")

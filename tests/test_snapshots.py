@@ -4,6 +4,7 @@ version, with a cold cache, and after the state model or `state_version` changed
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,3 +260,25 @@ def test_incident_streams_shows_the_snapshot_version(tmp_path: Path) -> None:
     assert table[2].split()[0] == "acc" and table[2].split()[-1] == "3"
     state = ok("state", "acc", db=db)
     assert state["state"]["balance"] == 20
+
+
+def test_verify_checks_snapshots_against_the_log(tmp_path: Path) -> None:
+    from incident_core.operations import verify
+    from incident_core.progress import run_to_end
+
+    db = tmp_path / "verify.sqlite3"
+    with Application.open(str(db), BANK, create=True) as app:
+        app.dispatch(OpenAccount(aggregate_id="acc"))
+        for _ in range(3):
+            app.dispatch(DepositMoney(aggregate_id="acc", amount=5))
+        assert run_to_end(verify(app)).ok
+    conn = sqlite3.connect(db)  # a snapshot edited behind the library's back
+    with conn:
+        conn.execute("UPDATE incident_aggregate_snapshots SET state = "
+                     "replace(state, '\"balance\":10', '\"balance\":99')")
+    conn.close()
+    with Application.open(str(db), BANK) as app:
+        report = run_to_end(verify(app))
+        assert not report.ok
+        assert report.mismatches == ["snapshot acc@3: differs from a replay of the log "
+                                     "(did `apply` change without bumping state_version?)"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from incident_core import aggregate_snapshots
 from incident_core.app import Application
 from incident_core.domain import Domain, Event
 from incident_core.envelope import RecordedEvent
@@ -160,6 +161,8 @@ def verify(app: Application) -> Operation[VerifyReport]:
         yield Progress(page[-1].position, head, "reading the log")
     yield Progress(head, head, "comparing streams")
     _compare_streams(store, log.streams, head, report)
+    for line in aggregate_snapshots.mismatches(store, domain):
+        report.add(line)
     for projection in built:
         yield Progress(head, head, f"comparing {projection.name}")
         _compare_projection(store, projection, fold, checkpoints[projection.name], report)
