@@ -244,30 +244,32 @@ class Application(ProcessManagers):
                                             trust_cache=trusted)
             except WrongAggregateType as exc:
                 return Rejected("wrong_aggregate_type", str(exc))
-            decision = self._decide(aggregate, state, command)
-            if isinstance(decision, Rejection):
+            plan = committing.Plan(command, idempotency_key, meta, aggregate, key, version,
+                                   state)
+            rejection = plan.decide(self)
+            if rejection is not None:
                 if trusted:
                     verify = True
                     continue
-                return Rejected.of(decision)
-            pending, events = self._pending(aggregate, command, version, decision, meta)
-            new_state = self._apply_all(aggregate, state, events)
-            write = partial(committing.record_command, self, idempotency_key, command,
-                            aggregate, key, version, pending, events, new_state)
+                return Rejected.of(rejection)
             try:
                 with write_guard():
-                    earlier, unit, saga_work = committing.commit(self.store, self._group,
-                                                                 write)
+                    written = committing.commit(self.store, self._group,
+                                                partial(committing.record_command, self, plan))
             except ConcurrencyError:
                 verify = True  # the cached state is still a committed one: read the rest
                 continue
-            if earlier:  # another process recorded it meanwhile
-                return Accepted(earlier, replayed=True)
-            self._remember(aggregate.name, key, version + len(events), new_state)
-            unit.publish()
-            if saga_work:
-                return self._run_sagas_after(unit.recorded, str(meta.get("correlation_id")))
-            return Accepted(unit.recorded)
+            if written.earlier:  # another process recorded it meanwhile
+                return Accepted(written.earlier, replayed=True)
+            if written.rejection is not None:  # decided again on a batch-mate's events
+                return Rejected.of(written.rejection)
+            assert plan.new_state is not None
+            self._remember(aggregate.name, key, plan.version + len(plan.events), plan.new_state)
+            written.unit.publish()
+            recorded = written.unit.recorded
+            if written.saga_work:
+                return self._run_sagas_after(recorded, str(meta.get("correlation_id")))
+            return Accepted(recorded)
         return Conflicted(key, self.max_attempts)
 
     def _run_sagas_after(self, recorded: list[RecordedEvent], correlation_id: str) -> Accepted:

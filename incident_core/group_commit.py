@@ -27,7 +27,7 @@ from incident_core.store.sql_transaction import SqlTransaction
 __all__ = ["GroupCommit"]
 
 T = TypeVar("T")
-Work = Callable[[SqlTransaction], T]
+Work = Callable[[SqlTransaction, bool], T]  # (transaction, shared with others?)
 
 
 class _Ticket(Generic[T]):
@@ -90,7 +90,7 @@ class GroupCommit:
             with self.store.transaction() as tx:
                 assert isinstance(tx, SqlTransaction)
                 if len(batch) == 1:  # alone: its error rolls back the transaction
-                    results.append((batch[0], batch[0].work(tx)))
+                    results.append((batch[0], batch[0].work(tx, False)))
                 else:
                     for ticket in batch:
                         self._one(tx, ticket, results)
@@ -110,7 +110,7 @@ class GroupCommit:
              results: list[tuple[_Ticket[Any], Any]]) -> None:
         try:
             with tx.savepoint():
-                result = ticket.work(tx)
+                result = ticket.work(tx, True)
         except (sa_exc.SQLAlchemyError, self.store.dbapi.Error) as exc:
             ticket.error = translate_errors(exc)
         except Exception as exc:  # a conflict, a refused value, domain code, a bind error

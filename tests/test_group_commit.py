@@ -18,7 +18,6 @@ from incident_core import Application, IncidentError
 from incident_core.operations import verify
 from incident_core.process import Accepted, Rejected
 from incident_core.progress import run_to_end
-from incident_core.results import Conflicted
 from tests import group_commit_domain as g
 
 THREADS = 8
@@ -28,7 +27,7 @@ HUGE = 2**63 - 1  # a second one overflows the projection's 64-bit total: refuse
 
 def command_for(thread: int, i: int, rng: random.Random) -> tuple[str, g.Put]:
     """(what should happen, the command): each thread's own box plus two shared ones."""
-    target = rng.choice([f"box-{thread}"] * 4 + ["shared-a", "shared-b"])
+    target = rng.choice([f"box-{thread}", "shared-a", "shared-b"])  # shared: hot
     kind = rng.choice(["good"] * 6 + ["rejected", "raises", "refused"])
     n = {"good": rng.randint(1, 9), "rejected": -1, "raises": 13, "refused": HUGE}[kind]
     if kind == "refused":
@@ -65,12 +64,10 @@ def test_batch_mates_of_rejected_refused_and_raising_commands_are_committed(
         accepted = 0
         for kind, key, outcome in results:
             recorded = app.store.events_with_metadata("causation_id", key)
-            if kind == "good" and not isinstance(outcome, Conflicted):
+            if kind == "good":  # batch-mates on one box: decided again, never a conflict
                 assert isinstance(outcome, Accepted), (key, outcome)
                 assert [e.event_id for e in recorded] == [e.event_id for e in outcome.events]
                 accepted += len(recorded)
-            elif kind == "good":  # lost the optimistic race on a shared box 10 times
-                assert recorded == [] and outcome.aggregate_id.startswith("shared")
             else:  # rejected, refused or raising: nothing recorded
                 assert recorded == []
                 assert isinstance(outcome, Rejected if kind == "rejected" else IncidentError)
