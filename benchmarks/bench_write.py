@@ -11,6 +11,8 @@
 2. Cold load of a 1,000 and a 10,000-event account: `Application.state()` from a fresh
    Application (empty cache) without snapshots and with `snapshot_every=100`, against raw
    sqlite3 reading and JSON-decoding the same rows. Flat in history length is the target.
+3. The cost of taking snapshots in the write transaction: one writer on tmpfs (CPU only),
+   µs per dispatch with snapshots off, every 100 events and every event.
 Every figure is min / median / max over --reps (a first, uncounted load warms up the
 process: imports, compiled statements; the OS page cache is warm for all three).
 """
@@ -119,6 +121,37 @@ def cold_loads(db: Path) -> dict[str, float]:
     return out
 
 
+def dispatch_cost(folder: Path, domain: Domain, commands: int) -> float:
+    """µs per command of one writer (the snapshot, when due, in the same transaction)."""
+    store = open_store(str(folder / f"d-{time.monotonic_ns()}.sqlite3"), create=True)
+    app = Application(store, domain)
+    app.dispatch(OpenAccount(aggregate_id="one"))
+    began = time.perf_counter()
+    for _ in range(commands):
+        app.dispatch(DepositMoney(aggregate_id="one", amount=1))
+    seconds = time.perf_counter() - began
+    app.close()
+    return seconds / commands * 1e6
+
+
+def snapshot_costs(reps: int, commands: int) -> None:
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="bench-write-", dir=shm if shm.is_dir() else None))
+    cases = {"no snapshots": bank.domain, "snapshot_every=100": SNAPSHOTS,
+             "snapshot_every=1": snapshotting(1)}
+    found: dict[str, list[float]] = {label: [] for label in cases}
+    try:
+        for rep in range(reps):
+            for label in (list(cases) if rep % 2 == 0 else list(reversed(cases))):
+                found[label].append(dispatch_cost(folder, cases[label], commands))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"one writer, store on {folder.parent} (CPU cost), µs per dispatch     min"
+          "     median        max")
+    for label, values in found.items():
+        print(f"  {label:<22}          {spread(values)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=5)
@@ -149,6 +182,7 @@ def main() -> None:
                 print(f"  {label:<22}          {spread([x[label] for x in loads])}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    snapshot_costs(args.reps, 500)
 
 
 if __name__ == "__main__":

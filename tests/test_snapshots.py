@@ -282,3 +282,21 @@ def test_verify_checks_snapshots_against_the_log(tmp_path: Path) -> None:
         assert not report.ok
         assert report.mismatches == ["snapshot acc@3: differs from a replay of the log "
                                      "(did `apply` change without bumping state_version?)"]
+
+
+def test_a_store_made_before_snapshots_gets_the_table_on_first_write(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite3"
+    Application.open(str(db), bank.domain, create=True).close()
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("DROP TABLE incident_aggregate_snapshots")
+    conn.close()
+    with Application.open(str(db), BANK) as app:
+        app.dispatch(OpenAccount(aggregate_id="acc"))
+        assert app.store.snapshot_versions(["acc"]) == {}  # read as empty while absent
+        for _ in range(5):
+            app.dispatch(DepositMoney(aggregate_id="acc", amount=1))
+        assert app.store.snapshot_versions(["acc"]) == {"acc": 6}
+    with Application.open(str(db), BANK) as app:
+        state = app.state("acc")
+        assert state is not None and state.state.balance == 5

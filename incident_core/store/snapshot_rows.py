@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
@@ -23,16 +23,28 @@ __all__ = ["StoredSnapshot", "latest", "save", "versions"]
 T = schema.aggregate_snapshots
 
 
-def save(conn: Connection, snapshot: StoredSnapshot) -> None:
-    """Record `snapshot` in the caller's transaction; drop the aggregate's stale ones."""
-    T.create(conn, checkfirst=True)
-    conn.execute(delete(T).where(T.c.aggregate_id == snapshot.aggregate_id,
-                                 T.c.fingerprint != snapshot.fingerprint))
-    insert = pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert
+_STALE = delete(T).where(T.c.aggregate_id == bindparam("aggregate_id"),
+                        T.c.fingerprint != bindparam("fingerprint"))
+_INSERT = {"postgresql": pg_dialect.insert(T).on_conflict_do_nothing(),
+           "sqlite": sqlite_dialect.insert(T).on_conflict_do_nothing()}
+
+
+def save(conn: Connection, snapshot: StoredSnapshot, seen_tables: set[str],
+         made_here: set[str]) -> None:
+    """Record `snapshot` in the caller's transaction; drop the aggregate's stale ones.
+    `seen_tables`: the store's tables known to exist (committed); `made_here`: the tables
+    this transaction created (forgotten with it if it rolls back)."""
+    if T.name not in seen_tables and T.name not in made_here:
+        if has_table(conn, T.name):
+            seen_tables.add(T.name)  # not made here: it was committed before
+        else:
+            T.create(conn)
+            made_here.add(T.name)
     row = {"aggregate_id": snapshot.aggregate_id, "version": snapshot.version,
            "aggregate_type": snapshot.aggregate_type, "fingerprint": snapshot.fingerprint,
            "state": snapshot.state, "taken_at": snapshot.taken_at}
-    conn.execute(insert(T).on_conflict_do_nothing(), row)
+    conn.execute(_STALE, row)
+    conn.execute(_INSERT[conn.dialect.name], row)
 
 
 def latest(conn: Connection, aggregate_id: str, aggregate_type: str, fingerprint: str,

@@ -47,6 +47,7 @@ class SqlTransaction(StoreTransaction):
         self._unwritten: list[dict[str, Any]] = []
         self._touched: dict[str, dict[str, Any]] = {}
         self._cursor: Any = None
+        self._made: set[str] = set()  # side tables created by this transaction
 
     @property
     def cursor(self) -> Any:
@@ -228,21 +229,21 @@ class SqlTransaction(StoreTransaction):
         this transaction buffers or caches is put back as it was too."""
         self.flush()
         kept = (self._head, self.appended,
-                None if self._checkpoints is None else dict(self._checkpoints))
+                None if self._checkpoints is None else dict(self._checkpoints), set(self._made))
         self.cursor.execute("SAVEPOINT incident_command")
         try:
             yield
             self.flush()  # a taken version or a refused value shows up here, not later
         except BaseException:
             self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
-            self._head, self.appended, self._checkpoints = kept
+            self._head, self.appended, self._checkpoints, self._made = kept
             self._unwritten, self._touched, self._dirty = [], {}, {}
             raise
         finally:
             self.cursor.execute("RELEASE SAVEPOINT incident_command")
 
     def save_snapshot(self, snapshot: StoredSnapshot) -> None:
-        snapshot_rows.save(self.conn, snapshot)
+        snapshot_rows.save(self.conn, snapshot, self.store._seen_tables, self._made)
 
     def park(self, step: ParkedStep) -> None:
         sql_parking.park(self.conn, step)
