@@ -114,3 +114,8 @@ def test_kill_9_mid_batch_loses_no_acknowledged_command(tmp_path: Path) -> None:
         for key, count in acked:
             assert len(app.store.events_with_metadata("causation_id", key)) == count
         assert run_to_end(verify(app)).ok
+    done = subprocess.run([sys.executable, "-m", "incident_core.cli", "verify", "--db", str(db),
+                           "--domain", "tests.group_commit_domain:domain", "--domain-path",
+                           str(Path(__file__).parent.parent)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
