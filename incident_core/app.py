@@ -6,12 +6,13 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from pydantic import BaseModel
 
-from incident_core import idempotent, lineage, recording
+from incident_core import aggregate_snapshots, committing, idempotent, lineage, recording
 from incident_core.app_sagas import ProcessManagers
 from incident_core.cascade import preview_cascade
 from incident_core.domain import Aggregate, Command, Domain, Event, Rejection
@@ -51,6 +52,9 @@ __all__ = [
 ]
 
 
+if TYPE_CHECKING:
+    from incident_core.group_commit import GroupCommit
+
 Listener = Callable[[list[RecordedEvent]], None]
 
 
@@ -58,8 +62,14 @@ class Application(ProcessManagers, LineageQueries):
     """A domain running over a store. Thread-safe; one per process per store is enough."""
 
     def __init__(self, store: EventStore, domain: Domain, *, max_attempts: int = 10,
-                 cache_size: int = 50_000) -> None:
+                 cache_size: int = 50_000, group_commit: bool = True) -> None:
         self.store = store
+        # Concurrent dispatches share durable commits (incident_core.group_commit).
+        self._group: GroupCommit | None = None
+        if group_commit and not store.read_only and store.dialect != "memory":
+            from incident_core.group_commit import GroupCommit
+
+            self._group = GroupCommit(cast(Any, store))
         self.domain = domain
         self.max_attempts = max_attempts
         self._cache: OrderedDict[str, tuple[str, int, BaseModel]] = OrderedDict()
@@ -152,21 +162,26 @@ class Application(ProcessManagers, LineageQueries):
         base = self._cached(aggregate, aggregate_id)
         if trust_cache and base[0] > 0:
             return base
+        if base[0] == 0:
+            base = aggregate_snapshots.latest(self.store, aggregate, aggregate_id) or base
         return self._fold(aggregate, aggregate_id, base, read(aggregate_id, after_version=base[0]))
 
     def state(self, aggregate_id: str | int | UUID, *,
               at_version: int | None = None) -> AggregateState | None:
         """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
         aggregate_id = aggregate_key(aggregate_id)
-        events = self.store.read_stream(aggregate_id, to_version=at_version)
-        if not events:
+        info = self.store.stream(aggregate_id)
+        if info is None or (at_version is not None and at_version < 1):
             return None
-        aggregate = self.domain.aggregate_named(events[0].aggregate_type)
+        aggregate = self.domain.aggregate_named(info.aggregate_type)
         if aggregate is None:
-            raise IncidentError(f"aggregate type {events[0].aggregate_type!r} is not part of "
+            raise IncidentError(f"aggregate type {info.aggregate_type!r} is not part of "
                                 f"the domain {self.domain.name!r}")
-        version, state = self._fold(aggregate, aggregate_id, (0, aggregate.initial_state),
-                                    events)
+        base = (aggregate_snapshots.latest(self.store, aggregate, aggregate_id, at_version)
+                or (0, aggregate.initial_state))
+        events = self.store.read_stream(aggregate_id, after_version=base[0],
+                                        to_version=at_version)
+        version, state = self._fold(aggregate, aggregate_id, base, events)
         return AggregateState(aggregate_id, aggregate.name, version, state)
 
     # -- the command path ---------------------------------------------------------------
@@ -232,29 +247,30 @@ class Application(ProcessManagers, LineageQueries):
                                             trust_cache=trusted)
             except WrongAggregateType as exc:
                 return Rejected("wrong_aggregate_type", str(exc))
-            decision = self._decide(aggregate, state, command)
-            if isinstance(decision, Rejection):
+            plan = committing.Plan(command, idempotency_key, meta, aggregate, key, version,
+                                   state)
+            rejection = plan.decide(self)
+            if rejection is not None:
                 if trusted:
                     verify = True
                     continue
-                return Rejected.of(decision)
-            pending, events = self._pending(aggregate, command, version, decision, meta)
+                return Rejected.of(rejection)
             try:
-                with write_guard(), self.store.transaction() as tx:
-                    earlier = idempotent.earlier_in(tx, idempotency_key, command)
-                    if not earlier:
-                        unit = Unit(self, tx)
-                        recorded = unit.record(pending, events)
-                        saga_work = unit.finish(fast_forward=True)
+                with write_guard():
+                    written = committing.commit(self.store, self._group,
+                                                partial(committing.record_command, self, plan))
             except ConcurrencyError:
                 verify = True  # the cached state is still a committed one: read the rest
                 continue
-            if earlier:  # another process recorded it meanwhile
-                return Accepted(earlier, replayed=True)
-            new_state = self._apply_all(aggregate, state, events)
-            self._remember(aggregate.name, key, version + len(events), new_state)
-            unit.publish()
-            if saga_work:
+            if written.earlier:  # another process recorded it meanwhile
+                return Accepted(written.earlier, replayed=True)
+            if written.rejection is not None:  # decided again on a batch-mate's events
+                return Rejected.of(written.rejection)
+            assert plan.new_state is not None
+            self._remember(aggregate.name, key, plan.version + len(plan.events), plan.new_state)
+            written.unit.publish()
+            recorded = written.unit.recorded
+            if written.saga_work:
                 return self._run_sagas_after(recorded, str(meta.get("correlation_id")))
             return Accepted(recorded)
         return Conflicted(key, self.max_attempts)

@@ -86,7 +86,7 @@ E = TypeVar("E", bound=Event)
 class Aggregate(Generic[S]):
     """Business logic for one aggregate type, registered declaratively::
 
-        account = Aggregate("Account", AccountState())
+        account = Aggregate("Account", AccountState())  # snapshot_every=100: snapshots
 
         @account.executes(DepositMoney)
         def deposit(state: AccountState, cmd: DepositMoney) -> Decision: ...
@@ -95,9 +95,18 @@ class Aggregate(Generic[S]):
         def deposited(state: AccountState, event: MoneyDeposited) -> AccountState: ...
     """
 
-    def __init__(self, name: str, initial_state: S) -> None:
+    def __init__(self, name: str, initial_state: S, *, snapshot_every: int | None = None,
+                 state_version: int = 1) -> None:
+        if snapshot_every is not None and snapshot_every < 1:
+            raise ValueError(f"aggregate {name}: snapshot_every must be a positive number "
+                             f"of events or None, not {snapshot_every!r}")
         self.name = name
         self.initial_state = initial_state
+        # Snapshots (incident_core.aggregate_snapshots): one every `snapshot_every` events,
+        # off by default; `state_version` is bumped by the domain when `apply` changes
+        # meaning without the state model's schema changing (old snapshots are then unused).
+        self.snapshot_every = snapshot_every
+        self.state_version = state_version
         self._executors: dict[type[Command], Callable[[S, Any], Decision]] = {}
         self._appliers: dict[type[Event], Callable[[S, Any], S]] = {}
         self.upcasters: dict[tuple[str, int], Upcaster] = {}

@@ -12,7 +12,7 @@ from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.base import EventFilter, EventStore, StoreTransaction
+from incident_core.store.base import EventFilter, EventStore, StoredSnapshot, StoreTransaction
 
 __all__ = ["OverlayTransaction"]
 
@@ -119,6 +119,9 @@ class OverlayTransaction(StoreTransaction):
 
     def rename_lineage(self, old: str, new: str) -> None:
         """Lineage is not kept: a preview runs no projection."""
+
+    def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        """Not kept: a preview writes nothing, and a snapshot only saves replay work."""
 
     def flush(self) -> None:
         """Nothing is buffered (or written)."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from incident_core import aggregate_snapshots
 from incident_core.domain import Command, Event, Rejection
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import IncidentError, StoreError
@@ -89,6 +90,8 @@ class Unit:
         recorded = self.record(pending, events)
         self.states[key] = (aggregate.name, version + len(events),
                             app._apply_all(aggregate, state, events))
+        aggregate_snapshots.save_if_due(self.tx, aggregate, key, version, self.states[key][1],
+                                        self.states[key][2])
         return Accepted(recorded)
 
     def record(self, pending: list[PendingEvent],

@@ -26,7 +26,8 @@ from incident_core import __version__
 
 ENVELOPE_KEYS = ["position", "event_id", "aggregate_id", "aggregate_type", "event_type",
                  "version", "recorded_at", "schema_version", "data", "metadata"]
-STREAM_KEYS = ["aggregate_id", "aggregate_type", "version", "event_count", "last_recorded_at"]
+STREAM_KEYS = ["aggregate_id", "aggregate_type", "version", "event_count", "last_recorded_at",
+               "snapshot_version"]
 ACCOUNT_COLUMNS = ["aggregate_id", "account_number", "balance", "version", "event_id",
                    "event_date"]
 
@@ -326,7 +327,8 @@ def test_streams(seeded: Path) -> None:
     events = ok("events", "--aggregate", "acc-00001", db=seeded)
     assert streams[ids.index("acc-00001")] == {
         "aggregate_id": "acc-00001", "aggregate_type": "Account", "version": len(events),
-        "event_count": len(events), "last_recorded_at": events[-1]["recorded_at"]}
+        "event_count": len(events), "last_recorded_at": events[-1]["recorded_at"],
+        "snapshot_version": None}
     table = incident("streams", "--format", "table", db=seeded).out.splitlines()
     assert table[0].split() == STREAM_KEYS and len(table) == 2 + len(streams)
 

@@ -130,19 +130,20 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 def cmd_streams(args: argparse.Namespace) -> int:
     with open_read_only(args) as store:
-        def streams() -> Iterator[Any]:
+        def streams() -> Iterator[Any]:  # (stream, its newest snapshot's version or None)
             after: str | None = None
             while page := store.streams(after_id=after, limit=PAGE):
-                yield from page
+                snaps = store.snapshot_versions([s.aggregate_id for s in page])
+                yield from ((s, snaps.get(s.aggregate_id)) for s in page)
                 after = page[-1].aggregate_id
 
         if args.format == "json":
-            emit_array(s.to_json() for s in streams())
+            emit_array({**s.to_json(), "snapshot_version": v} for s, v in streams())
         else:
             emit_table(("aggregate_id", "aggregate_type", "version", "event_count",
-                        "last_recorded_at"),
+                        "last_recorded_at", "snapshot_version"),
                        ((s.aggregate_id, s.aggregate_type, s.version, s.event_count,
-                         s.last_recorded_at) for s in streams()))
+                         s.last_recorded_at, "" if v is None else v) for s, v in streams()))
     return OK
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from incident_core import aggregate_snapshots
 from incident_core.app import Application, DomainCodeError
 from incident_core.binding import stale_message, stale_projections
 from incident_core.domain import Domain, Event
@@ -176,6 +177,7 @@ def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
         yield Progress(page[-1].position, head, "reading the log")
     yield Progress(head, head, "comparing streams")
     _guarded(report, "the streams table", _compare_streams, store, log.streams, head, report)
+    _guarded(report, "the aggregate snapshots", _check_snapshots, store, domain, report)
     for projection in built:
         yield Progress(head, head, f"comparing {projection.name}")
         _guarded(report, f"projection {projection.name}", _compare_projection, store,
@@ -183,6 +185,11 @@ def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
     _guarded(report, "the event checksums", _check_checksums, store, head, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_snapshots(store: EventStore, domain: Domain, report: VerifyReport) -> None:
+    for line in aggregate_snapshots.mismatches(store, domain):  # snapshot == replay
+        report.add(line)
 
 
 def _check_checksums(store: EventStore, head: int, report: VerifyReport) -> None:

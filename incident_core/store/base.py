@@ -28,12 +28,26 @@ __all__ = [
     "EventFilter",
     "EventStore",
     "StoreTransaction",
+    "StoredSnapshot",
     "StreamInfo",
 ]
 
 STORE_FORMAT = "incident-store"
 SCHEMA_VERSION = 3  # 2: causation_id / correlation_id columns, event type index; 3: slim rows
 # (ids stored once, partial indexes), a checksum per event
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    """An aggregate's state folded up to `version`, as JSON of its state model, usable only
+    for the `fingerprint` of that model (see `incident_core.aggregate_snapshots`)."""
+
+    aggregate_id: str
+    aggregate_type: str
+    version: int
+    fingerprint: str
+    state: str
+    taken_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +181,11 @@ class StoreTransaction(ABC):
     @abstractmethod
     def rename_lineage(self, old: str, new: str) -> None:
         """File the lineage recorded under `old` under `new` (a staged rebuild's)."""
+
+    @abstractmethod
+    def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        """Record an aggregate snapshot with this transaction (dropping that aggregate's
+        snapshots of another fingerprint)."""
 
     @abstractmethod
     def flush(self) -> None:
@@ -328,6 +347,15 @@ class EventStore(ABC):
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         """Block until the head moves past `known_head` or `timeout` seconds pass; return
         the head. Safe to call from a worker thread."""
+
+    def latest_snapshot(self, aggregate_id: str, aggregate_type: str, fingerprint: str,
+                        at_version: int | None = None) -> StoredSnapshot | None:
+        """The newest snapshot of that type and fingerprint at or before `at_version`."""
+        return None
+
+    def snapshot_versions(self, aggregate_ids: Sequence[str]) -> dict[str, int]:
+        """The newest snapshot version of each of these aggregates that has one."""
+        return {}
 
     @abstractmethod
     def close(self) -> None:

@@ -19,7 +19,13 @@ from incident_core.errors import ConcurrencyError, ReadOnlyError, StoreError
 from incident_core.lineage import LineageEntry
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.base import EventFilter, EventStore, StoreTransaction, StreamInfo
+from incident_core.store.base import (
+    EventFilter,
+    EventStore,
+    StoredSnapshot,
+    StoreTransaction,
+    StreamInfo,
+)
 from incident_core.store.histogram import Fine, adaptive_histogram, span_of
 from incident_core.store.sorting import (
     EVENT_SORT_COLUMNS,
@@ -81,6 +87,7 @@ class MemoryEventStore(EventStore):
         self._parked: dict[tuple[str, int], ParkedStep] = {}
         # row lineage: projection → position → stored record (see incident_core.lineage)
         self._lineage: dict[str, dict[int, dict[str, Any]]] = {}
+        self._snapshots: dict[str, list[StoredSnapshot]] = {}  # by aggregate, oldest first
 
     @contextmanager
     def transaction(self) -> Iterator[StoreTransaction]:
@@ -246,6 +253,18 @@ class MemoryEventStore(EventStore):
             self._changed.wait_for(lambda: len(self._events) != known_head, timeout)
             return len(self._events)
 
+    def latest_snapshot(self, aggregate_id: str, aggregate_type: str, fingerprint: str,
+                        at_version: int | None = None) -> StoredSnapshot | None:
+        for snap in reversed(self._snapshots.get(aggregate_id, [])):
+            if (snap.aggregate_type == aggregate_type and snap.fingerprint == fingerprint
+                    and (at_version is None or snap.version <= at_version)):
+                return snap
+        return None
+
+    def snapshot_versions(self, aggregate_ids: Sequence[str]) -> dict[str, int]:
+        return {a: self._snapshots[a][-1].version for a in aggregate_ids
+                if self._snapshots.get(a)}
+
     def close(self) -> None:
         """Nothing to release: the data lives as long as the object."""
 
@@ -277,6 +296,7 @@ class _MemoryTransaction(StoreTransaction):
         self.parked_changes: dict[tuple[str, int], ParkedStep | None] = {}
         self.lineage_cleared: set[str] = set()
         self.lineage: list[dict[str, Any]] = []
+        self.snapshots: list[StoredSnapshot] = []
 
     def head(self) -> int:
         return len(self.store._events) + len(self.events)
@@ -391,6 +411,8 @@ class _MemoryTransaction(StoreTransaction):
                   if old not in self.lineage_cleared]
         self.clear_lineage(old)
         self.lineage.extend(moved)
+    def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        self.snapshots.append(snapshot)
 
     def park(self, step: ParkedStep) -> None:
         self.parked_changes[(step.process_manager, step.position)] = step
@@ -434,3 +456,7 @@ class _MemoryTransaction(StoreTransaction):
                 event.aggregate_id, event.aggregate_type, event.version,
                 (old.event_count if old else 0) + 1, event.recorded_at_text, event.position)
         store._events.extend(self.events)
+        for snap in self.snapshots:
+            kept = [s for s in store._snapshots.get(snap.aggregate_id, [])
+                    if s.fingerprint == snap.fingerprint and s.version < snap.version]
+            store._snapshots[snap.aggregate_id] = [*kept, snap]

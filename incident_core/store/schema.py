@@ -20,6 +20,7 @@ from incident_core.projections.definition import ColumnKind, ProjectionSpec
 __all__ = [
     "EVENT_INDEXES",
     "OLD_EVENT_INDEXES",
+    "aggregate_snapshots",
     "checkpoints",
     "events",
     "for_dialect",
@@ -158,4 +159,17 @@ lineage = Table(
 )
 LINEAGE_INDEXES = (
     Index("incident_lineage_event", lineage.c.projection, lineage.c.position, unique=True),
+)
+
+
+# Aggregate snapshots: a state folded up to `version`, kept for the `fingerprint` of the
+# state model it was made with (created on demand in older stores: no schema bump).
+aggregate_snapshots = Table(
+    "incident_aggregate_snapshots", metadata,
+    Column("aggregate_id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("aggregate_type", Text, nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("taken_at", Text, nullable=False),
 )

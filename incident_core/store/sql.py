@@ -31,11 +31,12 @@ from incident_core.errors import (
 from incident_core.lineage import LineageEntry
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema, sql_lineage, sql_parking
+from incident_core.store import schema, snapshot_rows, sql_lineage, sql_parking
 from incident_core.store.base import (
     SCHEMA_VERSION,
     EventFilter,
     EventStore,
+    StoredSnapshot,
     StoreTransaction,
     StreamInfo,
 )
@@ -548,6 +549,26 @@ class SqlEventStore(EventStore):
                         projections: Sequence[str] | None = None) -> list[LineageEntry]:
         with self._reading() as conn:
             return sql_lineage.changed_at(conn, position, projections)
+    # -- aggregate snapshots (incident_core.store.snapshot_rows) ------------------------
+    def _has_snapshots(self, conn: Connection) -> bool:
+        name = schema.aggregate_snapshots.name
+        if name not in self._seen_tables and snapshot_rows.present(conn):
+            self._seen_tables.add(name)
+        return name in self._seen_tables
+
+    def latest_snapshot(self, aggregate_id: str, aggregate_type: str, fingerprint: str,
+                        at_version: int | None = None) -> StoredSnapshot | None:
+        with self._reading() as conn:
+            if not self._has_snapshots(conn):
+                return None
+            return snapshot_rows.latest(conn, aggregate_id, aggregate_type, fingerprint,
+                                        at_version)
+
+    def snapshot_versions(self, aggregate_ids: Sequence[str]) -> dict[str, int]:
+        with self._reading() as conn:
+            if not self._has_snapshots(conn):
+                return {}
+            return snapshot_rows.versions(conn, aggregate_ids)
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         deadline = time.monotonic() + timeout

@@ -3,7 +3,8 @@ checkpoints read once and written once, projection rows in bulk."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +14,8 @@ from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
 from incident_core.process import ParkedStep
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema, sql_lineage, sql_parking
-from incident_core.store.base import StoreTransaction
+from incident_core.store import schema, snapshot_rows, sql_lineage, sql_parking
+from incident_core.store.base import StoredSnapshot, StoreTransaction
 from incident_core.store.sql_queries import (
     CHECKPOINTS,
     CP,
@@ -71,6 +72,7 @@ class SqlTransaction(StoreTransaction):
         if self._version is None:
             self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
         return self._version, self._head, dict(self._checkpoints)
+        self._made: set[str] = set()  # side tables created by this transaction
 
     @property
     def cursor(self) -> Any:
@@ -247,6 +249,28 @@ class SqlTransaction(StoreTransaction):
             self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
                                    f"RENAME TO {quote(spec.name + '_pkey')}"))
         self._write_checkpoint(spec, checkpoint)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Work undone alone if it raises (group commit: one command among others); what
+        this transaction buffers or caches is put back as it was too."""
+        self.flush()
+        kept = (self._head, self.appended,
+                None if self._checkpoints is None else dict(self._checkpoints), set(self._made))
+        self.cursor.execute("SAVEPOINT incident_command")
+        try:
+            yield
+            self.flush()  # a taken version or a refused value shows up here, not later
+        except BaseException:
+            self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
+            self._head, self.appended, self._checkpoints, self._made = kept
+            self._unwritten, self._touched, self._dirty = [], {}, {}
+            raise
+        finally:
+            self.cursor.execute("RELEASE SAVEPOINT incident_command")
+
+    def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        snapshot_rows.save(self.conn, snapshot, self.store._seen_tables, self._made)
 
     def park(self, step: ParkedStep) -> None:
         sql_parking.park(self.conn, step)

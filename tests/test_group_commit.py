@@ -1,0 +1,121 @@
+"""Group commit: concurrent dispatches share durable commits, and a command that is rejected,
+refused or raises inside the shared transaction never disturbs its batch-mates; a process
+killed mid-batch loses no acknowledged command."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from incident_core import Application, IncidentError
+from incident_core.operations import verify
+from incident_core.process import Accepted, Rejected
+from incident_core.progress import run_to_end
+from tests import group_commit_domain as g
+
+THREADS = 8
+PER_THREAD = 30
+HUGE = 2**63 - 1  # a second one overflows the projection's 64-bit total: refused in the batch
+
+
+def command_for(thread: int, i: int, rng: random.Random) -> tuple[str, g.Put]:
+    """(what should happen, the command): each thread's own box plus two shared ones."""
+    target = rng.choice([f"box-{thread}", "shared-a", "shared-b"])  # shared: hot
+    kind = rng.choice(["good"] * 6 + ["rejected", "raises", "refused"])
+    n = {"good": rng.randint(1, 9), "rejected": -1, "raises": 13, "refused": HUGE}[kind]
+    if kind == "refused":
+        target = f"huge-{thread}-{i}"  # its first HUGE is fine, the second overflows
+    return kind, g.Put(aggregate_id=target, n=n)
+
+
+def hammer(app: Application, thread: int, results: list[tuple[str, str, Any]]) -> None:
+    rng = random.Random(thread)
+    for i in range(PER_THREAD):
+        kind, command = command_for(thread, i, rng)
+        commands = [command, command] if kind == "refused" else [command]
+        for j, cmd in enumerate(commands):
+            key = f"t{thread}-{i}-{j}"
+            try:
+                outcome: Any = app.dispatch(cmd, idempotency_key=key)
+            except IncidentError as exc:
+                outcome = exc
+            results.append((kind if j == len(commands) - 1 else "good", key, outcome))
+
+
+def test_batch_mates_of_rejected_refused_and_raising_commands_are_committed(
+        shared_target: str) -> None:
+    app = Application.open(shared_target, g.domain, create=True)
+    try:
+        results: list[tuple[str, str, Any]] = []
+        threads = [threading.Thread(target=hammer, args=(app, n, results))
+                   for n in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert app._group is not None and app._group.writes > app._group.batches  # grouped
+        accepted = 0
+        for kind, key, outcome in results:
+            recorded = app.store.events_with_metadata("causation_id", key)
+            if kind == "good":  # batch-mates on one box: decided again, never a conflict
+                assert isinstance(outcome, Accepted), (key, outcome)
+                assert [e.event_id for e in recorded] == [e.event_id for e in outcome.events]
+                accepted += len(recorded)
+            else:  # rejected, refused or raising: nothing recorded
+                assert recorded == []
+                assert isinstance(outcome, Rejected if kind == "rejected" else IncidentError)
+        assert app.store.head() == accepted
+        assert run_to_end(verify(app)).ok
+        for stream in app.store.streams(limit=1000):  # snapshots taken in batches agree too
+            state = app.state(stream.aggregate_id)
+            assert state is not None
+            events = app.store.read_stream(stream.aggregate_id)
+            assert state.state == g.box.fold(g.domain.decode(e.event_type, e.data)
+                                             for e in events)
+    finally:
+        app.close()
+
+
+def test_a_lone_writer_commits_alone(shared_target: str) -> None:
+    with Application.open(shared_target, g.domain, create=True) as app:
+        for n in range(5):
+            assert app.dispatch(g.Put(aggregate_id="solo", n=n)).ok
+        assert app._group is not None and (app._group.batches, app._group.writes) == (5, 5)
+
+
+WORKER = Path(__file__).with_name("group_commit_worker.py")
+
+
+def test_kill_9_mid_batch_loses_no_acknowledged_command(tmp_path: Path) -> None:
+    db = tmp_path / "kill.sqlite3"
+    Application.open(str(db), g.domain, create=True).close()
+    process = subprocess.Popen([sys.executable, str(WORKER), str(db)], stdout=subprocess.PIPE,
+                               text=True, cwd=Path(__file__).parent.parent)
+    assert process.stdout is not None
+    acked: list[tuple[str, int]] = []
+    deadline = time.monotonic() + 60
+    while len(acked) < 150 and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        key, count = line.split()
+        acked.append((key, int(count)))
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(acked) >= 150
+    with Application.open(str(db), g.domain) as app:
+        for key, count in acked:
+            assert len(app.store.events_with_metadata("causation_id", key)) == count
+        assert run_to_end(verify(app)).ok
+    done = subprocess.run([sys.executable, "-m", "incident_core.cli", "verify", "--db", str(db),
+                           "--domain", "tests.group_commit_domain:domain", "--domain-path",
+                           str(Path(__file__).parent.parent)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
