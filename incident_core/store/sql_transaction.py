@@ -45,6 +45,7 @@ class SqlTransaction(StoreTransaction):
         self._touched: dict[str, dict[str, Any]] = {}
         self._cursor: Any = None
         self._version: int | None = None  # SQLite's PRAGMA data_version, once read
+        self._made: set[str] = set()  # side tables created by this transaction
 
     def _from_cache(self) -> bool:
         """Head and checkpoints from the single writer's cache (SQLite), valid while no
@@ -72,7 +73,6 @@ class SqlTransaction(StoreTransaction):
         if self._version is None:
             self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
         return self._version, self._head, dict(self._checkpoints)
-        self._made: set[str] = set()  # side tables created by this transaction
 
     @property
     def cursor(self) -> Any:
