@@ -10,7 +10,7 @@ from typing import Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError
-from incident_core.process import ParkedStep
+from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.base import EventFilter, EventStore, StoredSnapshot, StoreTransaction
 
@@ -110,6 +110,9 @@ class OverlayTransaction(StoreTransaction):
             return self._parked[key]
         found = self.store.parked_steps(include_skipped=True, process_manager=process_manager)
         return next((s for s in found if s.position == position), None)
+
+    def record_saga_outcome(self, outcome: SagaOutcome) -> None:
+        """Not kept: a preview records nothing (its outcomes are in its own result)."""
 
     def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
         """Lineage is not kept: a preview runs no projection."""

@@ -14,7 +14,8 @@ from typing import Any, Protocol, TypeVar
 from incident_core.domain import Command, Event, Rejection
 from incident_core.envelope import RecordedEvent
 
-__all__ = ["Accepted", "Outcome", "ParkedStep", "ProcessManager", "Rejected", "SagaContext"]
+__all__ = ["Accepted", "Outcome", "ParkedStep", "ProcessManager", "Rejected", "SagaContext",
+           "SagaOutcome"]
 
 E = TypeVar("E", bound=Event)
 
@@ -36,6 +37,25 @@ class ParkedStep:
     attempts: int
     status: str  # "parked" or "skipped"
     skip_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class SagaOutcome:
+    """A command a saga step dispatched that the domain rejected: kept (in the step's
+    transaction) so a conversation shows it; accepted commands show as their events."""
+
+    process_manager: str
+    cause_position: int
+    cause_event_id: str
+    correlation_id: str
+    command_type: str
+    aggregate_id: str
+    reason: str
+    detail: str
+    recorded_at: str
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}

@@ -11,11 +11,18 @@ from pydantic import BaseModel
 
 from incident_core import aggregate_snapshots
 from incident_core.domain import Command, Event, Rejection
-from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
 from incident_core.errors import IncidentError, StoreError
 from incident_core.lineage import LineageTrail
 from incident_core.parking import StepFailed, is_infrastructure, parked_step, row_problem
-from incident_core.process import Accepted, Outcome, ParkedStep, ProcessManager, Rejected
+from incident_core.process import (
+    Accepted,
+    Outcome,
+    ParkedStep,
+    ProcessManager,
+    Rejected,
+    SagaOutcome,
+)
 from incident_core.projections.definition import Projection, ProjectionSpec, RowBuffer
 from incident_core.results import DomainCodeError, WrongAggregateType
 from incident_core.store.base import StoreTransaction
@@ -86,6 +93,8 @@ class Unit:
         else:
             meta = {"correlation_id": cause.correlation_id or cause.event_id,
                     "causation_id": cause.event_id, "command_id": str(uuid.uuid4())}
+            if self.step is not None:
+                meta["process_manager"] = self.step[0]
         pending, events = app._pending(aggregate, command, version, decision, meta)
         recorded = self.record(pending, events)
         self.states[key] = (aggregate.name, version + len(events),
@@ -243,4 +252,12 @@ class _SagaContext:
         self._cause = cause
 
     def dispatch(self, command: Command) -> Outcome:
-        return self._unit.dispatch(command, self._cause)
+        outcome = self._unit.dispatch(command, self._cause)
+        step = self._unit.step
+        if isinstance(outcome, Rejected) and step is not None:
+            cause = self._cause
+            self._unit.tx.record_saga_outcome(SagaOutcome(
+                step[0], cause.position, cause.event_id, cause.correlation_id or cause.event_id,
+                type(command).__name__, aggregate_key(command.aggregate_id), outcome.reason,
+                outcome.detail, format_time(utc_now())))
+        return outcome

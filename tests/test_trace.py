@@ -97,10 +97,11 @@ def test_a_cancelled_transfer_no_funds(bank: Application) -> None:
         ("command", "RequestTransfer", "T2", None),
         ("event", "TransferRequested", "T2", "RequestTransfer"),
         ("step", "transfer_saga", SAGA_LANE, "TransferRequested"),
+        ("command", "SendMoney", "A", "transfer_saga"),  # rejected: a recorded saga outcome
         ("command", "CancelTransfer", "T2", "transfer_saga"),
         ("event", "TransferCancelled", "T2", "CancelTransfer"),
     ]
-    assert conversation.lanes == ("T2", SAGA_LANE)
+    assert conversation.lanes == ("T2", SAGA_LANE, "A")
     cancelled = conversation.nodes[-1]
     assert cancelled.event is not None and cancelled.event.data["reason"]
 
@@ -117,6 +118,7 @@ def test_a_reverted_transfer_no_destination(bank: Application) -> None:
         ("command", "InitiateTransfer", "T3"),
         ("event", "TransferInitiated", "T3"),
         ("step", "transfer_saga", SAGA_LANE),
+        ("command", "ReceiveMoney", "nowhere"),  # rejected: a recorded saga outcome
         ("command", "RevertTransfer", "T3"),
         ("event", "TransferReverted", "T3"),
         ("step", "transfer_saga", SAGA_LANE),
@@ -125,7 +127,7 @@ def test_a_reverted_transfer_no_destination(bank: Application) -> None:
         ("command", "CancelTransfer", "T3"),
         ("event", "TransferCancelled", "T3"),
     ]
-    assert conversation.lanes == ("T3", SAGA_LANE, "A")
+    assert conversation.lanes == ("T3", SAGA_LANE, "A", "nowhere")
     steps = [n for n in conversation.nodes if n.kind == "step"]
     assert [s.parent for s in steps] == [
         n.node_id for n in conversation.nodes
@@ -214,7 +216,7 @@ def test_cli_trace_text(seeded: tuple[str, str], capsys: pytest.CaptureFixture[s
     db, event_id = seeded
     assert main(["trace", event_id, "--db", db]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("conversation ") and "(15 nodes, 3 lanes)" in lines[0]
+    assert lines[0].startswith("conversation ") and "(16 nodes, 4 lanes)" in lines[0]
     assert lines[1] == "  ▶ RequestTransfer  [T3]"
     assert lines[2].startswith("    ● #4 TransferRequested  [T3]  +") and lines[2].endswith("◀")
     assert lines[3].startswith("      ⚙ transfer_saga  +")
@@ -225,11 +227,11 @@ def test_cli_trace_json(seeded: tuple[str, str], capsys: pytest.CaptureFixture[s
     db, event_id = seeded
     assert main(["trace", event_id, "--db", db, "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["focus"] == event_id and out["lanes"] == ["T3", SAGA_LANE, "A"]
+    assert out["focus"] == event_id and out["lanes"] == ["T3", SAGA_LANE, "A", "nowhere"]
     assert [n["label"] for n in out["nodes"] if n["kind"] == "event"] == [
         "TransferRequested", "MoneySent", "TransferInitiated", "TransferReverted",
         "MoneySentReverted", "TransferCancelled"]
-    assert len(out["edges"]) == 14
+    assert len(out["edges"]) == 15
     ids = {n["id"] for n in out["nodes"]}
     assert all(a in ids and b in ids for a, b in out["edges"])
 

@@ -85,7 +85,10 @@ def _delta(before: str | None, after: str | None) -> str:
 def _line(node: TraceNode, parent: TraceNode | None, focus: str | None) -> str:
     where = f"  [{node.lane}]" if node.kind != "step" else ""
     position = f"#{node.position} " if node.kind == "event" else ""
-    status = "" if node.status == "ok" else f"  ({node.status}: {node.detail})"
+    if node.rejected:
+        status = f"  ✗ rejected: {node.reason}" + (f" ({node.detail})" if node.detail else "")
+    else:
+        status = "" if node.status == "ok" else f"  ({node.status}: {node.detail})"
     mark = "  ◀" if node.node_id == focus else ""
     delta = _delta(None if parent is None else parent.time, node.time)
     return f"{_MARKS.get(node.kind, '?')} {position}{node.label}{where}{delta}{status}{mark}"

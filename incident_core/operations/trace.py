@@ -5,11 +5,13 @@ of the whole conversation from two indexed queries (the event by id, then the ev
 correlation id): nodes for the command(s) that started it, every event, every process-manager
 step and every command a step dispatched; edges follow causation; one lane per aggregate.
 
-What the log cannot tell: a command that a step dispatched and the domain *rejected* leaves
-no event, so it cannot be drawn. A step whose trigger was handled (the manager's checkpoint
-is past it) but that caused no event is shown as `no_follow_up` — its commands were all
-rejected, or the handler chose to do nothing; which of the two needs recorded saga decisions.
-Parked steps (a handler that raised) come from the application's parked-step list.
+A command that a step dispatched and the domain *rejected* leaves no event: the engine keeps
+it as a saga outcome (`EventStore.saga_outcomes`, read by correlation id), drawn as a command
+node with status `rejected`. Events a step's commands recorded name their manager in their
+metadata (`process_manager`), so two managers of one event type each get their own
+follow-ups (older events without it go to the first). A step whose trigger was handled but
+that caused no event and no recorded rejection is `no_follow_up`. Parked steps (a handler
+that raised) come from the application's parked-step list.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from incident_core.errors import IncidentError
 if TYPE_CHECKING:
     from incident_core.app import Application
     from incident_core.domain import Domain
+    from incident_core.process import SagaOutcome
     from incident_core.store.base import EventStore
 
 __all__ = ["Conversation", "ConversationNotFound", "TraceNode", "parked_steps_of", "trace",
@@ -32,6 +35,7 @@ __all__ = ["Conversation", "ConversationNotFound", "TraceNode", "parked_steps_of
 
 DEFAULT_LIMIT = 5000
 COMMAND, EVENT, STEP = "command", "event", "step"
+REJECTED = "rejected"
 
 
 class ConversationNotFound(IncidentError):
@@ -40,7 +44,8 @@ class ConversationNotFound(IncidentError):
 
 @dataclass(frozen=True, slots=True)
 class TraceNode:
-    """One node of a conversation. `status`: ok, no_follow_up, pending, parked, skipped."""
+    """One node of a conversation. `status`: ok, no_follow_up, pending, parked, skipped;
+    rejected (a command a step dispatched that the domain refused: `reason`, `detail`)."""
 
     node_id: str
     kind: str                       # command | event | step
@@ -52,11 +57,18 @@ class TraceNode:
     event: RecordedEvent | None = field(default=None, compare=False)
     status: str = "ok"
     detail: str = ""
+    reason: str = ""
+
+    @property
+    def rejected(self) -> bool:
+        return self.status == REJECTED
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.node_id, "kind": self.kind, "label": self.label,
                                "lane": self.lane, "parent": self.parent, "time": self.time,
                                "position": self.position, "status": self.status}
+        if self.reason:
+            out["reason"] = self.reason
         if self.detail:
             out["detail"] = self.detail
         if self.event is not None:
@@ -121,7 +133,8 @@ def trace(store: EventStore, ident: str, *, domain: Domain | None = None,
     if not events:
         raise ConversationNotFound(f"no event or correlation id {ident!r} in this store")
     truncated = len(events) > limit
-    builder = _Builder(domain, checkpoints, parked)
+    builder = _Builder(domain, checkpoints, parked,
+                       store.saga_outcomes(correlation_id=correlation))
     nodes = builder.build(events[:limit])
     lanes = tuple(dict.fromkeys(n.lane for n in nodes))
     return Conversation(correlation, None if focus is None else focus.event_id, tuple(nodes),
@@ -137,10 +150,13 @@ def trace_app(app: Application, ident: str, *, limit: int = DEFAULT_LIMIT) -> Co
 
 class _Builder:
     def __init__(self, domain: Domain | None, checkpoints: dict[str, int] | None,
-                 parked: Iterable[Any]) -> None:
+                 parked: Iterable[Any], outcomes: Iterable[SagaOutcome] = ()) -> None:
         self.domain = domain
         self.checkpoints = checkpoints
         self.parked = {(str(p.process_manager), str(p.event_id)): p for p in parked}
+        self.rejected: dict[str, list[SagaOutcome]] = defaultdict(list)  # by cause event id
+        for outcome in outcomes:
+            self.rejected[outcome.cause_event_id].append(outcome)
         self.nodes: list[TraceNode] = []
 
     def managers_of(self, event_type: str) -> list[str]:
@@ -178,19 +194,42 @@ class _Builder:
 
     def _steps(self, event: RecordedEvent, caused: dict[str, list[RecordedEvent]]) -> None:
         followers = caused.get(event.event_id, [])
+        rejected = self.rejected.get(event.event_id, [])
+        by_manager: dict[str | None, list[RecordedEvent]] = defaultdict(list)
+        for follower in followers:  # events name the manager whose step recorded them
+            by_manager[follower.metadata.get("process_manager")].append(follower)
+        named = [m for m in by_manager if m is not None] + [o.process_manager for o in rejected]
         managers = self.managers_of(event.event_type)
-        if not followers and not managers:
+        names = list(dict.fromkeys(managers + [o.process_manager for o in rejected]
+                                   if managers else named))
+        if not names and not followers:
             return
-        names = managers or ["process manager"]
-        for index, name in enumerate(names):
-            mine = followers if index == 0 else []  # the log does not say which manager
+        names = names or ["process manager"]
+        stray = [f for m, group in by_manager.items() if m not in names for f in group]
+        for index, name in enumerate(names):  # unattributed follow-ups: the first manager's
+            mine = by_manager.get(name, []) + (stray if index == 0 else [])
+            mine.sort(key=lambda e: e.position)
+            refused = [o for o in rejected if o.process_manager == name]
             step_id = f"step:{name}:{event.event_id}"
-            status, detail = self._step_status(name, event, bool(mine))
+            status, detail = self._step_status(name, event, bool(mine or refused))
             time = mine[0].recorded_at_text if mine else event.recorded_at_text
             self.nodes.append(TraceNode(step_id, STEP, name, f"saga:{name}", event.event_id,
                                         time, event.position, status=status, detail=detail))
-            for command_id, group in _by_command(mine):
-                self._command(command_id, group, step_id, caused)
+            self._dispatched(step_id, _by_command(mine), refused, caused)
+
+    def _dispatched(self, step_id: str, commands: list[tuple[str, list[RecordedEvent]]],
+                    refused: list[SagaOutcome], caused: dict[str, list[RecordedEvent]]) -> None:
+        """A step's commands in the order it dispatched them (by time: the accepted ones'
+        events and the rejections are stamped when decided)."""
+        work: list[tuple[str, tuple[str, list[RecordedEvent]] | SagaOutcome]] = [
+            (group[0].recorded_at_text, (command_id, group)) for command_id, group in commands]
+        work += [(outcome.recorded_at, outcome) for outcome in refused]
+        work.sort(key=lambda item: item[0])
+        for number, (_, item) in enumerate(work):
+            if isinstance(item, tuple):
+                self._command(item[0], item[1], step_id, caused)
+            else:
+                self.nodes.append(_rejected_node(item, step_id, number))
 
     def _step_status(self, name: str, event: RecordedEvent, followed: bool) -> tuple[str, str]:
         parked = self.parked.get((name, event.event_id))
@@ -205,8 +244,14 @@ class _Builder:
         checkpoint = None if self.checkpoints is None else self.checkpoints.get(name, 0)
         if checkpoint is not None and checkpoint < event.position:
             return "pending", "not handled yet (the manager's checkpoint is behind)"
-        return "no_follow_up", ("handled, but no event followed: every command it "
-                                "dispatched was rejected, or it dispatched none")
+        return "no_follow_up", ("handled, but no event followed and no rejection was "
+                                "recorded: it dispatched no command")
+
+
+def _rejected_node(outcome: SagaOutcome, step_id: str, number: int) -> TraceNode:
+    return TraceNode(f"rejected:{step_id}:{number}", COMMAND, outcome.command_type,
+                     outcome.aggregate_id, step_id, outcome.recorded_at, None,
+                     status=REJECTED, detail=outcome.detail, reason=outcome.reason)
 
 
 def _command_type(event: RecordedEvent) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
-from incident_core.process import ParkedStep
+from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
 
 if TYPE_CHECKING:
@@ -167,6 +167,10 @@ class StoreTransaction(ABC):
     @abstractmethod
     def parked(self, process_manager: str, position: int) -> ParkedStep | None:
         ...
+
+    @abstractmethod
+    def record_saga_outcome(self, outcome: SagaOutcome) -> None:
+        """Keep a command a saga step dispatched that the domain rejected."""
 
     # -- row lineage (incident_core.lineage) --------------------------------------------
     @abstractmethod
@@ -332,6 +336,10 @@ class EventStore(ABC):
     def parked_steps(self, *, include_skipped: bool = False,
                      process_manager: str | None = None) -> list[ParkedStep]:
         """Parked saga steps, by process manager then position (skipped ones on request)."""
+
+    @abstractmethod
+    def saga_outcomes(self, *, correlation_id: str) -> list[SagaOutcome]:
+        """Rejected commands of saga steps in one conversation, in recording order."""
 
     @abstractmethod
     def row_history(self, projection: str, key: str) -> list[LineageEntry]:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, ReadOnlyError, StoreError
 from incident_core.lineage import LineageEntry
-from incident_core.process import ParkedStep
+from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.base import (
     EventFilter,
@@ -85,6 +85,7 @@ class MemoryEventStore(EventStore):
         self._signatures: dict[str, str] = {}
         self._checkpoints: dict[str, int] = {}
         self._parked: dict[tuple[str, int], ParkedStep] = {}
+        self._saga_outcomes: list[SagaOutcome] = []
         # row lineage: projection → position → stored record (see incident_core.lineage)
         self._lineage: dict[str, dict[int, dict[str, Any]]] = {}
         self._snapshots: dict[str, list[StoredSnapshot]] = {}  # by aggregate, oldest first
@@ -248,6 +249,9 @@ class MemoryEventStore(EventStore):
                 if (include_skipped or step.status == "parked")
                 and process_manager in (None, step.process_manager)]
 
+    def saga_outcomes(self, *, correlation_id: str) -> list[SagaOutcome]:
+        return [o for o in self._saga_outcomes if o.correlation_id == correlation_id]
+
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         with self._changed:
             self._changed.wait_for(lambda: len(self._events) != known_head, timeout)
@@ -297,6 +301,7 @@ class _MemoryTransaction(StoreTransaction):
         self.lineage_cleared: set[str] = set()
         self.lineage: list[dict[str, Any]] = []
         self.snapshots: list[StoredSnapshot] = []
+        self.saga_outcomes: list[SagaOutcome] = []
 
     def head(self) -> int:
         return len(self.store._events) + len(self.events)
@@ -398,6 +403,9 @@ class _MemoryTransaction(StoreTransaction):
     def flush(self) -> None:
         """Nothing is buffered: appends are checked when they are made."""
 
+    def record_saga_outcome(self, outcome: SagaOutcome) -> None:
+        self.saga_outcomes.append(outcome)
+
     def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
         self.lineage.extend(dict(e) for e in entries)
 
@@ -444,6 +452,7 @@ class _MemoryTransaction(StoreTransaction):
                 else:
                     table[key] = row
         store._checkpoints.update(self.checkpoints)
+        store._saga_outcomes.extend(self.saga_outcomes)
         for name in self.lineage_cleared:
             store._lineage.pop(name, None)
         for record in self.lineage:

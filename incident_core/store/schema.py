@@ -173,3 +173,22 @@ aggregate_snapshots = Table(
     Column("state", Text, nullable=False),
     Column("taken_at", Text, nullable=False),
 )
+
+
+# Saga decisions: commands a process-manager step dispatched that the domain rejected (they
+# leave no event). Created on first write in older stores (no schema bump); read by
+# correlation id.
+saga_outcomes = Table(
+    "incident_saga_outcomes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("process_manager", Text, nullable=False),
+    Column("cause_position", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("cause_event_id", Text, nullable=False),
+    Column("correlation_id", Text, nullable=False),
+    Column("command_type", Text, nullable=False),
+    Column("aggregate_id", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("recorded_at", Text, nullable=False),
+    Index("incident_saga_outcomes_correlation", "correlation_id", "id"),
+)

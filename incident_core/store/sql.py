@@ -29,9 +29,9 @@ from incident_core.errors import (
     StoreError,
 )
 from incident_core.lineage import LineageEntry
-from incident_core.process import ParkedStep
+from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema, snapshot_rows, sql_lineage, sql_parking
+from incident_core.store import schema, snapshot_rows, sql_lineage, sql_parking, sql_saga_outcomes
 from incident_core.store.base import (
     SCHEMA_VERSION,
     EventFilter,
@@ -540,6 +540,10 @@ class SqlEventStore(EventStore):
         with self._reading() as conn:
             return sql_parking.parked_steps(conn, include_skipped=include_skipped,
                                             process_manager=process_manager)
+
+    def saga_outcomes(self, *, correlation_id: str) -> list[SagaOutcome]:
+        with self._reading() as conn:
+            return sql_saga_outcomes.saga_outcomes(conn, correlation_id)
 
     def row_history(self, projection: str, key: str) -> list[LineageEntry]:
         with self._reading() as conn:

@@ -12,9 +12,15 @@ from sqlalchemy import Connection, insert, select, text
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
-from incident_core.process import ParkedStep
+from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import schema, snapshot_rows, sql_lineage, sql_parking
+from incident_core.store import (
+    schema,
+    snapshot_rows,
+    sql_lineage,
+    sql_parking,
+    sql_saga_outcomes,
+)
 from incident_core.store.base import StoredSnapshot, StoreTransaction
 from incident_core.store.sql_queries import (
     CHECKPOINTS,
@@ -280,6 +286,9 @@ class SqlTransaction(StoreTransaction):
 
     def parked(self, process_manager: str, position: int) -> ParkedStep | None:
         return sql_parking.parked(self.conn, process_manager, position)
+
+    def record_saga_outcome(self, outcome: SagaOutcome) -> None:
+        sql_saga_outcomes.record(self.conn, outcome)
 
     def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
         sql_lineage.record(self, entries)

@@ -23,17 +23,22 @@ __all__ = ["DETAIL_SCALE", "STANDING_OUT", "EdgeItem", "NodeItem", "OverviewItem
 
 NODE_ID_ROLE = 0  # QGraphicsItem.data key holding the node id
 DETAIL_SCALE = 0.3  # below this zoom: nodes as plain boxes, no time labels
-STANDING_OUT = frozenset({"no_follow_up", "parked", "skipped", "pending"})
+STANDING_OUT = frozenset({"no_follow_up", "parked", "skipped", "pending", "rejected"})
+DASHED = frozenset({"no_follow_up", "pending", "rejected"})
 _COMMAND_FILL = QColor("#e5e7eb")
 _STEP_FILL = QColor("#334155")
 _STATUS_FILL = {"parked": QColor("#dc2626"), "skipped": QColor("#9ca3af"),
                 "no_follow_up": QColor("#f59e0b"), "pending": QColor("#e2e8f0")}
 _MARKS = {"command": "▶ ", "event": "", "step": "⚙ "}
+_REJECTED_BORDER = QColor("#dc2626")
 
 
 def status_colors(kind: str, label: str, status: str) -> tuple[QColor, QColor]:
     """(fill, border) of a node: events by type, commands light, steps dark; steps that
-    did not go on (parked, skipped, no follow-up, pending) in a warning colour."""
+    did not go on (parked, skipped, no follow-up, pending) in a warning colour; a command
+    the domain rejected keeps its fill, outlined in red."""
+    if status == "rejected":
+        return _COMMAND_FILL, _REJECTED_BORDER
     if status in _STATUS_FILL:
         fill = _STATUS_FILL[status]
         return fill, QColor("#7f1d1d") if status == "parked" else fill.darker(150)
@@ -56,7 +61,7 @@ class NodeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.fill, self.border = status_colors(node.kind, node.label, node.status)
         self.stands_out = node.status in STANDING_OUT
-        self._text = _MARKS.get(node.kind, "") + node.label
+        self._text = ("✗ " if node.rejected else _MARKS.get(node.kind, "")) + node.label
         self._rect = QRectF(0, 0, NODE_W, NODE_H)
         self.size = self._rect.size()
         self._elided: str | None = None
@@ -69,6 +74,9 @@ class NodeItem(QGraphicsItem):
         node = self.node
         where = f"#{node.position}  " if node.kind == "event" else ""
         text = f"{node.kind}: {node.label}\n{where}{node.lane}\n{node.time or ''}"
+        if node.rejected:
+            return text + f"\nrejected: {node.reason}" + (f" ({node.detail})" if node.detail
+                                                          else "")
         return text + (f"\n{node.status}: {node.detail}" if node.detail else "")
 
     def shape(self) -> QPainterPath:
@@ -80,7 +88,7 @@ class NodeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pen = QPen(self.border, 3.0 if self.stands_out or self.isSelected() else 1.2)
-        if self.node.status in ("pending", "no_follow_up"):
+        if self.node.status in DASHED:
             pen.setStyle(Qt.PenStyle.DashLine)
         if self.isSelected():
             pen.setColor(QColor("#2563eb"))

@@ -89,11 +89,14 @@ class ConversationWindow(QWidget):
         if conversation is None:
             self.summary.setText("")
             return
-        odd = sum(1 for n in conversation.nodes if n.status in STANDING_OUT)
+        odd = sum(1 for n in conversation.nodes if n.status in STANDING_OUT and not n.rejected)
+        rejected = sum(1 for n in conversation.nodes if n.rejected)
         text = (f"correlation {conversation.correlation_id} — {len(conversation.nodes)} nodes, "
                 f"{len(conversation.lanes)} lanes")
         if odd:
             text += f", {odd} step(s) that did not go on"
+        if rejected:
+            text += f", {rejected} rejected saga command(s)"
         if conversation.truncated:
             text += " (cut: more events than shown)"
         self.summary.setText(text)

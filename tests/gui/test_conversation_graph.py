@@ -75,21 +75,31 @@ def test_the_graph_of_a_completed_transfer(make_window, bank_store, qtbot) -> No
 def test_the_graph_of_a_cancelled_transfer(make_window, bank_store, qtbot) -> None:
     window = make_window(bank_store)
     graph = open_graph(window, qtbot, "t-overdrawn")
-    assert len(graph.view.nodes) == 5
-    assert graph.view.conversation.lanes == ("t-overdrawn", SAGA)
-    assert labels(graph, "command") == ["RequestTransfer", "CancelTransfer"]
+    assert len(graph.view.nodes) == 6
+    lanes = graph.view.conversation.lanes
+    assert lanes == ("t-overdrawn", SAGA, "acc-002")  # + the rejected send's account
+    assert sorted(labels(graph, "command")) == ["CancelTransfer", "RequestTransfer", "SendMoney"]
     assert labels(graph, "event")[-1] == "TransferCancelled"
+    send = next(i for i in graph.view.nodes.values() if i.node.label == "SendMoney")
+    assert send.node.rejected and send.node.reason == "no_enough_balance"
+    assert send.stands_out and send.border == QColor("#dc2626")
+    assert "rejected: no_enough_balance" in send.tip()
+    assert "1 rejected saga command(s)" in graph.summary.text()
+    assert "did not go on" not in graph.summary.text()
 
 
 def test_the_graph_of_a_reverted_transfer(make_window, bank_store, qtbot) -> None:
     window = make_window(bank_store)
     graph = open_graph(window, qtbot, "t-missing")
-    assert len(graph.view.nodes) == 15 and len(graph.view.edges) == 14
-    assert graph.view.conversation.lanes == ("t-missing", SAGA, "acc-004")
+    assert len(graph.view.nodes) == 16 and len(graph.view.edges) == 15
+    lanes = graph.view.conversation.lanes  # + the missing destination of the rejected receive
+    assert lanes[:3] == ("t-missing", SAGA, "acc-004") and len(lanes) == 4
     assert labels(graph, "event") == ["TransferRequested", "MoneySent", "TransferInitiated",
                                       "TransferReverted", "MoneySentReverted",
                                       "TransferCancelled"]
-    assert "15 nodes, 3 lanes" in graph.summary.text()
+    assert "16 nodes, 4 lanes" in graph.summary.text()
+    [receive] = [i for i in graph.view.nodes.values() if i.node.rejected]
+    assert receive.node.label == "ReceiveMoney" and receive.node.lane == lanes[3]
 
 
 def test_clicking_a_node_selects_the_event_in_the_window(make_window, bank_store,
@@ -148,7 +158,7 @@ def test_menu_item_opens_the_selected_events_conversation(make_window, bank_stor
     window.sagas.show_action.trigger()
     graph = window.sagas.graph
     qtbot.waitUntil(graph.isVisible)
-    assert graph.view.conversation.lanes == ("t-overdrawn", SAGA)
+    assert graph.view.conversation.lanes == ("t-overdrawn", SAGA, "acc-002")
 
 
 def test_the_sagas_tab_lists_managers(make_window, bank_store, qtbot) -> None:
