@@ -270,7 +270,7 @@ def drive(result: Any) -> Any:
     return result
 
 
-IMPORT_OPERATION = ("incident_core.operations.transfer", "import_events")
+IMPORT_OPERATION = ("incident_core.operations.export_import", "import_events")
 
 
 def import_file(app: Application, lines: list[str]) -> None:

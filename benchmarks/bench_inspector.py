@@ -154,7 +154,7 @@ def measure(store: Path, live_events: int) -> list[tuple[str, float, float, str]
     from PySide6.QtWidgets import QApplication
 
     import incident_gui  # noqa: F401  (applies the PySide6 guard before Qt starts)
-    from incident_gui.app import create_window, settle_memory
+    from incident_gui.main import create_window, settle_memory
 
     qapp = QApplication.instance() or QApplication([])
     rows: list[tuple[str, float, float, str]] = []
@@ -245,7 +245,7 @@ def measure_conversation(store: Path) -> list[tuple[str, float, float, str]]:
     from PySide6.QtWidgets import QApplication
 
     import incident_gui  # noqa: F401  (applies the PySide6 guard before Qt starts)
-    from incident_gui.app import create_window
+    from incident_gui.main import create_window
 
     qapp = QApplication.instance() or QApplication([])
     window = create_window(str(store))

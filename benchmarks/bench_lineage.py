@@ -40,7 +40,7 @@ from incident_core.examples.bank import DepositMoney, OpenAccount  # noqa: E402
 from incident_core.examples.bank import domain as bank  # noqa: E402
 from incident_core.operations import rebuild  # noqa: E402
 from incident_core.operations.demo import demo  # noqa: E402
-from incident_core.operations.transfer import export_events  # noqa: E402
+from incident_core.operations.export_import import export_events  # noqa: E402
 from incident_core.progress import run_to_end  # noqa: E402
 from incident_core.projections import Projection  # noqa: E402
 

@@ -33,8 +33,8 @@ from incident_core.examples.bank import domain  # noqa: E402
 from incident_core.operations import rebuild  # noqa: E402
 from incident_core.operations.asof import CHECKPOINT_EVERY, diff_positions, rows_as_of  # noqa: E402
 from incident_core.operations.demo import demo  # noqa: E402
+from incident_core.operations.export_import import export_events  # noqa: E402
 from incident_core.operations.shadow import shadow_rebuild  # noqa: E402
-from incident_core.operations.transfer import export_events  # noqa: E402
 from incident_core.progress import run_to_end  # noqa: E402
 
 DEFAULT_STORE = Path("/tmp/tt/bench-timetravel.sqlite3")

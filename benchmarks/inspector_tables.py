@@ -150,7 +150,7 @@ def main() -> int:
 
     import incident_gui  # noqa: F401  (applies the PySide6 guard before Qt starts)
     from benchmarks.bench_inspector import Heartbeat, print_table, run_until
-    from incident_gui.app import create_window, settle_memory
+    from incident_gui.main import create_window, settle_memory
 
     _qapp = QApplication.instance() or QApplication([])
     window = create_window(str(args.store))

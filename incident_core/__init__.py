@@ -14,14 +14,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from incident_core.app import (
-        AggregateState,
-        Application,
-        Conflicted,
-        DispatchResult,
-        DomainCodeError,
-        Preview,
-    )
     from incident_core.domain import (
         Aggregate,
         Command,
@@ -30,6 +22,14 @@ if TYPE_CHECKING:
         Event,
         Rejection,
         State,
+    )
+    from incident_core.engine.application import (
+        AggregateState,
+        Application,
+        Conflicted,
+        DispatchResult,
+        DomainCodeError,
+        Preview,
     )
     from incident_core.envelope import RecordedEvent
     from incident_core.errors import (
@@ -61,8 +61,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _WHERE = {
-    "incident_core.app": ("AggregateState", "Application", "Conflicted", "DispatchResult",
-                          "DomainCodeError", "Preview"),
+    "incident_core.engine.application": ("AggregateState", "Application", "Conflicted",
+                                         "DispatchResult", "DomainCodeError", "Preview"),
     "incident_core.domain": ("Aggregate", "Command", "Decision", "Domain", "Event",
                              "Rejection", "State"),
     "incident_core.envelope": ("RecordedEvent",),

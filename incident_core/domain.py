@@ -102,7 +102,7 @@ class Aggregate(Generic[S]):
                              f"of events or None, not {snapshot_every!r}")
         self.name = name
         self.initial_state = initial_state
-        # Snapshots (incident_core.aggregate_snapshots): one every `snapshot_every` events,
+        # Snapshots (incident_core.engine.aggregate_snapshots): one every `snapshot_every` events,
         # off by default; `state_version` is bumped by the domain when `apply` changes
         # meaning without the state model's schema changing (old snapshots are then unused).
         self.snapshot_every = snapshot_every

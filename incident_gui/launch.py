@@ -1,6 +1,6 @@
 """What the `incident-inspector` command runs: check the desktop libraries, then start Qt.
 
-`incident_gui.app` imports Qt, and Qt aborts the process when a library of its platform
+`incident_gui.main` imports Qt, and Qt aborts the process when a library of its platform
 plugin is missing; `incident_gui.preflight` finds that out first, with the standard library
 only, and turns it into one line and exit code 1.
 """
@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message, file=sys.stderr)
         return 1
     try:
-        from incident_gui.app import main as start
+        from incident_gui.main import main as start
     except ImportError as exc:  # a library the check does not know of: still one line
         print(f"incident-inspector: Qt cannot start: {exc}", file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_importing_the_core_and_cli_loads_no_qt() -> None:
     code = ("import sys, incident_core, incident_core.cli, incident_core.examples.bank, "
-            "incident_core.store.sql; "
+            "incident_core.store.sql.store; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', "
             "'incident_gui')]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

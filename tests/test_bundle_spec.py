@@ -119,8 +119,9 @@ def test_ci_builds_with_the_documented_command_and_is_executable() -> None:
 
 def test_excluded_modules_are_not_imported_by_the_inspector() -> None:
     """Excluding a module the app imports would break only the frozen app: catch it here."""
-    code = ("import sys, incident_gui.app, incident_core.examples.bank, "
-            "incident_core.examples.library, incident_core.store.sql, sqlalchemy.dialects.sqlite; "
+    code = ("import sys, incident_gui.main, incident_core.examples.bank, "
+            "incident_core.examples.library, incident_core.store.sql.store, "
+            "sqlalchemy.dialects.sqlite; "
             "print('\\n'.join(sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
@@ -235,7 +236,7 @@ def test_parse_ldd() -> None:
 
 def test_forbidden_modules_are_found_by_top_level_package() -> None:
     names = ["pydantic", "pydantic.mypy", "mypy", "mypy.nodes", "hypothesis.strategies",
-             "incident_gui.app", "pytestqt.plugin", "mypyc_helper"]
+             "incident_gui.main", "pytestqt.plugin", "mypyc_helper"]
     assert check_bundle.forbidden_in(names) == ["hypothesis.strategies", "mypy", "mypy.nodes",
                                                 "pytestqt.plugin"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from incident_core.app import Application
+from incident_core.engine.application import Application
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.operations.replay import ProjectionFold
 from incident_core.operations.rowdiff import keyed_rows

@@ -14,7 +14,7 @@ import pytest
 from pydantic import Field
 
 from incident_core import Aggregate, Application, Command, Domain, Event, State, open_store
-from incident_core.binding import (
+from incident_core.engine.binding import (
     DomainMismatchError,
     binding_of,
     check_domain,

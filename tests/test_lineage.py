@@ -65,7 +65,7 @@ def test_after_a_rebuild_the_lineage_is_identical(bank: Application) -> None:
     run(rebuild(bank, ["bank_accounts", "transfers"]))
     after = {(name, key): bank.row_history(name, key) for name, key in before}
     assert after == before and all(len(entries) >= 3 for entries in after.values())
-    from incident_core.lineage import STAGING
+    from incident_core.engine.lineage import STAGING
 
     assert bank.store.row_history("bank_accounts" + STAGING, "B") == []  # promoted
 

@@ -13,8 +13,8 @@ from incident_core import Application, open_store
 from incident_core.examples.bank import DepositMoney, OpenAccount, RequestTransfer, domain
 from incident_core.operations import verify
 from incident_core.progress import run_to_end
-from incident_core.store.slim import inflate
-from incident_core.store.sql import SqlEventStore
+from incident_core.store.sql.slim import inflate
+from incident_core.store.sql.store import SqlEventStore
 
 DOWNGRADE = (
     "DROP INDEX incident_events_causation",

@@ -15,9 +15,9 @@ from incident_core import Application
 from incident_core.examples.bank import DepositMoney, OpenAccount, RequestTransfer, domain
 from incident_core.operations import verify
 from incident_core.progress import run_to_end
-from incident_core.store.slim import inflate, lift
-from incident_core.store.sql import SqlEventStore
-from incident_core.store.sql_queries import linked
+from incident_core.store.sql.queries import linked
+from incident_core.store.sql.slim import inflate, lift
+from incident_core.store.sql.store import SqlEventStore
 
 
 def bank_with_transfer(target: str) -> None:

@@ -236,7 +236,7 @@ def test_a_state_that_does_not_survive_json_is_never_snapshotted() -> None:
         value: float = 0.0
 
     odd: Aggregate[Odd] = Aggregate("Odd", Odd(), snapshot_every=1)
-    from incident_core.aggregate_snapshots import take
+    from incident_core.engine.aggregate_snapshots import take
     assert take(odd, "o", 1, Odd(value=float("nan"))) is None
     assert take(odd, "o", 1, Odd(value=1.5)) is not None
     with pytest.raises(ValueError, match="snapshot_every"):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from incident_core.app import Application
+from incident_core.engine.application import Application
 from incident_core.examples.bank import DepositMoney, OpenAccount
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.operations import demo

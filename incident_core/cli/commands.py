@@ -36,7 +36,7 @@ from incident_core.cli.output import (
 from incident_core.cli.sagas import accepted_payload
 
 if TYPE_CHECKING:
-    from incident_core.app import Application
+    from incident_core.engine.application import Application
     from incident_core.store.base import EventStore
 
 
@@ -61,8 +61,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    from incident_core.app import Conflicted
     from incident_core.cli.strict import parse_strictly
+    from incident_core.engine.application import Conflicted
     from incident_core.errors import InvalidCommand
     from incident_core.process import Rejected
 

@@ -17,8 +17,8 @@ from incident_core.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from incident_core.app import Application
     from incident_core.domain import Domain
+    from incident_core.engine.application import Application
     from incident_core.store.base import EventStore
 
 
@@ -43,7 +43,7 @@ def load_domain(args: argparse.Namespace) -> Domain:
     if spec:
         args.domain_spec = spec
         return _import_domain(spec)
-    from incident_core.binding import peek_binding
+    from incident_core.engine.binding import peek_binding
 
     binding = peek_binding(target_of(args))
     args.domain_spec = DEFAULT_DOMAIN
@@ -59,8 +59,8 @@ def load_domain(args: argparse.Namespace) -> Domain:
 
 
 def _import_domain(spec: str) -> Domain:
-    from incident_core.app import DomainCodeError
     from incident_core.domain import Domain
+    from incident_core.engine.application import DomainCodeError
 
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
@@ -88,7 +88,7 @@ def open_app(args: argparse.Namespace, domain: Domain, *, read_only: bool = Fals
              create: bool = False, synchronous: str = "FULL") -> Application:
     """Open with `domain`: a write to a store of another domain is refused (exit 4), a read
     warns; a read of a projection whose row model changed says how to rebuild it (exit 4)."""
-    from incident_core.binding import open_application, stale_message
+    from incident_core.engine.binding import open_application, stale_message
 
     opened = open_application(target_of(args), domain, module=getattr(args, "domain_spec", None),
                               read_only=read_only, create=create, synchronous=synchronous)

@@ -24,7 +24,7 @@ _ENVIRONMENT = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)
 def refuse_store_files(file: str, target: str) -> None:
     """Exit 2 if `file` is the SQLite store at `target` or one of its companions (`-wal`,
     `-shm`, `-journal`), by name, symlink or hard link."""
-    from incident_core.store.sqlite_files import is_store_file
+    from incident_core.store.sql.sqlite_files import is_store_file
 
     path = sqlite_path(target)
     if path is None:

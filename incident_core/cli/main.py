@@ -41,7 +41,7 @@ from incident_core.cli.timetravel import add_time_travel
 from incident_core.cli.trace import add_trace_command
 
 if TYPE_CHECKING:
-    from incident_core.app import DomainCodeError
+    from incident_core.engine.application import DomainCodeError
 
 
 # -- the parser ---------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- running ------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
-    from incident_core.app import DomainCodeError
+    from incident_core.engine.application import DomainCodeError
     from incident_core.errors import IncidentError, InvalidCommand, StoreError
     from incident_core.operations import ImportFileError
 
@@ -198,8 +198,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _watch_locks(args: argparse.Namespace) -> None:
     """Honour --lock-timeout, and say after a second what a writer is waiting for."""
-    from incident_core.store.lock_wait import on_lock_wait
     from incident_core.store.open import lock_timeout, set_lock_timeout
+    from incident_core.store.sql.lock_wait import on_lock_wait
 
     timeout = getattr(args, "lock_timeout", None)
     if timeout is not None:

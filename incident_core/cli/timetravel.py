@@ -25,8 +25,8 @@ from incident_core.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from incident_core.app import Application
     from incident_core.domain import Domain
+    from incident_core.engine.application import Application
     from incident_core.operations.rowdiff import RowDiff
 
 __all__ = ["add_time_travel", "cmd_catalog"]

@@ -7,13 +7,13 @@ batch, each batch one transaction.
 """
 
 from incident_core.operations.demo import DemoReport, check_demo, demo
-from incident_core.operations.rebuild import ProjectionRebuilt, RebuildReport, rebuild
-from incident_core.operations.transfer import (
+from incident_core.operations.export_import import (
     DamagedLogError,
     ImportFileError,
     export_events,
     import_events,
 )
+from incident_core.operations.rebuild import ProjectionRebuilt, RebuildReport, rebuild
 from incident_core.operations.verify import VerifyReport, verify
 
 __all__ = [

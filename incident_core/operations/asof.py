@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from types import CodeType
 from typing import Any
 
-from incident_core.app import AggregateState, Application
 from incident_core.domain import Domain
+from incident_core.engine.application import AggregateState, Application
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
 from incident_core.operations.replay import ProjectionFold

@@ -27,8 +27,8 @@ from incident_core.operations.rebuild import rebuild
 from incident_core.progress import Operation, Progress
 
 if TYPE_CHECKING:
-    from incident_core.app import Application
     from incident_core.domain import Domain
+    from incident_core.engine.application import Application
     from incident_core.projections.definition import ProjectionSpec
     from incident_core.store.base import EventStore, StreamInfo
 
@@ -66,7 +66,7 @@ def _pending(event: RecordedEvent) -> PendingEvent:
 
 def branch(app: Application, target: str, *, at: int) -> Operation[BranchReport]:
     """Make the branch at `target` (a new, empty store) holding the log up to `at`."""
-    from incident_core.app import Application
+    from incident_core.engine.application import Application
     from incident_core.store.open import open_store
 
     source = app.store

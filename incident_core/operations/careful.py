@@ -120,8 +120,8 @@ def file_findings(store: EventStore, *, deep: bool) -> list[str] | None:
     with `deep`, `PRAGMA integrity_check`. None: not a SQLite store (nothing to check)."""
     from pathlib import Path
 
-    from incident_core.store.sql import SqlEventStore
-    from incident_core.store.sqlite_files import structural_problem
+    from incident_core.store.sql.sqlite_files import structural_problem
+    from incident_core.store.sql.store import SqlEventStore
 
     if not isinstance(store, SqlEventStore) or store.dialect != "sqlite":
         return None

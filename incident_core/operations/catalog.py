@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from incident_core.app import Application
+from incident_core.engine.application import Application
 from incident_core.envelope import RecordedEvent
 from incident_core.operations.replay import decode
 from incident_core.store.snapshots import schema_version_counts, type_sample

@@ -22,7 +22,7 @@ from incident_core.operations.trace import parked_steps_of
 from incident_core.store.base import EventFilter
 
 if TYPE_CHECKING:
-    from incident_core.app import Application
+    from incident_core.engine.application import Application
     from incident_core.process import ProcessManager
     from incident_core.store.base import EventStore
 

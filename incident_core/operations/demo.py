@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from incident_core.app import Application
 from incident_core.domain import Command, Domain
+from incident_core.engine.application import Application
 from incident_core.examples.bank import DepositMoney, OpenAccount, RequestTransfer, WithdrawMoney
 from incident_core.process import Rejected
 from incident_core.progress import Operation, Progress

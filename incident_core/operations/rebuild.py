@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from incident_core.app import Application
+from incident_core.engine.application import Application
 from incident_core.envelope import RecordedEvent
 from incident_core.operations.replay import ProjectionFold
 from incident_core.progress import Operation, Progress

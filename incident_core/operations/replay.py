@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from incident_core.app import DomainCodeError
 from incident_core.domain import Domain, Event
+from incident_core.engine.application import DomainCodeError
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
 from incident_core.projections.definition import ColumnSpec, Projection, ProjectionSpec, RowBuffer

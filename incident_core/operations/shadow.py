@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from incident_core.app import Application
+from incident_core.engine.application import Application
 from incident_core.errors import IncidentError
 from incident_core.operations.asof import (
     CHECKPOINT_EVERY,

@@ -25,8 +25,8 @@ from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
 
 if TYPE_CHECKING:
-    from incident_core.app import Application
     from incident_core.domain import Domain
+    from incident_core.engine.application import Application
     from incident_core.process import SagaOutcome
     from incident_core.store.base import EventStore
 

@@ -25,7 +25,7 @@ from incident_core.domain import Event
 from incident_core.envelope import RecordedEvent
 
 if typing.TYPE_CHECKING:
-    from incident_core.lineage import LineageTrail
+    from incident_core.engine.lineage import LineageTrail
 
 __all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer"]
 
@@ -112,7 +112,7 @@ class Projection(Generic[R]):
         self.name = name
         self.row_type = row_type
         self.key = key
-        self.lineage = lineage  # record each row change (see incident_core.lineage)
+        self.lineage = lineage  # record each row change (see incident_core.engine.lineage)
         self._handlers: dict[str, tuple[Handler, Callable[[RecordedEvent, Any], str] | None]] = {}
         columns = []
         for field_name, info in row_type.model_fields.items():

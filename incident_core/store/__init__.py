@@ -10,7 +10,7 @@ from incident_core.store.base import (
 )
 from incident_core.store.memory import MemoryEventStore
 from incident_core.store.open import describe_target, open_store
-from incident_core.store.sql import SqlEventStore
+from incident_core.store.sql.store import SqlEventStore
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -19,7 +19,7 @@ from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
 
 if TYPE_CHECKING:
-    from incident_core.lineage import LineageEntry
+    from incident_core.engine.lineage import LineageEntry
     from incident_core.store.sorting import Cursor, SortKey
 
 __all__ = [
@@ -40,7 +40,7 @@ SCHEMA_VERSION = 3  # 2: causation_id / correlation_id columns, event type index
 @dataclass(frozen=True, slots=True)
 class StoredSnapshot:
     """An aggregate's state folded up to `version`, as JSON of its state model, usable only
-    for the `fingerprint` of that model (see `incident_core.aggregate_snapshots`)."""
+    for the `fingerprint` of that model (see `incident_core.engine.aggregate_snapshots`)."""
 
     aggregate_id: str
     aggregate_type: str
@@ -172,7 +172,7 @@ class StoreTransaction(ABC):
     def record_saga_outcome(self, outcome: SagaOutcome) -> None:
         """Keep a command a saga step dispatched that the domain rejected."""
 
-    # -- row lineage (incident_core.lineage) --------------------------------------------
+    # -- row lineage (incident_core.engine.lineage) --------------------------------------------
     @abstractmethod
     def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
         """Store row changes (`LineageTrail.entries` records), replacing any of the same
@@ -209,19 +209,19 @@ class EventStore(ABC):
     # -- metadata ---------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
         """The store's key/value metadata (format, schema version, the domain it is for)."""
-        from incident_core.store.meta import read_meta
+        from incident_core.store.sql.meta import read_meta
 
         return read_meta(self)
 
     def add_meta(self, values: Mapping[str, str]) -> dict[str, str]:
         """Record keys not recorded yet (never overwrites); return the metadata after."""
-        from incident_core.store.meta import add_meta
+        from incident_core.store.sql.meta import add_meta
 
         return add_meta(self, values)
 
     def projection_signatures(self) -> dict[str, str]:
         """Projection name → fingerprint of the row shape its table was made with."""
-        from incident_core.store.meta import projection_signatures
+        from incident_core.store.sql.meta import projection_signatures
 
         return projection_signatures(self)
 

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
+from incident_core.engine.lineage import LineageEntry
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, ReadOnlyError, StoreError
-from incident_core.lineage import LineageEntry
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.base import (
@@ -86,7 +86,7 @@ class MemoryEventStore(EventStore):
         self._checkpoints: dict[str, int] = {}
         self._parked: dict[tuple[str, int], ParkedStep] = {}
         self._saga_outcomes: list[SagaOutcome] = []
-        # row lineage: projection → position → stored record (see incident_core.lineage)
+        # row lineage: projection → position → stored record (see incident_core.engine.lineage)
         self._lineage: dict[str, dict[int, dict[str, Any]]] = {}
         self._snapshots: dict[str, list[StoredSnapshot]] = {}  # by aggregate, oldest first
 

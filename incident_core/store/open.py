@@ -26,12 +26,11 @@ from incident_core.errors import (
     StoreError,
     StoreNotFoundError,
 )
-from incident_core.store import schema
 from incident_core.store.base import SCHEMA_VERSION, STORE_FORMAT, EventStore
-from incident_core.store.lock_wait import waiting_for_lock
 from incident_core.store.memory import MemoryEventStore
-from incident_core.store.sql import SqlEventStore, translate_errors
-from incident_core.store.sqlite_files import (
+from incident_core.store.sql import schema
+from incident_core.store.sql.lock_wait import waiting_for_lock
+from incident_core.store.sql.sqlite_files import (
     StoreInUse,
     check_writable,
     move_into_place,
@@ -39,6 +38,7 @@ from incident_core.store.sqlite_files import (
     remove_store_files,
     structural_problem,
 )
+from incident_core.store.sql.store import SqlEventStore, translate_errors
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -271,7 +271,7 @@ def _checkpoint_whole(engine: Engine, path: Path) -> None:
 
 
 def _upgrade(store: SqlEventStore) -> None:
-    from incident_core.store.migrations import migrate
+    from incident_core.store.sql.migrations import migrate
 
     try:
         migrate(store)
@@ -321,7 +321,7 @@ def _open_server(target: str, *, read_only: bool, create: bool) -> SqlEventStore
         raise StoreError(f"cannot use {where}: Incident stores are SQLite files or PostgreSQL "
                          "databases (postgresql+psycopg://...)")
     try:  # here, not at the top: psycopg is the optional `postgres` extra
-        from incident_core.store.postgres import (
+        from incident_core.store.sql.postgres import (
             PostgresEventStore,
             postgres_engine,
         )

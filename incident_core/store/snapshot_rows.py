@@ -3,7 +3,7 @@
 existed, so no schema-version bump; read as empty while absent).
 
 A snapshot is only ever used for the aggregate type and state-model fingerprint it was made
-with (`incident_core.aggregate_snapshots` decides both); saving one drops that aggregate's
+with (`incident_core.engine.aggregate_snapshots` decides both); saving one drops that aggregate's
 snapshots made with another fingerprint, so a changed state model replaces them."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from incident_core.store import schema
 from incident_core.store.base import StoredSnapshot
-from incident_core.store.sql_queries import has_table
+from incident_core.store.sql import schema
+from incident_core.store.sql.queries import has_table
 
 __all__ = ["StoredSnapshot", "latest", "save", "versions"]
 

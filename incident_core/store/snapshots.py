@@ -39,9 +39,9 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store.base import EventFilter, EventStore, StreamInfo
-from incident_core.store.schema import events as E
-from incident_core.store.sql import SqlEventStore, translate_errors
-from incident_core.store.sql_transaction import SqlTransaction
+from incident_core.store.sql.schema import events as E
+from incident_core.store.sql.store import SqlEventStore, translate_errors
+from incident_core.store.sql.transaction import SqlTransaction
 
 __all__ = ["FORMAT", "MAX_BYTES", "MAX_SNAPSHOTS", "SnapshotShelf", "schema_version_counts",
            "streams_as_of", "type_sample"]

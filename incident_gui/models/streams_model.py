@@ -25,9 +25,9 @@ from PySide6.QtCore import (
 
 from incident_core import EventStore, StreamInfo
 from incident_core.store.sorting import SortKey, stream_cursor
-from incident_gui.formatting import local_time, utc_tooltip
 from incident_gui.models.sort_order import SortedRows
-from incident_gui.query_thread import QueryThread
+from incident_gui.tasks.query_thread import QueryThread
+from incident_gui.widgets.formatting import local_time, utc_tooltip
 
 __all__ = ["LAST_ACTIVITY", "STREAM_ROLE", "StreamsModel", "pattern_matches"]
 

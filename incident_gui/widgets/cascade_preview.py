@@ -1,7 +1,7 @@
 """The saga cascade of a preview, in words: "the transfer saga would then record 4 more on
 3 aggregates", each event listed under its aggregate, then the saga commands that would be
 rejected and the steps that would fail and be parked. Nothing of it was recorded (the
-process managers ran over an in-memory overlay, see `incident_core.cascade`)."""
+process managers ran over an in-memory overlay, see `incident_core.engine.cascade`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import html
 from collections import Counter
 from collections.abc import Mapping
 
-from incident_core.cascade import Cascade
-from incident_gui.colors import color_for_event_type
-from incident_gui.formatting import plural, summarize
+from incident_core.engine.cascade import Cascade
+from incident_gui.widgets.colors import color_for_event_type
+from incident_gui.widgets.formatting import plural, summarize
 
 __all__ = ["cascade_html", "cascade_words"]
 

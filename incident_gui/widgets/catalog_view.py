@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core.app import Application
+from incident_core.engine.application import Application
 from incident_core.operations.catalog import Catalog, EventTypeEntry, TryResult, catalog, try_decode
 from incident_gui.widgets.tt_common import Runner, fill_rows, make_table
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from incident_core import Accepted, Application, Preview, RecordedEvent, Rejected
 from incident_core.domain import Command, Domain, Event
-from incident_gui.colors import color_for_event_type
-from incident_gui.formatting import plural, pretty_json, summarize
+from incident_gui.widgets.colors import color_for_event_type
 from incident_gui.widgets.form_fields import humanize
+from incident_gui.widgets.formatting import plural, pretty_json, summarize
 
 __all__ = ["CASCADE_LIMIT", "ENGINE_WORDS", "DispatchOutcome", "cascade_summary",
            "describe_rejection", "dispatch_with_cascade", "event_list_html", "heading",

@@ -19,12 +19,12 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import EventStore, RecordedEvent
-from incident_core.lineage import LineageEntry
-from incident_gui.colors import color_for_event_type
-from incident_gui.formatting import local_time, pretty_json
+from incident_core.engine.lineage import LineageEntry
 from incident_gui.models.event_cells import KnowsEvent, type_icon
-from incident_gui.query_thread import QueryThread
+from incident_gui.tasks.query_thread import QueryThread
 from incident_gui.widgets.changed_rows import ROW_ROLE, add_changed_rows
+from incident_gui.widgets.colors import color_for_event_type
+from incident_gui.widgets.formatting import local_time, pretty_json
 from incident_gui.widgets.json_tree import JsonTree, tree_children
 from incident_gui.widgets.naming import named
 

@@ -17,7 +17,7 @@ from incident_core import EventFilter, EventStore, RecordedEvent
 from incident_core.store.sorting import SortKey
 from incident_gui.models.event_cells import KnowsEvent
 from incident_gui.models.global_log_model import NEWEST_FIRST, OLDEST_FIRST, GlobalLogModel
-from incident_gui.query_thread import QueryThread
+from incident_gui.tasks.query_thread import QueryThread
 from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import EventTable
 from incident_gui.widgets.log_filter_bar import LogFilterBar

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core.app import Application
+from incident_core.engine.application import Application
 from incident_core.operations.asof import RowsAsOf, rows_as_of, state_as_of, streams_at
 from incident_core.store.base import StreamInfo
 from incident_gui.widgets.tt_common import Runner, fill_rows, make_table

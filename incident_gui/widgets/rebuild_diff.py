@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core.app import Application
+from incident_core.engine.application import Application
 from incident_core.operations.asof import diff_positions
 from incident_core.operations.rowdiff import RowDiff
 from incident_core.operations.shadow import ShadowRebuild, shadow_rebuild

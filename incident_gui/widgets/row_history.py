@@ -19,12 +19,12 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import EventStore
-from incident_core.lineage import LineageEntry
-from incident_gui.formatting import local_time, plural
+from incident_core.engine.lineage import LineageEntry
 from incident_gui.models.event_cells import type_icon
+from incident_gui.tasks.workers import OperationWorker, call_operation
+from incident_gui.widgets.formatting import local_time, plural
 from incident_gui.widgets.json_tree import JsonTree
 from incident_gui.widgets.naming import named
-from incident_gui.workers import OperationWorker, call_operation
 
 __all__ = ["RowHistoryDialog", "change_text"]
 

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import Application, RecordedEvent
-from incident_gui.formatting import compact_json, plural
-from incident_gui.query_thread import QueryThread
-from incident_gui.state_diff import MISSING, changed_paths
+from incident_gui.models.state_diff import MISSING, changed_paths
+from incident_gui.tasks.query_thread import QueryThread
+from incident_gui.widgets.formatting import compact_json, plural
 from incident_gui.widgets.naming import named
 
 __all__ = ["CHANGED_ROLE", "StateView", "states_around"]

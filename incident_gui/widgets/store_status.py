@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from incident_gui.formatting import plural
+from incident_gui.widgets.formatting import plural
 from incident_gui.widgets.naming import named
 
 __all__ = ["StoreStatusBar"]

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from incident_core import EventStore, StreamInfo
 from incident_gui.models.streams_model import LAST_ACTIVITY, StreamsModel
-from incident_gui.query_thread import QueryThread
+from incident_gui.tasks.query_thread import QueryThread
 from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import RowTable
 from incident_gui.widgets.naming import named

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core.app import Application
+from incident_core.engine.application import Application
 from incident_core.operations.asof import resolve_moment
 from incident_gui.widgets.tt_common import Runner
 

@@ -20,8 +20,8 @@ from incident_gui.widgets.rebuild_diff import PositionDiff, ShadowPanel
 from incident_gui.widgets.time_control import PastBanner, TimeControl
 
 if TYPE_CHECKING:
-    from incident_gui.main_window import MainWindow
-    from incident_gui.session import Session
+    from incident_gui.session.store_session import Session
+    from incident_gui.window.main_window import MainWindow
 
 __all__ = ["TimeTravel"]
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from incident_core.operations.rowdiff import RowDiff
 from incident_core.progress import Progress
-from incident_gui.workers import OperationWorker, call_operation
+from incident_gui.tasks.workers import OperationWorker, call_operation
 
 __all__ = ["SHOWN_ROWS", "Runner", "diff_lines", "fill_diff", "fill_rows", "make_table", "summary"]
 

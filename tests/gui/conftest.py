@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings, QThread, QThreadPool
 from PySide6.QtWidgets import QMessageBox
 
 from incident_core import Application
-from incident_core.binding import open_application
+from incident_core.engine.binding import open_application
 from incident_core.examples.bank import (
     DepositMoney,
     OpenAccount,
@@ -159,7 +159,7 @@ def message_boxes(monkeypatch: pytest.MonkeyPatch) -> MessageBoxes:
 @pytest.fixture
 def make_window(qtbot: Any) -> Callable[..., Any]:
     """Build the real main window with `create_window` and wait for the global log."""
-    from incident_gui.app import create_window
+    from incident_gui.main import create_window
 
     def make(target: str | None, *, wait: bool = True, **kwargs: Any) -> Any:
         window = create_window(target, **kwargs)

@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QSplitter
 
 from incident_gui import __version__
-from incident_gui.main_window import MainWindow
-from incident_gui.settings import Settings
+from incident_gui.session.settings import Settings
+from incident_gui.window.main_window import MainWindow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -123,7 +123,7 @@ def test_shortcuts(make_window, bank_store):
 
 
 def test_recent_entries_never_keep_passwords():
-    from incident_gui.session import recent_entry
+    from incident_gui.session.store_session import recent_entry
 
     assert recent_entry("memory:") is None
     assert recent_entry("postgresql+psycopg://ann:s3cret@db.example/bank") == \
@@ -140,7 +140,7 @@ def test_smoke_with_a_users_domain_from_a_folder(tmp_path):
     (folder / "smoke_counter.py").write_text(COUNTER_DOMAIN)
     sys.path.insert(0, str(folder))
     try:
-        from incident_gui.session import load_domain
+        from incident_gui.session.store_session import load_domain
 
         domain = load_domain("smoke_counter:domain")
     finally:

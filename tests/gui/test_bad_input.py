@@ -122,7 +122,7 @@ def counter_domain(tmp_path, monkeypatch):
 
 
 def _counter_store(tmp_path, counter_domain) -> str:
-    from incident_gui.session import load_domain
+    from incident_gui.session.store_session import load_domain
 
     target = str(tmp_path / "counter.sqlite3")
     domain = load_domain(counter_domain)
@@ -170,7 +170,7 @@ def test_a_broken_domain_option_is_a_clear_dialog(make_window, bank_store, messa
 
 
 def test_uncaught_exceptions_become_dialogs(qapp, message_boxes):
-    from incident_gui.dialogs import install_excepthook
+    from incident_gui.window.dialogs import install_excepthook
 
     previous = sys.excepthook
     install_excepthook()

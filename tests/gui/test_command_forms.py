@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 
 from incident_core import Aggregate, Application, Command, Decision, Domain, Event, State
 from incident_core.examples.library import domain as library_domain
+from incident_gui.tasks.workers import active_workers
 from incident_gui.widgets.command_form import CommandForm
 from incident_gui.widgets.command_panel import CommandPanel
-from incident_gui.workers import active_workers
 
 
 class Port(Enum):

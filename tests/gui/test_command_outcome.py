@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 
 from incident_core import Application
 from incident_core.examples.bank import domain as bank_domain
+from incident_gui.tasks.workers import active_workers
 from incident_gui.widgets.command_outcome import cascade_summary, plural
 from incident_gui.widgets.command_panel import CommandPanel
-from incident_gui.workers import active_workers
 
 
 @pytest.fixture(autouse=True)

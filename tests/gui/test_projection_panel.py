@@ -26,7 +26,7 @@ from incident_core import Application, DomainCodeError, StoreError
 from incident_core.examples.bank import DepositMoney, OpenAccount, bank_accounts
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.progress import Progress
-from incident_gui import dialogs
+from incident_gui.tasks.workers import active_workers
 from incident_gui.widgets import projection_panel
 from incident_gui.widgets.projection_panel import (
     PAGE_SIZE,
@@ -35,7 +35,7 @@ from incident_gui.widgets.projection_panel import (
     progress_texts,
 )
 from incident_gui.widgets.projection_rows import RowsSnapshot
-from incident_gui.workers import active_workers
+from incident_gui.window import dialogs
 
 ACCOUNTS = 450
 

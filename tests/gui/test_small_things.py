@@ -12,12 +12,12 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QTextBrowser
 
 from incident_core import Application
+from incident_core.engine.results import with_article
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.examples.library import domain as library_domain
-from incident_core.results import with_article
-from incident_gui.colors import color_for_event_type, use_domain_colors
-from incident_gui.formatting import plural
-from incident_gui.main_window import MainWindow
+from incident_gui.widgets.colors import color_for_event_type, use_domain_colors
+from incident_gui.widgets.formatting import plural
+from incident_gui.window.main_window import MainWindow
 
 
 def test_plurals_and_articles() -> None:

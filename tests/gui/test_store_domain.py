@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
-from incident_core.binding import open_application
+from incident_core.engine.binding import open_application
 from incident_core.examples import shipping
 from tests.shipping_data import book, register_vessel
 

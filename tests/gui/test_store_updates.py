@@ -5,9 +5,9 @@ from __future__ import annotations
 from incident_core import Application
 from incident_core.examples.bank import DepositMoney, OpenAccount
 from incident_core.examples.bank import domain as bank_domain
-from incident_gui import store_updates
-from incident_gui.state_diff import changed_paths
-from incident_gui.store_updates import collect_changes
+from incident_gui.models.state_diff import changed_paths
+from incident_gui.session import store_updates
+from incident_gui.session.store_updates import collect_changes
 
 
 def test_changes_name_new_events_streams_and_new_streams():

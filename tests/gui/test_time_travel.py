@@ -17,7 +17,7 @@ from incident_core.examples.bank import DepositMoney
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.operations.replay import ProjectionFold
 from incident_core.operations.rowdiff import keyed_rows
-from incident_gui.workers import active_workers
+from incident_gui.tasks.workers import active_workers
 from tests.timetravel_domains import changed_bank
 
 SHOTS = os.environ.get("INCIDENT_SHOTS")  # a folder: save screenshots there (not committed)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QStatusBar, QTabWidget
 _PROBE = """
 import json, sys
 from PySide6.QtTest import QTest
-from incident_gui.app import _application, create_window
+from incident_gui.main import _application, create_window
 app = _application()
 window = create_window(sys.argv[1])
 window.show()

@@ -11,7 +11,7 @@ import pytest
 
 from incident_core.errors import StoreError
 from incident_core.progress import Progress
-from incident_gui.workers import (
+from incident_gui.tasks.workers import (
     MAX_PROGRESS_RATE,
     OperationWorker,
     active_workers,

@@ -1,0 +1,119 @@
+"""Group commit: concurrent dispatches in one process share one durable commit.
+
+Leader/follower, no timers: a dispatch that finds the writer free commits at once (a lone
+writer waits for nobody). One that finds it busy queues its write and waits; when the
+writer is done, the first queued dispatch leads the next batch: everything queued meanwhile,
+in one transaction, each command in its own savepoint (`SqlTransaction.savepoint`), so a
+command that raises (a version conflict, a refused value, failing domain code) is undone
+alone and its batch-mates are committed. A command is only acknowledged after the commit
+that holds it; if that commit fails, every command of the batch gets the error.
+
+Across processes each process groups its own threads; processes still take turns on the
+store's write lock (one commit each). Grouping them too would take one writer process per
+store that the others hand their commands to (a local socket), which this module does not do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, cast
+
+from sqlalchemy import exc as sa_exc
+
+from incident_core.store.sql.store import SqlEventStore, translate_errors
+from incident_core.store.sql.transaction import SqlTransaction
+
+__all__ = ["GroupCommit"]
+
+T = TypeVar("T")
+Work = Callable[[SqlTransaction, bool], T]  # (transaction, shared with others?)
+
+
+class _Ticket(Generic[T]):
+    __slots__ = ("done", "error", "lead", "result", "work")
+
+    def __init__(self, work: Work[T]) -> None:
+        self.work = work
+        self.done = False
+        self.lead = False
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+
+class GroupCommit:
+    """Runs `work(tx)` of concurrent callers in shared transactions (see the module)."""
+
+    def __init__(self, store: SqlEventStore) -> None:
+        self.store = store
+        self._cond = threading.Condition()
+        self._queue: list[_Ticket[Any]] = []
+        self._busy = False
+        self.batches = 0  # durable commits made, and the writes they held
+        self.writes = 0
+
+    def run(self, work: Work[T]) -> T:
+        """`work(tx)` committed durably with whatever else is queued; its result, or what
+        it (or the commit) raised."""
+        ticket: _Ticket[T] = _Ticket(work)
+        with self._cond:
+            self._queue.append(ticket)
+            while self._busy and not (ticket.done or ticket.lead):
+                self._cond.wait()
+            leads = not ticket.done
+            if leads:
+                self._busy = True  # free, or handed the lead by the last leader
+        if leads:
+            self._lead()
+        if ticket.error is not None:
+            raise ticket.error
+        return cast(T, ticket.result)
+
+    def _lead(self) -> None:
+        with self._cond:
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(batch)
+        finally:
+            with self._cond:
+                for ticket in batch:
+                    ticket.done = True
+                if self._queue:
+                    self._queue[0].lead = True  # it leads the next batch
+                else:
+                    self._busy = False
+                self._cond.notify_all()
+
+    def _commit(self, batch: list[_Ticket[Any]]) -> None:
+        results: list[tuple[_Ticket[Any], Any]] = []
+        try:
+            with self.store.transaction() as tx:
+                assert isinstance(tx, SqlTransaction)
+                if len(batch) == 1:  # alone: its error rolls back the transaction
+                    results.append((batch[0], batch[0].work(tx, False)))
+                else:
+                    for ticket in batch:
+                        self._one(tx, ticket, results)
+        except BaseException as exc:  # nothing of this batch is committed
+            for ticket in batch:
+                if ticket.error is None:
+                    ticket.error = exc
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self.batches += 1
+        self.writes += len(results)
+        for ticket, result in results:
+            ticket.result = result
+
+    def _one(self, tx: SqlTransaction, ticket: _Ticket[Any],
+             results: list[tuple[_Ticket[Any], Any]]) -> None:
+        try:
+            with tx.savepoint():
+                result = ticket.work(tx, True)
+        except (sa_exc.SQLAlchemyError, self.store.dbapi.Error) as exc:
+            ticket.error = translate_errors(exc)
+        except Exception as exc:  # a conflict, a refused value, domain code, a bind error
+            ticket.error = exc
+        else:
+            results.append((ticket, result))

@@ -1,0 +1,191 @@
+"""Row lineage: which event changed which projection row, with the row's values before and
+after. Recorded by the projector in the same transaction as the rows (so it is exact);
+a projection opts out with `Projection(..., lineage=False)`.
+
+A rebuild replaces a projection's rows in one transaction. Before it, `stage` replays that
+projection's events up to the rebuild's checkpoint into lineage kept under a staging name;
+the swap transaction `promote`s it, so the projection's lineage is exactly what projecting
+the log event by event records (and the events after the checkpoint are projected, with
+their lineage, in that same transaction).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from incident_core.errors import IncidentError
+from incident_core.values import aggregate_key
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from incident_core.domain import Domain
+    from incident_core.engine.application import Application
+    from incident_core.envelope import RecordedEvent
+    from incident_core.projections.definition import Projection
+    from incident_core.store.base import EventStore, StoreTransaction
+
+__all__ = ["LineageEntry", "LineageQueries", "LineageTrail", "promote", "stage"]
+
+_dumps = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True).encode
+REWRITE_PAGE = 5000  # events read per query while rewriting a projection's lineage
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEntry:
+    """One change of one projection row: the event at `position` turned `before` into
+    `after` (None: the row did not exist / was deleted)."""
+
+    projection: str
+    row_key: str
+    position: int
+    event_id: str
+    event_type: str
+    recorded_at: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    @property
+    def kind(self) -> str:
+        return "created" if self.before is None else "deleted" if self.after is None \
+            else "changed"
+
+    @property
+    def changed_fields(self) -> list[str]:
+        """Fields whose value differs (all of them for a created or deleted row)."""
+        before, after = self.before or {}, self.after or {}
+        return [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"projection": self.projection, "row_key": self.row_key,
+                "position": self.position, "event_id": self.event_id,
+                "event_type": self.event_type, "recorded_at": self.recorded_at,
+                "kind": self.kind, "changed": self.changed_fields,
+                "before": self.before, "after": self.after}
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any], event_type: str,
+                    recorded_at: str) -> LineageEntry:
+        """From a stored record (`LineageTrail.entries` form) and its event's type/time."""
+        before, after = stored["values_before"], stored["values_after"]
+        return cls(stored["projection"], stored["row_key"], int(stored["position"]),
+                   stored["event_id"], event_type, recorded_at,
+                   None if before is None else json.loads(before),
+                   None if after is None else json.loads(after))
+
+
+class LineageTrail:
+    """Collects a projection's row changes while a `RowBuffer` folds events. `entries` are
+    the records to store: projection, position, row_key, event_id, values_before and
+    values_after (JSON text, or None)."""
+
+    __slots__ = ("_last", "entries", "projection")
+
+    def __init__(self, projection: str) -> None:
+        self.projection = projection
+        self._last: dict[str, str | None] = {}
+        self.entries: list[dict[str, Any]] = []
+
+    def before(self, key: str, row: dict[str, Any] | None) -> str | None:
+        """The row's values before the next event (`row` is its dump, when not known)."""
+        if key in self._last:
+            return self._last[key]
+        return None if row is None else _dumps(row)
+
+    def known(self, key: str) -> bool:
+        return key in self._last
+
+    def add(self, key: str, recorded: RecordedEvent, before: str | None,
+            after: dict[str, Any] | None) -> None:
+        after_text = None if after is None else _dumps(after)
+        self._last[key] = after_text
+        if after_text == before:
+            return  # the handler returned the row unchanged: not a change
+        self.entries.append({
+            "projection": self.projection, "position": recorded.position, "row_key": key,
+            "event_id": recorded.event_id, "values_before": before,
+            "values_after": after_text})
+
+    def take(self) -> list[dict[str, Any]]:
+        out, self.entries = self.entries, []
+        return out
+
+
+STAGING = "__lineage_rebuild"  # suffix of the name a rebuild stages its lineage under
+
+
+def stage(app: Application, projection: Projection[Any], checkpoint: int) -> None:
+    """Before a rebuild's swap: replay the projection's events up to `checkpoint` into
+    lineage staged under another name, in short write transactions (one per page), so the
+    swap transaction only has to `promote` it (other writers wait seconds, not minutes)."""
+    from incident_core.engine.parking import write_guard
+    from incident_core.operations.replay import decode
+    from incident_core.projections.definition import RowBuffer
+
+    staged = projection.name + STAGING
+    with write_guard(), app.store.transaction() as tx:
+        tx.clear_lineage(staged)
+    if not projection.lineage:
+        return
+    trail = LineageTrail(staged)
+    buffer = RowBuffer(projection, lambda keys: {}, trail=trail)
+    knows = app.domain.knows_event
+    for page in _pages(app.store, projection, checkpoint):
+        for recorded in page:
+            if knows(recorded.event_type):
+                event = decode(app.domain, recorded)
+                buffer.apply(projection.key_for(recorded, event), recorded, event)
+        with write_guard(), app.store.transaction() as tx:
+            tx.record_lineage(trail.take())
+
+
+def promote(tx: StoreTransaction, projection: Projection[Any]) -> None:
+    """In the swap transaction: the staged lineage replaces the projection's."""
+    tx.clear_lineage(projection.name)
+    if projection.lineage:
+        tx.rename_lineage(projection.name + STAGING, projection.name)
+
+
+def _pages(store: EventStore, projection: Projection[Any],
+           checkpoint: int) -> Iterator[list[RecordedEvent]]:
+    from incident_core.store.base import EventFilter
+
+    types = tuple(projection.event_type_names)
+    wanted = EventFilter(event_types=types)
+    after = 0
+    while types and after < checkpoint:
+        page = store.read_events(after_position=after, before_position=checkpoint + 1,
+                                 limit=REWRITE_PAGE, filter=wanted)
+        if not page:
+            return
+        yield page
+        after = page[-1].position
+
+
+class LineageQueries:
+    """Mixed into Application: row history and the rows an event changed."""
+
+    store: EventStore
+    domain: Domain
+
+    def row_history(self, projection: str, key: str | int | UUID) -> list[LineageEntry]:
+        """Every recorded change of one projection row, oldest first."""
+        if projection not in self.domain.projections:
+            from incident_core.errors import UnknownProjection
+
+            raise UnknownProjection(projection, sorted(self.domain.projections))
+        return self.store.row_history(projection, aggregate_key(key))
+
+    def rows_changed_by(self, event: str | int) -> list[LineageEntry]:
+        """The projection rows an event changed (by event id or global position)."""
+        if isinstance(event, int):
+            position = event
+        else:
+            found = self.store.get_event(event)
+            if found is None:
+                raise IncidentError(f"no event with id {event!r}")
+            position = found.position
+        return self.store.rows_changed_at(position, projections=sorted(self.domain.projections))

@@ -1,0 +1,72 @@
+"""Turning decided events into what is recorded: each event is encoded once, checked in the
+same pass (values the store could not give back are refused) and decoded back, so what the
+engine folds, projects and hands to sagas is what a replay will see."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from incident_core.domain import Aggregate, Command, Domain, Event
+from incident_core.engine.results import DomainCodeError
+from incident_core.envelope import PendingEvent, format_time, utc_now
+from incident_core.errors import IncidentError
+from incident_core.values import (
+    ValueRefused,
+    aggregate_key,
+    encode_checked,
+    find_unrepresentable,
+)
+
+__all__ = ["pending_events"]
+
+_dumps_finite = json.JSONEncoder(separators=(",", ":"), default=str, allow_nan=False).encode
+
+
+def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, version: int,
+                   events: Sequence[Event], metadata: dict[str, Any],
+                   ) -> tuple[list[PendingEvent], list[Event]]:
+    """The events to record and the same events as a replay will decode them (live equals
+    replay by construction)."""
+    recorded_at = format_time(utc_now())
+    command_type = type(command).__name__
+    meta = {**metadata, "command_type": command_type}
+    try:
+        meta_json = _dumps_finite(meta)
+    except ValueError as exc:  # a non-finite float (JSON has no form for it), a cycle
+        found = find_unrepresentable(metadata)
+        if found is None:
+            raise IncidentError(f"the metadata cannot be stored as JSON: {exc}") from None
+        raise ValueRefused(command_type, ("metadata", *found[0]), found[1]) from None
+    key = aggregate_key(command.aggregate_id)
+    pending, decoded = [], []
+    for offset, event in enumerate(events, start=1):
+        event_type = type(event).__name__
+        text, data = _encode(event, command_type)
+        schema_version = type(event).schema_version
+        decoded.append(_roundtrip(domain, event_type, data, schema_version))
+        pending.append(PendingEvent(
+            str(uuid.uuid4()), key, aggregate.name, event_type, version + offset,
+            recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),
+            meta.get("causation_id"), data))
+    return pending, decoded
+
+
+def _encode(event: Event, command_type: str) -> tuple[str, dict[str, Any]]:
+    try:
+        return encode_checked(event, command_type, (type(event).__name__,))
+    except IncidentError:
+        raise
+    except Exception as exc:  # a value pydantic cannot serialise
+        raise DomainCodeError(f"serialising {type(event).__name__}", exc) from exc
+
+
+def _roundtrip(domain: Domain, event_type: str, data: dict[str, Any],
+               schema_version: int) -> Event:
+    try:
+        return domain.decode(event_type, data, schema_version)
+    except Exception as exc:
+        raise DomainCodeError(f"decoding the new {event_type} from its own JSON",
+                              exc) from exc

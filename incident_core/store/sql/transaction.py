@@ -1,0 +1,298 @@
+"""The SQL adapter's write transaction: appends buffered until the next read or commit,
+checkpoints read once and written once, projection rows in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, insert, select, text
+
+from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.errors import ConcurrencyError, IncidentError, StoreError
+from incident_core.process import ParkedStep, SagaOutcome
+from incident_core.projections.definition import ProjectionSpec
+from incident_core.store import snapshot_rows
+from incident_core.store.base import StoredSnapshot, StoreTransaction
+from incident_core.store.sql import lineage as sql_lineage
+from incident_core.store.sql import parking as sql_parking
+from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
+from incident_core.store.sql import schema
+from incident_core.store.sql.queries import (
+    CHECKPOINTS,
+    CP,
+    HEAD,
+    INSERT_EVENTS,
+    NO_LIMIT,
+    E,
+    has_table,
+)
+
+if TYPE_CHECKING:
+    from incident_core.store.sql.store import SqlEventStore
+
+__all__ = ["SqlTransaction"]
+
+
+class SqlTransaction(StoreTransaction):
+    def __init__(self, store: SqlEventStore, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self._head: int | None = None
+        self.appended = False
+        self.appended_count = 0
+        self._checkpoints: dict[str, int] | None = None
+        self._dirty: dict[str, int] = {}
+        self._unwritten: list[dict[str, Any]] = []
+        self._touched: dict[str, dict[str, Any]] = {}
+        self._cursor: Any = None
+        self._version: int | None = None  # SQLite's PRAGMA data_version, once read
+        self._made: set[str] = set()  # side tables created by this transaction
+
+    def _from_cache(self) -> bool:
+        """Head and checkpoints from the single writer's cache (SQLite), valid while no
+        other connection has committed since it was filled: one cheap PRAGMA instead of two
+        queries per transaction."""
+        cache = self.store.writer_cache
+        if cache is None:
+            return False
+        if self._version is None:
+            self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
+        if cache[0] != self._version:
+            self.store.writer_cache = None
+            return False
+        if self._head is None:
+            self._head = cache[1]
+        if self._checkpoints is None:
+            self._checkpoints = dict(cache[2])
+        return True
+
+    def cache_entry(self) -> tuple[int, int, dict[str, int]] | None:
+        """What the writer may remember after this transaction commits (called before the
+        commit, under the write lock): None unless head and checkpoints are both known."""
+        if self.store.dialect != "sqlite" or self._head is None or self._checkpoints is None:
+            return None
+        if self._version is None:
+            self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
+        return self._version, self._head, dict(self._checkpoints)
+
+    @property
+    def cursor(self) -> Any:
+        """A DBAPI cursor on this transaction's connection, for the prepared statements."""
+        if self._cursor is None:
+            self._cursor = self.conn.connection.cursor()
+        return self._cursor
+
+    def head(self) -> int:
+        if self._head is None and not self._from_cache():
+            prepared = self.store.prepared("head", HEAD)
+            self._head = int(prepared.run(self.cursor).fetchone()[0])
+        assert self._head is not None
+        return self._head
+
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
+        self._write_events()
+        return self.store.stream_on_cursor(self.cursor, aggregate_id, after_version)
+
+    def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
+        """Assign positions now; the rows are written in bulk before the next read in this
+        transaction or at commit (a taken version raises ConcurrencyError then)."""
+        position = self.head()
+        recorded = []
+        rows, touched = self._unwritten, self._touched
+        row_of = self.store.row_of
+        for pending in events:
+            position += 1
+            rows.append(row_of(pending, position))
+            recorded.append(RecordedEvent.from_pending(pending, position))
+            entry = touched.get(pending.aggregate_id)
+            if entry is None:
+                touched[pending.aggregate_id] = {
+                    "aggregate_id": pending.aggregate_id,
+                    "aggregate_type": pending.aggregate_type, "version": pending.version,
+                    "event_count": 1, "last_recorded_at": pending.recorded_at,
+                    "last_position": position}
+            else:
+                entry.update(version=pending.version, event_count=entry["event_count"] + 1,
+                             last_recorded_at=pending.recorded_at, last_position=position)
+        self._head = position
+        self.appended = self.appended or bool(events)
+        self.appended_count += len(events)
+        return recorded
+
+    def _write_events(self) -> None:
+        if not self._unwritten:
+            return
+        rows, touched = self._unwritten, self._touched
+        self._unwritten, self._touched = [], {}
+        try:
+            self.store.prepared("insert_events", INSERT_EVENTS).run_many(self.cursor, rows)
+        except self.store.dbapi.IntegrityError as exc:
+            raise self._conflict(rows, exc) from exc
+        self.store.prepared("stream_upsert", self.store.stream_upsert).run_many(
+            self.cursor, list(touched.values()))
+
+    def _conflict(self, rows: Sequence[dict[str, Any]], exc: Exception) -> IncidentError:
+        message = str(exc).lower()
+        if "event_id" in message:
+            return StoreError(f"an event id is already recorded: {exc}")
+        first = rows[0]
+        return ConcurrencyError(first["aggregate_id"], first["version"])
+
+    def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
+                     limit: int | None = None) -> list[RecordedEvent]:
+        self._write_events()
+        params: dict[str, Any] = {"after": position,
+                                  "limit": NO_LIMIT if limit is None else limit}
+        if event_types is None:
+            return self.store.run_read("after", self.cursor, params)
+        params["types"] = list(event_types)
+        r = self.store.reads
+        return list(map(r.from_row, self.conn.execute(r.after_typed, params)))
+
+    def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
+        self._write_events()
+        reads = self.store.reads
+        stmt = (reads.select.where(self.store.metadata_is("causation_id", causation_id))
+                .order_by(E.c.position))
+        return list(map(reads.from_row, self.conn.execute(stmt)))
+
+    def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        self._write_events()
+        found: set[str] = set()
+        ids = iter(event_ids)
+        while chunk := list(islice(ids, 500)):
+            stmt = select(E.c.event_id).where(E.c.event_id.in_(chunk))
+            found.update(r[0] for r in self.conn.execute(stmt))
+        return found
+
+    def get_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if len(keys) == 1:  # the common case of a single command: a prepared lookup
+            prepared = self.store.prepared(f"row:{spec.name}", self.store.row_statements(spec)[3])
+            cursor = prepared.run(self.cursor, {"key": keys[0]})
+            names = [d[0] for d in cursor.description]
+            return {str(row[names.index(spec.key)]): dict(zip(names, row, strict=True))
+                    for row in cursor.fetchall()}
+        stmt = self.store.row_statements(spec)[0]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 500):
+            for row in self.conn.execute(stmt, {"keys": list(keys[start:start + 500])}):
+                mapping = dict(row._mapping)
+                found[mapping[spec.key]] = mapping
+        return found
+
+    def put_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            prepared = self.store.prepared(f"upsert:{spec.name}",
+                                           self.store.row_statements(spec)[1])
+            prepared.run_many(self.cursor, rows)
+
+    def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
+        if keys:
+            self.conn.execute(self.store.row_statements(spec)[2], [{"key": k} for k in keys])
+
+    def checkpoint(self, name: str) -> int | None:
+        if self._checkpoints is None and not self._from_cache():  # else one query for all
+            prepared = self.store.prepared("checkpoints", CHECKPOINTS)
+            self._checkpoints = {n: int(p) for n, p in prepared.run(self.cursor).fetchall()}
+        assert self._checkpoints is not None
+        return self._checkpoints.get(name)
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        if self.checkpoint(name) == position:
+            return  # it did not move: nothing to write
+        assert self._checkpoints is not None
+        self._checkpoints[name] = position
+        self._dirty[name] = position
+
+    def flush(self) -> None:
+        """Write what is still buffered: events, then changed checkpoints (one statement)."""
+        self._write_events()
+        if self._dirty:
+            rows = [{"name": n, "position": p, "signature": ""} for n, p in self._dirty.items()]
+            self.store.prepared("checkpoint_upsert", self.store.checkpoint_upsert).run_many(
+                self.cursor, rows)
+            self._dirty.clear()
+
+    def ensure_projection(self, spec: ProjectionSpec) -> bool:
+        self.flush()
+        stmt = select(CP.c.signature).where(CP.c.name == spec.name)
+        signature = self.conn.execute(stmt).scalar()
+        if signature == spec.signature and has_table(self.conn, spec.name):
+            return False
+        table = self.store.table(spec)
+        table.drop(self.conn, checkfirst=True)
+        table.create(self.conn)
+        sql_lineage.clear(self, spec.name)
+        self._write_checkpoint(spec, 0)
+        return True
+
+    def _write_checkpoint(self, spec: ProjectionSpec, position: int) -> None:
+        self.flush()
+        self.checkpoint(spec.name)  # loaded first, so what this transaction knows stays true
+        self.conn.execute(self.store.checkpoint_replace, {
+            "name": spec.name, "position": position, "signature": spec.signature})
+        assert self._checkpoints is not None
+        self._checkpoints[spec.name] = position
+
+    def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
+                           checkpoint: int) -> None:
+        shadow_name = f"{spec.name}__rebuild"
+        shadow = schema.projection_table(spec, name=shadow_name)
+        shadow.drop(self.conn, checkfirst=True)
+        shadow.create(self.conn)
+        batches = iter(rows)
+        while batch := list(islice(batches, 5000)):
+            self.conn.execute(insert(shadow), batch)
+        self.store.table(spec).drop(self.conn, checkfirst=True)
+        quote = self.conn.dialect.identifier_preparer.quote
+        self.conn.execute(text(f"ALTER TABLE {quote(shadow_name)} RENAME TO {quote(spec.name)}"))
+        if self.store.dialect == "postgresql":
+            self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
+                                   f"RENAME TO {quote(spec.name + '_pkey')}"))
+        self._write_checkpoint(spec, checkpoint)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Work undone alone if it raises (group commit: one command among others); what
+        this transaction buffers or caches is put back as it was too."""
+        self.flush()
+        kept = (self._head, self.appended,
+                None if self._checkpoints is None else dict(self._checkpoints), set(self._made))
+        self.cursor.execute("SAVEPOINT incident_command")
+        try:
+            yield
+            self.flush()  # a taken version or a refused value shows up here, not later
+        except BaseException:
+            self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
+            self._head, self.appended, self._checkpoints, self._made = kept
+            self._unwritten, self._touched, self._dirty = [], {}, {}
+            raise
+        finally:
+            self.cursor.execute("RELEASE SAVEPOINT incident_command")
+
+    def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        snapshot_rows.save(self.conn, snapshot, self.store._seen_tables, self._made)
+
+    def park(self, step: ParkedStep) -> None:
+        sql_parking.park(self.conn, step)
+
+    def unpark(self, process_manager: str, position: int) -> None:
+        sql_parking.unpark(self.conn, process_manager, position)
+
+    def parked(self, process_manager: str, position: int) -> ParkedStep | None:
+        return sql_parking.parked(self.conn, process_manager, position)
+
+    def record_saga_outcome(self, outcome: SagaOutcome) -> None:
+        sql_saga_outcomes.record(self.conn, outcome)
+
+    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
+        sql_lineage.record(self, entries)
+
+    def clear_lineage(self, projection: str) -> None:
+        sql_lineage.clear(self, projection)
+
+    def rename_lineage(self, old: str, new: str) -> None:
+        sql_lineage.rename(self, old, new)

@@ -1,0 +1,1 @@
+"""Work off the UI thread: workers for queries and long operations."""

@@ -1,0 +1,1 @@
+"""The main window: its layout, menus, dialogs and the views installed on it."""
