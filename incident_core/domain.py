@@ -6,7 +6,7 @@ command)` decides events or a rejection, `apply(state, event)` is a pure reducer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -27,6 +27,8 @@ from incident_core.errors import (
 from incident_core.values import encode_checked
 
 if TYPE_CHECKING:
+    import random
+
     from incident_core.process import ProcessManager
     from incident_core.projections.definition import Projection
 
@@ -34,6 +36,7 @@ __all__ = [
     "Aggregate",
     "Command",
     "Decision",
+    "DemoScenario",
     "Domain",
     "Event",
     "Rejection",
@@ -165,6 +168,9 @@ class Aggregate(Generic[S]):
 
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+# A domain's demo: given a seeded random source, how many entities to create and how many
+# steps to run after them, the commands of each step (one transaction per batch of steps).
+DemoScenario = Callable[["random.Random", int, int], Iterator[list[Command]]]
 
 
 class Domain:
@@ -179,8 +185,11 @@ class Domain:
         process_managers: Sequence[ProcessManager] = (),
         public_commands: Sequence[type[Command]] | None = None,
         rejection_messages: Mapping[str, str] | None = None,
+        demo: DemoScenario | None = None,
     ) -> None:
         self.name = name
+        # the commands `incident demo` and the inspector's first run seed a store with
+        self.demo = demo
         # reason code → the words a user reads (the inspector shows them; the code stays)
         self.rejection_messages: dict[str, str] = dict(rejection_messages or {})
         self.aggregates = {a.name: a for a in aggregates}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -26,3 +27,45 @@ def test_import_linter_contracts_hold() -> None:
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 2 kept, 0 broken" in result.stdout
+
+
+# Private names a module may use although it does not define them: the standard library's
+# and SQLAlchemy's documented underscore APIs.
+FOREIGN_PRIVATE_OK = {"_exit", "_getframe", "_replace", "_asdict", "_fields", "_make",
+                      "_mapping", "_SubParsersAction", "_missing_", "_value_", "_name_"}
+
+
+def _names_defined_in(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def _private_uses(path: Path) -> list[str]:
+    """`from m import _x` of our modules, and `obj._x` where this module defines no `_x`."""
+    tree = ast.parse(path.read_text())
+    own = _names_defined_in(tree) | FOREIGN_PRIVATE_OK
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("incident_"):
+            uses += [f"from {node.module} import {a.name}" for a in node.names
+                     if a.name.startswith("_") and not a.name.startswith("__")]
+        elif (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+              and not node.attr.startswith("__") and node.attr not in own
+              and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+            uses.append(ast.unparse(node))
+    return [f"{path.relative_to(ROOT)}: {use}" for use in uses]
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    uses = [use for package in ("incident_core", "incident_gui")
+            for path in sorted((ROOT / package).rglob("*.py")) for use in _private_uses(path)]
+    assert uses == []

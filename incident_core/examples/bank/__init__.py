@@ -17,6 +17,7 @@ from incident_core.examples.bank.accounts import (
     WithdrawMoney,
     account,
 )
+from incident_core.examples.bank.demo import bank_demo
 from incident_core.examples.bank.projections import bank_accounts, transfers
 from incident_core.examples.bank.saga import transfer_saga
 from incident_core.examples.bank.transfers import (
@@ -40,6 +41,7 @@ domain = Domain(
     projections=[bank_accounts, transfers],
     process_managers=[transfer_saga],
     public_commands=[OpenAccount, DepositMoney, WithdrawMoney, RequestTransfer],
+    demo=bank_demo,
     rejection_messages={
         "no_enough_balance": "Not enough balance",
         "account_not_found": "There is no such account",
