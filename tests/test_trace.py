@@ -288,11 +288,11 @@ def test_cli_conversations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     with Application.open(db, no_saga_bank(), create=True) as app:
         setup_accounts(app)
         request(app, "T9", "B", 10)  # recorded without the saga: an open conversation
-    assert main(["conversations", "--db", db]) == 0
+    assert main(["sagas", "conversations", "--db", db]) == 0
     [status] = json.loads(capsys.readouterr().out)
     assert (status["name"], status["checkpoint"], status["lag"]) == ("transfer_saga", 0, 4)
     assert [c["aggregate_id"] for c in status["conversations"]] == ["T9"]
-    assert main(["conversations", "--db", db, "--format", "table"]) == 0
+    assert main(["sagas", "conversations", "--db", db, "--format", "table"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["manager", "checkpoint", "lag"]
     assert "T9" in table[-1] and "#4 TransferRequested" in table[-1]

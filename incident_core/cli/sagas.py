@@ -1,4 +1,4 @@
-"""`incident sagas`: process managers, their parked steps, retry and skip."""
+"""`incident sagas`: process managers, their conversations, parked steps, retry and skip."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def register(add: Add, common: argparse.ArgumentParser) -> None:
     parked = sub.add_parser("parked", parents=[common], help="list parked saga steps")
     parked.add_argument("--all", action="store_true", help="skipped steps too")
     parked.add_argument("--format", choices=("json", "table"), default="json")
+    text = ("each process manager's checkpoint, lag and open conversations (or, without "
+            "declared final event types, the last step of the recent ones)")
+    conversations = sub.add_parser("conversations", parents=[common], help=text,
+                                   description=text)
+    conversations.add_argument("--format", choices=("json", "table"), default="json")
     retry = sub.add_parser("retry", parents=[common], help="run a parked step again")
     skip = sub.add_parser("skip", parents=[common], help="give up on a parked step")
     for command in (retry, skip):
@@ -38,6 +43,10 @@ def cmd_sagas(args: argparse.Namespace) -> int:
     action = getattr(args, "sagas_command", None)
     if action == "parked":
         return _parked(args)
+    if action == "conversations":
+        from incident_core.cli.trace import cmd_conversations
+
+        return cmd_conversations(args)
     if action == "retry":
         return _retry(args)
     if action == "skip":

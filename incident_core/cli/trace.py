@@ -1,5 +1,5 @@
 """`incident trace ID`: the conversation of an event or a correlation id, as a tree; and
-`incident conversations`: each process manager's lag and open conversations."""
+`incident sagas conversations`: each process manager's lag and open conversations."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ _MARKS = {"command": "▶", "event": "●", "step": "⚙"}
 
 def add_trace_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                       common: argparse.ArgumentParser) -> None:
-    """Register `trace`, `conversations`, `branch` and `diff` on the subcommand parser."""
+    """Register `trace`, `branch` and `diff` on the subcommand parser."""
     text = "the conversation (causation tree) of an event id or a correlation id"
     command = sub.add_parser("trace", parents=[common], help=text, description=text)
     command.set_defaults(handler=cmd_trace)
@@ -30,11 +30,6 @@ def add_trace_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--limit", type=int, default=5000, metavar="N",
                          help="at most N events (default 5000)")
     command.add_argument("--format", choices=("text", "json"), default="text")
-    text = ("process managers: checkpoint, lag, and their open conversations (or, without "
-            "declared final event types, the last step of the recent ones)")
-    listing = sub.add_parser("conversations", parents=[common], help=text, description=text)
-    listing.set_defaults(handler=cmd_conversations)
-    listing.add_argument("--format", choices=("json", "table"), default="json")
     add_branch_commands(sub, common)
 
 
