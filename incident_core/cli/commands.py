@@ -273,7 +273,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if new_file and path is not None:  # a failed demo leaves no half-built store
             _remove_quietly(path)
         raise
-    say(f"seeded {report.accounts} accounts and {report.transfers} transfers: "
+    say(f"seeded the {domain.name} demo ({report.accounts} + {report.transfers} steps): "
         f"{report.events} events in {report.seconds:.1f}s")
     emit({"ok": True, **report.to_json()})
     return OK

@@ -150,9 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = add("verify", cmd_verify, "check streams, versions, decoding and projections")
     check.add_argument("--deep", action="store_true",
                        help="also run SQLite's integrity check over every page of the file")
-    demo = add("demo", cmd_demo, "seed the bank example through real commands")
-    demo.add_argument("--accounts", type=_natural, default=100, metavar="N")
-    demo.add_argument("--transfers", type=_natural, default=1000, metavar="M")
+    demo = add("demo", cmd_demo, "seed the store with the domain's demo, through real commands")
+    demo.add_argument("--accounts", "--entities", dest="accounts", type=_natural, default=100,
+                      metavar="N", help="entities made first (bank: accounts; shipping: "
+                                        "vessels; default 100)")
+    demo.add_argument("--transfers", "--steps", dest="transfers", type=_natural,
+                      default=1000, metavar="M", help="steps after them (bank: transfers; "
+                                                      "shipping: bookings; default 1000)")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
     demo.add_argument("--fresh", action="store_true",
                       help="delete the SQLite store first (only an Incident store)")

@@ -20,6 +20,7 @@ Run it with ``--domain incident_core.examples.shipping:domain``::
 """
 
 from incident_core.domain import Domain
+from incident_core.examples.shipping.demo import shipping_demo
 from incident_core.examples.shipping.projections import (
     ShipmentRow,
     VesselRow,
@@ -70,6 +71,7 @@ domain = Domain(
     process_managers=[booking_saga],
     public_commands=[RegisterVessel, BookShipment, CancelShipment, DepartShipment,
                      DeliverShipment, AmendCustoms],
+    demo=shipping_demo,
 )
 
 __all__ = [
