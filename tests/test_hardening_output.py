@@ -3,6 +3,7 @@ shown escaped in tables and messages, never sent raw to the terminal."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -49,3 +50,21 @@ def test_messages_show_control_characters_escaped(evil_store: Path) -> None:
     assert run.code == 3
     assert "stream \\x1b]0;PWNED\\x07\\x1b[2J: streams table says version 7" in run.err
     assert not any(c in run.err for c in RAW)
+
+
+C1_ID = "acct\x9b2J\u202eevil\u2028é"
+
+
+@pytest.mark.parametrize("args", [["events"], ["events", "--format", "ndjson"], ["streams"],
+                                  ["state", C1_ID], ["projection", "bank_accounts"]])
+def test_json_output_escapes_what_a_terminal_could_act_on(tmp_path: Path,
+                                                          args: list[str]) -> None:
+    db = tmp_path / "c1.sqlite3"
+    with Application.open(str(db), bank, create=True) as app:
+        app.dispatch(OpenAccount(aggregate_id=C1_ID))
+    run = incident(*args, db=db)
+    assert run.code == 0, run.err
+    assert not any(c in run.out for c in ("\x9b", "\u202e", "\u2028"))
+    assert "é" in run.out  # readable text is kept as it is
+    values = [json.loads(line) for line in run.out.splitlines() if line.strip()]
+    assert C1_ID in json.dumps(values, ensure_ascii=False)  # the same value, escaped

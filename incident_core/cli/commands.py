@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from incident_core.cli.output import (
     emit,
     emit_array,
     emit_table,
+    json_text,
     say,
 )
 from incident_core.cli.sagas import accepted_payload
@@ -117,7 +117,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         events = _event_pages(store, args)
         if args.format == "ndjson":
             for event in events:
-                sys.stdout.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+                sys.stdout.write(json_text(event.to_json()) + "\n")
         elif args.format == "json":
             emit_array(e.to_json() for e in events)
         else:

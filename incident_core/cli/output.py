@@ -43,13 +43,25 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+# Characters JSON leaves raw (ensure_ascii=False) that a terminal may act on: DEL and the C1
+# controls (\x9b is a CSI), line/paragraph separators and bidi overrides.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """`value` as JSON, readable (non-ASCII kept), with every character a terminal could act
+    on written as a `\\uXXXX` escape: the same JSON value, safe to print."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def say(message: str) -> None:
     print(f"incident: {visible(message)}", file=sys.stderr)
 
 
 def emit(value: Any) -> None:
     indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=indent) + "\n")
+    sys.stdout.write(json_text(value, indent) + "\n")
 
 
 def emit_array(items: Iterable[Any]) -> None:
@@ -57,7 +69,7 @@ def emit_array(items: Iterable[Any]) -> None:
     out = sys.stdout
     out.write("[")
     for n, item in enumerate(items):
-        out.write(("," if n else "") + json.dumps(item, ensure_ascii=False))
+        out.write(("," if n else "") + json_text(item))
     out.write("]\n")
 
 
