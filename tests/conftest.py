@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,9 +51,25 @@ def bank(store_target: str) -> Iterator[Application]:
         app.close()
 
 
+# Words in a test's own body that mean it starts processes (the `incident` command, writers,
+# kills): such tests are marked `process` and left out of the fast core subset.
+PROCESS_WORDS = ("subprocess", "Popen", "incident(", "run_cli(", "os.kill", "setpriv")
+
+
+def _starts_processes(item: pytest.Item) -> bool:
+    function = getattr(item, "function", None)
+    try:
+        body = inspect.getsource(function) if function is not None else ""
+    except (OSError, TypeError):
+        return False
+    return any(word in body for word in PROCESS_WORDS)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under tests/gui drive the real window: mark them `gui`, so the fast inner loop
-    (`pytest -m "not gui and not slow and not postgres"`, see CONTRIBUTING.md) can skip them."""
+    """Tests under tests/gui drive the real window: mark them `gui`; tests that start
+    processes are marked `process`. The fast inner loop (CONTRIBUTING.md) skips both."""
     for item in items:
         if "gui" in Path(str(item.path)).parent.parts[-1:]:
             item.add_marker(pytest.mark.gui)
+        elif _starts_processes(item):
+            item.add_marker(pytest.mark.process)
