@@ -51,12 +51,16 @@ def bank(store_target: str) -> Iterator[Application]:
         app.close()
 
 
-# Words in a test's own body that mean it starts processes (the `incident` command, writers,
-# kills): such tests are marked `process` and left out of the fast core subset.
+# Tests of the `incident` command and of its hardening run it as a process; so do tests whose
+# own body names one of these words. They are marked `process` and left out of the fast
+# core subset.
+PROCESS_FILES = ("test_cli", "test_hardening_", "test_damage_fuzz")
 PROCESS_WORDS = ("subprocess", "Popen", "incident(", "run_cli(", "os.kill", "setpriv")
 
 
 def _starts_processes(item: pytest.Item) -> bool:
+    if Path(str(item.path)).name.startswith(PROCESS_FILES):
+        return True
     function = getattr(item, "function", None)
     try:
         body = inspect.getsource(function) if function is not None else ""
