@@ -6,6 +6,7 @@ store, is corrupt, or has a newer schema is refused and left byte-for-byte untou
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from urllib.parse import unquote
@@ -28,6 +29,7 @@ __all__ = [
     "open_store",
     "remove_sqlite_files",
     "set_lock_timeout",
+    "sqlite_file",
 ]
 
 _MEMORY_TARGETS = ("memory:", ":memory:")
@@ -101,6 +103,18 @@ def _open_server(url: URL, read_only: bool, create: bool, synchronous: str) -> E
 # The adapter of each URL scheme's backend (SQLAlchemy's dialect name).
 _OPENERS: dict[str, Callable[[URL, bool, bool, str], EventStore]] = {
     "sqlite": _open_sqlite_url, "postgresql": _open_server}
+
+
+def sqlite_file(target: str) -> str | None:
+    """The file of a SQLite target (None for memory: and server URLs)."""
+    if target in _MEMORY_TARGETS:
+        return None
+    if not is_url(target):
+        return os.path.expanduser(target)
+    url = make_url(target)
+    if _OPENERS.get(url.get_backend_name()) is not _open_sqlite_url:
+        return None
+    return url.database or None
 
 
 def remove_sqlite_files(path: str) -> None:
