@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from incident_core.domain import Domain
@@ -36,9 +36,9 @@ from incident_core.engine.sagas import ProcessManagers
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError, UnknownProjection
 from incident_core.messages import Command, Rejection
+from incident_core.ports import EventStore
 from incident_core.process import Accepted, Outcome, Rejected
 from incident_core.projections.definition import Projection
-from incident_core.store.base import EventStore
 from incident_core.values import aggregate_key
 
 __all__ = [
@@ -66,10 +66,10 @@ class Application(ProcessManagers, LineageQueries):
         self.listeners = Listeners()
         # Concurrent dispatches share durable commits (incident_core.engine.group_commit).
         self.group_commit: GroupCommit | None = None
-        if group_commit and not store.read_only and store.dialect != "memory":
+        if group_commit and not store.read_only and store.group_commit:
             from incident_core.engine.group_commit import GroupCommit
 
-            self.group_commit = GroupCommit(cast(Any, store))
+            self.group_commit = GroupCommit(store)
         # Why the sagas could not be finished when the store was opened (they resume on
         # the next write); None when they ran.
         self.saga_error: str | None = None

@@ -15,8 +15,8 @@ from incident_core.engine.results import Cascade, SagaRejection
 from incident_core.engine.unit import Unit
 from incident_core.envelope import RecordedEvent
 from incident_core.messages import Command
+from incident_core.ports import EventStore
 from incident_core.process import Accepted, Outcome, ParkedStep, Rejected
-from incident_core.store.base import EventStore
 
 __all__ = ["Cascade", "SagaRejection", "preview_cascade"]
 

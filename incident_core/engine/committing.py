@@ -16,7 +16,7 @@ from incident_core.engine.listeners import Listeners
 from incident_core.engine.unit import Unit
 from incident_core.envelope import RecordedEvent
 from incident_core.messages import Command, Rejection
-from incident_core.store.base import EventStore, StoreTransaction
+from incident_core.ports import EventStore, StoreTransaction
 
 if TYPE_CHECKING:
     from incident_core.engine.group_commit import GroupCommit

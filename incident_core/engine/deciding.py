@@ -26,7 +26,7 @@ from incident_core.engine.results import AggregateState, DomainCodeError, WrongA
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import IncidentError
 from incident_core.messages import Command, Event, Rejection
-from incident_core.store.base import EventStore
+from incident_core.ports import EventStore
 from incident_core.values import aggregate_key
 
 __all__ = ["Decided", "Decider", "StateCache"]

@@ -9,7 +9,7 @@ ports.
 
 from __future__ import annotations
 
-from incident_core.store.base import EventStore
+from incident_core.ports import EventStore
 from incident_core.store.open import open_store
 
 __all__ = ["open_target"]

@@ -25,6 +25,7 @@ from incident_core.engine.projector import ProjectionRun, row_problem
 from incident_core.engine.results import WrongAggregateType
 from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
 from incident_core.messages import Command, Event, Rejection
+from incident_core.ports import StoreTransaction
 from incident_core.process import (
     Accepted,
     Outcome,
@@ -34,7 +35,6 @@ from incident_core.process import (
     SagaOutcome,
 )
 from incident_core.projections.definition import Projection, ProjectionSpec
-from incident_core.store.base import StoreTransaction
 from incident_core.values import ValueRefused, aggregate_key
 
 __all__ = ["Unit"]

@@ -25,9 +25,9 @@ from incident_core.engine.decoder import decode
 from incident_core.engine.projector import ProjectionFold
 from incident_core.envelope import RecordedEvent
 from incident_core.operations.careful import Unreadable, careful_pages, file_findings, malformed
+from incident_core.ports import EventStore
 from incident_core.progress import Operation, Progress
 from incident_core.projections.definition import Projection, normalise_row
-from incident_core.store.base import EventStore
 from incident_core.store.sql.integrity import checksum_findings
 
 __all__ = ["VerifyReport", "verify"]
