@@ -83,7 +83,7 @@ def writers(folder: Path, threads: int, commands: int, group: bool) -> tuple[flo
     for t in pool:
         t.join()
     seconds = time.perf_counter() - began
-    grouped = app._group
+    grouped = app.group_commit
     batch = (grouped.writes - threads) / max(grouped.batches - threads, 1) if grouped else 1.0
     app.close()
     return threads * commands / seconds, batch

@@ -18,7 +18,7 @@ from uuid import UUID
 from incident_core.errors import DomainDefinitionError
 
 if TYPE_CHECKING:
-    from incident_core.domain import Command, Event
+    from incident_core.messages import Command, Event
 
 __all__ = ["check_aggregate_ids", "check_upcaster_version", "check_upcasters"]
 

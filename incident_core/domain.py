@@ -1,16 +1,18 @@
 """The pure building blocks: commands, events, rejections, aggregates and the domain registry.
 
 Nothing here does I/O. An aggregate holds business logic, never state: `execute(state,
-command)` decides events or a rejection, `apply(state, event)` is a pure reducer.
+command)` decides events or a rejection, `apply(state, event)` is a pure reducer. The
+messages themselves (`Command`, `Event`, `Rejection`, `State`) live in
+`incident_core.messages` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from incident_core.definition_checks import (
     check_aggregate_ids,
@@ -24,6 +26,7 @@ from incident_core.errors import (
     UnknownCommand,
     UnknownEventType,
 )
+from incident_core.messages import Command, Decision, Event, Rejection, State
 from incident_core.values import encode_checked
 
 if TYPE_CHECKING:
@@ -44,43 +47,6 @@ __all__ = [
 ]
 
 
-class Command(BaseModel):
-    """A request to change one aggregate. Frozen, strict about unknown fields and about
-    values the store could not give back (non-finite floats). `aggregate_id` may be
-    redeclared as `int` or `UUID`; the engine keys streams by its `str()`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
-                              ser_json_inf_nan="constants")
-
-    aggregate_id: str = Field(min_length=1, max_length=200,
-                              description="The aggregate this command is addressed to")
-
-
-class Event(BaseModel):
-    """Something that happened. Frozen; the class name is the event type. Non-finite floats
-    are refused (JSON has no form for them the store could give back)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
-                              ser_json_inf_nan="constants")
-
-    schema_version: ClassVar[int] = 1
-
-
-class State(BaseModel):
-    """Base for aggregate states: frozen, JSON-serialisable."""
-
-    model_config = ConfigDict(frozen=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A command refused by the domain, with a snake_case reason code."""
-
-    reason: str
-    detail: str = ""
-
-
-Decision = Event | Sequence[Event] | Rejection
 S = TypeVar("S", bound=BaseModel)
 C = TypeVar("C", bound=Command)
 E = TypeVar("E", bound=Event)
@@ -221,6 +187,11 @@ class Domain:
                 self._upcasters[key] = fn
         check_upcasters(self.event_types.values(), self._upcasters)
         check_aggregate_ids(self.command_types.values())
+
+    @property
+    def upcasters(self) -> Mapping[tuple[str, int], Upcaster]:
+        """Every registered upcaster by (event type, from version) (read-only view)."""
+        return MappingProxyType(self._upcasters)
 
     def aggregate_for(self, command: Command | type[Command]) -> Aggregate[Any]:
         ctype = command if isinstance(command, type) else type(command)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from incident_core.domain import Command, Event, Rejection
 from incident_core.envelope import RecordedEvent
+from incident_core.messages import Command, Event, Rejection
 
 __all__ = ["Accepted", "Outcome", "ParkedStep", "ProcessManager", "Rejected", "SagaContext",
            "SagaOutcome"]

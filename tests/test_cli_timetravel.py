@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from incident_core.engine.application import Application
+from incident_core.engine.projector import ProjectionFold
 from incident_core.examples.bank import domain as bank_domain
-from incident_core.operations.replay import ProjectionFold
 from incident_core.operations.rowdiff import keyed_rows
 from tests.test_cli import incident, ok
 from tests.timetravel_domains import changed_bank

@@ -60,7 +60,8 @@ def test_batch_mates_of_rejected_refused_and_raising_commands_are_committed(
             thread.start()
         for thread in threads:
             thread.join()
-        assert app._group is not None and app._group.writes > app._group.batches  # grouped
+        grouped = app.group_commit
+        assert grouped is not None and grouped.writes > grouped.batches  # grouped
         accepted = 0
         for kind, key, outcome in results:
             recorded = app.store.events_with_metadata("causation_id", key)
@@ -87,7 +88,8 @@ def test_a_lone_writer_commits_alone(shared_target: str) -> None:
     with Application.open(shared_target, g.domain, create=True) as app:
         for n in range(5):
             assert app.dispatch(g.Put(aggregate_id="solo", n=n)).ok
-        assert app._group is not None and (app._group.batches, app._group.writes) == (5, 5)
+        assert app.group_commit is not None and (app.group_commit.batches,
+                                                app.group_commit.writes) == (5, 5)
 
 
 WORKER = Path(__file__).with_name("group_commit_worker.py")

@@ -138,7 +138,7 @@ def test_conflict_is_retried_then_reported(tmp_path: Path) -> None:
     app.dispatch(OpenAccount(aggregate_id="A"))
     app.max_attempts = 3
     rival = Application.open(target, domain)
-    original = app._load
+    original = app.decider.load
     calls = 0
 
     def stale_load(*args: object, **kwargs: object) -> tuple[int, object]:
@@ -148,7 +148,7 @@ def test_conflict_is_retried_then_reported(tmp_path: Path) -> None:
         rival.dispatch(DepositMoney(aggregate_id="A", amount=1))  # wins the race every time
         return version, state
 
-    app._load = stale_load  # type: ignore[method-assign]
+    app.decider.load = stale_load  # type: ignore[method-assign]
     result = app.dispatch(DepositMoney(aggregate_id="A", amount=5))
     assert result.ok is False and getattr(result, "reason", None) == "conflict"
     assert calls == 3

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from incident_core.engine.application import Application
+from incident_core.engine.projector import ProjectionFold
 from incident_core.examples.bank import DepositMoney, OpenAccount
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.operations import demo
@@ -23,7 +24,6 @@ from incident_core.operations.asof import (
     streams_at,
 )
 from incident_core.operations.catalog import catalog, try_decode
-from incident_core.operations.replay import ProjectionFold
 from incident_core.operations.rowdiff import keyed_rows
 from incident_core.operations.shadow import ShadowState, shadow_rebuild
 from incident_core.progress import run_to_end

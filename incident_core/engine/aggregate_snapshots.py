@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from incident_core.domain import Aggregate, Domain
+from incident_core.engine.decoder import decode
 from incident_core.envelope import format_time, utc_now
 from incident_core.ports import EventStore, StoredSnapshot, StoreTransaction
 
@@ -123,8 +124,7 @@ def mismatches(store: EventStore, domain: Domain, page: int = 1000) -> Iterator[
                 continue
             events = store.read_stream(info.aggregate_id, to_version=found[0])
             try:
-                replayed = aggregate.fold(domain.decode(e.event_type, e.data, e.schema_version)
-                                          for e in events)
+                replayed = aggregate.fold(decode(domain, e) for e in events)
             except Exception:  # the log check reports events that do not replay
                 continue
             if replayed != found[1]:

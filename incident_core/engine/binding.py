@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from incident_core.engine.opening import open_target
 from incident_core.errors import StoreError
-from incident_core.store.open import open_store
 
 if TYPE_CHECKING:
     from incident_core.domain import Domain
@@ -75,7 +75,7 @@ def peek_binding(target: str) -> DomainBinding | None:
     """The binding of the store at `target`, read-only; None when there is no readable
     store there (opening it for real reports why)."""
     try:
-        store = open_store(target, read_only=True)
+        store = open_target(target, read_only=True)
     except StoreError:
         return None
     with store:
@@ -128,7 +128,7 @@ def open_application(target: str, domain: Domain, *, module: str | None = None,
     """Open `target` with `domain`, checking (and on a write, recording) the binding."""
     from incident_core.engine.application import Application
 
-    store = open_store(target, read_only=read_only, create=create, synchronous=synchronous)
+    store = open_target(target, read_only=read_only, create=create, synchronous=synchronous)
     try:
         warning = check_domain(store, domain, module=module, writing=not read_only)
         stale = stale_projections(store, domain)

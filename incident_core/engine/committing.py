@@ -3,20 +3,22 @@ concurrent dispatches: `incident_core.engine.group_commit`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from incident_core.domain import Aggregate, Command, Event, Rejection
-from incident_core.engine import aggregate_snapshots, idempotent
+from incident_core.domain import Aggregate
+from incident_core.engine import idempotent
+from incident_core.engine.deciding import Decided, Decider
+from incident_core.engine.listeners import Listeners
 from incident_core.engine.unit import Unit
-from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.envelope import RecordedEvent
+from incident_core.messages import Command, Rejection
 from incident_core.ports import EventStore, StoreTransaction
 
 if TYPE_CHECKING:
-    from incident_core.engine.application import Application
     from incident_core.engine.group_commit import GroupCommit
 
 __all__ = ["Plan", "Written", "commit", "record_command"]
@@ -24,29 +26,29 @@ __all__ = ["Plan", "Written", "commit", "record_command"]
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
-    """A decided command about to be written: what it was decided on and what it records."""
+    """A command on its way to the store: what it was decided on and what it records."""
 
     command: Command
     idempotency_key: str | None
     meta: dict[str, Any]
     aggregate: Aggregate[Any]
     key: str
-    version: int
-    state: BaseModel
-    pending: list[PendingEvent] = field(default_factory=list)
-    events: Sequence[Event] = ()
-    new_state: BaseModel | None = None
+    version: int = 0
+    state: BaseModel | None = None
+    decided: Decided | None = None
+    verify: bool = False  # a retry reads the store instead of trusting the cache
 
-    def decide(self, app: Application) -> Rejection | None:
+    def decide(self, decider: Decider, version: int, state: BaseModel) -> Rejection | None:
         """Decide on `state` (at `version`): the events to record, or the rejection."""
-        decision = app._decide(self.aggregate, self.state, self.command)
+        self.version, self.state = version, state
+        decision = decider.decide(self.aggregate, self.key, version, state, self.command,
+                                  self.meta)
         if isinstance(decision, Rejection):
+            self.decided = None
             return decision
-        self.pending, self.events = app._pending(self.aggregate, self.command, self.version,
-                                                 decision, self.meta)
-        self.new_state = app._apply_all(self.aggregate, self.state, self.events)
+        self.decided = decision
         return None
 
 
@@ -58,25 +60,23 @@ class Written:
     rejection: Rejection | None = None  # decided again on newer events, and refused
 
 
-def record_command(app: Application, plan: Plan, tx: StoreTransaction,
+def record_command(decider: Decider, listeners: Listeners, plan: Plan, tx: StoreTransaction,
                    grouped: bool) -> Written:
     """In the write transaction: the events, a snapshot if due, projections. `grouped`: a
     batch-mate may have moved the aggregate on since the plan was decided (then it is
     decided again on the newer events, instead of failing on a taken version)."""
     earlier = idempotent.earlier_in(tx, plan.idempotency_key, plan.command)
-    unit = Unit(app, tx)
+    unit = Unit(decider, tx, listeners=listeners)
     if earlier:
         return Written(earlier, unit)
+    assert plan.state is not None
     if grouped and (newer := tx.read_stream(plan.key, after_version=plan.version)):
-        plan.version, plan.state = app._fold(plan.aggregate, plan.key,
-                                             (plan.version, plan.state), newer)
-        rejection = plan.decide(app)
+        rejection = plan.decide(decider, *decider.fold(plan.aggregate, plan.key,
+                                                       (plan.version, plan.state), newer))
         if rejection is not None:
             return Written([], unit, rejection=rejection)
-    unit.record(plan.pending, plan.events)
-    assert plan.new_state is not None
-    aggregate_snapshots.save_if_due(tx, plan.aggregate, plan.key, plan.version,
-                                    plan.version + len(plan.events), plan.new_state)
+    assert plan.decided is not None
+    unit.write(plan.decided)
     return Written([], unit, unit.finish(fast_forward=True))
 
 

@@ -3,10 +3,11 @@
 Leader/follower, no timers: a dispatch that finds the writer free commits at once (a lone
 writer waits for nobody). One that finds it busy queues its write and waits; when the
 writer is done, the first queued dispatch leads the next batch: everything queued meanwhile,
-in one transaction, each command in its own savepoint (`SqlTransaction.savepoint`), so a
-command that raises (a version conflict, a refused value, failing domain code) is undone
-alone and its batch-mates are committed. A command is only acknowledged after the commit
-that holds it; if that commit fails, every command of the batch gets the error.
+in one transaction, each command in its own savepoint (`StoreTransaction.savepoint`, which
+stores whose `group_commit` is true have), so a command that raises (a version conflict, a
+refused value, failing domain code) is undone alone and its batch-mates are committed. A
+command is only acknowledged after the commit that holds it; if that commit fails, every
+command of the batch gets the error.
 
 Across processes each process groups its own threads; processes still take turns on the
 store's write lock (one commit each). Grouping them too would take one writer process per
@@ -19,16 +20,12 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import exc as sa_exc
-
-from incident_core.store.sql.errors import translate_errors
-from incident_core.store.sql.store import SqlEventStore
-from incident_core.store.sql.transaction import SqlTransaction
+from incident_core.ports import EventStore, StoreTransaction
 
 __all__ = ["GroupCommit"]
 
 T = TypeVar("T")
-Work = Callable[[SqlTransaction, bool], T]  # (transaction, shared with others?)
+Work = Callable[[StoreTransaction, bool], T]  # (transaction, shared with others?)
 
 
 class _Ticket(Generic[T]):
@@ -45,7 +42,7 @@ class _Ticket(Generic[T]):
 class GroupCommit:
     """Runs `work(tx)` of concurrent callers in shared transactions (see the module)."""
 
-    def __init__(self, store: SqlEventStore) -> None:
+    def __init__(self, store: EventStore) -> None:
         self.store = store
         self._cond = threading.Condition()
         self._queue: list[_Ticket[Any]] = []
@@ -89,7 +86,6 @@ class GroupCommit:
         results: list[tuple[_Ticket[Any], Any]] = []
         try:
             with self.store.transaction() as tx:
-                assert isinstance(tx, SqlTransaction)
                 if len(batch) == 1:  # alone: its error rolls back the transaction
                     results.append((batch[0], batch[0].work(tx, False)))
                 else:
@@ -107,13 +103,11 @@ class GroupCommit:
         for ticket, result in results:
             ticket.result = result
 
-    def _one(self, tx: SqlTransaction, ticket: _Ticket[Any],
+    def _one(self, tx: StoreTransaction, ticket: _Ticket[Any],
              results: list[tuple[_Ticket[Any], Any]]) -> None:
         try:
-            with tx.savepoint():
+            with tx.savepoint():  # undone alone; the store's errors come as the library's
                 result = ticket.work(tx, True)
-        except (sa_exc.SQLAlchemyError, self.store.dbapi.Error) as exc:
-            ticket.error = translate_errors(exc)
         except Exception as exc:  # a conflict, a refused value, domain code, a bind error
             ticket.error = exc
         else:

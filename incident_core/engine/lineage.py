@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from incident_core.errors import IncidentError
 from incident_core.ports.values import LineageEntry
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from incident_core.domain import Domain
-    from incident_core.engine.application import Application
     from incident_core.envelope import RecordedEvent
     from incident_core.ports import EventStore, StoreTransaction
     from incident_core.projections.definition import Projection
@@ -74,13 +73,13 @@ class LineageTrail:
 STAGING = "__lineage_rebuild"  # suffix of the name a rebuild stages its lineage under
 
 
-def stage(app: Application, projection: Projection[Any], checkpoint: int) -> None:
+def stage(app: StoreAndDomain, projection: Projection[Any], checkpoint: int) -> None:
     """Before a rebuild's swap: replay the projection's events up to `checkpoint` into
     lineage staged under another name, in short write transactions (one per page), so the
     swap transaction only has to `promote` it (other writers wait seconds, not minutes)."""
+    from incident_core.engine.decoder import decode
     from incident_core.engine.parking import write_guard
-    from incident_core.operations.replay import decode
-    from incident_core.projections.definition import RowBuffer
+    from incident_core.engine.projector import ProjectionRun
 
     staged = projection.name + STAGING
     with write_guard(), app.store.transaction() as tx:
@@ -88,13 +87,12 @@ def stage(app: Application, projection: Projection[Any], checkpoint: int) -> Non
     if not projection.lineage:
         return
     trail = LineageTrail(staged)
-    buffer = RowBuffer(projection, lambda keys: {}, trail=trail)
+    run = ProjectionRun(projection, trail=trail)
     knows = app.domain.knows_event
     for page in _pages(app.store, projection, checkpoint):
         for recorded in page:
             if knows(recorded.event_type):
-                event = decode(app.domain, recorded)
-                buffer.apply(projection.key_for(recorded, event), recorded, event)
+                run.apply(recorded, decode(app.domain, recorded))
         with write_guard(), app.store.transaction() as tx:
             tx.record_lineage(trail.take())
 
@@ -120,6 +118,13 @@ def _pages(store: EventStore, projection: Projection[Any],
             return
         yield page
         after = page[-1].position
+
+
+class StoreAndDomain(Protocol):
+    """What lineage needs of an application: its store and its domain."""
+
+    store: EventStore
+    domain: Domain
 
 
 class LineageQueries:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,11 +18,8 @@ from incident_core.errors import (
     format_loc,
 )
 from incident_core.process import ParkedStep
-from incident_core.projections.definition import ProjectionSpec
-from incident_core.values import INT_MAX, INT_MIN
 
-__all__ = ["StepFailed", "is_infrastructure", "one_line", "parked_step", "row_problem",
-           "write_guard"]
+__all__ = ["StepFailed", "is_infrastructure", "one_line", "parked_step", "write_guard"]
 
 _DATABASE_DOWN = {"OperationalError", "InterfaceError", "InternalError"}
 
@@ -66,18 +62,6 @@ def parked_step(process_manager: str, recorded: RecordedEvent, exc: BaseExceptio
         aggregate_id=recorded.aggregate_id, correlation_id=recorded.correlation_id,
         error=one_line(exc), traceback="".join(traceback.format_exception(exc)),
         parked_at=format_time(utc_now()), attempts=attempts, status="parked")
-
-
-def row_problem(spec: ProjectionSpec, row: dict[str, Any]) -> tuple[str, str] | None:
-    """(column, problem) when the row cannot be stored exactly in the projection's table."""
-    for column in spec.columns:
-        value = row.get(column.name)
-        if value is None:
-            if not column.nullable:
-                return column.name, "no value (a non-finite float is stored as none)"
-        elif column.kind == "integer" and not INT_MIN <= value <= INT_MAX:
-            return column.name, "integer outside the signed 64-bit range of the column"
-    return None
 
 
 @contextmanager

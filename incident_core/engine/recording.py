@@ -9,20 +9,23 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from incident_core.domain import Aggregate, Command, Domain, Event
+from incident_core.domain import Aggregate, Domain
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import PendingEvent, format_time, utc_now
-from incident_core.errors import IncidentError
+from incident_core.errors import IncidentError, StoreError
+from incident_core.messages import Command, Event
 from incident_core.values import (
     ValueRefused,
     aggregate_key,
     encode_checked,
     find_unrepresentable,
+    format_path,
 )
 
-__all__ = ["pending_events"]
+__all__ = ["dumps", "pending_events", "pending_from_envelope"]
 
 _dumps_finite = json.JSONEncoder(separators=(",", ":"), default=str, allow_nan=False).encode
+dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, version: int,
@@ -70,3 +73,22 @@ def _roundtrip(domain: Domain, event_type: str, data: dict[str, Any],
     except Exception as exc:
         raise DomainCodeError(f"decoding the new {event_type} from its own JSON",
                               exc) from exc
+
+
+def pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
+    """An event recorded elsewhere (an export's envelope), to append as it was: its id,
+    version, time, data and metadata kept."""
+    found = find_unrepresentable(envelope.get("data"))
+    if found is not None:
+        raise StoreError(f"event {envelope.get('event_id')}: data.{format_path(found[0])}: "
+                         f"{found[1]}")
+    try:
+        metadata = envelope.get("metadata") or {}
+        return PendingEvent(
+            str(envelope["event_id"]), str(envelope["aggregate_id"]),
+            str(envelope["aggregate_type"]), str(envelope["event_type"]),
+            int(envelope["version"]), str(envelope["recorded_at"]),
+            dumps(envelope["data"]), dumps(metadata), int(envelope.get("schema_version", 1)),
+            metadata.get("correlation_id"), metadata.get("causation_id"), envelope["data"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"not an event envelope: missing or bad {exc}") from None

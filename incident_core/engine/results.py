@@ -3,24 +3,25 @@ work)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
-from incident_core.domain import Event
+from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
-from incident_core.process import Accepted, Rejected
-
-if TYPE_CHECKING:
-    from incident_core.engine.cascade import Cascade
+from incident_core.messages import Event
+from incident_core.process import Accepted, ParkedStep, Rejected
 
 __all__ = [
     "AggregateState",
+    "Cascade",
     "Conflicted",
     "DispatchResult",
     "DomainCodeError",
     "Preview",
+    "SagaRejection",
     "WrongAggregateType",
 ]
 
@@ -57,6 +58,68 @@ class AggregateState:
     def to_json(self) -> dict[str, Any]:
         return {"aggregate_id": self.aggregate_id, "aggregate_type": self.aggregate_type,
                 "version": self.version, "state": self.state.model_dump(mode="json")}
+
+
+@dataclass(frozen=True, slots=True)
+class SagaRejection:
+    """A command a process manager would send that the aggregate would reject."""
+
+    process_manager: str
+    cause_position: int
+    cause_event_type: str
+    command_type: str
+    aggregate_id: str
+    reason: str
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class Cascade:
+    """What the process managers would record after the command (positions are
+    hypothetical), the commands they would have rejected and the steps they would park."""
+
+    events: tuple[RecordedEvent, ...] = ()
+    recorded_by: tuple[str, ...] = ()  # the process manager of each event
+    rejections: tuple[SagaRejection, ...] = ()
+    parked: tuple[ParkedStep, ...] = ()
+    truncated: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.events or self.rejections or self.parked)
+
+    def by_aggregate(self) -> dict[str, list[RecordedEvent]]:
+        out: dict[str, list[RecordedEvent]] = {}
+        for event in self.events:
+            out.setdefault(event.aggregate_id, []).append(event)
+        return out
+
+    def summary(self) -> str:
+        """'the transfer_saga would then record 4 more events on 3 aggregates'."""
+        if not self.events:
+            text = "no process manager would record anything more"
+        else:
+            managers = " and ".join(f"the {m}" for m in Counter(self.recorded_by))
+            count, aggs = len(self.events), len(self.by_aggregate())
+            text = (f"{managers} would then record {count} more event{'s' * (count != 1)} "
+                    f"on {aggs} aggregate{'s' * (aggs != 1)}")
+        if self.rejections:
+            n = len(self.rejections)
+            text += f"; {n} saga command{'s' * (n != 1)} would be rejected"
+        if self.parked:
+            n = len(self.parked)
+            text += f"; {n} saga step{'s' * (n != 1)} would fail and be parked"
+        return text + (" (cut short)" if self.truncated else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": self.summary(),
+                "events": [dict(e.to_json(), process_manager=m)
+                           for e, m in zip(self.events, self.recorded_by, strict=True)],
+                "rejections": [r.to_json() for r in self.rejections],
+                "parked": [p.to_json() for p in self.parked], "truncated": self.truncated}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,18 +4,16 @@ steps that raise, and retrying or skipping them later."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from incident_core.domain import Domain
+from incident_core.engine.deciding import Decider
+from incident_core.engine.listeners import Listeners
 from incident_core.engine.parking import StepFailed, write_guard
 from incident_core.engine.unit import Unit
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError, StoreError
 from incident_core.ports import EventStore, StoreTransaction
 from incident_core.process import ParkedStep, ProcessManager
-
-if TYPE_CHECKING:
-    from incident_core.engine.application import Application
 
 __all__ = ["ProcessManagers"]
 
@@ -35,15 +33,17 @@ def _event_at(tx: StoreTransaction, position: int) -> RecordedEvent:
 
 
 class ProcessManagers:
-    """Mixed into Application (which provides the store and the domain)."""
+    """Mixed into Application (which provides the store, the domain, its decide step and
+    its listeners)."""
 
     store: EventStore
     domain: Domain
+    decider: Decider
+    listeners: Listeners
 
     def _unit(self, tx: StoreTransaction, *,
               park: dict[tuple[str, int], ParkedStep] | None = None) -> Unit:
-        app: Application = self  # type: ignore[assignment]
-        return Unit(app, tx, park=park)
+        return Unit(self.decider, tx, listeners=self.listeners, park=park)
 
     def run_process_managers(self, *, batch: int = 500) -> int:
         """Handle every event the process managers have not handled yet; return how many.

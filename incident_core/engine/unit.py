@@ -1,21 +1,30 @@
-"""One write transaction's work: commands, projections and saga steps, committed as one."""
+"""The one unit of work: what one write transaction records, projects and checkpoints.
+
+Dispatch, saga steps, `dispatch_many`, import, a rebuild's swap and the opening of a store
+all write through a `Unit`: `write` records a decided command (and notes its new state),
+`record` appends events, `drain` runs process managers, `finish` brings every projection
+(through the one projector, `incident_core.engine.projector`) and saga checkpoint up to the
+new head, and `publish`, after the commit, remembers the states and tells the listeners.
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
-from incident_core.domain import Command, Event, Rejection
 from incident_core.engine import aggregate_snapshots
+from incident_core.engine.deciding import Decided, Decider
+from incident_core.engine.decoder import decode
 from incident_core.engine.lineage import LineageTrail
-from incident_core.engine.parking import StepFailed, is_infrastructure, parked_step, row_problem
-from incident_core.engine.results import DomainCodeError, WrongAggregateType
+from incident_core.engine.listeners import Listeners
+from incident_core.engine.parking import StepFailed, is_infrastructure, parked_step
+from incident_core.engine.projector import ProjectionRun, row_problem
+from incident_core.engine.results import WrongAggregateType
 from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
-from incident_core.errors import IncidentError, StoreError
+from incident_core.messages import Command, Event, Rejection
 from incident_core.ports import StoreTransaction
 from incident_core.process import (
     Accepted,
@@ -25,42 +34,22 @@ from incident_core.process import (
     Rejected,
     SagaOutcome,
 )
-from incident_core.projections.definition import Projection, ProjectionSpec, RowBuffer
-from incident_core.values import ValueRefused, aggregate_key, find_unrepresentable, format_path
+from incident_core.projections.definition import Projection, ProjectionSpec
+from incident_core.values import ValueRefused, aggregate_key
 
-if TYPE_CHECKING:
-    from incident_core.engine.application import Application
-
-__all__ = ["Unit", "dumps", "pending_from_envelope"]
-
-
-def pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
-    found = find_unrepresentable(envelope.get("data"))
-    if found is not None:
-        raise StoreError(f"event {envelope.get('event_id')}: data.{format_path(found[0])}: "
-                         f"{found[1]}")
-    try:
-        metadata = envelope.get("metadata") or {}
-        return PendingEvent(
-            str(envelope["event_id"]), str(envelope["aggregate_id"]),
-            str(envelope["aggregate_type"]), str(envelope["event_type"]),
-            int(envelope["version"]), str(envelope["recorded_at"]),
-            dumps(envelope["data"]), dumps(metadata), int(envelope.get("schema_version", 1)),
-            metadata.get("correlation_id"), metadata.get("causation_id"), envelope["data"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise StoreError(f"not an event envelope: missing or bad {exc}") from None
-
-
-dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+__all__ = ["Unit"]
 
 
 class Unit:
     """One write transaction's work: commands, projections and saga steps, atomically."""
 
-    def __init__(self, app: Application, tx: StoreTransaction, *,
+    def __init__(self, decider: Decider, tx: StoreTransaction, *,
+                 listeners: Listeners | None = None,
                  park: dict[tuple[str, int], ParkedStep] | None = None) -> None:
-        self.app = app
+        self.decider = decider
+        self.domain = decider.domain
         self.tx = tx
+        self.listeners = listeners
         self.head_before = tx.head()
         self.recorded: list[RecordedEvent] = []
         self.decoded: dict[str, Event] = {}
@@ -72,39 +61,45 @@ class Unit:
 
     # SagaContext
     def dispatch(self, command: Command, cause: RecordedEvent | None) -> Outcome:
-        app = self.app
-        aggregate = app.domain.aggregate_for(command)
-        key = aggregate_key(command.aggregate_id)
+        """Decide and write a command in this transaction (on what it wrote before)."""
+        aggregate, key = self.decider.target(command)
         known = self.states.get(key)
         try:
             if known is not None and known[0] == aggregate.name:
                 version, state = known[1], known[2]
             else:
-                version, state = app._load(aggregate, key, self.tx.read_stream)
+                version, state = self.decider.load(aggregate, key, self.tx.read_stream)
         except WrongAggregateType as exc:
             return Rejected("wrong_aggregate_type", str(exc))
-        decision = app._decide(aggregate, state, command)
-        if isinstance(decision, Rejection):
-            return Rejected.of(decision)
+        decided = self.decider.decide(aggregate, key, version, state, command,
+                                      self._metadata(cause))
+        if isinstance(decided, Rejection):
+            return Rejected.of(decided)
+        return Accepted(self.write(decided))
+
+    def _metadata(self, cause: RecordedEvent | None) -> dict[str, Any]:
+        command_id = str(uuid.uuid4())
         if cause is None:
-            command_id = str(uuid.uuid4())
-            meta = {"correlation_id": command_id, "causation_id": command_id,
+            return {"correlation_id": command_id, "causation_id": command_id,
                     "command_id": command_id}
-        else:
-            meta = {"correlation_id": cause.correlation_id or cause.event_id,
-                    "causation_id": cause.event_id, "command_id": str(uuid.uuid4())}
-            if self.step is not None:
-                meta["process_manager"] = self.step[0]
-        pending, events = app._pending(aggregate, command, version, decision, meta)
-        recorded = self.record(pending, events)
-        self.states[key] = (aggregate.name, version + len(events),
-                            app._apply_all(aggregate, state, events))
-        aggregate_snapshots.save_if_due(self.tx, aggregate, key, version, self.states[key][1],
-                                        self.states[key][2])
-        return Accepted(recorded)
+        meta = {"correlation_id": cause.correlation_id or cause.event_id,
+                "causation_id": cause.event_id, "command_id": command_id}
+        if self.step is not None:
+            meta["process_manager"] = self.step[0]
+        return meta
+
+    def write(self, decided: Decided) -> list[RecordedEvent]:
+        """Record a decided command, its new state noted (and snapshotted when due)."""
+        recorded = self.record(decided.pending, decided.events)
+        aggregate = decided.aggregate
+        self.states[decided.key] = (aggregate.name, decided.new_version, decided.after)
+        aggregate_snapshots.save_if_due(self.tx, aggregate, decided.key, decided.version,
+                                        decided.new_version, decided.after)
+        return recorded
 
     def record(self, pending: list[PendingEvent],
                events: Sequence[Event] | None) -> list[RecordedEvent]:
+        """Append events (`events`: the same, decoded, when the writer has them)."""
         recorded = self.tx.append(pending)
         if events is not None:
             for rec, event in zip(recorded, events, strict=True):
@@ -117,13 +112,13 @@ class Unit:
 
     def event_of(self, recorded: RecordedEvent) -> Event:
         event = self.decoded.get(recorded.event_id)
-        return event if event is not None else self.app._decode(recorded)
+        return event if event is not None else decode(self.domain, recorded)
 
     def drain(self, limit: int) -> int:
         """Let each process manager handle its pending events (up to `limit` in all).
         A step listed in `park` is parked instead of run, and its checkpoint moves on."""
         handled = 0
-        for pm in self.app.domain.process_managers.values():
+        for pm in self.domain.process_managers.values():
             checkpoint = self.tx.checkpoint(pm.name) or 0
             for recorded in self.tx.events_after(checkpoint, event_types=pm.event_type_names,
                                                  limit=limit - handled):
@@ -156,10 +151,10 @@ class Unit:
         """Bring projections up to the new head. Return True if saga work is pending.
         `skip_sagas`: process managers that were up to date skip this unit's events."""
         head = self.tx.head()
-        for projection in self.app.domain.projections.values():
-            self._project(projection, head)
+        for projection in self.domain.projections.values():
+            self.project(projection, head)
         pending = False
-        for pm in self.app.domain.process_managers.values():
+        for pm in self.domain.process_managers.values():
             checkpoint = self.tx.checkpoint(pm.name) or 0
             if checkpoint == head:
                 continue
@@ -174,7 +169,8 @@ class Unit:
                 pending = True
         return pending
 
-    def _project(self, projection: Projection[Any], head: int) -> None:
+    def project(self, projection: Projection[Any], head: int) -> None:
+        """Bring one projection's rows, lineage and checkpoint up to `head`."""
         tx = self.tx
         checkpoint = tx.checkpoint(projection.name)
         if checkpoint is None:
@@ -187,37 +183,26 @@ class Unit:
         else:
             todo = [r for r in self.recorded if r.position > checkpoint
                     and projection.handles(r.event_type)]
+        knows = self.domain.knows_event
+        work = [(r, self.event_of(r)) for r in todo if knows(r.event_type)]
+        if work:  # else only its checkpoint moves
+            self._write_rows(projection, work)
+        tx.set_checkpoint(projection.name, head)
+
+    def _write_rows(self, projection: Projection[Any],
+                    work: list[tuple[RecordedEvent, Event]]) -> None:
         spec = projection.spec
-        knows = self.app.domain.knows_event
-        work = []
-        for recorded in todo:
-            if knows(recorded.event_type):
-                event = self.event_of(recorded)
-                work.append((projection.key_for(recorded, event), recorded, event))
-        if not work:  # nothing for this projection: only its checkpoint moves
-            tx.set_checkpoint(projection.name, head)
-            return
+        tx = self.tx
         trail = LineageTrail(projection.name) if projection.lineage else None
-        buffer = RowBuffer(projection, lambda keys: tx.get_rows(spec, keys), trail=trail)
-        buffer.prefetch(key for key, _, _ in work)
-        last: dict[str, RecordedEvent] = {}
-        for key, recorded, event in work:
-            try:
-                buffer.apply(key, recorded, event)
-            except Exception as exc:
-                self._blame(recorded, exc)
-                if isinstance(exc, IncidentError):
-                    raise
-                raise DomainCodeError(f"projection {projection.name} on "
-                                      f"{recorded.event_type}", exc) from exc
-            last[key] = recorded
-        puts, deletes = buffer.changes()
+        run = ProjectionRun(projection, lambda keys: tx.get_rows(spec, keys), trail=trail,
+                            on_error=self._blame)
+        last = run.fold(work)
+        puts, deletes = run.buffer.changes()
         self._check_rows(spec, puts, last)
         tx.put_rows(spec, puts)
         tx.delete_rows(spec, deletes)
         if trail is not None:
             tx.record_lineage(trail.entries)
-        tx.set_checkpoint(projection.name, head)
 
     def _blame(self, recorded: RecordedEvent, exc: Exception) -> None:
         """An event a saga step recorded broke a projection: that step fails (is parked)."""
@@ -241,9 +226,11 @@ class Unit:
 
     def publish(self) -> None:
         """After commit: remember states and tell listeners."""
+        remember = self.decider.cache.put
         for aggregate_id, (aggregate_type, version, state) in self.states.items():
-            self.app._remember(aggregate_type, aggregate_id, version, state)
-        self.app._notify(self.recorded)
+            remember(aggregate_type, aggregate_id, version, state)
+        if self.listeners is not None:
+            self.listeners.notify(self.recorded)
 
 
 class _SagaContext:

@@ -28,9 +28,9 @@ from typing import Any
 
 from incident_core.domain import Domain
 from incident_core.engine.application import AggregateState, Application
+from incident_core.engine.projector import ProjectionFold
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
-from incident_core.operations.replay import ProjectionFold
 from incident_core.operations.rowdiff import RowDiff, diff_rows, keyed_rows
 from incident_core.ports import EventFilter, StreamInfo
 from incident_core.projections.definition import Projection, RowBuffer
@@ -62,7 +62,7 @@ def _code_parts(code: CodeType) -> Iterator[bytes]:
 def code_signature(app: Application, projection: Projection[Any]) -> str:
     """What the rows depend on: row model, handler and key code, event schema versions."""
     digest = hashlib.sha256((projection.spec.signature + SNAPSHOT_FORMAT).encode())
-    handlers = projection._handlers  # its code is the input
+    handlers = projection.handlers  # its code is the input
     for event_type in sorted(handlers):
         handler, key_fn = handlers[event_type]
         etype = app.domain.event_types.get(event_type)

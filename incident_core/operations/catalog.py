@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incident_core.engine.application import Application
+from incident_core.engine.decoder import decode
 from incident_core.envelope import RecordedEvent
-from incident_core.operations.replay import decode
 from incident_core.store.snapshots import schema_version_counts, type_sample
 
 __all__ = ["Catalog", "DecodeFailure", "EventTypeEntry", "TryResult", "catalog", "try_decode"]
@@ -82,7 +82,7 @@ def _fields(model: type[Any]) -> list[dict[str, Any]]:
 
 
 def _upcasters(app: Application, event_type: str) -> list[dict[str, Any]]:
-    chain = app.domain._upcasters  # the chain is what it shows
+    chain = app.domain.upcasters  # the chain is what it shows
     return [{"from_version": version, "to_version": version + 1,
              "function": f"{fn.__module__}.{getattr(fn, '__qualname__', repr(fn))}"}
             for (name, version), fn in sorted(chain.items()) if name == event_type]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_core.engine.application import Application
+from incident_core.engine.projector import ProjectionFold
 from incident_core.envelope import RecordedEvent
-from incident_core.operations.replay import ProjectionFold
 from incident_core.ports import EventFilter
 from incident_core.progress import Operation, Progress
 

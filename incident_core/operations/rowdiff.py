@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from incident_core.operations.replay import normalise_row
-from incident_core.projections.definition import ProjectionSpec
+from incident_core.projections.definition import ProjectionSpec, normalise_row
 
 __all__ = ["ChangedRow", "RowDiff", "diff_rows", "keyed_rows"]
 

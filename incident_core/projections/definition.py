@@ -11,23 +11,21 @@ import hashlib
 import re
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
 
-from incident_core.domain import Event
 from incident_core.envelope import RecordedEvent
+from incident_core.messages import Event
 
-if typing.TYPE_CHECKING:
-    from incident_core.engine.lineage import LineageTrail
-
-__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer"]
+__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer",
+           "RowTrail", "normalise_row"]
 
 R = TypeVar("R", bound=BaseModel)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -88,7 +86,26 @@ def _column_kind(annotation: Any) -> tuple[ColumnKind, bool]:
     raise TypeError(f"unsupported projection column type {annotation!r}")
 
 
+def _normalise_value(column: ColumnSpec, value: Any) -> Any:
+    if value is None:
+        return None
+    if column.kind == "integer":
+        return int(value)
+    if column.kind == "float":
+        return float(value)
+    if column.kind == "boolean":
+        return bool(value)
+    return value if isinstance(value, str) else str(value)
+
+
+def normalise_row(spec: ProjectionSpec, row: dict[str, Any]) -> dict[str, Any]:
+    """A row with the value types a SQL store gives back (so replayed and stored rows
+    compare equal whatever the adapter)."""
+    return {c.name: _normalise_value(c, row.get(c.name)) for c in spec.columns}
+
+
 Handler = Callable[[Any, Any, RecordedEvent], Any]
+KeyFunction = Callable[[RecordedEvent, Any], str]
 H = TypeVar("H", bound=Callable[..., Any])
 
 
@@ -113,7 +130,7 @@ class Projection(Generic[R]):
         self.row_type = row_type
         self.key = key
         self.lineage = lineage  # record each row change (see incident_core.engine.lineage)
-        self._handlers: dict[str, tuple[Handler, Callable[[RecordedEvent, Any], str] | None]] = {}
+        self._handlers: dict[str, tuple[Handler, KeyFunction | None]] = {}
         columns = []
         for field_name, info in row_type.model_fields.items():
             kind, nullable = _column_kind(info.annotation)
@@ -136,6 +153,11 @@ class Projection(Generic[R]):
     @property
     def event_type_names(self) -> list[str]:
         return list(self._handlers)
+
+    @property
+    def handlers(self) -> Mapping[str, tuple[Handler, KeyFunction | None]]:
+        """(handler, key function or None) by event type name (read-only view)."""
+        return types.MappingProxyType(self._handlers)
 
     def handles(self, event_type: str) -> bool:
         return event_type in self._handlers
@@ -166,6 +188,18 @@ class Projection(Generic[R]):
         return self.dump(result)
 
 
+class RowTrail(Protocol):
+    """What a `RowBuffer` tells about each row change it makes (the engine's
+    `incident_core.engine.lineage.LineageTrail` records them as row lineage)."""
+
+    def before(self, key: str, row: dict[str, Any] | None) -> str | None: ...
+
+    def known(self, key: str) -> bool: ...
+
+    def add(self, key: str, recorded: RecordedEvent, before: str | None,
+            after: dict[str, Any] | None) -> None: ...
+
+
 class RowBuffer(Generic[R]):
     """Rows of one projection being folded over many events: models stay in memory and are
     validated/dumped once per row, not once per event; changes are written back in bulk.
@@ -174,7 +208,7 @@ class RowBuffer(Generic[R]):
 
     def __init__(self, projection: Projection[R],
                  fetch: Callable[[list[str]], dict[str, dict[str, Any]]], *,
-                 trail: LineageTrail | None = None) -> None:
+                 trail: RowTrail | None = None) -> None:
         self.projection = projection
         self._fetch = fetch
         self.trail = trail
@@ -203,7 +237,7 @@ class RowBuffer(Generic[R]):
         self.rows[key] = None if isinstance(result, Delete) else result
         self.changed.add(key)
 
-    def _traced(self, trail: LineageTrail, key: str, recorded: RecordedEvent,
+    def _traced(self, trail: RowTrail, key: str, recorded: RecordedEvent,
                 event: Event) -> None:
         """`apply` recording the change: the row is dumped before the handler runs (it
         may change the model in place) and after it."""

@@ -13,9 +13,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from incident_core import Application
+from incident_core.engine.projector import ProjectionFold
 from incident_core.examples.bank import DepositMoney
 from incident_core.examples.bank import domain as bank_domain
-from incident_core.operations.replay import ProjectionFold
 from incident_core.operations.rowdiff import keyed_rows
 from incident_gui.tasks.workers import active_workers
 from tests.timetravel_domains import changed_bank

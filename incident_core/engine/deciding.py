@@ -1,0 +1,160 @@
+"""The one decide step: load an aggregate, decide on a command, encode the events once.
+
+`Decider.load` takes an aggregate's state from the committed-state cache, else from its
+newest usable snapshot, and folds the stream's remaining events (decoded by the one
+decoder); `Decider.decide` runs the aggregate's `execute`, encodes each event once and
+decodes it back (`incident_core.engine.recording`), and folds the decoded events into the
+new state. Dispatch, saga steps, `dispatch_many` and preview all decide here; nothing is
+written (the unit of work records a `Decided`, `incident_core.engine.unit`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from incident_core.domain import Aggregate, Domain
+from incident_core.engine import aggregate_snapshots
+from incident_core.engine.decoder import decode
+from incident_core.engine.recording import pending_events
+from incident_core.engine.results import AggregateState, DomainCodeError, WrongAggregateType
+from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.errors import IncidentError
+from incident_core.messages import Command, Event, Rejection
+from incident_core.ports import EventStore
+from incident_core.values import aggregate_key
+
+__all__ = ["Decided", "Decider", "StateCache"]
+
+ReadStream = Callable[..., list[RecordedEvent]]  # read_stream(aggregate_id, after_version=)
+
+
+@dataclass(slots=True)
+class Decided:
+    """A command decided on a state: the events to record (`pending`), the same events as a
+    replay will decode them (`events`) and the state after them."""
+
+    aggregate: Aggregate[Any]
+    key: str
+    version: int  # the stream's version it was decided on
+    pending: list[PendingEvent]
+    events: list[Event]
+    after: BaseModel
+
+    @property
+    def new_version(self) -> int:
+        return self.version + len(self.events)
+
+
+class StateCache:
+    """Committed aggregate states by aggregate id, least recently used dropped first.
+    Thread-safe; a state older than the one kept is ignored."""
+
+    def __init__(self, size: int) -> None:
+        self._states: OrderedDict[str, tuple[str, int, BaseModel]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, aggregate: Aggregate[Any], aggregate_id: str) -> tuple[int, BaseModel]:
+        """(version, state) kept for this aggregate, else (0, its initial state)."""
+        with self._lock:
+            hit = self._states.get(aggregate_id)
+        if hit is not None and hit[0] == aggregate.name:
+            return hit[1], hit[2]
+        return 0, aggregate.initial_state
+
+    def put(self, aggregate_type: str, aggregate_id: str, version: int,
+            state: BaseModel) -> None:
+        with self._lock:
+            old = self._states.get(aggregate_id)
+            if old is not None and old[1] >= version:
+                return
+            self._states[aggregate_id] = (aggregate_type, version, state)
+            self._states.move_to_end(aggregate_id)
+            if len(self._states) > self._size:
+                self._states.popitem(last=False)
+
+
+class Decider:
+    """A domain's decide step over a store's committed state (see the module)."""
+
+    def __init__(self, domain: Domain, store: EventStore, *, cache_size: int = 50_000) -> None:
+        self.domain = domain
+        self.store = store
+        self.cache = StateCache(cache_size)
+
+    def target(self, command: Command) -> tuple[Aggregate[Any], str]:
+        """The aggregate that handles the command, and the stream key it addresses."""
+        return self.domain.aggregate_for(command), aggregate_key(command.aggregate_id)
+
+    def cached_version(self, aggregate: Aggregate[Any], aggregate_id: str) -> int:
+        return self.cache.get(aggregate, aggregate_id)[0]
+
+    def load(self, aggregate: Aggregate[Any], aggregate_id: str, read: ReadStream, *,
+             trust_cache: bool = False) -> tuple[int, BaseModel]:
+        """(version, state) now: the cached state (used as it is when `trust_cache`),
+        else the newest snapshot, with the events `read` gives after it folded in."""
+        base = self.cache.get(aggregate, aggregate_id)
+        if trust_cache and base[0] > 0:
+            return base
+        if base[0] == 0:
+            base = aggregate_snapshots.latest(self.store, aggregate, aggregate_id) or base
+        return self.fold(aggregate, aggregate_id, base, read(aggregate_id, after_version=base[0]))
+
+    def fold(self, aggregate: Aggregate[Any], aggregate_id: str, base: tuple[int, BaseModel],
+             events: Iterable[RecordedEvent]) -> tuple[int, BaseModel]:
+        """`base` (version, state) with recorded events applied; WrongAggregateType if one
+        belongs to another aggregate type."""
+        version, state = base
+        for recorded in events:
+            if recorded.aggregate_type != aggregate.name:
+                raise WrongAggregateType(aggregate_id, recorded.aggregate_type, aggregate.name)
+            event = decode(self.domain, recorded)
+            try:
+                state = aggregate.apply(state, event)
+            except Exception as exc:
+                raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
+            version = recorded.version
+        return version, state
+
+    def decide(self, aggregate: Aggregate[Any], aggregate_id: str, version: int,
+               state: BaseModel, command: Command,
+               metadata: dict[str, Any]) -> Decided | Rejection:
+        """Run the command on `state` (at `version`): what to record, or the rejection."""
+        try:
+            decision = aggregate.execute(state, command)
+        except IncidentError:
+            raise
+        except Exception as exc:
+            raise DomainCodeError(f"{aggregate.name}.execute({type(command).__name__})",
+                                  exc) from exc
+        if isinstance(decision, Rejection):
+            return decision
+        pending, events = pending_events(self.domain, aggregate, command, version, decision,
+                                         metadata)
+        try:
+            after: BaseModel = aggregate.fold(events, state)
+        except Exception as exc:
+            raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
+        return Decided(aggregate, aggregate_id, version, pending, events, after)
+
+    def state(self, aggregate_id: str, at_version: int | None = None) -> AggregateState | None:
+        """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
+        info = self.store.stream(aggregate_id)
+        if info is None or (at_version is not None and at_version < 1):
+            return None
+        aggregate = self.domain.aggregate_named(info.aggregate_type)
+        if aggregate is None:
+            raise IncidentError(f"aggregate type {info.aggregate_type!r} is not part of "
+                                f"the domain {self.domain.name!r}")
+        base = (aggregate_snapshots.latest(self.store, aggregate, aggregate_id, at_version)
+                or (0, aggregate.initial_state))
+        events = self.store.read_stream(aggregate_id, after_version=base[0],
+                                        to_version=at_version)
+        version, state = self.fold(aggregate, aggregate_id, base, events)
+        return AggregateState(aggregate_id, aggregate.name, version, state)

@@ -1,0 +1,150 @@
+"""The one projector: folding recorded events into projection rows.
+
+Every fold of events into rows goes through a `ProjectionRun` (one projection's rows in a
+`RowBuffer`): the live unit of work (rows fetched from its transaction, lineage recorded),
+rebuild and verify (`ProjectionFold`: several projections at once, from nothing), as-of
+queries and the staging of lineage before a rebuild's swap. Each event is decoded once
+(`incident_core.engine.decoder`), then handed to every projection that handles it; rows stay
+row models while folding and are dumped to the store's dict form once, at the end. A
+handler or key function that raises becomes a `DomainCodeError` naming the projection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from incident_core.domain import Domain
+from incident_core.engine.decoder import decode
+from incident_core.engine.results import DomainCodeError
+from incident_core.envelope import RecordedEvent
+from incident_core.errors import IncidentError
+from incident_core.messages import Event
+from incident_core.projections.definition import Projection, ProjectionSpec, RowBuffer, RowTrail
+from incident_core.values import INT_MAX, INT_MIN
+
+__all__ = ["ProjectionFold", "ProjectionRun", "row_problem"]
+
+Fetch = Callable[[list[str]], dict[str, dict[str, Any]]]
+OnError = Callable[[RecordedEvent, Exception], None]
+
+
+def _nothing_stored(keys: list[str]) -> dict[str, dict[str, Any]]:
+    return {}
+
+
+class ProjectionRun:
+    """One projection's share of a fold: its rows, and the last position it may see.
+
+    `fetch(keys)` loads stored rows for keys not seen yet (nothing, for a rebuild);
+    `trail` records each row change (row lineage); `on_error(recorded, exc)` is told of a
+    failing handler before it is turned into a `DomainCodeError` (the unit of work blames
+    the saga step that recorded the event)."""
+
+    __slots__ = ("applied", "buffer", "key_for", "name", "on_error", "until")
+
+    def __init__(self, projection: Projection[Any], fetch: Fetch = _nothing_stored, *,
+                 trail: RowTrail | None = None, until: int | None = None,
+                 on_error: OnError | None = None) -> None:
+        self.name = projection.name
+        self.key_for = projection.key_for
+        self.buffer = RowBuffer(projection, fetch, trail=trail)
+        self.applied = 0
+        self.until = until
+        self.on_error = on_error
+
+    def apply(self, recorded: RecordedEvent, event: Event, key: str | None = None) -> None:
+        """Apply one event to the row it addresses (`key`, when the caller knows it)."""
+        try:
+            if key is None:
+                key = self.key_for(recorded, event)
+            self.buffer.apply(key, recorded, event)
+        except Exception as exc:
+            raise self._failed(recorded, exc) from exc
+        self.applied += 1
+
+    def fold(self, work: Sequence[tuple[RecordedEvent, Event]]) -> dict[str, RecordedEvent]:
+        """Apply events in order, the stored rows they address fetched in one go first;
+        the last event applied to each row, by key."""
+        keyed = []
+        for recorded, event in work:
+            try:
+                keyed.append((self.key_for(recorded, event), recorded, event))
+            except Exception as exc:
+                raise self._failed(recorded, exc) from exc
+        self.buffer.prefetch(key for key, _, _ in keyed)
+        last: dict[str, RecordedEvent] = {}
+        for key, recorded, event in keyed:
+            self.apply(recorded, event, key)
+            last[key] = recorded
+        return last
+
+    def _failed(self, recorded: RecordedEvent, exc: Exception) -> Exception:
+        if self.on_error is not None:
+            self.on_error(recorded, exc)
+        if isinstance(exc, IncidentError):
+            return exc
+        return DomainCodeError(f"projection {self.name} on {recorded.event_type}", exc)
+
+
+class ProjectionFold:
+    """Replays events into the rows of several projections.
+
+    `until` caps a projection at a position (verify replays each projection only up to
+    its checkpoint); event types the domain does not know are skipped, as the live
+    projector does.
+    """
+
+    def __init__(self, domain: Domain, projections: Sequence[Projection[Any]],
+                 until: dict[str, int] | None = None) -> None:
+        self.domain = domain
+        self._routes = {p.name: ProjectionRun(p, until=(until or {}).get(p.name))
+                        for p in projections}
+        self._by_type: dict[str, list[ProjectionRun]] = {}
+        for projection in projections:
+            for event_type in projection.event_type_names:
+                if domain.knows_event(event_type):
+                    self._by_type.setdefault(event_type, []).append(self._routes[projection.name])
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The event types some projection of this fold handles."""
+        return tuple(self._by_type)
+
+    def rows(self, name: str) -> Iterator[dict[str, Any]]:
+        """The replayed rows of a projection, in the store's dict form."""
+        return self._routes[name].buffer.dumped_rows()
+
+    def row_count(self, name: str) -> int:
+        return sum(1 for row in self._routes[name].buffer.rows.values() if row is not None)
+
+    def applied(self, name: str) -> int:
+        return self._routes[name].applied
+
+    def feed(self, recorded: RecordedEvent, event: Event | None = None) -> None:
+        """Apply one event (decoded here unless `event` is given) to every projection."""
+        routes = self._by_type.get(recorded.event_type)
+        if not routes:
+            return
+        if event is None:
+            event = decode(self.domain, recorded)
+        position = recorded.position
+        for route in routes:
+            if route.until is not None and position > route.until:
+                continue
+            route.apply(recorded, event)
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in self._by_type
+
+
+def row_problem(spec: ProjectionSpec, row: dict[str, Any]) -> tuple[str, str] | None:
+    """(column, problem) when the row cannot be stored exactly in the projection's table."""
+    for column in spec.columns:
+        value = row.get(column.name)
+        if value is None:
+            if not column.nullable:
+                return column.name, "no value (a non-finite float is stored as none)"
+        elif column.kind == "integer" and not INT_MIN <= value <= INT_MAX:
+            return column.name, "integer outside the signed 64-bit range of the column"
+    return None
