@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
@@ -34,6 +33,7 @@ from incident_core.errors import (
     StoreError,
     UnknownProjection,
 )
+from incident_core.ids import new_id
 from incident_core.process import Accepted, Outcome, Rejected
 from incident_core.projections.definition import Projection
 from incident_core.store.base import EventStore
@@ -232,7 +232,7 @@ class Application(ProcessManagers, LineageQueries):
         earlier = idempotent.earlier(self.store.events_with_metadata, idempotency_key, command)
         if earlier:
             return Accepted(earlier, replayed=True)
-        command_id = idempotency_key or str(uuid.uuid4())
+        command_id = idempotency_key or new_id()
         meta = {"correlation_id": command_id, "causation_id": command_id,
                 "command_id": command_id, **(metadata or {})}
         verify = False

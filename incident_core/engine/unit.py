@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from incident_core.engine.parking import StepFailed, is_infrastructure, parked_s
 from incident_core.engine.results import DomainCodeError, WrongAggregateType
 from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
 from incident_core.errors import IncidentError, StoreError
+from incident_core.ids import new_id
 from incident_core.process import (
     Accepted,
     Outcome,
@@ -87,12 +87,12 @@ class Unit:
         if isinstance(decision, Rejection):
             return Rejected.of(decision)
         if cause is None:
-            command_id = str(uuid.uuid4())
+            command_id = new_id()
             meta = {"correlation_id": command_id, "causation_id": command_id,
                     "command_id": command_id}
         else:
             meta = {"correlation_id": cause.correlation_id or cause.event_id,
-                    "causation_id": cause.event_id, "command_id": str(uuid.uuid4())}
+                    "causation_id": cause.event_id, "command_id": new_id()}
             if self.step is not None:
                 meta["process_manager"] = self.step[0]
         pending, events = app._pending(aggregate, command, version, decision, meta)
