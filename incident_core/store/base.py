@@ -33,8 +33,8 @@ __all__ = [
 ]
 
 STORE_FORMAT = "incident-store"
-SCHEMA_VERSION = 3  # 2: causation_id / correlation_id columns, event type index; 3: slim rows
-# (ids stored once, partial indexes), a checksum per event
+SCHEMA_VERSION = 4  # 2: causation_id / correlation_id columns, event type index; 3: slim rows
+# (ids stored once, partial indexes), a checksum per event; 4: recorded_at in microseconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from incident_core.envelope import RecordedEvent
 from incident_core.store.base import EventFilter, EventStore, StreamInfo
 from incident_core.store.sql.schema import events as E
+from incident_core.store.sql.slim import time_text
 from incident_core.store.sql.store import SqlEventStore, translate_errors
 from incident_core.store.sql.transaction import SqlTransaction
 
@@ -223,7 +224,7 @@ def streams_as_of(store: EventStore, position: int, *, after_id: str | None = No
                             E.c.aggregate_id > (after_id or "")))
                 .group_by(E.c.aggregate_id).order_by(E.c.aggregate_id).limit(limit))
         with _sql_errors(), store.engine.connect() as conn:
-            return [StreamInfo(str(a), str(t), int(v), int(n), str(at), int(p))
+            return [StreamInfo(str(a), str(t), int(v), int(n), time_text(at), int(p))
                     for a, t, v, n, at, p in conn.execute(stmt)]
     found: dict[str, StreamInfo] = {}
     for batch in store.iter_events(up_to=position):

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select
 
 from incident_core.store.base import EventStore
 from incident_core.store.sql.queries import E
-from incident_core.store.sql.slim import checksum
+from incident_core.store.sql.slim import row_checksum
 from incident_core.store.sql.store import SqlEventStore
 
 __all__ = ["checksum_findings"]
@@ -33,7 +33,7 @@ def checksum_findings(store: EventStore, up_to: int) -> Iterator[str]:
             rows = conn.execute(_PAGE_QUERY, {"after": after, "up_to": up_to}).all()
         for row in rows:
             *content, stored = row
-            if stored is None or checksum(*content) != int(stored):
+            if stored is None or row_checksum(content) != int(stored):
                 yield (f"event #{row[0]} ({row[1]}): its stored content does not match its "
                        "checksum (changed outside Incident)")
         if len(rows) < _PAGE:

@@ -10,7 +10,9 @@ stored once; an imported event whose ids are all its own: nothing stored). A col
 * the id itself otherwise.
 
 `RecordedEvent.metadata` and the export show the same dict as before: `inflate` puts the ids
-back. The checksum covers every stored column of the row except itself.
+back. The checksum covers every stored column of the row except itself, as logical values:
+schema 4 stores `recorded_at` as microseconds since the epoch, and the checksum covers its
+text form (`format_time`), so a schema-3 row's checksum holds unchanged in schema 4.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import json
 import json.scanner
 import zlib
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.envelope import PendingEvent, RecordedEvent, format_micros, micros
+from incident_core.errors import StoreError
 
 __all__ = ["CHAIN", "StoredEvent", "chain_columns", "checksum", "inflate", "lift", "page3",
-           "slim_row", "split"]
+           "row_checksum", "slim_row", "split", "stored_time", "time_bound", "time_text"]
 
 CHAIN = ("command_id", "causation_id", "correlation_id")
 _ORDER = ("correlation_id", "causation_id", "command_id")  # the order the engine writes them
@@ -97,7 +101,52 @@ def slim_row(pending: PendingEvent, position: int,
         "schema_version": pending.schema_version, "command_id": command_id,
         "causation_id": causation_id, "correlation_id": correlation_id}
     row["checksum"] = checksum(*row.values())
+    row["recorded_at"] = stored_time(pending.recorded_at)
     return row
+
+
+_last_time: tuple[str, int] = ("", 0)  # the events of one command share their time
+
+
+def stored_time(text: str) -> int:
+    """Schema 4's `recorded_at`: the microseconds of a time in the store's text form."""
+    global _last_time  # noqa: PLW0603 - a one-entry memo, replaced whole (thread-safe)
+    last = _last_time
+    if last[0] == text:
+        return last[1]
+    value = micros(text)
+    _last_time = (text, value)
+    return value
+
+
+def time_text(value: str | int) -> str:
+    """The text form of a stored `recorded_at` (schema 4: microseconds; before: text)."""
+    return format_micros(value) if isinstance(value, int) else value
+
+
+def time_bound(schema_version: int, text: str) -> str | int:
+    """A time bound (ISO 8601 text; no zone: UTC) as compared with the stored `recorded_at`
+    of a store of `schema_version`."""
+    if schema_version < 4:
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise StoreError(f"{text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def row_checksum(content: Any) -> int:
+    """The checksum of a stored row's content (columns in `checksum`'s order), whatever
+    form its `recorded_at` is stored in."""
+    values = list(content)
+    values[6] = time_text(values[6])
+    return checksum(*values)
 
 
 def inflate(event_id: str, stored_json: str, columns: tuple[str | None, ...]) -> dict[str, Any]:

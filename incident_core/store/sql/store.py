@@ -65,7 +65,7 @@ from incident_core.store.sql.queries import (
     linked,
     reads,
 )
-from incident_core.store.sql.slim import slim_row
+from incident_core.store.sql.slim import slim_row, time_bound
 from incident_core.store.sql.sorted import by_last_activity, sorted_page
 from incident_core.store.sql.transaction import SqlTransaction
 from incident_core.store.sql.walcheck import WalCheckpointer
@@ -314,9 +314,9 @@ class SqlEventStore(EventStore):
             typed = E.c.event_type.concat("") if scan else E.c.event_type
             stmt = stmt.where(typed.in_(flt.event_types))
         if flt.since:
-            stmt = stmt.where(E.c.recorded_at >= flt.since)
+            stmt = stmt.where(E.c.recorded_at >= time_bound(self.schema_version, flt.since))
         if flt.until:
-            stmt = stmt.where(E.c.recorded_at < flt.until)
+            stmt = stmt.where(E.c.recorded_at < time_bound(self.schema_version, flt.until))
         if flt.text:
             stmt = stmt.where(E.c.data.icontains(flt.text, autoescape=True))
         if flt.correlation_id:
@@ -427,6 +427,8 @@ class SqlEventStore(EventStore):
             return [r[0] for r in conn.execute(stmt)]
 
     def _epoch(self) -> Any:
+        if self.schema_version >= 4:  # microseconds since the epoch
+            return E.c.recorded_at / 1_000_000.0
         if self.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import TIMESTAMP
 
@@ -503,6 +505,8 @@ class SqlEventStore(EventStore):
                            filter: EventFilter | None = None) -> list[RecordedEvent]:
         sort.check(EVENT_SORT_COLUMNS)
         reads = self.reads  # this schema's columns (schema 3: the lifted ids too)
+        if after is not None and sort.column == "recorded_at":
+            after = (time_bound(self.schema_version, after[0]), after[1])
         stmt = sorted_page(self._filtered(reads.select, filter), E.c[sort.column],
                            E.c.position, descending=sort.descending, after=after, limit=limit)
         with self._reading() as conn:
