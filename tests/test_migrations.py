@@ -13,7 +13,7 @@ from incident_core import Application, open_store
 from incident_core.examples.bank import DepositMoney, OpenAccount, RequestTransfer, domain
 from incident_core.operations import verify
 from incident_core.progress import run_to_end
-from incident_core.store.base import SCHEMA_VERSION
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.slim import inflate
 from incident_core.store.sql.store import SqlEventStore
 from tests.schema_downgrade import downgrade_to_3

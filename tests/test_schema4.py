@@ -24,8 +24,8 @@ from incident_core.examples.bank import DepositMoney, OpenAccount, RequestTransf
 from incident_core.ids import id_time_ms, new_id
 from incident_core.operations import verify
 from incident_core.progress import run_to_end
-from incident_core.store.base import SCHEMA_VERSION
 from incident_core.store.sql import schema
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.slim import checksum
 from incident_core.store.sql.store import SqlEventStore
 from tests.schema_downgrade import downgrade_to_3
@@ -111,7 +111,7 @@ def test_recorded_at_round_trips_to_the_microsecond(store_target: str) -> None:
 
 
 def _sort(column: str) -> Any:
-    from incident_core.store.sorting import SortKey
+    from incident_core.ports.sorting import SortKey
 
     return SortKey(column)
 

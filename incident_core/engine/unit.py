@@ -22,6 +22,7 @@ from incident_core.envelope import (
 )
 from incident_core.errors import IncidentError, StoreError
 from incident_core.ids import new_id
+from incident_core.ports import StoreTransaction
 from incident_core.process import (
     Accepted,
     Outcome,
@@ -31,7 +32,6 @@ from incident_core.process import (
     SagaOutcome,
 )
 from incident_core.projections.definition import Projection, ProjectionSpec, RowBuffer
-from incident_core.store.base import StoreTransaction
 from incident_core.values import ValueRefused, aggregate_key, find_unrepresentable, format_path
 
 if TYPE_CHECKING:

@@ -11,19 +11,19 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, cast, func, select, table, text, update
+from sqlalchemy import Connection, bindparam, select, table, text, update
 from sqlalchemy import column as sql_column
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.schema import CreateTable
 
 from incident_core.errors import StoreError
-from incident_core.store.base import SCHEMA_VERSION
 from incident_core.store.sql import schema
-from incident_core.store.sql.queries import PG_APPEND_LOCK
+from incident_core.store.sql.errors import translate_errors
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.slim import checksum, lift, row_checksum, stored_time
-from incident_core.store.sql.store import SqlEventStore, translate_errors
+from incident_core.store.sql.store import SqlEventStore
 
-__all__ = ["migrate"]
+__all__ = ["migrate", "upgrade"]
 
 E = schema.events
 M = schema.meta
@@ -33,20 +33,27 @@ def _to_2(conn: Connection) -> None:
     """Schema 2: causation and correlation ids as indexed columns; an event-type index."""
     for column in ("causation_id", "correlation_id"):  # constant DDL: no such SQLAlchemy construct
         conn.execute(text(f"ALTER TABLE incident_events ADD COLUMN {column} TEXT"))
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        def field(key: str) -> object:
-            return func.jsonb_extract_path_text(cast(E.c.metadata, JSONB), key)
-    else:
-        def field(key: str) -> object:
-            return func.json_extract(E.c.metadata, f"$.{key}")
-    conn.execute(update(E).values(causation_id=field("causation_id"),
-                                  correlation_id=field("correlation_id")))
+    read = (select(E.c.position, E.c.metadata).where(E.c.position > bindparam("after"))
+            .order_by(E.c.position).limit(_PAGE))
+    write = (update(E).where(E.c.position == bindparam("at"))
+             .values(causation_id=bindparam("new_causation_id"),
+                     correlation_id=bindparam("new_correlation_id")))
+    after = 0
+    while rows := conn.execute(read, {"after": after}).all():
+        conn.execute(write, [_ids_of(position, metadata) for position, metadata in rows])
+        after = rows[-1][0]
     for name, column in (("incident_events_causation", "causation_id"),
                          ("incident_events_correlation", "correlation_id"),
                          ("incident_events_type", "event_type, position")):
         conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON incident_events ({column})"))
+
+
+def _ids_of(position: int, metadata: str) -> dict[str, Any]:
+    """The causation and correlation ids in an event's metadata JSON (None where absent)."""
+    values = json.loads(metadata)
+    found = {key: values.get(key) for key in ("causation_id", "correlation_id")}
+    return {"at": position, **{f"new_{k}": None if v is None else str(v)
+                               for k, v in found.items()}}
 
 
 _PAGE = 5000
@@ -69,7 +76,6 @@ def _to_3(conn: Connection) -> None:
     while rows := conn.execute(read, {"after": after}).all():
         conn.execute(write, [_slim(row) for row in rows])
         after = rows[-1][0]
-    schema.for_dialect(conn.dialect.name)
     for index in schema.EVENT_INDEXES:
         index.create(conn, checkfirst=True)
 
@@ -93,19 +99,14 @@ _OLD = "incident_events_3"
 
 def _to_4(conn: Connection) -> None:
     """Schema 4: `recorded_at` as integer microseconds, the columns in a new physical order.
-    SQLite cannot change a column's type, so the table is rebuilt on both dialects: renamed,
-    copied page by page into the new one (positions, ids, versions, data kept), dropped;
-    then its indexes are made again. Checksums cover logical values (the time as text), so
-    they hold as they are; a row whose time text was not in the store's form gets the
-    canonical text's checksum, unless its checksum was already wrong (damage stays seen)."""
-    for index in (*schema.EVENT_INDEXES, *schema.OLD_EVENT_INDEXES):
-        name = index if isinstance(index, str) else index.name
-        conn.execute(text(f"DROP INDEX IF EXISTS {name}"))  # constant names
-    conn.execute(text(f"ALTER TABLE incident_events RENAME TO {_OLD}"))
-    if conn.dialect.name == "postgresql":  # constraint names are the schema's, not the table's
-        for name in ("incident_events_pkey", "incident_events_stream_version",
-                     "incident_events_event_id"):
-            conn.execute(text(f"ALTER TABLE {_OLD} DROP CONSTRAINT IF EXISTS {name}"))
+    SQLite cannot change a column's type, so the table is rebuilt (the same steps on every
+    dialect): copied aside, dropped with its indexes and constraints, made again, and filled
+    back page by page in position order (positions, ids, versions, data kept); then its
+    indexes are made again. Checksums cover logical values (the time as text), so they hold
+    as they are; a row whose time text was not in the store's form gets the canonical
+    text's checksum, unless its checksum was already wrong (damage stays seen)."""
+    conn.execute(text(f"CREATE TABLE {_OLD} AS SELECT * FROM incident_events"))  # constant
+    conn.execute(text("DROP TABLE incident_events"))
     conn.execute(CreateTable(E))  # the table and its constraints; the other indexes below
     old = table(_OLD, *(sql_column(name) for name in (*_CONTENT, "checksum")))
     read = (select(*old.c).where(old.c.position > bindparam("after"))
@@ -115,7 +116,6 @@ def _to_4(conn: Connection) -> None:
         conn.execute(E.insert(), [_row4(row) for row in rows])
         after = rows[-1][0]
     conn.execute(text(f"DROP TABLE {_OLD}"))
-    schema.for_dialect(conn.dialect.name)
     for index in schema.EVENT_INDEXES:
         index.create(conn, checkfirst=True)
 
@@ -146,8 +146,8 @@ def migrate(store: SqlEventStore) -> int:
         return found
     try:
         with store._write_engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))
+            store.sql_dialect.lock(conn)
+            store.sql_dialect.complete_schema()
             stmt = select(M.c.value).where(M.c.key == "schema_version")
             found = version = int(conn.execute(stmt).scalar_one())
             while version < SCHEMA_VERSION:
@@ -158,3 +158,12 @@ def migrate(store: SqlEventStore) -> int:
         raise translate_errors(exc) from exc
     store.schema_version = SCHEMA_VERSION
     return found
+
+
+def upgrade(store: SqlEventStore) -> None:
+    """`migrate` a store being opened; closed if that fails."""
+    try:
+        migrate(store)
+    except BaseException:
+        store.close()
+        raise
