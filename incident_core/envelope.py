@@ -50,9 +50,20 @@ def canonical_time(text: str) -> str:
     return text if canonical == text else canonical
 
 
+_last_second: tuple[int, str] = (0, "1970-01-01T00:00:00")  # events share their seconds
+
+
 def format_micros(value: int) -> str:
     """The store's textual form of a time stored as microseconds since the epoch."""
-    return format_time(_EPOCH + timedelta(microseconds=value))
+    global _last_second  # noqa: PLW0603 - a one-entry memo, replaced whole (thread-safe)
+    seconds, fraction = divmod(value, 1_000_000)
+    last = _last_second
+    if last[0] == seconds:
+        prefix = last[1]
+    else:
+        prefix = format_time(_EPOCH + timedelta(seconds=seconds))[:19]
+        _last_second = (seconds, prefix)
+    return f"{prefix}.{fraction:06d}+00:00"
 
 
 @dataclass(frozen=True, slots=True)
