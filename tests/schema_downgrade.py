@@ -1,5 +1,6 @@
 """Turning a store made by this code (schema 4) back into schema 3's layout, exactly as
-schema 3 created it: `recorded_at` as ISO 8601 text, schema 3's column order, its indexes.
+schema 3 created it: `recorded_at` as ISO 8601 text, `command_type` back in the metadata
+JSON, schema 3's column order, its indexes.
 The upgrade tests start from it (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import (
 
 from incident_core.envelope import format_micros
 from incident_core.store.sql import schema
+from incident_core.store.sql.slim import logical_metadata
 from incident_core.store.sql.store import SqlEventStore
 
 __all__ = ["EVENTS_3", "downgrade_to_3"]
@@ -69,6 +71,7 @@ def downgrade_to_3(store: SqlEventStore) -> None:
         rows = [dict(row._mapping) for row in conn.execute(select(new))]
         for row in rows:
             row["recorded_at"] = format_micros(row["recorded_at"])
+            row["metadata"] = logical_metadata(row["metadata"], row.pop("command_type"))
         if rows:
             conn.execute(EVENTS_3.insert(), rows)
         conn.execute(text("DROP TABLE incident_events_4"))

@@ -4,6 +4,7 @@ migration from schema 3 on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from incident_core.operations import verify
 from incident_core.progress import run_to_end
 from incident_core.store.sql import schema
 from incident_core.store.sql.meta import SCHEMA_VERSION
-from incident_core.store.sql.slim import checksum
+from incident_core.store.sql.slim import checksum, lift_type, logical_metadata
 from incident_core.store.sql.store import SqlEventStore
 from tests.schema_downgrade import downgrade_to_3
 
@@ -136,6 +137,35 @@ def test_schema_4_stores_times_as_integers(shared_target: str) -> None:
     assert micros(event.recorded_at_text) == stored
 
 
+# -- the command type, lifted ------------------------------------------------------------
+@pytest.mark.parametrize("rest", [
+    {}, {"command_type": "DepositMoney"}, {"user": "ü", "command_type": "Open\"Quote"},
+    {"command_type": "X", "user": 1},  # not last: stays in the JSON
+    {"user": [1, 2.5, None], "command_type": ""},  # empty: stays
+    {"command_type": 7}, {"nested": {"command_type": "Y"}},
+])
+def test_lifting_the_command_type_keeps_schema_3s_text(rest: dict[str, Any]) -> None:
+    text3 = json.dumps(rest, separators=(",", ":"))
+    stored, lifted = lift_type(text3)
+    assert logical_metadata(stored, lifted) == text3
+    last = list(rest)[-1:] == ["command_type"] and rest["command_type"] not in ("", 7)
+    assert (lifted is not None) == last
+    if lifted is not None:
+        assert "command_type" not in json.loads(stored) and lifted == rest["command_type"]
+
+
+def test_metadata_reads_back_as_recorded_in_order(store_target: str) -> None:
+    with Application.open(store_target, domain, create=True) as app:
+        live = app.dispatch(OpenAccount(aggregate_id="A"), metadata={"user": "ü", "n": 1})
+        imported = envelope(2, "2026-12-01T09:36:33.123456+00:00")
+        imported["metadata"] = {"command_type": "Old", "causation_id": "c", "user": "u"}
+        app.import_events([imported])
+        replayed = app.store.read_events()
+    assert list(replayed[0].metadata.items()) == list(live.events[0].metadata.items())
+    assert list(replayed[0].metadata)[-1] == "command_type"
+    assert replayed[1].metadata == imported["metadata"]
+
+
 # -- the migration 3 -> 4 -------------------------------------------------------------------
 def bank_store(target: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A bank store with a completed transfer (a saga's events too), as schema 3: (every
@@ -171,8 +201,15 @@ def test_migration_keeps_every_event_id_time_and_checksum(shared_target: str) ->
         store = app.store
         assert isinstance(store, SqlEventStore) and store.schema_version == 4
         assert [e.to_json() for e in store.read_events()] == events
+        assert [list(e.metadata) for e in store.read_events()] == [
+            list(e["metadata"]) for e in events]  # keys in their recorded order
         assert [s.to_json() for s in store.streams()] == streams
         after = stored_rows(store)
+        with store.engine.connect() as conn:
+            lifted = conn.execute(text(  # every event here was dispatched: typed
+                "SELECT count(*) FROM incident_events WHERE command_type IS NOT NULL "
+                "AND metadata NOT LIKE '%command_type%'")).scalar()
+        assert lifted == len(events)
         assert [(p, i, v, format_micros(t), c) for p, i, v, t, c in after] == before
         assert run_to_end(verify(app)).ok  # checksums and projections agree with the log
         with store.engine.connect() as conn:

@@ -39,8 +39,8 @@ from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter, EventStore, StreamInfo
 from incident_core.store.sql.errors import translate_errors
 from incident_core.store.sql.schema import events as E
-from incident_core.store.sql.slim import time_text
 from incident_core.store.sql.store import SqlEventStore
+from incident_core.store.sql.times import time_text
 from incident_core.store.sql.transaction import SqlTransaction
 
 __all__ = ["FORMAT", "MAX_BYTES", "MAX_SNAPSHOTS", "SnapshotShelf", "schema_version_counts",

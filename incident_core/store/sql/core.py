@@ -31,7 +31,8 @@ from incident_core.store.sql.queries import (
     linked,
     reads,
 )
-from incident_core.store.sql.slim import slim_row, time_bound
+from incident_core.store.sql.slim import Split, slim_row
+from incident_core.store.sql.times import time_bound
 from incident_core.store.sql.walcheck import WalCheckpointer
 
 __all__ = ["SqlStoreCore"]
@@ -75,7 +76,7 @@ class SqlStoreCore(EventStore):
         self._prepared: dict[str, Prepared] = {}
         self.dbapi: Any = engine.dialect.loaded_dbapi
         self._seen_tables: set[str] = set()
-        self._split_cache: dict[str, tuple[str, tuple[str | None, ...]]] = {}
+        self._split_cache: dict[str, Split] = {}
         self._checkpointer: WalCheckpointer | None = None
         # (data_version, head, checkpoints) after the writer's last commit (single writer)
         self.writer_cache: tuple[int, int, dict[str, int]] | None = None

@@ -15,8 +15,8 @@ from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import E, S
-from incident_core.store.sql.slim import time_bound
 from incident_core.store.sql.sorted import by_last_activity, sorted_page
+from incident_core.store.sql.times import time_bound
 
 __all__ = ["SqlInspector", "glob_to_like"]
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, select, update
 from incident_core.ports.values import LineageEntry
 from incident_core.store.sql import schema
 from incident_core.store.sql.queries import CP, E, has_table
-from incident_core.store.sql.slim import time_text
+from incident_core.store.sql.times import time_text
 
 if TYPE_CHECKING:
     from incident_core.store.sql.transaction import SqlTransaction

@@ -20,8 +20,9 @@ from incident_core.errors import StoreError
 from incident_core.store.sql import schema
 from incident_core.store.sql.errors import translate_errors
 from incident_core.store.sql.meta import SCHEMA_VERSION
-from incident_core.store.sql.slim import checksum, lift, row_checksum, stored_time
+from incident_core.store.sql.slim import checksum, lift, lift_type, row_checksum
 from incident_core.store.sql.store import SqlEventStore
+from incident_core.store.sql.times import stored_time
 
 __all__ = ["migrate", "upgrade"]
 
@@ -98,7 +99,8 @@ _OLD = "incident_events_3"
 
 
 def _to_4(conn: Connection) -> None:
-    """Schema 4: `recorded_at` as integer microseconds, the columns in a new physical order.
+    """Schema 4: `recorded_at` as integer microseconds, the command type lifted out of the
+    metadata JSON (see store/sql/slim.py), the columns in a new physical order.
     SQLite cannot change a column's type, so the table is rebuilt (the same steps on every
     dialect): copied aside, dropped with its indexes and constraints, made again, and filled
     back page by page in position order (positions, ids, versions, data kept); then its
@@ -129,6 +131,7 @@ def _row4(row: Any) -> dict[str, Any]:
         raise StoreError(f"cannot upgrade the store to schema 4: event #{content[0]} has "
                          f"recorded_at {content[6]!r}, not a time with a zone; the store "
                          "stays as it was (open it read-only, or fix that row)") from None
+    new["metadata"], new["command_type"] = lift_type(content[8])  # same logical JSON
     if stored is None or row_checksum(content) != stored:
         new["checksum"] = stored  # missing or wrong already: left for verify to report
     else:

@@ -62,6 +62,9 @@ events = Table(
     Column("command_id", Text, nullable=True),  # schema 3
     Column("causation_id", Text, nullable=True),
     Column("correlation_id", Text, nullable=True),
+    # Schema 4: the engine's `command_type`, lifted out of `metadata` when it is its last
+    # key (NULL: not lifted, it stays in the JSON; see store/sql/slim.py).
+    Column("command_type", Text, nullable=True),
     Column("data", Text, nullable=False),
     Column("metadata", Text, nullable=False),
     # The optimistic-concurrency guard: two writers can never record the same version.
