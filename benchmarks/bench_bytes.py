@@ -11,7 +11,8 @@ events time-ordered (UUIDv7) ids, as a store written by this version exports the
 keeps random ones (a file from elsewhere). Also shown: the log alone (events, their indexes,
 streams) and the same log with its indexes packed (REINDEX + VACUUM, what a bulk load
 that builds its indexes at the end would give). Import throughput is printed too; the
-repetitions alternate the id kinds.
+repetitions alternate the id kinds. `--upgrade` also times the upgrade of such a store from
+schema 3 (made by `tests/schema_downgrade.py`) on SQLite and on a throwaway PostgreSQL.
 """
 
 from __future__ import annotations
@@ -100,6 +101,40 @@ def raw_bytes(base: str, n: int) -> float:
     return size / n
 
 
+def upgrade_seconds(target: str, n: int) -> float:
+    """Seconds for a writable open to upgrade an `n`-event bank store from schema 3."""
+    from incident_core import Application, open_store
+    from incident_core.examples.bank import domain
+    from incident_core.store.sql.store import SqlEventStore
+    from tests.schema_downgrade import downgrade_to_3
+
+    lines = [json.dumps(e) for e in bench_core.bank_envelopes(bulk_dataset(n), now_iso())]
+    with Application.open(target, domain, create=True) as app:
+        bench_core.import_file(app, lines)
+        assert isinstance(app.store, SqlEventStore)
+        downgrade_to_3(app.store)
+    began = time.perf_counter()
+    with open_store(target) as store:
+        seconds = time.perf_counter() - began
+        assert store.event_count() == n
+    return seconds
+
+
+def upgrades(base: str, n: int) -> None:
+    from tests.pg_server import PostgresServer
+
+    folder = tempfile.mkdtemp(prefix="upgrade_", dir=base)
+    lite = upgrade_seconds(os.path.join(folder, "s.sqlite3"), n)
+    server = PostgresServer()
+    server.start()
+    try:
+        pg = upgrade_seconds(server.create_database("upgrade"), n)
+    finally:
+        server.stop()
+    print(f"upgrade 3 -> 4 of {n:,} events: SQLite {lite:.1f} s, PostgreSQL {pg:.1f} s "
+          f"(loadavg {os.getloadavg()[0]:.2f})")
+
+
 def spread(values: list[float]) -> str:
     ordered = sorted(values)
     return (f"{ordered[0]:>9,.1f} {ordered[len(ordered) // 2]:>9,.1f} "
@@ -112,6 +147,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--ids", default="v4,v7", help="id kinds of the imported file")
+    ap.add_argument("--upgrade", action="store_true", help="also time the 3 -> 4 upgrade")
     args = ap.parse_args()
     kinds = args.ids.split(",")
     base = tempfile.mkdtemp(prefix="incident_bytes_")
@@ -121,6 +157,8 @@ def main() -> None:
         for rep in range(args.reps):
             for kind in kinds if rep % 2 == 0 else list(reversed(kinds)):
                 runs[kind].append(incident_store(base, args.events, kind))
+        if args.upgrade:
+            upgrades(base, args.events)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print(f"{args.events:,} bank events, bytes per event            min       med       max"
