@@ -59,16 +59,15 @@ class SqlStoreCore(EventStore):
         self._writer: Connection | None = None
         self._writer_lock = threading.RLock()
         self._tables: dict[str, Table] = {}
-        self._upsert: Callable[[Table], Any] = sql_dialect.insert
         # Statements are built once: building an upsert's `excluded` is costly per call.
-        stmt = self._upsert(S)
+        stmt = sql_dialect.insert(S)
         self.stream_upsert = stmt.on_conflict_do_update(index_elements=["aggregate_id"], set_={
             "version": stmt.excluded.version,
             "event_count": S.c.event_count + stmt.excluded.event_count,
             "last_recorded_at": stmt.excluded.last_recorded_at,
             "last_position": stmt.excluded.last_position,
         })
-        stmt = self._upsert(CP)
+        stmt = sql_dialect.insert(CP)
         self.checkpoint_upsert = stmt.on_conflict_do_update(
             index_elements=["name"], set_={"position": stmt.excluded.position})
         self.checkpoint_replace = self.upsert(CP, ["name"])
