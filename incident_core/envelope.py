@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["PendingEvent", "RecordedEvent", "format_time", "utc_now"]
+__all__ = ["PendingEvent", "RecordedEvent", "canonical_time", "format_micros", "format_time",
+           "from_micros", "micros", "utc_now"]
 
 _decode = json.loads
 
@@ -18,7 +19,51 @@ def utc_now() -> datetime:
 
 def format_time(moment: datetime) -> str:
     """The store's one textual form of a time: UTC, ISO 8601, microseconds (sorts as text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    m = moment.astimezone(UTC)  # not strftime: its %Y gives '999', not '0999', on Linux
+    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+            f"{m.second:02d}.{m.microsecond:06d}+00:00")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(text: str) -> int:
+    """A time's microseconds since the Unix epoch (how schema 4 stores `recorded_at`)."""
+    return (datetime.fromisoformat(text) - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def canonical_time(text: str) -> str:
+    """`text` in the store's form (`format_time`); ValueError for a time that is not ISO 8601
+    or has no time zone. What the store keeps must be what it gives back."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"recorded_at {text!r} has no time zone")
+    try:
+        canonical = format_time(moment)
+    except OverflowError:
+        raise ValueError(f"recorded_at {text!r} is out of range in UTC") from None
+    return text if canonical == text else canonical
+
+
+_last_second: tuple[int, str] = (0, "1970-01-01T00:00:00")  # events share their seconds
+
+
+def format_micros(value: int) -> str:
+    """The store's textual form of a time stored as microseconds since the epoch."""
+    global _last_second  # noqa: PLW0603 - a one-entry memo, replaced whole (thread-safe)
+    seconds, fraction = divmod(value, 1_000_000)
+    last = _last_second
+    if last[0] == seconds:
+        prefix = last[1]
+    else:
+        prefix = format_time(_EPOCH + timedelta(seconds=seconds))[:19]
+        _last_second = (seconds, prefix)
+    return f"{prefix}.{fraction:06d}+00:00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +90,7 @@ class RecordedEvent:
     __slots__ = (
         "_metadata",
         "_metadata_json",
+        "_recorded",
         "_recorded_at",
         "aggregate_id",
         "aggregate_type",
@@ -52,7 +98,6 @@ class RecordedEvent:
         "event_id",
         "event_type",
         "position",
-        "recorded_at_text",
         "schema_version",
         "version",
     )
@@ -65,7 +110,7 @@ class RecordedEvent:
         aggregate_type: str,
         event_type: str,
         version: int,
-        recorded_at_text: str,
+        recorded_at_text: str | int,
         data: dict[str, Any],
         metadata_json: str,
         schema_version: int,
@@ -76,7 +121,7 @@ class RecordedEvent:
         self.aggregate_type = aggregate_type
         self.event_type = event_type
         self.version = version
-        self.recorded_at_text = recorded_at_text
+        self._recorded = recorded_at_text  # text, or schema 4's microseconds (decoded on use)
         self.data = data
         self.schema_version = schema_version
         self._metadata_json = metadata_json
@@ -108,9 +153,18 @@ class RecordedEvent:
         return self._metadata_json
 
     @property
+    def recorded_at_text(self) -> str:
+        value = self._recorded
+        if isinstance(value, int):
+            value = self._recorded = format_micros(value)
+        return value
+
+    @property
     def recorded_at(self) -> datetime:
         if self._recorded_at is None:
-            self._recorded_at = datetime.fromisoformat(self.recorded_at_text)
+            value = self._recorded
+            self._recorded_at = (from_micros(value) if isinstance(value, int)
+                                 else datetime.fromisoformat(value))
         return self._recorded_at
 
     @property

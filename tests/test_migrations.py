@@ -13,8 +13,10 @@ from incident_core import Application, open_store
 from incident_core.examples.bank import DepositMoney, OpenAccount, RequestTransfer, domain
 from incident_core.operations import verify
 from incident_core.progress import run_to_end
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.slim import inflate
 from incident_core.store.sql.store import SqlEventStore
+from tests.schema_downgrade import downgrade_to_3
 
 DOWNGRADE = (
     "DROP INDEX incident_events_causation",
@@ -65,6 +67,7 @@ def make_bank_store(target: str, *, schema: int) -> tuple[str, list[dict[str, ob
         events = [e.to_json() for e in app.store.read_events()]
         store = app.store
         assert isinstance(store, SqlEventStore)
+        downgrade_to_3(store)  # a store made today is schema 4
         downgrade_to_2(store)
         if schema == 1:
             with store._write_engine.begin() as conn:
@@ -98,7 +101,7 @@ def test_a_writable_open_upgrades_and_backfills(shared_target: str) -> None:
     requested = make_schema_1_store(shared_target)
     with Application.open(shared_target, domain) as app:
         store = app.store
-        assert isinstance(store, SqlEventStore) and store.schema_version == 3
+        assert isinstance(store, SqlEventStore) and store.schema_version == SCHEMA_VERSION
         assert caused_types(store, requested) == ["MoneySent", "TransferInitiated"]
         correlation = app.store.read_stream("T")[0].correlation_id
         assert correlation is not None
@@ -112,9 +115,9 @@ def test_a_writable_open_upgrades_and_backfills(shared_target: str) -> None:
                 "SELECT value FROM incident_meta WHERE key = 'schema_version'")).scalar()
             missing = conn.execute(text(
                 "SELECT count(*) FROM incident_events WHERE checksum IS NULL")).scalar()
-        assert (version, missing) == ("3", 0)
+        assert (version, missing) == (str(SCHEMA_VERSION), 0)
     with open_store(shared_target) as again:  # a second open finds nothing to do
-        assert again.schema_version == 3  # type: ignore[attr-defined]
+        assert again.schema_version == SCHEMA_VERSION  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("key", ["causation_id", "correlation_id"])
@@ -130,7 +133,7 @@ def test_schema_2_to_3_keeps_every_event_and_id(shared_target: str) -> None:
     requested, events = make_bank_store(shared_target, schema=2)
     with Application.open(shared_target, domain) as app:
         store = app.store
-        assert isinstance(store, SqlEventStore) and store.schema_version == 3
+        assert isinstance(store, SqlEventStore) and store.schema_version == SCHEMA_VERSION
         assert [e.to_json() for e in store.read_events()] == events
         assert caused_types(store, requested) == ["MoneySent", "TransferInitiated"]
         assert run_to_end(verify(app)).ok

@@ -9,7 +9,6 @@ and holds no step of its own.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ from incident_core.engine.results import (
 from incident_core.engine.sagas import ProcessManagers
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError, UnknownProjection
+from incident_core.ids import new_id
 from incident_core.messages import Command, Rejection
 from incident_core.ports import EventStore
 from incident_core.process import Accepted, Outcome, Rejected
@@ -143,7 +143,7 @@ class Application(ProcessManagers, LineageQueries):
         earlier = idempotent.earlier(self.store.events_with_metadata, idempotency_key, command)
         if earlier:
             return Accepted(earlier, replayed=True)
-        command_id = idempotency_key or str(uuid.uuid4())
+        command_id = idempotency_key or new_id()
         meta = {"correlation_id": command_id, "causation_id": command_id,
                 "command_id": command_id, **(metadata or {})}
         plan = committing.Plan(command, idempotency_key, meta, aggregate, key)

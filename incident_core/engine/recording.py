@@ -5,7 +5,6 @@ engine folds, projects and hands to sagas is what a replay will see."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ from incident_core.domain import Aggregate, Domain
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import PendingEvent, format_time, utc_now
 from incident_core.errors import IncidentError, StoreError
+from incident_core.ids import new_id
 from incident_core.messages import Command, Event
 from incident_core.values import (
     ValueRefused,
@@ -51,7 +51,7 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
         schema_version = type(event).schema_version
         decoded.append(_roundtrip(domain, event_type, data, schema_version))
         pending.append(PendingEvent(
-            str(uuid.uuid4()), key, aggregate.name, event_type, version + offset,
+            new_id(), key, aggregate.name, event_type, version + offset,
             recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),
             meta.get("causation_id"), data))
     return pending, decoded

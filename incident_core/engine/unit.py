@@ -9,7 +9,6 @@ new head, and `publish`, after the commit, remembers the states and tells the li
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from incident_core.engine.parking import StepFailed, is_infrastructure, parked_s
 from incident_core.engine.projector import ProjectionRun, row_problem
 from incident_core.engine.results import WrongAggregateType
 from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
+from incident_core.ids import new_id
 from incident_core.messages import Command, Event, Rejection
 from incident_core.ports import StoreTransaction
 from incident_core.process import (
@@ -78,7 +78,7 @@ class Unit:
         return Accepted(self.write(decided))
 
     def _metadata(self, cause: RecordedEvent | None) -> dict[str, Any]:
-        command_id = str(uuid.uuid4())
+        command_id = new_id()
         if cause is None:
             return {"correlation_id": command_id, "causation_id": command_id,
                     "command_id": command_id}

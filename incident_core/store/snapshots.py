@@ -40,6 +40,7 @@ from incident_core.ports import EventFilter, EventStore, StreamInfo
 from incident_core.store.sql.errors import translate_errors
 from incident_core.store.sql.schema import events as E
 from incident_core.store.sql.store import SqlEventStore
+from incident_core.store.sql.times import time_text
 from incident_core.store.sql.transaction import SqlTransaction
 
 __all__ = ["FORMAT", "MAX_BYTES", "MAX_SNAPSHOTS", "SnapshotShelf", "schema_version_counts",
@@ -222,7 +223,7 @@ def streams_as_of(store: EventStore, position: int, *, after_id: str | None = No
                             E.c.aggregate_id > (after_id or "")))
                 .group_by(E.c.aggregate_id).order_by(E.c.aggregate_id).limit(limit))
         with _sql_errors(), store.engine.connect() as conn:
-            return [StreamInfo(str(a), str(t), int(v), int(n), str(at), int(p))
+            return [StreamInfo(str(a), str(t), int(v), int(n), time_text(at), int(p))
                     for a, t, v, n, at, p in conn.execute(stmt)]
     found: dict[str, StreamInfo] = {}
     for batch in store.iter_events(up_to=position):

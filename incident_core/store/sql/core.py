@@ -31,7 +31,8 @@ from incident_core.store.sql.queries import (
     linked,
     reads,
 )
-from incident_core.store.sql.slim import slim_row
+from incident_core.store.sql.slim import Split, slim_row
+from incident_core.store.sql.times import time_bound
 from incident_core.store.sql.walcheck import WalCheckpointer
 
 __all__ = ["SqlStoreCore"]
@@ -74,7 +75,7 @@ class SqlStoreCore(EventStore):
         self._prepared: dict[str, Prepared] = {}
         self.dbapi: Any = engine.dialect.loaded_dbapi
         self._seen_tables: set[str] = set()
-        self._split_cache: dict[str, tuple[str, tuple[str | None, ...]]] = {}
+        self._split_cache: dict[str, Split] = {}
         self._checkpointer: WalCheckpointer | None = None
         # (data_version, head, checkpoints) after the writer's last commit (single writer)
         self.writer_cache: tuple[int, int, dict[str, int]] | None = None
@@ -169,9 +170,9 @@ class SqlStoreCore(EventStore):
             typed = E.c.event_type.concat("") if scan else E.c.event_type
             stmt = stmt.where(typed.in_(flt.event_types))
         if flt.since:
-            stmt = stmt.where(E.c.recorded_at >= flt.since)
+            stmt = stmt.where(E.c.recorded_at >= time_bound(self.schema_version, flt.since))
         if flt.until:
-            stmt = stmt.where(E.c.recorded_at < flt.until)
+            stmt = stmt.where(E.c.recorded_at < time_bound(self.schema_version, flt.until))
         if flt.text:
             stmt = stmt.where(E.c.data.icontains(flt.text, autoescape=True))
         if flt.correlation_id:

@@ -16,6 +16,7 @@ from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import E, S
 from incident_core.store.sql.sorted import by_last_activity, sorted_page
+from incident_core.store.sql.times import time_bound
 
 __all__ = ["SqlInspector", "glob_to_like"]
 
@@ -94,7 +95,8 @@ class SqlInspector(SqlStoreCore):
                 stmt = stmt.where(E.c.aggregate_id == aggregate_id)
             return self._filtered(stmt, EventFilter(since=since, until=until))
 
-        epoch = self.sql_dialect.epoch(E.c.recorded_at)
+        epoch = (E.c.recorded_at / 1_000_000.0 if self.schema_version >= 4  # microseconds
+                 else self.sql_dialect.epoch(E.c.recorded_at))
         with self._reading() as conn:
             low, high = conn.execute(scoped(select(func.min(epoch), func.max(epoch)))).one()
             if low is None:
@@ -114,6 +116,8 @@ class SqlInspector(SqlStoreCore):
                            filter: EventFilter | None = None) -> list[RecordedEvent]:
         sort.check(EVENT_SORT_COLUMNS)
         reads = self.reads  # this schema's columns (schema 3: the lifted ids too)
+        if after is not None and sort.column == "recorded_at":
+            after = (time_bound(self.schema_version, after[0]), after[1])
         stmt = sorted_page(self._filtered(reads.select, filter), E.c[sort.column],
                            E.c.position, descending=sort.descending, after=after, limit=limit)
         with self._reading() as conn:

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select
 
 from incident_core.ports import EventStore
 from incident_core.store.sql.queries import E
-from incident_core.store.sql.slim import checksum
+from incident_core.store.sql.slim import row_checksum
 from incident_core.store.sql.store import SqlEventStore
 
 __all__ = ["checksum_findings"]
@@ -20,6 +20,8 @@ _COLUMNS = (E.c.position, E.c.event_id, E.c.aggregate_id, E.c.aggregate_type, E.
 _PAGE_QUERY = (select(*_COLUMNS, E.c.checksum)
                .where(E.c.position > bindparam("after"), E.c.position <= bindparam("up_to"))
                .order_by(E.c.position).limit(_PAGE))
+# Schema 4: the lifted command type too (before the checksum).
+_PAGE_QUERY4 = _PAGE_QUERY.with_only_columns(*_COLUMNS, E.c.command_type, E.c.checksum)
 
 
 def checksum_findings(store: EventStore, up_to: int) -> Iterator[str]:
@@ -30,10 +32,11 @@ def checksum_findings(store: EventStore, up_to: int) -> Iterator[str]:
     after = 0
     while True:
         with store._reading() as conn:
-            rows = conn.execute(_PAGE_QUERY, {"after": after, "up_to": up_to}).all()
+            query = _PAGE_QUERY4 if store.schema_version >= 4 else _PAGE_QUERY
+            rows = conn.execute(query, {"after": after, "up_to": up_to}).all()
         for row in rows:
             *content, stored = row
-            if stored is None or checksum(*content) != int(stored):
+            if stored is None or row_checksum(content) != int(stored):
                 yield (f"event #{row[0]} ({row[1]}): its stored content does not match its "
                        "checksum (changed outside Incident)")
         if len(rows) < _PAGE:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, select, update
 from incident_core.ports.values import LineageEntry
 from incident_core.store.sql import schema
 from incident_core.store.sql.queries import CP, E, has_table
+from incident_core.store.sql.times import time_text
 
 if TYPE_CHECKING:
     from incident_core.store.sql.transaction import SqlTransaction
@@ -65,7 +66,7 @@ def _entries(conn: Connection, stmt: Any) -> list[LineageEntry]:
     for row in conn.execute(stmt):
         mapping = dict(row._mapping)
         out.append(LineageEntry.from_stored(mapping, mapping["event_type"],
-                                            mapping["recorded_at"]))
+                                            time_text(mapping["recorded_at"])))
     return out
 
 

@@ -11,14 +11,18 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, select, table, text, update
+from sqlalchemy import column as sql_column
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.schema import CreateTable
 
+from incident_core.errors import StoreError
 from incident_core.store.sql import schema
 from incident_core.store.sql.errors import translate_errors
 from incident_core.store.sql.meta import SCHEMA_VERSION
-from incident_core.store.sql.slim import checksum, lift
+from incident_core.store.sql.slim import checksum, lift, lift_type, row_checksum
 from incident_core.store.sql.store import SqlEventStore
+from incident_core.store.sql.times import stored_time
 
 __all__ = ["migrate", "upgrade"]
 
@@ -88,7 +92,54 @@ def _slim(row: Any) -> dict[str, Any]:
     return {"at": position, **{f"new_{k}": v for k, v in new.items()}}
 
 
-_STEPS: dict[int, Callable[[Connection], None]] = {1: _to_2, 2: _to_3}
+_CONTENT = ("position", "event_id", "aggregate_id", "aggregate_type", "event_type", "version",
+            "recorded_at", "data", "metadata", "schema_version", "command_id", "causation_id",
+            "correlation_id")  # the checksum's order
+_OLD = "incident_events_3"
+
+
+def _to_4(conn: Connection) -> None:
+    """Schema 4: `recorded_at` as integer microseconds, the command type lifted out of the
+    metadata JSON (see store/sql/slim.py), the columns in a new physical order.
+    SQLite cannot change a column's type, so the table is rebuilt (the same steps on every
+    dialect): copied aside, dropped with its indexes and constraints, made again, and filled
+    back page by page in position order (positions, ids, versions, data kept); then its
+    indexes are made again. Checksums cover logical values (the time as text), so they hold
+    as they are; a row whose time text was not in the store's form gets the canonical
+    text's checksum, unless its checksum was already wrong (damage stays seen)."""
+    conn.execute(text(f"CREATE TABLE {_OLD} AS SELECT * FROM incident_events"))  # constant
+    conn.execute(text("DROP TABLE incident_events"))
+    conn.execute(CreateTable(E))  # the table and its constraints; the other indexes below
+    old = table(_OLD, *(sql_column(name) for name in (*_CONTENT, "checksum")))
+    read = (select(*old.c).where(old.c.position > bindparam("after"))
+            .order_by(old.c.position).limit(_PAGE))
+    after = 0
+    while rows := conn.execute(read, {"after": after}).all():
+        conn.execute(E.insert(), [_row4(row) for row in rows])
+        after = rows[-1][0]
+    conn.execute(text(f"DROP TABLE {_OLD}"))
+    for index in schema.EVENT_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
+def _row4(row: Any) -> dict[str, Any]:
+    *content, stored = row
+    new = dict(zip(_CONTENT, content, strict=True))
+    try:
+        new["recorded_at"] = stored_time(content[6])
+    except (TypeError, ValueError, OverflowError):  # naive, garbled: changed outside Incident
+        raise StoreError(f"cannot upgrade the store to schema 4: event #{content[0]} has "
+                         f"recorded_at {content[6]!r}, not a time with a zone; the store "
+                         "stays as it was (open it read-only, or fix that row)") from None
+    new["metadata"], new["command_type"] = lift_type(content[8])  # same logical JSON
+    if stored is None or row_checksum(content) != stored:
+        new["checksum"] = stored  # missing or wrong already: left for verify to report
+    else:
+        new["checksum"] = row_checksum(new.values())
+    return new
+
+
+_STEPS: dict[int, Callable[[Connection], None]] = {1: _to_2, 2: _to_3, 3: _to_4}
 
 
 def migrate(store: SqlEventStore) -> int:

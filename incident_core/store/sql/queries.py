@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store.sql import schema
-from incident_core.store.sql.slim import StoredEvent, page3
+from incident_core.store.sql.slim import StoredEvent, page3, page4
 
 __all__ = [
     "AFTER",
@@ -60,6 +60,8 @@ from_row = RecordedEvent.from_row
 # Schema 3: the lifted ids come along (metadata inflated lazily, see store/slim.py).
 SELECT_EVENTS3 = select(*EVENT_COLUMNS, E.c.command_id, E.c.causation_id, E.c.correlation_id)
 from_row3 = StoredEvent.from_row3
+# Schema 4: the lifted command type too (NULL: not lifted).
+SELECT_EVENTS4 = select(*SELECT_EVENTS3.selected_columns, E.c.command_type)
 # Any constant: the key of the transaction-scoped advisory lock that serialises appends on
 # PostgreSQL, so positions become visible in commit order (readers never skip an event).
 PG_APPEND_LOCK = 7_150_243_812
@@ -96,11 +98,12 @@ def _page2(rows: Iterable[Any]) -> list[RecordedEvent]:
     return list(map(from_row, rows))
 
 
-READS = {2: Reads(SELECT_EVENTS, from_row, _page2), 3: Reads(SELECT_EVENTS3, from_row3, page3)}
+READS = {2: Reads(SELECT_EVENTS, from_row, _page2), 3: Reads(SELECT_EVENTS3, from_row3, page3),
+         4: Reads(SELECT_EVENTS4, from_row3, page4)}
 
 
 def reads(schema_version: int) -> Reads:
-    return READS[3] if schema_version >= 3 else READS[2]
+    return READS[min(max(schema_version, 2), 4)]
 
 
 def linked(key: str, value: str) -> Any:

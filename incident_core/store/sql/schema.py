@@ -39,26 +39,34 @@ meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# Schema 4's physical order: fixed-width columns first (no alignment padding on PostgreSQL),
+# then the texts, the largest (data, metadata) last.
 events = Table(
     "incident_events", metadata,
     Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=False),
+    # Schema 4: microseconds since the Unix epoch, UTC (schema 3: ISO 8601 text; the API and
+    # exports keep the text form, `envelope.format_micros`).
+    Column("recorded_at", BigInteger, nullable=False),
+    # Schema 3: CRC-32 of the row's logical content (see store/sql/slim.py).
+    Column("checksum", BigInteger, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("schema_version", Integer, nullable=False),
     Column("event_id", Text, nullable=False),
     Column("aggregate_id", Text, nullable=False),
     Column("aggregate_type", Text, nullable=False),
     Column("event_type", Text, nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("recorded_at", Text, nullable=False),
-    Column("data", Text, nullable=False),
-    Column("metadata", Text, nullable=False),
-    Column("schema_version", Integer, nullable=False),
     # Schema 2: copied out of `metadata`, so causes and correlations are found by index.
     # Schema 3: lifted out of it (stored once; NULL where equal to the id before it in the
     # chain event -> command -> causation -> correlation; see store/slim.py).
+    Column("command_id", Text, nullable=True),  # schema 3
     Column("causation_id", Text, nullable=True),
     Column("correlation_id", Text, nullable=True),
-    Column("command_id", Text, nullable=True),  # schema 3
-    Column("checksum", BigInteger, nullable=True),  # schema 3: CRC-32 of the row's content
+    # Schema 4: the engine's `command_type`, lifted out of `metadata` when it is its last
+    # key (NULL: not lifted, it stays in the JSON; see store/sql/slim.py).
+    Column("command_type", Text, nullable=True),
+    Column("data", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
     # The optimistic-concurrency guard: two writers can never record the same version.
     UniqueConstraint("aggregate_id", "version", name="incident_events_stream_version"),
     UniqueConstraint("event_id", name="incident_events_event_id"),

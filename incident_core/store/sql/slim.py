@@ -10,7 +10,16 @@ stored once; an imported event whose ids are all its own: nothing stored). A col
 * the id itself otherwise.
 
 `RecordedEvent.metadata` and the export show the same dict as before: `inflate` puts the ids
-back. The checksum covers every stored column of the row except itself.
+back.
+
+Schema 4 also lifts the engine's `command_type` (the key the engine adds last) into a
+column when it is the last key of what remains: NULL there means not lifted, so any writer
+that leaves the column out stays right; `metadata` puts it back at the end.
+
+The checksum covers every stored column of the row except itself, as schema 3's logical
+values: the time in its text form (schema 4 stores microseconds) and the metadata JSON with
+a lifted `command_type` put back (`logical_metadata`), so a schema-3 row's checksum holds
+unchanged in schema 4.
 """
 
 from __future__ import annotations
@@ -22,9 +31,24 @@ from collections.abc import Iterable
 from typing import Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.store.sql.times import stored_time, time_text
 
-__all__ = ["CHAIN", "StoredEvent", "chain_columns", "checksum", "inflate", "lift", "page3",
-           "slim_row", "split"]
+__all__ = [
+    "CHAIN",
+    "Split",
+    "StoredEvent",
+    "chain_columns",
+    "checksum",
+    "inflate",
+    "lift",
+    "lift_type",
+    "logical_metadata",
+    "page3",
+    "page4",
+    "row_checksum",
+    "slim_row",
+    "split",
+]
 
 CHAIN = ("command_id", "causation_id", "correlation_id")
 _ORDER = ("correlation_id", "causation_id", "command_id")  # the order the engine writes them
@@ -78,25 +102,63 @@ def lift(event_id: str, metadata: dict[str, Any]) -> tuple[str, tuple[str | None
     return rest, chain_columns(event_id, ids)
 
 
-def slim_row(pending: PendingEvent, position: int,
-             cache: dict[str, tuple[str, tuple[str | None, ...]]]) -> dict[str, Any]:
-    """The schema-3 row of an event being appended; `cache` keeps the split of recent
+Split = tuple[str, tuple[str | None, ...], str | None, str]
+
+
+def lift_type(rest_json: str) -> tuple[str, str | None]:
+    """(the metadata JSON to store, the lifted command type or None) of schema 3's JSON:
+    `command_type` is lifted when it is the last key and a non-empty string, and only when
+    `logical_metadata` gives the same text back."""
+    if not rest_json.endswith('"}') or '"command_type"' not in rest_json:
+        return rest_json, None
+    try:
+        rest = _decode(rest_json)
+    except ValueError:  # not JSON (changed outside Incident): stored as it is
+        return rest_json, None
+    if not isinstance(rest, dict) or not rest or next(reversed(rest)) != "command_type":
+        return rest_json, None
+    value = rest.pop("command_type")
+    if not isinstance(value, str) or not value:
+        return rest_json, None
+    stored = _encode(rest)
+    return (stored, value) if logical_metadata(stored, value) == rest_json else (rest_json, None)
+
+
+def logical_metadata(stored: str, command_type: str | None) -> str:
+    """Schema 3's metadata JSON of a row: the stored JSON with a lifted `command_type` put
+    back as its last key (text, exactly as the engine's compact encoder writes it)."""
+    if command_type is None:
+        return stored
+    return f'{stored[:-1]}{"," if stored != "{}" else ""}"command_type":{_encode(command_type)}}}'
+
+
+def _split4(metadata_json: str) -> Split:
+    rest, ids = split(_decode(metadata_json))
+    stored, command_type = lift_type(rest)
+    return stored, ids, command_type, rest
+
+
+def slim_row(pending: PendingEvent, position: int, cache: dict[str, Split]) -> dict[str, Any]:
+    """The schema-4 row of an event being appended; `cache` keeps the split of recent
     metadata texts (the events of one command share theirs)."""
     found = cache.get(pending.metadata_json)
     if found is None:
         if len(cache) >= 256:
             cache.clear()
-        found = cache[pending.metadata_json] = split(_decode(pending.metadata_json))
-    metadata, ids = found
+        found = cache[pending.metadata_json] = _split4(pending.metadata_json)
+    metadata, ids, command_type, logical = found
     command_id, causation_id, correlation_id = chain_columns(pending.event_id, ids)
     row = {
         "position": position, "event_id": pending.event_id,
         "aggregate_id": pending.aggregate_id, "aggregate_type": pending.aggregate_type,
         "event_type": pending.event_type, "version": pending.version,
-        "recorded_at": pending.recorded_at, "data": pending.data_json, "metadata": metadata,
+        "recorded_at": pending.recorded_at, "data": pending.data_json, "metadata": logical,
         "schema_version": pending.schema_version, "command_id": command_id,
         "causation_id": causation_id, "correlation_id": correlation_id}
     row["checksum"] = checksum(*row.values())
+    row["recorded_at"] = stored_time(pending.recorded_at)
+    row["metadata"] = metadata
+    row["command_type"] = command_type
     return row
 
 
@@ -123,8 +185,19 @@ def checksum(*values: Any) -> int:
     return zlib.crc32(text.encode()) - 0x80000000  # signed: a 4-byte integer in SQLite
 
 
+def row_checksum(content: Any) -> int:
+    """The checksum of a stored row's content: the columns in `checksum`'s order, then
+    (schema 4) `command_type`; whatever form its `recorded_at` is stored in."""
+    values = list(content)
+    values[6] = time_text(values[6])
+    if len(values) > 13:
+        values[8] = logical_metadata(values[8], values.pop(13))
+    return checksum(*values)
+
+
 class StoredEvent(RecordedEvent):
-    """A recorded event read from a schema-3 row: its metadata is inflated lazily."""
+    """A recorded event read from a schema-3 or schema-4 row: its metadata is inflated
+    lazily from the stored JSON, the three id columns and (schema 4) the command type."""
 
     __slots__ = ("_ids",)
 
@@ -134,17 +207,21 @@ class StoredEvent(RecordedEvent):
     def from_row3(cls, row: Any) -> RecordedEvent:
         """Build from (position, event_id, aggregate_id, aggregate_type, event_type, version,
         recorded_at, data, metadata, schema_version, command_id, causation_id,
-        correlation_id); the type strings interned (one copy per type, not per event)."""
+        correlation_id[, command_type]); the type strings interned (one copy per type)."""
         event = cls(row[0], row[1], row[2], _intern(row[3]), _intern(row[4]), row[5], row[6],
                     _decode(row[7]), row[8], row[9])
-        ids = row[10], row[11], row[12]
+        ids = row[10], row[11], row[12], row[13] if len(row) > 13 else None
         event._ids = _NO_IDS if ids == _NO_IDS else ids
         return event
 
     @property
     def metadata(self) -> dict[str, Any]:
         if self._metadata is None:
-            self._metadata = inflate(self.event_id, self._metadata_json, self._ids)
+            ids = self._ids
+            found = inflate(self.event_id, self._metadata_json, ids[:3])
+            if ids[3] is not None:
+                found["command_type"] = ids[3]
+            self._metadata = found
         return self._metadata
 
     @property
@@ -152,13 +229,22 @@ class StoredEvent(RecordedEvent):
         return _encode(self.metadata)
 
 
-_NO_IDS: tuple[str | None, ...] = (None, None, None)
+_NO_IDS: tuple[str | None, ...] = (None, None, None, None)
 
 
 def page3(rows: Iterable[Any]) -> list[RecordedEvent]:
     """The events of a page of schema-3 rows. Texts that repeat within a page (aggregate
     ids, type names, times, metadata) are kept once: a replayed event kept in memory costs
     its own object, data and id, little more."""
+    return _page(rows, typed=False)
+
+
+def page4(rows: Iterable[Any]) -> list[RecordedEvent]:
+    """The events of a page of schema-4 rows (schema 3's columns, then command_type)."""
+    return _page(rows, typed=True)
+
+
+def _page(rows: Iterable[Any], *, typed: bool) -> list[RecordedEvent]:
     seen: dict[str, str] = {}
     same = seen.setdefault
     out: list[RecordedEvent] = []
@@ -167,10 +253,12 @@ def page3(rows: Iterable[Any]) -> list[RecordedEvent]:
         a, at, et, t, m = r[2], r[3], r[4], r[6], r[8]
         event = StoredEvent(r[0], r[1], same(a, a), same(at, at), same(et, et), r[5],
                             same(t, t), _data(r[7]), same(m, m), r[9])
-        ids = r[10], r[11], r[12]
+        ids = r[10], r[11], r[12], r[13] if typed else None
         event._ids = _NO_IDS if ids == _NO_IDS else ids
         add(event)
     return out
+
+
 _types: dict[str, str] = {}
 
 
