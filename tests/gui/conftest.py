@@ -158,13 +158,15 @@ def message_boxes(monkeypatch: pytest.MonkeyPatch) -> MessageBoxes:
 
 @pytest.fixture
 def make_window(qtbot: Any) -> Callable[..., Any]:
-    """Build the real main window with `create_window` and wait for the global log."""
+    """Build the real main window with `create_window`, wait for the store to open (on a
+    worker) and for the global log."""
     from incident_gui.main import create_window
 
     def make(target: str | None, *, wait: bool = True, **kwargs: Any) -> Any:
         window = create_window(target, **kwargs)
         qtbot.addWidget(window)
         window.show()
+        qtbot.waitUntil(lambda: not window.opening, timeout=10000)  # opens on a worker
         if wait and window.session is not None:
             log = window.global_log_panel.model
             qtbot.waitUntil(lambda: log.rowCount() == 0 or log.event_at(0) is not None,
