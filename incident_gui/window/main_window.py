@@ -83,8 +83,8 @@ class MainWindow(WindowServices):
         self._seeder: DemoSeeder | None = None
         self._shut_down = False
         self.lanes = {name: QueryLane(name, self) for name in
-                      ("logLoader", "detailLoader", "stateLoader", "chartLoader",
-                                     "sagaLoader")}
+                      ("logLoader", "timelineLoader", "detailLoader", "stateLoader",
+                                     "chartLoader", "sagaLoader")}
         self._build_panels()
         self.side_tabs = build_layout(self)
         self.actions_: WindowActions = build_actions(self)
@@ -103,7 +103,7 @@ class MainWindow(WindowServices):
     def _build_panels(self) -> None:
         lanes = self.lanes
         self.streams_panel = StreamsPanel(self)
-        self.timeline_panel = TimelinePanel(self)
+        self.timeline_panel = TimelinePanel(lanes["timelineLoader"], self)
         self.global_log_panel = GlobalLogPanel(lanes["logLoader"], self)
         self.event_detail = EventDetail(lanes["detailLoader"], self)
         self.state_view = StateView(lanes["stateLoader"], self)

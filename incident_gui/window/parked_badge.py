@@ -44,6 +44,9 @@ class ParkedBadge(QObject):
         self.button.hide()
         self._select_pending = False
         window.sig_store_changed.connect(self.refresh)
+        # a saga step parks after its cause's commit and records no event, so
+        # `Application.subscribe` does not tell of it: count again once our command is done
+        window.command_panel.sig_dispatched.connect(self.refresh)
         window.sig_log_ready.connect(self.refresh)
         panel.sig_refreshed.connect(self._on_panel_refreshed)
         window.actions_.close_store.triggered.connect(

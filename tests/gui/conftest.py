@@ -171,9 +171,19 @@ def make_window(qtbot: Any) -> Callable[..., Any]:
             log = window.global_log_panel.model
             qtbot.waitUntil(lambda: log.rowCount() == 0 or log.event_at(0) is not None,
                             timeout=5000)
+            timeline_read(qtbot, window)
         return window
 
     return make
+
+
+def timeline_read(qtbot: Any, window: Any) -> None:
+    """Wait until the timeline has read what it shows (it reads on a lane): its rows, the
+    selected event and the pages painting asked for."""
+    panel = window.timeline_panel
+    qtbot.waitUntil(lambda: not panel.is_loading(), timeout=5000)
+    qtbot.wait(20)  # let the view paint: it asks for the pages it shows
+    qtbot.waitUntil(lambda: not panel.is_loading(), timeout=5000)
 
 
 def envelope(aggregate_id: str, version: int, event_type: str, data: dict[str, Any], *,
