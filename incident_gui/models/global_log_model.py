@@ -309,8 +309,10 @@ class GlobalLogModel(QAbstractTableModel):
             self.sig_page_loaded.emit(0, len(self._rows) - 1)
 
     # -- live ---------------------------------------------------------------------------------
-    def grow_to(self, head: int) -> None:
-        """Events up to `head` were recorded: show them (new rows at the end)."""
+    def grow_to(self, head: int, events: list[RecordedEvent] | None = None) -> None:
+        """Events up to `head` were recorded (`events`: all of them, when known): show
+        them, as new rows at the end. Given events fill the pages they belong to, so
+        they are not read again; a filtered or sorted log reads what it shows."""
         if self._store is None:
             return
         self._store_head = max(self._store_head, head)
@@ -321,11 +323,21 @@ class GlobalLogModel(QAbstractTableModel):
             return
         old = self._count
         last_page = (old - 1) // PAGE_SIZE if old else None
-        if last_page is not None and old % PAGE_SIZE:
+        if last_page is not None and old % PAGE_SIZE and not self._extend(old, head, events):
             self._pages.pop(last_page, None)  # it was partial: load it again, complete
         self.beginInsertRows(QModelIndex(), old, head - 1)
         self._count = head
         self.endInsertRows()
+
+    def _extend(self, old: int, head: int, events: list[RecordedEvent] | None) -> bool:
+        """Complete the partial last page with `events` (positions old+1..head)."""
+        page = self._pages.get((old - 1) // PAGE_SIZE)
+        fresh = [] if events is None else [e for e in events if e.position > old]
+        if page is None or [e.position for e in fresh] != list(range(old + 1, head + 1)):
+            return False
+        for event in fresh:
+            self._pages.setdefault((event.position - 1) // PAGE_SIZE, []).append(event)
+        return True
 
     def _grow_keyset(self, head: int) -> None:
         store, flt, known = self._store, self._filter, self._head

@@ -106,13 +106,14 @@ class GlobalLogPanel(QWidget):
         self.model.reload()
         self._check_first_page()
 
-    def grow_to(self, head: int, event_types: set[str]) -> None:
-        """Live: the store's head moved to `head` (recording events of `event_types`);
-        follow the end if it was showing."""
+    def grow_to(self, head: int, event_types: set[str],
+                events: list[RecordedEvent] | None = None) -> None:
+        """Live: the store's head moved to `head` (recording `events`, when known, of
+        `event_types`); follow the end if it was showing."""
         self.filters.add_event_types(event_types)
         scrollbar = self.view.verticalScrollBar()
         at_end = scrollbar.value() >= scrollbar.maximum()
-        self.model.grow_to(head)
+        self.model.grow_to(head, events)
         if at_end and self.view.currentIndex().isValid():
             self.view.scrollToBottom()
 

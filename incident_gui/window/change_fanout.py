@@ -20,7 +20,7 @@ def connect_store_changes(window: WindowServices) -> None:
     window.sig_store_changed.connect(lambda changes: _streams(window, changes))
     window.sig_store_changed.connect(lambda changes: _timeline(window, changes))
     window.sig_store_changed.connect(lambda changes: window.global_log_panel.grow_to(
-        changes.head, changes.event_types))
+        changes.head, changes.event_types, changes.events))
     window.sig_store_changed.connect(lambda _changes: window.projections.changed())
     window.sig_store_changed.connect(lambda changes: _charts(window, changes))
 

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 
-from incident_core import RecordedEvent
 from incident_gui.models.event_cells import type_icon
 from incident_gui.session.demo_seeder import DemoSeeder
 from incident_gui.session.settings import Settings
@@ -47,27 +46,18 @@ from incident_gui.window.live_updates import LiveUpdates
 from incident_gui.window.menus import WindowActions, build_actions
 from incident_gui.window.projections_host import ProjectionsHost
 from incident_gui.window.saga_views import install_saga_views
-from incident_gui.window.services import WindowServices
-from incident_gui.window.store_dialogs import (
-    ask_new_store,
-    ask_store,
-    fill_recent_menu,
-    for_the_window,
-    show_about,
-    store_folder,
-)
+from incident_gui.window.store_commands import StoreCommands
+from incident_gui.window.store_dialogs import for_the_window
 from incident_gui.window.store_notices import show_notices
 from incident_gui.window.store_opener import OpenedStore, OpenRequest, StoreOpener
 from incident_gui.window.table_menus import install_table_menus
 
 __all__ = ["ErrorReporter", "MainWindow"]
 
-DEMO_FIRST_ACCOUNT = "acc-00001"
-
 ErrorReporter = Callable[[str, str, str], None]  # title, message, details
 
 
-class MainWindow(WindowServices):
+class MainWindow(StoreCommands):
     """Streams | timeline over global log | event, state, commands, projections."""
 
     def __init__(self, *, domain: str | None = None, report: ErrorReporter | None = None,
@@ -78,7 +68,7 @@ class MainWindow(WindowServices):
         self.setAcceptDrops(True)
         self._domain_spec = domain
         self._report = report or self._dialog_report
-        self._settings = settings or Settings()
+        self.settings = settings or Settings()
         self.session: Session | None = None
         self._seeder: DemoSeeder | None = None
         self._shut_down = False
@@ -95,7 +85,7 @@ class MainWindow(WindowServices):
         self.sagas = install_saga_views(self)
         self._wire()
         self.time_travel = TimeTravel(self)
-        restore_geometry(self, self._settings)
+        restore_geometry(self, self.settings)
         self._splitters_restored = False
         self._install(None)
 
@@ -161,7 +151,7 @@ class MainWindow(WindowServices):
                                     lambda: self.begin_open(target, read_only=False))
         entry = recent_entry(target)
         if entry is not None:
-            self._settings.add_recent(entry)
+            self.settings.add_recent(entry)
 
     def _open_failed(self, target: str, message: str, details: str) -> None:
         message = for_the_window(message)
@@ -231,27 +221,6 @@ class MainWindow(WindowServices):
         self.actions_.close_store.setEnabled(session is not None)
         self.time_travel.set_session(session)
 
-    def _forget_view_state(self) -> None:
-        """Another store: the previous one's filters mean nothing here (and would show
-        "0 streams"), so the log and the streams list start unfiltered."""
-        for widget in (self.global_log_panel.filters, self.streams_panel.filter_edit):
-            widget.blockSignals(True)
-        self.global_log_panel.filters.clear()
-        self.streams_panel.filter_edit.clear()
-        for widget in (self.global_log_panel.filters, self.streams_panel.filter_edit):
-            widget.blockSignals(False)
-
-    def _greet(self) -> None:
-        """Open on something alive: the demo's first account (or the first stream) with
-        its latest event selected, so the timeline, detail and state are filled at once."""
-        preferred = DEMO_FIRST_ACCOUNT if self._is_demo() else None
-        if preferred is None or not self.streams_panel.select_aggregate(preferred):
-            self.streams_panel.select_row(0)
-        self.timeline_panel.select_last()
-
-    def _is_demo(self) -> bool:
-        return self.session is not None and self.session.target == str(demo_store_path())
-
     def _read_totals(self) -> None:
         """The exact event count and the list of event types scan the events: on a big
         store that takes a moment, so ask the chart lane and fill them in when read."""
@@ -320,53 +289,6 @@ class MainWindow(WindowServices):
         self._read_totals()
         self._show_status()
 
-    # -- navigation -----------------------------------------------------------------------------
-    def _on_stream_selected(self, aggregate_id: str | None) -> None:
-        shown = self.event_detail.shown_event
-        if aggregate_id is not None and shown is not None and shown.aggregate_id != aggregate_id:
-            self._on_event_selected(None)  # another aggregate's event: not this stream's
-        self.timeline_panel.show_aggregate(aggregate_id)
-        if aggregate_id is not None:
-            self.command_panel.set_aggregate_id(aggregate_id)
-        store = None if self.session is None else self.session.app.store
-        self.aggregate_activity.set_scope(store, aggregate_id=aggregate_id, whole_store=False)
-
-    def _on_event_selected(self, event: RecordedEvent | None) -> None:
-        shown = self.event_detail.shown_event
-        if event is not None and shown is not None and shown.event_id == event.event_id:
-            return
-        self.event_detail.show_event(event)
-        self.state_view.show_event(event)
-
-    def show_event_id(self, event_id: str) -> None:
-        """Jump to an event: its aggregate's timeline, the global log, detail and state."""
-        if self.session is None:
-            return
-        event = self.session.app.store.get_event(event_id)
-        if event is None:
-            self.status.showMessage(f"No event {event_id} in this store", 5000)
-            return
-        self.show_event(event)
-
-    def show_event(self, event: RecordedEvent) -> None:
-        self._on_event_selected(event)
-        self.show_aggregate(event.aggregate_id, version=event.version)
-        self.global_log_panel.select_position(event.position)
-        self.side_tabs.setCurrentIndex(0)
-
-    def show_aggregate(self, aggregate_id: str, version: int | None = None) -> None:
-        if not self.streams_panel.select_aggregate(aggregate_id):
-            self.streams_panel.clear_selection()  # not listed (filtered out, or far down)
-            self._on_stream_selected(aggregate_id)
-        self.timeline_panel.show_aggregate(aggregate_id, version=version)
-
-    def focus_filter(self) -> None:
-        """Ctrl+F: the global log's text filter if the log has focus, else the streams'."""
-        if self.global_log_panel.has_focus_within():
-            self.global_log_panel.focus_filter()
-        else:
-            self.streams_panel.focus_filter()
-
     def rebuild_projections(self) -> None:
         if self.session is None or self.session.read_only:
             return
@@ -377,37 +299,6 @@ class MainWindow(WindowServices):
     # -- dialogs --------------------------------------------------------------------------------
     def _dialog_report(self, title: str, message: str, details: str) -> None:
         show_error(self, title, message, details)
-
-    def open_dialog(self, *, read_only: bool) -> None:
-        path = ask_store(self, read_only=read_only, folder=self._store_folder())
-        if path:
-            self.begin_open(path, read_only=read_only)
-
-    def new_store_dialog(self) -> None:
-        path = ask_new_store(self, self._store_folder())
-        if path:
-            self.begin_open(path, create=True)
-
-    def _store_folder(self) -> str:
-        return store_folder(self.session.target if self.session is not None else None)
-
-    def fill_recent_menu(self) -> None:
-        fill_recent_menu(self.actions_.recent_menu, self._settings, self.begin_open)
-
-    def show_about(self) -> None:
-        show_about(self)
-
-    # -- drag and drop ----------------------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile():
-            event.acceptProposedAction()
-            self.begin_open(urls[0].toLocalFile())
 
     # -- shutdown ------------------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -432,12 +323,12 @@ class MainWindow(WindowServices):
         if not self._splitters_restored:
             self._splitters_restored = True
             fit_to_screen(self)  # again: now the frame's size is known
-            restore_splitters(self, self._settings)
+            restore_splitters(self, self.settings)
         self.projections.shown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._splitters_restored:  # it was shown: its layout is worth keeping
-            save_layout(self, self._settings)
+            save_layout(self, self.settings)
         self.shutdown()
         super().closeEvent(event)
 

@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu, QTabWidget, QWidget
 
 from incident_core import RecordedEvent
+from incident_gui.session.settings import Settings
 from incident_gui.session.store_session import Session
 from incident_gui.tasks.query_lane import QueryLane
 from incident_gui.widgets.activity_strip import ActivityStrip
@@ -43,6 +44,8 @@ class RowMenuHooks(Protocol):
 class StoreActions(Protocol):
     @property
     def close_store(self) -> QAction: ...
+    @property
+    def recent_menu(self) -> QMenu: ...
 
 
 class Panels(Protocol):
@@ -78,6 +81,7 @@ class WindowServices(QMainWindow):
     sig_store_changed = Signal(object)  # StoreChanges: every view updates from this one signal
 
     session: Session | None
+    settings: Settings
     lanes: dict[str, QueryLane]  # short reads off the UI thread, by group of views
     status: StoreStatusBar
     side_tabs: QTabWidget
@@ -106,6 +110,10 @@ class WindowServices(QMainWindow):
 
     def open_target(self, target: str, *, read_only: bool = False,
                     create: bool = False) -> bool:
+        raise NotImplementedError
+
+    def begin_open(self, target: str, *, read_only: bool = False,
+                   create: bool = False) -> bool:
         raise NotImplementedError
 
     def close_store(self) -> None:
