@@ -45,7 +45,11 @@ class WindowNavigation(WindowServices):
             self._on_event_selected(None)  # another aggregate's event: not this stream's
         self.timeline_panel.show_aggregate(aggregate_id)
         if aggregate_id is not None:
-            self.command_panel.set_aggregate_id(aggregate_id)
+            streams = self.streams_panel.model
+            row = streams.row_of(aggregate_id)
+            info = None if row is None else streams.info_at(row)
+            self.command_panel.set_aggregate_id(
+                aggregate_id, None if info is None else info.aggregate_type)
         store = None if self.session is None else self.session.app.store
         self.aggregate_activity.set_scope(store, aggregate_id=aggregate_id, whole_store=False)
 

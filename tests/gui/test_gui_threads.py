@@ -9,7 +9,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ SLOW_DOMAIN = textwrap.dedent('''
 
 
 @pytest.fixture
-def slow_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def slow_domain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """`module:attr` of a bank domain whose module takes 1.5 s to import."""
     name = f"slow_bank_{tmp_path.name}".replace("-", "_")
     (tmp_path / f"{name}.py").write_text(SLOW_DOMAIN.format(seconds=1.5))
@@ -62,7 +62,7 @@ def test_opening_a_store_runs_on_a_worker_while_the_ui_keeps_running(
     assert window.session is not None and window.session.app.store.head() == 0
     assert not busy.isVisible()
     module = sys.modules[slow_domain.partition(":")[0]]
-    assert module.LOADED_ON != threading.main_thread().name  # imported by the worker
+    assert threading.main_thread().name != module.LOADED_ON  # imported by the worker
     assert len(ticks) >= 10  # the UI thread ran its timer all through the 1.5 s import
 
 
