@@ -149,7 +149,8 @@ class QueryLane(QObject):
                 self._sig_ran.emit(ticket)
 
     def _deliver(self, ticket: Ticket) -> None:
-        ticket.deliver()
+        if not self._stopping:  # after `stop` its requesters may be gone
+            ticket.deliver()
 
 
 class Requests:
