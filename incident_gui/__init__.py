@@ -8,6 +8,3 @@ from __future__ import annotations
 __all__ = ["__version__"]
 
 from incident_core import __version__
-from incident_gui._qt_compat import pin_singletons
-
-pin_singletons()  # before any Qt call: see incident_gui/_qt_compat.py

@@ -76,13 +76,14 @@ def _build(target: str | None, *, domain: str | None, read_only: bool,
     if target is None:
         window.open_demo()
     else:
-        window.open_target(target, read_only=read_only)
+        window.begin_open(target, read_only=read_only)  # on a worker: the window shows
     return window
 
 
 def create_window(target: str | None, *, domain: str | None = None,
                   read_only: bool = False) -> QMainWindow:
-    """Build the main window showing `target` (None: the demo store); no event loop."""
+    """Build the main window opening `target` (None: the demo store) on a worker: the
+    store is open once the event loop has run (`window.opening` turns False)."""
     return _build(target, domain=domain, read_only=read_only)
 
 

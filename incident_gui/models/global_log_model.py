@@ -1,6 +1,7 @@
 """The global log: every event by position, over a million rows, never loaded whole.
 
-Two ways of paging, both off the UI thread (a `QueryThread`, newest request first):
+Two ways of paging, both off the UI thread (reads on a `QueryLane`, newest first; each
+answer comes back to the model's own callback, and `reload` drops the stale ones):
 
 * **indexed** (no filter): positions are contiguous 1..head, so row r *is* position r + 1.
   `rowCount()` is the head; `data()` for a row whose page is not cached asks the loader for
@@ -32,7 +33,7 @@ from incident_core import EventFilter, EventStore, RecordedEvent
 from incident_core.ports.sorting import SortKey, event_cursor
 from incident_gui.models.event_cells import KnowsEvent, event_cell
 from incident_gui.models.sort_order import SortedRows
-from incident_gui.tasks.query_thread import QueryThread
+from incident_gui.tasks.query_lane import QueryLane, Requests
 
 __all__ = ["GlobalLogModel"]
 
@@ -63,12 +64,11 @@ class GlobalLogModel(QAbstractTableModel):
     sig_sort_changed = Signal(object)  # SortKey
     sig_failed = Signal(str, str)  # message, details
 
-    def __init__(self, loader: QueryThread, parent: QObject | None = None) -> None:
+    def __init__(self, lane: QueryLane, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._loader = loader
-        loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
-        loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        self._requests = Requests(lane)
         self._store: EventStore | None = None
+        self._store_head = 0  # the head the window has told us of (no read here)
         self._knows: KnowsEvent = _knows_everything
         self._filter = EventFilter()
         self._sort = OLDEST_FIRST
@@ -86,11 +86,16 @@ class GlobalLogModel(QAbstractTableModel):
         self._fetching = False
 
     # -- configuration ------------------------------------------------------------------
-    def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
+    def set_store(self, store: EventStore | None, knows: KnowsEvent, head: int = 0) -> None:
         self._store = store
+        self._store_head = head
         self._knows = knows
         self._filter = EventFilter()
         self.reload()
+
+    def set_head(self, head: int) -> None:
+        """The store's head as the window last read it (used by the next `reload`)."""
+        self._store_head = head
 
     def set_filter(self, flt: EventFilter) -> None:
         self._filter = flt
@@ -132,7 +137,7 @@ class GlobalLogModel(QAbstractTableModel):
     def reload(self, *, indexed: bool | None = None) -> None:
         self.beginResetModel()
         self._generation += 1
-        self._loader.discard_pending()
+        self._requests.reset()
         natural = self._filter.is_empty and self._sort == OLDEST_FIRST
         self._indexed = natural if indexed is None else indexed
         self._pages.clear()
@@ -140,8 +145,8 @@ class GlobalLogModel(QAbstractTableModel):
         self._rows = SortedRows(self._sort)
         self._fetching = False
         store = self._store
-        self._head = 0 if store is None else store.head()
-        self._count = store.head() if (store is not None and self._indexed) else 0
+        self._head = 0 if store is None else self._store_head
+        self._count = self._store_head if (store is not None and self._indexed) else 0
         self._exhausted = store is None or self._indexed
         self.endResetModel()
         if self._indexed and self._count:
@@ -193,14 +198,13 @@ class GlobalLogModel(QAbstractTableModel):
         last = self._rows.last()
         after = None if last is None else event_cursor(last, sort)
         if sort == OLDEST_FIRST:
-            self._loader.submit(
-                (self._generation, "after", after), lambda: store.read_events(
-                    after_position=0 if after is None else after[1], limit=PAGE_SIZE,
-                    filter=flt))
+            self._requests.submit(lambda: store.read_events(
+                after_position=0 if after is None else after[1], limit=PAGE_SIZE,
+                filter=flt), self._rows_arrived, self._on_failed)
             return
-        self._loader.submit(
-            (self._generation, "after", after),
-            lambda: store.read_events_sorted(sort, after=after, limit=PAGE_SIZE, filter=flt))
+        self._requests.submit(
+            lambda: store.read_events_sorted(sort, after=after, limit=PAGE_SIZE, filter=flt),
+            self._rows_arrived, self._on_failed)
 
     # -- rows ---------------------------------------------------------------------------
     def event_at(self, row: int, *, request: bool = False) -> RecordedEvent | None:
@@ -248,23 +252,14 @@ class GlobalLogModel(QAbstractTableModel):
                 return _SKIPPED
             return store.read_events(after_position=page * PAGE_SIZE, limit=PAGE_SIZE)
 
-        self._loader.submit((generation, "page", page), load)
+        def failed(message: str, details: str) -> None:
+            self._requested.pop(page, None)
+            self._on_failed(message, details)
 
-    def _on_done(self, key: object, result: object) -> None:
-        if not isinstance(key, tuple) or key[0] != self._generation:
-            return
-        if key[1] == "page":
-            self._page_arrived(key[2], result)
-        elif key[1] == "after" and isinstance(result, list):
-            self._rows_arrived(result)
-        elif key[1] == "live" and isinstance(result, list):
-            self._live_arrived(key[2], result)
+        self._requests.submit(load, lambda result: self._page_arrived(page, result), failed,
+                              key=("page", page))
 
-    def _on_failed(self, key: object, message: str, details: str) -> None:
-        if not isinstance(key, tuple) or key[0] != self._generation:
-            return
-        if key[1] == "page":
-            self._requested.pop(key[2], None)
+    def _on_failed(self, message: str, details: str) -> None:
         self._fetching = False
         self.sig_failed.emit(message, details)
 
@@ -314,10 +309,13 @@ class GlobalLogModel(QAbstractTableModel):
             self.sig_page_loaded.emit(0, len(self._rows) - 1)
 
     # -- live ---------------------------------------------------------------------------------
-    def grow_to(self, head: int) -> None:
-        """Events up to `head` were recorded: show them (new rows at the end)."""
+    def grow_to(self, head: int, events: list[RecordedEvent] | None = None) -> None:
+        """Events up to `head` were recorded (`events`: all of them, when known): show
+        them, as new rows at the end. Given events fill the pages they belong to, so
+        they are not read again; a filtered or sorted log reads what it shows."""
         if self._store is None:
             return
+        self._store_head = max(self._store_head, head)
         if not self._indexed:
             self._grow_keyset(head)
             return
@@ -325,11 +323,21 @@ class GlobalLogModel(QAbstractTableModel):
             return
         old = self._count
         last_page = (old - 1) // PAGE_SIZE if old else None
-        if last_page is not None and old % PAGE_SIZE:
+        if last_page is not None and old % PAGE_SIZE and not self._extend(old, head, events):
             self._pages.pop(last_page, None)  # it was partial: load it again, complete
         self.beginInsertRows(QModelIndex(), old, head - 1)
         self._count = head
         self.endInsertRows()
+
+    def _extend(self, old: int, head: int, events: list[RecordedEvent] | None) -> bool:
+        """Complete the partial last page with `events` (positions old+1..head)."""
+        page = self._pages.get((old - 1) // PAGE_SIZE)
+        fresh = [] if events is None else [e for e in events if e.position > old]
+        if page is None or [e.position for e in fresh] != list(range(old + 1, head + 1)):
+            return False
+        for event in fresh:
+            self._pages.setdefault((event.position - 1) // PAGE_SIZE, []).append(event)
+        return True
 
     def _grow_keyset(self, head: int) -> None:
         store, flt, known = self._store, self._filter, self._head
@@ -338,6 +346,7 @@ class GlobalLogModel(QAbstractTableModel):
         if head - known > MAX_LIVE_EVENTS:  # too many to place one by one: read again
             self.reload()
             return
-        self._loader.submit((self._generation, "live", head), lambda: [
+        self._requests.submit(lambda: [
             e for e in store.read_events(after_position=known, filter=flt, limit=head - known)
-            if e.position <= head])
+            if e.position <= head], lambda events: self._live_arrived(head, events),
+            self._on_failed)

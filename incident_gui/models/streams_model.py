@@ -26,7 +26,7 @@ from PySide6.QtCore import (
 from incident_core import EventStore, StreamInfo
 from incident_core.ports.sorting import SortKey, stream_cursor
 from incident_gui.models.sort_order import SortedRows
-from incident_gui.tasks.query_thread import QueryThread
+from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.formatting import local_time, utc_tooltip
 
 __all__ = ["LAST_ACTIVITY", "STREAM_ROLE", "StreamsModel", "pattern_matches"]
@@ -63,13 +63,9 @@ class StreamsModel(QAbstractTableModel):
     sig_failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, *,
-                 loader: QueryThread | None = None) -> None:
+                 loader: QueryLane | None = None) -> None:
         super().__init__(parent)
-        self._loader = loader
-        if loader is not None:
-            loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
-            loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
-        self._generation = 0
+        self._loader = None if loader is None else Requests(loader)
         self._loading = False
         self._store: EventStore | None = None
         self._pattern: str | None = None
@@ -115,7 +111,8 @@ class StreamsModel(QAbstractTableModel):
 
     def reload(self) -> None:
         self.beginResetModel()
-        self._generation += 1
+        if self._loader is not None:
+            self._loader.reset()
         self._rows = _rows(self._sort)
         self._loading = False
         store, kind, pattern, sort = self._store, self._aggregate_type, self._pattern, self._sort
@@ -123,10 +120,10 @@ class StreamsModel(QAbstractTableModel):
             self._total = 0
         elif self._off_thread() and self._loader is not None:
             self._total, self._loading = 0, True
-            self._loader.submit((self._generation, "first"), lambda: (
+            self._loader.submit(lambda: (
                 store.stream_count(aggregate_type=kind, pattern=pattern),
                 store.streams_sorted(sort, aggregate_type=kind, pattern=pattern,
-                                     limit=PAGE_SIZE)))
+                                     limit=PAGE_SIZE)), self._on_first, self._on_failed)
         else:
             self._total = store.stream_count(aggregate_type=kind, pattern=pattern)
         self.endResetModel()
@@ -173,25 +170,22 @@ class StreamsModel(QAbstractTableModel):
 
         if self._off_thread() and self._loader is not None:
             self._loading = True
-            self._loader.submit((self._generation, "after", after), page)
+            self._loader.submit(page, self._on_page, self._on_failed)
             return
         self._add_page(page())
 
-    def _on_done(self, key: object, result: object) -> None:
-        if not isinstance(key, tuple) or key[0] != self._generation:
-            return
+    def _on_first(self, result: tuple[int, list[StreamInfo]]) -> None:
+        self._total, page = result
+        self._on_page(page)
+
+    def _on_page(self, page: list[StreamInfo]) -> None:
         self._loading = False
-        if key[1] == "first" and isinstance(result, tuple):
-            self._total, page = result
-            self._add_page(page)
-        elif key[1] == "after" and isinstance(result, list):
-            self._add_page(result)
+        self._add_page(page)
         self.sig_loaded.emit()
 
-    def _on_failed(self, key: object, message: str, _details: str) -> None:
-        if isinstance(key, tuple) and key[0] == self._generation:
-            self._loading = False
-            self.sig_failed.emit(message)
+    def _on_failed(self, message: str, _details: str) -> None:
+        self._loading = False
+        self.sig_failed.emit(message)
 
     def _add_page(self, page: list[StreamInfo]) -> None:
         if len(page) < PAGE_SIZE:

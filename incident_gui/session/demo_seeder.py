@@ -8,6 +8,7 @@ is simply redone next time instead of leaving a half-seeded demo behind.
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 from incident_core import Application
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.progress import Progress
-from incident_gui.tasks.workers import OperationWorker
+from incident_gui.tasks.workers import OperationWorker, run_operation
 
 __all__ = ["DEMO_ACCOUNTS", "DEMO_SEED", "DEMO_TRANSFERS", "DemoSeeder"]
 
@@ -31,6 +32,31 @@ def _remove(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def seed_demo(path: Path, accounts: int, transfers: int, seed: int
+              ) -> Generator[Progress, None, str]:
+    """The whole first run as one operation (on a worker): create `<path>.partial`, seed
+    it, close it and move it into place; if it fails or is cancelled, nothing is left."""
+    from incident_core.operations.demo import demo
+
+    partial = path.with_name(path.name + ".partial")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove(partial)
+    try:
+        app = Application.open(str(partial), bank_domain, create=True)
+        try:
+            yield from demo(app, accounts=accounts, transfers=transfers, seed=seed)
+        finally:
+            app.close()
+    except BaseException:  # failed, or cancelled (GeneratorExit): no half-seeded demo
+        _remove(partial)
+        raise
+    for suffix in _COMPANIONS:
+        source = Path(f"{partial}{suffix}")
+        if source.exists():
+            os.replace(source, f"{path}{suffix}")
+    return str(path)
+
+
 class DemoSeeder(QObject):
     """Seeds the demo store once; emits `sig_ready(path)` or `sig_failed(message, details)`."""
 
@@ -42,10 +68,8 @@ class DemoSeeder(QObject):
                  seed: int = DEMO_SEED, show_progress: bool = True) -> None:
         super().__init__(parent)
         self._path = path
-        self._partial = path.with_name(path.name + ".partial")
         self._sizes = (accounts, transfers, seed)
-        self._app: Application | None = None
-        self._worker: OperationWorker[object] | None = None
+        self._worker: OperationWorker[str] | None = None
         self._dialog: QProgressDialog | None = None
         if show_progress and parent is not None:
             self._dialog = self._make_dialog(parent)
@@ -62,19 +86,11 @@ class DemoSeeder(QObject):
         return dialog
 
     def start(self) -> None:
-        from incident_core.operations.demo import demo
-
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        _remove(self._partial)
-        app = self._app = Application.open(str(self._partial), bank_domain, create=True)
         accounts, transfers, seed = self._sizes
-        worker = self._worker = OperationWorker(
-            lambda: demo(app, accounts=accounts, transfers=transfers, seed=seed))
-        worker.signals.progress.connect(self._on_progress)
-        worker.signals.finished.connect(self._on_finished)
-        worker.signals.errored.connect(self._on_errored)
-        worker.signals.cancelled.connect(self._on_cancelled)
-        worker.start()
+        path = self._path
+        self._worker = run_operation(
+            lambda: seed_demo(path, accounts, transfers, seed), done=self._on_finished,
+            failed=self._on_errored, progress=self._on_progress, cancelled=self._on_cancelled)
         if self._dialog is not None:
             self._dialog.show()
 
@@ -93,7 +109,6 @@ class DemoSeeder(QObject):
         worker.cancel()
         worker.wait()
         self._finish()
-        _remove(self._partial)
 
     def is_running(self) -> bool:
         return self._worker is not None and self._worker.is_running()
@@ -105,27 +120,18 @@ class DemoSeeder(QObject):
                                       f"{progress.done:,} of {progress.total:,} steps")
 
     def _finish(self) -> None:
-        if self._app is not None:
-            self._app.close()
-            self._app = None
         if self._dialog is not None:
             self._dialog.reset()
             self._dialog.hide()
 
-    def _on_finished(self, _report: object) -> None:
+    def _on_finished(self, path: str) -> None:
         self._finish()
-        for suffix in _COMPANIONS:
-            source = Path(f"{self._partial}{suffix}")
-            if source.exists():
-                os.replace(source, f"{self._path}{suffix}")
-        self.sig_ready.emit(str(self._path))
+        self.sig_ready.emit(path)
 
     def _on_errored(self, message: str, details: str) -> None:
         self._finish()
-        _remove(self._partial)
         self.sig_failed.emit(f"Could not create the demo store: {message}", details)
 
     def _on_cancelled(self) -> None:
         self._finish()
-        _remove(self._partial)
         self.sig_failed.emit("Creating the demo store was cancelled.", "")

@@ -1,9 +1,11 @@
-"""Live updates: a worker thread blocks in `store.wait_for_change` and reports changes.
+"""Live updates: one long-lived thread blocks in `store.wait_for_change` and reports what
+*other processes* recorded; our own commits come from `Application.subscribe`.
 
-Nothing polls on the UI thread. Whenever the store's head moves — events recorded by this
-window, by the CLI or by another inspector alike — the watcher reads what changed (on its
-own thread) and emits `sig_changes(StoreChanges)`, queued to the UI thread. While paused
-it does not watch; on resume it reports at once whatever happened meanwhile.
+Both go through one `ChangeFeed`, so each change reaches the views once, in order, and the
+watcher reads only the positions our own commits do not cover. `sig_changes(StoreChanges)`
+is emitted from the watcher's thread or the committing thread and queued to the UI thread.
+Nothing polls on the UI thread. While paused the watcher does not read (our own commits
+still show); on resume it reports at once whatever happened meanwhile.
 """
 
 from __future__ import annotations
@@ -12,17 +14,30 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from incident_core import EventStore, IncidentError
-from incident_gui.session.store_updates import collect_changes
+from incident_core import EventStore, IncidentError, RecordedEvent
+from incident_gui.session.change_feed import ChangeFeed
+from incident_gui.session.store_updates import MAX_EVENTS, StoreChanges
 
-__all__ = ["LiveWatcher"]
+__all__ = ["LiveWatcher", "read_ranges"]
 
 WAIT_S = 0.25
 RETRY_S = 1.0
+OWN_GRACE_S = 0.2  # how long a head move waits for our own commit's notice
+
+
+def read_ranges(store: EventStore, ranges: list[tuple[int, int]]) -> list[RecordedEvent] | None:
+    """The events in the position ranges (after, upto]; None when there are too many."""
+    if sum(upto - after for after, upto in ranges) > MAX_EVENTS:
+        return None
+    events: list[RecordedEvent] = []
+    for after, upto in ranges:
+        events += [e for e in store.read_events(after_position=after, limit=upto - after)
+                   if e.position <= upto]
+    return events
 
 
 class LiveWatcher(QThread):
-    """Reports head changes of one store until stopped."""
+    """Reports the head changes of one store (own commits included) until stopped."""
 
     sig_changes = Signal(object)  # StoreChanges
     sig_failed = Signal(str)  # a problem, or "" once reading works again
@@ -31,10 +46,16 @@ class LiveWatcher(QThread):
         super().__init__(parent)
         self.setObjectName("liveWatcher")
         self._store = store
-        self._known = head
+        self.feed = ChangeFeed(head)
         self._live = threading.Event()
         self._live.set()
         self._stop = threading.Event()
+
+    def own_committed(self, events: list[RecordedEvent]) -> None:
+        """An `Application.subscribe` listener (runs on the committing thread)."""
+        changes = self.feed.own_committed(events)
+        if changes is not None and not self._stop.is_set():
+            self.sig_changes.emit(changes)
 
     def set_paused(self, paused: bool) -> None:
         if paused:
@@ -59,10 +80,7 @@ class LiveWatcher(QThread):
             if not self._live.wait(WAIT_S) or self._stop.is_set():
                 continue
             try:
-                head = self._store.wait_for_change(self._known, WAIT_S)
-                changes = None
-                if head != self._known:
-                    changes = collect_changes(self._store, self._known, head)
+                changes = self._next_changes()
             except IncidentError as exc:
                 if not failing:
                     self.sig_failed.emit(str(exc))
@@ -72,6 +90,14 @@ class LiveWatcher(QThread):
             if failing:
                 self.sig_failed.emit("")  # recovered
             failing = False
-            if changes is not None and self._live.is_set() and not self._stop.is_set():
-                self._known = head
+            if changes is not None and not self._stop.is_set():
                 self.sig_changes.emit(changes)
+
+    def _next_changes(self) -> StoreChanges | None:
+        known = self.feed.known
+        head = self._store.wait_for_change(known, WAIT_S)
+        if head <= known or not self._live.is_set():
+            return None
+        gaps = self.feed.gaps(head, OWN_GRACE_S)
+        others = read_ranges(self._store, gaps)
+        return self.feed.merge(head, others)

@@ -1,6 +1,7 @@
 """What changed in a store between two heads: new events and the streams they touched.
 
-Read on the live watcher's thread, applied on the UI thread. No Qt here.
+Made on a worker thread (the live watcher's, or the one that committed), applied on the
+UI thread. No Qt here.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from dataclasses import dataclass, field
 
 from incident_core import EventStore, RecordedEvent, StreamInfo
 
-__all__ = ["MAX_EVENTS", "MAX_STREAMS", "StoreChanges", "collect_changes"]
+__all__ = [
+    "MAX_EVENTS", "MAX_STREAMS", "StoreChanges", "changes_from_events", "collect_changes"]
 
 # Beyond these, views reload instead of applying the changes one by one.
 MAX_EVENTS = 2000
@@ -50,12 +52,24 @@ def collect_changes(store: EventStore, old_head: int, head: int) -> StoreChanges
         return StoreChanges(old_head, head, None, None)
     events = [e for e in store.read_events(after_position=old_head, limit=MAX_EVENTS)
               if e.position <= head]
-    touched = list(dict.fromkeys(e.aggregate_id for e in events))
-    if len(touched) > MAX_STREAMS:
-        return StoreChanges(old_head, head, events, None)
-    streams = [info for info in map(store.stream, touched) if info is not None]
+    return changes_from_events(old_head, head, events)
+
+
+def changes_from_events(old_head: int, head: int,
+                        events: list[RecordedEvent] | None) -> StoreChanges:
+    """The changes that `events` (all the events in (old_head, head], in position order;
+    None: too many to list) make, without reading anything: a stream's info is its last
+    event's (versions run 1, 2, 3…, so a stream's event count is its version)."""
+    if events is None or len(events) > MAX_EVENTS:
+        return StoreChanges(old_head, head, None, None)
+    last: dict[str, RecordedEvent] = {}
     first_version: dict[str, int] = {}
     for event in events:
+        last[event.aggregate_id] = event
         first_version.setdefault(event.aggregate_id, event.version)
+    if len(last) > MAX_STREAMS:
+        return StoreChanges(old_head, head, events, None)
+    streams = [StreamInfo(e.aggregate_id, e.aggregate_type, e.version, e.version,
+                          e.recorded_at_text, e.position) for e in last.values()]
     new_ids = {aggregate_id for aggregate_id, version in first_version.items() if version == 1}
     return StoreChanges(old_head, head, events, streams, new_ids)

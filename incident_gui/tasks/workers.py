@@ -46,11 +46,14 @@ from incident_core.progress import Progress
 __all__ = [
     "MAX_PROGRESS_RATE",
     "OperationWorker",
+    "Outcome",
     "WorkerSignals",
     "active_workers",
     "call_operation",
     "cancel_all_workers",
     "describe_exception",
+    "drive",
+    "run_operation",
 ]
 
 T = TypeVar("T")
@@ -82,13 +85,45 @@ def describe_exception(exc: BaseException) -> tuple[str, str]:
     return message, "".join(traceback.format_exception(exc))
 
 
-class _Outcome:
+class Outcome:
     """How a run ended (written by the worker thread before it ends, read after)."""
 
     def __init__(self) -> None:
         self.kind = "cancelled"
         self.result: object = None
         self.error: BaseException | None = None
+
+
+def drive(factory: Callable[[], Generator[Progress, None, Any]], cancel: threading.Event,
+          report: Callable[[Progress], None]) -> Outcome:
+    """Run one operation to its end on the calling (worker) thread: the one driver every
+    runner uses. Checks `cancel` between yields (then closes the generator, so it writes
+    nothing), throttles `report` to MAX_PROGRESS_RATE, and never raises."""
+    outcome = Outcome()
+    try:
+        outcome.kind, outcome.result = _iterate(factory(), cancel, report)
+    except BaseException as exc:  # reported through `errored`, never swallowed
+        outcome.kind, outcome.error = "errored", exc
+    return outcome
+
+
+def _iterate(operation: Generator[Progress, None, Any], cancel: threading.Event,
+             report: Callable[[Progress], None]) -> tuple[str, object]:
+    last_emit = 0.0
+    try:
+        while True:
+            if cancel.is_set():
+                return "cancelled", None
+            try:
+                progress = next(operation)
+            except StopIteration as stop:
+                return "finished", stop.value
+            now = time.monotonic()
+            if last_emit == 0.0 or now - last_emit >= _PROGRESS_INTERVAL:
+                last_emit = now
+                report(progress)
+    finally:
+        operation.close()
 
 
 class _Runner(QThread):
@@ -112,7 +147,7 @@ class OperationWorker(QObject, Generic[T]):
         self.signals = WorkerSignals()
         self._factory = operation_factory
         self._cancel = threading.Event()
-        self._outcome = _Outcome()
+        self._outcome = Outcome()
         self._thread = _Runner(self)
         self._thread.finished.connect(self._on_thread_finished)
         self._done = False
@@ -149,31 +184,8 @@ class OperationWorker(QObject, Generic[T]):
 
     # -- worker thread ----------------------------------------------------------------
     def _drive(self) -> None:
-        outcome = self._outcome
         self.signals.started.emit()
-        try:
-            operation = self._factory()
-            outcome.kind, outcome.result = self._iterate(operation)
-        except BaseException as exc:  # reported through `errored`, never swallowed
-            outcome.kind, outcome.error = "errored", exc
-
-    def _iterate(self, operation: Generator[Progress, None, T]) -> tuple[str, object]:
-        last_emit = 0.0
-        try:
-            while True:
-                if self._cancel.is_set():
-                    operation.close()
-                    return "cancelled", None
-                try:
-                    progress = next(operation)
-                except StopIteration as stop:
-                    return "finished", stop.value
-                now = time.monotonic()
-                if last_emit == 0.0 or now - last_emit >= _PROGRESS_INTERVAL:
-                    last_emit = now
-                    self.signals.progress.emit(progress)
-        finally:
-            operation.close()
+        self._outcome = drive(self._factory, self._cancel, self.signals.progress.emit)
 
     # -- back on the UI thread ----------------------------------------------------------
     def _on_thread_finished(self) -> None:
@@ -214,3 +226,20 @@ def cancel_all_workers(timeout_ms: int = 5000) -> bool:
         remaining = max(0, int((deadline - time.monotonic()) * 1000))
         ended = worker.wait(remaining) and ended
     return ended
+
+
+def run_operation(factory: Callable[[], Generator[Progress, None, T]], *,
+                  done: Callable[[T], None], failed: Callable[[str, str], None],
+                  progress: Callable[[Progress], None] | None = None,
+                  cancelled: Callable[[], None] | None = None) -> OperationWorker[T]:
+    """Start `factory()` on its own worker; its ending reaches only these callbacks
+    (on the UI thread). Keep the worker to cancel it."""
+    worker: OperationWorker[T] = OperationWorker(factory)
+    worker.signals.finished.connect(done)
+    worker.signals.errored.connect(failed)
+    if progress is not None:
+        worker.signals.progress.connect(progress)
+    if cancelled is not None:
+        worker.signals.cancelled.connect(cancelled)
+    worker.start()
+    return worker

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from incident_core import EventStore, RecordedEvent
 from incident_core.envelope import format_time
-from incident_gui.tasks.query_thread import QueryThread
+from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.activity_chart import ActivityChart
 from incident_gui.widgets.colors import color_for_event_type
 from incident_gui.widgets.elided_label import ElidedLabel
@@ -37,17 +37,14 @@ class ActivityStrip(QWidget):
 
     sig_range_clicked = Signal(str, object)  # ISO start, ISO end or None
 
-    def __init__(self, name: str, loader: QueryThread, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, lane: QueryLane, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(name)
-        self._loader = loader
+        self._requests = Requests(lane)
         self._store: EventStore | None = None
         self._aggregate_id: str | None = None
         self._whole_store = True
-        self._generation = 0
         self._range: tuple[str, str | None] | None = None  # zoomed to [since, until)
-        loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
-        loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
         self.caption = named(ElidedLabel(), f"{name}Caption")
         self.chart = ActivityChart(self)
         self.chart.setObjectName(f"{name}Chart")
@@ -123,7 +120,7 @@ class ActivityStrip(QWidget):
 
     def reload(self) -> None:
         self._throttle.stop()
-        self._generation += 1
+        self._requests.reset()  # an answer for the previous scope is stale
         store, aggregate_id = self._store, self._aggregate_id
         if store is None or (not self._whole_store and aggregate_id is None):
             self.caption.setText("Activity: select a stream" if store else "Activity")
@@ -132,10 +129,9 @@ class ActivityStrip(QWidget):
         self.caption.setText(f"Activity over time — {self._scope()} (computing…)")
         since, until = self._range or (None, None)
         self.reset_zoom.setVisible(self._range is not None)
-        self._loader.submit((self.objectName(), self._generation),
-                            lambda: store.event_histogram(buckets=BUCKETS,
-                                                          aggregate_id=aggregate_id,
-                                                          since=since, until=until))
+        self._requests.submit(lambda: store.event_histogram(
+            buckets=BUCKETS, aggregate_id=aggregate_id, since=since, until=until),
+            self._on_done, self._on_failed)
 
     def _scope(self) -> str:
         scope = "whole store" if self._whole_store else str(self._aggregate_id)
@@ -168,14 +164,11 @@ class ActivityStrip(QWidget):
         if not self._throttle.isActive():
             self._throttle.start()
 
-    def _on_done(self, key: object, result: object) -> None:
-        if key != (self.objectName(), self._generation) or not isinstance(result, tuple):
-            return
+    def _on_done(self, result: tuple[list[str], dict[str, list[int]]]) -> None:
         labels, counts = result
         self.chart.set_type_colors({name: color_for_event_type(name) for name in counts})
         self.chart.set_data(labels, counts)
         self._show_total()
 
-    def _on_failed(self, key: object, message: str, _details: str) -> None:
-        if key == (self.objectName(), self._generation):
-            self.caption.setText(f"Activity unavailable: {message}")
+    def _on_failed(self, message: str, _details: str) -> None:
+        self.caption.setText(f"Activity unavailable: {message}")

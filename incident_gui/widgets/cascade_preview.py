@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from incident_core.engine.cascade import Cascade
 from incident_gui.widgets.colors import color_for_event_type
 from incident_gui.widgets.formatting import plural, summarize
+from incident_gui.widgets.rejection_words import describe_rejection
 
 __all__ = ["cascade_html", "cascade_words"]
 
@@ -43,8 +44,6 @@ def _swatch(event_type: str) -> str:
 def cascade_html(cascade: Cascade, messages: Mapping[str, str] | None = None) -> str:
     """The cascade as HTML: the summary line, events grouped by aggregate (in recording
     order within each), rejections and parked steps."""
-    from incident_gui.widgets.command_outcome import describe_rejection
-
     body = f"<p><b>{html.escape(cascade_words(cascade))}</b></p>"
     for aggregate_id, events in cascade.by_aggregate().items():
         rows = "".join(

@@ -15,29 +15,16 @@ from typing import Any
 
 from incident_core import Accepted, Application, Preview, RecordedEvent, Rejected
 from incident_core.domain import Command, Domain, Event
+from incident_gui.widgets.cascade_preview import cascade_html
 from incident_gui.widgets.colors import color_for_event_type
-from incident_gui.widgets.form_fields import humanize
 from incident_gui.widgets.formatting import plural, pretty_json, summarize
+from incident_gui.widgets.rejection_words import ENGINE_WORDS, describe_rejection
 
 __all__ = ["CASCADE_LIMIT", "ENGINE_WORDS", "DispatchOutcome", "cascade_summary",
            "describe_rejection", "dispatch_with_cascade", "event_list_html", "heading",
            "plural", "preview_html", "reacting_managers", "recorded_html", "rejection_html"]
 
 CASCADE_LIMIT = 1000
-# Reasons the engine itself gives, for any domain; a domain's own reasons come from
-# `Domain.rejection_messages`.
-ENGINE_WORDS = {
-    "wrong_aggregate_type": "That id belongs to a different kind of aggregate",
-    "conflict": "Other writers kept changing this aggregate",
-}
-
-
-def describe_rejection(reason: str, detail: str = "",
-                       messages: Mapping[str, str] | None = None) -> str:
-    """A reason code in plain words: the domain's message, the engine's, or the code
-    de-snake-cased; the rejection's detail follows in parentheses."""
-    words = (messages or {}).get(reason) or ENGINE_WORDS.get(reason) or humanize(reason)
-    return f"{words} ({detail})" if detail else words
 
 
 @dataclass(frozen=True)
@@ -157,8 +144,6 @@ def preview_html(domain: Domain, preview: Preview) -> str:
     body += "<p><b>Events it would record</b></p>" + event_list_html(preview.events)
     body += _reaction_note(domain, preview)
     if preview.cascade is not None:  # what the process managers would then record
-        from incident_gui.widgets.cascade_preview import cascade_html
-
         body += cascade_html(preview.cascade, domain.rejection_messages)
     if after is not None:
         state = pretty_json(after.state.model_dump(mode="json"))

@@ -186,11 +186,12 @@ class CommandPanel(QWidget):
         if index >= 0:
             self._combo.setCurrentIndex(index)
 
-    def set_aggregate_id(self, aggregate_id: str) -> None:
+    def set_aggregate_id(self, aggregate_id: str, aggregate_type: str | None = None) -> None:
         """The stream selected elsewhere: offered for any command of its aggregate type, and
-        filled in now unless it is a stream of another type."""
-        kind = None
-        if self._app is not None:
+        filled in now unless it is a stream of another type. Give `aggregate_type` when it
+        is known (the streams list has it): the stream is then not read on this thread."""
+        kind = aggregate_type
+        if kind is None and self._app is not None:
             try:
                 info = self._app.store.stream(aggregate_id)
             except IncidentError:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from incident_core import EventStore, RecordedEvent
 from incident_core.ports.values import LineageEntry
 from incident_gui.models.event_cells import KnowsEvent, type_icon
-from incident_gui.tasks.query_thread import QueryThread
+from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.changed_rows import ROW_ROLE, add_changed_rows
 from incident_gui.widgets.colors import color_for_event_type
 from incident_gui.widgets.formatting import local_time, pretty_json
@@ -71,15 +71,13 @@ class EventDetail(QWidget):
     sig_conversation_requested = Signal(str)  # event id whose conversation to show
     sig_row_history_requested = Signal(str, str)  # projection, row key
 
-    def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
+    def __init__(self, lane: QueryLane, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("eventDetail")
         self._store: EventStore | None = None
         self._knows: KnowsEvent = lambda _t: True
         self._event: RecordedEvent | None = None
-        self._generation = 0
-        self._loader = loader
-        loader.sig_done.connect(self._on_related, Qt.ConnectionType.QueuedConnection)
+        self._requests = Requests(lane)
         self.title = named(QLabel("Select an event"), "eventTitle")
         self.badge = named(QLabel("⚠ Unknown event type — data shown raw"), "unknownTypeBadge")
         self.badge.setStyleSheet(_BADGE_STYLE)
@@ -161,7 +159,7 @@ class EventDetail(QWidget):
         return self._event
 
     def show_event(self, event: RecordedEvent | None) -> None:
-        self._generation += 1
+        self._requests.reset()  # the previous event's related events are stale
         self._event = event
         self.related.clear()
         self.copy_button.setEnabled(event is not None)
@@ -180,7 +178,8 @@ class EventDetail(QWidget):
         if self._store is not None:
             store = self._store
             QTreeWidgetItem(self.related, ["Looking for related events…"])
-            self._loader.submit(("related", self._generation), lambda: _related(store, event))
+            self._requests.submit(lambda: _related(store, event), self._on_related,
+                                  self._on_related_failed)
 
     def _request_conversation(self) -> None:
         if self._event is not None:
@@ -227,9 +226,12 @@ class EventDetail(QWidget):
         return (_link("event", cause.event_id, f"{cause.event_type} #{cause.position}")
                 + f" on {escape(cause.aggregate_id)}")
 
-    def _on_related(self, key: object, result: object) -> None:
-        if key != ("related", self._generation) or not isinstance(result, tuple):
-            return
+    def _on_related_failed(self, message: str, _details: str) -> None:
+        self.related.clear()
+        QTreeWidgetItem(self.related, [f"Related events unavailable: {message}"])
+
+    def _on_related(self, result: tuple[
+            list[RecordedEvent], list[RecordedEvent], list[LineageEntry]]) -> None:
         caused, same, rows = result
         self.related.clear()
         self._add_group("caused", f"Caused by this event ({len(caused)})", caused)

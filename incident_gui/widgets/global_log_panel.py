@@ -17,7 +17,7 @@ from incident_core import EventFilter, EventStore, RecordedEvent
 from incident_core.ports.sorting import SortKey
 from incident_gui.models.event_cells import KnowsEvent
 from incident_gui.models.global_log_model import NEWEST_FIRST, OLDEST_FIRST, GlobalLogModel
-from incident_gui.tasks.query_thread import QueryThread
+from incident_gui.tasks.query_lane import QueryLane
 from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import EventTable
 from incident_gui.widgets.log_filter_bar import LogFilterBar
@@ -33,13 +33,13 @@ class GlobalLogPanel(QWidget):
     sig_first_page = Signal()  # the first page of a (re)loaded log has arrived
     sig_export_requested = Signal(str)  # "ndjson" or "csv": the log as shown
 
-    def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
+    def __init__(self, lane: QueryLane, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("globalLogPanel")
         self._store: EventStore | None = None
         self._pending_row: int | None = None
         self._awaiting_first = False
-        self.model = GlobalLogModel(loader, self)
+        self.model = GlobalLogModel(lane, self)
         self.filters = LogFilterBar(self)
         self.view = EventTable("globalLogView", self)
         self.view.setModel(self.model)
@@ -89,27 +89,31 @@ class GlobalLogPanel(QWidget):
         layout.addLayout(bottom)
 
     # -- public API -----------------------------------------------------------------------
-    def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
+    def set_store(self, store: EventStore | None, knows: KnowsEvent, head: int = 0) -> None:
+        """Show `store`, whose head the window read (`head`: no read on the UI thread)."""
         self._store = store
         self.filters.set_event_types([])  # the window offers the store's types once read
         self._awaiting_first = store is not None
-        self.model.set_store(store, knows)
+        self.model.set_store(store, knows, head)
         if not self.filters.current_filter().is_empty:
             self.model.set_filter(self.filters.current_filter())
         self._check_first_page()
 
-    def refresh(self) -> None:
+    def refresh(self, head: int) -> None:
+        """Read everything again, up to `head` (read by the window off the UI thread)."""
         self._awaiting_first = True
+        self.model.set_head(head)
         self.model.reload()
         self._check_first_page()
 
-    def grow_to(self, head: int, event_types: set[str]) -> None:
-        """Live: the store's head moved to `head` (recording events of `event_types`);
-        follow the end if it was showing."""
+    def grow_to(self, head: int, event_types: set[str],
+                events: list[RecordedEvent] | None = None) -> None:
+        """Live: the store's head moved to `head` (recording `events`, when known, of
+        `event_types`); follow the end if it was showing."""
         self.filters.add_event_types(event_types)
         scrollbar = self.view.verticalScrollBar()
         at_end = scrollbar.value() >= scrollbar.maximum()
-        self.model.grow_to(head)
+        self.model.grow_to(head, events)
         if at_end and self.view.currentIndex().isValid():
             self.view.scrollToBottom()
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from incident_core import Application, RecordedEvent
 from incident_gui.models.state_diff import MISSING, changed_paths
-from incident_gui.tasks.query_thread import QueryThread
+from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.formatting import compact_json, plural
 from incident_gui.widgets.naming import named
 
@@ -54,16 +54,13 @@ def _text(value: Any) -> str:
 class StateView(QWidget):
     """A title, the state tree (Field / Value / Before) and an error line when replay fails."""
 
-    def __init__(self, loader: QueryThread, parent: QWidget | None = None) -> None:
+    def __init__(self, lane: QueryLane, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("stateView")
-        self._loader = loader
+        self._requests = Requests(lane)
         self._app: Application | None = None
-        self._generation = 0
         self._changed: set[tuple[str, ...]] = set()
         self._event: RecordedEvent | None = None
-        loader.sig_done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
-        loader.sig_failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
         self.title = named(QLabel("Select an event to see the state after it"), "stateTitle")
         self.title.setWordWrap(True)
         self.tree = named(QTreeWidget(), "stateTree")
@@ -87,7 +84,7 @@ class StateView(QWidget):
         self.show_event(None)
 
     def show_event(self, event: RecordedEvent | None) -> None:
-        self._generation += 1
+        self._requests.reset()
         self.tree.clear()
         self.error.hide()
         self._changed = set()
@@ -98,17 +95,17 @@ class StateView(QWidget):
         self.title.setText(f"State of <b>{escape(event.aggregate_id)}</b> after version "
                            f"{event.version} ({escape(event.event_type)}) — computing…")
         app = self._app
-        self._loader.submit(("state", self._generation),
-                            lambda: states_around(app, event))
+        self._requests.submit(lambda: states_around(app, event), self._on_done,
+                              self._on_failed)
 
     def changed_fields(self) -> set[tuple[str, ...]]:
         """Paths of the fields the shown event changed."""
         return set(self._changed)
 
     # -- results ----------------------------------------------------------------------------
-    def _on_done(self, key: object, result: object) -> None:
+    def _on_done(self, result: object) -> None:
         event = self._event
-        if key != ("state", self._generation) or event is None:
+        if event is None:
             return
         if not isinstance(result, tuple):
             return
@@ -148,9 +145,9 @@ class StateView(QWidget):
         if not isinstance(old, dict):
             item.setText(2, _text(old))
 
-    def _on_failed(self, key: object, message: str, details: str) -> None:
+    def _on_failed(self, message: str, details: str) -> None:
         event = self._event
-        if key != ("state", self._generation) or event is None:
+        if event is None:
             return
         self.title.setText(f"State of <b>{escape(event.aggregate_id)}</b> after version "
                            f"{event.version}")

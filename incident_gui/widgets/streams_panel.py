@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from incident_core import EventStore, StreamInfo
 from incident_gui.models.streams_model import LAST_ACTIVITY, StreamsModel
-from incident_gui.tasks.query_thread import QueryThread
+from incident_gui.tasks.query_lane import QueryLane
 from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import RowTable
 from incident_gui.widgets.naming import named
@@ -38,7 +38,7 @@ class StreamsPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("streamsPanel")
         self._store: EventStore | None = None
-        self._loader = QueryThread("streamsLoader", self)
+        self._loader = QueryLane("streamsLoader", self)
         self.model = StreamsModel(self, loader=self._loader)
         self.filter_edit = named(QLineEdit(), "streamFilter")
         self.filter_edit.setPlaceholderText("Filter aggregates: text or glob (acc-*)")

@@ -21,13 +21,13 @@ from incident_gui.widgets.time_control import PastBanner, TimeControl
 
 if TYPE_CHECKING:
     from incident_gui.session.store_session import Session
-    from incident_gui.window.main_window import MainWindow
+    from incident_gui.window.services import WindowServices
 
 __all__ = ["TimeTravel"]
 
 
 class TimeTravel(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self._head = 0
@@ -57,7 +57,7 @@ class TimeTravel(QObject):
         self.tabs.currentChanged.connect(self._tab_shown)
         self._add_menu_action(window)
 
-    def _wrap_central(self, window: MainWindow) -> None:
+    def _wrap_central(self, window: WindowServices) -> None:
         central = window.takeCentralWidget()
         assert central is not None
         box = QWidget()
@@ -68,7 +68,7 @@ class TimeTravel(QObject):
         layout.addWidget(central, 1)
         window.setCentralWidget(box)
 
-    def _add_menu_action(self, window: MainWindow) -> None:
+    def _add_menu_action(self, window: WindowServices) -> None:
         action = QAction("&Time travel", window)
         action.setObjectName("actionTimeTravel")
         action.setShortcut("Ctrl+T")

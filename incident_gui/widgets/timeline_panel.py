@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from incident_core import EventStore, RecordedEvent
 from incident_gui.models.event_cells import KnowsEvent
 from incident_gui.models.timeline_model import TimelineModel
+from incident_gui.tasks.query_lane import QueryLane
 from incident_gui.widgets.event_table import EventTable
 from incident_gui.widgets.naming import named
 
@@ -22,12 +23,17 @@ class TimelinePanel(QWidget):
 
     sig_event_selected = Signal(object)  # RecordedEvent or None
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, lane: QueryLane, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("timelinePanel")
         self._store: EventStore | None = None
         self._shown_version: int | None = None  # kept across a change of order
-        self.model = TimelineModel(self)
+        self._pending: int | None = None  # a version to select once the rows are known
+        self._awaited_row: int | None = None  # the current row, its page still loading
+        self.model = TimelineModel(lane, self)
+        self.model.sig_loaded.connect(self._on_loaded)
+        self.model.sig_page_loaded.connect(self._on_page_loaded)
+        self.model.sig_failed.connect(self._on_failed)
         self.title = named(QLabel("Select a stream to see its timeline"), "timelineTitle")
         self.title.setWordWrap(True)
         self.view = EventTable("timelineView", self)
@@ -59,13 +65,17 @@ class TimelinePanel(QWidget):
             self.select_version(version)
 
     def refresh(self) -> None:
-        current = self.current_event()
+        current = self._shown_version
         self.model.set_aggregate(self.model.aggregate_id)
         self._update_title()
         if current is not None:
-            self.select_version(current.version)
+            self.select_version(current)
 
     def select_version(self, version: int) -> None:
+        """Select `version` (once the rows are known, if they are being read)."""
+        if self.model.loading:
+            self._pending = version
+            return
         row = self.model.row_of_version(version)
         if row is None:
             return
@@ -76,9 +86,33 @@ class TimelinePanel(QWidget):
         self.view.scrollTo(index)
 
     def select_last(self) -> None:
-        """Select the latest event (loading the pages up to it)."""
-        if self.model.total:
+        """Select the latest event (once the rows are known)."""
+        if self.model.loading:
+            self._pending = -1
+        elif self.model.total:
             self.select_version(self.model.total)
+
+    def is_loading(self) -> bool:
+        """True while the rows, a page or the selected event are being read."""
+        return self.model.loading or self.model.requesting() or self._awaited_row is not None \
+            or self._pending is not None
+
+    def _on_loaded(self) -> None:
+        self._update_title()
+        pending, self._pending = self._pending, None
+        if pending == -1:
+            self.select_last()
+        elif pending is not None:
+            self.select_version(pending)
+
+    def _on_page_loaded(self, first: int, last: int) -> None:
+        row = self._awaited_row
+        if row is not None and first <= row <= last and row == self.view.currentIndex().row():
+            self._awaited_row = None
+            self._emit_current(self.view.currentIndex())
+
+    def _on_failed(self, message: str) -> None:
+        self.title.setText(f"Cannot read this timeline: {escape(message)}")
 
     def current_event(self) -> RecordedEvent | None:
         return self.model.event_at(self.view.currentIndex().row())
@@ -95,7 +129,10 @@ class TimelinePanel(QWidget):
         if aggregate_id is None or self._store is None:
             self.title.setText("Select a stream to see its timeline")
             return
-        info = self._store.stream(aggregate_id)
+        info = self.model.info
+        if self.model.loading:
+            self.title.setText(f"<b>{escape(aggregate_id)}</b> — reading…")
+            return
         if info is None:
             self.title.setText(f"<b>{escape(aggregate_id)}</b> — no events")
             return
@@ -116,6 +153,14 @@ class TimelinePanel(QWidget):
             header.blockSignals(False)
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._emit_current(current)
+
+    def _emit_current(self, current: QModelIndex) -> None:
+        """Tell which event is selected; while its page loads, tell it once it is here."""
         event = self.model.event_at(current.row())
+        if event is None and self.model.is_loading_row(current.row()):
+            self._awaited_row = current.row()
+            return
+        self._awaited_row = None
         self._shown_version = None if event is None else event.version
         self.sig_event_selected.emit(event)

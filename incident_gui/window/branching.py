@@ -23,7 +23,7 @@ from incident_gui.widgets.branch_diff import BranchDiffDialog
 from incident_gui.widgets.naming import named
 
 if TYPE_CHECKING:
-    from incident_gui.window.main_window import MainWindow
+    from incident_gui.window.services import WindowServices
 
 __all__ = ["Branch", "BranchController", "branch_path"]
 
@@ -60,7 +60,7 @@ class BranchController(QObject):
     sig_compared = Signal(object)   # StoreDiff
     sig_failed = Signal(str)
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.current: Branch | None = None

@@ -20,7 +20,7 @@ from incident_gui.session.settings import Settings
 from incident_gui.widgets.naming import named
 
 if TYPE_CHECKING:
-    from incident_gui.window.main_window import MainWindow
+    from incident_gui.window.services import Panels
 
 __all__ = ["SPLITTERS", "build_layout", "fit_to_screen", "restore_geometry", "restore_splitters",
            "save_layout"]
@@ -46,7 +46,7 @@ def _splitter(name: str, orientation: Qt.Orientation, widgets: list[QWidget],
     return splitter
 
 
-def build_layout(w: MainWindow) -> QTabWidget:
+def build_layout(w: Panels) -> QTabWidget:
     """Streams and timeline side by side over the global log; the event and its state,
     commands and projections in tabs on the right, full height. Returns the tabs."""
     horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical

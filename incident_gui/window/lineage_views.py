@@ -12,13 +12,13 @@ from PySide6.QtWidgets import QMenu
 from incident_gui.widgets.row_history import RowHistoryDialog
 
 if TYPE_CHECKING:
-    from incident_gui.window.main_window import MainWindow
+    from incident_gui.window.services import WindowServices
 
 __all__ = ["LineageViews", "install_lineage_views"]
 
 
 class LineageViews(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.dialog: RowHistoryDialog | None = None  # the last one opened
@@ -42,5 +42,5 @@ class LineageViews(QObject):
         return dialog
 
 
-def install_lineage_views(window: MainWindow) -> LineageViews:
+def install_lineage_views(window: WindowServices) -> LineageViews:
     return LineageViews(window)

@@ -1,7 +1,9 @@
 """The inspector's main window: composes the panels and routes selections between them.
 
-The window owns the open `Session`, the live watcher and the reader threads; each panel
-is a thin widget over core queries and knows nothing about the others.
+The window owns the open `Session`, the store opener, the live updates and the query
+lanes; each panel is a thin widget over core queries and knows nothing about the others.
+No store I/O runs here: opening runs on a worker (`StoreOpener`), reads on lanes, and
+changes arrive through `LiveUpdates`.
 """
 
 from __future__ import annotations
@@ -9,21 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
-from PySide6.QtWidgets import (
-    QMainWindow,
-)
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QCloseEvent, QShowEvent
 
-from incident_core import IncidentError, RecordedEvent
 from incident_gui.models.event_cells import type_icon
 from incident_gui.session.demo_seeder import DemoSeeder
-from incident_gui.session.live import LiveWatcher
 from incident_gui.session.settings import Settings
-from incident_gui.session.store_session import Session, demo_store_path, open_session, recent_entry
-from incident_gui.session.store_updates import StoreChanges, collect_changes
-from incident_gui.tasks.query_thread import QueryThread
-from incident_gui.tasks.workers import cancel_all_workers
+from incident_gui.session.store_session import Session, demo_store_path, recent_entry
+from incident_gui.session.store_updates import StoreChanges
+from incident_gui.tasks.query_lane import QueryLane
+from incident_gui.tasks.workers import call_operation, cancel_all_workers, run_operation
 from incident_gui.widgets.activity_strip import ActivityStrip
 from incident_gui.widgets.colors import use_domain_colors
 from incident_gui.widgets.command_panel import CommandPanel
@@ -45,33 +42,23 @@ from incident_gui.window.layout import (
     save_layout,
 )
 from incident_gui.window.lineage_views import install_lineage_views
-from incident_gui.window.menus import build_actions
+from incident_gui.window.live_updates import LiveUpdates
+from incident_gui.window.menus import WindowActions, build_actions
 from incident_gui.window.projections_host import ProjectionsHost
 from incident_gui.window.saga_views import install_saga_views
-from incident_gui.window.store_dialogs import (
-    ask_new_store,
-    ask_store,
-    fill_recent_menu,
-    for_the_window,
-    show_about,
-    store_folder,
-)
+from incident_gui.window.store_commands import StoreCommands
+from incident_gui.window.store_dialogs import for_the_window
 from incident_gui.window.store_notices import show_notices
+from incident_gui.window.store_opener import OpenedStore, OpenRequest, StoreOpener
 from incident_gui.window.table_menus import install_table_menus
 
 __all__ = ["ErrorReporter", "MainWindow"]
 
-DEMO_FIRST_ACCOUNT = "acc-00001"
-
 ErrorReporter = Callable[[str, str, str], None]  # title, message, details
 
 
-class MainWindow(QMainWindow):
+class MainWindow(StoreCommands):
     """Streams | timeline over global log | event, state, commands, projections."""
-
-    sig_log_ready = Signal()  # the first page of the global log arrived (after each open)
-    sig_open_failed = Signal(str)
-    sig_store_changed = Signal(object)  # StoreChanges: every view updates from this one signal
 
     def __init__(self, *, domain: str | None = None, report: ErrorReporter | None = None,
                  settings: Settings | None = None) -> None:
@@ -81,40 +68,40 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._domain_spec = domain
         self._report = report or self._dialog_report
-        self._settings = settings or Settings()
+        self.settings = settings or Settings()
         self.session: Session | None = None
-        self._head = 0
-        self._event_count = 0
-        self._watcher: LiveWatcher | None = None
         self._seeder: DemoSeeder | None = None
         self._shut_down = False
-        self._loaders = {name: QueryThread(name, self) for name in
-                         ("logLoader", "detailLoader", "stateLoader", "chartLoader")}
+        self.lanes = {name: QueryLane(name, self) for name in
+                      ("logLoader", "timelineLoader", "detailLoader", "stateLoader",
+                                     "chartLoader", "sagaLoader")}
         self._build_panels()
         self.side_tabs = build_layout(self)
-        self.actions_ = build_actions(self)
+        self.actions_: WindowActions = build_actions(self)
         self.status = StoreStatusBar(self)
         self.setStatusBar(self.status)
+        self.opener = StoreOpener(self.status, self)
+        self.updates = LiveUpdates(self)
         self.sagas = install_saga_views(self)
         self._wire()
         self.time_travel = TimeTravel(self)
-        restore_geometry(self, self._settings)
+        restore_geometry(self, self.settings)
         self._splitters_restored = False
         self._install(None)
 
     # -- construction -----------------------------------------------------------------------
     def _build_panels(self) -> None:
-        loaders = self._loaders
+        lanes = self.lanes
         self.streams_panel = StreamsPanel(self)
-        self.timeline_panel = TimelinePanel(self)
-        self.global_log_panel = GlobalLogPanel(loaders["logLoader"], self)
-        self.event_detail = EventDetail(loaders["detailLoader"], self)
-        self.state_view = StateView(loaders["stateLoader"], self)
+        self.timeline_panel = TimelinePanel(lanes["timelineLoader"], self)
+        self.global_log_panel = GlobalLogPanel(lanes["logLoader"], self)
+        self.event_detail = EventDetail(lanes["detailLoader"], self)
+        self.state_view = StateView(lanes["stateLoader"], self)
         self.command_panel = CommandPanel(self)
         self.projection_panel = ProjectionPanel(self)
         self.projections = ProjectionsHost(self.projection_panel)
-        self.store_activity = ActivityStrip("storeActivity", loaders["chartLoader"], self)
-        self.aggregate_activity = ActivityStrip("aggregateActivity", loaders["chartLoader"],
+        self.store_activity = ActivityStrip("storeActivity", lanes["chartLoader"], self)
+        self.aggregate_activity = ActivityStrip("aggregateActivity", lanes["chartLoader"],
                                                 self)
 
     def _wire(self) -> None:
@@ -124,13 +111,14 @@ class MainWindow(QMainWindow):
         self.global_log_panel.sig_first_page.connect(self.sig_log_ready)
         self.event_detail.sig_event_requested.connect(self.show_event_id)
         self.event_detail.sig_aggregate_requested.connect(self.show_aggregate)
-        self.command_panel.sig_dispatched.connect(self._on_dispatched)
         self.command_panel.sig_event_requested.connect(self.show_event_id)
         self.side_tabs.currentChanged.connect(self.projections.shown)
         for strip in (self.store_activity, self.aggregate_activity):  # a bar → its time range
             strip.sig_range_clicked.connect(self.global_log_panel.filters.set_time_range)
-        self._loaders["chartLoader"].sig_done.connect(self._on_totals,
-                                                      Qt.ConnectionType.QueuedConnection)
+        self.opener.sig_opened.connect(self._on_opened)
+        self.opener.sig_failed.connect(self._open_failed)
+        self.updates.changed.connect(self._on_changes)
+        self.updates.failed.connect(lambda problem: self.status.show_live(self.live, problem))
         self.table_menus = install_table_menus(self)  # right-click menus, exports
         self.lineage = install_lineage_views(self)  # row History…, "Rows it changed"
         connect_store_changes(self)
@@ -139,26 +127,31 @@ class MainWindow(QMainWindow):
         return QSize(1440, 900)
 
     # -- opening and closing stores ------------------------------------------------------------
-    def open_target(self, target: str, *, read_only: bool = False, create: bool = False) -> bool:
-        """Open a store (path, URL or memory:); on failure report it and keep the current one."""
-        try:
-            session = open_session(target, domain_spec=self._domain_spec, read_only=read_only,
-                                   create=create)
-        except IncidentError as exc:
-            self._open_failed(target, str(exc), "")
-            return False
-        except Exception as exc:  # a user's domain module may raise anything: report it
-            import traceback
+    def begin_open(self, target: str, *, read_only: bool = False, create: bool = False) -> bool:
+        """Start opening a store (path, URL or memory:) on a worker; the current one stays
+        until it is open. On failure it is reported and the current store kept."""
+        return self.opener.begin(OpenRequest(target, self._domain_spec, read_only, create))
 
-            self._open_failed(target, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            return False
-        self._install(session)
-        self._notice = show_notices(self, self.status, session,
-                                    lambda: self.open_target(target, read_only=False))
+    def open_target(self, target: str, *, read_only: bool = False, create: bool = False) -> bool:
+        """Open a store and wait for the outcome (the UI keeps running); True if opened."""
+        return self.begin_open(target, read_only=read_only, create=create) and \
+            self.opener.wait()
+
+    @property
+    def opening(self) -> bool:
+        return self.opener.busy
+
+    def _on_opened(self, opened: OpenedStore) -> None:
+        if self._shut_down:
+            opened.session.close()
+            return
+        target = opened.request.target
+        self._install(opened.session, opened.head)
+        self._notice = show_notices(self, self.status, opened.session,
+                                    lambda: self.begin_open(target, read_only=False))
         entry = recent_entry(target)
         if entry is not None:
-            self._settings.add_recent(entry)
-        return True
+            self.settings.add_recent(entry)
 
     def _open_failed(self, target: str, message: str, details: str) -> None:
         message = for_the_window(message)
@@ -169,18 +162,15 @@ class MainWindow(QMainWindow):
         """Open the demo bank store, creating and seeding it first if needed."""
         path = demo_store_path()
         if path.exists():
-            self.open_target(str(path))
+            self.begin_open(str(path))
             return
         if self._seeder is not None and self._seeder.is_running():
             return
         self.status.showMessage("Creating the demo store…")
         self._seeder = DemoSeeder(path, self)
-        self._seeder.sig_ready.connect(self.open_target)
+        self._seeder.sig_ready.connect(self.begin_open)
         self._seeder.sig_failed.connect(self._on_demo_failed)
-        try:
-            self._seeder.start()
-        except IncidentError as exc:
-            self._on_demo_failed(str(exc), "")
+        self._seeder.start()
 
     def _on_demo_failed(self, message: str, details: str) -> None:
         self.sig_open_failed.emit(message)
@@ -189,26 +179,40 @@ class MainWindow(QMainWindow):
     def close_store(self) -> None:
         self._install(None)
 
-    def _install(self, session: Session | None) -> None:
-        self._stop_watcher()
-        for loader in self._loaders.values():
-            loader.discard_pending()
+    def _install(self, session: Session | None, head: int = 0) -> None:
+        self.updates.stop()
         previous, self.session = self.session, session
         if session is not None and (previous is None or previous.target != session.target):
             self._forget_view_state()
         if session is not None:
             use_domain_colors(session.app.domain.event_types)
             type_icon.cache_clear()
-        store = None if session is None else session.app.store
-        knows = (lambda _t: True) if session is None else session.app.domain.knows_event
-        self._head = 0 if store is None else store.head()
-        self._event_count = self._head
+        self._show_store(session, head)
+        if previous is not None:  # closing may write (a WAL checkpoint): on a worker
+            run_operation(lambda: call_operation(previous.close), done=lambda _r: None,
+                          failed=self._close_failed)
+        self.status.clearMessage()
+        self._show_status()
+        if session is not None:
+            self.updates.set_paused(not self.live)
+            self.updates.start(session.app, head)
+            self._read_totals()
+            self._show_status()
+            self._greet()
+
+    def _close_failed(self, message: str, _details: str) -> None:
+        self.status.showMessage(f"Closing the previous store failed: {message}", 8000)
+
+    def _show_store(self, session: Session | None, head: int) -> None:
+        """Give every panel the store (`head`: read when it was opened, off this thread)."""
+        app = None if session is None else session.app
+        store = None if app is None else app.store
+        knows = (lambda _t: True) if app is None else app.domain.knows_event
         self.streams_panel.set_store(store)
         self.timeline_panel.set_store(store, knows)
         self.event_detail.set_store(store, knows)
-        app = None if session is None else session.app
         self.state_view.set_application(app)
-        self.global_log_panel.set_store(store, knows)
+        self.global_log_panel.set_store(store, knows, head)
         self.global_log_panel.view.scrollToTop()
         self.store_activity.set_scope(store)
         self.aggregate_activity.set_scope(store, whole_store=False)
@@ -220,53 +224,24 @@ class MainWindow(QMainWindow):
         self.actions_.rebuild.setEnabled(session is not None and not read_only)
         self.actions_.close_store.setEnabled(session is not None)
         self.time_travel.set_session(session)
-        if previous is not None:
-            previous.close()
-        self.status.clearMessage()
-        self._show_status()
-        if store is not None:
-            self._read_totals()
-            self._start_watcher()
-            self._greet()
-
-    def _forget_view_state(self) -> None:
-        """Another store: the previous one's filters mean nothing here (and would show
-        "0 streams"), so the log and the streams list start unfiltered."""
-        for widget in (self.global_log_panel.filters, self.streams_panel.filter_edit):
-            widget.blockSignals(True)
-        self.global_log_panel.filters.clear()
-        self.streams_panel.filter_edit.clear()
-        for widget in (self.global_log_panel.filters, self.streams_panel.filter_edit):
-            widget.blockSignals(False)
-
-    def _greet(self) -> None:
-        """Open on something alive: the demo's first account (or the first stream) with
-        its latest event selected, so the timeline, detail and state are filled at once."""
-        preferred = DEMO_FIRST_ACCOUNT if self._is_demo() else None
-        if preferred is None or not self.streams_panel.select_aggregate(preferred):
-            self.streams_panel.select_row(0)
-        self.timeline_panel.select_last()
-
-    def _is_demo(self) -> bool:
-        return self.session is not None and self.session.target == str(demo_store_path())
 
     def _read_totals(self) -> None:
         """The exact event count and the list of event types scan the events: on a big
-        store that takes a moment, so ask the chart thread and fill them in when read."""
+        store that takes a moment, so ask the chart lane and fill them in when read."""
         store = self.session.app.store if self.session else None
         if store is None:
             return
-        loader = self._loaders["chartLoader"]
-        loader.submit(("types", id(store)), store.event_types)
-        loader.submit(("count", id(store)), store.event_count)
+        lane = self.lanes["chartLoader"]
+        lane.submit(store.event_types, self.global_log_panel.filters.add_event_types,
+                    self._totals_failed)
+        lane.submit(store.event_count, self._on_count, self._totals_failed)
 
-    def _on_totals(self, key: object, result: object) -> None:
-        store = self.session.app.store if self.session else None
-        if key == ("count", id(store)) and isinstance(result, int):
-            self._event_count = result
-            self._show_status()
-        elif key == ("types", id(store)) and isinstance(result, list):
-            self.global_log_panel.filters.add_event_types(result)
+    def _on_count(self, count: int) -> None:
+        self.updates.event_count = count
+        self._show_status()
+
+    def _totals_failed(self, message: str, _details: str) -> None:
+        self.status.showMessage(f"Cannot count the events: {message}", 8000)
 
     def _show_status(self) -> None:
         session = self.session
@@ -275,124 +250,48 @@ class MainWindow(QMainWindow):
             self.status.show_store(None, read_only=False)
         else:
             self.status.show_store(session.label, read_only=session.read_only)
-            self.status.show_counts(self._event_count, self._head)
+            self.status.show_counts(self.updates.event_count, self.updates.head)
             badge = " [read-only]" if session.read_only else ""
             title = f"{Path(session.label).name}{badge} — Incident inspector"
-        self.status.show_live(self.actions_.live.isChecked())
+        self.status.show_live(self.live)
         self.status.live_label.setVisible(session is not None)  # nothing to watch
         self.setWindowTitle(title)
 
     # -- live updates ----------------------------------------------------------------------------
-    def _start_watcher(self) -> None:
-        if self.session is None:
-            return
-        self._watcher = LiveWatcher(self.session.app.store, self._head, self)
-        self._watcher.set_paused(not self.actions_.live.isChecked())
-        self._watcher.sig_changes.connect(self._on_changes, Qt.ConnectionType.QueuedConnection)
-        self._watcher.sig_failed.connect(self._on_live_failed, Qt.ConnectionType.QueuedConnection)
-        self._watcher.start()
-
-    def _stop_watcher(self) -> None:
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
-
     def set_live(self, live: bool) -> None:
-        if self._watcher is not None:
-            self._watcher.set_paused(not live)
+        self.updates.set_paused(not live)
         self.status.show_live(live)
 
     @property
     def live(self) -> bool:
         return self.actions_.live.isChecked()
 
-    def _on_live_failed(self, message: str) -> None:
-        self.status.show_live(self.live, message)
-
     def _on_changes(self, changes: StoreChanges) -> None:
-        if self.session is None or changes.head <= self._head or not self.live:
-            return
-        self._apply_changes(changes.since(self._head))
-
-    def _on_dispatched(self, _events: object) -> None:
-        """Our own command: show its events now, even with live updates paused."""
-        if self.session is None:
-            return
-        store = self.session.app.store
-        head = store.head()
-        if head > self._head:
-            self._apply_changes(collect_changes(store, self._head, head))
-
-    def _apply_changes(self, changes: StoreChanges) -> None:
-        self._head = changes.head
-        events = changes.events
-        self._event_count += len(events) if events is not None else changes.head - changes.old_head
         self.sig_store_changed.emit(changes)  # streams, timeline, log, charts, projections
         self.time_travel.set_head(changes.head)
         self._show_status()
 
     def refresh(self) -> None:
-        """F5: re-read everything from the store (keeps filters and selection)."""
+        """F5: re-read everything from the store (keeps filters and selection); the head
+        is read on a lane, then the views read again up to it."""
         if self.session is None:
             return
-        store = self.session.app.store
-        self._head = store.head()
-        self._event_count = self._head
+        app = self.session.app
+        self.lanes["chartLoader"].submit(app.store.head, lambda head: self._refreshed(app, head),
+                                         self._totals_failed)
+
+    def _refreshed(self, app: object, head: int) -> None:
+        if self.session is None or self.session.app is not app:
+            return
+        self.updates.restart_from(self.session.app, head)
         self.streams_panel.refresh()
         self.timeline_panel.refresh()
-        self.global_log_panel.refresh()
+        self.global_log_panel.refresh(head)
         self.projections.changed()
         self.store_activity.reload()
         self.aggregate_activity.reload()
         self._read_totals()
         self._show_status()
-
-    # -- navigation -----------------------------------------------------------------------------
-    def _on_stream_selected(self, aggregate_id: str | None) -> None:
-        shown = self.event_detail.shown_event
-        if aggregate_id is not None and shown is not None and shown.aggregate_id != aggregate_id:
-            self._on_event_selected(None)  # another aggregate's event: not this stream's
-        self.timeline_panel.show_aggregate(aggregate_id)
-        if aggregate_id is not None:
-            self.command_panel.set_aggregate_id(aggregate_id)
-        store = None if self.session is None else self.session.app.store
-        self.aggregate_activity.set_scope(store, aggregate_id=aggregate_id, whole_store=False)
-
-    def _on_event_selected(self, event: RecordedEvent | None) -> None:
-        shown = self.event_detail.shown_event
-        if event is not None and shown is not None and shown.event_id == event.event_id:
-            return
-        self.event_detail.show_event(event)
-        self.state_view.show_event(event)
-
-    def show_event_id(self, event_id: str) -> None:
-        """Jump to an event: its aggregate's timeline, the global log, detail and state."""
-        if self.session is None:
-            return
-        event = self.session.app.store.get_event(event_id)
-        if event is None:
-            self.status.showMessage(f"No event {event_id} in this store", 5000)
-            return
-        self.show_event(event)
-
-    def show_event(self, event: RecordedEvent) -> None:
-        self._on_event_selected(event)
-        self.show_aggregate(event.aggregate_id, version=event.version)
-        self.global_log_panel.select_position(event.position)
-        self.side_tabs.setCurrentIndex(0)
-
-    def show_aggregate(self, aggregate_id: str, version: int | None = None) -> None:
-        if not self.streams_panel.select_aggregate(aggregate_id):
-            self.streams_panel.clear_selection()  # not listed (filtered out, or far down)
-            self._on_stream_selected(aggregate_id)
-        self.timeline_panel.show_aggregate(aggregate_id, version=version)
-
-    def focus_filter(self) -> None:
-        """Ctrl+F: the global log's text filter if the log has focus, else the streams'."""
-        if self.global_log_panel.has_focus_within():
-            self.global_log_panel.focus_filter()
-        else:
-            self.streams_panel.focus_filter()
 
     def rebuild_projections(self) -> None:
         if self.session is None or self.session.read_only:
@@ -405,37 +304,6 @@ class MainWindow(QMainWindow):
     def _dialog_report(self, title: str, message: str, details: str) -> None:
         show_error(self, title, message, details)
 
-    def open_dialog(self, *, read_only: bool) -> None:
-        path = ask_store(self, read_only=read_only, folder=self._store_folder())
-        if path:
-            self.open_target(path, read_only=read_only)
-
-    def new_store_dialog(self) -> None:
-        path = ask_new_store(self, self._store_folder())
-        if path:
-            self.open_target(path, create=True)
-
-    def _store_folder(self) -> str:
-        return store_folder(self.session.target if self.session is not None else None)
-
-    def fill_recent_menu(self) -> None:
-        fill_recent_menu(self.actions_.recent_menu, self._settings, self.open_target)
-
-    def show_about(self) -> None:
-        show_about(self)
-
-    # -- drag and drop ----------------------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile():
-            event.acceptProposedAction()
-            self.open_target(urls[0].toLocalFile())
-
     # -- shutdown ------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop every thread and close the store (idempotent)."""
@@ -444,10 +312,11 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         if self._seeder is not None:
             self._seeder.abort()
-        self._stop_watcher()
+        self.opener.cancel()
+        self.updates.stop()
         cancel_all_workers()
-        for loader in self._loaders.values():
-            loader.stop()
+        for lane in self.lanes.values():
+            lane.stop()
         self.streams_panel.stop()
         if self.session is not None:
             self.session.close()
@@ -458,12 +327,12 @@ class MainWindow(QMainWindow):
         if not self._splitters_restored:
             self._splitters_restored = True
             fit_to_screen(self)  # again: now the frame's size is known
-            restore_splitters(self, self._settings)
+            restore_splitters(self, self.settings)
         self.projections.shown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._splitters_restored:  # it was shown: its layout is worth keeping
-            save_layout(self, self._settings)
+            save_layout(self, self.settings)
         self.shutdown()
         super().closeEvent(event)
 

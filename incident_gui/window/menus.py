@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMenu, QStyle, QToolBar, QToolButton
 from incident_gui.window.help import show_documentation, show_shortcuts
 
 if TYPE_CHECKING:
-    from incident_gui.window.main_window import MainWindow
+    from incident_gui.window.services import WindowServices
 
 __all__ = ["WindowActions", "build_actions"]
 
@@ -37,7 +37,7 @@ class WindowActions:
     live_button: QToolButton
 
 
-def _action(window: MainWindow, text: str,
+def _action(window: WindowServices, text: str,
             shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
             name: str = "") -> QAction:
     action = QAction(text, window)
@@ -48,7 +48,7 @@ def _action(window: MainWindow, text: str,
     return action
 
 
-def build_actions(window: MainWindow) -> WindowActions:
+def build_actions(window: WindowServices) -> WindowActions:
     """Create every action, connect it to the window, and fill the menu bar and toolbar."""
     style = window.style()
     acts = WindowActions(
@@ -83,7 +83,7 @@ def build_actions(window: MainWindow) -> WindowActions:
     return acts
 
 
-def _connect(window: MainWindow, acts: WindowActions) -> None:
+def _connect(window: WindowServices, acts: WindowActions) -> None:
     acts.new.triggered.connect(window.new_store_dialog)
     acts.open.triggered.connect(lambda: window.open_dialog(read_only=False))
     acts.open_read_only.triggered.connect(lambda: window.open_dialog(read_only=True))
@@ -101,7 +101,7 @@ def _connect(window: MainWindow, acts: WindowActions) -> None:
     acts.recent_menu.aboutToShow.connect(window.fill_recent_menu)
 
 
-def _fill_menus(window: MainWindow, acts: WindowActions) -> None:
+def _fill_menus(window: WindowServices, acts: WindowActions) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     for action in (acts.new, acts.open, acts.open_read_only):
@@ -123,7 +123,7 @@ def _fill_menus(window: MainWindow, acts: WindowActions) -> None:
     help_menu.addAction(acts.about)
 
 
-def _fill_toolbar(window: MainWindow, acts: WindowActions) -> None:
+def _fill_toolbar(window: WindowServices, acts: WindowActions) -> None:
     toolbar = QToolBar("Main", window)
     toolbar.setObjectName("mainToolbar")
     toolbar.setMovable(False)

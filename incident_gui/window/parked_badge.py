@@ -5,19 +5,19 @@ with the first parked step selected."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QToolButton, QTreeWidgetItem, QTreeWidgetItemIterator
 
-from incident_core import IncidentError
+from incident_gui.tasks.query_lane import Requests
 from incident_gui.widgets.formatting import plural
 from incident_gui.widgets.naming import named
-from incident_gui.widgets.process_managers_panel import PARKED_ROLE
+from incident_gui.widgets.process_managers_panel import PARKED_ROLE, ProcessManagersPanel
 
 if TYPE_CHECKING:
-    from incident_gui.window.main_window import MainWindow
-    from incident_gui.window.saga_views import SagaViews
+    from incident_gui.window.services import WindowServices
 
 __all__ = ["ParkedBadge", "install_parked_badge"]
 
@@ -28,10 +28,13 @@ _STYLE = ("QToolButton { background: #b91c1c; color: white; border: none; "
 class ParkedBadge(QObject):
     """Owns the badge button in the window's status bar."""
 
-    def __init__(self, window: MainWindow, sagas: SagaViews) -> None:
+    def __init__(self, window: WindowServices, panel: ProcessManagersPanel,
+                 show_panel: Callable[[], None]) -> None:
         super().__init__(window)
         self.window = window
-        self.sagas = sagas
+        self._panel = panel
+        self._show_panel = show_panel
+        self._requests = Requests(window.lanes["sagaLoader"])
         self.count = 0
         self.button = named(QToolButton(window.status), "parkedBadge")
         self.button.setStyleSheet(_STYLE)
@@ -41,22 +44,24 @@ class ParkedBadge(QObject):
         self.button.hide()
         self._select_pending = False
         window.sig_store_changed.connect(self.refresh)
+        # a saga step parks after its cause's commit and records no event, so
+        # `Application.subscribe` does not tell of it: count again once our command is done
+        window.command_panel.sig_dispatched.connect(self.refresh)
         window.sig_log_ready.connect(self.refresh)
-        sagas.panel.sig_refreshed.connect(self._on_panel_refreshed)
+        panel.sig_refreshed.connect(self._on_panel_refreshed)
         window.actions_.close_store.triggered.connect(
             self.refresh, Qt.ConnectionType.QueuedConnection)
 
     def refresh(self, *_args: object) -> None:
-        """Count the parked steps now (one small indexed read)."""
+        """Count the parked steps (one small indexed read, on the saga lane)."""
+        self._requests.reset()  # an older count is stale
         session = self.window.session
-        count = 0
-        problem = ""
-        if session is not None:
-            try:
-                count = len(session.app.parked_steps())
-            except IncidentError as exc:
-                problem = str(exc)
-        self.show_count(count, problem)
+        if session is None:
+            self.show_count(0)
+            return
+        app = session.app
+        self._requests.submit(lambda: len(app.parked_steps()), self.show_count,
+                              lambda message, _details: self.show_count(0, message))
 
     def show_count(self, count: int, problem: str = "") -> None:
         self.count = count
@@ -68,7 +73,7 @@ class ParkedBadge(QObject):
     def open_parked_list(self) -> None:
         """The Sagas tab, with the first parked step selected once the tab has read."""
         self._select_pending = True
-        self.sagas.show_panel()
+        self._show_panel()
         QTimer.singleShot(0, self._select_first)  # if the tab had read already
 
     def _on_panel_refreshed(self) -> None:
@@ -78,7 +83,7 @@ class ParkedBadge(QObject):
     def _select_first(self) -> None:
         if not self._select_pending:
             return
-        tree = self.sagas.panel.tree
+        tree = self._panel.tree
         found = QTreeWidgetItemIterator(tree)
         while (item := found.value()) is not None:
             if item.data(0, PARKED_ROLE) is not None:
@@ -88,11 +93,12 @@ class ParkedBadge(QObject):
 
     def _select(self, item: QTreeWidgetItem) -> None:
         self._select_pending = False
-        tree = self.sagas.panel.tree
+        tree = self._panel.tree
         tree.setCurrentItem(item)
         tree.scrollToItem(item)
         tree.setFocus()
 
 
-def install_parked_badge(window: MainWindow, sagas: SagaViews) -> ParkedBadge:
-    return ParkedBadge(window, sagas)
+def install_parked_badge(window: WindowServices, panel: ProcessManagersPanel,
+                         show_panel: Callable[[], None]) -> ParkedBadge:
+    return ParkedBadge(window, panel, show_panel)

@@ -14,10 +14,10 @@ from incident_core import RecordedEvent
 from incident_gui.widgets.conversation_window import ConversationWindow
 from incident_gui.widgets.process_managers_panel import ProcessManagersPanel
 from incident_gui.window.branching import BranchController
+from incident_gui.window.parked_badge import ParkedBadge, install_parked_badge
 
 if TYPE_CHECKING:
-    from incident_gui.window.main_window import MainWindow
-    from incident_gui.window.parked_badge import ParkedBadge
+    from incident_gui.window.services import WindowServices
 
 __all__ = ["SagaViews", "install_saga_views"]
 
@@ -25,7 +25,7 @@ __all__ = ["SagaViews", "install_saga_views"]
 class SagaViews(QObject):
     """Owns the graph window (created on first use) and the "Sagas" tab."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.graph: ConversationWindow | None = None
@@ -92,9 +92,7 @@ class SagaViews(QObject):
         self._on_tab(self.window.side_tabs.currentIndex())
 
 
-def install_saga_views(window: MainWindow) -> SagaViews:
-    from incident_gui.window.parked_badge import install_parked_badge
-
+def install_saga_views(window: WindowServices) -> SagaViews:
     views = SagaViews(window)
-    views.parked_badge = install_parked_badge(window, views)
+    views.parked_badge = install_parked_badge(window, views.panel, views.show_panel)
     return views

@@ -6,13 +6,21 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from incident_gui import __version__
 from incident_gui.session.settings import Settings
 
-__all__ = ["ask_new_store", "ask_store", "fill_recent_menu", "for_the_window", "show_about",
-           "store_folder"]
+__all__ = [
+    "ask_new_store",
+    "ask_store",
+    "dropped_file",
+    "fill_recent_menu",
+    "for_the_window",
+    "show_about",
+    "store_folder",
+]
 
 STORE_FILTER = "Incident stores (*.sqlite3 *.sqlite *.db);;All files (*)"
 
@@ -70,3 +78,13 @@ def show_about(parent: QWidget) -> None:
         "<p>See an event-sourced system: streams, timelines, the global log, state at "
         "any version, commands and projections — live.</p>"
         f"<p>PySide6 {qt_version}</p>")
+
+
+
+def dropped_file(event: QDragEnterEvent | QDropEvent) -> str | None:
+    """The local file dragged or dropped (the event is then accepted), else None."""
+    urls = event.mimeData().urls()
+    if not urls or not urls[0].isLocalFile():
+        return None
+    event.acceptProposedAction()
+    return urls[0].toLocalFile()

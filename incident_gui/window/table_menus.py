@@ -23,7 +23,7 @@ from incident_gui.tasks.export_runner import ExportRunner
 from incident_gui.widgets.event_detail import EVENT_ID_ROLE
 
 if TYPE_CHECKING:
-    from incident_gui.window.main_window import MainWindow
+    from incident_gui.window.services import WindowServices
 
 __all__ = ["TableMenus", "install_table_menus"]
 
@@ -47,7 +47,7 @@ def _short(text: str, limit: int = 40) -> str:
 class TableMenus(QObject):
     """Builds and runs the context menus of the window's tables."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowServices) -> None:
         super().__init__(window)
         self.window = window
         self.exports = ExportRunner(window, window.status, self._folder)
@@ -245,5 +245,5 @@ class TableMenus(QObject):
                                   lambda: export_projection(store, spec, target, sort=sort))
 
 
-def install_table_menus(window: MainWindow) -> TableMenus:
+def install_table_menus(window: WindowServices) -> TableMenus:
     return TableMenus(window)

@@ -158,20 +158,32 @@ def message_boxes(monkeypatch: pytest.MonkeyPatch) -> MessageBoxes:
 
 @pytest.fixture
 def make_window(qtbot: Any) -> Callable[..., Any]:
-    """Build the real main window with `create_window` and wait for the global log."""
+    """Build the real main window with `create_window`, wait for the store to open (on a
+    worker) and for the global log."""
     from incident_gui.main import create_window
 
     def make(target: str | None, *, wait: bool = True, **kwargs: Any) -> Any:
         window = create_window(target, **kwargs)
         qtbot.addWidget(window)
         window.show()
+        qtbot.waitUntil(lambda: not window.opening, timeout=10000)  # opens on a worker
         if wait and window.session is not None:
             log = window.global_log_panel.model
             qtbot.waitUntil(lambda: log.rowCount() == 0 or log.event_at(0) is not None,
                             timeout=5000)
+            timeline_read(qtbot, window)
         return window
 
     return make
+
+
+def timeline_read(qtbot: Any, window: Any) -> None:
+    """Wait until the timeline has read what it shows (it reads on a lane): its rows, the
+    selected event and the pages painting asked for."""
+    panel = window.timeline_panel
+    qtbot.waitUntil(lambda: not panel.is_loading(), timeout=5000)
+    qtbot.wait(20)  # let the view paint: it asks for the pages it shows
+    qtbot.waitUntil(lambda: not panel.is_loading(), timeout=5000)
 
 
 def envelope(aggregate_id: str, version: int, event_type: str, data: dict[str, Any], *,

@@ -73,6 +73,7 @@ def test_recent_stores_and_layout_persist(make_window, bank_store, qtbot):
     entries = again.actions_.recent_menu.actions()
     assert entries[0].text() == str(Path(bank_store).resolve())
     entries[0].trigger()
+    qtbot.waitUntil(lambda: not again.opening, timeout=10000)  # the store opens on a worker
     assert again.session is not None
     assert again.session.target == str(Path(bank_store).resolve())
     again.show()

@@ -68,7 +68,7 @@ def test_bad_files_are_refused_with_a_dialog_and_left_untouched(
 
 
 def test_dropping_a_foreign_file_keeps_the_open_store(make_window, bank_store, message_boxes,
-                                                      tmp_path):
+                                                      tmp_path, qtbot):
     from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
     from PySide6.QtGui import QDropEvent
 
@@ -80,6 +80,7 @@ def test_dropping_a_foreign_file_keeps_the_open_store(make_window, bank_store, m
     drop = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
+    qtbot.waitUntil(lambda: not window.opening, timeout=10000)  # opens on a worker
     assert message_boxes.shown and "not an Incident store" in message_boxes.texts()[0]
     assert window.session is not None and window.session.target == bank_store
 

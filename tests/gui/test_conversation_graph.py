@@ -22,6 +22,7 @@ from incident_core.examples.bank import (
 )
 from incident_gui.widgets.conversation_window import ConversationWindow
 from incident_gui.widgets.process_managers_panel import ProcessManagersPanel
+from tests.gui.conftest import timeline_read
 
 SAGA = "saga:transfer_saga"
 
@@ -115,6 +116,7 @@ def test_clicking_a_node_selects_the_event_in_the_window(make_window, bank_store
     qtbot.waitUntil(lambda: window.event_detail.shown_event is not None
                     and window.event_detail.shown_event.event_type == "MoneyReceived")
     assert window.event_detail.shown_event.aggregate_id == "acc-003"
+    timeline_read(qtbot, window)
     assert window.timeline_panel.current_event().event_id == received.node.node_id
     assert received.isSelected()
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 from incident_core import open_store
 from incident_gui.widgets.json_tree import JsonTree
 from incident_gui.widgets.state_view import CHANGED_ROLE
+from tests.gui.conftest import timeline_read
 
 
 def _events(target: str, aggregate_id: str):
@@ -23,6 +24,7 @@ def test_detail_shows_data_and_metadata_as_json(make_window, bank_store, qtbot):
     window = make_window(bank_store)
     window.streams_panel.select_aggregate("acc-003")
     window.timeline_panel.select_version(2)
+    timeline_read(qtbot, window)
     detail = window.event_detail
     assert detail.shown_event.event_type == "MoneyDeposited"
     tree = window.findChild(JsonTree, "eventJson")
@@ -46,6 +48,7 @@ def test_causation_link_jumps_to_the_causing_event(make_window, bank_store, qtbo
     assert f"event:{requested.event_id}" in link.text()
     link.linkActivated.emit(f"event:{requested.event_id}")
     qtbot.waitUntil(lambda: window.event_detail.shown_event.event_id == requested.event_id)
+    timeline_read(qtbot, window)
     assert window.timeline_panel.current_event().event_id == requested.event_id
     qtbot.waitUntil(lambda: window.global_log_panel.current_event() is not None)
     assert window.global_log_panel.current_event().position == requested.position

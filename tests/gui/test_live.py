@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QToolButton
 
+from tests.gui.conftest import timeline_read
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -25,6 +27,7 @@ def dispatch_elsewhere(target: str, command: str, data: dict[str, object]) -> No
 def test_events_from_another_process_appear_everywhere(make_window, bank_store, qtbot):
     window = make_window(bank_store)
     window.streams_panel.select_aggregate("acc-002")
+    timeline_read(qtbot, window)
     head = window.session.app.store.head()
     log = window.global_log_panel.model
     timeline = window.timeline_panel.model

@@ -6,6 +6,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QTableView
 
 from incident_gui.models.streams_model import PAGE_SIZE, pattern_matches
+from tests.gui.conftest import timeline_read
 
 
 def _stream_ids(view: QTableView) -> list[str]:
@@ -89,9 +90,11 @@ def test_selecting_a_stream_fills_the_timeline(make_window, bank_store, qtbot):
 def test_timeline_keyboard_navigation_updates_detail(make_window, bank_store, qtbot):
     window = make_window(bank_store)
     window.streams_panel.select_aggregate("acc-004")
+    timeline_read(qtbot, window)
     timeline = window.findChild(QTableView, "timelineView")
     timeline.setFocus()
     qtbot.keyClick(timeline, Qt.Key.Key_Home)
+    timeline_read(qtbot, window)
     assert window.event_detail.shown_event.version == 1
     qtbot.keyClick(timeline, Qt.Key.Key_Down)
     qtbot.keyClick(timeline, Qt.Key.Key_Down)
@@ -124,6 +127,7 @@ def test_a_long_timeline_pages_by_version(make_window, bank_store, qtbot):
                              for v in range(2, 3_001)])
     window = make_window(bank_store)
     window.show_aggregate("big", version=2_345)
+    timeline_read(qtbot, window)
     model = window.timeline_panel.model
     assert model.rowCount() == 3_000
     assert window.timeline_panel.current_event().data == {"amount": 2_345}

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QTableView, QTab
 
 from incident_core import EventFilter
 from incident_core.ports.sorting import SortKey
+from tests.gui.conftest import timeline_read
 
 
 def right_click(view: QTableView, row: int, column: int) -> QMenu:
@@ -72,6 +73,7 @@ def test_filter_the_log_by_aggregate_type_and_correlation(make_window, bank_stor
                       if e.event_type == "TransferCompleted")
     correlation = saga_event.metadata["correlation_id"]
     window.show_event(saga_event)
+    timeline_read(qtbot, window)
     choose(right_click(timeline, timeline.currentIndex().row(), 1),
            "Filter the log by this correlation")
     assert log.event_filter == EventFilter(correlation_id=correlation)

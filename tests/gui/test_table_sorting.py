@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QHeaderView, QTableView, QToolButton
 
 from incident_core.examples.bank import DepositMoney, OpenAccount
 from incident_core.ports.sorting import SortKey
+from tests.gui.conftest import timeline_read
 
 
 def click_header(qtbot, view: QTableView, section: int) -> None:
@@ -123,12 +124,14 @@ def test_the_timeline_runs_newest_first_and_live_versions_arrive_on_top(
         make_window, bank_store, qtbot):
     window = make_window(bank_store)
     window.show_aggregate("acc-001")
+    timeline_read(qtbot, window)
     timeline = window.findChild(QTableView, "timelineView")
     model = timeline.model()
     total = model.total
     window.timeline_panel.select_version(2)
     click_header(qtbot, timeline, 0)  # Version: newest first
     assert model.descending
+    timeline_read(qtbot, window)
     assert model.index(0, 0).data() == str(total)
     assert model.event_at(total - 1).version == 1
     assert window.timeline_panel.current_event().version == 2  # still selected

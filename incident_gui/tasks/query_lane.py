@@ -1,0 +1,178 @@
+"""Short reads off the UI thread, one lane per group of views, newest request first.
+
+A view asks for one read and names who gets the answer::
+
+    ticket = lane.submit(lambda: store.read_events(...), self._page_arrived, self._failed)
+
+The lane runs the read on its own thread through the same driver as every operation
+(`incident_gui.tasks.workers.drive`), then calls **that request's** `done(result)` or
+`failed(message, details)` on the UI thread — no other view sees it. Nothing is
+broadcast and nobody filters answers by keys.
+
+Staleness is the requester's business, through its own token: `ticket.cancel()` drops a
+queued read and discards the answer of a running one (its callbacks never run). A
+`Requests` group does that for all of a view's reads at once (`requests.reset()` when
+the view is given another store, filter or order).
+
+The most recently submitted read runs first (what the user looks at now); a read
+submitted with a `key` replaces a queued one with the same key (that one is cancelled).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from incident_core.progress import Progress
+from incident_gui.tasks.workers import Outcome, call_operation, describe_exception, drive
+
+__all__ = ["Failed", "QueryLane", "Requests", "Ticket"]
+
+_IDLE_WAIT_S = 0.25
+Failed = Callable[[str, str], None]  # message, details
+
+
+class Ticket:
+    """One request: its callbacks, and the token that cancels it."""
+
+    def __init__(self, function: Callable[[], Any], done: Callable[[Any], None],
+                 failed: Failed) -> None:
+        self.function = function
+        self._done = done
+        self._failed = failed
+        self._cancel = threading.Event()
+        self.outcome = Outcome()
+        self.delivered = False
+
+    def cancel(self) -> None:
+        """Drop the request: if it has not run it will not; its callbacks never run."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def pending(self) -> bool:
+        return not self.delivered and not self.cancelled
+
+    def run(self) -> None:
+        """On the lane's thread."""
+        self.outcome = drive(lambda: call_operation(self.function), self._cancel, _ignore)
+
+    def deliver(self) -> None:
+        """On the UI thread: hand the outcome to this request's own callback."""
+        if self.cancelled or self.delivered:
+            return
+        self.delivered = True
+        outcome = self.outcome
+        if outcome.kind == "finished":
+            self._done(outcome.result)
+        elif outcome.error is not None:
+            self._failed(*describe_exception(outcome.error))
+
+
+def _ignore(_progress: Progress) -> None:
+    return None
+
+
+class _LaneThread(QThread):
+    def __init__(self, lane: QueryLane) -> None:
+        super().__init__()
+        self._lane = lane
+
+    def run(self) -> None:
+        self._lane._serve()
+
+
+class QueryLane(QObject):
+    """Runs submitted reads one at a time on one thread, last-in first-out."""
+
+    _sig_ran = Signal(object)  # Ticket, from the lane's thread to the UI thread
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self._jobs: OrderedDict[Hashable, Ticket] = OrderedDict()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = _LaneThread(self)
+        self._thread.setObjectName(name)
+        self._sig_ran.connect(self._deliver)
+
+    def submit(self, function: Callable[[], Any], done: Callable[[Any], None],
+               failed: Failed, *, key: Hashable | None = None) -> Ticket:
+        """Queue `function`; its result goes to `done`, its error to `failed`."""
+        ticket = Ticket(function, done, failed)
+        with self._cond:
+            if self._stopping:
+                ticket.cancel()
+                return ticket
+            slot: Hashable = key if key is not None else ticket
+            replaced = self._jobs.pop(slot, None)
+            if replaced is not None:
+                replaced.cancel()
+            self._jobs[slot] = ticket
+            self._cond.notify()
+        if not self._thread.isRunning():
+            self._thread.start()
+        return ticket
+
+    def stop(self) -> None:
+        """Drop queued reads, finish the running one, and end the thread (blocks)."""
+        with self._cond:
+            self._stopping = True
+            for ticket in self._jobs.values():
+                ticket.cancel()
+            self._jobs.clear()
+            self._cond.notify_all()
+        self._thread.wait()
+
+    def _next(self) -> Ticket | None:
+        with self._cond:
+            while not self._stopping:
+                while self._jobs:
+                    ticket = self._jobs.popitem(last=True)[1]
+                    if not ticket.cancelled:
+                        return ticket
+                self._cond.wait(_IDLE_WAIT_S)
+            return None
+
+    def _serve(self) -> None:
+        while (ticket := self._next()) is not None:
+            ticket.run()
+            if not ticket.cancelled:
+                self._sig_ran.emit(ticket)
+
+    def _deliver(self, ticket: Ticket) -> None:
+        if not self._stopping:  # after `stop` its requesters may be gone
+            ticket.deliver()
+
+
+class Requests:
+    """A view's reads on a lane, cancelled together when what it shows changes."""
+
+    def __init__(self, lane: QueryLane) -> None:
+        self.lane = lane
+        self._tickets: list[Ticket] = []
+
+    def submit(self, function: Callable[[], Any], done: Callable[[Any], None],
+               failed: Failed, *, key: Hashable | None = None) -> Ticket:
+        self._tickets = [t for t in self._tickets if t.pending]
+        slot = None if key is None else (id(self), key)  # never another view's key
+        ticket = self.lane.submit(function, done, failed, key=slot)
+        self._tickets.append(ticket)
+        return ticket
+
+    def reset(self) -> None:
+        """Drop every read asked so far: their answers are stale now."""
+        for ticket in self._tickets:
+            ticket.cancel()
+        self._tickets.clear()
+
+    def busy(self) -> bool:
+        return any(t.pending for t in self._tickets)
