@@ -10,7 +10,7 @@ from typing import Any
 
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine.results import DomainCodeError
-from incident_core.envelope import PendingEvent, format_time, utc_now
+from incident_core.envelope import PendingEvent, canonical_time, format_time, utc_now
 from incident_core.errors import IncidentError, StoreError
 from incident_core.ids import new_id
 from incident_core.messages import Command, Event
@@ -87,7 +87,7 @@ def pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
         return PendingEvent(
             str(envelope["event_id"]), str(envelope["aggregate_id"]),
             str(envelope["aggregate_type"]), str(envelope["event_type"]),
-            int(envelope["version"]), str(envelope["recorded_at"]),
+            int(envelope["version"]), canonical_time(str(envelope["recorded_at"])),
             dumps(envelope["data"]), dumps(metadata), int(envelope.get("schema_version", 1)),
             metadata.get("correlation_id"), metadata.get("causation_id"), envelope["data"])
     except (KeyError, TypeError, ValueError) as exc:
