@@ -14,7 +14,9 @@ left), and an event whose id is present with other content is refused.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,16 +52,32 @@ def import_lines(app: Application, numbered: Sequence[tuple[int, str]], *,
             target = _Target(app.store, tx, resume)
             for start in range(0, total, batch):
                 part = numbered[start:start + batch]
-                checked = target.admit([(n, *checker.check(n, line)) for n, line in part])
-                if checked:
-                    units.append(_append(app, tx, checked))
-                    imported += len(checked)
+                with _collector_paused():
+                    checked = target.admit([(n, *checker.check(n, line)) for n, line in part])
+                    if checked:
+                        units.append(_append(app, tx, checked))
+                        imported += len(checked)
                 yield Progress(start + len(part), total, "importing")
     except ConcurrencyError as exc:
         raise StoreError(f"cannot import: {exc} in this store; nothing was imported") from None
     for unit in units:  # after the commit: listeners hear of what was imported
         unit.publish()
     return imported
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic collector paused while a batch is built: its envelopes, typed events and
+    rows hold no cycles, and its passes over them (and over the batches before, still held
+    for the listeners) cost a fifth of the import. Resumed between batches (and before each
+    progress report), so the caller's own work is collected as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _append(app: Application, tx: StoreTransaction, checked: list[Checked]) -> Unit:
@@ -69,6 +87,7 @@ def _append(app: Application, tx: StoreTransaction, checked: list[Checked]) -> U
     unit = Unit(app, tx)
     unit.record(pending, [event for _, _, event in checked])
     unit.finish(fast_forward=True, skip_sagas=True)
+    tx.flush()  # written now, with the collector still paused, not all at the commit
     unit.decoded.clear()  # the typed events were only needed to project this batch
     return unit
 
