@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -108,8 +109,10 @@ def report(args: argparse.Namespace, runs: dict[str, list[tuple[float, float]]],
         print(f"{case:11} {spread(rates, lambda v: f'{v:,.0f}'):>32} "
               f"{spread(cpus, lambda v: f'{v:.1f}'):>27} "
               f"{spread(ratios[case], lambda v: f'{v:.3f}'):>40}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"loadavg start={tuple(round(x, 2) for x in load_start)} "
-          f"end={tuple(round(x, 2) for x in os.getloadavg())}")
+          f"end={tuple(round(x, 2) for x in os.getloadavg())}  peak RSS {peak:,.0f} MB "
+          "(the whole process: datasets, lines and stores)")
 
 
 if __name__ == "__main__":
