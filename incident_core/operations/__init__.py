@@ -2,8 +2,8 @@
 
 Each returns its report when driven to the end (`run_to_end`, the CLI's progress bar, the
 inspector's worker thread). None imports Qt. Rebuild, verify and export write nothing until
-they finish (verify and export never write to the store); demo and import write batch by
-batch, each batch one transaction.
+they finish (verify and export never write to the store); import writes the whole file in
+one transaction; demo writes batch by batch, each batch one transaction.
 """
 
 from incident_core.operations.demo import DemoReport, check_demo, demo

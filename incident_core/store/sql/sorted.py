@@ -1,4 +1,4 @@
-"""Sorted keyset reads for the SQL adapter (see `incident_core.store.sorting`).
+"""Sorted keyset reads for the SQL adapter (see `incident_core.ports.sorting`).
 
 The cursor condition is a row-value comparison, `(column, tiebreak) > (:value, :tiebreak)`,
 which SQLite and PostgreSQL both answer from an index on (column, tiebreak) when there is

@@ -1,0 +1,119 @@
+"""Bulk import against raw sqlite3, interleaved: `bench_core.py`'s `a1`, `import` and
+`import_api` rows alone, so they can be run often, on disk and on tmpfs, at 100k or 1M.
+
+    python benchmarks/bench_import.py --events 100000 --reps 5
+    python benchmarks/bench_import.py --events 100000 --reps 5 --tmpdir /dev/shm
+    PYTHONPATH=/path/to/other/copy python benchmarks/bench_import.py ...   # "before"
+
+Each rep runs the three cases in a rotating order on fresh store files: `a1` (one
+executemany into the raw schema, one transaction), `import` (the import operation over
+NDJSON lines held in memory, as `incident import FILE` runs it, projections included) and
+`import_api` (`Application.import_events` in batches of 2000, no file checks). Prints
+min / median / max of events/s, CPU µs per event, and the ratio to the `a1` of the same
+rep (so a slow spell hits both sides), with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.append(str(Path(__file__).resolve().parent.parent))
+
+import incident_core
+from benchmarks._baseline import DDL, bulk_dataset, now_iso, raw_a1, raw_connect
+from benchmarks.bench_core import bank_envelopes, fresh_app, import_api, import_file, timed
+
+CASES = ("a1", "import", "import_api")
+
+
+def run_case(case: str, n: int, base: str, sync: str) -> tuple[float, float]:
+    """(wall s, CPU s) of one case on fresh files."""
+    ds = bulk_dataset(n)
+    if case == "a1":
+        d = tempfile.mkdtemp(prefix="raw_", dir=base)
+        conn = raw_connect(os.path.join(d, "events.db"), sync)
+        conn.execute(DDL)
+        wall, cpu, _ = timed("a1", lambda: raw_a1(conn, ds))
+        conn.close()
+    else:
+        envelopes = bank_envelopes(ds, now_iso())
+        app, d = fresh_app(base, f"{case}_", sync)
+        if case == "import":
+            lines = [json.dumps(e) for e in envelopes]
+            wall, cpu, _ = timed(case, lambda: import_file(app, lines))
+        else:
+            wall, cpu, _ = timed(case, lambda: import_api(app, envelopes, 2000))
+        assert app.store.event_count() == n
+        app.close()
+    shutil.rmtree(d)
+    return wall, cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--synchronous", default="FULL")
+    ap.add_argument("--tmpdir", default=None, help="parent dir of the temp stores")
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated subset")
+    args = ap.parse_args(argv)
+    cases = [c for c in args.cases.split(",") if c]
+    if "a1" not in cases:
+        cases.insert(0, "a1")
+    base = tempfile.mkdtemp(prefix="incident_bench_import_", dir=args.tmpdir)
+    load_start = os.getloadavg()
+    runs: dict[str, list[tuple[float, float]]] = {c: [] for c in cases}
+    ratios: dict[str, list[float]] = {c: [] for c in cases}
+    try:
+        for rep in range(args.reps):
+            order = cases[rep % len(cases):] + cases[:rep % len(cases)]
+            done = {}
+            for case in order:
+                print(f"rep {rep + 1}/{args.reps}: {case} ...", file=sys.stderr, flush=True)
+                done[case] = run_case(case, args.events, base, args.synchronous)
+                runs[case].append(done[case])
+            for case in cases:
+                ratios[case].append(done["a1"][0] / done[case][0])
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    report(args, runs, ratios, load_start)
+    return 0
+
+
+def report(args: argparse.Namespace, runs: dict[str, list[tuple[float, float]]],
+           ratios: dict[str, list[float]], load_start: tuple[float, float, float]) -> None:
+    n = args.events
+
+    def spread(values: list[float], fmt: Callable[[float], str]) -> str:
+        return " / ".join(fmt(v) for v in (min(values), statistics.median(values), max(values)))
+
+    print(f"bulk import, {n} events, {args.reps} reps, synchronous={args.synchronous}, "
+          f"tmpdir={args.tmpdir or tempfile.gettempdir()}, incident_core "
+          f"{Path(incident_core.__file__).parent}")
+    print(f"{'case':11} {'events/s min / median / max':>32} {'cpu µs/ev min / med / max':>27} "
+          f"{'ratio to a1 (same rep) min / med / max':>40}")
+    for case, values in runs.items():
+        rates = [n / wall for wall, _ in values]
+        cpus = [cpu / n * 1e6 for _, cpu in values]
+        print(f"{case:11} {spread(rates, lambda v: f'{v:,.0f}'):>32} "
+              f"{spread(cpus, lambda v: f'{v:.1f}'):>27} "
+              f"{spread(ratios[case], lambda v: f'{v:.3f}'):>40}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"loadavg start={tuple(round(x, 2) for x in load_start)} "
+          f"end={tuple(round(x, 2) for x in os.getloadavg())}  peak RSS {peak:,.0f} MB "
+          "(the whole process: datasets, lines and stores)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
