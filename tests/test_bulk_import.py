@@ -83,6 +83,17 @@ def test_an_import_projects_like_a_rebuild_and_keeps_every_event(
     assert projections(copy) == imported
 
 
+def test_listeners_hear_of_every_imported_event_after_the_commit(
+        source: Application, copy: Application) -> None:
+    lines = exported(source)
+    heard: list[tuple[int, bool]] = []
+    copy.subscribe(lambda events: heard.extend((e.position, copy.store.head() == len(lines))
+                                               for e in events))
+    run_to_end(import_lines(copy, numbered(lines), batch=BATCH))
+    assert [position for position, _ in heard] == list(range(1, len(lines) + 1))
+    assert all(committed for _, committed in heard)  # told after the commit, not before
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"data": {"transfer_id": "T3", "amount": "x"}}, "MoneySent data does not decode: amount"),
     ({"data": {"transfer_id": "T3", "amount": 10**20}}, "data.amount is out of range"),

@@ -23,6 +23,11 @@ class Listeners:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    @property
+    def listening(self) -> bool:
+        """Whether anyone listens (a bulk writer keeps its events for them only then)."""
+        return bool(self._listeners)
+
     def notify(self, events: list[RecordedEvent]) -> None:
         if events:
             for listener in list(self._listeners):

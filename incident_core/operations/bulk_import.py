@@ -56,7 +56,10 @@ def import_lines(app: Application, numbered: Sequence[tuple[int, str]], *,
                 with _collector_paused():
                     checked = target.admit([(n, *checker.check(n, line)) for n, line in part])
                     if checked:
-                        units.append(_append(app, tx, checked))
+                        unit = _append(app, tx, checked)
+                        if not app.listeners.listening:
+                            unit.recorded.clear()  # nobody to tell: do not hold them
+                        units.append(unit)
                         imported += len(checked)
                 yield Progress(start + len(part), total, "importing")
     except ConcurrencyError as exc:
@@ -85,7 +88,7 @@ def _append(app: Application, tx: StoreTransaction, checked: list[Checked]) -> U
     """Append one checked batch and bring the projections up to it (bulk folding);
     process managers skip imported events (their effects are in the import)."""
     pending = [_pending(envelope) for _, envelope, _ in checked]
-    unit = Unit(app.decider, tx)
+    unit = Unit(app.decider, tx, listeners=app.listeners)
     unit.record(pending, [event for _, _, event in checked])
     unit.finish(fast_forward=True, skip_sagas=True)
     tx.flush()  # written now, with the collector still paused, not all at the commit
