@@ -45,7 +45,7 @@ def test_causation_link_jumps_to_the_causing_event(make_window, bank_store, qtbo
     requested, initiated = stream[0], stream[1]
     window.show_event_id(initiated.event_id)
     link = window.findChild(QLabel, "causationLink")
-    assert f"event:{requested.event_id}" in link.text()
+    qtbot.waitUntil(lambda: f"event:{requested.event_id}" in link.text())  # read on a lane
     link.linkActivated.emit(f"event:{requested.event_id}")
     qtbot.waitUntil(lambda: window.event_detail.shown_event.event_id == requested.event_id)
     timeline_read(qtbot, window)
@@ -66,11 +66,12 @@ def test_causation_link_jumps_to_the_causing_event(make_window, bank_store, qtbo
     assert {"t-001", "acc-002", "acc-003"} <= correlated  # the whole transfer, both accounts
 
 
-def test_a_command_caused_event_says_so(make_window, bank_store):
+def test_a_command_caused_event_says_so(make_window, bank_store, qtbot):
     window = make_window(bank_store)
     first = _events(bank_store, "acc-001")[0]
     window.show_event_id(first.event_id)
-    assert "a command, not an event" in window.findChild(QLabel, "causationLink").text()
+    link = window.findChild(QLabel, "causationLink")
+    qtbot.waitUntil(lambda: "a command, not an event" in link.text())  # read on a lane
     assert "OpenAccount" in window.findChild(QLabel, "commandLabel").text()
 
 
