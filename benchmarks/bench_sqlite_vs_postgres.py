@@ -46,7 +46,16 @@ import psycopg
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `tests` importable
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._baseline import STREAM_LEN, amount_for, bulk_dataset, now_iso
+from benchmarks._baseline import (
+    DDL,
+    STREAM_LEN,
+    amount_for,
+    bulk_dataset,
+    now_iso,
+    per_command_dataset,
+    raw_a2,
+    raw_connect,
+)
 from benchmarks.bench_core import (
     Results,
     bank_envelopes,
@@ -82,6 +91,19 @@ class Targets:
             self.server.drop_database(target.rsplit("/", 1)[1])
         else:
             shutil.rmtree(os.path.dirname(target), ignore_errors=True)
+
+
+def raw_durable(res: Results, n_cmd: int, base: str) -> None:
+    """a2: raw sqlite3, one durable transaction per event (bench_core now runs it with its
+    interleaved dispatch, not in run_raw)."""
+    folder = tempfile.mkdtemp(prefix="raw_a2_", dir=base)
+    conn = raw_connect(os.path.join(folder, "events.db"), "FULL")
+    conn.execute(DDL)
+    dataset = per_command_dataset(n_cmd)
+    wall, cpu, _ = timed("a2", lambda: raw_a2(conn, dataset))
+    res.add("a2", "raw insert, 1 durable txn per event", "raw", n_cmd, wall, cpu)
+    conn.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def import_batches(app: Application, envelopes: list[dict[str, Any]], batch: int) -> None:
@@ -352,6 +374,7 @@ def run(args: argparse.Namespace, base: str, server: PostgresServer) -> None:
         return
     runners: list[Callable[[], None]] = [
         partial(run_raw, res, args.events, args.commands, base, "FULL", {}),
+        partial(raw_durable, res, args.commands, base),
         *(partial(bulk_cases, res, targets, b, args.events, args.import_batch)
           for b in BACKENDS),
         *(partial(dispatch_case, res, targets, b, args.commands) for b in BACKENDS),
