@@ -91,7 +91,6 @@ class RecordedEvent:
         "_metadata",
         "_metadata_json",
         "_recorded",
-        "_recorded_at",
         "aggregate_id",
         "aggregate_type",
         "data",
@@ -126,7 +125,6 @@ class RecordedEvent:
         self.schema_version = schema_version
         self._metadata_json = metadata_json
         self._metadata: dict[str, Any] | None = None
-        self._recorded_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> RecordedEvent:
@@ -161,11 +159,9 @@ class RecordedEvent:
 
     @property
     def recorded_at(self) -> datetime:
-        if self._recorded_at is None:
-            value = self._recorded
-            self._recorded_at = (from_micros(value) if isinstance(value, int)
-                                 else datetime.fromisoformat(value))
-        return self._recorded_at
+        """The time, tz-aware (UTC), decoded on each access (no slot kept for it)."""
+        value = self._recorded
+        return from_micros(value) if isinstance(value, int) else datetime.fromisoformat(value)
 
     @property
     def correlation_id(self) -> str | None:
