@@ -18,9 +18,9 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 
 from incident_core.operations.branch import StoreDiff, branch, diff
 from incident_core.store.open import open_store
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.workers import OperationWorker, call_operation
 from incident_gui.widgets.branch_diff import BranchDiffDialog
-from incident_gui.widgets.naming import named
 
 if TYPE_CHECKING:
     from incident_gui.window.services import WindowServices
