@@ -4,7 +4,8 @@ stored, and how a row's entries are folded back into exactly those values.
 
 Each stored entry keeps the row *after* the change: the whole row (`depth` 0; NULL for a
 deletion) or only the fields whose JSON value changed (`depth` n: the n-th entry after the
-row's last whole one; a whole row again at LINEAGE_DEPTH, or when it is no longer). Its
+row's last whole one, see `_applied`; a whole row again at LINEAGE_DEPTH, or when it is no
+longer). Its
 *before* is the after of the row's previous entry; `crc` (the after's CRC-32) lets the next
 change check that its before really is that after. Where it is not (the row's first entry
 while it already existed, or lineage that was off for a while), the entry keeps its before
@@ -20,7 +21,7 @@ from typing import Any, NamedTuple
 
 from incident_core.ports.values import LineageEntry
 
-__all__ = ["LINEAGE_DEPTH", "Encoder", "Last", "fold"]
+__all__ = ["LINEAGE_DEPTH", "Encoder", "Last", "Stored", "fold", "refs_of"]
 
 LINEAGE_DEPTH = 32  # at most this many entries of a row between whole rows
 _dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
@@ -74,18 +75,54 @@ class Encoder:
             out["before"] = "null" if before is None else before
         elif prev is not None and before is not None and after is not None \
                 and prev.depth + 1 < LINEAGE_DEPTH:
-            delta = _delta(json.loads(before), json.loads(after))
+            refs = refs_of(entry["event_id"], entry.get("recorded_at"), entry.get("version"))
+            delta = _delta(json.loads(before), json.loads(after), refs)
             if delta is not None and len(delta) < len(after):
                 out["depth"], out["change"] = prev.depth + 1, delta
         self.last[key] = Last(out["depth"], out["crc"], after)
         return out
 
 
-def _delta(before: dict[str, Any], after: dict[str, Any]) -> str | None:
-    """The changed fields of `after` as JSON text; None if a field came or went."""
-    if before.keys() != after.keys():
+def _delta(before: dict[str, Any], after: dict[str, Any], refs: tuple[Any, ...]) -> str | None:
+    """The changed fields of `after` as a JSON array (see `_applied`); None if the fields
+    are not the same ones in the same order."""
+    if list(before) != list(after):
         return None
-    return _dumps({k: v for k, v in after.items() if not _same(before[k], v)})
+    out: list[Any] = []
+    for i, (key, value) in enumerate(after.items()):
+        if _same(before[key], value):
+            continue
+        kind = type(value)
+        ref = (refs.index(value) + 1 if kind is str and value in refs[:3]
+               else 4 if kind is int and value == refs[3] else 0)
+        out += (i * 8 + ref,) if ref else (i * 8, value)
+    return _dumps(out)
+
+
+def refs_of(event_id: str, recorded_at: str | None, version: int | None) -> tuple[Any, ...]:
+    """What a delta may refer to instead of repeating it: the event's id, its time as text
+    and with 'Z' for UTC (as pydantic writes it), its version."""
+    zulu = recorded_at[:-6] + "Z" if recorded_at and recorded_at.endswith("+00:00") else None
+    return (event_id, recorded_at, zulu, version)
+
+
+def _applied(state: dict[str, Any], change: str, refs: tuple[Any, ...]) -> dict[str, Any]:
+    """`state` with a delta applied: a flat JSON array of codes (field index * 8 + kind),
+    kind 0 followed by the field's new value, kinds 1-4 standing for what `refs_of` gives
+    (what a projection row often copies from its event)."""
+    out, keys = dict(state), list(state)
+    items = json.loads(change)
+    i = 0
+    while i < len(items):
+        code = items[i]
+        kind = code & 7
+        if kind:
+            out[keys[code >> 3]] = refs[kind - 1]
+            i += 1
+        else:
+            out[keys[code >> 3]] = items[i + 1]
+            i += 2
+    return out
 
 
 class Stored(NamedTuple):
@@ -100,6 +137,7 @@ class Stored(NamedTuple):
     event_id: str
     event_type: str
     recorded_at: str
+    version: int
 
 
 def fold(rows: Iterable[Stored], *, from_start: bool) -> Iterator[LineageEntry]:
@@ -113,7 +151,8 @@ def fold(rows: Iterable[Stored], *, from_start: bool) -> Iterator[LineageEntry]:
         elif before is _UNKNOWN or before is None:
             after = _UNKNOWN
         else:
-            after = {**before, **json.loads(r.change or "{}")}
+            refs = refs_of(r.event_id, r.recorded_at, r.version)
+            after = _applied(before, r.change or "[]", refs)
         if before is not _UNKNOWN and after is not _UNKNOWN:
             yield LineageEntry(r.projection, r.row_key, r.position, r.event_id, r.event_type,
                                r.recorded_at, None if before is None else dict(before),

@@ -24,6 +24,7 @@ __all__ = [
     "checkpoints",
     "events",
     "lineage",
+    "lineage_names",
     "meta",
     "metadata",
     "parked",
@@ -143,7 +144,8 @@ parked = Table(
 )
 
 
-# Row lineage (slim): each projection row change as the row after it, folded forward
+# Row lineage (slim): each projection row change as the row after it, filed under the
+# id of its lineage's name (`lineage_names`), folded forward
 # (`incident_core.store.sql.lineage_format`): `change` is the whole row when `depth` is 0
 # (NULL: deleted), else only its changed fields, at most LINEAGE_DEPTH entries after a whole
 # row; the before of an entry is the after of the row's previous entry, unless `before` is
@@ -153,7 +155,7 @@ parked = Table(
 # which convert their old `incident_lineage` table then (see `lineage_legacy`).
 lineage = Table(
     "incident_row_lineage", metadata,
-    Column("projection", Text, primary_key=True),
+    Column("projection", Integer, primary_key=True, autoincrement=False),  # lineage_names.id
     Column("row_key", Text, primary_key=True),
     Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=False),
@@ -168,6 +170,14 @@ lineage = Table(
 LINEAGE_INDEXES = (
     Index("incident_row_lineage_event", lineage.c.projection, lineage.c.position,
           unique=True),
+)
+# The name each lineage's entries are filed under: renaming a lineage (a rebuild's staged
+# one promoted) moves the name; a cleared one keeps its id with no name until its entries
+# are deleted, a few thousand per later lineage write.
+lineage_names = Table(
+    "incident_lineage_names", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=True, unique=True),
 )
 
 
