@@ -41,15 +41,7 @@ class Last(NamedTuple):
     depth: int
     crc: int
     after: object = _UNKNOWN  # str or None when known
-
-
-def _same(a: Any, b: Any) -> bool:
-    """The same JSON value (1, 1.0 and true are different values)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (dict, list)):
-        return bool(_dumps(a) == _dumps(b))
-    return bool(a == b)
+    row: Any = None  # the after parsed, when a delta needed it
 
 
 class Encoder:
@@ -76,9 +68,12 @@ class Encoder:
         elif prev is not None and before is not None and after is not None \
                 and prev.depth + 1 < LINEAGE_DEPTH:
             refs = refs_of(entry["event_id"], entry.get("recorded_at"), entry.get("version"))
-            delta = _delta(json.loads(before), json.loads(after), refs)
+            row = json.loads(after)
+            delta = _delta(json.loads(before) if prev.row is None else prev.row, row, refs)
             if delta is not None and len(delta) < len(after):
                 out["depth"], out["change"] = prev.depth + 1, delta
+            self.last[key] = Last(out["depth"], out["crc"], after, row)
+            return out
         self.last[key] = Last(out["depth"], out["crc"], after)
         return out
 
@@ -90,9 +85,11 @@ def _delta(before: dict[str, Any], after: dict[str, Any], refs: tuple[Any, ...])
         return None
     out: list[Any] = []
     for i, (key, value) in enumerate(after.items()):
-        if _same(before[key], value):
-            continue
         kind = type(value)
+        was = before[key]
+        if was == value and type(was) is kind and (
+                kind is str or kind is int or value is None or _dumps(was) == _dumps(value)):
+            continue  # the same JSON text (1, 1.0 and true differ; so do 0.0 and -0.0)
         ref = (refs.index(value) + 1 if kind is str and value in refs[:3]
                else 4 if kind is int and value == refs[3] else 0)
         out += (i * 8 + ref,) if ref else (i * 8, value)
