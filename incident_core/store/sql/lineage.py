@@ -1,8 +1,11 @@
 """Row lineage in SQL: the `incident_row_lineage` table in the slim format of
 `lineage_format` (created on first use in stores made before it existed, read as empty while
 absent), written by the projector's transaction and read by indexed lookups joined with the
-events they name. A store holding the old `incident_lineage` table is read as it is (a
-read-only open writes nothing) and converted by its first lineage write (`lineage_legacy`)."""
+events they name. Entries are filed under the id of their lineage's name
+(`incident_lineage_names`): a rebuild's promote moves a name, and the entries it replaced are
+deleted later, GC_BATCH per lineage write, so no write lock is held for their size.
+A store holding the old `incident_lineage` table is read as it is (a read-only open writes
+nothing) and converted by its first lineage write, in that transaction (`lineage_legacy`)."""
 
 from __future__ import annotations
 
