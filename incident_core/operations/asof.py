@@ -35,11 +35,11 @@ from incident_core.operations.rowdiff import RowDiff, diff_rows, keyed_rows
 from incident_core.projections.definition import Projection, RowBuffer
 from incident_core.store.base import EventFilter, StreamInfo
 from incident_core.store.snapshots import FORMAT as SNAPSHOT_FORMAT
-from incident_core.store.snapshots import SnapshotShelf, streams_as_of
+from incident_core.store.snapshots import SnapshotShelf, stream_count_as_of, streams_as_of
 
 __all__ = ["CHECKPOINT_EVERY", "InvalidMoment", "RowsAsOf", "SeededFold", "code_signature",
            "diff_positions", "handled_pages", "position_at", "resolve_moment", "rows_as_of",
-           "state_as_of", "streams_at"]
+           "state_as_of", "stream_count_at", "streams_at"]
 
 CHECKPOINT_EVERY = 10_000
 PAGE = 5000
@@ -248,9 +248,18 @@ def state_as_of(app: Application, aggregate_id: str, position: int) -> Aggregate
 
 
 def streams_at(app: Application, position: int, *, after_id: str | None = None,
-               limit: int = 500) -> list[StreamInfo]:
-    """A page of the streams list as it stood after `position`."""
-    return streams_as_of(app.store, _checked(app, position), after_id=after_id, limit=limit)
+               limit: int = 500, aggregate_type: str | None = None,
+               pattern: str | None = None) -> list[StreamInfo]:
+    """A page of the streams list as it stood after `position` (ordered by id)."""
+    return streams_as_of(app.store, _checked(app, position), after_id=after_id, limit=limit,
+                         aggregate_type=aggregate_type, pattern=pattern)
+
+
+def stream_count_at(app: Application, position: int, *, aggregate_type: str | None = None,
+                    pattern: str | None = None) -> int:
+    """How many streams (the filter keeps) existed after `position`."""
+    return stream_count_as_of(app.store, _checked(app, position),
+                              aggregate_type=aggregate_type, pattern=pattern)
 
 
 def _checked(app: Application, position: int) -> int:

@@ -40,11 +40,11 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from incident_core.envelope import RecordedEvent
 from incident_core.store.base import EventFilter, EventStore, StreamInfo
 from incident_core.store.sql.schema import events as E
-from incident_core.store.sql.store import SqlEventStore, translate_errors
+from incident_core.store.sql.store import SqlEventStore, glob_to_like, translate_errors
 from incident_core.store.sql.transaction import SqlTransaction
 
 __all__ = ["FORMAT", "MAX_BYTES", "MAX_SNAPSHOTS", "SnapshotShelf", "schema_version_counts",
-           "streams_as_of", "type_sample"]
+           "stream_count_as_of", "streams_as_of", "type_sample"]
 
 MAX_SNAPSHOTS = 64  # per projection; past this every other one is dropped (K doubles)
 MAX_BYTES = 256_000_000  # per projection, compressed: the same thinning past this size
@@ -212,25 +212,57 @@ def type_sample(store: EventStore, event_type: str, schema_version: int | None,
     return out[:limit]
 
 
+def _as_of_where(position: int, aggregate_type: str | None, pattern: str | None) -> Any:
+    """The events up to `position` of the streams the filter keeps (the store's rule)."""
+    conditions = [E.c.position <= position]
+    if aggregate_type:
+        conditions.append(E.c.aggregate_type == aggregate_type)
+    if pattern:
+        conditions.append(E.c.aggregate_id.ilike(glob_to_like(pattern), escape="\\"))
+    return and_(*conditions)
+
+
+def _memory_streams_as_of(store: EventStore, position: int, aggregate_type: str | None,
+                          pattern: str | None) -> dict[str, StreamInfo]:
+    kept = {s.aggregate_id for s in store.streams(aggregate_type=aggregate_type,
+                                                  pattern=pattern)}
+    found: dict[str, StreamInfo] = {}
+    for batch in store.iter_events(up_to=position):
+        for e in batch:
+            if e.aggregate_id in kept:
+                old = found.get(e.aggregate_id)
+                found[e.aggregate_id] = StreamInfo(
+                    e.aggregate_id, e.aggregate_type, e.version,
+                    (old.event_count if old else 0) + 1, e.recorded_at_text, e.position)
+    return found
+
+
 def streams_as_of(store: EventStore, position: int, *, after_id: str | None = None,
-                  limit: int = 500) -> list[StreamInfo]:
+                  limit: int = 500, aggregate_type: str | None = None,
+                  pattern: str | None = None) -> list[StreamInfo]:
     """The streams as they stood after `position`: a keyset page ordered by aggregate id
-    (walked through the (aggregate_id, version) index on SQL stores)."""
+    (walked through the (aggregate_id, version) index on SQL stores), filtered by
+    aggregate type and id pattern as `EventStore.streams` filters."""
     if isinstance(store, SqlEventStore):
         stmt = (select(E.c.aggregate_id, func.min(E.c.aggregate_type), func.max(E.c.version),
                        func.count(), func.max(E.c.recorded_at), func.max(E.c.position))
-                .where(and_(E.c.position <= position,
-                            E.c.aggregate_id > (after_id or "")))
+                .where(_as_of_where(position, aggregate_type, pattern),
+                       E.c.aggregate_id > (after_id or ""))
                 .group_by(E.c.aggregate_id).order_by(E.c.aggregate_id).limit(limit))
         with _sql_errors(), store.engine.connect() as conn:
             return [StreamInfo(str(a), str(t), int(v), int(n), str(at), int(p))
                     for a, t, v, n, at, p in conn.execute(stmt)]
-    found: dict[str, StreamInfo] = {}
-    for batch in store.iter_events(up_to=position):
-        for e in batch:
-            old = found.get(e.aggregate_id)
-            found[e.aggregate_id] = StreamInfo(
-                e.aggregate_id, e.aggregate_type, e.version,
-                (old.event_count if old else 0) + 1, e.recorded_at_text, e.position)
+    found = _memory_streams_as_of(store, position, aggregate_type, pattern)
     ids = sorted(i for i in found if after_id is None or i > after_id)
     return [found[i] for i in ids[:limit]]
+
+
+def stream_count_as_of(store: EventStore, position: int, *,
+                       aggregate_type: str | None = None, pattern: str | None = None) -> int:
+    """How many streams (the filter keeps) had an event at or before `position`."""
+    if isinstance(store, SqlEventStore):
+        stmt = select(func.count(func.distinct(E.c.aggregate_id))).where(
+            _as_of_where(position, aggregate_type, pattern))
+        with _sql_errors(), store.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+    return len(_memory_streams_as_of(store, position, aggregate_type, pattern))

@@ -14,11 +14,16 @@ the core operation `incident_core.operations.rebuild.rebuild` in an `OperationWo
 showing ``rebuildProgress`` (events/s, ETA) and ``cancelRebuildButton``. The operation
 writes only when it finishes, so the table stays readable meanwhile, and a cancelled or
 failed rebuild leaves the previous rows as they were. Read-only stores cannot rebuild.
+
+`show_as_of(app, position)` shows every tab as of a past position (`projection_past`: the
+rows folded from the nearest row snapshot, read in the worker, sortable, never written);
+rebuilds are refused and new events leave the tabs alone until `show_as_of(app, None)`.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QShowEvent
@@ -41,6 +46,7 @@ from incident_gui.tasks.workers import OperationWorker, call_operation
 from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.command_form import error_color
 from incident_gui.widgets.command_panel import host_binds_shortcut, panel_shortcut
+from incident_gui.widgets.projection_past import PastRows, read_as_of
 from incident_gui.widgets.projection_rows import (
     PAGE_SIZE,
     ProjectionRowsModel,
@@ -89,6 +95,7 @@ class _ProjectionTab(QWidget):
         self.name = name
         self.model = ProjectionRowsModel(app.store, app.projection(name).spec)
         self.stale = True
+        self.as_of: int | None = None  # the past position shown (None: now)
         self._reader: OperationWorker[RowsSnapshot] | None = None
         self._read_again = False
         self._sized = False
@@ -131,18 +138,25 @@ class _ProjectionTab(QWidget):
         if self._reader is not None:
             self._read_again = True
             return
-        store, spec = self.app.store, self.model.spec
-        pages = -(-min(max(self.model.rowCount(), 1), KEEP_LOADED_ROWS) // PAGE_SIZE)
-        sort = self.model.sort_key
-        reader: OperationWorker[RowsSnapshot] = OperationWorker(
-            lambda: call_operation(lambda: read_snapshot(store, spec, pages * PAGE_SIZE,
-                                                         sort=sort)))
+        if self.as_of is not None:
+            self.info.setText(f"Reading the rows as of position #{self.as_of:,}…")
+        reader: OperationWorker[RowsSnapshot] = OperationWorker(self._read_call())
         reader.signals.finished.connect(self._on_read)
         reader.signals.errored.connect(self._on_read_failed)
         reader.signals.cancelled.connect(self._on_read_cancelled)
         self._reader = reader
         self.model.set_loading(True)
         reader.start()
+
+    def _read_call(self) -> Any:
+        """The read a reload runs in its worker: the rows now, or as of the past."""
+        app, name, spec, sort, as_of = (self.app, self.name, self.model.spec,
+                                        self.model.sort_key, self.as_of)
+        if as_of is not None:
+            return lambda: call_operation(lambda: read_as_of(app, name, as_of, sort))
+        pages = -(-min(max(self.model.rowCount(), 1), KEEP_LOADED_ROWS) // PAGE_SIZE)
+        return lambda: call_operation(lambda: read_snapshot(app.store, spec,
+                                                            pages * PAGE_SIZE, sort=sort))
 
     def _on_header_clicked(self, section: int) -> None:
         """Sort by the clicked column; a second click on it reverses the order."""
@@ -213,6 +227,12 @@ class _ProjectionTab(QWidget):
                 return
 
     def _describe(self, snapshot: RowsSnapshot) -> None:
+        if isinstance(snapshot, PastRows):
+            self.info.setText(snapshot.describe())
+            self.info.setToolTip("Rows folded from the log up to that position; "
+                                 "press Now (toolbar) to see the present")
+            self.info.setStyleSheet("")
+            return
         rows, checkpoint = snapshot.total, snapshot.checkpoint
         parts = [f"{rows:,} row{'s' if rows != 1 else ''}"]
         if checkpoint is None:
@@ -236,6 +256,7 @@ class ProjectionPanel(QWidget):
         self.setObjectName("projectionPanel")
         self._app: Application | None = None
         self._read_only = False
+        self._as_of: tuple[Application, int] | None = None  # the past shown, and whose
         self._worker: OperationWorker[RebuildReport] | None = None
         self._rebuilding = ""
         self._rate_start: tuple[float, int] | None = None
@@ -266,7 +287,7 @@ class ProjectionPanel(QWidget):
         self._refresh_button = QPushButton("Reload", self)
         self._refresh_button.setObjectName("refreshProjectionsButton")
         self._refresh_button.setToolTip("Read the rows, checkpoints and head again")
-        self._refresh_button.clicked.connect(self.refresh)
+        self._refresh_button.clicked.connect(self.reload_all)
         self._rebuild_button = QPushButton("Rebuild", self)
         self._rebuild_button.setObjectName("rebuildButton")
         self._rebuild_button.clicked.connect(self.rebuild_current)
@@ -304,9 +325,12 @@ class ProjectionPanel(QWidget):
             self._tabs.removeTab(0)
             page.setParent(None)
             page.deleteLater()
+        if self._as_of is not None and self._as_of[0] is not app:
+            self._as_of = None  # another store starts in the present
         if app is not None:
             for name in app.domain.projections:
                 tab = _ProjectionTab(app, name, self._tabs)
+                tab.as_of = self.as_of
                 tab.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
                 tab.view.customContextMenuRequested.connect(
                     lambda pos, t=tab: self.sig_context_menu.emit(t, pos))
@@ -314,7 +338,22 @@ class ProjectionPanel(QWidget):
         self._tabs.blockSignals(False)
         self._empty.setVisible(app is not None and self._tabs.count() == 0)
         self._tabs.setVisible(self._tabs.count() > 0)
-        self.refresh()
+        self.reload_all()
+
+    @property
+    def as_of(self) -> int | None:
+        """The past position the tabs show (None: now)."""
+        return None if self._as_of is None else self._as_of[1]
+
+    def show_as_of(self, app: Application | None, position: int | None) -> None:
+        """Show every tab as of `position` of `app`'s store (None: now)."""
+        self._as_of = None if app is None or position is None else (app, position)
+        for index in range(self._tabs.count()):
+            tab = self._tab(index)
+            if tab.as_of != self.as_of:
+                tab.as_of = self.as_of
+                tab.model.clear()
+        self.reload_all()
 
     def set_read_only(self, read_only: bool) -> None:
         """Read-only stores show projections but cannot rebuild them."""
@@ -322,8 +361,13 @@ class ProjectionPanel(QWidget):
         self._update_controls()
 
     def refresh(self) -> None:
-        """Reload the current tab now and the others when they are shown (call it when
-        the store changed)."""
+        """The store changed: reload the current tab now and the others when they are shown
+        (the past does not change: tabs showing it stay as they are)."""
+        if self.as_of is None:
+            self.reload_all()
+
+    def reload_all(self) -> None:
+        """Read every tab again (the current one now, the others when shown)."""
         for index in range(self._tabs.count()):
             self._tab(index).stale = True
         self._on_tab_changed(self._tabs.currentIndex())
@@ -362,10 +406,12 @@ class ProjectionPanel(QWidget):
 
     def _update_controls(self) -> None:
         running = self._worker is not None
-        can = self._app is not None and self._tabs.count() > 0 and not self._read_only
+        can = (self._app is not None and self._tabs.count() > 0 and not self._read_only
+               and self.as_of is None)
         self._rebuild_button.setEnabled(can and not running)
         self._rebuild_button.setToolTip(
             "The store is open read-only: projections cannot be rebuilt" if self._read_only
+            else "Showing the past: press Now (toolbar) to rebuild" if self.as_of is not None
             else f"Replay the log into the shown projection ({REBUILD_SHORTCUT})")
         self._refresh_button.setEnabled(self._app is not None)
         self._progress.setVisible(running)
@@ -391,6 +437,9 @@ class ProjectionPanel(QWidget):
     def _start_rebuild(self, names: list[str], name: str) -> None:
         app = self._app
         if app is None or self._read_only or self._worker is not None:
+            return
+        if self.as_of is not None:
+            self._set_status("Showing the past: press Now to rebuild.", error=True)
             return
         worker: OperationWorker[RebuildReport] = OperationWorker(lambda: rebuild(app, names))
         worker.signals.progress.connect(self._on_progress)

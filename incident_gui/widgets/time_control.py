@@ -109,6 +109,7 @@ class PastBanner(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pastBanner")
+        self.setWordWrap(True)
         self.setStyleSheet("QLabel#pastBanner { background: #8a4b00; color: white; "
                            "padding: 4px 8px; font-weight: bold; }")
         self.hide()
@@ -119,6 +120,6 @@ class PastBanner(QLabel):
             return
         at = f" — recorded {when}" if when else ""
         self.setText(f"Showing the past: as of position {position} of {head}{at}. "
-                     "The Time travel tab shows projections, streams and states as of then; "
+                     "Streams, projections and states are as of then, commands are off; "
                      "press Now to return.")
         self.show()
