@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from incident_core.engine.application import Application
 from incident_core.operations.asof import resolve_moment
+from incident_gui.widgets.formatting import local_time
 from incident_gui.widgets.tt_common import Runner
 
 __all__ = ["PastBanner", "TimeControl"]
@@ -118,7 +119,7 @@ class PastBanner(QLabel):
         if position is None:
             self.hide()
             return
-        at = f" — recorded {when}" if when else ""
+        at = f" — recorded {local_time(when)}" if when else ""
         self.setText(f"Showing the past: as of position {position} of {head}{at}. "
                      "Streams, projections and states are as of then, commands are off; "
                      "press Now to return.")
