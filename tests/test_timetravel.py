@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from incident_core.engine.application import Application
+from incident_core.examples import library
 from incident_core.examples.bank import DepositMoney, OpenAccount
 from incident_core.examples.bank import domain as bank_domain
-from incident_core.operations import demo
+from incident_core.operations import asof, demo
 from incident_core.operations.asof import (
     InvalidMoment,
     code_signature,
@@ -28,6 +29,7 @@ from incident_core.operations.rowdiff import keyed_rows
 from incident_core.operations.shadow import ShadowState, shadow_rebuild
 from incident_core.progress import run_to_end
 from incident_core.store.open import open_store
+from incident_core.store import snapshots
 from incident_core.store.snapshots import SnapshotShelf
 from tests.timetravel_domains import changed_bank, notes_v1, notes_v2
 
@@ -74,15 +76,58 @@ def test_as_of_in_the_middle_equals_a_fresh_replay(seeded: Application) -> None:
     assert rows_as_of(seeded, NAMES, 0)["bank_accounts"].rows == []
 
 
-def test_snapshots_are_bounded_and_keyed_by_code(seeded: Application) -> None:
+def test_snapshots_are_bounded_and_keyed_by_code(seeded: Application,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asof, "FULL_EVERY", 3)
+    monkeypatch.setattr(snapshots, "MAX_SEGMENTS", 8)
     rows_as_of(seeded, NAMES, seeded.store.head(), every=1)
     shelf = SnapshotShelf(seeded.store)
     signature = code_signature(seeded, seeded.projection("bank_accounts"))
     kept = shelf.positions("bank_accounts", signature)
-    assert 0 < len(kept) <= 64
+    segments = [p for p in kept if shelf.nearest("bank_accounts", signature, p,
+                                                 "aggregate_id") is not None
+                and shelf.nearest("bank_accounts", signature, p, "aggregate_id")[1] == p]
+    assert 0 < len(segments) <= 8 and len(kept) > len(segments)  # fulls and their deltas
+    head = seeded.store.head()
+    for position in (kept[0], kept[len(kept) // 2], kept[-1], head):
+        found = shelf.nearest("bank_accounts", signature, position, "aggregate_id")
+        assert found is not None and found[0] <= position
+        assert keyed_rows(seeded.projection("bank_accounts").spec, found[2].values()) == \
+            fresh_replay(seeded, "bank_accounts", found[0])
     changed = code_signature(seeded, changed_bank.projections["bank_accounts"])
     assert changed != signature
-    assert shelf.nearest("bank_accounts", changed, seeded.store.head()) is None
+    assert shelf.nearest("bank_accounts", changed, head, "aggregate_id") is None
+
+
+def test_delta_snapshots_carry_removed_rows(store_target: str) -> None:
+    """Loans end (their row is deleted) between snapshots: every position of the log,
+    as of it from the deltas, equals a fresh replay."""
+    with Application.open(store_target, library.domain, create=True) as app:
+        app.dispatch(library.AddBook(aggregate_id="B1", title="Dune", author="Herbert",
+                                     genre=library.Genre.FICTION))
+        app.dispatch(library.AddBook(aggregate_id="B2", title="Emma", author="Austen",
+                                     genre=library.Genre.FICTION))
+        for member in ("ann", "bob"):
+            app.dispatch(library.RegisterMember(aggregate_id=member, name=member.title()))
+        for round_ in range(4):
+            for book, member in (("B1", "ann"), ("B2", "bob")):
+                assert app.dispatch(library.LendBook(
+                    aggregate_id=book, member_id=member, loan_id=uuid.uuid4())).ok
+            assert app.dispatch(library.ReturnBook(aggregate_id="B1")).ok
+            if round_ % 2:
+                assert app.dispatch(library.ReturnBook(aggregate_id="B2")).ok
+            else:
+                app.dispatch(library.ReturnBook(aggregate_id="B2"))
+        names = list(app.domain.projections)
+        head = app.store.head()
+        rows_as_of(app, names, head, every=2)  # deltas every 2 events
+        for position in range(head + 1):
+            found = rows_as_of(app, names, position, every=2)
+            for name in names:
+                assert keyed_rows(app.projection(name).spec, found[name].rows) == \
+                    fresh_replay(app, name, position), (name, position)
+        last = rows_as_of(app, ["books_on_loan"], head, every=2)["books_on_loan"]
+        assert last.snapshot > 2 and last.replayed <= 2  # from a delta (the full is at 2)
 
 
 def test_diff_between_two_positions(bank: Application) -> None:
