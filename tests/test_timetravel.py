@@ -28,8 +28,8 @@ from incident_core.operations.replay import ProjectionFold
 from incident_core.operations.rowdiff import keyed_rows
 from incident_core.operations.shadow import ShadowState, shadow_rebuild
 from incident_core.progress import run_to_end
-from incident_core.store.open import open_store
 from incident_core.store import snapshots
+from incident_core.store.open import open_store
 from incident_core.store.snapshots import SnapshotShelf
 from tests.timetravel_domains import changed_bank, notes_v1, notes_v2
 
@@ -248,3 +248,32 @@ def test_snapshots_of_old_code_are_never_used_by_new_code(store_target: str) -> 
         again = rows_as_of(new, ["bank_accounts"], middle, every=10)["bank_accounts"]
         assert again.snapshot > 0 and keyed_rows(spec, again.rows) == keyed_rows(spec,
                                                                                 found.rows)
+
+
+def test_a_snapshot_table_of_the_older_format_is_made_again(tmp_path: Any) -> None:
+    """Snapshots are a cache of the log: a table without the segment column (the format
+    before deltas) is not read, and the first save makes it again."""
+    import sqlite3
+
+    target = str(tmp_path / "old.sqlite3")
+    with Application.open(target, bank_domain, create=True) as app:
+        run_to_end(demo(app, accounts=5, transfers=10, seed=2))
+    with sqlite3.connect(target) as conn:
+        conn.execute("CREATE TABLE incident_row_snapshots (name TEXT, signature TEXT, "
+                     "position BIGINT, row_count INTEGER, data BLOB, "
+                     "PRIMARY KEY (name, signature, position))")
+        conn.execute("INSERT INTO incident_row_snapshots VALUES ('bank_accounts', 'x', 1, 0, "
+                     "x'00')")
+    with Application.open(target, bank_domain) as app:
+        head = app.store.head()
+        found = rows_as_of(app, NAMES, head, every=5)
+        for name in NAMES:
+            assert keyed_rows(app.projection(name).spec, found[name].rows) == \
+                fresh_replay(app, name, head)
+        again = rows_as_of(app, NAMES, head, every=5)
+        assert again["bank_accounts"].snapshot > 0
+    with sqlite3.connect(target) as conn:
+        columns = [c[1] for c in conn.execute("PRAGMA table_info(incident_row_snapshots)")]
+        assert "base" in columns
+        assert conn.execute("SELECT count(*) FROM incident_row_snapshots "
+                            "WHERE signature = 'x'").fetchone() == (0,)

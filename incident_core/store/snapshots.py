@@ -140,6 +140,11 @@ def _thinned(entries: dict[int, tuple[int | None, int]]) -> list[int]:
     return drop
 
 
+def _current_table(conn: Connection) -> bool:
+    return bool(conn.dialect.has_table(conn, snapshots.name)) and "base" in {
+        c["name"] for c in inspect(conn).get_columns(snapshots.name)}
+
+
 @contextmanager
 def _sql_errors() -> Iterator[None]:
     try:
@@ -161,8 +166,9 @@ class SnapshotShelf:
             return _local.setdefault(self.store, {})
 
     def _table_exists(self, conn: Connection) -> bool:
+        """Whether the table is there in this format (an older one counts as absent)."""
         if self._has_table is None:
-            self._has_table = bool(conn.dialect.has_table(conn, snapshots.name))
+            self._has_table = _current_table(conn)
         return self._has_table
 
     def positions(self, name: str, signature: str) -> list[int]:
@@ -238,10 +244,10 @@ class SnapshotShelf:
         return True
 
     def _ensure_table(self, conn: Connection) -> None:
-        if conn.dialect.has_table(conn, snapshots.name) and "base" not in {
-                c["name"] for c in inspect(conn).get_columns(snapshots.name)}:
-            snapshots.drop(conn)  # the older format: a cache, made again from the log
-        snapshots.create(conn, checkfirst=True)
+        if not _current_table(conn):
+            if conn.dialect.has_table(conn, snapshots.name):
+                snapshots.drop(conn)  # the older format: a cache, made again from the log
+            snapshots.create(conn)
         self._has_table = True
 
     def _save_sql(self, conn: Connection, name: str, signature: str, entry: Entry,
