@@ -21,6 +21,7 @@ from incident_core.operations.asof import (
     resolve_moment,
     rows_as_of,
     state_as_of,
+    stream_count_at,
     streams_at,
 )
 from incident_core.operations.catalog import catalog, try_decode
@@ -161,6 +162,13 @@ def test_state_streams_and_times_as_of(bank: Application) -> None:
     streams = streams_at(bank, middle)
     assert [(s.aggregate_id, s.version, s.event_count) for s in streams] == [("acc-a", 2, 2)]
     assert len(streams_at(bank, bank.store.head())) == 2
+    head = bank.store.head()
+    assert stream_count_at(bank, middle) == 1 and stream_count_at(bank, head) == 2
+    assert [s.aggregate_id for s in streams_at(bank, head, pattern="*-B")] == ["acc-b"]
+    assert stream_count_at(bank, middle, pattern="acc-b") == 0
+    assert stream_count_at(bank, head, aggregate_type="Account", pattern="acc") == 2
+    assert streams_at(bank, head, aggregate_type="Transfer") == []
+    assert [s.aggregate_id for s in streams_at(bank, head, after_id="acc-a")] == ["acc-b"]
     recorded = bank.store.read_events(after_position=middle - 1, limit=1)[0]
     assert position_at(bank, recorded.recorded_at) >= middle
     assert resolve_moment(bank, str(middle)) == middle

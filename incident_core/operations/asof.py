@@ -14,7 +14,10 @@ hundred milliseconds on a busy machine) on top of one full snapshot and the delt
 it (at most ~rows/4 events' worth of changed rows: a quarter more to decode than the full
 rows at worst), and a full row dump costs at most ~4 row dumps per event folded. Bounded:
 at most `MAX_SEGMENTS` (64) segments and `MAX_BYTES` (256 MB compressed) per projection.
-Measured in benchmarks/bench_timetravel.py.
+Measured in benchmarks/bench_timetravel.py (1,005,048 bank events, 2 shared cores, load
+~5): as-of of both projections at 10 random positions 0.04-0.69 s, median 0.28 s (at most
+661 events replayed, up to 225k rows decoded), against 0.11-1.92 s, median 0.52-0.63 s,
+for full snapshots every max(10,000, rows/8) events; snapshots 234 MB against 234 MB.
 """
 
 from __future__ import annotations
