@@ -47,13 +47,13 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from incident_core.envelope import RecordedEvent
-from incident_core.store.base import EventFilter, EventStore, StreamInfo
+from incident_core.ports import EventFilter, EventStore, StreamInfo
+from incident_core.store.sql.errors import translate_errors
+from incident_core.store.sql.inspector_reads import glob_to_like
 from incident_core.store.sql.schema import events as E
-from incident_core.store.sql.store import SqlEventStore, glob_to_like, translate_errors
+from incident_core.store.sql.store import SqlEventStore
 from incident_core.store.sql.transaction import SqlTransaction
 
 __all__ = ["FORMAT", "MAX_BYTES", "MAX_SEGMENTS", "SnapshotShelf", "schema_version_counts",
@@ -264,8 +264,8 @@ class SnapshotShelf:
                 t.name == name, t.position <= position)).all()
             if not _continues([(int(p), b) for p, b in kept], position, base, previous):
                 return False
-        insert = (pg_dialect.insert if conn.dialect.name == "postgresql"
-                  else sqlite_dialect.insert)(snapshots)
+        assert self._sql is not None  # only called for a writable SQL store
+        insert = self._sql.sql_dialect.insert(snapshots)
         conn.execute(insert.on_conflict_do_nothing(), {
             "name": name, "signature": signature, "position": position, "base": base,
             "row_count": count, "data": data})

@@ -13,7 +13,7 @@ from typing import Any
 
 from incident_core import Application
 from incident_core.operations.asof import rows_as_of
-from incident_core.store.sorting import SortKey
+from incident_core.ports.sorting import SortKey
 from incident_gui.widgets.projection_rows import RowsSnapshot, cell_text
 
 __all__ = ["PastRows", "read_as_of"]
