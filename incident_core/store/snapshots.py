@@ -114,15 +114,15 @@ def _chain(entries: Sequence[Entry]) -> Sequence[Entry] | None:
     return chain if ok else None
 
 
-def _continues(entries: Sequence[tuple[int, int | None]], position: int, base: int,
-               previous: int) -> bool:
-    """Whether a delta at `position` on segment `base` may follow `previous`: that is the
-    latest snapshot before it, and of the same segment."""
-    before = [(p, b) for p, b in entries if p < position]
-    if position in {p for p, _ in entries} or not before:
+def _continues(last: tuple[int, int | None] | None, base: int, previous: int) -> bool:
+    """Whether a delta on segment `base` may follow `previous`, given the latest snapshot
+    at or before the delta's position (position, base): it must be `previous` (so none is
+    at the delta's own position), of the same segment."""
+    if last is None:
         return False
-    last, last_base = max(before)
-    return last == previous and (last == base if last_base is None else last_base == base)
+    position, last_base = last
+    return position == previous and (position == base if last_base is None
+                                      else last_base == base)
 
 
 def _thinned(entries: dict[int, tuple[int | None, int]]) -> list[int]:
@@ -238,9 +238,11 @@ class SnapshotShelf:
             for key in [k for k in shelves if k[0] == name and k[1] != signature]:
                 del shelves[key]
             shelf = shelves.setdefault((name, signature), {})
-            if base is not None and not _continues(
-                    [(p, e[1]) for p, e in shelf.items()], position, base, previous):
-                return False
+            if base is not None:
+                last = max((p for p in shelf if p <= position), default=None)
+                if not _continues(None if last is None else (last, shelf[last][1]), base,
+                                  previous):
+                    return False
             shelf.setdefault(position, entry)
             for old in _thinned({p: (e[1], len(e[2])) for p, e in shelf.items()}):
                 del shelf[old]
@@ -258,17 +260,28 @@ class SnapshotShelf:
         position, base, data = entry
         self._ensure_table(conn)
         t = snapshots.c
-        conn.execute(delete(snapshots).where(t.name == name, t.signature != signature))
-        if base is not None:
-            kept = conn.execute(select(t.position, t.base).where(
-                t.name == name, t.position <= position)).all()
-            if not _continues([(int(p), b) for p, b in kept], position, base, previous):
+        if base is None:  # a new segment: other code's snapshots go
+            conn.execute(delete(snapshots).where(t.name == name, t.signature != signature))
+        else:  # one primary-key probe: the latest snapshot at or before the delta
+            last = conn.execute(select(t.position, t.base).where(
+                t.name == name, t.signature == signature, t.position <= position)
+                .order_by(t.position.desc()).limit(1)).first()
+            if not _continues(None if last is None else (int(last[0]), last[1]), base,
+                              previous):
                 return False
         assert self._sql is not None  # only called for a writable SQL store
         insert = self._sql.sql_dialect.insert(snapshots)
         conn.execute(insert.on_conflict_do_nothing(), {
             "name": name, "signature": signature, "position": position, "base": base,
             "row_count": count, "data": data})
+        if base is None:
+            self._thin_sql(conn, name)
+        return True
+
+    @staticmethod
+    def _thin_sql(conn: Connection, name: str) -> None:
+        """When a segment starts (not at every delta: the sizes read is a scan)."""
+        t = snapshots.c
         sizes = {int(p): (None if b is None else int(b), int(n)) for p, b, n in conn.execute(
             select(t.position, t.base, func.length(t.data)).where(t.name == name))}
         drop = _thinned(sizes)
@@ -277,7 +290,6 @@ class SnapshotShelf:
                                if p in drop})
             conn.execute(delete(snapshots).where(t.name == name, or_(
                 t.position.in_(drop), t.base.in_(segments))))
-        return True
 
 
 # -- grouped reads ------------------------------------------------------------------------
