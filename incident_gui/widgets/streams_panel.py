@@ -63,6 +63,8 @@ class StreamsPanel(QWidget):
         for signal in (self.model.modelReset, self.model.rowsInserted, self.model.sig_loaded):
             signal.connect(self._update_count)
         self.model.sig_failed.connect(self._on_failed)
+        self._reselect: str | None = None  # kept across a move in time, selected on load
+        self.model.sig_loaded.connect(self._select_again)
         self._layout()
 
     def _setup_view(self) -> None:
@@ -112,6 +114,7 @@ class StreamsPanel(QWidget):
     def show_as_of(self, position: int | None) -> None:
         """List the streams as of `position` (None: now), keeping the filters."""
         header = self.view.horizontalHeader()
+        self._reselect = self.selected_aggregate()
         if position is not None:
             self.view.setSortingEnabled(False)  # the past is listed by aggregate id
             header.setSortIndicator(self.model.sort_section(ID_ORDER),
@@ -121,6 +124,13 @@ class StreamsPanel(QWidget):
             return
         self.model.set_as_of(None)
         self._live_header()
+        self._select_again()
+
+    def _select_again(self) -> None:
+        """After a move in time, the stream selected before (once its page is there)."""
+        if self._reselect is not None and not self.model.is_loading():
+            aggregate_id, self._reselect = self._reselect, None
+            self.select_aggregate(aggregate_id)
 
     def _live_header(self) -> None:
         """The header of the present: sortable, showing the chosen order."""

@@ -131,7 +131,7 @@ def test_every_panel_shows_the_past_and_now_returns(make_window: Any, qtbot: Any
     assert f"as of position {middle:,}" in streams.count_label.text()
     changed = next(a for a, (version, _n) in streams_then(app, middle).items()
                    if app.store.stream(a) is not None and app.store.stream(a).version > version)
-    streams.select_aggregate(changed)
+    assert streams.select_aggregate(changed)
     qtbot.waitUntil(lambda: "version" in state.title.text()
                     and "computing" not in state.title.text(), timeout=10000)
     assert f"as of position {middle:,}" in state.title.text()
@@ -147,6 +147,7 @@ def test_every_panel_shows_the_past_and_now_returns(make_window: Any, qtbot: Any
     qtbot.waitUntil(lambda: not streams.model.is_loading(), timeout=10000)
     assert stream_rows(streams) == {s.aggregate_id: (s.version, s.event_count)
                                     for s in app.store.streams()}
+    assert streams.selected_aggregate() == changed  # the selection stays across the move
     assert streams.view.isSortingEnabled() and "as of" not in streams.count_label.text()
 
 
