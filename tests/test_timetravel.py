@@ -285,3 +285,30 @@ def test_a_snapshot_table_of_the_older_format_is_made_again(tmp_path: Any) -> No
         assert "base" in columns
         assert conn.execute("SELECT count(*) FROM incident_row_snapshots "
                             "WHERE signature = 'x'").fetchone() == (0,)
+
+
+def test_a_fold_over_kept_snapshots_continues_them(seeded: Application,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shadow rebuild (or an as-of) passing snapshots made before adopts them: nothing
+    is packed or written again, and the deltas it adds after them still give the
+    replay's rows."""
+    middle = seeded.store.head() // 2
+    rows_as_of(seeded, NAMES, middle, every=5)
+    shelf = SnapshotShelf(seeded.store)
+    signature = code_signature(seeded, seeded.projection("transfers"))
+    before = shelf.positions("transfers", signature)
+    packed: list[int] = []
+    real_pack = snapshots._pack
+    monkeypatch.setattr(snapshots, "_pack", lambda rows, removed=(): (
+        packed.append(len(rows)), real_pack(rows, removed))[1])
+    built = run_to_end(shadow_rebuild(seeded, "transfers", every=5))
+    assert built.diff.is_empty
+    after = shelf.positions("transfers", signature)
+    assert after[:len(before)] == before and len(after) > len(before)
+    assert len(packed) == len(after) - len(before)  # only the new ones were made
+    head = seeded.store.head()
+    found = rows_as_of(seeded, ["transfers"], head, every=5)["transfers"]
+    assert found.snapshot > middle
+    assert keyed_rows(seeded.projection("transfers").spec, found.rows) == \
+        fresh_replay(seeded, "transfers", head)
+    built.discard()

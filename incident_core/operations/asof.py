@@ -205,6 +205,11 @@ class Snapshotter:
     def save(self, boundary: int) -> None:
         for name, signature in self.signatures.items():
             full = self.fulls[name]
+            kept = self.shelf.segment_at(name, signature, boundary)
+            if kept is not None:  # made before (the same rows): continue its segment
+                self.fold.advance(name)
+                self.fulls[name] = kept
+                continue
             if full is None or self._full_due(name, boundary):
                 self.shelf.save(name, signature, boundary, self.fold.settle(name))
                 self.fulls[name] = boundary

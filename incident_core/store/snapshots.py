@@ -185,6 +185,20 @@ class SnapshotShelf:
                     .order_by(snapshots.c.position))
             return [int(p) for p in conn.execute(stmt).scalars()]
 
+    def segment_at(self, name: str, signature: str, position: int) -> int | None:
+        """If a snapshot is kept at `position`, the position of its segment's full one."""
+        if self._sql is None:
+            entry = self._local().get((name, signature), {}).get(position)
+            return None if entry is None else entry[1] or position
+        t = snapshots.c
+        stmt = select(func.coalesce(t.base, t.position)).where(
+            t.name == name, t.signature == signature, t.position == position)
+        with _sql_errors(), self._sql.engine.connect() as conn:
+            if not self._table_exists(conn):
+                return None
+            found = conn.execute(stmt).scalar()
+        return None if found is None else int(found)
+
     def nearest(self, name: str, signature: str, position: int,
                 key: str) -> tuple[int, int, Keyed] | None:
         """The latest snapshot at or before `position`: (its position, its segment's full
