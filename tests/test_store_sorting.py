@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from incident_core import EventFilter, EventStore, open_store
-from incident_core.store.sorting import (
+from incident_core.ports.sorting import (
     EVENT_SORT_COLUMNS,
     STREAM_SORT_COLUMNS,
     SortKey,
@@ -19,7 +19,7 @@ from incident_core.store.sorting import (
     null_last,
     stream_cursor,
 )
-from tests.test_store_contract import SPEC, pending
+from incident_core.testing import SPEC, pending
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from incident_core.cli.output import (
 if TYPE_CHECKING:
     from incident_core.domain import Domain
     from incident_core.engine.application import Application
-    from incident_core.store.base import EventStore
+    from incident_core.ports import EventStore
 
 
 # -- targets, domains, stores ----------------------------------------------------------------
@@ -113,15 +113,6 @@ def open_read_only(args: argparse.Namespace) -> EventStore:
 
 def sqlite_path(target: str) -> str | None:
     """The file of a SQLite target (None for memory: and server URLs)."""
-    from incident_core.store.open import is_url
+    from incident_core.store.open import sqlite_file
 
-    if target in ("memory:", ":memory:"):
-        return None
-    if not is_url(target):
-        return os.path.expanduser(target)
-    from sqlalchemy.engine import make_url
-
-    url = make_url(target)
-    if url.get_backend_name() != "sqlite":
-        return None
-    return url.database or None
+    return sqlite_file(target)

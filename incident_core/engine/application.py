@@ -34,9 +34,9 @@ from incident_core.errors import (
     StoreError,
     UnknownProjection,
 )
+from incident_core.ports import EventStore
 from incident_core.process import Accepted, Outcome, Rejected
 from incident_core.projections.definition import Projection
-from incident_core.store.base import EventStore
 from incident_core.store.open import open_store
 from incident_core.values import (
     aggregate_key,
@@ -66,7 +66,7 @@ class Application(ProcessManagers, LineageQueries):
         self.store = store
         # Concurrent dispatches share durable commits (incident_core.engine.group_commit).
         self._group: GroupCommit | None = None
-        if group_commit and not store.read_only and store.dialect != "memory":
+        if group_commit and not store.read_only and store.group_commit:
             from incident_core.engine.group_commit import GroupCommit
 
             self._group = GroupCommit(cast(Any, store))
