@@ -7,6 +7,7 @@ present in one click."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,38 @@ def test_streams_filter_applies_in_the_past(make_window: Any, qtbot: Any,
     wanted = {a: v for a, v in streams_then(app, middle).items() if a.startswith("acc-00")}
     assert stream_rows(streams) == wanted
     assert streams.model.total == len(wanted)
+
+
+def test_a_second_move_in_time_wins(make_window: Any, qtbot: Any, bank_store: str) -> None:
+    """Moving again before the first move's reads answer: every panel ends at the second
+    position (each requester cancelled its own stale reads), and state/stream answers
+    of the first move never land afterwards."""
+    window = make_window(bank_store)
+    app = window.session.app
+    head = app.store.head()
+    first, second = head // 4, head // 2
+    panel, streams, state = window.projection_panel, window.streams_panel, window.state_view
+    window.side_tabs.setCurrentWidget(panel)
+    changed = next(a for a, (version, _n) in streams_then(app, second).items()
+                   if app.store.stream(a).version > version and a in streams_then(app, first))
+    assert streams.select_aggregate(changed)  # in the present (no event of it shown)
+    qtbot.waitUntil(lambda: not streams.model.is_loading(), timeout=10000)
+    gate = threading.Event()  # holds the lanes: both moves' reads queue behind it
+    for lane in (window.lanes["stateLoader"], streams._loader):
+        lane.submit(lambda: gate.wait(10), lambda _result: None, lambda _m, _d: None)
+    go_to(window, qtbot, first)
+    go_to(window, qtbot, second)  # the first move's reads are queued (run last if kept)
+    gate.set()
+    tab = panel.current_tab()
+    wait_tab(qtbot, tab, f"as of position #{second:,}")
+    assert panel_rows(tab) == rebuilt_in_memory(bank_store, second)[tab.name]
+    qtbot.waitUntil(lambda: not streams.model.is_loading() and streams.model.rowCount() > 0,
+                    timeout=10000)
+    qtbot.waitUntil(lambda: "computing" not in state.title.text(), timeout=10000)
+    qtbot.waitUntil(lambda: active_workers() == [], timeout=10000)
+    qtbot.wait(200)  # any late answer of the first move would arrive now
+    assert stream_rows(streams) == streams_then(app, second)
+    assert f"as of position {second:,}" in streams.count_label.text()
+    assert f"as of position {second:,}" in state.title.text()
+    assert tree_values(state) == as_texts(folded_state(app, changed, second))
+    assert window.time_travel.banner.text().count(f"as of position {second} ") == 1
