@@ -227,3 +227,42 @@ def test_a_second_move_in_time_wins(make_window: Any, qtbot: Any, bank_store: st
     assert f"as of position {second:,}" in state.title.text()
     assert tree_values(state) == as_texts(folded_state(app, changed, second))
     assert window.time_travel.banner.text().count(f"as of position {second} ") == 1
+
+
+def test_the_past_is_read_off_the_ui_thread(make_window: Any, qtbot: Any, bank_store: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every as-of query the panels make (rows, streams, their count, a state) runs on a
+    worker or a lane, never on the UI thread: the real queries, with the calling thread
+    noted on the way through."""
+    from incident_gui.models import streams_model
+    from incident_gui.widgets import projection_past, state_view
+
+    threads: dict[str, set[str]] = {}
+
+    def noting(module: Any, name: str) -> None:
+        real = getattr(module, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            threads.setdefault(name, set()).add(threading.current_thread().name)
+            return real(*args, **kwargs)
+        monkeypatch.setattr(module, name, call)
+
+    for module, name in ((projection_past, "rows_as_of"), (streams_model, "streams_as_of"),
+                         (streams_model, "stream_count_as_of"), (state_view, "state_as_of")):
+        noting(module, name)
+    window = make_window(bank_store)
+    app = window.session.app
+    middle = app.store.head() // 2
+    window.side_tabs.setCurrentWidget(window.projection_panel)
+    streams, state = window.streams_panel, window.state_view
+    go_to(window, qtbot, middle)
+    wait_tab(qtbot, window.projection_panel.current_tab(), f"as of position #{middle:,}")
+    qtbot.waitUntil(lambda: not streams.model.is_loading() and streams.model.rowCount() > 0,
+                    timeout=10000)
+    assert streams.select_aggregate(next(iter(streams_then(app, middle))))
+    qtbot.waitUntil(lambda: "version" in state.title.text()
+                    and "computing" not in state.title.text(), timeout=10000)
+    assert set(threads) == {"rows_as_of", "streams_as_of", "stream_count_as_of",
+                            "state_as_of"}
+    ui = threading.main_thread().name
+    assert all(ui not in names for names in threads.values()), threads
