@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from incident_core import telemetry
 from incident_core.domain import Aggregate, Command, Domain, Event, Rejection
 from incident_core.engine import aggregate_snapshots, committing, idempotent, lineage, recording
 from incident_core.engine.cascade import preview_cascade
@@ -81,6 +82,7 @@ class Application(ProcessManagers, LineageQueries):
         self.saga_error: str | None = None
         if not store.read_only:
             self._prepare()
+        telemetry.watch(self)  # projection lag, while telemetry is enabled
 
     @classmethod
     def open(cls, target: str, domain: Domain, *, read_only: bool = False,
@@ -93,6 +95,7 @@ class Application(ProcessManagers, LineageQueries):
             raise
 
     def close(self) -> None:
+        telemetry.unwatch(self)
         self.store.close()
 
     def __enter__(self) -> Application:
@@ -156,6 +159,7 @@ class Application(ProcessManagers, LineageQueries):
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
+    @telemetry.traced("incident.load")
     def _load(self, aggregate: Aggregate[Any], aggregate_id: str,
               read: Callable[..., list[RecordedEvent]], *,
               trust_cache: bool = False) -> tuple[int, BaseModel]:
@@ -166,6 +170,7 @@ class Application(ProcessManagers, LineageQueries):
             base = aggregate_snapshots.latest(self.store, aggregate, aggregate_id) or base
         return self._fold(aggregate, aggregate_id, base, read(aggregate_id, after_version=base[0]))
 
+    @telemetry.traced("incident.replay", root=True, summary=telemetry.state_replayed)
     def state(self, aggregate_id: str | int | UUID, *,
               at_version: int | None = None) -> AggregateState | None:
         """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
@@ -220,6 +225,7 @@ class Application(ProcessManagers, LineageQueries):
         return Preview(before, events, after, None, cascade=preview_cascade(self, command)
                        if self.domain.process_managers else None)
 
+    @telemetry.traced_dispatch
     def dispatch(self, command: Command, *, metadata: dict[str, Any] | None = None,
                  idempotency_key: str | None = None) -> DispatchResult:
         """Execute a validated command. Optimistic: on a version conflict, reload and retry.
@@ -275,6 +281,7 @@ class Application(ProcessManagers, LineageQueries):
             return Accepted(recorded)
         return Conflicted(key, self.max_attempts)
 
+    @telemetry.traced("incident.sagas")
     def _run_sagas_after(self, recorded: list[RecordedEvent], correlation_id: str) -> Accepted:
         """Run the sagas a committed command started; their failures go with the result."""
         try:
@@ -311,6 +318,7 @@ class Application(ProcessManagers, LineageQueries):
             raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
         return new_state
 
+    @telemetry.traced("incident.import.batch")
     def import_events(self, envelopes: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
         """Append events recorded elsewhere (an export), keeping their ids, versions, times,
         data and metadata; positions are this store's. Refuses events already present.

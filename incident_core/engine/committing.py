@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
+from incident_core import telemetry
 from incident_core.domain import Aggregate, Command, Event, Rejection
 from incident_core.engine import aggregate_snapshots, idempotent
 from incident_core.engine.unit import Unit
@@ -39,6 +40,7 @@ class Plan:
     events: Sequence[Event] = ()
     new_state: BaseModel | None = None
 
+    @telemetry.traced("incident.decide")
     def decide(self, app: Application) -> Rejection | None:
         """Decide on `state` (at `version`): the events to record, or the rejection."""
         decision = app._decide(self.aggregate, self.state, self.command)
@@ -80,6 +82,7 @@ def record_command(app: Application, plan: Plan, tx: StoreTransaction,
     return Written([], unit, unit.finish(fast_forward=True))
 
 
+@telemetry.traced("incident.commit")
 def commit(store: EventStore, group: GroupCommit | None,
            write: Callable[[StoreTransaction, bool], T]) -> T:
     """`write(tx, grouped)` committed: shared with concurrent dispatches when grouping."""

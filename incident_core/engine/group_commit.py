@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import exc as sa_exc
 
+from incident_core import telemetry
 from incident_core.store.sql.store import SqlEventStore, translate_errors
 from incident_core.store.sql.transaction import SqlTransaction
 
@@ -102,6 +103,7 @@ class GroupCommit:
                 raise
             return
         self.batches += 1
+        telemetry.batch_committed(len(batch))
         self.writes += len(results)
         for ticket, result in results:
             ticket.result = result

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from incident_core import telemetry
 from incident_core.domain import Command, Event, Rejection
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.lineage import LineageTrail
@@ -139,6 +140,7 @@ class Unit:
                 break
         return handled
 
+    @telemetry.saga_step(parked_on=StepFailed)
     def run_step(self, pm: ProcessManager, recorded: RecordedEvent) -> None:
         """Run one handler and write what it dispatched; StepFailed if it raised."""
         self.step = (pm.name, recorded)
@@ -152,6 +154,7 @@ class Unit:
         finally:
             self.step = None
 
+    @telemetry.traced("incident.project")
     def finish(self, *, fast_forward: bool, skip_sagas: bool = False) -> bool:
         """Bring projections up to the new head. Return True if saga work is pending.
         `skip_sagas`: process managers that were up to date skip this unit's events."""
@@ -243,6 +246,7 @@ class Unit:
         """After commit: remember states and tell listeners."""
         for aggregate_id, (aggregate_type, version, state) in self.states.items():
             self.app._remember(aggregate_type, aggregate_id, version, state)
+        telemetry.appended(len(self.recorded))
         self.app._notify(self.recorded)
 
 
