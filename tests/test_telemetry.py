@@ -5,6 +5,7 @@ exporter and metric reader; and nothing of OpenTelemetry loaded or run unless en
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -299,3 +300,33 @@ def test_enable_without_the_extra_says_how_to_install_it() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("IncidentError OpenTelemetry is not installed: "
                                      "pip install 'incident[otel]'")
+
+
+def test_the_cli_prints_spans_and_metrics_on_stderr_with_otel(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite3")
+
+    def incident(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "incident_core.cli", *args, "--db", db],
+                              capture_output=True, text=True, cwd=tmp_path, check=False)
+
+    assert incident("init").returncode == 0
+    plain = incident("dispatch", "OpenAccount", "--data", '{"aggregate_id": "a1"}')
+    traced = incident("dispatch", "OpenAccount", "--data", '{"aggregate_id": "a2"}', "--otel")
+    assert plain.returncode == traced.returncode == 0, traced.stderr
+    assert '"incident.dispatch"' not in plain.stderr
+    for name in ("incident.dispatch", "incident.decide", "incident.commit",
+                 "incident.dispatch.duration", "incident.events.appended"):
+        assert f'"name": "{name}"' in traced.stderr
+    assert '"incident.aggregate.id": "a2"' in traced.stderr
+    assert json.loads(traced.stdout)["events"][0]["aggregate_id"] == "a2"  # stdout: the result
+
+
+def test_the_cli_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite3")
+    result = _run("import sys\nsys.modules['opentelemetry'] = None\n"
+                  "from incident_core.cli.main import main\n"
+                  f"sys.exit(main(['events', '--db', {db!r}, '--otel']))\n")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("incident: --otel needs OpenTelemetry: "
+                                     "pip install 'incident[otel]'")
+    assert "Traceback" not in result.stderr
