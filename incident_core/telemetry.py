@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Callable, Generator, Iterator
@@ -46,9 +47,11 @@ T = TypeVar("T")
 Summary = Callable[[Any], dict[str, Any]]
 
 
-class _Watched(Protocol):
+class _Watched(Protocol):  # an Application
     @property
     def store(self) -> Any: ...
+    @property
+    def domain(self) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -67,7 +70,8 @@ class _On:
 _on: _On | None = None
 _hooks: list[tuple[Callable[..., Any], Callable[[Callable[..., Any]], Callable[..., Any]]]] = []
 _installed: list[tuple[Any, str, Any]] = []  # (owner, attribute, original) while enabled
-_watched: weakref.WeakSet[Any] = weakref.WeakSet()
+_watched: weakref.WeakSet[Any] = weakref.WeakSet()  # applications open now
+_watched_lock = threading.Lock()
 
 
 def enabled() -> bool:
@@ -319,25 +323,30 @@ def appended(count: int) -> None:
 def watch(app: _Watched) -> None:
     """Report this application's projection lag while it lives (kept by a weak reference;
     nothing is read unless telemetry is enabled and a metric reader collects)."""
-    _watched.add(app)
+    with _watched_lock:
+        _watched.add(app)
 
 
 def unwatch(app: _Watched) -> None:
     """Stop reporting this application's lag (it is closing its store)."""
-    _watched.discard(app)
+    with _watched_lock:
+        _watched.discard(app)
 
 
 def _observe_lag(options: CallbackOptions) -> Iterator[Observation]:
     from opentelemetry.metrics import Observation
 
-    for app in list(_watched):
+    with _watched_lock:
+        apps = list(_watched)
+    for app in apps:
         try:
-            store = app.store
+            store, domain = app.store, app.domain.name
             head = store.head()
             checkpoints = store.checkpoints()
         except Exception:  # closed, or unreadable now: no reading this time
             continue
         for name, checkpoint in sorted(checkpoints.items()):
-            yield Observation(head - checkpoint, {"incident.checkpoint": name})
+            yield Observation(head - checkpoint, {"incident.domain": domain,
+                                                  "incident.checkpoint": name})
 
 

@@ -244,6 +244,8 @@ def test_projection_lag_is_head_minus_each_checkpoint(seen: Seen, tmp_path: Path
         lag = {p.attributes["incident.checkpoint"]: p.value
                for p in seen.points("incident.projection.lag")}
         head = app.store.head()
+        assert {p.attributes["incident.domain"] for p in seen.points("incident.projection.lag")} \
+            == {app.domain.name}
         assert lag == {name: head - checkpoint
                        for name, checkpoint in app.store.checkpoints().items()}
         assert lag["bank_accounts"] == 3 and lag["transfers"] == 0
