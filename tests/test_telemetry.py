@@ -1,6 +1,7 @@
 """OpenTelemetry (the `otel` extra): the spans and metrics of real dispatches, saga steps,
-replays, rebuilds and imports on SQLite stores, read back through the SDK's in-memory
-exporter and metric reader; and nothing of OpenTelemetry loaded or run unless enabled."""
+replays, rebuilds and imports on SQLite stores (dispatch and group commit on PostgreSQL
+too), read back through the SDK's in-memory exporter and metric reader; and nothing of
+OpenTelemetry loaded or run unless enabled."""
 
 from __future__ import annotations
 
@@ -73,8 +74,9 @@ def seen() -> Iterator[Seen]:
         sdk.meter_provider.shutdown()
 
 
-def test_a_dispatch_is_a_span_with_its_phases_as_children(seen: Seen, tmp_path: Path) -> None:
-    with Application.open(str(tmp_path / "s.sqlite3"), bank.domain, create=True) as app:
+def test_a_dispatch_is_a_span_with_its_phases_as_children(seen: Seen,
+                                                           shared_target: str) -> None:
+    with Application.open(shared_target, bank.domain, create=True) as app:
         result = app.dispatch(OpenAccount(aggregate_id="acc-1"))
     assert isinstance(result, Accepted)
     (span,) = seen.spans("incident.dispatch")
@@ -194,9 +196,9 @@ def test_a_closed_operation_says_cancelled(seen: Seen, tmp_path: Path) -> None:
     assert span.attributes is not None and span.attributes["incident.cancelled"] is True
 
 
-def test_group_commit_batch_sizes_under_four_threads(seen: Seen, tmp_path: Path) -> None:
+def test_group_commit_batch_sizes_under_four_threads(seen: Seen, shared_target: str) -> None:
     per_thread = 40
-    with Application.open(str(tmp_path / "s.sqlite3"), g.domain, create=True) as app:
+    with Application.open(shared_target, g.domain, create=True) as app:
         def work(n: int) -> None:
             for i in range(per_thread):
                 assert app.dispatch(g.Put(aggregate_id=f"box-{n}-{i % 3}", n=1)).ok
