@@ -121,8 +121,9 @@ def test_a_rejection_and_a_domain_error_are_marked(seen: Seen, tmp_path: Path) -
     assert seen.points("incident.events.appended") == []  # nothing was committed
 
 
-def test_a_failing_saga_step_is_a_parked_span_under_its_dispatch(seen: Seen,
-                                                                  tmp_path: Path) -> None:
+def test_a_failing_saga_step_is_a_parked_span_under_its_dispatch(
+        seen: Seen, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(t.FAIL, "auditor", True)  # the auditor's "bug": it raises on "boom"
     with Application.open(str(tmp_path / "s.sqlite3"), t.domain, create=True) as app:
         result = app.dispatch(t.Post(aggregate_id=uuid.uuid4(),
                                      legs=[t.Leg(account="boom", amount=1)]))
