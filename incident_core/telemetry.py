@@ -156,7 +156,7 @@ def traced(name: str, *, root: bool = False,
             with _on.tracer.start_as_current_span(name) as span:
                 result = function(*args, **kwargs)
                 if summary is not None:
-                    span.set_attributes(summary(result))
+                    span.set_attributes(_summarised(summary, result))
                 return result
         return phase
     return _hook(make)
@@ -265,7 +265,7 @@ def _spanned(on: _On, name: str, summary: Summary,
             try:
                 step = next(steps)
             except StopIteration as stop:
-                span.set_attributes(summary(stop.value))
+                span.set_attributes(_summarised(summary, stop.value))
                 return stop.value
             finally:
                 context.detach(token)
@@ -280,6 +280,14 @@ def _spanned(on: _On, name: str, summary: Summary,
         raise
     finally:
         span.end()
+
+
+def _summarised(summary: Summary, result: Any) -> dict[str, Any]:
+    """The attributes `summary` gives; never an error in place of the result it describes."""
+    try:
+        return summary(result)
+    except Exception as exc:  # a result of another shape than the summary expects
+        return {"incident.telemetry.error": f"{type(exc).__name__}: {exc}"}
 
 
 def rebuilt(report: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,9 @@ from incident_core.engine import committing
 from incident_core.engine.unit import Unit
 from incident_core.examples import bank
 from incident_core.examples.bank.accounts import DepositMoney, OpenAccount
-from incident_core.operations import export_events, import_events, rebuild
+from incident_core.operations import export_events, import_events, rebuild, verify
 from incident_core.process import Accepted, Rejected
-from incident_core.progress import run_to_end
+from incident_core.progress import Progress, run_to_end
 from tests import group_commit_domain as g
 from tests import trust_domain as t
 
@@ -187,6 +187,21 @@ def test_replay_rebuild_and_import_spans(seen: Seen, tmp_path: Path) -> None:
     assert batch.name == "incident.import.batch"
 
 
+def test_a_summary_that_fails_never_costs_the_result(seen: Seen) -> None:
+    def broken(result: Any) -> dict[str, Any]:
+        raise KeyError("no such field")
+
+    def steps() -> Generator[Progress, None, str]:
+        yield Progress(0, 1)
+        return "done"
+
+    traced = telemetry.operation("incident.test", broken)(steps)
+    assert run_to_end(traced()) == "done"
+    (span,) = seen.spans("incident.test")
+    assert span.attributes is not None
+    assert span.attributes["incident.telemetry.error"] == "KeyError: 'no such field'"
+
+
 def test_a_closed_operation_says_cancelled(seen: Seen, tmp_path: Path) -> None:
     with Application.open(str(tmp_path / "a.sqlite3"), bank.domain, create=True) as app:
         app.dispatch(OpenAccount(aggregate_id="acc"))
@@ -216,6 +231,7 @@ def test_group_commit_batch_sizes_under_four_threads(seen: Seen, shared_target: 
         assert 1 <= sizes.min <= sizes.max <= 4  # at most one command per thread waits
         (appended,) = seen.points("incident.events.appended")
         assert appended.value == app.store.head() == 4 * per_thread
+        assert run_to_end(verify(app)).ok  # traced, the log and the rows are as ever
 
 
 def test_snapshot_hits_and_misses(seen: Seen, tmp_path: Path) -> None:
