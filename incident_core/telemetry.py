@@ -13,7 +13,8 @@ Metrics: `incident.dispatch.duration` (ms), `incident.group_commit.batch_size`,
 Zero cost while disabled, and nothing of OpenTelemetry is imported before `enable()`:
 - the command path's hooks are plain decorators that return the function unchanged and
   only note it; `enable()` installs the traced wrapper on its class or module and
-  `disable()` puts the original back (so a disabled call is the original call);
+  `disable()` puts the original back (so a disabled call is the original call); callers
+  must reach them through their class or module (a `from ... import` copy stays plain);
 - the counters (`batch_committed`, `snapshot_lookup`, `appended`) are one `None` check;
 - long operations (rebuild, import) check once per operation, not per event.
 """
