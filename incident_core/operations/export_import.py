@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from incident_core import telemetry
 from incident_core.domain import Domain
 from incident_core.engine.application import Application, DomainCodeError
 from incident_core.envelope import format_time
@@ -109,6 +110,7 @@ class _Plan:
     streams: dict[str, tuple[str, int, int]]  # aggregate id -> (type, first version, line)
 
 
+@telemetry.operation("incident.import", telemetry.imported(IMPORT_BATCH))
 def import_events(app: Application, lines: Iterable[str], *,
                   resume: bool = False) -> Operation[int]:
     """Import NDJSON envelopes (blank lines are ignored); return how many were imported.
