@@ -24,6 +24,7 @@ from incident_core.cli.commands import (
     cmd_verify,
 )
 from incident_core.cli.lineage import register as register_lineage
+from incident_core.cli.otel import add_otel_option, start_telemetry
 from incident_core.cli.output import (
     DEFAULT_DB,
     DOMAIN_CODE,
@@ -91,6 +92,7 @@ def _common_options() -> argparse.ArgumentParser:
                         default=argparse.SUPPRESS,
                         help="how long to wait for another process's lock on a SQLite store "
                              "before giving up with exit 4 (default 30)")
+    add_otel_option(common)
     return common
 
 
@@ -184,6 +186,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "rebuild" and args.all and args.names:
         raise Exit(USAGE, "give projection names or --all, not both")
     _watch_locks(args)
+    start_telemetry(args)
     try:
         return handler(args)
     except StoreError as exc:
