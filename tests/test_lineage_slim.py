@@ -136,7 +136,7 @@ def test_breaks_in_a_row_history_and_json_values_read_back_exactly(target: str) 
 def _make_old(store: SqlEventStore) -> None:
     """Turn the store's lineage back into the old format (whole rows, event ids)."""
     L, N = schema.lineage, schema.lineage_names
-    with store._write_engine.begin() as conn:
+    with store.write_engine.begin() as conn:
         keys = conn.execute(select(N.c.name, L.c.row_key).distinct()
                             .join(N, N.c.id == L.c.projection)).all()
         assert keys
