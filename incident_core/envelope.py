@@ -40,12 +40,16 @@ class PendingEvent:
 
 
 class RecordedEvent:
-    """One stored event. `data` is decoded eagerly; metadata and time lazily (hot replay path)."""
+    """One stored event. `data` is decoded eagerly; metadata and time lazily (hot replay path).
+
+    Eleven slots and no per-event caches beyond the metadata: a replayed event kept in
+    memory costs this object, its data, its id and position, little more. `recorded_at`
+    parses `recorded_at_text` on each access (the store's time column may change form; the
+    parsing stays here)."""
 
     __slots__ = (
         "_metadata",
         "_metadata_json",
-        "_recorded_at",
         "aggregate_id",
         "aggregate_type",
         "data",
@@ -56,6 +60,20 @@ class RecordedEvent:
         "schema_version",
         "version",
     )
+
+    position: int
+    event_id: str
+    aggregate_id: str
+    aggregate_type: str
+    event_type: str
+    version: int
+    recorded_at_text: str
+    data: dict[str, Any]
+    schema_version: int
+    _metadata_json: str
+    # the decoded metadata once asked for; before that None (or, in a subclass, what it
+    # needs to build it)
+    _metadata: Any
 
     def __init__(
         self,
@@ -80,8 +98,7 @@ class RecordedEvent:
         self.data = data
         self.schema_version = schema_version
         self._metadata_json = metadata_json
-        self._metadata: dict[str, Any] | None = None
-        self._recorded_at: datetime | None = None
+        self._metadata = None
 
     @classmethod
     def from_row(cls, row: Any) -> RecordedEvent:
@@ -99,9 +116,10 @@ class RecordedEvent:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        if self._metadata is None:
-            self._metadata = _decode(self._metadata_json)
-        return self._metadata
+        found = self._metadata
+        if found is None:
+            found = self._metadata = _decode(self._metadata_json)
+        return found  # type: ignore[no-any-return]
 
     @property
     def metadata_json(self) -> str:
@@ -109,9 +127,7 @@ class RecordedEvent:
 
     @property
     def recorded_at(self) -> datetime:
-        if self._recorded_at is None:
-            self._recorded_at = datetime.fromisoformat(self.recorded_at_text)
-        return self._recorded_at
+        return datetime.fromisoformat(self.recorded_at_text)
 
     @property
     def correlation_id(self) -> str | None:

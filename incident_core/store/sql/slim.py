@@ -124,11 +124,11 @@ def checksum(*values: Any) -> int:
 
 
 class StoredEvent(RecordedEvent):
-    """A recorded event read from a schema-3 row: its metadata is inflated lazily."""
+    """A recorded event read from a schema-3 row: its metadata is inflated lazily. Until
+    then `_metadata` holds the row's three id columns (a tuple: never None), so this
+    subclass needs no slot of its own."""
 
-    __slots__ = ("_ids",)
-
-    _ids: tuple[str | None, ...]
+    __slots__ = ()
 
     @classmethod
     def from_row3(cls, row: Any) -> RecordedEvent:
@@ -138,14 +138,15 @@ class StoredEvent(RecordedEvent):
         event = cls(row[0], row[1], row[2], _intern(row[3]), _intern(row[4]), row[5], row[6],
                     _decode(row[7]), row[8], row[9])
         ids = row[10], row[11], row[12]
-        event._ids = _NO_IDS if ids == _NO_IDS else ids
+        event._metadata = _NO_IDS if ids == _NO_IDS else ids
         return event
 
     @property
     def metadata(self) -> dict[str, Any]:
-        if self._metadata is None:
-            self._metadata = inflate(self.event_id, self._metadata_json, self._ids)
-        return self._metadata
+        found = self._metadata
+        if type(found) is tuple:
+            found = self._metadata = inflate(self.event_id, self._metadata_json, found)
+        return found  # type: ignore[no-any-return]
 
     @property
     def metadata_json(self) -> str:
@@ -153,24 +154,41 @@ class StoredEvent(RecordedEvent):
 
 
 _NO_IDS: tuple[str | None, ...] = (None, None, None)
+_new = object.__new__
 
 
 def page3(rows: Iterable[Any]) -> list[RecordedEvent]:
-    """The events of a page of schema-3 rows. Texts that repeat within a page (aggregate
-    ids, type names, times, metadata) are kept once: a replayed event kept in memory costs
-    its own object, data and id, little more."""
+    """The events of a page of schema-3 rows (`rows` may be a cursor: read here, so with
+    the caller's collector pause). Texts that repeat within a page (aggregate ids, type
+    names, times, metadata) are kept once: a replayed event kept in memory costs its own
+    object, data, id and position, little more. The hot loop of every replay: objects made
+    without calling `__init__`, slots set in line, the data decoded by the JSON scanner."""
     seen: dict[str, str] = {}
     same = seen.setdefault
     out: list[RecordedEvent] = []
     add = out.append
-    for r in rows:
-        a, at, et, t, m = r[2], r[3], r[4], r[6], r[8]
-        event = StoredEvent(r[0], r[1], same(a, a), same(at, at), same(et, et), r[5],
-                            same(t, t), _data(r[7]), same(m, m), r[9])
-        ids = r[10], r[11], r[12]
-        event._ids = _NO_IDS if ids == _NO_IDS else ids
-        add(event)
+    scan, no_ids, cls = _scan, _NO_IDS, StoredEvent
+    for p, i, a, at, et, v, t, d, m, s, c1, c2, c3 in rows:
+        e = _new(cls)
+        e.position = p
+        e.event_id = i
+        e.aggregate_id = same(a, a)
+        e.aggregate_type = same(at, at)
+        e.event_type = same(et, et)
+        e.version = v
+        e.recorded_at_text = same(t, t)
+        try:
+            data, end = scan(d, 0)
+            e.data = data if end == len(d) else _decode(d)
+        except StopIteration:
+            e.data = _decode(d)
+        e._metadata_json = same(m, m)
+        e.schema_version = s
+        e._metadata = no_ids if c1 is None and c2 is None and c3 is None else (c1, c2, c3)
+        add(e)
     return out
+
+
 _types: dict[str, str] = {}
 
 
