@@ -114,7 +114,7 @@ def measure_tables(window: Any, beat: Any, run_until: Callable[..., float]) -> l
         rows += [(f"streams sorted by {name}: header click → first page",
                   time.perf_counter() - started, 1.0, "s"),
                  ("   longest UI stall meanwhile", beat.stop(), 0.1, "s")]
-    from incident_core.store.sorting import SortKey
+    from incident_core.ports.sorting import SortKey
 
     log_panel.set_sort(SortKey("position"))
     head = window.session.app.store.head()

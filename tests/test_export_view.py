@@ -17,8 +17,8 @@ from incident_core.operations.export_view import (
     export_projection,
     export_stream,
 )
+from incident_core.ports.sorting import SortKey
 from incident_core.progress import Progress, run_to_end
-from incident_core.store.sorting import SortKey
 
 
 @pytest.fixture

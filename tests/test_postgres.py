@@ -41,10 +41,10 @@ from incident_core.examples.bank import (
 )
 from incident_core.operations.verify import verify
 from incident_core.progress import run_to_end
-from incident_core.store.base import SCHEMA_VERSION
 from incident_core.store.sql import schema
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.postgres import PostgresEventStore
-from incident_core.store.sql.store import PG_APPEND_LOCK
+from incident_core.store.sql.queries import PG_APPEND_LOCK
 from tests.pg_server import PostgresServer, to_libpq_url
 
 pytestmark = pytest.mark.postgres

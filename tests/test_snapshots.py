@@ -20,8 +20,8 @@ from incident_core.domain import Aggregate, Domain, State
 from incident_core.examples import bank
 from incident_core.examples.bank.accounts import DepositMoney, OpenAccount, WithdrawMoney
 from incident_core.examples.bank.transfers import RequestTransfer
+from incident_core.ports import EventStore
 from incident_core.process import Rejected
-from incident_core.store.base import EventStore
 from incident_core.store.open import open_store
 from tests import trust_domain as t
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from incident_core import EventFilter, EventStore, open_store
-from incident_core.store.sorting import (
+from incident_core.ports.sorting import (
     EVENT_SORT_COLUMNS,
     STREAM_SORT_COLUMNS,
     SortKey,

@@ -37,7 +37,7 @@ from incident_core.cli.sagas import accepted_payload
 
 if TYPE_CHECKING:
     from incident_core.engine.application import Application
-    from incident_core.store.base import EventStore
+    from incident_core.ports import EventStore
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 
 
 def _event_pages(store: EventStore, args: argparse.Namespace) -> Iterator[Any]:
-    from incident_core.store.base import EventFilter
+    from incident_core.ports import EventFilter
 
     wanted = EventFilter(aggregate_id=args.aggregate, event_types=tuple(args.type or ()))
     after, left = args.after, args.limit

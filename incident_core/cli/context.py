@@ -19,7 +19,7 @@ from incident_core.cli.output import (
 if TYPE_CHECKING:
     from incident_core.domain import Domain
     from incident_core.engine.application import Application
-    from incident_core.store.base import EventStore
+    from incident_core.ports import EventStore
 
 
 # -- targets, domains, stores ----------------------------------------------------------------

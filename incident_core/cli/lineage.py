@@ -12,7 +12,7 @@ from incident_core.cli.context import load_domain, open_app
 from incident_core.cli.output import FAILED, OK, USAGE, Exit, emit, emit_table
 
 if TYPE_CHECKING:
-    from incident_core.engine.lineage import LineageEntry
+    from incident_core.ports.values import LineageEntry
 
 __all__ = ["cmd_lineage", "register"]
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from incident_core.domain import Aggregate, Domain
 from incident_core.envelope import format_time, utc_now
-from incident_core.store.base import EventStore, StoredSnapshot, StoreTransaction
+from incident_core.ports import EventStore, StoredSnapshot, StoreTransaction
 
 __all__ = ["due", "fingerprint", "latest", "mismatches", "restore", "save_if_due", "take"]
 

@@ -34,9 +34,9 @@ from incident_core.errors import (
     StoreError,
     UnknownProjection,
 )
+from incident_core.ports import EventStore
 from incident_core.process import Accepted, Outcome, Rejected
 from incident_core.projections.definition import Projection
-from incident_core.store.base import EventStore
 from incident_core.store.open import open_store
 from incident_core.values import (
     aggregate_key,

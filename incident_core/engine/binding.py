@@ -24,7 +24,7 @@ from incident_core.store.open import open_store
 if TYPE_CHECKING:
     from incident_core.domain import Domain
     from incident_core.engine.application import Application
-    from incident_core.store.base import EventStore
+    from incident_core.ports import EventStore
 
 __all__ = [
     "DomainBinding",

@@ -13,7 +13,7 @@ from incident_core.domain import Aggregate, Command, Event, Rejection
 from incident_core.engine import aggregate_snapshots, idempotent
 from incident_core.engine.unit import Unit
 from incident_core.envelope import PendingEvent, RecordedEvent
-from incident_core.store.base import EventStore, StoreTransaction
+from incident_core.ports import EventStore, StoreTransaction
 
 if TYPE_CHECKING:
     from incident_core.engine.application import Application

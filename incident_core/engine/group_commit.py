@@ -21,7 +21,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import exc as sa_exc
 
-from incident_core.store.sql.store import SqlEventStore, translate_errors
+from incident_core.store.sql.errors import translate_errors
+from incident_core.store.sql.store import SqlEventStore
 from incident_core.store.sql.transaction import SqlTransaction
 
 __all__ = ["GroupCommit"]

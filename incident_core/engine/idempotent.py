@@ -8,7 +8,7 @@ from collections.abc import Callable
 from incident_core.domain import Command
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
-from incident_core.store.base import StoreTransaction
+from incident_core.ports import StoreTransaction
 from incident_core.values import aggregate_key
 
 __all__ = ["earlier", "earlier_in"]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from incident_core.errors import IncidentError
+from incident_core.ports.values import LineageEntry
 from incident_core.values import aggregate_key
 
 if TYPE_CHECKING:
@@ -25,56 +25,13 @@ if TYPE_CHECKING:
     from incident_core.domain import Domain
     from incident_core.engine.application import Application
     from incident_core.envelope import RecordedEvent
+    from incident_core.ports import EventStore, StoreTransaction
     from incident_core.projections.definition import Projection
-    from incident_core.store.base import EventStore, StoreTransaction
 
-__all__ = ["LineageEntry", "LineageQueries", "LineageTrail", "promote", "stage"]
+__all__ = ["LineageQueries", "LineageTrail", "promote", "stage"]
 
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True).encode
 REWRITE_PAGE = 5000  # events read per query while rewriting a projection's lineage
-
-
-@dataclass(frozen=True, slots=True)
-class LineageEntry:
-    """One change of one projection row: the event at `position` turned `before` into
-    `after` (None: the row did not exist / was deleted)."""
-
-    projection: str
-    row_key: str
-    position: int
-    event_id: str
-    event_type: str
-    recorded_at: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-    @property
-    def kind(self) -> str:
-        return "created" if self.before is None else "deleted" if self.after is None \
-            else "changed"
-
-    @property
-    def changed_fields(self) -> list[str]:
-        """Fields whose value differs (all of them for a created or deleted row)."""
-        before, after = self.before or {}, self.after or {}
-        return [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"projection": self.projection, "row_key": self.row_key,
-                "position": self.position, "event_id": self.event_id,
-                "event_type": self.event_type, "recorded_at": self.recorded_at,
-                "kind": self.kind, "changed": self.changed_fields,
-                "before": self.before, "after": self.after}
-
-    @classmethod
-    def from_stored(cls, stored: dict[str, Any], event_type: str,
-                    recorded_at: str) -> LineageEntry:
-        """From a stored record (`LineageTrail.entries` form) and its event's type/time."""
-        before, after = stored["values_before"], stored["values_after"]
-        return cls(stored["projection"], stored["row_key"], int(stored["position"]),
-                   stored["event_id"], event_type, recorded_at,
-                   None if before is None else json.loads(before),
-                   None if after is None else json.loads(after))
 
 
 class LineageTrail:
@@ -151,7 +108,7 @@ def promote(tx: StoreTransaction, projection: Projection[Any]) -> None:
 
 def _pages(store: EventStore, projection: Projection[Any],
            checkpoint: int) -> Iterator[list[RecordedEvent]]:
-    from incident_core.store.base import EventFilter
+    from incident_core.ports import EventFilter
 
     types = tuple(projection.event_type_names)
     wanted = EventFilter(event_types=types)

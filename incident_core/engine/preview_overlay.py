@@ -10,9 +10,9 @@ from typing import Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError
+from incident_core.ports import EventFilter, EventStore, StoredSnapshot, StoreTransaction
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.base import EventFilter, EventStore, StoredSnapshot, StoreTransaction
 
 __all__ = ["OverlayTransaction"]
 

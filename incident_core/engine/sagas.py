@@ -11,8 +11,8 @@ from incident_core.engine.parking import StepFailed, write_guard
 from incident_core.engine.unit import Unit
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError, StoreError
+from incident_core.ports import EventStore, StoreTransaction
 from incident_core.process import ParkedStep, ProcessManager
-from incident_core.store.base import EventStore, StoreTransaction
 
 if TYPE_CHECKING:
     from incident_core.engine.application import Application

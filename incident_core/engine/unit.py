@@ -16,6 +16,7 @@ from incident_core.engine.parking import StepFailed, is_infrastructure, parked_s
 from incident_core.engine.results import DomainCodeError, WrongAggregateType
 from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
 from incident_core.errors import IncidentError, StoreError
+from incident_core.ports import StoreTransaction
 from incident_core.process import (
     Accepted,
     Outcome,
@@ -25,7 +26,6 @@ from incident_core.process import (
     SagaOutcome,
 )
 from incident_core.projections.definition import Projection, ProjectionSpec, RowBuffer
-from incident_core.store.base import StoreTransaction
 from incident_core.values import ValueRefused, aggregate_key, find_unrepresentable, format_path
 
 if TYPE_CHECKING:

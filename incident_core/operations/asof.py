@@ -32,8 +32,8 @@ from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
 from incident_core.operations.replay import ProjectionFold
 from incident_core.operations.rowdiff import RowDiff, diff_rows, keyed_rows
+from incident_core.ports import EventFilter, StreamInfo
 from incident_core.projections.definition import Projection, RowBuffer
-from incident_core.store.base import EventFilter, StreamInfo
 from incident_core.store.snapshots import FORMAT as SNAPSHOT_FORMAT
 from incident_core.store.snapshots import SnapshotShelf, streams_as_of
 

@@ -29,8 +29,8 @@ from incident_core.progress import Operation, Progress
 if TYPE_CHECKING:
     from incident_core.domain import Domain
     from incident_core.engine.application import Application
+    from incident_core.ports import EventStore, StreamInfo
     from incident_core.projections.definition import ProjectionSpec
-    from incident_core.store.base import EventStore, StreamInfo
 
 __all__ = ["BranchReport", "StoreDiff", "branch", "diff"]
 

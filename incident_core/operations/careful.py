@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from incident_core.envelope import RecordedEvent
-from incident_core.store.base import EventStore
+from incident_core.ports import EventStore
 
 __all__ = ["Unreadable", "careful_pages", "malformed"]
 

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from incident_core.envelope import RecordedEvent
 from incident_core.operations.trace import parked_steps_of
-from incident_core.store.base import EventFilter
+from incident_core.ports import EventFilter
 
 if TYPE_CHECKING:
     from incident_core.engine.application import Application
+    from incident_core.ports import EventStore
     from incident_core.process import ProcessManager
-    from incident_core.store.base import EventStore
 
 __all__ = ["ConversationInfo", "ManagerStatus", "manager_status", "managers_status"]
 

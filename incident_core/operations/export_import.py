@@ -30,8 +30,8 @@ from incident_core.engine.application import Application, DomainCodeError
 from incident_core.envelope import format_time
 from incident_core.errors import IncidentError, StoreError
 from incident_core.operations.careful import Unreadable, careful_pages, malformed
+from incident_core.ports import EventStore
 from incident_core.progress import Operation, Progress
-from incident_core.store.base import EventStore
 
 __all__ = ["DamagedLogError", "ImportFileError", "export_events", "import_events"]
 

@@ -21,10 +21,10 @@ from typing import Any, Literal
 
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import StoreError
+from incident_core.ports import EventFilter, EventStore
+from incident_core.ports.sorting import SortKey, event_cursor
 from incident_core.progress import Operation, Progress
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.base import EventFilter, EventStore
-from incident_core.store.sorting import SortKey, event_cursor
 
 __all__ = ["LOG_CSV_COLUMNS", "export_log", "export_projection", "export_stream"]
 

@@ -15,8 +15,8 @@ from typing import Any
 from incident_core.engine.application import Application
 from incident_core.envelope import RecordedEvent
 from incident_core.operations.replay import ProjectionFold
+from incident_core.ports import EventFilter
 from incident_core.progress import Operation, Progress
-from incident_core.store.base import EventFilter
 
 __all__ = ["ProjectionRebuilt", "RebuildReport", "rebuild"]
 

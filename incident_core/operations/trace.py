@@ -27,8 +27,8 @@ from incident_core.errors import IncidentError
 if TYPE_CHECKING:
     from incident_core.domain import Domain
     from incident_core.engine.application import Application
+    from incident_core.ports import EventStore
     from incident_core.process import SagaOutcome
-    from incident_core.store.base import EventStore
 
 __all__ = ["Conversation", "ConversationNotFound", "TraceNode", "parked_steps_of", "trace",
            "trace_app"]

@@ -24,9 +24,9 @@ from incident_core.engine.binding import stale_message, stale_projections
 from incident_core.envelope import RecordedEvent
 from incident_core.operations.careful import Unreadable, careful_pages, file_findings, malformed
 from incident_core.operations.replay import ProjectionFold, decode, normalise_row
+from incident_core.ports import EventStore
 from incident_core.progress import Operation, Progress
 from incident_core.projections.definition import Projection
-from incident_core.store.base import EventStore
 from incident_core.store.sql.integrity import checksum_findings
 
 __all__ = ["VerifyReport", "verify"]

@@ -9,25 +9,22 @@ from __future__ import annotations
 import fnmatch
 import threading
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from incident_core.engine.lineage import LineageEntry
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, ReadOnlyError, StoreError
-from incident_core.process import ParkedStep, SagaOutcome
-from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.base import (
+from incident_core.ports import (
     EventFilter,
     EventStore,
+    LineageEntry,
     StoredSnapshot,
     StoreTransaction,
     StreamInfo,
 )
-from incident_core.store.histogram import Fine, adaptive_histogram, span_of
-from incident_core.store.sorting import (
+from incident_core.ports.sorting import (
     EVENT_SORT_COLUMNS,
     STREAM_SORT_COLUMNS,
     Cursor,
@@ -36,6 +33,9 @@ from incident_core.store.sorting import (
     null_last,
     stream_sort_value,
 )
+from incident_core.process import ParkedStep, SagaOutcome
+from incident_core.projections.definition import ProjectionSpec
+from incident_core.store.histogram import Fine, adaptive_histogram, span_of
 
 __all__ = ["MemoryEventStore"]
 
@@ -89,6 +89,20 @@ class MemoryEventStore(EventStore):
         # row lineage: projection → position → stored record (see incident_core.engine.lineage)
         self._lineage: dict[str, dict[int, dict[str, Any]]] = {}
         self._snapshots: dict[str, list[StoredSnapshot]] = {}  # by aggregate, oldest first
+        self._meta: dict[str, str] = {}
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._meta)
+
+    def add_meta(self, values: Mapping[str, str]) -> dict[str, str]:
+        if self.read_only:
+            raise ReadOnlyError(f"{self.target} is open read-only")
+        for key, value in values.items():
+            self._meta.setdefault(key, value)
+        return dict(self._meta)
+
+    def projection_signatures(self) -> dict[str, str]:
+        return dict(self._signatures)
 
     @contextmanager
     def transaction(self) -> Iterator[StoreTransaction]:

@@ -26,10 +26,12 @@ from incident_core.errors import (
     StoreError,
     StoreNotFoundError,
 )
-from incident_core.store.base import SCHEMA_VERSION, STORE_FORMAT, EventStore
+from incident_core.ports import EventStore
 from incident_core.store.memory import MemoryEventStore
 from incident_core.store.sql import schema
+from incident_core.store.sql.errors import translate_errors
 from incident_core.store.sql.lock_wait import waiting_for_lock
+from incident_core.store.sql.meta import SCHEMA_VERSION, STORE_FORMAT, format_rows
 from incident_core.store.sql.sqlite_files import (
     StoreInUse,
     check_writable,
@@ -38,7 +40,7 @@ from incident_core.store.sql.sqlite_files import (
     remove_store_files,
     structural_problem,
 )
-from incident_core.store.sql.store import SqlEventStore, translate_errors
+from incident_core.store.sql.store import SqlEventStore
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -305,13 +307,7 @@ def _initialise_sqlite(store: SqlEventStore, path: Path) -> None:
 
 
 def _write_meta(store: SqlEventStore) -> None:
-    rows = [{"key": "format", "value": STORE_FORMAT},
-            {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
-    with store._write_engine.begin() as conn:
-        existing = dict(conn.execute(select(schema.meta.c.key, schema.meta.c.value)).all())
-        missing = [r for r in rows if r["key"] not in existing]
-        if missing:
-            conn.execute(schema.meta.insert(), missing)
+    store.add_meta({row["key"]: row["value"] for row in format_rows()})
 
 
 # -- server databases (PostgreSQL) -------------------------------------------------------
@@ -349,8 +345,7 @@ def _open_server(target: str, *, read_only: bool, create: bool) -> SqlEventStore
             elif not create:
                 raise StoreNotFoundError(f"no store at {where} (run `incident init`)")
         if not has_meta:
-            store.create_schema()
-            _write_meta(store)
+            store.create_schema()  # with the meta rows, in one transaction
         elif store.schema_version < SCHEMA_VERSION and not read_only:
             _upgrade(store)
     except sa_exc.SQLAlchemyError as exc:

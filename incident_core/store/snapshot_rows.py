@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from incident_core.store.base import StoredSnapshot
+from incident_core.ports import StoredSnapshot
 from incident_core.store.sql import schema
 from incident_core.store.sql.queries import has_table
 

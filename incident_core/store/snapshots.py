@@ -38,9 +38,10 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from incident_core.envelope import RecordedEvent
-from incident_core.store.base import EventFilter, EventStore, StreamInfo
+from incident_core.ports import EventFilter, EventStore, StreamInfo
+from incident_core.store.sql.errors import translate_errors
 from incident_core.store.sql.schema import events as E
-from incident_core.store.sql.store import SqlEventStore, translate_errors
+from incident_core.store.sql.store import SqlEventStore
 from incident_core.store.sql.transaction import SqlTransaction
 
 __all__ = ["FORMAT", "MAX_BYTES", "MAX_SNAPSHOTS", "SnapshotShelf", "schema_version_counts",

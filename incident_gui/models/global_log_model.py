@@ -29,7 +29,7 @@ from PySide6.QtCore import (
 )
 
 from incident_core import EventFilter, EventStore, RecordedEvent
-from incident_core.store.sorting import SortKey, event_cursor
+from incident_core.ports.sorting import SortKey, event_cursor
 from incident_gui.models.event_cells import KnowsEvent, event_cell
 from incident_gui.models.sort_order import SortedRows
 from incident_gui.tasks.query_thread import QueryThread

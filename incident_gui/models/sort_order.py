@@ -13,7 +13,7 @@ from functools import total_ordering
 from typing import Any, Generic, TypeVar
 
 from incident_core import RecordedEvent
-from incident_core.store.sorting import SortKey, event_cursor
+from incident_core.ports.sorting import SortKey, event_cursor
 
 __all__ = ["SortedRows"]
 

@@ -24,7 +24,7 @@ from PySide6.QtCore import (
 )
 
 from incident_core import EventStore, StreamInfo
-from incident_core.store.sorting import SortKey, stream_cursor
+from incident_core.ports.sorting import SortKey, stream_cursor
 from incident_gui.models.sort_order import SortedRows
 from incident_gui.tasks.query_thread import QueryThread
 from incident_gui.widgets.formatting import local_time, utc_tooltip

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
 
-from incident_core.engine.lineage import LineageEntry
+from incident_core.ports.values import LineageEntry
 
 __all__ = ["ROW_ROLE", "add_changed_rows"]
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import EventStore, RecordedEvent
-from incident_core.engine.lineage import LineageEntry
+from incident_core.ports.values import LineageEntry
 from incident_gui.models.event_cells import KnowsEvent, type_icon
 from incident_gui.tasks.query_thread import QueryThread
 from incident_gui.widgets.changed_rows import ROW_ROLE, add_changed_rows

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import EventFilter, EventStore, RecordedEvent
-from incident_core.store.sorting import SortKey
+from incident_core.ports.sorting import SortKey
 from incident_gui.models.event_cells import KnowsEvent
 from incident_gui.models.global_log_model import NEWEST_FIRST, OLDEST_FIRST, GlobalLogModel
 from incident_gui.tasks.query_thread import QueryThread

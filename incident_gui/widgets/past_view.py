@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from incident_core.engine.application import Application
 from incident_core.operations.asof import RowsAsOf, rows_as_of, state_as_of, streams_at
-from incident_core.store.base import StreamInfo
+from incident_core.ports import StreamInfo
 from incident_gui.widgets.tt_common import Runner, fill_rows, make_table
 
 __all__ = ["PastView", "PastViewData"]

@@ -15,9 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from incident_core.ports import EventStore
+from incident_core.ports.sorting import SortKey
 from incident_core.projections import ProjectionSpec
-from incident_core.store.base import EventStore
-from incident_core.store.sorting import SortKey
 
 __all__ = ["PAGE_SIZE", "ProjectionRowsModel", "RowsSnapshot", "cell_text", "read_snapshot"]
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import EventStore
-from incident_core.engine.lineage import LineageEntry
+from incident_core.ports.values import LineageEntry
 from incident_gui.models.event_cells import type_icon
 from incident_gui.tasks.workers import OperationWorker, call_operation
 from incident_gui.widgets.formatting import local_time, plural

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QTableView
 
 from incident_core import open_store
 from incident_core.envelope import PendingEvent
-from incident_core.store.sorting import SortKey
+from incident_core.ports.sorting import SortKey
 from tests.gui.test_table_sorting import click_header
 
 MILLION = 1_000_000

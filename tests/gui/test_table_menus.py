@@ -12,7 +12,7 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QTableView, QTabWidget
 
 from incident_core import EventFilter
-from incident_core.store.sorting import SortKey
+from incident_core.ports.sorting import SortKey
 
 
 def right_click(view: QTableView, row: int, column: int) -> QMenu:

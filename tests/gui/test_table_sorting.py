@@ -8,7 +8,7 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QHeaderView, QTableView, QToolButton
 
 from incident_core.examples.bank import DepositMoney, OpenAccount
-from incident_core.store.sorting import SortKey
+from incident_core.ports.sorting import SortKey
 
 
 def click_header(qtbot, view: QTableView, section: int) -> None:

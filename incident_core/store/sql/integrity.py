@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import bindparam, select
 
-from incident_core.store.base import EventStore
+from incident_core.ports import EventStore
 from incident_core.store.sql.queries import E
 from incident_core.store.sql.slim import checksum
 from incident_core.store.sql.store import SqlEventStore

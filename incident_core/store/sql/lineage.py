@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from incident_core.engine.lineage import LineageEntry
+from incident_core.ports.values import LineageEntry
 from incident_core.store.sql import schema
 from incident_core.store.sql.queries import CP, E, has_table
 

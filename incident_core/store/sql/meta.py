@@ -1,76 +1,49 @@
-"""The store's key/value metadata (`incident_meta`) and projection fingerprints, for every
-adapter: what `EventStore.meta()` / `set_meta()` / `projection_signatures()` read and write.
+"""The store's key/value metadata (`incident_meta`: format, schema version, the domain it
+is for) and the projection fingerprints kept with the checkpoints, on a SQL connection.
 
-Keys are only ever added (`set_meta` never overwrites): the domain a store belongs to is
+Keys are only ever added (`add_meta` never overwrites): the domain a store belongs to is
 recorded once, by the first write, and two writers racing to record it cannot both win.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, select
 
-from incident_core.errors import ReadOnlyError
 from incident_core.store.sql import schema
 
-if TYPE_CHECKING:
-    from incident_core.store.base import EventStore
+__all__ = ["SCHEMA_VERSION", "STORE_FORMAT", "add_meta", "format_rows",
+           "projection_signatures", "read_meta"]
 
-__all__ = ["add_meta", "projection_signatures", "read_meta"]
+STORE_FORMAT = "incident-store"
+SCHEMA_VERSION = 3  # 2: causation_id / correlation_id columns, event type index; 3: slim rows
+# (ids stored once, partial indexes), a checksum per event
 
 
-def read_meta(store: EventStore) -> dict[str, str]:
-    from incident_core.store.sql.store import SqlEventStore, translate_errors
+def format_rows() -> list[dict[str, str]]:
+    """The meta rows every new store starts with."""
+    return [{"key": "format", "value": STORE_FORMAT},
+            {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
 
-    if not isinstance(store, SqlEventStore):
-        return dict(store.memory_meta)
-    try:
-        with store.engine.connect() as conn:
-            rows = conn.execute(select(schema.meta.c.key, schema.meta.c.value)).all()
-    except sa_exc.SQLAlchemyError as exc:
-        raise translate_errors(exc) from exc
+
+def read_meta(conn: Connection) -> dict[str, str]:
+    rows = conn.execute(select(schema.meta.c.key, schema.meta.c.value)).all()
     return {str(key): str(value) for key, value in rows}
 
 
-def add_meta(store: EventStore, values: Mapping[str, str]) -> dict[str, str]:
-    """Record the keys not recorded yet; return the metadata as it is afterwards."""
-    from incident_core.store.sql.store import SqlEventStore, translate_errors
-
-    if store.read_only:
-        raise ReadOnlyError(f"{store.target} is open read-only")
-    if not isinstance(store, SqlEventStore):
-        for key, value in values.items():
-            store.memory_meta.setdefault(key, value)
-        return dict(store.memory_meta)
-    insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+def add_meta(conn: Connection, insert: Callable[[Table], Any],
+             values: Mapping[str, str]) -> None:
+    """Record the keys not recorded yet (`insert`: the dialect's INSERT ... ON CONFLICT)."""
     rows = [{"key": k, "value": v} for k, v in values.items()]
-    try:
-        with store._write_engine.begin() as conn:
-            conn.execute(insert(schema.meta).on_conflict_do_nothing(index_elements=["key"]),
-                         rows)
-    except sa_exc.SQLAlchemyError as exc:
-        raise translate_errors(exc) from exc
-    return read_meta(store)
+    if rows:
+        conn.execute(insert(schema.meta).on_conflict_do_nothing(index_elements=["key"]), rows)
 
 
-def projection_signatures(store: EventStore) -> dict[str, str]:
+def projection_signatures(conn: Connection) -> dict[str, str]:
     """Projection name → the fingerprint of the row shape its table was made with
     ("" where unknown)."""
-    from incident_core.store.memory import MemoryEventStore
-    from incident_core.store.sql.store import SqlEventStore, translate_errors
-
-    if isinstance(store, MemoryEventStore):
-        return dict(store._signatures)
-    if not isinstance(store, SqlEventStore):
-        return {}
     cp = schema.checkpoints
-    try:
-        with store.engine.connect() as conn:
-            rows = conn.execute(select(cp.c.name, cp.c.signature)).all()
-    except sa_exc.SQLAlchemyError as exc:
-        raise translate_errors(exc) from exc
+    rows = conn.execute(select(cp.c.name, cp.c.signature)).all()
     return {str(name): str(signature or "") for name, signature in rows}

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, cast, func, select, text, update
 from sqlalchemy import exc as sa_exc
 
-from incident_core.store.base import SCHEMA_VERSION
 from incident_core.store.sql import schema
+from incident_core.store.sql.errors import translate_errors
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.queries import PG_APPEND_LOCK
 from incident_core.store.sql.slim import checksum, lift
-from incident_core.store.sql.store import SqlEventStore, translate_errors
+from incident_core.store.sql.store import SqlEventStore
 
 __all__ = ["migrate"]
 

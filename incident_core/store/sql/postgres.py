@@ -23,14 +23,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
 from incident_core.errors import StoreError
-from incident_core.store.base import SCHEMA_VERSION, STORE_FORMAT
 from incident_core.store.sql import schema
-from incident_core.store.sql.store import (
-    NOTIFY_CHANNEL,
-    PG_APPEND_LOCK,
-    SqlEventStore,
-    translate_errors,
-)
+from incident_core.store.sql.errors import translate_errors
+from incident_core.store.sql.meta import format_rows
+from incident_core.store.sql.queries import NOTIFY_CHANNEL, PG_APPEND_LOCK
+from incident_core.store.sql.store import SqlEventStore
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -100,8 +97,7 @@ class PostgresEventStore(SqlEventStore):
     def create_schema(self) -> None:
         """Create the tables and the meta rows in one transaction (PostgreSQL's DDL is
         transactional), under the append lock so that concurrent creators queue up."""
-        rows = [{"key": "format", "value": STORE_FORMAT},
-                {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+        rows = format_rows()
         try:
             with self._write_engine.begin() as conn:
                 conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
 
-from incident_core.store.sorting import Cursor
+from incident_core.ports.sorting import Cursor
 from incident_core.store.sql.queries import E, S
 
 __all__ = ["by_last_activity", "sorted_page"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -21,35 +21,32 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
-from incident_core.engine.lineage import LineageEntry
 from incident_core.envelope import PendingEvent, RecordedEvent
-from incident_core.errors import (
-    CorruptStoreError,
-    IncidentError,
-    ReadOnlyError,
-    StoreError,
-)
-from incident_core.process import ParkedStep, SagaOutcome
-from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import snapshot_rows
-from incident_core.store.base import (
-    SCHEMA_VERSION,
+from incident_core.errors import ReadOnlyError
+from incident_core.ports import (
     EventFilter,
     EventStore,
+    LineageEntry,
     StoredSnapshot,
     StoreTransaction,
     StreamInfo,
 )
-from incident_core.store.sorting import (
+from incident_core.ports.sorting import (
     EVENT_SORT_COLUMNS,
     STREAM_SORT_COLUMNS,
     Cursor,
     SortKey,
 )
+from incident_core.process import ParkedStep, SagaOutcome
+from incident_core.projections.definition import ProjectionSpec
+from incident_core.store import snapshot_rows
 from incident_core.store.sql import lineage as sql_lineage
+from incident_core.store.sql import meta as sql_meta
 from incident_core.store.sql import parking as sql_parking
 from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
 from incident_core.store.sql import schema
+from incident_core.store.sql.errors import translate_errors
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.queries import (
     CP,
     HEAD,
@@ -70,18 +67,7 @@ from incident_core.store.sql.sorted import by_last_activity, sorted_page
 from incident_core.store.sql.transaction import SqlTransaction
 from incident_core.store.sql.walcheck import WalCheckpointer
 
-__all__ = ["NOTIFY_CHANNEL", "PG_APPEND_LOCK", "SqlEventStore", "translate_errors"]
-
-def translate_errors(exc: Exception) -> IncidentError:
-    """Turn a driver/SQLAlchemy error into the library's own exception."""
-    message = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
-    lowered = message.lower()
-    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
-        return ReadOnlyError(f"the store is read-only: {message}")
-    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
-        return CorruptStoreError(f"the store is corrupt: {message}")
-    return StoreError(message)
-
+__all__ = ["SqlEventStore"]
 
 WRITER_CACHE_KB = 64 * 1024
 BULK_EVENTS = 1000  # a transaction appending this many checkpoints the WAL itself
@@ -110,6 +96,8 @@ def upsert_of(dialect: str) -> Callable[[Table], Any]:
 
 class SqlEventStore(EventStore):
     """Events, streams, checkpoints and projection tables in one SQL database."""
+
+    group_commit = True  # commits are durable writes; transactions have savepoints
 
     def __init__(self, engine: Engine, target: str, *, read_only: bool,
                  write_engine: Engine | None = None,
@@ -225,6 +213,25 @@ class SqlEventStore(EventStore):
         updates = {c.name: stmt.excluded[c.name] for c in table.columns
                    if c.name not in key_columns}
         return stmt.on_conflict_do_update(index_elements=list(key_columns), set_=updates)
+
+    # -- metadata ---------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        with self._reading() as conn:
+            return sql_meta.read_meta(conn)
+
+    def add_meta(self, values: Mapping[str, str]) -> dict[str, str]:
+        if self.read_only:
+            raise ReadOnlyError(f"{self.target} is open read-only")
+        try:
+            with self._write_engine.begin() as conn:
+                sql_meta.add_meta(conn, self._upsert, values)
+        except sa_exc.SQLAlchemyError as exc:
+            raise translate_errors(exc) from exc
+        return self.meta()
+
+    def projection_signatures(self) -> dict[str, str]:
+        with self._reading() as conn:
+            return sql_meta.projection_signatures(conn)
 
     # -- writes -----------------------------------------------------------------------
     @contextmanager

@@ -12,10 +12,10 @@ from sqlalchemy import Connection, insert, select, text
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
+from incident_core.ports import StoredSnapshot, StoreTransaction
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store import snapshot_rows
-from incident_core.store.base import StoredSnapshot, StoreTransaction
 from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql import parking as sql_parking
 from incident_core.store.sql import saga_outcomes as sql_saga_outcomes

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_core.envelope import RecordedEvent
-from incident_core.store.base import StreamInfo
+from incident_core.ports.values import StreamInfo
 
 __all__ = [
     "EVENT_SORT_COLUMNS",

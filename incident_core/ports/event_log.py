@@ -1,0 +1,72 @@
+"""The event log port: append in a write transaction, read the global log and streams,
+wait for other writers' commits. The role every adapter plays first (eventsourcing's
+AggregateRecorder < ApplicationRecorder, here in one)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+
+from incident_core.envelope import RecordedEvent
+from incident_core.ports.transaction import EventLogTransaction
+from incident_core.ports.values import EventFilter
+
+__all__ = ["EventLog"]
+
+
+class EventLog(ABC):
+    """An append-only log of events with global positions and per-stream versions."""
+
+    dialect: str = "abstract"  # the adapter's name, for display ("memory", "sqlite", ...)
+    # Commits cost a durable write (fsync, a round trip), so concurrent commands gain from
+    # sharing one: then the transactions support `savepoint()`.
+    group_commit: bool = False
+
+    def __init__(self, target: str, *, read_only: bool) -> None:
+        self.target = target
+        self.read_only = read_only
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[EventLogTransaction]:
+        """Open a write transaction (raises ReadOnlyError on a read-only store)."""
+
+    @abstractmethod
+    def head(self) -> int:
+        """The highest committed position (0 for an empty store)."""
+
+    @abstractmethod
+    def read_events(self, *, after_position: int = 0, before_position: int | None = None,
+                    limit: int | None = None, filter: EventFilter | None = None,
+                    descending: bool = False) -> list[RecordedEvent]:
+        """A keyset page of the global log (ascending after `after_position`, or
+        descending before `before_position`)."""
+
+    @abstractmethod
+    def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
+                    batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
+        """Every event in position order, in batches (replay, export, verify)."""
+
+    @abstractmethod
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0,
+                    to_version: int | None = None,
+                    limit: int | None = None) -> list[RecordedEvent]:
+        ...
+
+    @abstractmethod
+    def get_event(self, event_id: str) -> RecordedEvent | None:
+        ...
+
+    @abstractmethod
+    def events_with_metadata(self, key: str, value: str,
+                             limit: int = 1000) -> list[RecordedEvent]:
+        """Events whose metadata[key] == value (key: 'causation_id' or 'correlation_id')."""
+
+    @abstractmethod
+    def wait_for_change(self, known_head: int, timeout: float) -> int:
+        """Block until the head moves past `known_head` or `timeout` seconds pass; return
+        the head. Safe to call from a worker thread."""
+
+    @abstractmethod
+    def close(self) -> None:
+        ...
