@@ -125,3 +125,15 @@ def sqlite_path(target: str) -> str | None:
     if url.get_backend_name() != "sqlite":
         return None
     return url.database or None
+
+
+def watch_locks(args: argparse.Namespace) -> None:
+    """Honour --lock-timeout, and say after a second what a writer is waiting for."""
+    from incident_core.store.open import lock_timeout, set_lock_timeout
+    from incident_core.store.sql.lock_wait import on_lock_wait
+
+    timeout = getattr(args, "lock_timeout", None)
+    if timeout is not None:
+        set_lock_timeout(timeout)
+    on_lock_wait(lambda what, waited: say(f"waiting for {what}; giving up after "
+                                          f"{lock_timeout():g}s (--lock-timeout)"))
