@@ -42,14 +42,14 @@ class PendingEvent:
 class RecordedEvent:
     """One stored event. `data` is decoded eagerly; metadata and time lazily (hot replay path).
 
-    Eleven slots and no per-event caches beyond the metadata: a replayed event kept in
-    memory costs this object, its data, its id and position, little more. `recorded_at`
-    parses `recorded_at_text` on each access (the store's time column may change form; the
-    parsing stays here)."""
+    Ten slots and no per-event caches beyond the metadata: a replayed event kept in memory
+    costs this object, its data, its id and position, little more. `_metadata` holds the
+    stored metadata JSON until it is decoded, then (that JSON, the dict); a subclass may keep
+    other forms there. `recorded_at` parses `recorded_at_text` on each access (the store's
+    time column may change form; the parsing stays here)."""
 
     __slots__ = (
         "_metadata",
-        "_metadata_json",
         "aggregate_id",
         "aggregate_type",
         "data",
@@ -70,10 +70,7 @@ class RecordedEvent:
     recorded_at_text: str
     data: dict[str, Any]
     schema_version: int
-    _metadata_json: str
-    # the decoded metadata once asked for; before that None (or, in a subclass, what it
-    # needs to build it)
-    _metadata: Any
+    _metadata: Any  # see the class's docstring
 
     def __init__(
         self,
@@ -97,8 +94,7 @@ class RecordedEvent:
         self.recorded_at_text = recorded_at_text
         self.data = data
         self.schema_version = schema_version
-        self._metadata_json = metadata_json
-        self._metadata = None
+        self._metadata = metadata_json
 
     @classmethod
     def from_row(cls, row: Any) -> RecordedEvent:
@@ -117,13 +113,16 @@ class RecordedEvent:
     @property
     def metadata(self) -> dict[str, Any]:
         found = self._metadata
-        if found is None:
-            found = self._metadata = _decode(self._metadata_json)
-        return found  # type: ignore[no-any-return]
+        if type(found) is str:
+            decoded: dict[str, Any] = _decode(found)
+            self._metadata = found, decoded
+            return decoded
+        return found[1]  # type: ignore[no-any-return]
 
     @property
     def metadata_json(self) -> str:
-        return self._metadata_json
+        found = self._metadata
+        return found if type(found) is str else found[0]
 
     @property
     def recorded_at(self) -> datetime:

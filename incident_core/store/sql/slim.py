@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 import json.scanner
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.errors import CorruptStoreError
 
-__all__ = ["CHAIN", "StoredEvent", "chain_columns", "checksum", "inflate", "lift", "page3",
-           "slim_row", "split"]
+__all__ = ["CHAIN", "PageMetadata", "StoredEvent", "chain_columns", "checksum", "inflate",
+           "lift", "page3", "replay_page", "slim_row", "split"]
 
 CHAIN = ("command_id", "causation_id", "correlation_id")
 _ORDER = ("correlation_id", "causation_id", "command_id")  # the order the engine writes them
@@ -125,8 +126,8 @@ def checksum(*values: Any) -> int:
 
 class StoredEvent(RecordedEvent):
     """A recorded event read from a schema-3 row: its metadata is inflated lazily. Until
-    then `_metadata` holds the row's three id columns (a tuple: never None), so this
-    subclass needs no slot of its own."""
+    then `_metadata` holds the stored metadata JSON (no lifted ids), or (that JSON and the
+    three id columns), or the `PageMetadata` that reads them; then the inflated dict."""
 
     __slots__ = ()
 
@@ -137,15 +138,19 @@ class StoredEvent(RecordedEvent):
         correlation_id); the type strings interned (one copy per type, not per event)."""
         event = cls(row[0], row[1], row[2], _intern(row[3]), _intern(row[4]), row[5], row[6],
                     _decode(row[7]), row[8], row[9])
-        ids = row[10], row[11], row[12]
-        event._metadata = _NO_IDS if ids == _NO_IDS else ids
+        if row[10] is not None or row[11] is not None or row[12] is not None:
+            event._metadata = row[8], row[10], row[11], row[12]
         return event
 
     @property
     def metadata(self) -> dict[str, Any]:
         found = self._metadata
-        if type(found) is tuple:
-            found = self._metadata = inflate(self.event_id, self._metadata_json, found)
+        if type(found) is PageMetadata:  # a replayed page's: read for the page now
+            found = found.of(self.position)
+        if type(found) is str:
+            found = self._metadata = inflate(self.event_id, found, _NO_IDS)
+        elif type(found) is tuple:
+            found = self._metadata = inflate(self.event_id, found[0], found[1:])
         return found  # type: ignore[no-any-return]
 
     @property
@@ -155,6 +160,35 @@ class StoredEvent(RecordedEvent):
 
 _NO_IDS: tuple[str | None, ...] = (None, None, None)
 _new = object.__new__
+# (position, metadata, command_id, causation_id, correlation_id) of a position range
+MetadataRows = Callable[[int, int], Iterable[Any]]
+
+
+class PageMetadata:
+    """The metadata of one page of replayed events, read on first use: one query for the
+    page's position range when any of its events is asked for its metadata (a replay that
+    never asks, most of them, never reads it). Holds the rows, not the events (no cycle)."""
+
+    __slots__ = ("_found", "_read", "first", "last")
+
+    def __init__(self, read: MetadataRows) -> None:
+        self._read = read
+        self._found: dict[int, Any] | None = None
+        self.first = self.last = 0
+
+    def of(self, position: int) -> Any:
+        """What `StoredEvent._metadata` holds for the event at `position` before inflating:
+        its stored metadata JSON, or (that JSON and its three id columns)."""
+        found = self._found
+        if found is None:
+            found = self._found = {}
+            for p, m, c1, c2, c3 in self._read(self.first, self.last):
+                no_ids = c1 is None and c2 is None and c3 is None
+                found[p] = m if no_ids else (m, c1, c2, c3)
+        try:
+            return found[position]
+        except KeyError:
+            raise CorruptStoreError(f"event #{position} is no longer in the store") from None
 
 
 def page3(rows: Iterable[Any]) -> list[RecordedEvent]:
@@ -167,7 +201,7 @@ def page3(rows: Iterable[Any]) -> list[RecordedEvent]:
     same = seen.setdefault
     out: list[RecordedEvent] = []
     add = out.append
-    scan, no_ids, cls = _scan, _NO_IDS, StoredEvent
+    scan, cls = _scan, StoredEvent
     for p, i, a, at, et, v, t, d, m, s, c1, c2, c3 in rows:
         e = _new(cls)
         e.position = p
@@ -182,10 +216,42 @@ def page3(rows: Iterable[Any]) -> list[RecordedEvent]:
             e.data = data if end == len(d) else _decode(d)
         except StopIteration:
             e.data = _decode(d)
-        e._metadata_json = same(m, m)
         e.schema_version = s
-        e._metadata = no_ids if c1 is None and c2 is None and c3 is None else (c1, c2, c3)
+        e._metadata = same(m, m) if c1 is None and c2 is None and c3 is None \
+            else (same(m, m), c1, c2, c3)
         add(e)
+    return out
+
+
+def replay_page(rows: Iterable[Any], read: MetadataRows) -> list[RecordedEvent]:
+    """`page3` for a replay: rows without the metadata and id columns (position, event_id,
+    aggregate_id, aggregate_type, event_type, version, recorded_at, data, schema_version),
+    their metadata read by `read` for the whole page when first asked for (`PageMetadata`).
+    A fifth fewer columns to read, the cheapest part of a replay to leave out."""
+    seen: dict[str, str] = {}
+    same = seen.setdefault
+    out: list[RecordedEvent] = []
+    add = out.append
+    scan, cls, meta = _scan, StoredEvent, PageMetadata(read)
+    for p, i, a, at, et, v, t, d, s in rows:
+        e = _new(cls)
+        e.position = p
+        e.event_id = i
+        e.aggregate_id = same(a, a)
+        e.aggregate_type = same(at, at)
+        e.event_type = same(et, et)
+        e.version = v
+        e.recorded_at_text = same(t, t)
+        try:
+            data, end = scan(d, 0)
+            e.data = data if end == len(d) else _decode(d)
+        except StopIteration:
+            e.data = _decode(d)
+        e.schema_version = s
+        e._metadata = meta
+        add(e)
+    if out:
+        meta.first, meta.last = out[0].position, out[-1].position
     return out
 
 
