@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from incident_core import EventStore, open_store
-from tests.test_store_contract import append, pending
+from incident_core.testing import append, pending
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from incident_core.ports.sorting import (
     null_last,
     stream_cursor,
 )
-from tests.test_store_contract import SPEC, pending
+from incident_core.testing import SPEC, pending
 
 
 @pytest.fixture

@@ -113,24 +113,14 @@ def open_read_only(args: argparse.Namespace) -> EventStore:
 
 def sqlite_path(target: str) -> str | None:
     """The file of a SQLite target (None for memory: and server URLs)."""
-    from incident_core.store.open import is_url
+    from incident_core.store.open import sqlite_file
 
-    if target in ("memory:", ":memory:"):
-        return None
-    if not is_url(target):
-        return os.path.expanduser(target)
-    from sqlalchemy.engine import make_url
-
-    url = make_url(target)
-    if url.get_backend_name() != "sqlite":
-        return None
-    return url.database or None
+    return sqlite_file(target)
 
 
 def watch_locks(args: argparse.Namespace) -> None:
     """Honour --lock-timeout, and say after a second what a writer is waiting for."""
-    from incident_core.store.open import lock_timeout, set_lock_timeout
-    from incident_core.store.sql.lock_wait import on_lock_wait
+    from incident_core.store.sql.lock_wait import lock_timeout, on_lock_wait, set_lock_timeout
 
     timeout = getattr(args, "lock_timeout", None)
     if timeout is not None:

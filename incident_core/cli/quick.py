@@ -33,7 +33,6 @@ __all__ = ["QUICK_SCHEMA", "quick_events"]
 
 QUICK_SCHEMA = 3  # the row layout `page3` builds events from
 _HEADER = b"SQLite format 3\x00"
-_DEFAULT_WAIT = 30.0  # seconds, as `store.open.BUSY_TIMEOUT_S` (reads rarely wait at all)
 _COLUMNS = ("SELECT position, event_id, aggregate_id, aggregate_type, event_type, version, "
             "recorded_at, data, metadata, schema_version, command_id, causation_id, "
             "correlation_id FROM incident_events WHERE position > ?")
@@ -133,9 +132,11 @@ def quick_events(args: argparse.Namespace, page: int) -> Iterator[RecordedEvent]
     path = _file_of(args)
     if path is None or args.limit == 0:
         return None
+    from incident_core.store.sql.lock_wait import lock_timeout
+
     wait = getattr(args, "lock_timeout", None)
     try:
-        opened = _open(path, _DEFAULT_WAIT if wait is None else wait)
+        opened = _open(path, lock_timeout() if wait is None else wait)
     except (OSError, sqlite3.Error):
         return None
     if opened is None:

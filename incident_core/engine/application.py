@@ -66,7 +66,7 @@ class Application(ProcessManagers, LineageQueries):
         self.store = store
         # Concurrent dispatches share durable commits (incident_core.engine.group_commit).
         self._group: GroupCommit | None = None
-        if group_commit and not store.read_only and store.dialect != "memory":
+        if group_commit and not store.read_only and store.group_commit:
             from incident_core.engine.group_commit import GroupCommit
 
             self._group = GroupCommit(cast(Any, store))

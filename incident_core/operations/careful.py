@@ -118,15 +118,17 @@ def careful_pages(store: EventStore, *, up_to: int,
 def file_findings(store: EventStore, *, deep: bool) -> list[str] | None:
     """Damage SQLite itself sees in a store file: the structural check of the header, and
     with `deep`, `PRAGMA integrity_check`. None: not a SQLite store (nothing to check)."""
-    from pathlib import Path
 
     from incident_core.store.sql.sqlite_files import structural_problem
     from incident_core.store.sql.store import SqlEventStore
 
-    if not isinstance(store, SqlEventStore) or store.dialect != "sqlite":
+    if not isinstance(store, SqlEventStore):
+        return None
+    path = store.sql_dialect.database_file(store.target)
+    if path is None:
         return None
     findings: list[str] = []
-    problem = structural_problem(Path(store.target))
+    problem = structural_problem(path)
     if problem:
         findings.append(f"the store file is damaged: {problem}")
     if deep:

@@ -9,13 +9,13 @@ snapshots made with another fingerprint, so a changed state model replaces them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from incident_core.ports import StoredSnapshot
 from incident_core.store.sql import schema
+from incident_core.store.sql.dialect import Dialect
 from incident_core.store.sql.queries import has_table
 
 __all__ = ["StoredSnapshot", "latest", "save", "versions"]
@@ -25,11 +25,10 @@ T = schema.aggregate_snapshots
 
 _STALE = delete(T).where(T.c.aggregate_id == bindparam("aggregate_id"),
                         T.c.fingerprint != bindparam("fingerprint"))
-_INSERT = {"postgresql": pg_dialect.insert(T).on_conflict_do_nothing(),
-           "sqlite": sqlite_dialect.insert(T).on_conflict_do_nothing()}
+_INSERTS: dict[Dialect, Any] = {}  # built once per dialect
 
 
-def save(conn: Connection, snapshot: StoredSnapshot, seen_tables: set[str],
+def save(conn: Connection, dialect: Dialect, snapshot: StoredSnapshot, seen_tables: set[str],
          made_here: set[str]) -> None:
     """Record `snapshot` in the caller's transaction; drop the aggregate's stale ones.
     `seen_tables`: the store's tables known to exist (committed); `made_here`: the tables
@@ -44,7 +43,10 @@ def save(conn: Connection, snapshot: StoredSnapshot, seen_tables: set[str],
            "aggregate_type": snapshot.aggregate_type, "fingerprint": snapshot.fingerprint,
            "state": snapshot.state, "taken_at": snapshot.taken_at}
     conn.execute(_STALE, row)
-    conn.execute(_INSERT[conn.dialect.name], row)
+    insert = _INSERTS.get(dialect)
+    if insert is None:
+        insert = _INSERTS[dialect] = dialect.insert(T).on_conflict_do_nothing()
+    conn.execute(insert, row)
 
 
 def latest(conn: Connection, aggregate_id: str, aggregate_type: str, fingerprint: str,

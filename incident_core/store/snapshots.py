@@ -34,8 +34,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter, EventStore, StreamInfo
@@ -162,8 +160,8 @@ class SnapshotShelf:
         self._has_table = True
         conn.execute(delete(snapshots).where(snapshots.c.name == name,
                                              snapshots.c.signature != signature))
-        insert = (pg_dialect.insert if conn.dialect.name == "postgresql"
-                  else sqlite_dialect.insert)(snapshots)
+        assert self._sql is not None  # only called for a writable SQL store
+        insert = self._sql.sql_dialect.insert(snapshots)
         conn.execute(insert.on_conflict_do_nothing(), {
             "name": name, "signature": signature, "position": position,
             "row_count": count, "data": data})

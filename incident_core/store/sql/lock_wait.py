@@ -1,4 +1,4 @@
-"""Saying what a SQLite writer is waiting for.
+"""How long a SQLite writer waits for another process's lock, and saying what it waits for.
 
 SQLite waits for another process's write lock silently (up to the busy timeout). A caller
 that wants to tell its user registers a notice with `on_lock_wait`; from then on a single
@@ -14,7 +14,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["on_lock_wait", "waiting_for_lock"]
+__all__ = ["BUSY_TIMEOUT_S", "lock_timeout", "on_lock_wait", "set_lock_timeout",
+           "waiting_for_lock"]
+
+BUSY_TIMEOUT_S = 30.0
+_settings = {"lock_timeout": BUSY_TIMEOUT_S}
 
 Notice = Callable[[str, float], None]  # (what is awaited, seconds waited so far)
 
@@ -22,6 +26,17 @@ _lock = threading.Lock()
 _waits: dict[int, tuple[str, float, list[bool]]] = {}  # wait id -> (what, since, [noticed])
 _notice: list[tuple[Notice, float]] = []
 _watcher: list[threading.Thread] = []
+
+
+def set_lock_timeout(seconds: float) -> None:
+    """How long SQLite stores opened from now on wait for another process's lock before
+    failing with "the store is locked" (default BUSY_TIMEOUT_S)."""
+    _settings["lock_timeout"] = seconds
+
+
+def lock_timeout() -> float:
+    """The current lock wait, in seconds (see set_lock_timeout)."""
+    return _settings["lock_timeout"]
 
 
 def on_lock_wait(notice: Notice | None, *, after: float = 1.0) -> None:

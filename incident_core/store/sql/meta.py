@@ -7,14 +7,15 @@ recorded once, by the first write, and two writers racing to record it cannot bo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
+from incident_core.errors import CorruptStoreError, NewerSchemaError, NotAStoreError
 from incident_core.store.sql import schema
 
-__all__ = ["SCHEMA_VERSION", "STORE_FORMAT", "add_meta", "format_rows",
+__all__ = ["SCHEMA_VERSION", "STORE_FORMAT", "add_meta", "check_meta", "format_rows",
            "projection_signatures", "read_meta"]
 
 STORE_FORMAT = "incident-store"
@@ -26,6 +27,23 @@ def format_rows() -> list[dict[str, str]]:
     """The meta rows every new store starts with."""
     return [{"key": "format", "value": STORE_FORMAT},
             {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+
+
+def check_meta(rows: Iterable[Any], where: str) -> int:
+    """The schema version in these (key, value) meta rows; refuses anything but an Incident
+    store of a schema this version understands."""
+    meta = {str(key): str(value) for key, value in rows}
+    if meta.get("format") != STORE_FORMAT:
+        raise NotAStoreError(f"{where} is not an Incident store")
+    try:
+        version = int(meta.get("schema_version", "0"))
+    except ValueError:
+        raise CorruptStoreError(f"{where} has an unreadable schema version") from None
+    if version > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            f"{where} has store schema {version}, newer than this Incident understands "
+            f"({SCHEMA_VERSION}); upgrade Incident to open it")
+    return version
 
 
 def read_meta(conn: Connection) -> dict[str, str]:

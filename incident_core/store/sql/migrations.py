@@ -11,17 +11,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, cast, func, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, update
 from sqlalchemy import exc as sa_exc
 
 from incident_core.store.sql import schema
 from incident_core.store.sql.errors import translate_errors
 from incident_core.store.sql.meta import SCHEMA_VERSION
-from incident_core.store.sql.queries import PG_APPEND_LOCK
 from incident_core.store.sql.slim import checksum, lift
 from incident_core.store.sql.store import SqlEventStore
 
-__all__ = ["migrate"]
+__all__ = ["migrate", "upgrade"]
 
 E = schema.events
 M = schema.meta
@@ -31,20 +30,27 @@ def _to_2(conn: Connection) -> None:
     """Schema 2: causation and correlation ids as indexed columns; an event-type index."""
     for column in ("causation_id", "correlation_id"):  # constant DDL: no such SQLAlchemy construct
         conn.execute(text(f"ALTER TABLE incident_events ADD COLUMN {column} TEXT"))
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        def field(key: str) -> object:
-            return func.jsonb_extract_path_text(cast(E.c.metadata, JSONB), key)
-    else:
-        def field(key: str) -> object:
-            return func.json_extract(E.c.metadata, f"$.{key}")
-    conn.execute(update(E).values(causation_id=field("causation_id"),
-                                  correlation_id=field("correlation_id")))
+    read = (select(E.c.position, E.c.metadata).where(E.c.position > bindparam("after"))
+            .order_by(E.c.position).limit(_PAGE))
+    write = (update(E).where(E.c.position == bindparam("at"))
+             .values(causation_id=bindparam("new_causation_id"),
+                     correlation_id=bindparam("new_correlation_id")))
+    after = 0
+    while rows := conn.execute(read, {"after": after}).all():
+        conn.execute(write, [_ids_of(position, metadata) for position, metadata in rows])
+        after = rows[-1][0]
     for name, column in (("incident_events_causation", "causation_id"),
                          ("incident_events_correlation", "correlation_id"),
                          ("incident_events_type", "event_type, position")):
         conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON incident_events ({column})"))
+
+
+def _ids_of(position: int, metadata: str) -> dict[str, Any]:
+    """The causation and correlation ids in an event's metadata JSON (None where absent)."""
+    values = json.loads(metadata)
+    found = {key: values.get(key) for key in ("causation_id", "correlation_id")}
+    return {"at": position, **{f"new_{k}": None if v is None else str(v)
+                               for k, v in found.items()}}
 
 
 _PAGE = 5000
@@ -67,7 +73,6 @@ def _to_3(conn: Connection) -> None:
     while rows := conn.execute(read, {"after": after}).all():
         conn.execute(write, [_slim(row) for row in rows])
         after = rows[-1][0]
-    schema.for_dialect(conn.dialect.name)
     for index in schema.EVENT_INDEXES:
         index.create(conn, checkfirst=True)
 
@@ -93,8 +98,8 @@ def migrate(store: SqlEventStore) -> int:
         return found
     try:
         with store._write_engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))
+            store.sql_dialect.lock(conn)
+            store.sql_dialect.complete_schema()
             stmt = select(M.c.value).where(M.c.key == "schema_version")
             found = version = int(conn.execute(stmt).scalar_one())
             while version < SCHEMA_VERSION:
@@ -105,3 +110,12 @@ def migrate(store: SqlEventStore) -> int:
         raise translate_errors(exc) from exc
     store.schema_version = SCHEMA_VERSION
     return found
+
+
+def upgrade(store: SqlEventStore) -> None:
+    """`migrate` a store being opened; closed if that fails."""
+    try:
+        migrate(store)
+    except BaseException:
+        store.close()
+        raise

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from incident_core.process import ParkedStep
 from incident_core.store.sql import schema
+from incident_core.store.sql.dialect import Dialect
 from incident_core.store.sql.queries import has_table
 
 __all__ = ["park", "parked", "parked_steps", "unpark"]
@@ -19,21 +18,13 @@ P = schema.parked
 _KEY = ("process_manager", "position")
 
 
-def _upsert(dialect: str) -> Any:
-    insert = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
-    stmt = insert(P)
-    return stmt.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={c.name: stmt.excluded[c.name] for c in P.columns if c.name not in _KEY})
-
-
 def _step(row: Any) -> ParkedStep:
     return ParkedStep(**dict(row._mapping))
 
 
-def park(conn: Connection, step: ParkedStep) -> None:
+def park(conn: Connection, dialect: Dialect, step: ParkedStep) -> None:
     P.create(conn, checkfirst=True)
-    conn.execute(_upsert(conn.dialect.name), step.to_json())
+    conn.execute(dialect.upsert(P, _KEY), step.to_json())
 
 
 def unpark(conn: Connection, process_manager: str, position: int) -> None:

@@ -1,7 +1,8 @@
-"""PostgreSQL specifics: the engine, atomic store creation, and live updates over LISTEN/NOTIFY.
+"""PostgreSQL as a store: the dialect object, the engine, opening (and atomically creating)
+a store on a server, and live updates over LISTEN/NOTIFY.
 
-Everything else is the shared SQL adapter (`SqlEventStore`), which on PostgreSQL already takes
-the transaction-scoped advisory lock `PG_APPEND_LOCK` before every write and sends
+Everything else is the shared SQL adapter (`SqlEventStore`), which asks `PostgresDialect` to
+take the transaction-scoped advisory lock `PG_APPEND_LOCK` before every write and to send
 `pg_notify(NOTIFY_CHANNEL, head)` before committing one that appended events.
 
 This module imports psycopg; `open_store` imports it only for a PostgreSQL URL, so the rest of
@@ -10,22 +11,22 @@ This module imports psycopg; `open_store` imports it only for a PostgreSQL URL, 
 
 from __future__ import annotations
 
-import selectors
-import socket
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Connection, Engine, Table, create_engine, func, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from incident_core.errors import StoreError
+from incident_core.errors import NotAStoreError, StoreError, StoreNotFoundError
 from incident_core.store.sql import schema
-from incident_core.store.sql.errors import translate_errors
-from incident_core.store.sql.meta import format_rows
+from incident_core.store.sql.dialect import Dialect
+from incident_core.store.sql.meta import SCHEMA_VERSION, check_meta
+from incident_core.store.sql.migrations import upgrade
+from incident_core.store.sql.pg_listener import Listener
 from incident_core.store.sql.queries import NOTIFY_CHANNEL, PG_APPEND_LOCK
 from incident_core.store.sql.store import SqlEventStore
 
@@ -33,7 +34,10 @@ __all__ = [
     "CONNECT_TIMEOUT_S",
     "IDLE_IN_TRANSACTION_TIMEOUT_S",
     "LOCK_TIMEOUT_S",
+    "POSTGRES",
+    "PostgresDialect",
     "PostgresEventStore",
+    "open_postgres",
     "postgres_engine",
 ]
 
@@ -49,6 +53,40 @@ _SESSION_OPTIONS = (f"-c lock_timeout={LOCK_TIMEOUT_S}s "
                     f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_S}s")
 # After the URL's options: a read-only store stays read-only whatever they say.
 _READ_ONLY_OPTION = "-c default_transaction_read_only=on"
+
+
+class PostgresDialect(Dialect):
+    name: ClassVar[str] = "postgresql"
+
+    def insert(self, table: Table) -> Any:
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert(table)
+
+    def complete_schema(self) -> None:
+        """The partial indexes' PostgreSQL form (see `schema._partial`)."""
+        for index in schema.PARTIAL_INDEXES:
+            column = next(iter(index.columns))
+            index.dialect_kwargs["postgresql_where"] = column.is_not(None)
+
+    def lock(self, conn: Connection) -> None:
+        conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))
+
+    def announce(self, conn: Connection, head: int) -> None:
+        conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(head))))
+
+    def rename_table(self, conn: Connection, old: str, new: str) -> None:
+        super().rename_table(conn, old, new)
+        quote = conn.dialect.identifier_preparer.quote
+        conn.execute(text(f"ALTER INDEX {quote(old + '_pkey')} RENAME TO {quote(new + '_pkey')}"))
+
+    def epoch(self, column: Any) -> Any:
+        from sqlalchemy.dialects.postgresql import TIMESTAMP
+
+        return func.extract("epoch", func.cast(column, TIMESTAMP(True)))
+
+
+POSTGRES = PostgresDialect()
 
 
 def postgres_engine(target: str, *, read_only: bool) -> Engine:
@@ -88,27 +126,11 @@ class PostgresEventStore(SqlEventStore):
     """The SQL adapter on a PostgreSQL server; `wait_for_change` sleeps on LISTEN."""
 
     def __init__(self, engine: Engine, target: str, *, read_only: bool) -> None:
-        super().__init__(engine, target, read_only=read_only)
-        self._listener: _Listener | None = None
+        super().__init__(engine, target, read_only=read_only, sql_dialect=POSTGRES)
+        self._listener: Listener | None = None
         self._listener_lock = threading.Lock()
-        self._last_head: tuple[_Listener, int, int] | None = None  # listener, generation, head
+        self._last_head: tuple[Listener, int, int] | None = None  # listener, generation, head
         self._closed = False
-
-    def create_schema(self) -> None:
-        """Create the tables and the meta rows in one transaction (PostgreSQL's DDL is
-        transactional), under the append lock so that concurrent creators queue up."""
-        rows = format_rows()
-        try:
-            with self._write_engine.begin() as conn:
-                conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))
-                schema.for_dialect("postgresql")
-                schema.metadata.create_all(conn)
-                existing = set(conn.execute(select(schema.meta.c.key)).scalars())
-                missing = [r for r in rows if r["key"] not in existing]
-                if missing:
-                    conn.execute(schema.meta.insert(), missing)
-        except sa_exc.SQLAlchemyError as exc:
-            raise translate_errors(exc) from exc
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         """Block until another commit moves the head (woken by NOTIFY, never by polling).
@@ -127,7 +149,7 @@ class PostgresEventStore(SqlEventStore):
             self._last_head = (listener, seen, current)
         return current
 
-    def _head_as_of(self, listener: _Listener) -> tuple[int, int]:
+    def _head_as_of(self, listener: Listener) -> tuple[int, int]:
         """The listener's generation and the head. Every append notifies, so a head read
         after generation g stays the head while the generation is still g: then no query
         is needed (a follower calling in a loop with a short timeout costs nothing)."""
@@ -139,20 +161,20 @@ class PostgresEventStore(SqlEventStore):
         self._last_head = (listener, generation, head)
         return generation, head
 
-    def _listening(self) -> _Listener:
+    def _listening(self) -> Listener:
         """The running listener; started (LISTEN committed) before this returns."""
         with self._listener_lock:
             if self._closed:
                 raise StoreError(f"{self.target} is closed")
             if self._listener is None or self._listener.stopped:
-                self._listener = _Listener(self._listen_connection(), self.target)
+                self._listener = Listener(self._listen_connection(), self.target)
             return self._listener
 
     def _listen_connection(self) -> psycopg.Connection[Any]:
         try:
             pooled = self.engine.raw_connection()
         except sa_exc.SQLAlchemyError as exc:
-            raise translate_errors(exc) from exc
+            raise self.sql_dialect.translate(exc) from exc
         conn = pooled.driver_connection
         pooled.detach()  # ours alone from now on: the pool forgets it
         if not isinstance(conn, psycopg.Connection):
@@ -176,64 +198,45 @@ class PostgresEventStore(SqlEventStore):
         super().close()
 
 
-class _Listener:
-    """A daemon thread that owns a LISTENing autocommit connection and counts the
-    notifications it receives; waiters sleep on a condition until the count moves.
-    A socket pair wakes the thread for `stop()` (works with select() on every platform)."""
+def open_postgres(target: str, where: str, *, read_only: bool,
+                  create: bool) -> PostgresEventStore:
+    """Open (or with `create`, create) the store in the database at the URL `target`
+    (`where`: the URL for display, password hidden)."""
+    try:
+        engine = postgres_engine(target, read_only=read_only)
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
+        raise StoreError(f"cannot use {where}: {exc}") from None
+    store = PostgresEventStore(engine, where, read_only=read_only)
+    try:
+        if not _inspect(store, where, create=create):
+            store.create_schema()  # with its meta rows, in one transaction
+        elif store.schema_version < SCHEMA_VERSION and not read_only:
+            upgrade(store)
+    except sa_exc.SQLAlchemyError as exc:
+        store.close()
+        raise POSTGRES.translate(exc) from exc
+    except StoreError:
+        store.close()
+        raise
+    return store
 
-    def __init__(self, conn: psycopg.Connection[Any], target: str) -> None:
-        self._conn = conn
-        self._target = target
-        self._cond = threading.Condition()
-        self._wake_read, self._wake_write = socket.socketpair()
-        self.generation = 0
-        self.stopped = False
-        self.error: str | None = None
-        self._thread = threading.Thread(target=self._run, name="incident-pg-listener",
-                                        daemon=True)
-        self._thread.start()
 
-    def wait_past(self, generation: int, timeout: float) -> int | None:
-        """Wait until a notification arrives after `generation`; return the new generation,
-        or None on timeout or stop. Raise StoreError if the connection was lost."""
-        with self._cond:
-            self._cond.wait_for(lambda: self.generation != generation or self.stopped,
-                                timeout)
-            if self.error is not None:
-                raise StoreError(f"lost the change notifications of {self._target}: "
-                                 f"{self.error}")
-            return None if self.generation == generation else self.generation
-
-    def stop(self) -> None:
-        try:
-            self._wake_write.send(b"x")
-        except OSError:
-            return  # the thread already ended (and closed the socket pair) on an error
-        self._thread.join(timeout=5.0)
-
-    def _run(self) -> None:
-        selector = selectors.DefaultSelector()
-        try:
-            selector.register(self._conn.fileno(), selectors.EVENT_READ, "database")
-            selector.register(self._wake_read, selectors.EVENT_READ, "stop")
-            self._drain()  # anything that arrived with the LISTEN reply
-            while all(key.data == "database" for key, _ in selector.select()):
-                self._drain()
-        except psycopg.Error as exc:
-            message = str(exc).strip()
-            self.error = message.splitlines()[0] if message else type(exc).__name__
-        finally:
-            selector.close()
-            self._conn.close()
-            self._wake_read.close()
-            self._wake_write.close()
-            with self._cond:
-                self.stopped = True
-                self._cond.notify_all()
-
-    def _drain(self) -> None:
-        received = sum(1 for _ in self._conn.notifies(timeout=0))
-        if received:
-            with self._cond:
-                self.generation += received
-                self._cond.notify_all()
+def _inspect(store: PostgresEventStore, where: str, *, create: bool) -> bool:
+    """Whether the database holds a store (its schema version read into `store`); raises
+    for a database that is not one, unless it is empty and `create`."""
+    with store.engine.connect() as conn:
+        # One catalogue query, one snapshot: a store that another process is creating
+        # right now (in one transaction) is seen either complete or not at all.
+        names = set(store.engine.dialect.get_table_names(conn))
+        if schema.meta.name in names:
+            store.schema_version = check_meta(
+                conn.execute(select(schema.meta.c.key, schema.meta.c.value)), where)
+            return True
+        if names and not create:
+            raise NotAStoreError(f"{where} is a database but not an Incident store")
+        if names:
+            raise NotAStoreError(f"{where} already holds other tables; "
+                                 "refusing to turn it into an Incident store")
+        if not create:
+            raise StoreNotFoundError(f"no store at {where} (run `incident init`)")
+    return False

@@ -23,7 +23,6 @@ __all__ = [
     "aggregate_snapshots",
     "checkpoints",
     "events",
-    "for_dialect",
     "lineage",
     "meta",
     "metadata",
@@ -68,8 +67,8 @@ events = Table(
 
 def _partial(name: str, column: Column[str]) -> Index:
     """A partial index: only the rows where the column holds an id of its own (the
-    PostgreSQL form is added by `for_dialect`: naming it here would import SQLAlchemy's
-    PostgreSQL dialect into every SQLite process)."""
+    PostgreSQL form is added by `PostgresDialect.complete_schema`: naming it here would
+    import SQLAlchemy's PostgreSQL dialect into every SQLite process)."""
     return Index(name, column, sqlite_where=column.is_not(None))
 
 
@@ -82,12 +81,6 @@ EVENT_INDEXES = (*PARTIAL_INDEXES,
                  Index("incident_events_type", events.c.event_type, events.c.position))
 
 
-def for_dialect(dialect: str) -> None:
-    """Complete the index definitions for `dialect` before creating them."""
-    if dialect == "postgresql":
-        for index in PARTIAL_INDEXES:
-            column = next(iter(index.columns))
-            index.dialect_kwargs["postgresql_where"] = column.is_not(None)
 # Schema 2's full indexes, dropped by the migration to 3.
 OLD_EVENT_INDEXES = ("incident_events_causation", "incident_events_correlation")
 

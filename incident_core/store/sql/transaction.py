@@ -1,5 +1,6 @@
 """The SQL adapter's write transaction: appends buffered until the next read or commit,
-checkpoints read once and written once, projection rows in bulk."""
+checkpoints read once and written once, projection rows in bulk, savepoints for group
+commit. The saga, lineage and snapshot roles are added in `transaction_roles.py`."""
 
 from __future__ import annotations
 
@@ -8,17 +9,13 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, select
+from sqlalchemy import exc as sa_exc
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
-from incident_core.ports import StoredSnapshot, StoreTransaction
-from incident_core.process import ParkedStep, SagaOutcome
+from incident_core.ports import StoreTransaction
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import snapshot_rows
-from incident_core.store.sql import lineage as sql_lineage
-from incident_core.store.sql import parking as sql_parking
-from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
 from incident_core.store.sql import schema
 from incident_core.store.sql.queries import (
     CHECKPOINTS,
@@ -31,13 +28,15 @@ from incident_core.store.sql.queries import (
 )
 
 if TYPE_CHECKING:
-    from incident_core.store.sql.store import SqlEventStore
+    from incident_core.store.sql.core import SqlStoreCore
 
 __all__ = ["SqlTransaction"]
 
 
 class SqlTransaction(StoreTransaction):
-    def __init__(self, store: SqlEventStore, conn: Connection) -> None:
+    """The event log, checkpoint and projection roles of a write transaction."""
+
+    def __init__(self, store: SqlStoreCore, conn: Connection) -> None:
         self.store = store
         self.conn = conn
         self._head: int | None = None
@@ -59,7 +58,7 @@ class SqlTransaction(StoreTransaction):
         if cache is None:
             return False
         if self._version is None:
-            self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
+            self._version = self.store.sql_dialect.data_version(self.cursor)
         if cache[0] != self._version:
             self.store.writer_cache = None
             return False
@@ -72,10 +71,11 @@ class SqlTransaction(StoreTransaction):
     def cache_entry(self) -> tuple[int, int, dict[str, int]] | None:
         """What the writer may remember after this transaction commits (called before the
         commit, under the write lock): None unless head and checkpoints are both known."""
-        if self.store.dialect != "sqlite" or self._head is None or self._checkpoints is None:
+        if not self.store.sql_dialect.single_writer or self._head is None \
+                or self._checkpoints is None:
             return None
         if self._version is None:
-            self._version = int(self.cursor.execute("PRAGMA data_version").fetchone()[0])
+            self._version = self.store.sql_dialect.data_version(self.cursor)
         return self._version, self._head, dict(self._checkpoints)
 
     @property
@@ -225,7 +225,7 @@ class SqlTransaction(StoreTransaction):
         table = self.store.table(spec)
         table.drop(self.conn, checkfirst=True)
         table.create(self.conn)
-        sql_lineage.clear(self, spec.name)
+        self.clear_lineage(spec.name)
         self._write_checkpoint(spec, 0)
         return True
 
@@ -247,11 +247,7 @@ class SqlTransaction(StoreTransaction):
         while batch := list(islice(batches, 5000)):
             self.conn.execute(insert(shadow), batch)
         self.store.table(spec).drop(self.conn, checkfirst=True)
-        quote = self.conn.dialect.identifier_preparer.quote
-        self.conn.execute(text(f"ALTER TABLE {quote(shadow_name)} RENAME TO {quote(spec.name)}"))
-        if self.store.dialect == "postgresql":
-            self.conn.execute(text(f"ALTER INDEX {quote(shadow_name + '_pkey')} "
-                                   f"RENAME TO {quote(spec.name + '_pkey')}"))
+        self.store.sql_dialect.rename_table(self.conn, shadow_name, spec.name)
         self._write_checkpoint(spec, checkpoint)
 
     @contextmanager
@@ -265,34 +261,12 @@ class SqlTransaction(StoreTransaction):
         try:
             yield
             self.flush()  # a taken version or a refused value shows up here, not later
-        except BaseException:
+        except BaseException as exc:
             self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
             self._head, self.appended, self._checkpoints, self._made = kept
             self._unwritten, self._touched, self._dirty = [], {}, {}
+            if isinstance(exc, (sa_exc.SQLAlchemyError, self.store.dbapi.Error)):
+                raise self.store.sql_dialect.translate(exc) from exc
             raise
         finally:
             self.cursor.execute("RELEASE SAVEPOINT incident_command")
-
-    def save_snapshot(self, snapshot: StoredSnapshot) -> None:
-        snapshot_rows.save(self.conn, snapshot, self.store._seen_tables, self._made)
-
-    def park(self, step: ParkedStep) -> None:
-        sql_parking.park(self.conn, step)
-
-    def unpark(self, process_manager: str, position: int) -> None:
-        sql_parking.unpark(self.conn, process_manager, position)
-
-    def parked(self, process_manager: str, position: int) -> ParkedStep | None:
-        return sql_parking.parked(self.conn, process_manager, position)
-
-    def record_saga_outcome(self, outcome: SagaOutcome) -> None:
-        sql_saga_outcomes.record(self.conn, outcome)
-
-    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
-        sql_lineage.record(self, entries)
-
-    def clear_lineage(self, projection: str) -> None:
-        sql_lineage.clear(self, projection)
-
-    def rename_lineage(self, old: str, new: str) -> None:
-        sql_lineage.rename(self, old, new)

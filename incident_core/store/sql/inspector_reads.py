@@ -1,0 +1,156 @@
+"""The SQL adapter's inspector queries (the `InspectorQueries` port): streams, types,
+the activity histogram, sorted keyset pages and row lineage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from incident_core.envelope import RecordedEvent
+from incident_core.ports import EventFilter, LineageEntry, StreamInfo
+from incident_core.ports.sorting import EVENT_SORT_COLUMNS, STREAM_SORT_COLUMNS, Cursor, SortKey
+from incident_core.projections.definition import ProjectionSpec
+from incident_core.store.sql import lineage as sql_lineage
+from incident_core.store.sql.core import SqlStoreCore
+from incident_core.store.sql.queries import E, S
+from incident_core.store.sql.sorted import by_last_activity, sorted_page
+
+__all__ = ["SqlInspector", "glob_to_like"]
+
+
+def glob_to_like(pattern: str) -> str:
+    """A user's filter as a LIKE pattern: a glob when it has * or ?, else a substring."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if "*" in pattern or "?" in pattern:
+        return escaped.replace("*", "%").replace("?", "_")
+    return f"%{escaped}%"
+
+
+class SqlInspector(SqlStoreCore):
+    """Browsing a SQL store."""
+
+    def event_count(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(E)).scalar_one())
+
+    def _streams_where(self, stmt: Select[Any], aggregate_type: str | None,
+                       pattern: str | None) -> Select[Any]:
+        if aggregate_type:
+            stmt = stmt.where(S.c.aggregate_type == aggregate_type)
+        if pattern:
+            like = glob_to_like(pattern)
+            stmt = stmt.where(S.c.aggregate_id.ilike(like, escape="\\"))
+        return stmt
+
+    def streams(self, *, aggregate_type: str | None = None, pattern: str | None = None,
+                after_id: str | None = None, limit: int | None = None) -> list[StreamInfo]:
+        stmt = self._streams_where(select(*S.c), aggregate_type, pattern)
+        if after_id is not None:
+            stmt = stmt.where(S.c.aggregate_id > after_id)
+        stmt = stmt.order_by(S.c.aggregate_id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._reading() as conn:
+            return [StreamInfo(*r) for r in conn.execute(stmt)]
+
+    def stream_count(self, *, aggregate_type: str | None = None,
+                     pattern: str | None = None) -> int:
+        stmt = self._streams_where(select(func.count()).select_from(S), aggregate_type, pattern)
+        with self._reading() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def stream(self, aggregate_id: str) -> StreamInfo | None:
+        with self._reading() as conn:
+            row = conn.execute(select(*S.c).where(S.c.aggregate_id == aggregate_id)).first()
+        return None if row is None else StreamInfo(*row)
+
+    def aggregate_types(self) -> list[str]:
+        with self._reading() as conn:
+            stmt = select(S.c.aggregate_type).distinct().order_by(S.c.aggregate_type)
+            return [r[0] for r in conn.execute(stmt)]
+
+    def event_types(self) -> list[str]:
+        with self._reading() as conn:
+            stmt = select(E.c.event_type).distinct().order_by(E.c.event_type)
+            return [r[0] for r in conn.execute(stmt)]
+
+    def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
+                        since: str | None = None, until: str | None = None,
+                        ) -> tuple[list[str], dict[str, list[int]]]:
+        from incident_core.store.histogram import adaptive_histogram
+
+        return adaptive_histogram(
+            lambda low, high, count: self._fine_histogram(aggregate_id, low, high, count),
+            buckets, since, until)
+
+    def _fine_histogram(self, aggregate_id: str | None, since: str | None, until: str | None,
+                        buckets: int) -> tuple[float, float, dict[str, list[int]]] | None:
+        from incident_core.store.histogram import span_of
+
+        def scoped(stmt: Select[Any]) -> Select[Any]:
+            if aggregate_id:
+                stmt = stmt.where(E.c.aggregate_id == aggregate_id)
+            return self._filtered(stmt, EventFilter(since=since, until=until))
+
+        epoch = self.sql_dialect.epoch(E.c.recorded_at)
+        with self._reading() as conn:
+            low, high = conn.execute(scoped(select(func.min(epoch), func.max(epoch)))).one()
+            if low is None:
+                return None
+            start, width = span_of(float(low), float(high), buckets)
+            bucket = func.floor((epoch - start) / width)
+            stmt = scoped(select(bucket, E.c.event_type, func.count())
+                          .group_by(bucket, E.c.event_type))
+            counts: dict[str, list[int]] = {}
+            for index, event_type, count in conn.execute(stmt):
+                series = counts.setdefault(event_type, [0] * buckets)
+                series[min(max(int(index), 0), buckets - 1)] += int(count)
+        return start, width, counts
+
+    def read_events_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                           limit: int | None = None,
+                           filter: EventFilter | None = None) -> list[RecordedEvent]:
+        sort.check(EVENT_SORT_COLUMNS)
+        reads = self.reads  # this schema's columns (schema 3: the lifted ids too)
+        stmt = sorted_page(self._filtered(reads.select, filter), E.c[sort.column],
+                           E.c.position, descending=sort.descending, after=after, limit=limit)
+        with self._reading() as conn:
+            return list(map(reads.from_row, conn.execute(stmt)))
+
+    def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
+                       limit: int | None = None, aggregate_type: str | None = None,
+                       pattern: str | None = None) -> list[StreamInfo]:
+        sort.check(STREAM_SORT_COLUMNS)
+        if sort.column == "last_position":  # the default order: no index to sort by
+            stmt = by_last_activity(lambda s: self._streams_where(s, aggregate_type, pattern),
+                                    descending=sort.descending, after=after, limit=limit)
+        else:
+            stmt = sorted_page(self._streams_where(select(*S.c), aggregate_type, pattern),
+                               S.c[sort.column], S.c.aggregate_id,
+                               descending=sort.descending, after=after, limit=limit)
+        with self._reading() as conn:
+            return [StreamInfo(*r) for r in conn.execute(stmt)]
+
+    def projection_rows_sorted(self, spec: ProjectionSpec, sort: SortKey, *,
+                               after: Cursor | None = None,
+                               limit: int | None = None) -> list[dict[str, Any]]:
+        sort.check([c.name for c in spec.columns])
+        table = self.table(spec)
+        stmt = sorted_page(select(table), table.c[sort.column], table.c[spec.key],
+                           descending=sort.descending, after=after, limit=limit,
+                           nullable=sort.column != spec.key)
+        with self._reading() as conn:
+            if not self._has_projection_table(conn, spec):
+                return []
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def row_history(self, projection: str, key: str) -> list[LineageEntry]:
+        with self._reading() as conn:
+            return sql_lineage.history(conn, projection, key)
+
+    def rows_changed_at(self, position: int, *,
+                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
+        with self._reading() as conn:
+            return sql_lineage.changed_at(conn, position, projections)

@@ -1,0 +1,106 @@
+"""The SQL adapter's event log reads (the `EventLog` port): keyset pages of the global
+log, streams, single events, and waiting for another process's commit."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from incident_core.envelope import RecordedEvent
+from incident_core.ports import EventFilter
+from incident_core.store.sql.core import SqlStoreCore
+from incident_core.store.sql.queries import HEAD, NO_LIMIT, E
+
+__all__ = ["RANGE_SCAN", "SqlEventLog"]
+
+RANGE_SCAN = 50_000  # a filtered read over at most this many positions scans the range
+
+
+class SqlEventLog(SqlStoreCore):
+    """Reading the log of a SQL store."""
+
+    def head(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute(HEAD).scalar_one())
+
+    def read_events(self, *, after_position: int = 0, before_position: int | None = None,
+                    limit: int | None = None, filter: EventFilter | None = None,
+                    descending: bool = False) -> list[RecordedEvent]:
+        r = self.reads
+        short = before_position is not None and before_position - after_position <= RANGE_SCAN
+        stmt = self._filtered(r.select, filter, scan=short and not descending)
+        if after_position:
+            stmt = stmt.where(E.c.position > after_position)
+        if before_position is not None:
+            stmt = stmt.where(E.c.position < before_position)
+        stmt = stmt.order_by(E.c.position.desc() if descending else E.c.position)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._reading() as conn:
+            return self._built(r, conn.execute(stmt))
+
+    def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
+                    batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
+        last = after_position
+        params = {"up_to": NO_LIMIT if up_to is None else up_to, "limit": batch_size}
+        while True:
+            with self._reading() as conn:
+                batch = self._replayed(conn.connection.cursor(), {**params, "after": last})
+            if not batch:
+                return
+            yield batch
+            last = batch[-1].position
+            if len(batch) < batch_size:
+                return
+
+    def _replayed(self, cursor: Any, params: dict[str, Any]) -> list[RecordedEvent]:
+        """A page of `iter_events`: without its metadata where the schema allows, read for
+        the page when first asked for (`metadata_range`), collector paused meanwhile."""
+        r = self.reads
+        rows = self.prepared(f"replay:{self.schema_version}", r.replay).run(cursor, params)
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return r.replay_page(rows, self._metadata_range)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _metadata_range(self, first: int, last: int) -> list[Any]:
+        statement = self.prepared(f"metadata_range:{self.schema_version}",
+                                  self.reads.metadata_range)
+        with self._reading() as conn:
+            return list(statement.run(conn.connection.cursor(),
+                                      {"first": first, "last": last}).fetchall())
+
+    def read_stream(self, aggregate_id: str, *, after_version: int = 0,
+                    to_version: int | None = None,
+                    limit: int | None = None) -> list[RecordedEvent]:
+        with self._reading() as conn:
+            return self.stream_on_cursor(conn.connection.cursor(), aggregate_id, after_version,
+                                         to_version, limit)
+
+    def get_event(self, event_id: str) -> RecordedEvent | None:
+        r = self.reads
+        with self._reading() as conn:
+            row = conn.execute(r.select.where(E.c.event_id == event_id)).first()
+        return None if row is None else r.from_row(row)
+
+    def events_with_metadata(self, key: str, value: str,
+                             limit: int = 1000) -> list[RecordedEvent]:
+        condition = self.metadata_is(key, value)
+        r = self.reads
+        stmt = r.select.where(condition).order_by(E.c.position).limit(limit)
+        with self._reading() as conn:
+            return list(map(r.from_row, conn.execute(stmt)))
+
+    def wait_for_change(self, known_head: int, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.head()
+            remaining = deadline - time.monotonic()
+            if current != known_head or remaining <= 0:
+                return current
+            time.sleep(min(0.1, remaining))

@@ -1,0 +1,47 @@
+"""The saga, lineage and snapshot roles of the SQL adapter's write transaction: parked
+steps, rejected saga commands, row lineage and aggregate snapshots, each in its side table
+(created on first use in stores made before it existed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from incident_core.ports import StoredSnapshot
+from incident_core.process import ParkedStep, SagaOutcome
+from incident_core.store import snapshot_rows
+from incident_core.store.sql import lineage as sql_lineage
+from incident_core.store.sql import parking as sql_parking
+from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
+from incident_core.store.sql.transaction import SqlTransaction
+
+__all__ = ["SqlStoreTransaction"]
+
+
+class SqlStoreTransaction(SqlTransaction):
+    """Every role of a SQL write transaction: what `SqlEventStore.transaction()` yields."""
+
+    def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        snapshot_rows.save(self.conn, self.store.sql_dialect, snapshot, self.store._seen_tables,
+                           self._made)
+
+    def park(self, step: ParkedStep) -> None:
+        sql_parking.park(self.conn, self.store.sql_dialect, step)
+
+    def unpark(self, process_manager: str, position: int) -> None:
+        sql_parking.unpark(self.conn, process_manager, position)
+
+    def parked(self, process_manager: str, position: int) -> ParkedStep | None:
+        return sql_parking.parked(self.conn, process_manager, position)
+
+    def record_saga_outcome(self, outcome: SagaOutcome) -> None:
+        sql_saga_outcomes.record(self.conn, outcome)
+
+    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
+        sql_lineage.record(self, entries)
+
+    def clear_lineage(self, projection: str) -> None:
+        sql_lineage.clear(self, projection)
+
+    def rename_lineage(self, old: str, new: str) -> None:
+        sql_lineage.rename(self, old, new)
