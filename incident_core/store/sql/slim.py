@@ -180,11 +180,12 @@ class PageMetadata:
         """What `StoredEvent._metadata` holds for the event at `position` before inflating:
         its stored metadata JSON, or (that JSON and its three id columns)."""
         found = self._found
-        if found is None:
-            found = self._found = {}
+        if found is None:  # filled whole before it is shared (threads may read at once)
+            found = {}
             for p, m, c1, c2, c3 in self._read(self.first, self.last):
                 no_ids = c1 is None and c2 is None and c3 is None
                 found[p] = m if no_ids else (m, c1, c2, c3)
+            self._found = found
         try:
             return found[position]
         except KeyError:
