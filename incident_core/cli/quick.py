@@ -16,7 +16,6 @@ removed on close), so it is left byte-for-byte as it was.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -49,8 +48,9 @@ _META = "SELECT key, value FROM incident_meta"
 
 
 def _file_of(args: argparse.Namespace) -> Path | None:
-    target = str(getattr(args, "db", None) or os.environ.get("INCIDENT_DB")
-                 or "./incident.sqlite3")
+    from incident_core.cli.context import target_of
+
+    target = target_of(args)
     if "://" in target or target in ("memory:", ":memory:"):
         return None
     path = Path(target).expanduser()
