@@ -201,7 +201,7 @@ def _exit_for(args: argparse.Namespace, exc: Exception) -> Exit | None:
 
     if isinstance(exc, StoreError):
         return Exit(STORE, _store_message(exc))
-    domain_code = _loaded("incident_core.engine.application", "DomainCodeError")
+    domain_code = _loaded("incident_core.engine.results", "DomainCodeError")
     if domain_code and isinstance(exc, domain_code):
         return Exit(DOMAIN_CODE, f"domain code failed: {_one_line(exc)}")  # type: ignore[arg-type]
     if isinstance(exc, InvalidCommand):
