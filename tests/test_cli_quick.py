@@ -9,17 +9,20 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
-from incident_core import Application
+from incident_core import Application, open_store
 from incident_core.cli.main import main
 from incident_core.examples.library import AddBook, Genre, LendBook, RegisterMember, ReturnBook
 from incident_core.examples.library import domain as library_domain
 from incident_core.examples.shipping import domain as shipping_domain
+from incident_core.store.sql.store import SqlEventStore
+from tests.schema_downgrade import downgrade_to_3
 from tests.shipping_data import book, register_vessel
 from tests.test_cli import WHY, clean_env, folder_state, foreign_files, incident, ok
 
@@ -55,6 +58,13 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"bank": bank, "library": library, "shipping": shipping}
 
 
+def schema_of(path: Path) -> str:
+    with closing(sqlite3.connect(path)) as conn:
+        [(version,)] = conn.execute(
+            "SELECT value FROM incident_meta WHERE key = 'schema_version'").fetchall()
+    return str(version)
+
+
 def listed(capsys: pytest.CaptureFixture[str], target: str, args: list[str]) -> str:
     assert main(["--db", target, "events", *args]) == 0
     return capsys.readouterr().out
@@ -66,6 +76,7 @@ def test_the_quick_listing_prints_what_the_ordinary_path_prints(
         stores: dict[str, Path], name: str, args: list[str],
         capsys: pytest.CaptureFixture[str]) -> None:
     path = stores[name]
+    assert schema_of(path) == "4"  # what a store is made with
     quick = listed(capsys, str(path), args)
     ordinary = listed(capsys, f"sqlite:///{path}", args)  # a URL: never the quick path
     assert quick == ordinary
@@ -141,3 +152,23 @@ def test_a_store_of_another_schema_takes_the_ordinary_path(
     heavy, out = imported_modules(path, "--limit", "3")
     assert "sqlalchemy" in heavy  # not the quick path: the ordinary one read it
     assert [e["position"] for e in json.loads(out)] == [1, 2, 3]
+
+
+def test_a_schema_3_file_is_listed_quickly_as_the_ordinary_path_lists_it(
+        stores: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "old.sqlite3"
+    shutil.copyfile(stores["bank"], path)
+    with open_store(str(path)) as store:
+        assert isinstance(store, SqlEventStore)
+        downgrade_to_3(store)
+    assert schema_of(path) == "3"
+    before = folder_state(path)
+    for args in LISTINGS:
+        quick = listed(capsys, str(path), args)
+        assert quick == listed(capsys, f"sqlite:///{path}", args), args
+        assert quick.strip() not in ("", "[]")
+    heavy, out = imported_modules(path, "--limit", "5")
+    assert heavy == []
+    assert out == listed(capsys, f"sqlite:///{path}", ["--limit", "5"])
+    assert listed(capsys, str(path), []) == listed(capsys, str(stores["bank"]), [])
+    assert folder_state(path) == before  # read as it is: still schema 3
