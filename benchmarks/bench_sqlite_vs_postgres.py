@@ -46,7 +46,16 @@ import psycopg
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `tests` importable
     sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._baseline import STREAM_LEN, amount_for, bulk_dataset, now_iso
+from benchmarks._baseline import (
+    DDL,
+    STREAM_LEN,
+    amount_for,
+    bulk_dataset,
+    now_iso,
+    per_command_dataset,
+    raw_a2,
+    raw_connect,
+)
 from benchmarks.bench_core import (
     Results,
     bank_envelopes,
@@ -57,6 +66,7 @@ from benchmarks.bench_core import (
     timed,
     versions,
 )
+from benchmarks.pg_writers import run_writers
 from incident_core import Application, RecordedEvent, open_store
 from incident_core.examples.bank import DepositMoney, OpenAccount, domain
 from tests.pg_server import PostgresServer
@@ -82,6 +92,19 @@ class Targets:
             self.server.drop_database(target.rsplit("/", 1)[1])
         else:
             shutil.rmtree(os.path.dirname(target), ignore_errors=True)
+
+
+def raw_durable(res: Results, n_cmd: int, base: str) -> None:
+    """a2: raw sqlite3, one durable transaction per event (bench_core now runs it with its
+    interleaved dispatch, not in run_raw)."""
+    folder = tempfile.mkdtemp(prefix="raw_a2_", dir=base)
+    conn = raw_connect(os.path.join(folder, "events.db"), "FULL")
+    conn.execute(DDL)
+    dataset = per_command_dataset(n_cmd)
+    wall, cpu, _ = timed("a2", lambda: raw_a2(conn, dataset))
+    res.add("a2", "raw insert, 1 durable txn per event", "raw", n_cmd, wall, cpu)
+    conn.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def import_batches(app: Application, envelopes: list[dict[str, Any]], batch: int) -> None:
@@ -156,135 +179,6 @@ def wake_up_latencies(targets: Targets, backend: str, commits: int) -> list[floa
     return [woken[p] - committed[p] for p in committed if p in woken]
 
 
-def _writer_process(target: str, account: str, commands: int, ready: Any, go: Any,
-                    out: Any) -> None:
-    """One writer process: open, warm up, wait for the start, dispatch, report seconds."""
-    with Application.open(target, domain) as app:
-        app.dispatch(DepositMoney(aggregate_id=account, amount=1))  # warm: statements, cache
-        ready.put(account)
-        go.wait()
-        began = time.perf_counter()
-        for _ in range(commands):
-            assert app.dispatch(DepositMoney(aggregate_id=account, amount=1)).ok
-        out.put(time.perf_counter() - began)
-
-
-def _thread_writers(app: Application, accounts: list[str], commands: int) -> float:
-    """Seconds for len(accounts) threads of one Application to dispatch `commands` each."""
-    start = threading.Barrier(len(accounts) + 1)
-
-    def work(account: str) -> None:
-        start.wait()
-        for _ in range(commands):
-            assert app.dispatch(DepositMoney(aggregate_id=account, amount=1)).ok
-
-    pool = [threading.Thread(target=work, args=(a,)) for a in accounts]
-    for t in pool:
-        t.start()
-    start.wait()
-    began = time.perf_counter()
-    for t in pool:
-        t.join()
-    return time.perf_counter() - began
-
-
-def _process_writers(target: str, accounts: list[str], commands: int) -> float:
-    """Seconds from the common start until the last of len(accounts) processes is done."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")
-    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_writer_process, args=(target, a, commands, ready, go, out))
-             for a in accounts]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.get(timeout=120)
-    began = time.perf_counter()
-    go.set()
-    for _ in procs:
-        out.get(timeout=600)
-    seconds = time.perf_counter() - began
-    for p in procs:
-        p.join()
-    return seconds
-
-
-def _raw_writers(url: str, writers: int, commands: int) -> float:
-    """Seconds for `writers` threads, each on its own psycopg connection, to INSERT and
-    COMMIT `commands` rows one at a time: the durable-commit limit of this server and disk
-    (PostgreSQL flushes concurrent commits' WAL together by itself)."""
-    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS raw_events (position BIGSERIAL PRIMARY KEY, "
-                     "stream TEXT NOT NULL, version INT NOT NULL, data TEXT NOT NULL, "
-                     "UNIQUE (stream, version))")
-    start = threading.Barrier(writers + 1)
-
-    def work(n: int) -> None:
-        with psycopg.connect(conninfo) as conn:
-            start.wait()
-            for v in range(commands):
-                conn.execute("INSERT INTO raw_events (stream, version, data) "
-                             "VALUES (%s, %s, %s)", (f"s{n}", v, '{"amount":1}'))
-                conn.commit()
-
-    pool = [threading.Thread(target=work, args=(n,)) for n in range(writers)]
-    for t in pool:
-        t.start()
-    start.wait()
-    began = time.perf_counter()
-    for t in pool:
-        t.join()
-    return time.perf_counter() - began
-
-
-def writers_case(found: dict[str, list[float]], targets: Targets, writers: int,
-                 commands: int) -> None:
-    """events/s of one PostgreSQL writer and of `writers` concurrent ones (threads with
-    group commit off and on, processes), one fresh database per case."""
-    accounts = [f"acc-{n}" for n in range(writers)]
-    cases: list[tuple[str, Callable[[str], float]]] = []
-    for group in (False, True):
-        def threads(target: str, group: bool = group) -> float:
-            with Application(open_store(target), domain, group_commit=group) as app:
-                app.dispatch(DepositMoney(aggregate_id=accounts[0], amount=1))  # warm
-                return _thread_writers(app, accounts, commands) / (writers * commands)
-        cases.append((f"{writers} threads, group commit {'on' if group else 'off'}", threads))
-
-    def single(target: str) -> float:
-        with Application.open(target, domain) as app:
-            app.dispatch(DepositMoney(aggregate_id=accounts[0], amount=1))  # warm
-            return _thread_writers(app, accounts[:1], writers * commands) / (writers * commands)
-
-    def processes(target: str) -> float:
-        return _process_writers(target, accounts, commands) / (writers * commands)
-
-    def raw(n: int) -> Callable[[str], float]:
-        def go(target: str) -> float:
-            return _raw_writers(target, n, writers * commands // n) / (writers * commands)
-        return go
-
-    cases = [("raw psycopg, 1 writer (INSERT + COMMIT)", raw(1)), ("1 writer", single),
-             (f"raw psycopg, {writers} connections", raw(writers)), *cases,
-             (f"{writers} processes", processes)]
-    rep = len(next(iter(found.values()), []))
-    for label, run in cases[rep % len(cases):] + cases[:rep % len(cases)]:
-        target = targets.fresh("postgres")
-        with Application.open(target, domain, create=True) as app:
-            app.dispatch_many([OpenAccount(aggregate_id=a) for a in accounts])
-        found.setdefault(label, []).append(1 / run(target))
-        targets.drop(target)
-
-
-def print_writers(found: dict[str, list[float]], writers: int, commands: int) -> None:
-    print(f"\nPostgreSQL writers, one durable command (one event) each, {commands} per "
-          f"writer ({writers} writers)      events/s:      min     median        max")
-    for label, values in found.items():
-        print(f"  {label:<42} {min(values):>16,.0f} {statistics.median(values):>10,.0f} "
-              f"{max(values):>10,.0f}")
-
-
 def print_table(res: Results, latency: dict[str, list[float]], meta: dict[str, Any]) -> None:
     cases = res.cases
     print(f"\nSQLite vs PostgreSQL  events={meta['events']}  commands={meta['commands']}  "
@@ -334,16 +228,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_writers(args: argparse.Namespace, targets: Targets) -> dict[str, list[float]]:
-    found: dict[str, list[float]] = {}
-    for rep in range(args.reps):
-        print(f"writers rep {rep + 1}/{args.reps} ...", file=sys.stderr, flush=True)
-        writers_case(found, targets, args.writers, args.writer_commands)
-    print_writers(found, args.writers, args.writer_commands)
-    print(f"loadavg {tuple(round(x, 2) for x in os.getloadavg())}")
-    return found
-
-
 def run(args: argparse.Namespace, base: str, server: PostgresServer) -> None:
     res = Results()
     targets = Targets(base, server)
@@ -352,6 +236,7 @@ def run(args: argparse.Namespace, base: str, server: PostgresServer) -> None:
         return
     runners: list[Callable[[], None]] = [
         partial(run_raw, res, args.events, args.commands, base, "FULL", {}),
+        partial(raw_durable, res, args.commands, base),
         *(partial(bulk_cases, res, targets, b, args.events, args.import_batch)
           for b in BACKENDS),
         *(partial(dispatch_case, res, targets, b, args.commands) for b in BACKENDS),

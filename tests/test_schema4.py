@@ -281,6 +281,32 @@ def test_after_migration_verify_passes_and_still_sees_damage(tmp_path: Path) -> 
         assert third.recorded_at_text == short[:19] + ".000000+00:00"
 
 
+def test_a_time_in_another_form_is_upgraded_with_its_stream(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with Application.open(str(path), domain, create=True) as app:
+        app.dispatch(OpenAccount(aggregate_id="A"))
+        assert isinstance(app.store, SqlEventStore)
+        downgrade_to_3(app.store)
+    conn = sqlite3.connect(path)
+    with conn:  # as an older import could have written it: 'Z' for '+00:00'
+        row = conn.execute("SELECT position, event_id, aggregate_id, aggregate_type, "
+                           "event_type, version, recorded_at, data, metadata, schema_version, "
+                           "command_id, causation_id, correlation_id FROM incident_events"
+                           ).fetchone()
+        canonical = row[6]
+        short = canonical.replace("+00:00", "Z")
+        conn.execute("UPDATE incident_events SET recorded_at = ?, checksum = ?",
+                     (short, checksum(*row[:6], short, *row[7:])))
+        conn.execute("UPDATE incident_streams SET last_recorded_at = ?", (short,))
+    conn.close()
+    assert verify_cli(path).returncode == 0  # schema 3, consistent as it is
+    with open_store(str(path)) as store:  # upgraded
+        assert store.read_events()[0].recorded_at_text == canonical
+        assert store.streams()[0].last_recorded_at == canonical
+    done = verify_cli(path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_a_row_whose_time_is_no_time_stops_the_upgrade_and_loses_nothing(
         tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"

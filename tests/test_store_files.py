@@ -18,6 +18,7 @@ from incident_core import (
     open_store,
 )
 from incident_core.examples.bank import DepositMoney, OpenAccount, domain
+from incident_core.store.sql.meta import SCHEMA_VERSION
 
 
 def digest(path: Path) -> str:
@@ -50,7 +51,7 @@ def test_a_new_store_is_wal_with_durable_commits(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert dict(conn.execute("SELECT key, value FROM incident_meta")) == {
-        "format": "incident-store", "schema_version": "3"}
+        "format": "incident-store", "schema_version": str(SCHEMA_VERSION)}
     conn.close()
     store = open_store(str(path))
     with store.engine.connect() as c:  # type: ignore[attr-defined]

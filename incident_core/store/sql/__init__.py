@@ -7,6 +7,7 @@
   `transaction_roles.py` (parked steps, saga outcomes, lineage, snapshots).
 - `dialect.py`: what differs between databases; `sqlite.py` / `sqlite_open.py` and
   `postgres.py` / `pg_listener.py`: each database's dialect, engine and opening.
-- `schema.py`, `slim.py`, `queries.py`, `sorted.py`, `migrations.py`, `meta.py`: the tables,
-  the row format, the hot statements, sorted pages, upgrades, the store's metadata.
+- `schema.py`, `slim.py`, `times.py`, `queries.py`, `sorted.py`, `migrations.py`, `meta.py`:
+  the tables, the row format, stored times, the hot statements, sorted pages, upgrades, the
+  store's metadata.
 """

@@ -16,6 +16,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.schema import CreateTable
 
+from incident_core.envelope import canonical_time
 from incident_core.errors import StoreError
 from incident_core.store.sql import schema
 from incident_core.store.sql.errors import translate_errors
@@ -120,6 +121,32 @@ def _to_4(conn: Connection) -> None:
     conn.execute(text(f"DROP TABLE {_OLD}"))
     for index in schema.EVENT_INDEXES:
         index.create(conn, checkfirst=True)
+    _canonical_stream_times(conn)
+
+
+def _canonical_stream_times(conn: Connection) -> None:
+    """Streams' last times in the store's text form, as their events now read back (only a
+    time written in another form, by an older import, changes)."""
+    S = schema.streams
+    read = (select(S.c.aggregate_id, S.c.last_recorded_at)
+            .where(S.c.aggregate_id > bindparam("after")).order_by(S.c.aggregate_id)
+            .limit(_PAGE))
+    write = (update(S).where(S.c.aggregate_id == bindparam("key"))
+             .values(last_recorded_at=bindparam("at")))
+    after = ""
+    while rows := conn.execute(read, {"after": after}).all():
+        changed = [{"key": key, "at": at} for key, value in rows
+                   if (at := _canonical_or_none(value)) not in (None, value)]
+        if changed:
+            conn.execute(write, changed)
+        after = rows[-1][0]
+
+
+def _canonical_or_none(value: str) -> str | None:
+    try:
+        return canonical_time(value)
+    except ValueError:
+        return None  # not a time: left for verify to report
 
 
 def _row4(row: Any) -> dict[str, Any]:

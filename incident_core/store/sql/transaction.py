@@ -253,7 +253,16 @@ class SqlTransaction(StoreTransaction):
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Work undone alone if it raises (group commit: one command among others); what
-        this transaction buffers or caches is put back as it was too."""
+        this transaction buffers or caches is put back as it was too. Driver errors come
+        out as the library's own."""
+        try:
+            with self._savepoint():
+                yield
+        except (sa_exc.SQLAlchemyError, self.store.dbapi.Error) as exc:
+            raise self.store.sql_dialect.translate(exc) from exc
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
         self.flush()
         kept = (self._head, self.appended,
                 None if self._checkpoints is None else dict(self._checkpoints), set(self._made))
@@ -261,12 +270,10 @@ class SqlTransaction(StoreTransaction):
         try:
             yield
             self.flush()  # a taken version or a refused value shows up here, not later
-        except BaseException as exc:
+        except BaseException:
             self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
             self._head, self.appended, self._checkpoints, self._made = kept
             self._unwritten, self._touched, self._dirty = [], {}, {}
-            if isinstance(exc, (sa_exc.SQLAlchemyError, self.store.dbapi.Error)):
-                raise self.store.sql_dialect.translate(exc) from exc
             raise
         finally:
             self.cursor.execute("RELEASE SAVEPOINT incident_command")
