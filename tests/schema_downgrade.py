@@ -58,7 +58,7 @@ _INDEXES = [  # attached to EVENTS_3: made with it
 def downgrade_to_3(store: SqlEventStore) -> None:
     """Rebuild the events table in schema 3's layout (times as text, checksums as they are:
     they cover the text form) and record schema version 3."""
-    with store._write_engine.begin() as conn:
+    with store.write_engine.begin() as conn:
         for index in schema.EVENT_INDEXES:  # constant test DDL
             conn.execute(text(f"DROP INDEX {index.name}"))
         conn.execute(text("ALTER TABLE incident_events RENAME TO incident_events_4"))

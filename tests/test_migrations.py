@@ -31,7 +31,7 @@ DOWNGRADE = (
 def downgrade_to_2(store: SqlEventStore) -> None:
     """Turn a schema-3 store back into schema 2's layout: the ids copied into the metadata
     JSON and both columns, no command id or checksum columns, full indexes."""
-    with store._write_engine.begin() as conn:
+    with store.write_engine.begin() as conn:
         rows = conn.execute(text(
             "SELECT position, event_id, metadata, command_id, causation_id, correlation_id "
             "FROM incident_events")).all()
@@ -70,7 +70,7 @@ def make_bank_store(target: str, *, schema: int) -> tuple[str, list[dict[str, ob
         downgrade_to_3(store)  # a store made today is schema 4
         downgrade_to_2(store)
         if schema == 1:
-            with store._write_engine.begin() as conn:
+            with store.write_engine.begin() as conn:
                 for statement in DOWNGRADE:
                     conn.execute(text(statement))
     return requested, events

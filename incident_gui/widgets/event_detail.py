@@ -54,6 +54,18 @@ def _link(kind: str, target: str, text: str) -> str:
     return f'<a href="{kind}:{escape(target)}">{escape(text)}</a>'
 
 
+def _command_cause(event: RecordedEvent) -> str:
+    command = event.metadata.get("command_type") or "a command"
+    return f"{escape(str(command))} (a command, not an event)"
+
+
+def _cause_text(event: RecordedEvent, cause: RecordedEvent | None) -> str:
+    if cause is None:
+        return _command_cause(event)
+    return (_link("event", cause.event_id, f"{cause.event_type} #{cause.position}")
+            + f" on {escape(cause.aggregate_id)}")
+
+
 def _related(store: EventStore, event: RecordedEvent) -> tuple[
         list[RecordedEvent], list[RecordedEvent], list[LineageEntry]]:
     caused = store.events_with_metadata("causation_id", event.event_id, RELATED_LIMIT)
@@ -211,20 +223,21 @@ class EventDetail(QWidget):
         f["commandLabel"].setText(
             f"{escape(str(command or '—'))} <span style='color:gray'>"
             f"{escape(str(command_id or ''))}</span>")
-        f["causationLink"].setText(self._causation_text(event))
+        self._show_causation(event)
         correlation = event.correlation_id
         f["correlationLabel"].setText(escape(correlation) if correlation else "—")
 
-    def _causation_text(self, event: RecordedEvent) -> str:
-        cause_id = event.causation_id
-        if not cause_id:
-            return "—"
-        cause = self._store.get_event(cause_id) if self._store is not None else None
-        if cause is None:
-            command = event.metadata.get("command_type") or "a command"
-            return f"{escape(str(command))} (a command, not an event)"
-        return (_link("event", cause.event_id, f"{cause.event_type} #{cause.position}")
-                + f" on {escape(cause.aggregate_id)}")
+    def _show_causation(self, event: RecordedEvent) -> None:
+        """The cause: a link to the event that caused this one (read on the lane), or the
+        command's name."""
+        label, cause_id, store = self.fields["causationLink"], event.causation_id, self._store
+        if not cause_id or store is None:
+            label.setText("—" if not cause_id else _command_cause(event))
+            return
+        label.setText("…")
+        self._requests.submit(lambda: store.get_event(cause_id),
+                              lambda cause: label.setText(_cause_text(event, cause)),
+                              lambda message, _details: label.setText(escape(message)))
 
     def _on_related_failed(self, message: str, _details: str) -> None:
         self.related.clear()

@@ -20,7 +20,7 @@ from incident_gui.session.settings import Settings
 from incident_gui.session.store_session import Session, demo_store_path, recent_entry
 from incident_gui.session.store_updates import StoreChanges
 from incident_gui.tasks.query_lane import QueryLane
-from incident_gui.tasks.workers import call_operation, cancel_all_workers, run_operation
+from incident_gui.tasks.workers import cancel_all_workers
 from incident_gui.widgets.activity_strip import ActivityStrip
 from incident_gui.widgets.colors import use_domain_colors
 from incident_gui.widgets.command_panel import CommandPanel
@@ -188,9 +188,8 @@ class MainWindow(StoreCommands):
             use_domain_colors(session.app.domain.event_types)
             type_icon.cache_clear()
         self._show_store(session, head)
-        if previous is not None:  # closing may write (a WAL checkpoint): on a worker
-            run_operation(lambda: call_operation(previous.close), done=lambda _r: None,
-                          failed=self._close_failed)
+        if previous is not None:  # here, not on a worker: callers move its file next
+            previous.close()
         self.status.clearMessage()
         self._show_status()
         if session is not None:
@@ -199,9 +198,6 @@ class MainWindow(StoreCommands):
             self._read_totals()
             self._show_status()
             self._greet()
-
-    def _close_failed(self, message: str, _details: str) -> None:
-        self.status.showMessage(f"Closing the previous store failed: {message}", 8000)
 
     def _show_store(self, session: Session | None, head: int) -> None:
         """Give every panel the store (`head`: read when it was opened, off this thread)."""

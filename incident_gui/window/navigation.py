@@ -14,8 +14,8 @@ DEMO_FIRST_ACCOUNT = "acc-00001"
 
 
 class WindowNavigation(WindowServices):
-    """Selections routed between the panels (the window's base; no store reads here but
-    `show_event_id`'s one point read)."""
+    """Selections routed between the panels (the window's base; the one read here,
+    `show_event_id`'s, runs on a lane)."""
 
     def _forget_view_state(self) -> None:
         """Another store: the previous one's filters mean nothing here (and would show
@@ -64,7 +64,15 @@ class WindowNavigation(WindowServices):
         """Jump to an event: its aggregate's timeline, the global log, detail and state."""
         if self.session is None:
             return
-        event = self.session.app.store.get_event(event_id)
+        app = self.session.app
+        self.lanes["detailLoader"].submit(
+            lambda: app.store.get_event(event_id),
+            lambda event: self._event_found(app, event_id, event),
+            lambda message, _details: self.status.showMessage(message, 8000))
+
+    def _event_found(self, app: object, event_id: str, event: RecordedEvent | None) -> None:
+        if self.session is None or self.session.app is not app:
+            return  # another store was opened meanwhile
         if event is None:
             self.status.showMessage(f"No event {event_id} in this store", 5000)
             return

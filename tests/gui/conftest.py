@@ -186,6 +186,14 @@ def timeline_read(qtbot: Any, window: Any) -> None:
     qtbot.waitUntil(lambda: not panel.is_loading(), timeout=5000)
 
 
+def show_event_id(qtbot: Any, window: Any, event_id: str) -> None:
+    """Jump to an event as a link does, and wait until it is shown (it is read on a lane)."""
+    window.show_event_id(event_id)
+    detail = window.event_detail
+    qtbot.waitUntil(lambda: detail.shown_event is not None
+                    and detail.shown_event.event_id == event_id, timeout=5000)
+
+
 def envelope(aggregate_id: str, version: int, event_type: str, data: dict[str, Any], *,
              aggregate_type: str = "Account", when: str = "2026-01-02T03:04:05.000000+00:00",
              metadata: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from incident_core.examples.bank import (
 )
 from incident_gui.widgets.conversation_window import ConversationWindow
 from incident_gui.widgets.process_managers_panel import ProcessManagersPanel
-from tests.gui.conftest import timeline_read
+from tests.gui.conftest import show_event_id, timeline_read
 
 SAGA = "saga:transfer_saga"
 
@@ -37,7 +37,7 @@ def first_event_id(target: str, aggregate_id: str) -> str:
 
 def open_graph(window: Any, qtbot: Any, aggregate_id: str) -> ConversationWindow:
     """Select the transfer's first event, then press "Show conversation"."""
-    window.show_event_id(first_event_id(window.session.target, aggregate_id))
+    show_event_id(qtbot, window, first_event_id(window.session.target, aggregate_id))
     button = window.event_detail.findChild(QPushButton, "showConversationButton")
     assert button.isEnabled()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
@@ -156,7 +156,7 @@ def test_export_svg_and_png(make_window, bank_store, qtbot, tmp_path: Path) -> N
 def test_menu_item_opens_the_selected_events_conversation(make_window, bank_store,
                                                           qtbot) -> None:
     window = make_window(bank_store)
-    window.show_event_id(first_event_id(bank_store, "t-overdrawn"))
+    show_event_id(qtbot, window, first_event_id(bank_store, "t-overdrawn"))
     window.sagas.show_action.trigger()
     graph = window.sagas.graph
     qtbot.waitUntil(graph.isVisible)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 from incident_core import open_store
 from incident_gui.widgets.json_tree import JsonTree
 from incident_gui.widgets.state_view import CHANGED_ROLE
-from tests.gui.conftest import timeline_read
+from tests.gui.conftest import show_event_id, timeline_read
 
 
 def _events(target: str, aggregate_id: str):
@@ -43,9 +43,9 @@ def test_causation_link_jumps_to_the_causing_event(make_window, bank_store, qtbo
     window = make_window(bank_store)
     stream = _events(bank_store, "t-001")
     requested, initiated = stream[0], stream[1]
-    window.show_event_id(initiated.event_id)
+    show_event_id(qtbot, window, initiated.event_id)
     link = window.findChild(QLabel, "causationLink")
-    assert f"event:{requested.event_id}" in link.text()
+    qtbot.waitUntil(lambda: f"event:{requested.event_id}" in link.text())  # read on a lane
     link.linkActivated.emit(f"event:{requested.event_id}")
     qtbot.waitUntil(lambda: window.event_detail.shown_event.event_id == requested.event_id)
     timeline_read(qtbot, window)
@@ -66,17 +66,18 @@ def test_causation_link_jumps_to_the_causing_event(make_window, bank_store, qtbo
     assert {"t-001", "acc-002", "acc-003"} <= correlated  # the whole transfer, both accounts
 
 
-def test_a_command_caused_event_says_so(make_window, bank_store):
+def test_a_command_caused_event_says_so(make_window, bank_store, qtbot):
     window = make_window(bank_store)
     first = _events(bank_store, "acc-001")[0]
-    window.show_event_id(first.event_id)
-    assert "a command, not an event" in window.findChild(QLabel, "causationLink").text()
+    show_event_id(qtbot, window, first.event_id)
+    link = window.findChild(QLabel, "causationLink")
+    qtbot.waitUntil(lambda: "a command, not an event" in link.text())  # read on a lane
     assert "OpenAccount" in window.findChild(QLabel, "commandLabel").text()
 
 
 def test_aggregate_link_opens_its_timeline(make_window, bank_store, qtbot):
     window = make_window(bank_store)
-    window.show_event_id(_events(bank_store, "t-002")[0].event_id)
+    show_event_id(qtbot, window, _events(bank_store, "t-002")[0].event_id)
     window.findChild(QLabel, "aggregateLink").linkActivated.emit("aggregate:acc-003")
     qtbot.waitUntil(lambda: window.timeline_panel.model.aggregate_id == "acc-003")
     assert window.streams_panel.selected_aggregate() == "acc-003"

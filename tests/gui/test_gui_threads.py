@@ -25,6 +25,7 @@ from incident_gui.session.demo_seeder import DemoSeeder
 from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.tasks.workers import active_workers, run_operation
 from incident_gui.window.main_window import MainWindow
+from tests.gui.conftest import seed_bank
 
 SLOW_DOMAIN = textwrap.dedent('''
     import threading, time
@@ -187,7 +188,18 @@ class _ReadCounter:
 def test_own_commits_reach_the_views_once_without_being_read_back(
         make_window: Any, bank_store: str, qtbot: Any, monkeypatch: pytest.MonkeyPatch
         ) -> None:
-    window = make_window(bank_store)
+    _own_and_other_commits(make_window(bank_store), bank_store, qtbot, monkeypatch)
+
+
+@pytest.mark.postgres
+def test_own_commits_are_not_read_back_on_postgresql(
+        make_window: Any, pg_url: str, qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_bank(pg_url)
+    _own_and_other_commits(make_window(pg_url), pg_url, qtbot, monkeypatch)
+
+
+def _own_and_other_commits(window: Any, target: str, qtbot: Any,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
     app = window.session.app
     reads = _ReadCounter(app.store, monkeypatch)
     head = app.store.head()
@@ -203,7 +215,7 @@ def test_own_commits_reach_the_views_once_without_being_read_back(
     assert window.status.head_label.text() == f"head #{head + 2:,}"
     assert reads.after(head) == []  # nothing read back: the views took the commits as given
     # another writer's commit is read once, by the live watcher
-    other = Application.open(bank_store, bank_domain)
+    other = Application.open(target, bank_domain)
     try:
         other.dispatch(DepositMoney(aggregate_id="acc-002", amount=7))
     finally:

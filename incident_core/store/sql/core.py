@@ -15,8 +15,7 @@ from sqlalchemy import exc as sa_exc
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.ports import EventFilter, EventStore
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import snapshot_rows
-from incident_core.store.sql import schema
+from incident_core.store.sql import aggregate_snapshots, schema
 from incident_core.store.sql.dialect import Dialect
 from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.queries import (
@@ -50,7 +49,7 @@ class SqlStoreCore(EventStore):
         self._on_close = on_close
         self.schema_version = SCHEMA_VERSION  # set by open_store to what the store holds
         self.engine = engine
-        self._write_engine = write_engine or engine
+        self.write_engine = write_engine or engine
         self.dialect = sql_dialect.name
         self.sql_dialect = sql_dialect  # what this database does differently
         # A single-writer database (SQLite) has one writer at a time anyway: the store keeps
@@ -74,7 +73,7 @@ class SqlStoreCore(EventStore):
         self._row_statements: dict[str, tuple[Any, Any, Any, Any]] = {}
         self._prepared: dict[str, Prepared] = {}
         self.dbapi: Any = engine.dialect.loaded_dbapi
-        self._seen_tables: set[str] = set()
+        self.seen_tables: set[str] = set()
         self._split_cache: dict[str, Split] = {}
         self._checkpointer: WalCheckpointer | None = None
         # (data_version, head, checkpoints) after the writer's last commit (single writer)
@@ -83,7 +82,7 @@ class SqlStoreCore(EventStore):
 
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager
-    def _reading(self) -> Iterator[Connection]:
+    def reading(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn:
                 yield conn
@@ -191,15 +190,15 @@ class SqlStoreCore(EventStore):
 
     def _has_projection_table(self, conn: Connection, spec: ProjectionSpec) -> bool:
         """Projection tables are never dropped for good, so a seen table is remembered."""
-        if spec.name in self._seen_tables:
+        if spec.name in self.seen_tables:
             return True
         found = has_table(conn, spec.name)
         if found:
-            self._seen_tables.add(spec.name)
+            self.seen_tables.add(spec.name)
         return found
 
     def _has_snapshots(self, conn: Connection) -> bool:
         name = schema.aggregate_snapshots.name
-        if name not in self._seen_tables and snapshot_rows.present(conn):
-            self._seen_tables.add(name)
-        return name in self._seen_tables
+        if name not in self.seen_tables and aggregate_snapshots.present(conn):
+            self.seen_tables.add(name)
+        return name in self.seen_tables

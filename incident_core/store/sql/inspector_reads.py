@@ -33,7 +33,7 @@ class SqlInspector(SqlStoreCore):
     """Browsing a SQL store."""
 
     def event_count(self) -> int:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return int(conn.execute(select(func.count()).select_from(E)).scalar_one())
 
     def _streams_where(self, stmt: Select[Any], aggregate_type: str | None,
@@ -53,27 +53,27 @@ class SqlInspector(SqlStoreCore):
         stmt = stmt.order_by(S.c.aggregate_id)
         if limit is not None:
             stmt = stmt.limit(limit)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return [StreamInfo(*r) for r in conn.execute(stmt)]
 
     def stream_count(self, *, aggregate_type: str | None = None,
                      pattern: str | None = None) -> int:
         stmt = self._streams_where(select(func.count()).select_from(S), aggregate_type, pattern)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return int(conn.execute(stmt).scalar_one())
 
     def stream(self, aggregate_id: str) -> StreamInfo | None:
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute(select(*S.c).where(S.c.aggregate_id == aggregate_id)).first()
         return None if row is None else StreamInfo(*row)
 
     def aggregate_types(self) -> list[str]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             stmt = select(S.c.aggregate_type).distinct().order_by(S.c.aggregate_type)
             return [r[0] for r in conn.execute(stmt)]
 
     def event_types(self) -> list[str]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             stmt = select(E.c.event_type).distinct().order_by(E.c.event_type)
             return [r[0] for r in conn.execute(stmt)]
 
@@ -97,7 +97,7 @@ class SqlInspector(SqlStoreCore):
 
         epoch = (E.c.recorded_at / 1_000_000.0 if self.schema_version >= 4  # microseconds
                  else self.sql_dialect.epoch(E.c.recorded_at))
-        with self._reading() as conn:
+        with self.reading() as conn:
             low, high = conn.execute(scoped(select(func.min(epoch), func.max(epoch)))).one()
             if low is None:
                 return None
@@ -120,7 +120,7 @@ class SqlInspector(SqlStoreCore):
             after = (time_bound(self.schema_version, after[0]), after[1])
         stmt = sorted_page(self._filtered(reads.select, filter), E.c[sort.column],
                            E.c.position, descending=sort.descending, after=after, limit=limit)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return list(map(reads.from_row, conn.execute(stmt)))
 
     def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
@@ -134,7 +134,7 @@ class SqlInspector(SqlStoreCore):
             stmt = sorted_page(self._streams_where(select(*S.c), aggregate_type, pattern),
                                S.c[sort.column], S.c.aggregate_id,
                                descending=sort.descending, after=after, limit=limit)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return [StreamInfo(*r) for r in conn.execute(stmt)]
 
     def projection_rows_sorted(self, spec: ProjectionSpec, sort: SortKey, *,
@@ -145,16 +145,16 @@ class SqlInspector(SqlStoreCore):
         stmt = sorted_page(select(table), table.c[sort.column], table.c[spec.key],
                            descending=sort.descending, after=after, limit=limit,
                            nullable=sort.column != spec.key)
-        with self._reading() as conn:
+        with self.reading() as conn:
             if not self._has_projection_table(conn, spec):
                 return []
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def row_history(self, projection: str, key: str) -> list[LineageEntry]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sql_lineage.history(conn, projection, key)
 
     def rows_changed_at(self, position: int, *,
                         projections: Sequence[str] | None = None) -> list[LineageEntry]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sql_lineage.changed_at(conn, position, projections)

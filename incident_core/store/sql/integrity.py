@@ -31,7 +31,7 @@ def checksum_findings(store: EventStore, up_to: int) -> Iterator[str]:
         return
     after = 0
     while True:
-        with store._reading() as conn:
+        with store.reading() as conn:
             query = _PAGE_QUERY4 if store.schema_version >= 4 else _PAGE_QUERY
             rows = conn.execute(query, {"after": after, "up_to": up_to}).all()
         for row in rows:

@@ -22,7 +22,7 @@ class SqlEventLog(SqlStoreCore):
     """Reading the log of a SQL store."""
 
     def head(self) -> int:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return int(conn.execute(HEAD).scalar_one())
 
     def read_events(self, *, after_position: int = 0, before_position: int | None = None,
@@ -38,7 +38,7 @@ class SqlEventLog(SqlStoreCore):
         stmt = stmt.order_by(E.c.position.desc() if descending else E.c.position)
         if limit is not None:
             stmt = stmt.limit(limit)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return self._built(r, conn.execute(stmt))
 
     def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
@@ -46,7 +46,7 @@ class SqlEventLog(SqlStoreCore):
         last = after_position
         params = {"up_to": NO_LIMIT if up_to is None else up_to, "limit": batch_size}
         while True:
-            with self._reading() as conn:
+            with self.reading() as conn:
                 batch = self._replayed(conn.connection.cursor(), {**params, "after": last})
             if not batch:
                 return
@@ -71,20 +71,20 @@ class SqlEventLog(SqlStoreCore):
     def _metadata_range(self, first: int, last: int) -> list[Any]:
         statement = self.prepared(f"metadata_range:{self.schema_version}",
                                   self.reads.metadata_range)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return list(statement.run(conn.connection.cursor(),
                                       {"first": first, "last": last}).fetchall())
 
     def read_stream(self, aggregate_id: str, *, after_version: int = 0,
                     to_version: int | None = None,
                     limit: int | None = None) -> list[RecordedEvent]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return self.stream_on_cursor(conn.connection.cursor(), aggregate_id, after_version,
                                          to_version, limit)
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
         r = self.reads
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute(r.select.where(E.c.event_id == event_id)).first()
         return None if row is None else r.from_row(row)
 
@@ -93,7 +93,7 @@ class SqlEventLog(SqlStoreCore):
         condition = self.metadata_is(key, value)
         r = self.reads
         stmt = r.select.where(condition).order_by(E.c.position).limit(limit)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return list(map(r.from_row, conn.execute(stmt)))
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:

@@ -175,7 +175,7 @@ def migrate(store: SqlEventStore) -> int:
     if found >= SCHEMA_VERSION or store.read_only:
         return found
     try:
-        with store._write_engine.begin() as conn:
+        with store.write_engine.begin() as conn:
             store.sql_dialect.lock(conn)
             store.sql_dialect.complete_schema()
             stmt = select(M.c.value).where(M.c.key == "schema_version")

@@ -16,11 +16,10 @@ from incident_core.errors import ReadOnlyError
 from incident_core.ports import StoredSnapshot, StoreTransaction
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store import snapshot_rows
+from incident_core.store.sql import aggregate_snapshots, schema
 from incident_core.store.sql import meta as sql_meta
 from incident_core.store.sql import parking as sql_parking
 from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
-from incident_core.store.sql import schema
 from incident_core.store.sql.inspector_reads import SqlInspector
 from incident_core.store.sql.log_reads import SqlEventLog
 from incident_core.store.sql.queries import CP
@@ -35,21 +34,21 @@ class SqlEventStore(SqlEventLog, SqlInspector):
 
     # -- metadata ---------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sql_meta.read_meta(conn)
 
     def add_meta(self, values: Mapping[str, str]) -> dict[str, str]:
         if self.read_only:
             raise ReadOnlyError(f"{self.target} is open read-only")
         try:
-            with self._write_engine.begin() as conn:
+            with self.write_engine.begin() as conn:
                 sql_meta.add_meta(conn, self.sql_dialect.insert, values)
         except sa_exc.SQLAlchemyError as exc:
             raise self.sql_dialect.translate(exc) from exc
         return self.meta()
 
     def projection_signatures(self) -> dict[str, str]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sql_meta.projection_signatures(conn)
 
     # -- writes -----------------------------------------------------------------------
@@ -62,7 +61,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                 yield from self._single_writer_transaction()
             return
         try:
-            with self._write_engine.begin() as conn:
+            with self.write_engine.begin() as conn:
                 self.sql_dialect.lock(conn)
                 tx = SqlStoreTransaction(self, conn)
                 yield tx
@@ -98,7 +97,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
         if conn is None or conn.closed or conn.invalidated:
             if conn is not None:
                 conn.close()
-            conn = self._writer = self._write_engine.connect()
+            conn = self._writer = self.write_engine.connect()
             self.writer_cache = None  # data_version counts per connection
             self.sql_dialect.prepare_writer(conn)
         return conn
@@ -107,7 +106,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
         """Create the tables and the meta rows in one transaction (idempotent), under the
         write lock so that concurrent creators queue up; called by `open_store(create=True)`."""
         try:
-            with self._write_engine.begin() as conn:
+            with self.write_engine.begin() as conn:
                 self.sql_dialect.lock(conn)
                 self.sql_dialect.complete_schema()
                 schema.metadata.create_all(conn)
@@ -127,45 +126,45 @@ class SqlEventStore(SqlEventLog, SqlInspector):
         stmt = stmt.order_by(key)
         if limit is not None:
             stmt = stmt.limit(limit)
-        with self._reading() as conn:
+        with self.reading() as conn:
             if not self._has_projection_table(conn, spec):
                 return []
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def projection_row_count(self, spec: ProjectionSpec) -> int:
-        with self._reading() as conn:
+        with self.reading() as conn:
             if not self._has_projection_table(conn, spec):
                 return 0
             return int(conn.execute(select(func.count()).select_from(self.table(spec)))
                        .scalar_one())
 
     def checkpoints(self) -> dict[str, int]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return {name: int(pos) for name, pos in conn.execute(select(CP.c.name, CP.c.position))}
 
     def parked_steps(self, *, include_skipped: bool = False,
                      process_manager: str | None = None) -> list[ParkedStep]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sql_parking.parked_steps(conn, include_skipped=include_skipped,
                                             process_manager=process_manager)
 
     def saga_outcomes(self, *, correlation_id: str) -> list[SagaOutcome]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return sql_saga_outcomes.saga_outcomes(conn, correlation_id)
 
     def latest_snapshot(self, aggregate_id: str, aggregate_type: str, fingerprint: str,
                         at_version: int | None = None) -> StoredSnapshot | None:
-        with self._reading() as conn:
+        with self.reading() as conn:
             if not self._has_snapshots(conn):
                 return None
-            return snapshot_rows.latest(conn, aggregate_id, aggregate_type, fingerprint,
+            return aggregate_snapshots.latest(conn, aggregate_id, aggregate_type, fingerprint,
                                         at_version)
 
     def snapshot_versions(self, aggregate_ids: Sequence[str]) -> dict[str, int]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             if not self._has_snapshots(conn):
                 return {}
-            return snapshot_rows.versions(conn, aggregate_ids)
+            return aggregate_snapshots.versions(conn, aggregate_ids)
 
     def close(self) -> None:
         with self._writer_lock:
@@ -176,8 +175,8 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                 self._writer.close()
                 self._writer = None
         self.engine.dispose()
-        if self._write_engine is not self.engine:
-            self._write_engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()
         if self._on_close is not None:
             self._on_close()
             self._on_close = None

@@ -9,7 +9,7 @@ from typing import Any
 
 from incident_core.ports import StoredSnapshot
 from incident_core.process import ParkedStep, SagaOutcome
-from incident_core.store import snapshot_rows
+from incident_core.store.sql import aggregate_snapshots
 from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql import parking as sql_parking
 from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
@@ -22,8 +22,8 @@ class SqlStoreTransaction(SqlTransaction):
     """Every role of a SQL write transaction: what `SqlEventStore.transaction()` yields."""
 
     def save_snapshot(self, snapshot: StoredSnapshot) -> None:
-        snapshot_rows.save(self.conn, self.store.sql_dialect, snapshot, self.store._seen_tables,
-                           self._made)
+        aggregate_snapshots.save(self.conn, self.store.sql_dialect, snapshot,
+                                 self.store.seen_tables, self._made)
 
     def park(self, step: ParkedStep) -> None:
         sql_parking.park(self.conn, self.store.sql_dialect, step)
