@@ -29,10 +29,10 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 
 from incident_core import IncidentError
 from incident_gui import __version__
+from incident_gui.presentation.formatting import plural
 from incident_gui.session.settings import ORGANIZATION
 from incident_gui.session.store_session import add_domain_path
-from incident_gui.widgets.formatting import plural
-from incident_gui.window.dialogs import install_excepthook
+from incident_gui.widgets.dialogs import install_excepthook
 from incident_gui.window.main_window import ErrorReporter, MainWindow
 
 __all__ = ["create_window", "main", "settle_memory"]

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from incident_core.domain import Domain
 from incident_core.engine import committing, idempotent, lineage
 from incident_core.engine.cascade import preview_cascade
 from incident_core.engine.deciding import Decider
+from incident_core.engine.group_commit import GroupCommit
 from incident_core.engine.lineage import LineageQueries
 from incident_core.engine.listeners import Listener, Listeners
 from incident_core.engine.opening import open_target
@@ -51,10 +52,6 @@ __all__ = [
 ]
 
 
-if TYPE_CHECKING:
-    from incident_core.engine.group_commit import GroupCommit
-
-
 class Application(ProcessManagers, LineageQueries):
     """A domain running over a store. Thread-safe; one per process per store is enough."""
 
@@ -67,8 +64,6 @@ class Application(ProcessManagers, LineageQueries):
         # Concurrent dispatches share durable commits (incident_core.engine.group_commit).
         self.group_commit: GroupCommit | None = None
         if group_commit and not store.read_only and store.group_commit:
-            from incident_core.engine.group_commit import GroupCommit
-
             self.group_commit = GroupCommit(store)
         # Why the sagas could not be finished when the store was opened (they resume on
         # the next write); None when they ran.

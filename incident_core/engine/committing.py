@@ -5,21 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from incident_core.domain import Aggregate
 from incident_core.engine import idempotent
 from incident_core.engine.deciding import Decided, Decider
+from incident_core.engine.group_commit import GroupCommit
 from incident_core.engine.listeners import Listeners
 from incident_core.engine.unit import Unit
 from incident_core.envelope import RecordedEvent
 from incident_core.messages import Command, Rejection
 from incident_core.ports import EventStore, StoreTransaction
-
-if TYPE_CHECKING:
-    from incident_core.engine.group_commit import GroupCommit
 
 __all__ = ["Plan", "Written", "commit", "record_command"]
 

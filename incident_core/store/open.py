@@ -40,6 +40,11 @@ def is_url(target: str) -> bool:
     return "://" in target
 
 
+def is_memory(target: str) -> bool:
+    """`memory:` (or `:memory:`): a store that lives as long as its application."""
+    return target in _MEMORY_TARGETS
+
+
 def describe_target(target: str) -> str:
     """A target for display, with no part of any password: the user-info of a URL is cut at
     its last `@` (a password may itself hold `@`, `:` or `/`), and `password=` query values
@@ -57,7 +62,7 @@ def describe_target(target: str) -> str:
 def open_store(target: str, *, read_only: bool = False, create: bool = False,
                synchronous: str = "FULL") -> EventStore:
     """Open (or with `create=True`, create) the store at `target`."""
-    if target in _MEMORY_TARGETS:
+    if is_memory(target):
         return MemoryEventStore(read_only=read_only)
     if is_url(target):
         try:
@@ -107,7 +112,7 @@ _OPENERS: dict[str, Callable[[URL, bool, bool, str], EventStore]] = {
 
 def sqlite_file(target: str) -> str | None:
     """The file of a SQLite target (None for memory: and server URLs)."""
-    if target in _MEMORY_TARGETS:
+    if is_memory(target):
         return None
     if not is_url(target):
         return os.path.expanduser(target)

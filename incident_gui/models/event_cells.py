@@ -11,8 +11,8 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
 from incident_core import RecordedEvent
-from incident_gui.widgets.colors import color_for_event_type, text_color_on
-from incident_gui.widgets.formatting import local_time, summarize, utc_tooltip
+from incident_gui.presentation.colors import color_for_event_type, text_color_on
+from incident_gui.presentation.formatting import local_time, summarize, utc_tooltip
 
 __all__ = ["EVENT_ROLE", "KnowsEvent", "event_cell", "type_icon", "unknown_type_icon"]
 

@@ -26,8 +26,8 @@ from PySide6.QtCore import (
 from incident_core import EventStore, StreamInfo
 from incident_core.ports.sorting import SortKey, stream_cursor
 from incident_gui.models.sort_order import SortedRows
+from incident_gui.presentation.formatting import local_time, utc_tooltip
 from incident_gui.tasks.query_lane import QueryLane, Requests
-from incident_gui.widgets.formatting import local_time, utc_tooltip
 
 __all__ = ["LAST_ACTIVITY", "STREAM_ROLE", "StreamsModel", "pattern_matches"]
 

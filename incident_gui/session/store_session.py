@@ -10,7 +10,7 @@ from pathlib import Path
 
 from incident_core import Application, Domain, IncidentError
 from incident_core.engine.binding import open_application, peek_binding
-from incident_core.store.open import describe_target
+from incident_core.store.open import describe_target, is_memory, is_url
 
 __all__ = [
     "DEFAULT_DOMAIN",
@@ -53,9 +53,9 @@ class Session:
 def recent_entry(target: str) -> str | None:
     """How a target is remembered among recent stores: never `memory:`, never a password
     (a server URL is kept without it; libpq finds it in ~/.pgpass or PGPASSWORD)."""
-    if target in ("memory:", ":memory:"):
+    if is_memory(target):
         return None
-    if "://" not in target:
+    if not is_url(target):
         return str(Path(target).expanduser().resolve())
     from sqlalchemy.engine import URL, make_url
     from sqlalchemy.exc import ArgumentError

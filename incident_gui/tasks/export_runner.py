@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QProgressBar, QStatusBar, QWidget
 
 from incident_core.progress import Operation, Progress
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.workers import OperationWorker
-from incident_gui.widgets.naming import named
 
 __all__ = ["FILE_FILTERS", "ExportRunner"]
 

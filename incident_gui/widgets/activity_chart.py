@@ -35,7 +35,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from incident_core.envelope import format_time
-from incident_gui.widgets.colors import color_for_event_type
+from incident_gui.presentation.colors import color_for_event_type
 
 __all__ = ["ActivityChart", "ChartLayout", "nice_ceiling"]
 

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from incident_core import EventStore, RecordedEvent
 from incident_core.envelope import format_time
+from incident_gui.presentation.colors import color_for_event_type
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.activity_chart import ActivityChart
-from incident_gui.widgets.colors import color_for_event_type
 from incident_gui.widgets.elided_label import ElidedLabel
-from incident_gui.widgets.naming import named
 
 __all__ = ["ActivityStrip"]
 

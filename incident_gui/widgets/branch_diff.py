@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from incident_core.operations.branch import StoreDiff
-from incident_gui.widgets.naming import named
+from incident_gui.presentation.naming import named
 
 __all__ = ["BranchDiffDialog"]
 

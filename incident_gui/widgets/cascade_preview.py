@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Mapping
 
 from incident_core.engine.cascade import Cascade
-from incident_gui.widgets.colors import color_for_event_type
-from incident_gui.widgets.formatting import plural, summarize
+from incident_gui.presentation.colors import color_for_event_type
+from incident_gui.presentation.formatting import plural, summarize
 from incident_gui.widgets.rejection_words import describe_rejection
 
 __all__ = ["cascade_html", "cascade_words"]

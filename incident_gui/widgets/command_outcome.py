@@ -15,9 +15,9 @@ from typing import Any
 
 from incident_core import Accepted, Application, Preview, RecordedEvent, Rejected
 from incident_core.domain import Command, Domain, Event
+from incident_gui.presentation.colors import color_for_event_type
+from incident_gui.presentation.formatting import plural, pretty_json, summarize
 from incident_gui.widgets.cascade_preview import cascade_html
-from incident_gui.widgets.colors import color_for_event_type
-from incident_gui.widgets.formatting import plural, pretty_json, summarize
 from incident_gui.widgets.rejection_words import ENGINE_WORDS, describe_rejection
 
 __all__ = ["CASCADE_LIMIT", "ENGINE_WORDS", "DispatchOutcome", "cascade_summary",

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from incident_core import Accepted, Application, Conflicted, Preview, Rejected
 from incident_core.errors import IncidentError
 from incident_gui.tasks.workers import OperationWorker, call_operation
+from incident_gui.widgets import dialogs
 from incident_gui.widgets.aggregate_id_picker import AggregateIdPicker
 from incident_gui.widgets.command_form import CommandForm, error_color
 from incident_gui.widgets.command_outcome import (
@@ -53,7 +54,6 @@ from incident_gui.widgets.command_outcome import (
     rejection_html,
 )
 from incident_gui.widgets.panel_shortcuts import host_binds_shortcut, panel_shortcut
-from incident_gui.window import dialogs
 
 __all__ = ["CommandPanel", "describe_rejection", "host_binds_shortcut", "panel_shortcut"]
 

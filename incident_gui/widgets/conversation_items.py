@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_gui.widgets.colors import color_for_event_type, text_color_on
+from incident_gui.presentation.colors import color_for_event_type, text_color_on
 from incident_gui.widgets.conversation_layout import NODE_H, NODE_W, Placed
 
 __all__ = ["DETAIL_SCALE", "STANDING_OUT", "EdgeItem", "NodeItem", "OverviewItem",

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
 
 from incident_core import Application, IncidentError
 from incident_core.operations.trace import Conversation, trace_app
+from incident_gui.presentation.naming import named
 from incident_gui.widgets.conversation_items import STANDING_OUT
 from incident_gui.widgets.conversation_view import ConversationView
-from incident_gui.widgets.naming import named
 
 __all__ = ["ConversationWindow"]
 

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
 from incident_core import EventStore, RecordedEvent
 from incident_core.ports.values import LineageEntry
 from incident_gui.models.event_cells import KnowsEvent, type_icon
+from incident_gui.presentation.colors import color_for_event_type
+from incident_gui.presentation.formatting import local_time, pretty_json
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.changed_rows import ROW_ROLE, add_changed_rows
-from incident_gui.widgets.colors import color_for_event_type
-from incident_gui.widgets.formatting import local_time, pretty_json
 from incident_gui.widgets.json_tree import JsonTree, tree_children
-from incident_gui.widgets.naming import named
 
 __all__ = ["EVENT_ID_ROLE", "EventDetail"]
 

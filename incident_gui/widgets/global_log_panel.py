@@ -17,11 +17,11 @@ from incident_core import EventFilter, EventStore, RecordedEvent
 from incident_core.ports.sorting import SortKey
 from incident_gui.models.event_cells import KnowsEvent
 from incident_gui.models.global_log_model import NEWEST_FIRST, OLDEST_FIRST, GlobalLogModel
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane
 from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import EventTable
 from incident_gui.widgets.log_filter_bar import LogFilterBar
-from incident_gui.widgets.naming import named
 
 __all__ = ["GlobalLogPanel"]
 

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from incident_gui.widgets.formatting import compact_json, plural
+from incident_gui.presentation.formatting import compact_json, plural
 
 __all__ = ["JSON_VALUE_ROLE", "JsonTree", "add_json_item", "tree_children"]
 

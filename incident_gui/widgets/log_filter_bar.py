@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 
 from incident_core import EventFilter
 from incident_core.envelope import format_time
+from incident_gui.presentation.naming import named
 from incident_gui.widgets.event_type_selector import EventTypeSelector
-from incident_gui.widgets.naming import named
 
 __all__ = ["LogFilterBar"]
 

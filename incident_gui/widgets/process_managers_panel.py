@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 
 from incident_core import Application, IncidentError
 from incident_core.operations.conversations import ConversationInfo, ManagerStatus, managers_status
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.workers import OperationWorker, call_operation
-from incident_gui.widgets.naming import named
 
 __all__ = ["CORRELATION_ROLE", "ProcessManagersPanel", "age_text"]
 

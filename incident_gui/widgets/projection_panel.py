@@ -38,6 +38,7 @@ from incident_core import Application, DomainCodeError, IncidentError
 from incident_core.operations.rebuild import RebuildReport, rebuild
 from incident_core.progress import Progress
 from incident_gui.tasks.workers import OperationWorker, call_operation
+from incident_gui.widgets import dialogs
 from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.command_form import error_color
 from incident_gui.widgets.command_panel import host_binds_shortcut, panel_shortcut
@@ -47,7 +48,6 @@ from incident_gui.widgets.projection_rows import (
     RowsSnapshot,
     read_snapshot,
 )
-from incident_gui.window import dialogs
 
 __all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_duration",
            "progress_texts"]

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
 from incident_core import EventStore
 from incident_core.ports.values import LineageEntry
 from incident_gui.models.event_cells import type_icon
+from incident_gui.presentation.formatting import local_time, plural
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.workers import OperationWorker, call_operation
-from incident_gui.widgets.formatting import local_time, plural
 from incident_gui.widgets.json_tree import JsonTree
-from incident_gui.widgets.naming import named
 
 __all__ = ["RowHistoryDialog", "change_text"]
 

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
 
 from incident_core import Application, RecordedEvent
 from incident_gui.models.state_diff import MISSING, changed_paths
+from incident_gui.presentation.formatting import compact_json, plural
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane, Requests
-from incident_gui.widgets.formatting import compact_json, plural
-from incident_gui.widgets.naming import named
 
 __all__ = ["CHANGED_ROLE", "StateView", "states_around"]
 

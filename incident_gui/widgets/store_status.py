@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from incident_gui.widgets.formatting import plural
-from incident_gui.widgets.naming import named
+from incident_gui.presentation.formatting import plural
+from incident_gui.presentation.naming import named
 
 __all__ = ["StoreStatusBar"]
 

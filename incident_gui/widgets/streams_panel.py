@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
 
 from incident_core import EventStore, StreamInfo
 from incident_gui.models.streams_model import LAST_ACTIVITY, StreamsModel
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane
 from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import RowTable
-from incident_gui.widgets.naming import named
 
 __all__ = ["StreamsPanel"]
 

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from incident_core import EventStore, RecordedEvent
 from incident_gui.models.event_cells import KnowsEvent
 from incident_gui.models.timeline_model import TimelineModel
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane
 from incident_gui.widgets.event_table import EventTable
-from incident_gui.widgets.naming import named
 
 __all__ = ["TimelinePanel"]
 

@@ -17,10 +17,10 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 
 from incident_core.operations.branch import StoreDiff, branch, diff
-from incident_core.store.open import open_store
+from incident_core.store.open import open_store, sqlite_file
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.workers import OperationWorker, call_operation
 from incident_gui.widgets.branch_diff import BranchDiffDialog
-from incident_gui.widgets.naming import named
 
 if TYPE_CHECKING:
     from incident_gui.window.services import WindowServices
@@ -42,8 +42,9 @@ class Branch:
 def branch_path(original: str, at: int) -> Path:
     """Beside a SQLite original; in the temporary folder otherwise."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    source = Path(original).expanduser()
-    if "://" not in original and original not in ("memory:", ":memory:") and source.exists():
+    file = sqlite_file(original)
+    source = Path(file) if file else None
+    if source is not None and source.exists():
         return source.with_name(f"{source.stem}.branch-{at}-{stamp}.sqlite3")
     return Path(tempfile.gettempdir()) / f"incident-branch-{at}-{stamp}.sqlite3"
 

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from incident_gui.presentation.naming import named
 from incident_gui.session.settings import Settings
-from incident_gui.widgets.naming import named
 
 if TYPE_CHECKING:
     from incident_gui.window.services import Panels

@@ -15,25 +15,24 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QCloseEvent, QShowEvent
 
 from incident_gui.models.event_cells import type_icon
-from incident_gui.session.demo_seeder import DemoSeeder
+from incident_gui.presentation.colors import use_domain_colors
 from incident_gui.session.settings import Settings
 from incident_gui.session.store_session import Session, demo_store_path, recent_entry
 from incident_gui.session.store_updates import StoreChanges
+from incident_gui.tasks.demo_seeder import DemoSeeder
 from incident_gui.tasks.query_lane import QueryLane
 from incident_gui.tasks.workers import cancel_all_workers
 from incident_gui.widgets.activity_strip import ActivityStrip
-from incident_gui.widgets.colors import use_domain_colors
 from incident_gui.widgets.command_panel import CommandPanel
+from incident_gui.widgets.dialogs import show_error
 from incident_gui.widgets.event_detail import EventDetail
 from incident_gui.widgets.global_log_panel import GlobalLogPanel
 from incident_gui.widgets.projection_panel import ProjectionPanel
 from incident_gui.widgets.state_view import StateView
 from incident_gui.widgets.store_status import StoreStatusBar
 from incident_gui.widgets.streams_panel import StreamsPanel
-from incident_gui.widgets.time_travel import TimeTravel
 from incident_gui.widgets.timeline_panel import TimelinePanel
 from incident_gui.window.change_fanout import connect_store_changes
-from incident_gui.window.dialogs import show_error
 from incident_gui.window.layout import (
     build_layout,
     fit_to_screen,
@@ -51,6 +50,7 @@ from incident_gui.window.store_dialogs import for_the_window
 from incident_gui.window.store_notices import show_notices
 from incident_gui.window.store_opener import OpenedStore, OpenRequest, StoreOpener
 from incident_gui.window.table_menus import install_table_menus
+from incident_gui.window.time_travel import TimeTravel
 
 __all__ = ["ErrorReporter", "MainWindow"]
 

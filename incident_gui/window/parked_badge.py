@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QToolButton, QTreeWidgetItem, QTreeWidgetItemIterator
 
+from incident_gui.presentation.formatting import plural
+from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import Requests
-from incident_gui.widgets.formatting import plural
-from incident_gui.widgets.naming import named
 from incident_gui.widgets.process_managers_panel import PARKED_ROLE, ProcessManagersPanel
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
+from incident_core.store.open import sqlite_file
 from incident_gui import __version__
 from incident_gui.session.settings import Settings
 
@@ -28,9 +29,10 @@ STORE_FILTER = "Incident stores (*.sqlite3 *.sqlite *.db);;All files (*)"
 def store_folder(target: str | None) -> str:
     """The folder of the open store's file ('' for URLs, memory: or nothing open): file
     dialogs start there, not in the working directory."""
-    if not target or "://" in target or target in ("memory:", ":memory:"):
+    file = sqlite_file(target) if target else None
+    if file is None:
         return ""
-    folder = Path(target).expanduser().resolve().parent
+    folder = Path(file).resolve().parent
     return str(folder) if folder.is_dir() else ""
 
 

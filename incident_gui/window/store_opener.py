@@ -21,9 +21,9 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QProgressBar, QStatusBar
 
 from incident_core.progress import Progress
+from incident_gui.presentation.naming import named
 from incident_gui.session.store_session import Session, open_session
 from incident_gui.tasks.workers import OperationWorker, run_operation
-from incident_gui.widgets.naming import named
 
 __all__ = ["OpenRequest", "OpenedStore", "StoreOpener"]
 

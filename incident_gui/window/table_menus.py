@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QTableView
 
 from incident_core import RecordedEvent
 from incident_core.operations.export_view import export_log, export_projection, export_stream
+from incident_core.store.open import sqlite_file
 from incident_gui.tasks.export_runner import ExportRunner
 from incident_gui.widgets.event_detail import EVENT_ID_ROLE
 
@@ -70,9 +71,8 @@ class TableMenus(QObject):
     # -- plumbing ---------------------------------------------------------------------------
     def _folder(self) -> Path:
         session = self.window.session
-        if session is not None and "://" not in session.target and session.target != "memory:":
-            return Path(session.target).expanduser().resolve().parent
-        return Path.cwd()
+        file = sqlite_file(session.target) if session is not None else None
+        return Path(file).resolve().parent if file else Path.cwd()
 
     def _popup(self, view: QTableView, pos: QPoint, build: Any) -> None:
         index = view.indexAt(pos)

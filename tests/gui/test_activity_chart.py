@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from incident_core import Application
 from incident_core.examples.bank import domain as bank_domain
+from incident_gui.presentation.colors import color_for_event_type
 from incident_gui.widgets.activity_chart import MIN_PLOT_HEIGHT, ActivityChart, nice_ceiling
-from incident_gui.widgets.colors import color_for_event_type
 
 LABELS = ["2026-01-05T10:00:00.000000+00:00", "2026-01-05T10:01:00.000000+00:00",
           "2026-01-05T10:02:00.000000+00:00", "2026-01-05T10:03:00.000000+00:00"]

@@ -171,7 +171,7 @@ def test_a_broken_domain_option_is_a_clear_dialog(make_window, bank_store, messa
 
 
 def test_uncaught_exceptions_become_dialogs(qapp, message_boxes):
-    from incident_gui.window.dialogs import install_excepthook
+    from incident_gui.widgets.dialogs import install_excepthook
 
     previous = sys.excepthook
     install_excepthook()

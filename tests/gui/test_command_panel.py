@@ -35,9 +35,9 @@ from incident_core import (
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.examples.library import domain as library_domain
 from incident_gui.tasks.workers import active_workers
+from incident_gui.widgets import dialogs
 from incident_gui.widgets.command_form import CommandForm
 from incident_gui.widgets.command_panel import CommandPanel, describe_rejection
-from incident_gui.window import dialogs
 
 
 @pytest.fixture(autouse=True)

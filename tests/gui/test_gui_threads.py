@@ -21,7 +21,7 @@ from incident_core import Application, RecordedEvent
 from incident_core.examples.bank import DepositMoney, OpenAccount
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.progress import Progress
-from incident_gui.session.demo_seeder import DemoSeeder
+from incident_gui.tasks.demo_seeder import DemoSeeder
 from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.tasks.workers import active_workers, run_operation
 from incident_gui.window.main_window import MainWindow

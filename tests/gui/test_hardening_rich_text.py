@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from incident_core import RecordedEvent
-from incident_gui.widgets.formatting import utc_tooltip
+from incident_gui.presentation.formatting import utc_tooltip
 
 CRAFTED = "<img src='x'><b>9999</b>"
 

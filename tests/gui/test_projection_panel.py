@@ -27,7 +27,7 @@ from incident_core.examples.bank import DepositMoney, OpenAccount, bank_accounts
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.progress import Progress
 from incident_gui.tasks.workers import active_workers
-from incident_gui.widgets import projection_panel
+from incident_gui.widgets import dialogs, projection_panel
 from incident_gui.widgets.projection_panel import (
     PAGE_SIZE,
     ProjectionPanel,
@@ -35,7 +35,6 @@ from incident_gui.widgets.projection_panel import (
     progress_texts,
 )
 from incident_gui.widgets.projection_rows import RowsSnapshot
-from incident_gui.window import dialogs
 
 ACCOUNTS = 450
 

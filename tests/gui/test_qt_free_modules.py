@@ -15,7 +15,7 @@ QT_FREE = (
     "incident_gui.session.store_session",
     "incident_gui.session.store_updates",
     "incident_gui.widgets.conversation_layout",
-    "incident_gui.widgets.formatting",
+    "incident_gui.presentation.formatting",
 )
 
 

@@ -15,8 +15,8 @@ from incident_core import Application
 from incident_core.engine.results import with_article
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.examples.library import domain as library_domain
-from incident_gui.widgets.colors import color_for_event_type, use_domain_colors
-from incident_gui.widgets.formatting import plural
+from incident_gui.presentation.colors import color_for_event_type, use_domain_colors
+from incident_gui.presentation.formatting import plural
 from incident_gui.window.main_window import MainWindow
 
 

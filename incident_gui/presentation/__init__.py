@@ -1,0 +1,1 @@
+"""How things look, without widgets: event-type colours, text forms, object names."""
