@@ -9,7 +9,9 @@ import path: projections follow), until about N events (default 1,000,000). Then
 * plain rebuild of each projection (the rebuild operation), events/s;
 * shadow rebuild + diff of each projection (which also leaves the row snapshots), events/s;
 * as-of of every projection at random positions, cold (no snapshots, a plain replay from
-  the start) and with the snapshots (target < 1 s);
+  the start) and with the snapshots (target < 1 s), each followed by the raw sqlite3
+  baseline of the same run (every live row of the projection tables, `SELECT *` on the
+  stdlib driver): min/median/max and the ratio to the baseline, so a busy machine shows;
 * a diff between two random positions, and the snapshots' count and size.
 """
 
@@ -20,6 +22,8 @@ import io
 import json
 import os
 import random
+import sqlite3
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -90,11 +94,13 @@ def timed(fn: Any) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
-def measure(app: Application, positions: int, rng: random.Random,
-            quick: bool) -> list[tuple[str, str]]:
+def measure(app: Application, path: str, positions: int, rng: random.Random,
+            quick: bool, as_of_only: bool) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     names = sorted(app.domain.projections)
     head = app.store.head()
+    if as_of_only:
+        return as_of_rows(app, path, names, [rng.randint(1, head) for _ in range(positions)])
     if quick:  # no rebuilds: one as-of at the head leaves the snapshots
         _, seconds = timed(lambda: rows_as_of(app, names, head))
         rows.append(("as-of all projections @ head, making the snapshots", f"{seconds:.1f} s"))
@@ -110,12 +116,7 @@ def measure(app: Application, positions: int, rng: random.Random,
     picks = [rng.randint(1, head) for _ in range(positions)]
     _, cold = timed(lambda: rows_as_of(app, names, picks[0], every=None))
     rows.append((f"as-of all projections @ {picks[0]:,}, cold (plain replay)", f"{cold:.2f} s"))
-    for position in picks:
-        found, seconds = timed(lambda p=position: rows_as_of(app, names, p))
-        replayed = max(r.replayed for r in found.values())
-        counts = ", ".join(f"{n} {len(r.rows):,} rows" for n, r in found.items())
-        rows.append((f"as-of all projections @ {position:,} (snapshots)",
-                     f"{seconds:.3f} s, {replayed:,} events replayed; {counts}"))
+    rows += as_of_rows(app, path, names, picks)
     first, second = sorted(rng.sample(range(1, head), 2))
     diff, seconds = timed(lambda: diff_positions(app, "bank_accounts", first, second))
     rows.append((f"diff bank_accounts {first:,} → {second:,}",
@@ -123,13 +124,47 @@ def measure(app: Application, positions: int, rng: random.Random,
     return rows
 
 
+def raw_rows(path: str, names: list[str]) -> float:
+    """The raw sqlite3 baseline: every live row of the projection tables, fetched."""
+    started = time.perf_counter()
+    conn = sqlite3.connect(path)
+    for name in names:
+        conn.execute(f'SELECT * FROM "{name}"').fetchall()  # the domain's table names
+    conn.close()
+    return time.perf_counter() - started
+
+
+def as_of_rows(app: Application, path: str, names: list[str],
+               picks: list[int]) -> list[tuple[str, str]]:
+    """As-of at each position, each followed by the raw baseline (interleaved)."""
+    rows: list[tuple[str, str]] = []
+    times, ratios = [], []
+    for position in picks:
+        found, seconds = timed(lambda p=position: rows_as_of(app, names, p))
+        raw = raw_rows(path, names)
+        times.append(seconds)
+        ratios.append(seconds / raw)
+        replayed = max(r.replayed for r in found.values())
+        counts = ", ".join(f"{n} {len(r.rows):,} rows from #{r.snapshot:,}"
+                           for n, r in found.items())
+        rows.append((f"as-of all projections @ {position:,} (snapshots)",
+                     f"{seconds:.3f} s ({seconds / raw:.1f}x raw {raw:.3f} s), "
+                     f"{replayed:,} events replayed; {counts}"))
+    rows.append(("as-of min / median / max",
+                 f"{min(times):.3f} / {statistics.median(times):.3f} / {max(times):.3f} s; "
+                 f"under 1 s: {sum(t < 1 for t in times)} of {len(times)}; ratio to raw "
+                 f"{min(ratios):.1f} / {statistics.median(ratios):.1f} / {max(ratios):.1f}"))
+    return rows
+
+
 def snapshot_sizes(path: Path) -> str:
     import sqlite3
 
     with sqlite3.connect(path) as conn:
-        found = conn.execute("SELECT name, count(*), sum(length(data)) FROM "
-                             "incident_row_snapshots GROUP BY name").fetchall()
-    return "; ".join(f"{n}: {c} snapshots, {b / 1e6:.1f} MB" for n, c, b in found)
+        found = conn.execute("SELECT name, count(*), sum(base IS NULL), sum(length(data)) "
+                             "FROM incident_row_snapshots GROUP BY name").fetchall()
+    return "; ".join(f"{n}: {c} snapshots ({f} full), {b / 1e6:.1f} MB"
+                     for n, c, f, b in found)
 
 
 def main() -> int:
@@ -137,6 +172,8 @@ def main() -> int:
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--positions", type=int, default=5)
+    parser.add_argument("--as-of-only", action="store_true",
+                        help="only the as-of figures (the snapshots are already there)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true",
                         help="skip the rebuilds (snapshots from one as-of at the head)")
@@ -146,7 +183,8 @@ def main() -> int:
     with Application.open(str(args.store), domain) as app:
         print(f"store {args.store}: {app.store.head():,} events, K = {CHECKPOINT_EVERY:,}",
               flush=True)
-        rows = measure(app, args.positions, random.Random(args.seed), args.quick)
+        rows = measure(app, str(args.store), args.positions, random.Random(args.seed),
+                       args.quick, args.as_of_only)
     rows.append(("row snapshots kept", snapshot_sizes(args.store)))
     width = max(len(r[0]) for r in rows)
     for label, value in rows:

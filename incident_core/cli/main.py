@@ -25,6 +25,7 @@ from incident_core.cli.commands import (
 )
 from incident_core.cli.context import watch_locks
 from incident_core.cli.lineage import register as register_lineage
+from incident_core.cli.otel import add_otel_option, start_telemetry
 from incident_core.cli.output import (
     DEFAULT_DB,
     DOMAIN_CODE,
@@ -92,6 +93,7 @@ def _common_options() -> argparse.ArgumentParser:
                         default=argparse.SUPPRESS,
                         help="how long to wait for another process's lock on a SQLite store "
                              "before giving up with exit 4 (default 30)")
+    add_otel_option(common)
     return common
 
 
@@ -183,6 +185,7 @@ def _run(args: argparse.Namespace) -> int:
         raise Exit(USAGE, "give projection names or --all, not both")
     if not getattr(args, "watches_locks", False):  # `events` does, on its ordinary path
         watch_locks(args)
+    start_telemetry(args)
     try:
         return handler(args)
     except Exception as exc:

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from incident_core import telemetry
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine.decoder import decode
 from incident_core.envelope import format_time, utc_now
@@ -104,6 +105,7 @@ def latest(store: EventStore, aggregate: Aggregate[Any], aggregate_id: str,
     if mark is None:
         return None
     snapshot = store.latest_snapshot(aggregate_id, aggregate.name, mark, at_version)
+    telemetry.snapshot_lookup(aggregate.name, snapshot is not None)
     if snapshot is None:
         return None
     state = restore(aggregate, snapshot)

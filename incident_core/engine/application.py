@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from incident_core import telemetry
 from incident_core.domain import Domain
 from incident_core.engine import committing, idempotent, lineage
 from incident_core.engine.cascade import preview_cascade
@@ -70,6 +71,7 @@ class Application(ProcessManagers, LineageQueries):
         self.saga_error: str | None = None
         if not store.read_only:
             self._prepare()
+        telemetry.watch(self)  # projection lag, while telemetry is enabled
 
     @property
     def domain(self) -> Domain:
@@ -91,6 +93,7 @@ class Application(ProcessManagers, LineageQueries):
             raise
 
     def close(self) -> None:
+        telemetry.unwatch(self)
         self.store.close()
 
     def __enter__(self) -> Application:
@@ -104,6 +107,7 @@ class Application(ProcessManagers, LineageQueries):
         It runs on the thread that committed (often a worker thread). Returns unsubscribe."""
         return self.listeners.subscribe(listener)
 
+    @telemetry.traced("incident.replay", root=True, summary=telemetry.state_replayed)
     def state(self, aggregate_id: str | int | UUID, *,
               at_version: int | None = None) -> AggregateState | None:
         """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
@@ -127,6 +131,7 @@ class Application(ProcessManagers, LineageQueries):
                    if self.domain.process_managers else None)
         return Preview(before, decided.events, after, None, cascade=cascade)
 
+    @telemetry.traced_dispatch
     def dispatch(self, command: Command, *, metadata: dict[str, Any] | None = None,
                  idempotency_key: str | None = None) -> DispatchResult:
         """Execute a validated command. Optimistic: on a version conflict, reload and retry.
@@ -181,6 +186,7 @@ class Application(ProcessManagers, LineageQueries):
             return self._run_sagas_after(written.unit.recorded, str(plan.meta["correlation_id"]))
         return Accepted(written.unit.recorded)
 
+    @telemetry.traced("incident.sagas")
     def _run_sagas_after(self, recorded: list[RecordedEvent], correlation_id: str) -> Accepted:
         """Run the sagas a committed command started; their failures go with the result."""
         try:
@@ -209,6 +215,7 @@ class Application(ProcessManagers, LineageQueries):
             self.run_process_managers()
         return outcomes
 
+    @telemetry.traced("incident.import.batch")
     def import_events(self, envelopes: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
         """Append events recorded elsewhere (an export), keeping their ids, versions, times,
         data and metadata; positions are this store's. Refuses events already present.

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from incident_core import telemetry
 from incident_core.domain import Aggregate
 from incident_core.engine import idempotent
 from incident_core.engine.deciding import Decided, Decider
@@ -38,6 +39,7 @@ class Plan:
     decided: Decided | None = None
     verify: bool = False  # a retry reads the store instead of trusting the cache
 
+    @telemetry.traced("incident.decide")
     def decide(self, decider: Decider, version: int, state: BaseModel) -> Rejection | None:
         """Decide on `state` (at `version`): the events to record, or the rejection."""
         self.version, self.state = version, state
@@ -78,6 +80,7 @@ def record_command(decider: Decider, listeners: Listeners, plan: Plan, tx: Store
     return Written([], unit, unit.finish(fast_forward=True))
 
 
+@telemetry.traced("incident.commit")
 def commit(store: EventStore, group: GroupCommit | None,
            write: Callable[[StoreTransaction, bool], T]) -> T:
     """`write(tx, grouped)` committed: shared with concurrent dispatches when grouping."""

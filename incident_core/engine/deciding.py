@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from incident_core import telemetry
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.decoder import decode
@@ -95,6 +96,7 @@ class Decider:
     def cached_version(self, aggregate: Aggregate[Any], aggregate_id: str) -> int:
         return self.cache.get(aggregate, aggregate_id)[0]
 
+    @telemetry.traced("incident.load")
     def load(self, aggregate: Aggregate[Any], aggregate_id: str, read: ReadStream, *,
              trust_cache: bool = False) -> tuple[int, BaseModel]:
         """(version, state) now: the cached state (used as it is when `trust_cache`),

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
+from incident_core import telemetry
 from incident_core.ports import EventStore, StoreTransaction
 
 __all__ = ["GroupCommit"]
@@ -99,6 +100,7 @@ class GroupCommit:
                 raise
             return
         self.batches += 1
+        telemetry.batch_committed(len(batch))
         self.writes += len(results)
         for ticket, result in results:
             ticket.result = result

@@ -36,7 +36,7 @@ REWRITE_PAGE = 5000  # events read per query while rewriting a projection's line
 class LineageTrail:
     """Collects a projection's row changes while a `RowBuffer` folds events. `entries` are
     the records to store: projection, position, row_key, event_id, values_before and
-    values_after (JSON text, or None)."""
+    values_after (JSON text, or None), and the event's version and recorded_at text."""
 
     __slots__ = ("_last", "entries", "projection")
 
@@ -63,7 +63,9 @@ class LineageTrail:
         self.entries.append({
             "projection": self.projection, "position": recorded.position, "row_key": key,
             "event_id": recorded.event_id, "values_before": before,
-            "values_after": after_text})
+            "values_after": after_text,
+            # what a store may derive stored values from (see store.sql.lineage_format)
+            "version": recorded.version, "recorded_at": recorded.recorded_at_text})
 
     def take(self) -> list[dict[str, Any]]:
         out, self.entries = self.entries, []

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from incident_core import telemetry
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.deciding import Decided, Decider
 from incident_core.engine.decoder import decode
@@ -134,6 +135,7 @@ class Unit:
                 break
         return handled
 
+    @telemetry.saga_step(parked_on=StepFailed)
     def run_step(self, pm: ProcessManager, recorded: RecordedEvent) -> None:
         """Run one handler and write what it dispatched; StepFailed if it raised."""
         self.step = (pm.name, recorded)
@@ -147,6 +149,7 @@ class Unit:
         finally:
             self.step = None
 
+    @telemetry.traced("incident.project")
     def finish(self, *, fast_forward: bool, skip_sagas: bool = False) -> bool:
         """Bring projections up to the new head. Return True if saga work is pending.
         `skip_sagas`: process managers that were up to date skip this unit's events."""
@@ -229,6 +232,7 @@ class Unit:
         remember = self.decider.cache.put
         for aggregate_id, (aggregate_type, version, state) in self.states.items():
             remember(aggregate_type, aggregate_id, version, state)
+        telemetry.appended(len(self.recorded))
         if self.listeners is not None:
             self.listeners.notify(self.recorded)
 

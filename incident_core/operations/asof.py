@@ -2,19 +2,22 @@
 
 Projection rows as of P are the projection's handlers folded (with the engine's own
 `ProjectionFold`) over the events up to P, starting from the nearest row snapshot at or
-before P. Snapshots are taken every `CHECKPOINT_EVERY` events, lazily: whenever an as-of
-query or a shadow rebuild folds past a multiple of it (never on the command path). They are
-keyed by the projection's code signature (row model, handler code, event schema versions),
-so changed code never reuses them; at most `MAX_SNAPSHOTS` are kept per projection.
+before P. Snapshots are taken lazily, whenever an as-of query or a shadow rebuild folds
+past a multiple of `CHECKPOINT_EVERY` (never on the command path), and keyed by the
+projection's code signature (row model, handler code, event schema versions), so changed
+code never reuses them.
 
-Why K = 10,000, spaced to max(K, rows/8): the fold runs at 10-25k events/s on a busy
-machine, so a small projection replays under ~0.5 s on top of a snapshot; for a projection
-with many rows, dumping every row each K events would cost more than the fold itself, so
-snapshots are spaced by an eighth of the rows (at most ~8 row dumps per event folded).
-Bounded: at most `MAX_SNAPSHOTS` (64) and `MAX_BYTES` (256 MB compressed) per projection,
-thinned by dropping every other one. Measured in benchmarks/bench_timetravel.py (1M bank
-events, 2 shared cores, load 5-10): as-of of both projections 0.5-1.9 s (2.5k-19k events
-replayed, up to 214k rows loaded), against 12-28 s for a plain replay to the same position.
+Every K = 1,000 events a *delta* is kept (only the rows changed since the previous
+snapshot), and a *full* snapshot every max(`FULL_EVERY`, rows/4) events starts a new
+segment (see `incident_core.store.snapshots`). So an as-of folds at most K events (a few
+hundred milliseconds on a busy machine) on top of one full snapshot and the deltas since
+it (at most ~rows/4 events' worth of changed rows: a quarter more to decode than the full
+rows at worst), and a full row dump costs at most ~4 row dumps per event folded. Bounded:
+at most `MAX_SEGMENTS` (64) segments and `MAX_BYTES` (256 MB compressed) per projection.
+Measured in benchmarks/bench_timetravel.py (1,005,048 bank events, 2 shared cores, load
+~5): as-of of both projections at 10 random positions 0.04-0.69 s, median 0.28 s (at most
+661 events replayed, up to 225k rows decoded), against 0.11-1.92 s, median 0.52-0.63 s,
+for full snapshots every max(10,000, rows/8) events; snapshots 234 MB against 234 MB.
 """
 
 from __future__ import annotations
@@ -35,13 +38,14 @@ from incident_core.operations.rowdiff import RowDiff, diff_rows, keyed_rows
 from incident_core.ports import EventFilter, StreamInfo
 from incident_core.projections.definition import Projection, RowBuffer
 from incident_core.store.snapshots import FORMAT as SNAPSHOT_FORMAT
-from incident_core.store.snapshots import SnapshotShelf, streams_as_of
+from incident_core.store.snapshots import Keyed, SnapshotShelf, stream_count_as_of, streams_as_of
 
 __all__ = ["CHECKPOINT_EVERY", "InvalidMoment", "RowsAsOf", "SeededFold", "code_signature",
            "diff_positions", "handled_pages", "position_at", "resolve_moment", "rows_as_of",
-           "state_as_of", "streams_at"]
+           "state_as_of", "stream_count_at", "streams_at"]
 
-CHECKPOINT_EVERY = 10_000
+CHECKPOINT_EVERY = 1_000  # events between two snapshots (a delta, or a full one)
+FULL_EVERY = 20_000  # at least this many events between two full snapshots
 PAGE = 5000
 
 
@@ -86,9 +90,12 @@ class SeededFold(ProjectionFold):
         super().__init__(domain, projections)
         self._bases: dict[str, dict[str, dict[str, Any]]] = {}
 
-    def seed(self, name: str, rows: Sequence[dict[str, Any]]) -> None:
-        key = self._routes[name].buffer.projection.key
-        self._rebase(name, {str(row[key]): row for row in rows})
+    def seed(self, name: str, rows: Keyed) -> None:
+        """Start from these rows (by key; the fold owns them from now on)."""
+        self._rebase(name, rows)
+
+    def key(self, name: str) -> str:
+        return self._routes[name].buffer.projection.key
 
     def _rebase(self, name: str, base: dict[str, dict[str, Any]]) -> None:
         route = self._routes[name]
@@ -108,11 +115,23 @@ class SeededFold(ProjectionFold):
                 out[key] = dump(row)
         return out
 
+    def advance(self, name: str) -> tuple[list[dict[str, Any]], list[str]]:
+        """(rows changed, keys removed) since the last `advance`, laid over the base in
+        place: the base becomes the rows now."""
+        buffer = self._routes[name].buffer
+        puts, deletes = buffer.changes()
+        base = self._bases.setdefault(name, {})
+        key = buffer.projection.key
+        base.update((str(row[key]), row) for row in puts)
+        for gone in deletes:
+            base.pop(gone, None)
+        self._rebase(name, base)
+        return puts, deletes
+
     def settle(self, name: str) -> list[dict[str, Any]]:
-        """The rows now, made the new base (so later snapshots dump only what changes)."""
-        merged = self.merged(name)
-        self._rebase(name, merged)
-        return list(merged.values())
+        """Every row now, made the new base (so later snapshots dump only what changes)."""
+        self.advance(name)
+        return list(self._bases[name].values())
 
     def dumped(self, name: str) -> list[dict[str, Any]]:
         return list(self.merged(name).values())
@@ -154,28 +173,30 @@ class RowsAsOf:
 
 
 class Snapshotter:
-    """Saves a snapshot of every projection of a fold at each multiple of K it passes."""
+    """Saves a snapshot of every projection of a fold at each multiple of K it passes: a
+    delta, or a full one when the segment is long enough (or cannot be continued)."""
 
     def __init__(self, app: Application, fold: SeededFold, projections: Sequence[Projection[Any]],
-                 start: int, every: int | None) -> None:
+                 start: int, every: int | None, fulls: dict[str, int] | None = None) -> None:
         self.shelf = SnapshotShelf(app.store)
         self.fold, self.every = fold, every
         self.signatures = {p.name: code_signature(app, p) for p in projections}
         self.saved = start
+        self.fulls: dict[str, int | None] = {p.name: (fulls or {}).get(p.name)
+                                             for p in projections}
 
     def passing(self, position: int) -> None:
         """Called before folding the event at `position` (all before it are folded)."""
         if self.every:
             boundary = (position - 1) // self.every * self.every
-            if boundary > self.saved and boundary - self.saved >= self._interval():
+            if boundary > self.saved:
                 self.save(boundary)
 
-    def _interval(self) -> int:
-        """K events, or an eighth of the rows when there are more: a snapshot then costs
-        at most ~8 row dumps per event folded since the last one."""
-        assert self.every
-        rows = max(self.fold.size(name) for name in self.signatures)
-        return max(self.every, rows // 8)
+    def _full_due(self, name: str, boundary: int) -> bool:
+        """A new segment after max(FULL_EVERY, rows/4) events: a full dump then costs at
+        most ~4 row dumps per event folded since the last one."""
+        full = self.fulls[name]
+        return full is None or boundary - full >= max(FULL_EVERY, self.fold.size(name) // 4)
 
     def finish(self, position: int) -> None:
         if self.every:
@@ -183,7 +204,20 @@ class Snapshotter:
 
     def save(self, boundary: int) -> None:
         for name, signature in self.signatures.items():
-            self.shelf.save(name, signature, boundary, self.fold.settle(name))
+            full = self.fulls[name]
+            kept = self.shelf.segment_at(name, signature, boundary)
+            if kept is not None:  # made before (the same rows): continue its segment
+                self.fold.advance(name)
+                self.fulls[name] = kept
+                continue
+            if full is None or self._full_due(name, boundary):
+                self.shelf.save(name, signature, boundary, self.fold.settle(name))
+                self.fulls[name] = boundary
+                continue
+            rows, removed = self.fold.advance(name)
+            if not self.shelf.save(name, signature, boundary, rows, base=full,
+                                   removed=removed, previous=self.saved):
+                self.fulls[name] = None  # another fold wrote here: a full one next time
         self.saved = boundary
 
 
@@ -207,18 +241,21 @@ def rows_as_of(app: Application, names: Sequence[str], position: int, *,
     position = _checked(app, position)
     projections = [app.projection(n) for n in dict.fromkeys(names)]
     shelf = SnapshotShelf(app.store)
-    groups: dict[int, list[tuple[Projection[Any], list[dict[str, Any]]]]] = {}
+    groups: dict[int, list[tuple[Projection[Any], Keyed]]] = {}
+    fulls: dict[str, int] = {}
     for projection in projections:
-        found = (shelf.nearest(projection.name, code_signature(app, projection), position)
-                 if every else None)
-        start, rows = found if found is not None else (0, [])
+        found = (shelf.nearest(projection.name, code_signature(app, projection), position,
+                               projection.key) if every else None)
+        start, full, rows = found if found is not None else (0, 0, {})
+        if found is not None:
+            fulls[projection.name] = full
         groups.setdefault(start, []).append((projection, rows))
     out: dict[str, RowsAsOf] = {}
     for start, members in groups.items():
         fold = SeededFold(app.domain, [p for p, _ in members])
         for projection, rows in members:
             fold.seed(projection.name, rows)
-        snapper = Snapshotter(app, fold, [p for p, _ in members], start, every)
+        snapper = Snapshotter(app, fold, [p for p, _ in members], start, every, fulls)
         for _ in fold_to(app, fold, snapper, start, position):
             pass
         for projection, _ in members:
@@ -248,9 +285,18 @@ def state_as_of(app: Application, aggregate_id: str, position: int) -> Aggregate
 
 
 def streams_at(app: Application, position: int, *, after_id: str | None = None,
-               limit: int = 500) -> list[StreamInfo]:
-    """A page of the streams list as it stood after `position`."""
-    return streams_as_of(app.store, _checked(app, position), after_id=after_id, limit=limit)
+               limit: int = 500, aggregate_type: str | None = None,
+               pattern: str | None = None) -> list[StreamInfo]:
+    """A page of the streams list as it stood after `position` (ordered by id)."""
+    return streams_as_of(app.store, _checked(app, position), after_id=after_id, limit=limit,
+                         aggregate_type=aggregate_type, pattern=pattern)
+
+
+def stream_count_at(app: Application, position: int, *, aggregate_type: str | None = None,
+                    pattern: str | None = None) -> int:
+    """How many streams (the filter keeps) existed after `position`."""
+    return stream_count_as_of(app.store, _checked(app, position),
+                              aggregate_type=aggregate_type, pattern=pattern)
 
 
 def _checked(app: Application, position: int) -> int:

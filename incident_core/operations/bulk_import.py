@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from incident_core import telemetry
 from incident_core.domain import Event
 from incident_core.engine.application import Application
 from incident_core.engine.parking import write_guard
@@ -31,7 +32,7 @@ from incident_core.operations.import_checks import LineChecker
 from incident_core.ports import EventStore, StoreTransaction
 from incident_core.progress import Operation, Progress
 
-__all__ = ["BATCH", "import_lines"]
+__all__ = ["BATCH", "append_batch", "import_lines"]
 
 BATCH = 5000  # lines checked, appended and projected together
 STREAM_PAGE = 5000
@@ -56,7 +57,7 @@ def import_lines(app: Application, numbered: Sequence[tuple[int, str]], *,
                 with _collector_paused():
                     checked = target.admit([(n, *checker.check(n, line)) for n, line in part])
                     if checked:
-                        unit = _append(app, tx, checked)
+                        unit = append_batch(app, tx, checked)
                         if not app.listeners.listening:
                             unit.recorded.clear()  # nobody to tell: do not hold them
                         units.append(unit)
@@ -84,7 +85,8 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _append(app: Application, tx: StoreTransaction, checked: list[Checked]) -> Unit:
+@telemetry.traced("incident.import.batch")
+def append_batch(app: Application, tx: StoreTransaction, checked: list[Checked]) -> Unit:
     """Append one checked batch and bring the projections up to it (bulk folding);
     process managers skip imported events (their effects are in the import)."""
     pending = [_pending(envelope) for _, envelope, _ in checked]

@@ -17,9 +17,10 @@ import json
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from incident_core import telemetry
 from incident_core.engine.application import Application
 from incident_core.errors import IncidentError
-from incident_core.operations.bulk_import import import_lines
+from incident_core.operations.bulk_import import BATCH, import_lines
 from incident_core.operations.careful import Unreadable, careful_pages, malformed
 from incident_core.operations.import_checks import ImportFileError
 from incident_core.ports import EventStore
@@ -72,6 +73,7 @@ def export_events(store: EventStore, fp: Writer) -> Operation[int]:
     return written
 
 
+@telemetry.operation("incident.import", telemetry.imported(BATCH))
 def import_events(app: Application, lines: Iterable[str], *,
                   resume: bool = False) -> Operation[int]:
     """Import NDJSON envelopes (blank lines are ignored); return how many were imported.

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from incident_core import telemetry
 from incident_core.engine.application import Application
 from incident_core.engine.projector import ProjectionFold
 from incident_core.envelope import RecordedEvent
@@ -51,6 +52,7 @@ class RebuildReport:
                 "events_per_second": round(self.events_per_second)}
 
 
+@telemetry.operation("incident.rebuild", telemetry.rebuilt)
 def rebuild(app: Application, names: Sequence[str]) -> Operation[RebuildReport]:
     """Replay the log up to the current head into the named projections, then replace
     their rows. Raises UnknownProjection before reading anything."""

@@ -6,12 +6,17 @@ of the last loaded row). Unfiltered (or filtered by type) pages in an indexed or
 read on the UI thread — a keyset page takes a few milliseconds. A text/glob pattern, or an
 order no index gives (version, event count), scans the streams: with a loader, counting
 and paging then run off the UI thread.
+
+As of a past position (`set_as_of`), the rows are the streams as they stood then (version,
+event count and last time counting only the events up to it), in aggregate id order, read
+on the loader thread (`incident_core.operations.asof`'s grouped queries); live changes are
+ignored until `set_as_of(None)` returns to the present.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -25,6 +30,7 @@ from PySide6.QtCore import (
 
 from incident_core import EventStore, StreamInfo
 from incident_core.ports.sorting import SortKey, stream_cursor
+from incident_core.store.snapshots import stream_count_as_of, streams_as_of
 from incident_gui.models.sort_order import SortedRows
 from incident_gui.presentation.formatting import local_time, utc_tooltip
 from incident_gui.tasks.query_lane import QueryLane, Requests
@@ -36,6 +42,7 @@ PAGE_SIZE = 500
 _COLUMNS = ("Aggregate", "Type", "Version", "Events", "Last recorded")
 _SORT_COLUMNS = ("aggregate_id", "aggregate_type", "version", "event_count", "last_position")
 LAST_ACTIVITY = SortKey("last_position", descending=True)
+ID_ORDER = SortKey("aggregate_id", descending=False)  # the only order of the past
 # Orders a page reads by index (last activity walks the events by position): fast enough
 # for the UI thread. Others sort every stream, on the loader thread.
 _INDEXED_ORDERS = ("aggregate_id", "aggregate_type", "last_position")
@@ -73,10 +80,13 @@ class StreamsModel(QAbstractTableModel):
         self._sort = LAST_ACTIVITY
         self._rows = _rows(self._sort)
         self._total = 0
+        self._as_of: int | None = None
 
     # -- configuration ----------------------------------------------------------------
     def set_store(self, store: EventStore | None) -> None:
+        """Show `store`'s streams now (another store starts in the present)."""
         self._store = store
+        self._as_of = None
         self.reload()
 
     def set_filter(self, pattern: str | None, aggregate_type: str | None) -> None:
@@ -86,7 +96,18 @@ class StreamsModel(QAbstractTableModel):
 
     @property
     def sort_key(self) -> SortKey:
-        return self._sort
+        return ID_ORDER if self._as_of is not None else self._sort
+
+    @property
+    def as_of(self) -> int | None:
+        """The past position shown (None: the present)."""
+        return self._as_of
+
+    def set_as_of(self, position: int | None) -> None:
+        """Show the streams as they stood after `position` (None: now), and reload."""
+        if position != self._as_of:
+            self._as_of = position
+            self.reload()
 
     def set_sort(self, sort: SortKey) -> None:
         if sort != self._sort:
@@ -107,23 +128,36 @@ class StreamsModel(QAbstractTableModel):
     def _off_thread(self) -> bool:
         """A pattern, or an order no index gives, scans the streams: read on the loader."""
         return self._loader is not None and (
-            bool(self._pattern) or self._sort.column not in _INDEXED_ORDERS)
+            self._as_of is not None or bool(self._pattern)
+            or self._sort.column not in _INDEXED_ORDERS)
+
+    def _first(self, store: EventStore) -> Callable[[], tuple[int, list[StreamInfo]]]:
+        """What a reload reads: (total, first page); the loader runs it."""
+        kind, pattern, sort, as_of = self._aggregate_type, self._pattern, self._sort, self._as_of
+        if as_of is not None:
+            return lambda: (
+                stream_count_as_of(store, as_of, aggregate_type=kind, pattern=pattern),
+                streams_as_of(store, as_of, aggregate_type=kind, pattern=pattern,
+                              limit=PAGE_SIZE))
+        return lambda: (
+            store.stream_count(aggregate_type=kind, pattern=pattern),
+            store.streams_sorted(sort, aggregate_type=kind, pattern=pattern, limit=PAGE_SIZE))
 
     def reload(self) -> None:
         self.beginResetModel()
         if self._loader is not None:
             self._loader.reset()
-        self._rows = _rows(self._sort)
+        self._rows = _rows(self.sort_key)
         self._loading = False
-        store, kind, pattern, sort = self._store, self._aggregate_type, self._pattern, self._sort
+        store, kind, pattern = self._store, self._aggregate_type, self._pattern
         if store is None:
             self._total = 0
         elif self._off_thread() and self._loader is not None:
             self._total, self._loading = 0, True
-            self._loader.submit(lambda: (
-                store.stream_count(aggregate_type=kind, pattern=pattern),
-                store.streams_sorted(sort, aggregate_type=kind, pattern=pattern,
-                                     limit=PAGE_SIZE)), self._on_first, self._on_failed)
+            self._loader.submit(self._first(store), self._on_first, self._on_failed)
+        elif self._as_of is not None:  # no loader (a bare model): read here
+            self._total, page = self._first(store)()
+            self._rows.extend(page)
         else:
             self._total = store.stream_count(aggregate_type=kind, pattern=pattern)
         self.endResetModel()
@@ -160,11 +194,15 @@ class StreamsModel(QAbstractTableModel):
         store = self._store
         if not self.canFetchMore(parent) or store is None:
             return
-        last, sort = self._rows.last(), self._sort
+        last, sort, as_of = self._rows.last(), self._sort, self._as_of
         after = None if last is None else stream_cursor(last, sort)
         kind, pattern = self._aggregate_type, self._pattern
 
         def page() -> list[StreamInfo]:
+            if as_of is not None:
+                return streams_as_of(store, as_of, aggregate_type=kind, pattern=pattern,
+                                     after_id=None if last is None else last.aggregate_id,
+                                     limit=PAGE_SIZE)
             return store.streams_sorted(sort, after=after, aggregate_type=kind,
                                         pattern=pattern, limit=PAGE_SIZE)
 
@@ -238,7 +276,7 @@ class StreamsModel(QAbstractTableModel):
         (its selection moves with it); a stream that now sorts beyond the loaded rows
         leaves them until `fetchMore` reaches it. (While a filtered reload is reading, its
         answer will include them.)"""
-        if self._loading:
+        if self._loading or self._as_of is not None:
             return
         for info in infos:
             if self._wanted(info):

@@ -1,6 +1,7 @@
 """Projections: browse each read model's rows lazily, see its lag, rebuild it from the log.
 
-One tab per projection (``projectionTabs``) with a table ``projection_<name>`` over
+One tab per projection (``projectionTabs``, each a `ProjectionTab`) with a table
+``projection_<name>`` over
 `ProjectionRowsModel` (keyset pages of `EventStore.projection_rows`, fetched as the view
 scrolls) and a label ``projectionInfo_<name>`` with the row count, checkpoint and lag.
 
@@ -14,6 +15,10 @@ the core operation `incident_core.operations.rebuild.rebuild` in an `OperationWo
 showing ``rebuildProgress`` (events/s, ETA) and ``cancelRebuildButton``. The operation
 writes only when it finishes, so the table stays readable meanwhile, and a cancelled or
 failed rebuild leaves the previous rows as they were. Read-only stores cannot rebuild.
+
+`show_as_of(app, position)` shows every tab as of a past position (`projection_past`: the
+rows folded from the nearest row snapshot, read in the worker, sortable, never written);
+rebuilds are refused and new events leave the tabs alone until `show_as_of(app, None)`.
 """
 
 from __future__ import annotations
@@ -23,12 +28,10 @@ import time
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -37,22 +40,19 @@ from PySide6.QtWidgets import (
 from incident_core import Application, DomainCodeError, IncidentError
 from incident_core.operations.rebuild import RebuildReport, rebuild
 from incident_core.progress import Progress
-from incident_gui.tasks.workers import OperationWorker, call_operation
+from incident_gui.tasks.workers import OperationWorker
 from incident_gui.widgets import dialogs
-from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.command_form import error_color
 from incident_gui.widgets.command_panel import host_binds_shortcut, panel_shortcut
 from incident_gui.widgets.projection_rows import (
     PAGE_SIZE,
     ProjectionRowsModel,
-    RowsSnapshot,
-    read_snapshot,
 )
+from incident_gui.widgets.projection_tab import ProjectionTab
 
 __all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_duration",
            "progress_texts"]
 
-KEEP_LOADED_ROWS = 5000
 REBUILD_SHORTCUT = "Ctrl+R"
 PROGRESS_MIN_WIDTH = 140
 
@@ -82,150 +82,6 @@ def progress_texts(name: str, progress: Progress, rate: float | None) -> list[st
             f"{counts} · ETA {eta}", f"{percent} · ETA {eta}", percent]
 
 
-class _ProjectionTab(QWidget):
-    def __init__(self, app: Application, name: str, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.app = app
-        self.name = name
-        self.model = ProjectionRowsModel(app.store, app.projection(name).spec)
-        self.stale = True
-        self._reader: OperationWorker[RowsSnapshot] | None = None
-        self._read_again = False
-        self._sized = False
-        self.info = QLabel("Reading…", self)
-        self.info.setObjectName(f"projectionInfo_{name}")
-        # The text arrives after the first paint: it wraps rather than widen the panel (a
-        # wider panel lays out and repaints the whole window, a long stall).
-        self.info.setWordWrap(True)
-        self.view = QTableView(self)
-        self.view.setObjectName(f"projection_{name}")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setAlternatingRowColors(True)
-        self.view.verticalHeader().setDefaultSectionSize(
-            self.view.fontMetrics().height() + 8)
-        self.view.horizontalHeader().setStretchLastSection(True)
-        # Size columns from the first rows only: measuring a whole page stalls the UI.
-        self.view.horizontalHeader().setResizeContentsPrecision(50)
-        # The store sorts by a clicked column (keyset pages); key order to begin with.
-        header = self.view.horizontalHeader()
-        header.setSectionsClickable(True)
-        header.sectionClicked.connect(self._on_header_clicked)
-        self.model.sig_sort_requested.connect(self._on_sort_requested)
-        spec = self.model.spec
-        self.fitter = ColumnFitter(self.view, numeric=[
-            n for n, c in enumerate(spec.columns) if c.kind in ("integer", "float")],
-            watch_inserts=False)  # live values arrive as a fresh read (a reset)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.info)
-        layout.addWidget(self.view, 1)
-
-    def is_reading(self) -> bool:
-        return self._reader is not None
-
-    def reload(self) -> None:
-        """Read the rows again off the UI thread, as many as are loaded (whole pages, up
-        to KEEP_LOADED_ROWS); a reload asked for while one runs reads again afterwards."""
-        self.stale = False
-        if self._reader is not None:
-            self._read_again = True
-            return
-        store, spec = self.app.store, self.model.spec
-        pages = -(-min(max(self.model.rowCount(), 1), KEEP_LOADED_ROWS) // PAGE_SIZE)
-        sort = self.model.sort_key
-        reader: OperationWorker[RowsSnapshot] = OperationWorker(
-            lambda: call_operation(lambda: read_snapshot(store, spec, pages * PAGE_SIZE,
-                                                         sort=sort)))
-        reader.signals.finished.connect(self._on_read)
-        reader.signals.errored.connect(self._on_read_failed)
-        reader.signals.cancelled.connect(self._on_read_cancelled)
-        self._reader = reader
-        self.model.set_loading(True)
-        reader.start()
-
-    def _on_header_clicked(self, section: int) -> None:
-        """Sort by the clicked column; a second click on it reverses the order."""
-        current, order = self.model.sort_section()
-        flip = current == section and order == Qt.SortOrder.AscendingOrder
-        order = Qt.SortOrder.DescendingOrder if flip else Qt.SortOrder.AscendingOrder
-        header = self.view.horizontalHeader()
-        header.setSortIndicatorShown(True)
-        header.setSortIndicator(section, order)
-        self.model.sort(section, order)
-
-    def _on_sort_requested(self, _sort: object) -> None:
-        """Read the first page again in the new order (from the top)."""
-        self.model.clear()
-        self.reload()
-
-    def _read_ended(self) -> bool:
-        """Forget the reader; False if a newer read was asked for (then it is started)."""
-        self._reader = None
-        self.model.set_loading(False)
-        if self._read_again:
-            self._read_again = False
-            self.reload()
-            return False
-        return True
-
-    def _on_read(self, snapshot: RowsSnapshot) -> None:
-        if self._read_ended():
-            self._show(snapshot)
-
-    def _on_read_failed(self, message: str, details: str) -> None:
-        if self._read_ended():
-            self.info.setText(f"Could not read {self.name}: {message}")
-            self.info.setToolTip(details)
-            self.info.setStyleSheet(f"color: {error_color(self.palette()).name()};")
-
-    def _on_read_cancelled(self) -> None:
-        self._reader = None
-        self._read_again = False
-        self.model.set_loading(False)
-        self.stale = True
-
-    def _show(self, snapshot: RowsSnapshot) -> None:
-        """Show the rows read, keeping the scroll position and the selected row, so live
-        refreshes do not jump."""
-        scroll = self.view.verticalScrollBar().value()
-        selected = self._selected_key()
-        self.model.apply(snapshot)
-        if not self._sized and snapshot.rows:
-            self._sized = True
-            self.view.resizeColumnsToContents()
-        if selected is not None:
-            self._select_key(selected)
-        self.view.verticalScrollBar().setValue(scroll)
-        self.fitter.fit_visible()
-        self._describe(snapshot)
-
-    def _selected_key(self) -> str | None:
-        rows = self.view.selectionModel().selectedRows()
-        if not rows:
-            return None
-        return str(self.model.row(rows[0].row())[self.model.spec.key])
-
-    def _select_key(self, key: str) -> None:
-        for number in range(self.model.rowCount()):
-            if str(self.model.row(number)[self.model.spec.key]) == key:
-                self.view.selectRow(number)
-                return
-
-    def _describe(self, snapshot: RowsSnapshot) -> None:
-        rows, checkpoint = snapshot.total, snapshot.checkpoint
-        parts = [f"{rows:,} row{'s' if rows != 1 else ''}"]
-        if checkpoint is None:
-            parts.append("never built")
-        else:
-            lag = snapshot.head - checkpoint
-            parts += [f"checkpoint #{checkpoint:,}", f"head #{snapshot.head:,}",
-                      "up to date" if lag <= 0 else f"{lag:,} events behind"]
-        self.info.setText(" · ".join(parts))
-        self.info.setToolTip("")
-        self.info.setStyleSheet("")
-
-
 class ProjectionPanel(QWidget):
     """The projections of the open application, with rebuild."""
 
@@ -236,6 +92,7 @@ class ProjectionPanel(QWidget):
         self.setObjectName("projectionPanel")
         self._app: Application | None = None
         self._read_only = False
+        self._as_of: tuple[Application, int] | None = None  # the past shown, and whose
         self._worker: OperationWorker[RebuildReport] | None = None
         self._rebuilding = ""
         self._rate_start: tuple[float, int] | None = None
@@ -266,7 +123,7 @@ class ProjectionPanel(QWidget):
         self._refresh_button = QPushButton("Reload", self)
         self._refresh_button.setObjectName("refreshProjectionsButton")
         self._refresh_button.setToolTip("Read the rows, checkpoints and head again")
-        self._refresh_button.clicked.connect(self.refresh)
+        self._refresh_button.clicked.connect(self.reload_all)
         self._rebuild_button = QPushButton("Rebuild", self)
         self._rebuild_button.setObjectName("rebuildButton")
         self._rebuild_button.clicked.connect(self.rebuild_current)
@@ -304,9 +161,12 @@ class ProjectionPanel(QWidget):
             self._tabs.removeTab(0)
             page.setParent(None)
             page.deleteLater()
+        if self._as_of is not None and self._as_of[0] is not app:
+            self._as_of = None  # another store starts in the present
         if app is not None:
             for name in app.domain.projections:
-                tab = _ProjectionTab(app, name, self._tabs)
+                tab = ProjectionTab(app, name, self._tabs)
+                tab.as_of = self.as_of
                 tab.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
                 tab.view.customContextMenuRequested.connect(
                     lambda pos, t=tab: self.sig_context_menu.emit(t, pos))
@@ -314,7 +174,22 @@ class ProjectionPanel(QWidget):
         self._tabs.blockSignals(False)
         self._empty.setVisible(app is not None and self._tabs.count() == 0)
         self._tabs.setVisible(self._tabs.count() > 0)
-        self.refresh()
+        self.reload_all()
+
+    @property
+    def as_of(self) -> int | None:
+        """The past position the tabs show (None: now)."""
+        return None if self._as_of is None else self._as_of[1]
+
+    def show_as_of(self, app: Application | None, position: int | None) -> None:
+        """Show every tab as of `position` of `app`'s store (None: now)."""
+        self._as_of = None if app is None or position is None else (app, position)
+        for index in range(self._tabs.count()):
+            tab = self._tab(index)
+            if tab.as_of != self.as_of:
+                tab.as_of = self.as_of
+                tab.model.clear()
+        self.reload_all()
 
     def set_read_only(self, read_only: bool) -> None:
         """Read-only stores show projections but cannot rebuild them."""
@@ -322,14 +197,19 @@ class ProjectionPanel(QWidget):
         self._update_controls()
 
     def refresh(self) -> None:
-        """Reload the current tab now and the others when they are shown (call it when
-        the store changed)."""
+        """The store changed: reload the current tab now and the others when they are shown
+        (the past does not change: tabs showing it stay as they are)."""
+        if self.as_of is None:
+            self.reload_all()
+
+    def reload_all(self) -> None:
+        """Read every tab again (the current one now, the others when shown)."""
         for index in range(self._tabs.count()):
             self._tab(index).stale = True
         self._on_tab_changed(self._tabs.currentIndex())
         self._update_controls()
 
-    def current_tab(self) -> _ProjectionTab | None:
+    def current_tab(self) -> ProjectionTab | None:
         index = self._tabs.currentIndex()
         return None if index < 0 else self._tab(index)
 
@@ -350,9 +230,9 @@ class ProjectionPanel(QWidget):
         return any(self._tab(index).is_reading() for index in range(self._tabs.count()))
 
     # -- tabs ---------------------------------------------------------------------------
-    def _tab(self, index: int) -> _ProjectionTab:
+    def _tab(self, index: int) -> ProjectionTab:
         page = self._tabs.widget(index)
-        assert isinstance(page, _ProjectionTab)
+        assert isinstance(page, ProjectionTab)
         return page
 
     def _on_tab_changed(self, index: int) -> None:
@@ -362,10 +242,12 @@ class ProjectionPanel(QWidget):
 
     def _update_controls(self) -> None:
         running = self._worker is not None
-        can = self._app is not None and self._tabs.count() > 0 and not self._read_only
+        can = (self._app is not None and self._tabs.count() > 0 and not self._read_only
+               and self.as_of is None)
         self._rebuild_button.setEnabled(can and not running)
         self._rebuild_button.setToolTip(
             "The store is open read-only: projections cannot be rebuilt" if self._read_only
+            else "Showing the past: press Now (toolbar) to rebuild" if self.as_of is not None
             else f"Replay the log into the shown projection ({REBUILD_SHORTCUT})")
         self._refresh_button.setEnabled(self._app is not None)
         self._progress.setVisible(running)
@@ -391,6 +273,9 @@ class ProjectionPanel(QWidget):
     def _start_rebuild(self, names: list[str], name: str) -> None:
         app = self._app
         if app is None or self._read_only or self._worker is not None:
+            return
+        if self.as_of is not None:
+            self._set_status("Showing the past: press Now to rebuild.", error=True)
             return
         worker: OperationWorker[RebuildReport] = OperationWorker(lambda: rebuild(app, names))
         worker.signals.progress.connect(self._on_progress)

@@ -1,4 +1,8 @@
-"""The aggregate's state right after the selected event, changed fields highlighted."""
+"""The aggregate's state right after the selected event, changed fields highlighted.
+
+As of a past position P (`show_as_of`), an event after P (or a stream selected with no
+event) shows the aggregate's state as of P instead: its events up to P folded
+(`incident_core.operations.asof.state_as_of`, on the view's query lane)."""
 
 from __future__ import annotations
 
@@ -17,12 +21,13 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import Application, RecordedEvent
+from incident_core.operations.asof import state_as_of
 from incident_gui.models.state_diff import MISSING, changed_paths
 from incident_gui.presentation.formatting import compact_json, plural
 from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane, Requests
 
-__all__ = ["CHANGED_ROLE", "StateView", "states_around"]
+__all__ = ["CHANGED_ROLE", "StateView", "past_state", "states_around"]
 
 CHANGED_ROLE = Qt.ItemDataRole.UserRole + 4
 # Amber at low alpha: a pale yellow on light palettes, a dim olive on dark ones; the
@@ -45,6 +50,13 @@ def states_around(app: Application, event: RecordedEvent) -> StatePair:
     return before, after.state.model_dump(mode="json")
 
 
+def past_state(app: Application, aggregate_id: str,
+               position: int) -> tuple[int, dict[str, Any]] | None:
+    """(version, state as JSON) of the aggregate after its events up to `position`."""
+    state = state_as_of(app, aggregate_id, position)
+    return None if state is None else (state.version, state.state.model_dump(mode="json"))
+
+
 def _text(value: Any) -> str:
     if value is MISSING:
         return "(absent)"
@@ -61,6 +73,8 @@ class StateView(QWidget):
         self._app: Application | None = None
         self._changed: set[tuple[str, ...]] = set()
         self._event: RecordedEvent | None = None
+        self._stream: str | None = None  # the selected stream (shown alone in the past)
+        self._as_of: int | None = None  # the past position shown (None: now)
         self.title = named(QLabel("Select an event to see the state after it"), "stateTitle")
         self.title.setWordWrap(True)
         self.tree = named(QTreeWidget(), "stateTree")
@@ -81,7 +95,24 @@ class StateView(QWidget):
 
     def set_application(self, app: Application | None) -> None:
         self._app = app
+        self._as_of = self._stream = None  # another store starts in the present
         self.show_event(None)
+
+    @property
+    def as_of(self) -> int | None:
+        return self._as_of
+
+    def show_as_of(self, position: int | None) -> None:
+        """Show states as of `position` (None: now), again for what is selected."""
+        self._as_of = position
+        self.show_event(self._event)
+
+    def show_stream(self, aggregate_id: str | None) -> None:
+        """The stream selected: in the past with no event of it shown, its state then."""
+        self._stream = aggregate_id
+        if self._as_of is not None and (self._event is None
+                                        or self._event.aggregate_id != aggregate_id):
+            self.show_event(None)
 
     def show_event(self, event: RecordedEvent | None) -> None:
         self._requests.reset()
@@ -89,14 +120,30 @@ class StateView(QWidget):
         self.error.hide()
         self._changed = set()
         self._event = event
-        if event is None or self._app is None:
+        past, app = self._as_of, self._app
+        if app is not None and past is not None and (event is None or event.position > past):
+            self._show_past(app, past, event.aggregate_id if event else self._stream)
+            return
+        if event is None or app is None:
             self.title.setText("Select an event to see the state after it")
             return
         self.title.setText(f"State of <b>{escape(event.aggregate_id)}</b> after version "
                            f"{event.version} ({escape(event.event_type)}) — computing…")
-        app = self._app
         self._requests.submit(lambda: states_around(app, event), self._on_done,
                               self._on_failed)
+
+    def _show_past(self, app: Application, position: int, aggregate_id: str | None) -> None:
+        if aggregate_id is None:
+            self.title.setText(f"As of position {position:,}: select a stream to see its "
+                               "state then")
+            return
+        self.title.setText(f"State of <b>{escape(aggregate_id)}</b> as of position "
+                           f"{position:,} — computing…")
+        self._requests.submit(
+            lambda: past_state(app, aggregate_id, position),
+            lambda result: self._past_done(aggregate_id, position, result),
+            lambda message, details: self._past_failed(aggregate_id, position, message,
+                                                       details))
 
     def changed_fields(self) -> set[tuple[str, ...]]:
         """Paths of the fields the shown event changed."""
@@ -116,6 +163,17 @@ class StateView(QWidget):
             f"({escape(event.event_type)}) · <span style='background:rgba(255,190,0,80)'>"
             f"&nbsp;highlighted&nbsp;</span> fields changed in this event")
         self._fill(self.tree.invisibleRootItem(), before, after, ())
+        self.tree.expandAll()
+
+    def _past_done(self, aggregate_id: str, position: int, result: object) -> None:
+        where = f"<b>{escape(aggregate_id)}</b>"
+        if not isinstance(result, tuple):
+            self.title.setText(f"{where} had no events by position {position:,}")
+            return
+        version, state = result
+        self.title.setText(f"State of {where} as of position {position:,}: version "
+                           f"{version} (its later events are not applied)")
+        self._fill(self.tree.invisibleRootItem(), state, state, ())
         self.tree.expandAll()
 
     def _fill(self, parent: QTreeWidgetItem, before: Any, after: dict[str, Any],
@@ -144,6 +202,13 @@ class StateView(QWidget):
             item.setFont(column, font)
         if not isinstance(old, dict):
             item.setText(2, _text(old))
+
+    def _past_failed(self, aggregate_id: str, position: int, message: str,
+                     details: str) -> None:
+        self.error.setText(f"⚠ Cannot replay {aggregate_id} to position {position:,}: "
+                           f"{message}")
+        self.error.setToolTip(details)
+        self.error.show()
 
     def _on_failed(self, message: str, details: str) -> None:
         event = self._event

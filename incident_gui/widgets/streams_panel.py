@@ -1,4 +1,8 @@
-"""The streams panel: every aggregate with its type, version, event count and last time."""
+"""The streams panel: every aggregate with its type, version, event count and last time.
+
+`show_as_of(position)` lists the streams as they stood after a past position (ordered by
+aggregate id; the filters still apply; live changes wait), `show_as_of(None)` returns to
+the present in the order chosen before."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import EventStore, StreamInfo
-from incident_gui.models.streams_model import LAST_ACTIVITY, StreamsModel
+from incident_gui.models.streams_model import ID_ORDER, LAST_ACTIVITY, StreamsModel
 from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane
 from incident_gui.widgets.column_fit import ColumnFitter
@@ -59,6 +63,8 @@ class StreamsPanel(QWidget):
         for signal in (self.model.modelReset, self.model.rowsInserted, self.model.sig_loaded):
             signal.connect(self._update_count)
         self.model.sig_failed.connect(self._on_failed)
+        self._reselect: str | None = None  # kept across a move in time, selected on load
+        self.model.sig_loaded.connect(self._select_again)
         self._layout()
 
     def _setup_view(self) -> None:
@@ -102,7 +108,39 @@ class StreamsPanel(QWidget):
         self._store = store
         self._fill_types()
         self.model.set_filter(self.filter_edit.text().strip(), self._aggregate_type())
-        self.model.set_store(store)
+        self.model.set_store(store)  # another store starts in the present
+        self._live_header()
+
+    def show_as_of(self, position: int | None) -> None:
+        """List the streams as of `position` (None: now), keeping the filters."""
+        header = self.view.horizontalHeader()
+        self._reselect = self.selected_aggregate()
+        if position is not None:
+            self.view.setSortingEnabled(False)  # the past is listed by aggregate id
+            header.setSortIndicator(self.model.sort_section(ID_ORDER),
+                                    Qt.SortOrder.AscendingOrder)
+            header.setToolTip(f"As of position {position:,}: listed by aggregate id")
+            self.model.set_as_of(position)
+            return
+        self.model.set_as_of(None)
+        self._live_header()
+        self._select_again()
+
+    def _select_again(self) -> None:
+        """After a move in time, the stream selected before (once its page is there)."""
+        if self._reselect is not None and not self.model.is_loading():
+            aggregate_id, self._reselect = self._reselect, None
+            self.select_aggregate(aggregate_id)
+
+    def _live_header(self) -> None:
+        """The header of the present: sortable, showing the chosen order."""
+        if self.view.isSortingEnabled():
+            return
+        header, sort = self.view.horizontalHeader(), self.model.sort_key
+        header.setSortIndicator(self.model.sort_section(sort), Qt.SortOrder.DescendingOrder
+                                if sort.descending else Qt.SortOrder.AscendingOrder)
+        header.setToolTip("")
+        self.view.setSortingEnabled(True)
 
     def refresh(self) -> None:
         """Reload from the store, keeping the filter and (if still loaded) the selection."""
@@ -200,13 +238,17 @@ class StreamsPanel(QWidget):
 
     def _update_count(self) -> None:
         if self.model.is_loading():
-            self.count_label.setText("Filtering…" if self.filter_edit.text().strip()
-                                     else "Sorting…")
+            as_of = self.model.as_of
+            self.count_label.setText(
+                f"Reading the streams as of position {as_of:,}…" if as_of is not None
+                else "Filtering…" if self.filter_edit.text().strip() else "Sorting…")
             return
         total = self.model.total
         shown = self.model.rowCount()
         noun = "stream" if total == 1 else "streams"
         text = f"{total:,} {noun}"
+        if self.model.as_of is not None:
+            text += f" as of position {self.model.as_of:,}"
         if shown < total:
             text += f" ({shown:,} loaded)"
         self.count_label.setText(text)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from incident_core.engine.application import Application
 from incident_core.operations.asof import resolve_moment
+from incident_gui.presentation.formatting import local_time
 from incident_gui.widgets.tt_common import Runner
 
 __all__ = ["PastBanner", "TimeControl"]
@@ -109,6 +110,7 @@ class PastBanner(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pastBanner")
+        self.setWordWrap(True)
         self.setStyleSheet("QLabel#pastBanner { background: #8a4b00; color: white; "
                            "padding: 4px 8px; font-weight: bold; }")
         self.hide()
@@ -117,8 +119,8 @@ class PastBanner(QLabel):
         if position is None:
             self.hide()
             return
-        at = f" — recorded {when}" if when else ""
+        at = f" — recorded {local_time(when)}" if when else ""
         self.setText(f"Showing the past: as of position {position} of {head}{at}. "
-                     "The Time travel tab shows projections, streams and states as of then; "
+                     "Streams, projections and states are as of then, commands are off; "
                      "press Now to return.")
         self.show()

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from incident_core.operations.rowdiff import RowDiff
 from incident_core.progress import Progress
-from incident_gui.tasks.workers import OperationWorker, call_operation
+from incident_gui.tasks.workers import OperationWorker, call_operation, run_operation
 
 __all__ = ["SHOWN_ROWS", "Runner", "diff_lines", "fill_diff", "fill_rows", "make_table", "summary"]
 
@@ -21,12 +21,14 @@ _COLOURS = {"added": QColor("#d8f5d8"), "removed": QColor("#f8d7d7"),
 
 
 class Runner:
-    """Runs one core call or operation at a time on an `OperationWorker`."""
+    """One requester's core call or operation at a time, on the tasks API's operation worker
+    (`run_operation`): its answer reaches only this runner's callbacks. A new run cancels
+    the previous one (its token: a queued or between-yields operation stops, and an answer
+    that still arrives is dropped)."""
 
     def __init__(self, on_error: Callable[[str, str], None]) -> None:
         self.worker: OperationWorker[Any] | None = None
         self._on_error = on_error
-        self._generation = 0  # only the latest run's result is delivered
 
     @property
     def busy(self) -> bool:
@@ -38,27 +40,35 @@ class Runner:
     def run(self, factory: Callable[[], Generator[Progress, None, Any]],
             done: Callable[[Any], None],
             progress: Callable[[Progress], None] | None = None) -> None:
-        worker: OperationWorker[Any] = OperationWorker(factory)
-        self.worker = worker
-        self._generation += 1
-        generation = self._generation
+        self.cancel()
+        started: list[OperationWorker[Any]] = []  # this run's worker, once it is started
+
+        def current() -> bool:
+            """True for the latest run (it is then forgotten: it has ended)."""
+            if not started or started[0] is not self.worker:
+                return False
+            self.worker = None
+            return True
 
         def finished(result: object) -> None:
-            if generation == self._generation:
-                self.worker = None
+            if current():
                 done(result)
 
         def failed(message: str, details: str) -> None:
-            if generation == self._generation:
-                self.worker = None
+            if current():
                 self._on_error(message, details)
 
-        worker.signals.finished.connect(finished)
-        worker.signals.errored.connect(failed)
-        worker.signals.cancelled.connect(lambda: setattr(self, "worker", None))
-        if progress is not None:
-            worker.signals.progress.connect(progress)
-        worker.start()
+        def moved(step: Progress) -> None:
+            if progress is not None and started and started[0] is self.worker:
+                progress(step)
+
+        def stopped() -> None:
+            current()
+
+        worker = run_operation(factory, done=finished, failed=failed, progress=moved,
+                               cancelled=stopped)
+        started.append(worker)
+        self.worker = worker
 
     def cancel(self) -> None:
         if self.worker is not None:

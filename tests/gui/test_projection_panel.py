@@ -27,7 +27,7 @@ from incident_core.examples.bank import DepositMoney, OpenAccount, bank_accounts
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.progress import Progress
 from incident_gui.tasks.workers import active_workers
-from incident_gui.widgets import dialogs, projection_panel
+from incident_gui.widgets import dialogs, projection_panel, projection_tab
 from incident_gui.widgets.projection_panel import (
     PAGE_SIZE,
     ProjectionPanel,
@@ -207,7 +207,7 @@ def test_rows_are_read_off_the_ui_thread(panel: ProjectionPanel, qtbot: Any,
 
 def gated_reads(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Make the next read hold its answer until the returned event is set."""
-    gate, real = threading.Event(), projection_panel.read_snapshot
+    gate, real = threading.Event(), projection_tab.read_snapshot
     held: list[bool] = []
 
     def read(*args: Any, **kwargs: Any) -> RowsSnapshot:
@@ -217,7 +217,7 @@ def gated_reads(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
             assert gate.wait(10)
         return snapshot
 
-    monkeypatch.setattr(projection_panel, "read_snapshot", read)
+    monkeypatch.setattr(projection_tab, "read_snapshot", read)
     return gate
 
 
@@ -246,7 +246,7 @@ def test_a_failed_read_says_why(panel: ProjectionPanel, qtbot: Any, sqlite_bank:
     def failing(*_args: Any, **_kwargs: Any) -> RowsSnapshot:
         raise StoreError("database is locked")
 
-    monkeypatch.setattr(projection_panel, "read_snapshot", failing)
+    monkeypatch.setattr(projection_tab, "read_snapshot", failing)
     panel.set_application(sqlite_bank)
     wait_read(qtbot, panel)
     info = child(panel, QLabel, "projectionInfo_bank_accounts")
