@@ -85,11 +85,17 @@ class PendingEvent:
 
 
 class RecordedEvent:
-    """One stored event. `data` is decoded eagerly; metadata and time lazily (hot replay path)."""
+    """One stored event. `data` is decoded eagerly; metadata and time lazily (hot replay path).
+
+    Ten slots and no per-event caches beyond the metadata: a replayed event kept in memory
+    costs this object, its data, its id and position, little more. `_metadata` holds the
+    stored metadata JSON until it is decoded, then (that JSON, the dict); a subclass may keep
+    other forms there. `_recorded` holds the time as stored: its text (schema 3 and before,
+    the memory store), or schema 4's microseconds, put in text form when first asked for;
+    `recorded_at` decodes it on each access (no slot kept for the datetime)."""
 
     __slots__ = (
         "_metadata",
-        "_metadata_json",
         "_recorded",
         "aggregate_id",
         "aggregate_type",
@@ -100,6 +106,17 @@ class RecordedEvent:
         "schema_version",
         "version",
     )
+
+    position: int
+    event_id: str
+    aggregate_id: str
+    aggregate_type: str
+    event_type: str
+    version: int
+    data: dict[str, Any]
+    schema_version: int
+    _metadata: Any  # see the class's docstring
+    _recorded: str | int  # the time's text, or schema 4's microseconds until first asked
 
     def __init__(
         self,
@@ -123,8 +140,7 @@ class RecordedEvent:
         self._recorded = recorded_at_text  # text, or schema 4's microseconds (decoded on use)
         self.data = data
         self.schema_version = schema_version
-        self._metadata_json = metadata_json
-        self._metadata: dict[str, Any] | None = None
+        self._metadata = metadata_json
 
     @classmethod
     def from_row(cls, row: Any) -> RecordedEvent:
@@ -142,13 +158,17 @@ class RecordedEvent:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        if self._metadata is None:
-            self._metadata = _decode(self._metadata_json)
-        return self._metadata
+        found = self._metadata
+        if type(found) is str:
+            decoded: dict[str, Any] = _decode(found)
+            self._metadata = found, decoded
+            return decoded
+        return found[1]  # type: ignore[no-any-return]
 
     @property
     def metadata_json(self) -> str:
-        return self._metadata_json
+        found = self._metadata
+        return found if type(found) is str else found[0]
 
     @property
     def recorded_at_text(self) -> str:

@@ -17,6 +17,7 @@ from incident_core.cli.context import (
     shown,
     sqlite_path,
     target_of,
+    watch_locks,
 )
 from incident_core.cli.files import refuse_store_files, write_beside
 from incident_core.cli.output import (
@@ -113,19 +114,29 @@ def _event_pages(store: EventStore, args: argparse.Namespace) -> Iterator[Any]:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    from incident_core.cli.quick import quick_events
+
+    quick = quick_events(args, PAGE)  # a SQLite file read with sqlite3 alone
+    if quick is not None:
+        _print_events(args, quick)
+        return OK
+    watch_locks(args)
     with open_read_only(args) as store:
-        events = _event_pages(store, args)
-        if args.format == "ndjson":
-            for event in events:
-                sys.stdout.write(json_text(event.to_json()) + "\n")
-        elif args.format == "json":
-            emit_array(e.to_json() for e in events)
-        else:
-            emit_table(("position", "recorded_at", "aggregate_type", "aggregate_id",
-                        "version", "event_type", "data"),
-                       ((e.position, e.recorded_at_text, e.aggregate_type, e.aggregate_id,
-                         e.version, e.event_type, e.data) for e in events))
+        _print_events(args, _event_pages(store, args))
     return OK
+
+
+def _print_events(args: argparse.Namespace, events: Iterator[Any]) -> None:
+    if args.format == "ndjson":
+        for event in events:
+            sys.stdout.write(json_text(event.to_json()) + "\n")
+    elif args.format == "json":
+        emit_array(e.to_json() for e in events)
+    else:
+        emit_table(("position", "recorded_at", "aggregate_type", "aggregate_id",
+                    "version", "event_type", "data"),
+                   ((e.position, e.recorded_at_text, e.aggregate_type, e.aggregate_id,
+                     e.version, e.event_type, e.data) for e in events))
 
 
 def cmd_streams(args: argparse.Namespace) -> int:

@@ -116,3 +116,14 @@ def sqlite_path(target: str) -> str | None:
     from incident_core.store.open import sqlite_file
 
     return sqlite_file(target)
+
+
+def watch_locks(args: argparse.Namespace) -> None:
+    """Honour --lock-timeout, and say after a second what a writer is waiting for."""
+    from incident_core.store.sql.lock_wait import lock_timeout, on_lock_wait, set_lock_timeout
+
+    timeout = getattr(args, "lock_timeout", None)
+    if timeout is not None:
+        set_lock_timeout(timeout)
+    on_lock_wait(lambda what, waited: say(f"waiting for {what}; giving up after "
+                                          f"{lock_timeout():g}s (--lock-timeout)"))

@@ -23,6 +23,7 @@ from incident_core.cli.commands import (
     cmd_streams,
     cmd_verify,
 )
+from incident_core.cli.context import watch_locks
 from incident_core.cli.lineage import register as register_lineage
 from incident_core.cli.otel import add_otel_option, start_telemetry
 from incident_core.cli.output import (
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="idempotency key: dispatching the same KEY again records "
                                "nothing and prints what was recorded the first time")
     events = add("events", cmd_events, "list recorded events in position order")
+    events.set_defaults(watches_locks=True)
     events.add_argument("--aggregate", metavar="ID")
     events.add_argument("--type", action="append", metavar="T", help="repeatable")
     events.add_argument("--after", type=_natural, default=0, metavar="POSITION")
@@ -178,41 +180,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- running ------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
-    from incident_core.engine.application import DomainCodeError
-    from incident_core.errors import IncidentError, InvalidCommand, StoreError
-    from incident_core.operations import ImportFileError
-
     handler: Handler = args.handler
     if args.command == "rebuild" and args.all and args.names:
         raise Exit(USAGE, "give projection names or --all, not both")
-    _watch_locks(args)
+    if not getattr(args, "watches_locks", False):  # `events` does, on its ordinary path
+        watch_locks(args)
     start_telemetry(args)
     try:
         return handler(args)
-    except StoreError as exc:
-        raise Exit(STORE, _store_message(exc)) from None
-    except DomainCodeError as exc:
-        raise Exit(DOMAIN_CODE, f"domain code failed: {_one_line(exc)}") from None
-    except InvalidCommand as exc:
-        raise Exit(USAGE, str(exc), {"ok": False, "error": "invalid_command",
-                                     "command_type": exc.command_type,
-                                     "details": exc.details}) from None
-    except ImportFileError as exc:
-        raise Exit(USAGE, f"cannot import {args.file}: {exc}; nothing was imported") from None
-    except IncidentError as exc:
-        raise Exit(FAILED, str(exc)) from None
+    except Exception as exc:
+        stop = _exit_for(args, exc)
+        if stop is None:
+            raise
+        raise stop from None
 
 
-def _watch_locks(args: argparse.Namespace) -> None:
-    """Honour --lock-timeout, and say after a second what a writer is waiting for."""
-    from incident_core.store.open import lock_timeout, set_lock_timeout
-    from incident_core.store.sql.lock_wait import on_lock_wait
+def _loaded(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """These exception classes if their module is loaded (an error of a class whose module
+    was never imported cannot have been raised: listings never import the engine)."""
+    found = sys.modules.get(module)
+    return () if found is None else tuple(getattr(found, name) for name in names)
 
-    timeout = getattr(args, "lock_timeout", None)
-    if timeout is not None:
-        set_lock_timeout(timeout)
-    on_lock_wait(lambda what, waited: say(f"waiting for {what}; giving up after "
-                                          f"{lock_timeout():g}s (--lock-timeout)"))
+
+def _exit_for(args: argparse.Namespace, exc: Exception) -> Exit | None:
+    """The exit a command's failure becomes (None: not one of ours, let it propagate)."""
+    from incident_core.errors import IncidentError, InvalidCommand, StoreError
+
+    if isinstance(exc, StoreError):
+        return Exit(STORE, _store_message(exc))
+    domain_code = _loaded("incident_core.engine.results", "DomainCodeError")
+    if domain_code and isinstance(exc, domain_code):
+        return Exit(DOMAIN_CODE, f"domain code failed: {_one_line(exc)}")  # type: ignore[arg-type]
+    if isinstance(exc, InvalidCommand):
+        return Exit(USAGE, str(exc), {"ok": False, "error": "invalid_command",
+                                      "command_type": exc.command_type,
+                                      "details": exc.details})
+    import_error = _loaded("incident_core.operations.export_import", "ImportFileError")
+    if import_error and isinstance(exc, import_error):
+        return Exit(USAGE, f"cannot import {args.file}: {exc}; nothing was imported")
+    if isinstance(exc, IncidentError):
+        return Exit(FAILED, str(exc))
+    return None
 
 
 def _store_message(error: Exception) -> str:

@@ -1,11 +1,21 @@
 """Event + projection stores: the adapters (memory, SQL) of the ports in
-`incident_core.ports`, and `open_store` to open one from a target."""
+`incident_core.ports`, and `open_store` to open one from a target.
 
-from incident_core.ports import EventFilter, EventStore, StoreTransaction, StreamInfo
-from incident_core.store.memory import MemoryEventStore
-from incident_core.store.open import describe_target, open_store
-from incident_core.store.sql.meta import SCHEMA_VERSION, STORE_FORMAT
-from incident_core.store.sql.store import SqlEventStore
+The names below are imported on first use (PEP 562): a module of this package that needs
+no SQLAlchemy (`store.sql.slim`, `store.sql.sqlite_files`) can be imported without it, so
+the `incident` command's listings start fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from incident_core.ports import EventFilter, EventStore, StoreTransaction, StreamInfo
+    from incident_core.store.memory import MemoryEventStore
+    from incident_core.store.open import describe_target, open_store
+    from incident_core.store.sql.meta import SCHEMA_VERSION, STORE_FORMAT
+    from incident_core.store.sql.store import SqlEventStore
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -19,3 +29,25 @@ __all__ = [
     "describe_target",
     "open_store",
 ]
+
+_WHERE = {
+    "incident_core.ports": ("EventFilter", "EventStore", "StoreTransaction", "StreamInfo"),
+    "incident_core.store.memory": ("MemoryEventStore",),
+    "incident_core.store.open": ("describe_target", "open_store"),
+    "incident_core.store.sql.meta": ("SCHEMA_VERSION", "STORE_FORMAT"),
+    "incident_core.store.sql.store": ("SqlEventStore",),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'incident_core.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -126,10 +126,9 @@ class SqlStoreCore(EventStore):
     def run_read(self, name: str, cursor: Any, params: dict[str, Any]) -> list[RecordedEvent]:
         """A prepared read of `self.reads` on a DBAPI cursor, its page of events built with
         the cyclic collector paused (it would scan every fresh object of the page)."""
-        r = self.reads
-        rows = self.prepared(f"{name}:{self.schema_version}", getattr(r, name)).run(
-            cursor, params).fetchall()
-        return self._built(r, rows)
+        r = self.reads  # the rows are read while the page is built, collector paused
+        return self._built(r, self.prepared(f"{name}:{self.schema_version}",
+                                            getattr(r, name)).run(cursor, params))
 
     @staticmethod
     def _built(r: Reads, rows: Iterable[Any]) -> list[RecordedEvent]:

@@ -3,8 +3,10 @@ log, streams, single events, and waiting for another process's commit."""
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter
@@ -45,13 +47,33 @@ class SqlEventLog(SqlStoreCore):
         params = {"up_to": NO_LIMIT if up_to is None else up_to, "limit": batch_size}
         while True:
             with self.reading() as conn:
-                batch = self.run_read("up_to", conn.connection.cursor(), {**params, "after": last})
+                batch = self._replayed(conn.connection.cursor(), {**params, "after": last})
             if not batch:
                 return
             yield batch
             last = batch[-1].position
             if len(batch) < batch_size:
                 return
+
+    def _replayed(self, cursor: Any, params: dict[str, Any]) -> list[RecordedEvent]:
+        """A page of `iter_events`: without its metadata where the schema allows, read for
+        the page when first asked for (`metadata_range`), collector paused meanwhile."""
+        r = self.reads
+        rows = self.prepared(f"replay:{self.schema_version}", r.replay).run(cursor, params)
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return r.replay_page(rows, self._metadata_range)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _metadata_range(self, first: int, last: int) -> list[Any]:
+        statement = self.prepared(f"metadata_range:{self.schema_version}",
+                                  self.reads.metadata_range)
+        with self.reading() as conn:
+            return list(statement.run(conn.connection.cursor(),
+                                      {"first": first, "last": last}).fetchall())
 
     def read_stream(self, aggregate_id: str, *, after_version: int = 0,
                     to_version: int | None = None,

@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store.sql import schema
-from incident_core.store.sql.slim import StoredEvent, page3, page4
+from incident_core.store.sql.slim import MetadataRows, StoredEvent, page3, page4, replay_page
 
 __all__ = [
     "AFTER",
@@ -72,11 +72,19 @@ def has_table(conn: Connection, name: str) -> bool:
     return bool(inspect(conn).has_table(name))
 
 
+ReplayPage = Callable[[Iterable[Any], MetadataRows], list[RecordedEvent]]
+
+
 class Reads:
-    """The hot read statements for one schema version, and how their rows become events."""
+    """The hot read statements for one schema version, and how their rows become events.
+
+    `replay` is what `iter_events` reads: the `up_to` page, or (schemas 3 and 4) the same
+    without the metadata, id and command type columns, which `replay_page` reads per page
+    when first asked for with `metadata_range` (position >= first and <= last)."""
 
     def __init__(self, base: Select[Any], build: Callable[[Any], RecordedEvent],
-                 page: Callable[[Iterable[Any]], list[RecordedEvent]]) -> None:
+                 page: Callable[[Iterable[Any]], list[RecordedEvent]],
+                 lean: tuple[Select[Any], ReplayPage] | None = None) -> None:
         self.select = base
         self.from_row = build
         self.page = page
@@ -92,14 +100,35 @@ class Reads:
         self.up_to = (base.where(E.c.position > bindparam("after"),
                                  E.c.position <= bindparam("up_to"))
                       .order_by(E.c.position).limit(bindparam("limit")))
+        self.replay, self.replay_page = self.up_to, _whole_rows(page)
+        if lean is not None:
+            self.replay = (lean[0].where(E.c.position > bindparam("after"),
+                                         E.c.position <= bindparam("up_to"))
+                           .order_by(E.c.position).limit(bindparam("limit")))
+            self.replay_page = lean[1]
+        # (position, metadata, then the columns `base` reads after the metadata)
+        self.metadata_range = (select(E.c.position, E.c.metadata,
+                                      *base.selected_columns[len(EVENT_COLUMNS):])
+                               .where(E.c.position >= bindparam("first"),
+                                      E.c.position <= bindparam("last")))
+
+
+def _whole_rows(page: Callable[[Iterable[Any]], list[RecordedEvent]]) -> ReplayPage:
+    """A replay page builder for rows that hold their metadata."""
+    return lambda rows, _read: page(rows)
 
 
 def _page2(rows: Iterable[Any]) -> list[RecordedEvent]:
     return list(map(from_row, rows))
 
 
-READS = {2: Reads(SELECT_EVENTS, from_row, _page2), 3: Reads(SELECT_EVENTS3, from_row3, page3),
-         4: Reads(SELECT_EVENTS4, from_row3, page4)}
+# schemas 3 and 4's replay: every column but the metadata, the lifted ids and (schema 4)
+# the lifted command type (see replay_page)
+LEAN = select(E.c.position, E.c.event_id, E.c.aggregate_id, E.c.aggregate_type,
+              E.c.event_type, E.c.version, E.c.recorded_at, E.c.data, E.c.schema_version)
+READS = {2: Reads(SELECT_EVENTS, from_row, _page2),
+         3: Reads(SELECT_EVENTS3, from_row3, page3, (LEAN, replay_page)),
+         4: Reads(SELECT_EVENTS4, from_row3, page4, (LEAN, replay_page))}
 
 
 def reads(schema_version: int) -> Reads:

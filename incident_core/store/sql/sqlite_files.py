@@ -15,13 +15,16 @@ import contextlib
 import errno
 import fcntl
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 from incident_core.errors import ReadOnlyError
 
 __all__ = ["COMPANIONS", "StoreInUse", "check_writable", "exclusively", "is_store_file",
-           "move_into_place", "read_without_trace", "remove_store_files", "structural_problem"]
+           "move_into_place", "read_without_trace", "remove_empty_wal", "remove_store_files",
+           "structural_problem"]
 
 COMPANIONS = ("", "-wal", "-shm", "-journal")
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -121,6 +124,25 @@ def read_without_trace(path: Path) -> bool:
     if Path(f"{path}-wal").exists():
         return False
     return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def remove_empty_wal(path: Path) -> None:
+    """A read-only connection to a WAL database makes SQLite create -wal/-shm files it cannot
+    remove. If we caused them and the WAL is empty, let SQLite's own last-connection cleanup
+    remove them: a plain connection that closes while no one else uses the database deletes
+    both and writes nothing to the database file (its WAL holds no frames)."""
+    wal = Path(f"{path}-wal")
+    try:
+        if not wal.exists() or wal.stat().st_size != 0:
+            return
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True,
+                               timeout=0.1)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return  # another process holds the database, or the folder is read-only: leave them
 
 
 # -- is it open elsewhere? ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from incident_core.store.sql.sqlite_files import (
     check_writable,
     move_into_place,
     read_without_trace,
+    remove_empty_wal,
     structural_problem,
 )
 from incident_core.store.sql.store import SqlEventStore
@@ -89,7 +90,7 @@ def open_sqlite(target: str, *, read_only: bool, create: bool,
                             immutable=read_only and read_without_trace(path))
     tidy = None
     if read_only and not any(Path(f"{path}{s}").exists() for s in ("-wal", "-shm")):
-        tidy = lambda: _remove_empty_wal(path)  # noqa: E731
+        tidy = lambda: remove_empty_wal(path)  # noqa: E731
     store = SqlEventStore(engine, str(path), read_only=read_only, sql_dialect=SQLITE,
                           write_engine=engine.execution_options(sqlite_begin="IMMEDIATE"),
                           on_close=tidy)
@@ -131,22 +132,3 @@ def _checkpoint_whole(engine: Engine, path: Path) -> None:
         busy, log, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
     if busy or log != done or structural_problem(path):
         raise StoreError("its pages could not all be written (is the disk full?)")
-
-
-def _remove_empty_wal(path: Path) -> None:
-    """A read-only connection to a WAL database makes SQLite create -wal/-shm files it cannot
-    remove. If we caused them and the WAL is empty, let SQLite's own last-connection cleanup
-    remove them: a plain connection that closes while no one else uses the database deletes
-    both and writes nothing to the database file (its WAL holds no frames)."""
-    wal = Path(f"{path}-wal")
-    try:
-        if not wal.exists() or wal.stat().st_size != 0:
-            return
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True,
-                               timeout=0.1)
-        try:
-            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        finally:
-            conn.close()
-    except (OSError, sqlite3.Error):
-        return  # another process holds the database, or the folder is read-only: leave them
