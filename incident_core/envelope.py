@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from incident_core.errors import CorruptStoreError
+
 __all__ = ["PendingEvent", "RecordedEvent", "canonical_time", "format_micros", "format_time",
            "from_micros", "micros", "utc_now"]
 
@@ -61,7 +63,10 @@ def format_micros(value: int) -> str:
     if last[0] == seconds:
         prefix = last[1]
     else:
-        prefix = format_time(_EPOCH + timedelta(seconds=seconds))[:19]
+        try:
+            prefix = format_time(_EPOCH + timedelta(seconds=seconds))[:19]
+        except (OverflowError, ValueError):  # damage: no time a writer could have stored
+            raise CorruptStoreError(f"a stored time is out of range: {value} µs") from None
         _last_second = (seconds, prefix)
     return f"{prefix}.{fraction:06d}+00:00"
 

@@ -87,3 +87,16 @@ def test_verify_deep_runs_the_integrity_check(copy: Path) -> None:
     assert deep.code == 3, deep.err
     assert "integrity check: row " in deep.err and "missing from index" in deep.err
     assert _sha(copy) == before
+
+
+def test_a_time_out_of_range_is_a_finding_and_a_one_line_error(copy: Path) -> None:
+    with sqlite3.connect(copy) as conn:  # schema 4 keeps times as microseconds
+        conn.execute("UPDATE incident_events SET recorded_at = 9223372036854775807 "
+                     "WHERE position = 7")
+    checked = incident("verify", db=copy)
+    assert checked.code == 3, checked.err
+    assert "event #7 is malformed: CorruptStoreError: a stored time is out of range" \
+        in checked.err
+    listed = incident("events", "--format", "table", db=copy)
+    assert listed.code == 4 and "Traceback" not in listed.err
+    assert listed.err.strip().endswith("a stored time is out of range: 9223372036854775807 µs")

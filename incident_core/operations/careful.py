@@ -43,15 +43,19 @@ def _why(error: BaseException) -> str:
 
 def malformed(event: RecordedEvent) -> str | None:
     """Why a read event is not a well-formed envelope, or None."""
+    try:
+        recorded_at = event.recorded_at_text  # schema 4: formatted from its microseconds
+    except Exception as exc:  # any failure is the finding
+        return _why(exc)
     texts = (event.event_id, event.aggregate_id, event.aggregate_type, event.event_type,
-             event.recorded_at_text)
+             recorded_at)
     if not all(isinstance(t, str) and t for t in texts):
         return "an id, type or time is not text"
     numbers: tuple[Any, ...] = (event.position, event.version, event.schema_version)
     if not all(type(n) is int and n >= 1 for n in numbers):
         return "its position, version or schema version is not a positive integer"
     try:
-        datetime.fromisoformat(event.recorded_at_text)
+        datetime.fromisoformat(recorded_at)
         metadata = event.metadata
     except Exception as exc:  # any failure is the finding
         return _why(exc)
