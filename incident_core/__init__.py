@@ -10,8 +10,9 @@ The public names below are imported on first use (PEP 562), so that `import inci
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from incident_core.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from incident_core.domain import (
@@ -76,7 +77,6 @@ _WHERE = {
     "incident_core.projections": ("DELETE", "Projection"),
     "incident_core.store": ("EventFilter", "EventStore", "StreamInfo", "open_store"),
 }
-_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 
 __all__ = [
     "DELETE",
@@ -122,14 +122,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'incident_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports("incident_core", _WHERE, globals(), __all__)

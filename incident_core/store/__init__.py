@@ -7,8 +7,9 @@ the `incident` command's listings start fast."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from incident_core.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from incident_core.ports import EventFilter, EventStore, StoreTransaction, StreamInfo
@@ -37,17 +38,6 @@ _WHERE = {
     "incident_core.store.sql.meta": ("SCHEMA_VERSION", "STORE_FORMAT"),
     "incident_core.store.sql.store": ("SqlEventStore",),
 }
-_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'incident_core.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports("incident_core.store", _WHERE, globals(), __all__)
