@@ -9,22 +9,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from incident_core.cli.commands import (
-    cmd_demo,
-    cmd_dispatch,
-    cmd_events,
-    cmd_export,
-    cmd_import,
-    cmd_init,
-    cmd_projection,
-    cmd_projections,
-    cmd_rebuild,
-    cmd_state,
-    cmd_streams,
-    cmd_verify,
-)
 from incident_core.cli.context import watch_locks
+from incident_core.cli.demo import cmd_demo
+from incident_core.cli.export_import import cmd_export, cmd_import
 from incident_core.cli.lineage import register as register_lineage
+from incident_core.cli.maintenance import cmd_rebuild, cmd_verify
 from incident_core.cli.otel import add_otel_option, start_telemetry
 from incident_core.cli.output import (
     DEFAULT_DB,
@@ -38,9 +27,17 @@ from incident_core.cli.output import (
     emit,
     say,
 )
+from incident_core.cli.reading import (
+    cmd_events,
+    cmd_projection,
+    cmd_projections,
+    cmd_state,
+    cmd_streams,
+)
 from incident_core.cli.sagas import register as register_sagas
 from incident_core.cli.timetravel import add_time_travel
 from incident_core.cli.trace import add_trace_command
+from incident_core.cli.writing import cmd_dispatch, cmd_init
 
 if TYPE_CHECKING:
     from incident_core.engine.application import DomainCodeError
@@ -98,12 +95,34 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 Handler = Callable[[argparse.Namespace], int]
+Add = Callable[[str, Handler, str], argparse.ArgumentParser]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = _top_parser(common)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, parents=[common], help=text, description=text)
+        command.set_defaults(handler=handler)
+        return command
+
+    _add_writing(add)
+    projection = _add_reading(add)
+    rebuild = _add_maintenance(add)
+    _add_demo(add)
+    _add_export_import(add)
+    add_trace_command(sub, common)
+    register_sagas(add, common)
+    add_time_travel(add, projection, rebuild)
+    register_lineage(add)
+    return parser
+
+
+def _top_parser(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from incident_core import __version__
 
-    common = _common_options()
     parser = argparse.ArgumentParser(
         prog="incident", parents=[common],
         description="Event sourcing and CQRS made simple: operate an Incident store.",
@@ -113,16 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
                "$INCIDENT_DOMAIN) is Python code that runs when loaded: trust it as you "
                "would any program.")
     parser.add_argument("--version", action="version", version=f"incident {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    return parser
 
-    def add(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
-        command = sub.add_parser(name, parents=[common], help=text, description=text)
-        command.set_defaults(handler=handler)
-        return command
 
-    def fmt(command: argparse.ArgumentParser, *choices: str) -> None:
-        command.add_argument("--format", choices=choices, default=choices[0])
+def _formats(command: argparse.ArgumentParser, *choices: str) -> None:
+    command.add_argument("--format", choices=choices, default=choices[0])
 
+
+def _add_writing(add: Add) -> None:
     add("init", cmd_init, "create the store (nothing happens if it exists)")
     dispatch = add("dispatch", cmd_dispatch, "validate and execute one command")
     dispatch.add_argument("command_type", metavar="COMMAND_TYPE")
@@ -131,29 +148,42 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--command-id", metavar="KEY",
                           help="idempotency key: dispatching the same KEY again records "
                                "nothing and prints what was recorded the first time")
+
+
+def _add_reading(add: Add) -> argparse.ArgumentParser:
+    """The read commands; returns `projection`, which time travel extends."""
     events = add("events", cmd_events, "list recorded events in position order")
     events.set_defaults(watches_locks=True)
     events.add_argument("--aggregate", metavar="ID")
     events.add_argument("--type", action="append", metavar="T", help="repeatable")
     events.add_argument("--after", type=_natural, default=0, metavar="POSITION")
     events.add_argument("--limit", type=_natural, metavar="N")
-    fmt(events, "json", "ndjson", "table")
-    fmt(add("streams", cmd_streams, "list streams, one per aggregate"), "json", "table")
+    _formats(events, "json", "ndjson", "table")
+    _formats(add("streams", cmd_streams, "list streams, one per aggregate"), "json", "table")
     state = add("state", cmd_state, "an aggregate's state, replayed from its events")
     state.add_argument("aggregate_id", metavar="AGGREGATE_ID")
     state.add_argument("--at-version", type=_positive, metavar="N")
-    fmt(state, "json", "table")
+    _formats(state, "json", "table")
     projection = add("projection", cmd_projection, "the rows of a projection")
     projection.add_argument("name", metavar="NAME")
-    fmt(projection, "json", "table")
-    fmt(add("projections", cmd_projections, "projections with rows, checkpoint and lag"),
-        "json", "table")
+    _formats(projection, "json", "table")
+    _formats(add("projections", cmd_projections, "projections with rows, checkpoint and lag"),
+             "json", "table")
+    return projection
+
+
+def _add_maintenance(add: Add) -> argparse.ArgumentParser:
+    """`rebuild` and `verify`; returns `rebuild`, which time travel extends."""
     rebuild = add("rebuild", cmd_rebuild, "rebuild projections by replaying the log")
     rebuild.add_argument("names", nargs="*", metavar="NAME")
     rebuild.add_argument("--all", action="store_true", help="every projection")
     check = add("verify", cmd_verify, "check streams, versions, decoding and projections")
     check.add_argument("--deep", action="store_true",
                        help="also run SQLite's integrity check over every page of the file")
+    return rebuild
+
+
+def _add_demo(add: Add) -> None:
     demo = add("demo", cmd_demo, "seed the store with the domain's demo, through real commands")
     demo.add_argument("--accounts", "--entities", dest="accounts", type=_natural, default=100,
                       metavar="N", help="entities made first (bank: accounts; shipping: "
@@ -164,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, metavar="S")
     demo.add_argument("--fresh", action="store_true",
                       help="delete the SQLite store first (only an Incident store)")
+
+
+def _add_export_import(add: Add) -> None:
     export = add("export", cmd_export, "write every event as NDJSON")
     export.add_argument("file", metavar="FILE", help="'-' for stdout")
     imp = add("import", cmd_import, "import an NDJSON export (all events checked first)")
@@ -171,11 +204,6 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--resume", action="store_true",
                      help="go on with an import that was stopped: skip the events already "
                           "in the store (they must be identical)")
-    add_trace_command(sub, common)
-    register_sagas(add, common)
-    add_time_travel(add, projection, rebuild)
-    register_lineage(add)
-    return parser
 
 
 # -- running ------------------------------------------------------------------------------
