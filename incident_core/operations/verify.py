@@ -148,19 +148,42 @@ def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
     report = VerifyReport()
     for line in file_findings(store, deep=deep) or ():
         report.add(line)
-    projections = list(domain.projections.values())
     checkpoints = store.checkpoints()
-    stale = set(stale_projections(store, domain))  # their tables no longer fit the model
-    built = [p for p in projections if p.name in checkpoints and p.name not in stale]
+    built = _built_projections(store, domain, checkpoints, report)
+    head = store.head()
+    fold = ProjectionFold(domain, built, until={p.name: checkpoints[p.name] for p in built})
+    log = _LogCheck(domain, report)
+    yield from _read_the_log(store, head, log, fold, report)
+    yield Progress(head, head, "comparing streams")
+    _guarded(report, "the streams table", _compare_streams, store, log.streams, head, report)
+    _guarded(report, "the aggregate snapshots", _check_snapshots, store, domain, report)
+    for projection in built:
+        yield Progress(head, head, f"comparing {projection.name}")
+        _guarded(report, f"projection {projection.name}", _compare_projection, store,
+                 projection, fold, checkpoints[projection.name], report)
+    _guarded(report, "the event checksums", _check_checksums, store, head, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _built_projections(store: EventStore, domain: Domain, checkpoints: dict[str, int],
+                       report: VerifyReport) -> list[Projection[Any]]:
+    """The projections whose stored rows can be compared with a replay; the others are
+    findings (not built, or their tables no longer fit the model)."""
+    projections = list(domain.projections.values())
+    stale = set(stale_projections(store, domain))
     for projection in projections:
         if projection.name in stale:
             report.add(stale_message(projection.name))
         elif projection.name not in checkpoints:
             report.add(f"projection {projection.name}: not built in this store "
                        f"(run `incident rebuild {projection.name}`)")
-    head = store.head()
-    fold = ProjectionFold(domain, built, until={p.name: checkpoints[p.name] for p in built})
-    log = _LogCheck(domain, report)
+    return [p for p in projections if p.name in checkpoints and p.name not in stale]
+
+
+def _read_the_log(store: EventStore, head: int, log: _LogCheck, fold: ProjectionFold,
+                  report: VerifyReport) -> Operation[None]:
+    """The one pass over the log up to `head`: every event checked, and fed to the fold."""
     yield Progress(0, head, "reading the log")
     for page in careful_pages(store, up_to=head, batch_size=PAGE):
         if isinstance(page, Unreadable):
@@ -176,16 +199,6 @@ def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
                 fold.feed(recorded, event)
         report.events += len(page)
         yield Progress(page[-1].position, head, "reading the log")
-    yield Progress(head, head, "comparing streams")
-    _guarded(report, "the streams table", _compare_streams, store, log.streams, head, report)
-    _guarded(report, "the aggregate snapshots", _check_snapshots, store, domain, report)
-    for projection in built:
-        yield Progress(head, head, f"comparing {projection.name}")
-        _guarded(report, f"projection {projection.name}", _compare_projection, store,
-                 projection, fold, checkpoints[projection.name], report)
-    _guarded(report, "the event checksums", _check_checksums, store, head, report)
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _check_snapshots(store: EventStore, domain: Domain, report: VerifyReport) -> None:
