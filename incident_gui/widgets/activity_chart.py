@@ -17,14 +17,12 @@ read; text is laid out before painting and elided to fit, never clipped.
 from __future__ import annotations
 
 import bisect
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
-    QFontMetrics,
     QHelpEvent,
     QMouseEvent,
     QPainter,
@@ -35,27 +33,21 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from incident_core.envelope import format_time
+from incident_gui.presentation.chart_layout import (
+    MARGIN,
+    MAX_LEGEND_LINES,
+    MIN_PLOT_HEIGHT,
+    Box,
+    ChartBoxes,
+    Measure,
+    chart_boxes,
+    clock,
+    nice_ceiling,
+    tick_texts,
+)
 from incident_gui.presentation.colors import color_for_event_type
 
-__all__ = ["ActivityChart", "ChartLayout", "nice_ceiling"]
-
-MARGIN = 6
-SWATCH = 10
-LEGEND_GAP = 14
-MAX_LEGEND_LINES = 2
-MIN_PLOT_HEIGHT = 48
-TICK_SPACING = 18
-
-
-def nice_ceiling(value: int) -> int:
-    """The smallest 1, 2 or 5 times a power of ten that is ≥ value (an axis maximum)."""
-    if value <= 1:
-        return 1
-    power = int(10 ** math.floor(math.log10(value)))
-    for step in (1, 2, 5, 10):
-        if step * power >= value:
-            return step * power
-    return 10 * power
+__all__ = ["MIN_PLOT_HEIGHT", "ActivityChart", "ChartLayout", "nice_ceiling"]
 
 
 @dataclass
@@ -71,6 +63,19 @@ class ChartLayout:
     def texts(self) -> list[tuple[QRect, str]]:
         return ([(rect, text) for _, rect, text, _ in self.legend]
                 + self.y_labels + self.x_labels)
+
+    @classmethod
+    def of(cls, boxes: ChartBoxes) -> ChartLayout:
+        """The computed layout in QRects."""
+        return cls(_rect(boxes.plot),
+                   [(_rect(swatch), _rect(box), text, name)
+                    for swatch, box, text, name in boxes.legend],
+                   [(_rect(box), text) for box, text in boxes.y_labels],
+                   [(_rect(box), text) for box, text in boxes.x_labels], boxes.axis_max)
+
+
+def _rect(box: Box) -> QRect:
+    return QRect(box.left, box.top, box.width, box.height)
 
 
 class ActivityChart(QWidget):
@@ -187,104 +192,12 @@ class ActivityChart(QWidget):
 
     def _compute_layout(self) -> ChartLayout:
         fm = self.fontMetrics()
-        area = self.rect().adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
-        layout = ChartLayout()
-        top = self._layout_legend(layout, fm, area)
-        axis_max = nice_ceiling(max(self._totals, default=0))
-        label_width = max(fm.horizontalAdvance(f"{axis_max:,}"), fm.horizontalAdvance("0"))
-        bottom = area.bottom() - fm.height() - 2
-        top += fm.height() // 2  # room for the top count label, centred on the top line
-        layout.plot = QRect(QPoint(area.left() + label_width + 6, top),
-                            QPoint(area.right(), bottom))
-        layout.axis_max = axis_max
-        plot = layout.plot
-        roomy = plot.height() >= 3 * fm.height() and axis_max > 1
-        for value in (0, axis_max // 2, axis_max) if roomy else (0, axis_max):
-            y = plot.bottom() - round(plot.height() * value / axis_max)
-            rect = QRect(area.left(), y - fm.height() // 2, label_width, fm.height())
-            layout.y_labels.append((rect.translated(0, _clamp_shift(rect, area)), f"{value:,}"))
-        self._layout_x_labels(layout, fm, area)
-        return layout
-
-    def _layout_legend(self, layout: ChartLayout, fm: QFontMetrics, area: QRect) -> int:
-        """Legend items in lines above the plot (one or two, then "+k more");
-        return the top of the plot."""
-        line_height = fm.height() + 4
-        placed: list[tuple[int, int, str, str]] = []  # line, x, text, event type
-        x, line, max_lines = area.left(), 0, self._legend_lines()
-        for name in self._types:
-            text = fm.elidedText(name, Qt.TextElideMode.ElideMiddle, area.width() - SWATCH - 4)
-            width = SWATCH + 4 + fm.horizontalAdvance(text)
-            if x > area.left() and x + width > area.right() + 1:
-                line, x = line + 1, area.left()
-            if line >= max_lines:
-                break
-            placed.append((line, x, text, name))
-            x += width + LEGEND_GAP
-        more: tuple[int, int, str] | None = None
-        while len(placed) < len(self._types):
-            label = f"+{len(self._types) - len(placed)} more"
-            label_width = fm.horizontalAdvance(label)
-            if not placed:
-                more = (0, area.left(), label)
-                break
-            last_line, last_x, last_text, last_name = placed[-1]
-            x = last_x + SWATCH + 4 + fm.horizontalAdvance(last_text) + LEGEND_GAP
-            if x + label_width <= area.right() + 1:
-                more = (last_line, x, label)
-                break
-            room = area.right() + 1 - last_x - SWATCH - 4 - LEGEND_GAP - label_width
-            if last_x == area.left() and room >= 4 * fm.averageCharWidth():
-                # Alone on its line: shorten it rather than drop it.
-                text = fm.elidedText(last_name, Qt.TextElideMode.ElideMiddle, room)
-                placed[-1] = (last_line, last_x, text, last_name)
-                continue
-            placed.pop()
-        for line, x, text, name in placed:
-            y = area.top() + line * line_height
-            swatch = QRect(x, y + 2 + (fm.height() - SWATCH) // 2, SWATCH, SWATCH)
-            layout.legend.append((swatch, QRect(x + SWATCH + 4, y + 2,
-                                                fm.horizontalAdvance(text), fm.height()),
-                                  text, name))
-        if more is not None:
-            line, x, label = more
-            rect = QRect(x, area.top() + line * line_height + 2, fm.horizontalAdvance(label),
-                         fm.height())
-            layout.legend.append((QRect(), rect, label, ""))
-        lines = 1 + max((p[0] for p in placed), default=-1)
-        return area.top() + lines * line_height + (4 if lines else 0)
-
-    def _layout_x_labels(self, layout: ChartLayout, fm: QFontMetrics, area: QRect) -> None:
-        count = len(self._starts)
-        if count == 0:
-            return
-        texts = [self._tick_text(i) for i in range(count)]
-        widest = max(fm.horizontalAdvance(t) for t in texts) + TICK_SPACING
-        slot = layout.plot.width() / count
-        every = max(1, math.ceil(widest / max(slot, 1e-6)))
-        y = layout.plot.bottom() + 2
-        for index in range(0, count, every):
-            width = fm.horizontalAdvance(texts[index])
-            left = round(layout.plot.left() + index * slot)
-            rect = QRect(left, y, width, fm.height())
-            if rect.right() > area.right():
-                break
-            layout.x_labels.append((rect, texts[index]))
-
-    def _tick_text(self, index: int) -> str:
-        start = self._starts[index].astimezone()
-        first, last = self._starts[0], self._starts[-1]
-        step = self.bucket_span(0)[1] - first
-        same_day = first.astimezone().date() == last.astimezone().date()
-        if step < timedelta(seconds=1):
-            return _clock(start, milliseconds=True)
-        if step < timedelta(minutes=1):
-            return start.strftime("%H:%M:%S")
-        if same_day:
-            return start.strftime("%H:%M")
-        if step < timedelta(days=1):
-            return start.strftime("%b %d %H:%M")
-        return start.strftime("%Y-%m-%d")
+        measure = Measure(fm.height(), fm.averageCharWidth(), fm.horizontalAdvance,
+                          lambda text, width: fm.elidedText(
+                              text, Qt.TextElideMode.ElideMiddle, width))
+        area = Box(MARGIN, MARGIN, self.width() - 2 * MARGIN, self.height() - 2 * MARGIN)
+        return ChartLayout.of(chart_boxes(measure, area, self._types, self._totals,
+                                          tick_texts(self._starts), self._legend_lines()))
 
     # -- hover ----------------------------------------------------------------------------
     def bucket_at(self, pos: QPoint) -> int:
@@ -299,8 +212,8 @@ class ActivityChart(QWidget):
         start, end = self.bucket_span(index)
         fine = end - start < timedelta(seconds=10)
         day = start.astimezone().strftime("%Y-%m-%d")
-        lines = [f"{day} {_clock(start.astimezone(), milliseconds=fine)} to "
-                 f"{_clock(end.astimezone(), milliseconds=fine)}"]
+        lines = [f"{day} {clock(start.astimezone(), milliseconds=fine)} to "
+                 f"{clock(end.astimezone(), milliseconds=fine)}"]
         rows = [(name, self._counts[name][index]) for name in self._types
                 if self._counts[name][index]]
         lines += [f"{name}: {count:,}" for name, count in rows]
@@ -430,17 +343,3 @@ class ActivityChart(QWidget):
                              text)
         for rect, text in layout.x_labels:
             painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
-
-
-def _clock(moment: datetime, *, milliseconds: bool) -> str:
-    text = moment.strftime("%H:%M:%S")
-    return f"{text}.{moment.microsecond // 1000:03d}" if milliseconds else text
-
-
-def _clamp_shift(rect: QRect, area: QRect) -> int:
-    """How far to move `rect` vertically to keep it inside `area`."""
-    if rect.top() < area.top():
-        return area.top() - rect.top()
-    if rect.bottom() > area.bottom():
-        return area.bottom() - rect.bottom()
-    return 0

@@ -16,6 +16,7 @@ QT_FREE = (
     "incident_gui.session.store_updates",
     "incident_gui.widgets.conversation_layout",
     "incident_gui.presentation.formatting",
+    "incident_gui.presentation.chart_layout",
 )
 
 
