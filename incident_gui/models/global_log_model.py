@@ -17,7 +17,6 @@ answer comes back to the model's own callback, and `reload` drops the stale ones
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import (
@@ -32,13 +31,12 @@ from PySide6.QtCore import (
 from incident_core import EventFilter, EventStore, RecordedEvent
 from incident_core.ports.sorting import SortKey, event_cursor
 from incident_gui.models.event_cells import KnowsEvent, event_cell
+from incident_gui.models.log_pages import PAGE_SIZE, LogPages
 from incident_gui.models.sort_order import SortedRows
 from incident_gui.tasks.query_lane import QueryLane, Requests
 
-__all__ = ["GlobalLogModel"]
+__all__ = ["PAGE_SIZE", "GlobalLogModel"]
 
-PAGE_SIZE = 200
-MAX_CACHED_PAGES = 100
 # A queued page request older than this many newer requests is no longer on screen: skip it.
 _STALE_REQUESTS = 24
 MAX_LIVE_EVENTS = 2000  # more live events than this at once: a sorted log reloads
@@ -77,7 +75,7 @@ class GlobalLogModel(QAbstractTableModel):
         self._indexed = True
         # indexed mode
         self._count = 0
-        self._pages: OrderedDict[int, list[RecordedEvent]] = OrderedDict()
+        self._pages = LogPages()
         self._requested: dict[int, int] = {}
         self._serial = 0
         # keyset mode
@@ -214,9 +212,9 @@ class GlobalLogModel(QAbstractTableModel):
             return self._rows.at(row)
         if not 0 <= row < self._count:
             return None
-        page = self._pages.get(row // PAGE_SIZE)
-        if page is not None and row % PAGE_SIZE < len(page):
-            return page[row % PAGE_SIZE]
+        event = self._pages.event_at(row)
+        if event is not None:
+            return event
         if request:
             self._request_page(row // PAGE_SIZE)
         return None
@@ -229,7 +227,7 @@ class GlobalLogModel(QAbstractTableModel):
 
     def cached_pages(self) -> list[int]:
         """Indexes of the pages held in memory (indexed mode), least recently used first."""
-        return list(self._pages)
+        return self._pages.indexes()
 
     def is_loading(self) -> bool:
         return bool(self._requested) or self._fetching
@@ -267,14 +265,10 @@ class GlobalLogModel(QAbstractTableModel):
         self._requested.pop(page, None)
         if result is _SKIPPED or not isinstance(result, list):
             return
-        start = page * PAGE_SIZE
-        if any(e.position != start + i + 1 for i, e in enumerate(result)):
+        if not self._pages.keep(page, result):
             self.reload(indexed=False)  # positions have gaps: page by keyset instead
             return
-        self._pages[page] = result
-        self._pages.move_to_end(page)
-        while len(self._pages) > MAX_CACHED_PAGES:
-            self._pages.popitem(last=False)
+        start = page * PAGE_SIZE
         last = min(start + PAGE_SIZE, self._count) - 1
         if last >= start:
             self.dataChanged.emit(self.index(start, 0), self.index(last, len(_COLUMNS) - 1))
@@ -323,21 +317,12 @@ class GlobalLogModel(QAbstractTableModel):
             return
         old = self._count
         last_page = (old - 1) // PAGE_SIZE if old else None
-        if last_page is not None and old % PAGE_SIZE and not self._extend(old, head, events):
-            self._pages.pop(last_page, None)  # it was partial: load it again, complete
+        if last_page is not None and old % PAGE_SIZE and \
+                not self._pages.extend(old, head, events):
+            self._pages.drop(last_page)  # it was partial: load it again, complete
         self.beginInsertRows(QModelIndex(), old, head - 1)
         self._count = head
         self.endInsertRows()
-
-    def _extend(self, old: int, head: int, events: list[RecordedEvent] | None) -> bool:
-        """Complete the partial last page with `events` (positions old+1..head)."""
-        page = self._pages.get((old - 1) // PAGE_SIZE)
-        fresh = [] if events is None else [e for e in events if e.position > old]
-        if page is None or [e.position for e in fresh] != list(range(old + 1, head + 1)):
-            return False
-        for event in fresh:
-            self._pages.setdefault((event.position - 1) // PAGE_SIZE, []).append(event)
-        return True
 
     def _grow_keyset(self, head: int) -> None:
         store, flt, known = self._store, self._filter, self._head
