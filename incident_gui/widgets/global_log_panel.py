@@ -50,6 +50,17 @@ class GlobalLogPanel(QWidget):
                                    watch_inserts=False)
         self.status = named(QLabel(), "globalLogStatus")
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors quote store text
+        self._build_buttons()
+        self._setup_sorting()
+        self.filters.sig_filter_changed.connect(self._on_filter_changed)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.model.sig_page_loaded.connect(self._on_page_loaded)
+        self.model.sig_failed.connect(self._on_failed)
+        for signal in (self.model.modelReset, self.model.rowsInserted):
+            signal.connect(self._update_status)
+        self._layout()
+
+    def _build_buttons(self) -> None:
         self.end_button = named(QPushButton("Newest ⤓"), "jumpToEndButton")
         self.end_button.setToolTip("Jump to the newest event (End)")
         self.end_button.clicked.connect(self.jump_to_end)
@@ -59,7 +70,6 @@ class GlobalLogPanel(QWidget):
         self.newest_first.setToolTip("Show the newest events on top (or click a column "
                                      "header to sort by it)")
         self.newest_first.toggled.connect(self._on_newest_first)
-        self._setup_sorting()
         self.export_button = named(QToolButton(), "exportLogButton")
         self.export_button.setText("Export…")
         self.export_button.setToolTip("Save the log as shown (filter and order) to a file")
@@ -68,13 +78,6 @@ class GlobalLogPanel(QWidget):
         export_menu.addAction("NDJSON…", lambda: self.sig_export_requested.emit("ndjson"))
         export_menu.addAction("CSV…", lambda: self.sig_export_requested.emit("csv"))
         self.export_button.setMenu(export_menu)
-        self.filters.sig_filter_changed.connect(self._on_filter_changed)
-        self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
-        self.model.sig_page_loaded.connect(self._on_page_loaded)
-        self.model.sig_failed.connect(self._on_failed)
-        for signal in (self.model.modelReset, self.model.rowsInserted):
-            signal.connect(self._update_status)
-        self._layout()
 
     def _layout(self) -> None:
         bottom = QHBoxLayout()
