@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from incident_core import Application, DomainCodeError, IncidentError
 from incident_core.operations.rebuild import RebuildReport, rebuild
 from incident_core.progress import Progress
+from incident_gui.presentation.progress_text import format_duration, progress_texts
 from incident_gui.tasks.workers import OperationWorker
 from incident_gui.widgets import dialogs
 from incident_gui.widgets.command_form import error_color
@@ -55,31 +56,6 @@ __all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_durati
 
 REBUILD_SHORTCUT = "Ctrl+R"
 PROGRESS_MIN_WIDTH = 140
-
-
-def format_duration(seconds: float) -> str:
-    """`42 s`, `3 min 05 s`, `2 h 07 min`."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def progress_texts(name: str, progress: Progress, rate: float | None) -> list[str]:
-    """What the rebuild progress bar can say, longest first (the bar shows the first that
-    fits its width; the longest is its tooltip)."""
-    counts = f"{progress.done:,} / {progress.total:,}"
-    percent = f"{progress.fraction:.0%}"
-    if rate is None:
-        return [f"Rebuilding {name}: {counts} events", f"{name}: {counts}", counts, percent]
-    eta = format_duration((progress.total - progress.done) / rate)
-    return [f"Rebuilding {name}: {counts} events · {rate:,.0f} events/s · ETA {eta}",
-            f"{name}: {counts} · {rate:,.0f}/s · ETA {eta}",
-            f"{counts} · ETA {eta}", f"{percent} · ETA {eta}", percent]
 
 
 class ProjectionPanel(QWidget):
@@ -107,6 +83,22 @@ class ProjectionPanel(QWidget):
         self._empty = QLabel("No projections: open a store with a domain that defines some.",
                              self)
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._build_rebuild_controls()
+        running = QHBoxLayout()
+        running.addWidget(self._progress, 1)
+        running.addWidget(self._cancel)
+        bar = QHBoxLayout()
+        bar.addWidget(self._status, 1)
+        bar.addWidget(self._refresh_button)
+        bar.addWidget(self._rebuild_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._tabs, 1)
+        layout.addWidget(self._empty, 1)
+        layout.addLayout(running)
+        layout.addLayout(bar)
+
+    def _build_rebuild_controls(self) -> None:
+        """The progress bar and Cancel of a running rebuild, the status, Reload, Rebuild."""
         self._progress = QProgressBar(self)
         self._progress.setObjectName("rebuildProgress")
         self._progress.setTextVisible(True)
@@ -128,18 +120,6 @@ class ProjectionPanel(QWidget):
         self._rebuild_button.setObjectName("rebuildButton")
         self._rebuild_button.clicked.connect(self.rebuild_current)
         self._shortcut = panel_shortcut(self, REBUILD_SHORTCUT, self.rebuild_current)
-        running = QHBoxLayout()
-        running.addWidget(self._progress, 1)
-        running.addWidget(self._cancel)
-        bar = QHBoxLayout()
-        bar.addWidget(self._status, 1)
-        bar.addWidget(self._refresh_button)
-        bar.addWidget(self._rebuild_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self._tabs, 1)
-        layout.addWidget(self._empty, 1)
-        layout.addLayout(running)
-        layout.addLayout(bar)
 
     def showEvent(self, event: QShowEvent) -> None:
         self._shortcut.setEnabled(not host_binds_shortcut(self, self._shortcut.key()))

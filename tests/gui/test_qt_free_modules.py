@@ -11,12 +11,14 @@ QT_FREE = (
     "incident_gui.preflight",
     "incident_gui.models.sort_order",
     "incident_gui.models.state_diff",
+    "incident_gui.models.log_pages",
     "incident_gui.session.change_feed",
     "incident_gui.session.store_session",
     "incident_gui.session.store_updates",
     "incident_gui.widgets.conversation_layout",
     "incident_gui.presentation.formatting",
     "incident_gui.presentation.chart_layout",
+    "incident_gui.presentation.progress_text",
 )
 
 
