@@ -108,8 +108,8 @@ class BranchController(QObject):
     def branch_here(self) -> None:
         shown = self.window.event_detail.shown_event
         session = self.window.session
-        if session is not None:
-            self.branch_at(shown.position if shown is not None else session.app.store.head())
+        if session is not None:  # the head the window knows (no read on this thread)
+            self.branch_at(shown.position if shown is not None else self.window.updates.head)
 
     def branch_at(self, at: int) -> None:
         session = self.window.session

@@ -97,7 +97,7 @@ class MainWindow(StoreCommands):
         self.global_log_panel = GlobalLogPanel(lanes["logLoader"], self)
         self.event_detail = EventDetail(lanes["detailLoader"], self)
         self.state_view = StateView(lanes["stateLoader"], self)
-        self.command_panel = CommandPanel(self)
+        self.command_panel = CommandPanel(self, lane=lanes["detailLoader"])
         self.projection_panel = ProjectionPanel(self)
         self.projections = ProjectionsHost(self.projection_panel)
         self.store_activity = ActivityStrip("storeActivity", lanes["chartLoader"], self)
@@ -219,7 +219,7 @@ class MainWindow(StoreCommands):
         self.projections.bind(app)
         self.actions_.rebuild.setEnabled(session is not None and not read_only)
         self.actions_.close_store.setEnabled(session is not None)
-        self.time_travel.set_session(session)
+        self.time_travel.set_session(session, head)
 
     def _read_totals(self) -> None:
         """The exact event count and the list of event types scan the events: on a big

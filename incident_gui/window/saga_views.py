@@ -67,7 +67,7 @@ class SagaViews(QObject):
             self.window.status.showMessage("Select an event to see its conversation", 5000)
             return None
         if self.graph is None:
-            self.graph = ConversationWindow(self.window)
+            self.graph = ConversationWindow(self.window, lane=self.window.lanes["sagaLoader"])
             self.graph.sig_event_clicked.connect(self._on_node_clicked)
         self.graph.show_for(session.app, ident)
         self.graph.show()
