@@ -93,6 +93,11 @@ class ConversationWindow(QWidget):
     def is_tracing(self) -> bool:
         return self._reads.busy()
 
+    def clear(self) -> None:
+        """Another store: drop the graph and any trace still on its way."""
+        self._reads.reset()
+        self.set_conversation(None)
+
     def set_conversation(self, conversation: Conversation | None) -> None:
         self.view.set_conversation(conversation)
         if conversation is None:

@@ -180,7 +180,7 @@ class BranchController(QObject):
         if made is None or self._busy():
             return
         self.current = None
-        self.window.close_store()
+        self.window.close_store_and_wait()  # its file is free then
         _remove(made.path)
         self.window.open_target(made.original, read_only=made.original_read_only)
         self._update()
@@ -196,7 +196,7 @@ class BranchController(QObject):
         made = self.current
         if made is None or self._busy() or path.exists():
             return False
-        self.window.close_store()
+        self.window.close_store_and_wait()  # its file is free then
         shutil.move(str(made.path), str(path))
         _remove(made.path)
         self.current = None

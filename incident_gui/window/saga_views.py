@@ -88,7 +88,7 @@ class SagaViews(QObject):
 
     def _on_store_changed(self) -> None:
         if self.graph is not None:
-            self.graph.set_conversation(None)
+            self.graph.clear()
         self._on_tab(self.window.side_tabs.currentIndex())
 
 

@@ -121,6 +121,9 @@ class WindowServices(QMainWindow):
     def close_store(self) -> None:
         raise NotImplementedError
 
+    def close_store_and_wait(self) -> None:
+        raise NotImplementedError
+
     def refresh(self) -> None:
         raise NotImplementedError
 

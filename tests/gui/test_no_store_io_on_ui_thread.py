@@ -4,19 +4,18 @@ on (`tests.gui.sql_threads`). Not one may run on the main thread."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 
-from incident_core import RecordedEvent, open_store
-from incident_core.examples.bank import DepositMoney
+from incident_core import Application, RecordedEvent, open_store
 from incident_core.examples.shipping import domain as shipping_domain
 from incident_core.operations.demo import demo
-from incident_core import Application
 from incident_gui.main import create_window
 from incident_gui.tasks.workers import active_workers
 from tests.gui.conftest import show_event_id, timeline_read
@@ -132,6 +131,31 @@ def sort_streams(qtbot: Any, window: Any) -> None:
         assert window.streams_panel.model.rowCount() > 0
 
 
+def tabs_filters_and_refresh(qtbot: Any, window: Any) -> None:
+    """Every side tab, the time-travel tabs, the streams' filters, and F5."""
+    for index in range(window.side_tabs.count()):
+        window.side_tabs.setCurrentIndex(index)
+        settle(qtbot, window)
+    travel = window.time_travel
+    travel.show_tab()
+    for index in range(travel.tabs.count()):
+        travel.tabs.setCurrentIndex(index)
+        settle(qtbot, window)
+    panel = window.streams_panel
+    panel.filter_edit.setText(panel.model.info_at(0).aggregate_id[:3] + "*")
+    panel.filter_edit.returnPressed.emit()
+    settle(qtbot, window)
+    assert panel.model.rowCount() > 0
+    panel.type_combo.setCurrentIndex(1)
+    settle(qtbot, window)
+    panel.filter_edit.clear()
+    panel.type_combo.setCurrentIndex(0)
+    settle(qtbot, window)
+    window.actions_.refresh.trigger()
+    settle(qtbot, window)
+    window.side_tabs.setCurrentIndex(0)
+
+
 def branch_and_discard(qtbot: Any, window: Any, original: str) -> None:
     controller = window.sagas.branches
     with qtbot.waitSignal(controller.sig_branched, timeout=20_000):
@@ -159,18 +183,16 @@ def test_the_usual_flows_run_no_sql_on_the_ui_thread(
     time_travel(qtbot, window, 20)
     diff_positions(qtbot, window, 10)
     sort_streams(qtbot, window)
+    tabs_filters_and_refresh(qtbot, window)
     show_event_id(qtbot, window, transfer[1].event_id)
     branch_and_discard(qtbot, window, bank_store)
     other = tmp_path / "other.sqlite3"
-    Path(bank_store).parent.joinpath("bank.sqlite3")
-    import shutil
     shutil.copyfile(bank_store, other)
     assert window.open_target(str(other))
     settle(qtbot, window)
     assert window.open_target(bank_store)
     settle(qtbot, window)
     window.close()
-    print(guard.report())
     assert guard.off_main_thread()  # the guard sees the store's statements
     assert guard.on_main_thread() == [], guard.report()
 
@@ -186,9 +208,8 @@ def test_the_shipping_domain_runs_no_sql_on_the_ui_thread(
     settle(qtbot, window)
     time_travel(qtbot, window, 5)
     sort_streams(qtbot, window)
+    tabs_filters_and_refresh(qtbot, window)
     window.close()
     assert guard.off_main_thread()
     assert guard.on_main_thread() == [], guard.report()
 
-
-_ = DepositMoney, QPoint
