@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["SqlThreads", "Statement"]
+__all__ = ["CLOSE", "SqlThreads", "Statement"]
 
 CLOSE = "<close connection>"
 _OURS = ("incident_gui", "incident_core")

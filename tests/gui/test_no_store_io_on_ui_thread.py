@@ -14,12 +14,14 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 
 from incident_core import Application, RecordedEvent, open_store
+from incident_core.examples.bank import DepositMoney, OpenAccount
+from incident_core.examples.bank import domain as bank_domain
 from incident_core.examples.shipping import domain as shipping_domain
 from incident_core.operations.demo import demo
 from incident_gui.main import create_window
 from incident_gui.tasks.workers import active_workers
 from tests.gui.conftest import show_event_id, timeline_read
-from tests.gui.sql_threads import SqlThreads
+from tests.gui.sql_threads import CLOSE, SqlThreads
 
 SHIPPING = "incident_core.examples.shipping:domain"
 
@@ -156,6 +158,18 @@ def tabs_filters_and_refresh(qtbot: Any, window: Any) -> None:
     window.side_tabs.setCurrentIndex(0)
 
 
+def another_process_writes(qtbot: Any, guard: SqlThreads, window: Any, target: str) -> None:
+    """Commands recorded by another writer reach the window through the live watcher."""
+    head = window.updates.head
+    with guard.test_reads(), Application.open(target, bank_domain) as other:
+        other.dispatch(OpenAccount(aggregate_id="acc-elsewhere"))
+        other.dispatch(DepositMoney(aggregate_id="acc-elsewhere", amount=3))
+    qtbot.waitUntil(lambda: window.updates.head == head + 2, timeout=10_000)
+    qtbot.waitUntil(lambda: window.streams_panel.model.row_of("acc-elsewhere") is not None,
+                    timeout=5000)
+    settle(qtbot, window)
+
+
 def branch_and_discard(qtbot: Any, window: Any, original: str) -> None:
     controller = window.sagas.branches
     with qtbot.waitSignal(controller.sig_branched, timeout=20_000):
@@ -184,6 +198,7 @@ def test_the_usual_flows_run_no_sql_on_the_ui_thread(
     diff_positions(qtbot, window, 10)
     sort_streams(qtbot, window)
     tabs_filters_and_refresh(qtbot, window)
+    another_process_writes(qtbot, guard, window, bank_store)
     show_event_id(qtbot, window, transfer[1].event_id)
     branch_and_discard(qtbot, window, bank_store)
     other = tmp_path / "other.sqlite3"
@@ -213,3 +228,16 @@ def test_the_shipping_domain_runs_no_sql_on_the_ui_thread(
     assert guard.off_main_thread()
     assert guard.on_main_thread() == [], guard.report()
 
+
+
+def test_the_guard_sees_statements_and_closes_on_the_ui_thread(
+        guard: SqlThreads, bank_store: str) -> None:
+    """The guard itself: a read made here, on the main thread, is caught with its caller."""
+    store = open_store(bank_store, read_only=True)
+    assert store.head() > 0
+    store.close()
+    found = guard.on_main_thread()
+    assert any("incident_events" in s.sql for s in found)
+    assert any(s.sql == CLOSE for s in found)
+    assert "test_no_store_io_on_ui_thread" not in guard.report()  # our code is named
+    assert "log_reads.py" in guard.report() and "head" in guard.report()
