@@ -182,6 +182,20 @@ def test_the_streams_list_reads_every_page_off_the_ui_thread(
         store.close()
 
 
+def test_a_stale_list_of_streams_or_types_is_never_shown(
+        qtbot: Any, streams_panel: StreamsPanel, bank_store: str) -> None:
+    store = open_store(bank_store, read_only=True)
+    try:
+        streams_panel.set_store(store)
+        streams_panel.set_store(None)  # closed before the answers came
+        qtbot.wait(300)
+        assert streams_panel.model.rowCount() == 0 and not streams_panel.model.is_loading()
+        combo = streams_panel.type_combo
+        assert [combo.itemText(i) for i in range(combo.count())] in ([], ["All types"])
+    finally:
+        store.close()
+
+
 def test_selecting_a_stream_not_loaded_yet_loads_pages_off_the_ui_thread(
         qtbot: Any, streams_panel: StreamsPanel, many_accounts_store: str) -> None:
     store = open_store(many_accounts_store, read_only=True)
