@@ -154,10 +154,6 @@ class StreamsModel(QAbstractTableModel):
     def sort_section(sort: SortKey) -> int:
         return _SORT_COLUMNS.index(sort.column)
 
-    def _off_thread(self) -> bool:
-        """With a loader, every read runs on it (none on the UI thread)."""
-        return self._loader is not None
-
     def _first(self, store: EventStore) -> Callable[[], tuple[int, list[StreamInfo]]]:
         """What a reload reads: (total, first page); the loader runs it."""
         kind, pattern, sort, as_of = self._aggregate_type, self._pattern, self._sort, self._as_of
@@ -231,7 +227,7 @@ class StreamsModel(QAbstractTableModel):
             return store.streams_sorted(sort, after=after, aggregate_type=kind,
                                         pattern=pattern, limit=PAGE_SIZE)
 
-        if self._off_thread() and self._loader is not None:
+        if self._loader is not None:  # every read of the window's list runs on it
             self._loading = True
             self._loader.submit(page, self._on_page, self._on_failed)
             return
