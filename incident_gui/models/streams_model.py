@@ -2,10 +2,12 @@
 
 The default order is last activity, newest first: what just changed is on top. A header
 click sorts by that column instead (the store sorts; each page continues after the cursor
-of the last loaded row). Unfiltered (or filtered by type) pages in an indexed order are
-read on the UI thread — a keyset page takes a few milliseconds. A text/glob pattern, or an
-order no index gives (version, event count), scans the streams: with a loader, counting
-and paging then run off the UI thread.
+of the last loaded row). With a loader (the window's), the count and every page are read
+on the loader's thread, never on the UI thread; meanwhile `is_loading()` is True (the
+panel says "Sorting…" or "Filtering…"), and an answer overtaken by another store, filter
+or order is dropped. The first page of a store just opened is read with the open
+(`read_first_streams`, on the opener's worker) and handed to `set_store`. A bare model
+(no loader) reads where it is called.
 
 As of a past position (`set_as_of`), the rows are the streams as they stood then (version,
 event count and last time counting only the events up to it), in aggregate id order, read
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -35,7 +38,8 @@ from incident_gui.models.sort_order import SortedRows
 from incident_gui.presentation.formatting import local_time, utc_tooltip
 from incident_gui.tasks.query_lane import QueryLane, Requests
 
-__all__ = ["LAST_ACTIVITY", "STREAM_ROLE", "StreamsModel", "pattern_matches"]
+__all__ = ["LAST_ACTIVITY", "STREAM_ROLE", "FirstStreams", "StreamsModel", "pattern_matches",
+           "read_first_streams"]
 
 STREAM_ROLE = Qt.ItemDataRole.UserRole + 2
 PAGE_SIZE = 500
@@ -43,9 +47,6 @@ _COLUMNS = ("Aggregate", "Type", "Version", "Events", "Last recorded")
 _SORT_COLUMNS = ("aggregate_id", "aggregate_type", "version", "event_count", "last_position")
 LAST_ACTIVITY = SortKey("last_position", descending=True)
 ID_ORDER = SortKey("aggregate_id", descending=False)  # the only order of the past
-# Orders a page reads by index (last activity walks the events by position): fast enough
-# for the UI thread. Others sort every stream, on the loader thread.
-_INDEXED_ORDERS = ("aggregate_id", "aggregate_type", "last_position")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -56,6 +57,22 @@ def pattern_matches(aggregate_id: str, pattern: str | None) -> bool:
     if "*" in pattern or "?" in pattern:
         return fnmatch.fnmatchcase(aggregate_id.lower(), pattern.lower())
     return pattern.lower() in aggregate_id.lower()
+
+
+@dataclass(frozen=True)
+class FirstStreams:
+    """What the streams list first shows of a store: unfiltered, last activity first."""
+
+    total: int
+    page: list[StreamInfo]
+    aggregate_types: list[str]
+
+
+def read_first_streams(store: EventStore) -> FirstStreams:
+    """The first page, the count and the aggregate types (blocking: on a worker)."""
+    return FirstStreams(store.stream_count(),
+                        store.streams_sorted(LAST_ACTIVITY, limit=PAGE_SIZE),
+                        store.aggregate_types())
 
 
 def _rows(sort: SortKey) -> SortedRows[StreamInfo]:
@@ -83,16 +100,28 @@ class StreamsModel(QAbstractTableModel):
         self._as_of: int | None = None
 
     # -- configuration ----------------------------------------------------------------
-    def set_store(self, store: EventStore | None) -> None:
-        """Show `store`'s streams now (another store starts in the present)."""
+    def set_store(self, store: EventStore | None, first: FirstStreams | None = None) -> None:
+        """Show `store`'s streams (another store starts in the present); `first`, read
+        with the open, is shown at once if it is what the filter and order ask for."""
         self._store = store
         self._as_of = None
-        self.reload()
+        if first is None or self._pattern or self._aggregate_type or self._sort != LAST_ACTIVITY:
+            self.reload()
+            return
+        self.beginResetModel()
+        if self._loader is not None:
+            self._loader.reset()
+        self._rows, self._loading, self._total = _rows(self._sort), False, first.total
+        self.endResetModel()
+        self._add_page(first.page)
+        self.sig_loaded.emit()
 
-    def set_filter(self, pattern: str | None, aggregate_type: str | None) -> None:
+    def set_filter(self, pattern: str | None, aggregate_type: str | None, *,
+                   reload: bool = True) -> None:
         self._pattern = pattern or None
         self._aggregate_type = aggregate_type or None
-        self.reload()
+        if reload:
+            self.reload()
 
     @property
     def sort_key(self) -> SortKey:
@@ -125,12 +154,6 @@ class StreamsModel(QAbstractTableModel):
     def sort_section(sort: SortKey) -> int:
         return _SORT_COLUMNS.index(sort.column)
 
-    def _off_thread(self) -> bool:
-        """A pattern, or an order no index gives, scans the streams: read on the loader."""
-        return self._loader is not None and (
-            self._as_of is not None or bool(self._pattern)
-            or self._sort.column not in _INDEXED_ORDERS)
-
     def _first(self, store: EventStore) -> Callable[[], tuple[int, list[StreamInfo]]]:
         """What a reload reads: (total, first page); the loader runs it."""
         kind, pattern, sort, as_of = self._aggregate_type, self._pattern, self._sort, self._as_of
@@ -149,17 +172,15 @@ class StreamsModel(QAbstractTableModel):
             self._loader.reset()
         self._rows = _rows(self.sort_key)
         self._loading = False
-        store, kind, pattern = self._store, self._aggregate_type, self._pattern
+        store = self._store
         if store is None:
             self._total = 0
-        elif self._off_thread() and self._loader is not None:
+        elif self._loader is not None:
             self._total, self._loading = 0, True
             self._loader.submit(self._first(store), self._on_first, self._on_failed)
-        elif self._as_of is not None:  # no loader (a bare model): read here
+        else:  # no loader (a bare model): read here
             self._total, page = self._first(store)()
             self._rows.extend(page)
-        else:
-            self._total = store.stream_count(aggregate_type=kind, pattern=pattern)
         self.endResetModel()
         if self.canFetchMore(QModelIndex()):
             self.fetchMore(QModelIndex())
@@ -206,7 +227,7 @@ class StreamsModel(QAbstractTableModel):
             return store.streams_sorted(sort, after=after, aggregate_type=kind,
                                         pattern=pattern, limit=PAGE_SIZE)
 
-        if self._off_thread() and self._loader is not None:
+        if self._loader is not None:  # every read of the window's list runs on it
             self._loading = True
             self._loader.submit(page, self._on_page, self._on_failed)
             return

@@ -16,6 +16,9 @@ the view is given another store, filter or order).
 
 The most recently submitted read runs first (what the user looks at now); a read
 submitted with a `key` replaces a queued one with the same key (that one is cancelled).
+
+A widget used on its own (no window to lend it a lane) makes `Requests(None)`: each read
+then runs on a one-shot `OperationWorker`, with the same tickets and callbacks.
 """
 
 from __future__ import annotations
@@ -28,9 +31,15 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal
 
 from incident_core.progress import Progress
-from incident_gui.tasks.workers import Outcome, call_operation, describe_exception, drive
+from incident_gui.tasks.workers import (
+    OperationWorker,
+    Outcome,
+    call_operation,
+    describe_exception,
+    drive,
+)
 
-__all__ = ["Failed", "QueryLane", "Requests", "Ticket"]
+__all__ = ["Failed", "QueryLane", "Requests", "Ticket", "run_alone"]
 
 _IDLE_WAIT_S = 0.25
 Failed = Callable[[str, str], None]  # message, details
@@ -47,6 +56,7 @@ class Ticket:
         self._cancel = threading.Event()
         self.outcome = Outcome()
         self.delivered = False
+        self.slot: Hashable | None = None  # its key, as its `Requests` gave it
 
     def cancel(self) -> None:
         """Drop the request: if it has not run it will not; its callbacks never run."""
@@ -153,10 +163,28 @@ class QueryLane(QObject):
             ticket.deliver()
 
 
-class Requests:
-    """A view's reads on a lane, cancelled together when what it shows changes."""
+def run_alone(function: Callable[[], Any], done: Callable[[Any], None],
+              failed: Failed) -> Ticket:
+    """One read on its own worker thread (for a widget without a lane)."""
+    ticket = Ticket(function, done, failed)
+    worker: OperationWorker[Any] = OperationWorker(lambda: call_operation(function))
 
-    def __init__(self, lane: QueryLane) -> None:
+    def ended(kind: str, result: object = None) -> None:
+        ticket.outcome.kind, ticket.outcome.result = kind, result
+        ticket.outcome.error = worker.exception
+        ticket.deliver()
+
+    worker.signals.finished.connect(lambda result: ended("finished", result))
+    worker.signals.errored.connect(lambda _message, _details: ended("errored"))
+    worker.start()
+    return ticket
+
+
+class Requests:
+    """A view's reads on a lane (None: each on its own worker), cancelled together when
+    what it shows changes."""
+
+    def __init__(self, lane: QueryLane | None) -> None:
         self.lane = lane
         self._tickets: list[Ticket] = []
 
@@ -164,7 +192,15 @@ class Requests:
                failed: Failed, *, key: Hashable | None = None) -> Ticket:
         self._tickets = [t for t in self._tickets if t.pending]
         slot = None if key is None else (id(self), key)  # never another view's key
-        ticket = self.lane.submit(function, done, failed, key=slot)
+        if self.lane is None:
+            if key is not None:  # a newer read of the same thing: the older is stale
+                for older in self._tickets:
+                    if older.slot == slot:
+                        older.cancel()
+            ticket = run_alone(function, done, failed)
+            ticket.slot = slot
+        else:
+            ticket = self.lane.submit(function, done, failed, key=slot)
         self._tickets.append(ticket)
         return ticket
 

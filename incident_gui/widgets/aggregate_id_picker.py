@@ -1,5 +1,6 @@
 """Where a command goes: the stream selected elsewhere, a new id, or an existing stream of
-the command's aggregate type (a menu filled from the store when opened)."""
+the command's aggregate type (a menu filled from the store when opened: the streams are
+read off the UI thread, the menu says "Reading…" until they arrive)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import uuid
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QSizePolicy, QToolButton, QWidget
 
-from incident_core import Application
-from incident_core.errors import IncidentError
+from incident_core import Application, StreamInfo
+from incident_gui.tasks.query_lane import QueryLane, Requests
 
-__all__ = ["PICK_LIMIT", "AggregateIdPicker"]
+__all__ = ["PICK_LIMIT", "READING", "AggregateIdPicker"]
 
 PICK_LIMIT = 50
+READING = "Reading the streams…"
 
 
 class AggregateIdPicker(QWidget):
@@ -21,9 +23,11 @@ class AggregateIdPicker(QWidget):
 
     sig_chosen = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, lane: QueryLane | None = None
+                 ) -> None:
         super().__init__(parent)
         self.setObjectName("aggregateIdPicker")
+        self._reads = Requests(lane)
         self._app: Application | None = None
         self._aggregate_type: str | None = None
         self._selected: tuple[str, str] | None = None  # (aggregate id, aggregate type)
@@ -53,6 +57,8 @@ class AggregateIdPicker(QWidget):
 
     def set_target(self, app: Application | None, aggregate_type: str | None) -> None:
         """The open application and the aggregate type the current command addresses."""
+        if (app, aggregate_type) != (self._app, self._aggregate_type):
+            self._reads.reset()  # a list of other streams is coming: not for this menu
         self._app, self._aggregate_type = app, aggregate_type
         self._update()
 
@@ -80,16 +86,31 @@ class AggregateIdPicker(QWidget):
         if self._selected is not None:
             self.sig_chosen.emit(self._selected[0])
 
+    @property
+    def menu(self) -> QMenu:
+        return self._menu
+
     def fill_menu(self) -> None:
-        """The first existing streams of the aggregate type (read when the menu opens)."""
+        """The first existing streams of the aggregate type, read off the UI thread when
+        the menu opens; it says "Reading…" until they arrive."""
+        self._reads.reset()
         self._menu.clear()
         app, kind = self._app, self._aggregate_type
-        try:
-            streams = (app.store.streams(aggregate_type=kind, limit=PICK_LIMIT + 1)
-                       if app is not None and kind is not None else [])
-        except IncidentError as exc:
-            self._menu.addAction(f"Cannot list streams: {exc}").setEnabled(False)
+        if app is None or kind is None:
+            self._show_streams(kind, [])
             return
+        self._menu.addAction(READING).setEnabled(False)
+        store = app.store
+        self._reads.submit(lambda: store.streams(aggregate_type=kind, limit=PICK_LIMIT + 1),
+                           lambda streams: self._show_streams(kind, streams),
+                           self._read_failed)
+
+    def _read_failed(self, message: str, _details: str) -> None:
+        self._menu.clear()
+        self._menu.addAction(f"Cannot list streams: {message}").setEnabled(False)
+
+    def _show_streams(self, kind: str | None, streams: list[StreamInfo]) -> None:
+        self._menu.clear()
         if not streams:
             self._menu.addAction(f"No {kind} streams yet").setEnabled(False)
         for info in streams[:PICK_LIMIT]:

@@ -8,7 +8,8 @@ and emits `sig_dispatched(list[RecordedEvent])` with all of them. Both run in a 
 thread (a SQLite writer may wait seconds for a busy lock) with the buttons disabled.
 Only the domain's public commands are listed unless "Show all commands" is checked; each
 command type starts from its own defaults; the aggregate id can be the selected stream, a
-new id or an existing stream of the command's aggregate type.
+new id or an existing stream of the command's aggregate type (both read off the UI thread,
+on the lane the window lends, or on one-shot workers for a panel on its own).
 The buttons are also disabled while the input is invalid, so invalid input never reaches the
 application; a read-only store can preview but not dispatch. A rejection is shown in the
 domain's words (`Domain.rejection_messages`) with its detail; an error raised by domain code
@@ -17,7 +18,6 @@ opens an error dialog with the traceback as details.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -37,21 +37,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core import Accepted, Application, Conflicted, Preview, Rejected
-from incident_core.errors import IncidentError
-from incident_gui.tasks.workers import OperationWorker, call_operation
+from incident_core import Accepted, Application, Preview, StreamInfo
+from incident_gui.tasks.query_lane import QueryLane, Requests
+from incident_gui.tasks.workers import OperationWorker, call_operation, run_operation
 from incident_gui.widgets import dialogs
 from incident_gui.widgets.aggregate_id_picker import AggregateIdPicker
 from incident_gui.widgets.command_form import CommandForm, error_color
 from incident_gui.widgets.command_outcome import (
     DispatchOutcome,
-    cascade_summary,
     describe_rejection,
     dispatch_with_cascade,
-    heading,
-    preview_html,
-    recorded_html,
-    rejection_html,
+)
+from incident_gui.widgets.command_results import (
+    command_doc,
+    dispatched_view,
+    failed_html,
+    preview_view,
 )
 from incident_gui.widgets.panel_shortcuts import host_binds_shortcut, panel_shortcut
 
@@ -66,14 +67,15 @@ class CommandPanel(QWidget):
     sig_dispatched = Signal(object)  # list[RecordedEvent]: the command's and its cascade's
     sig_event_requested = Signal(str)  # an event id: a link in the result was clicked
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, lane: QueryLane | None = None
+                 ) -> None:
         super().__init__(parent)
         self.setObjectName("commandPanel")
+        self._lookups = Requests(lane)  # the type of a stream chosen elsewhere
         self._app: Application | None = None
         self._read_only = False
         self._busy = False
         self._generation = 0
-        self._worker: OperationWorker[Any] | None = None
         self._build()
         self._update_buttons()
 
@@ -89,18 +91,24 @@ class CommandPanel(QWidget):
         self._show_all.setObjectName("showAllCommands")
         self._show_all.setToolTip("Also list the commands process managers send (internal)")
         self._show_all.toggled.connect(self._on_show_all)
-        self._picker = AggregateIdPicker(self)
-        self._picker.sig_chosen.connect(self._fill_aggregate_id)
+        self._picker = AggregateIdPicker(self, lane=self._lookups.lane)
         self._about = QLabel(self)
         self._about.setObjectName("commandDescription")
         self._about.setWordWrap(True)
         self._about.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self._form = CommandForm(self)
+        self._form = form = CommandForm(self)
         self._form.sig_validity_changed.connect(lambda _valid: self._update_buttons())
+        self._picker.sig_chosen.connect(
+            lambda chosen: form.set_field_value("aggregate_id", chosen))
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self._form)
+        self._build_actions()
+        self._layout(scroll)
+
+    def _build_actions(self) -> None:
+        """Preview, Dispatch, the status line and the result."""
         self._preview_button = QPushButton("Preview", self)
         self._preview_button.setObjectName("previewButton")
         self._preview_button.setToolTip("Show what the command would record; writes nothing")
@@ -119,7 +127,6 @@ class CommandPanel(QWidget):
         self._result.setWordWrapMode(QTextOption.WrapMode.WordWrap)  # never mid-word
         self._result.anchorClicked.connect(self._on_link)
         self._result.setPlaceholderText("Results of Preview and Dispatch appear here.")
-        self._layout(scroll)
 
     def _layout(self, scroll: QScrollArea) -> None:
         top = QHBoxLayout()
@@ -156,6 +163,7 @@ class CommandPanel(QWidget):
         """Show the commands of `app`'s domain (None: nothing is open)."""
         self._app = app
         self._generation += 1
+        self._lookups.reset()
         self._set_busy(False)
         self._result.clear()
         self._status.clear()
@@ -188,21 +196,28 @@ class CommandPanel(QWidget):
 
     def set_aggregate_id(self, aggregate_id: str, aggregate_type: str | None = None) -> None:
         """The stream selected elsewhere: offered for any command of its aggregate type, and
-        filled in now unless it is a stream of another type. Give `aggregate_type` when it
-        is known (the streams list has it): the stream is then not read on this thread."""
-        kind = aggregate_type
-        if kind is None and self._app is not None:
-            try:
-                info = self._app.store.stream(aggregate_id)
-            except IncidentError:
-                info = None
-            kind = info.aggregate_type if info is not None else None
+        filled in unless it is a stream of another type. Without `aggregate_type` the
+        stream is read off the UI thread; the form keeps its value until it is known."""
+        self._lookups.reset()  # an older lookup's answer is stale now
+        app = self._app
+        if aggregate_type is not None or app is None:
+            self._offer(aggregate_id, aggregate_type)
+            return
+        store = app.store
+
+        def found(info: StreamInfo | None) -> None:
+            self._offer(aggregate_id, None if info is None else info.aggregate_type)
+        self._lookups.submit(lambda: store.stream(aggregate_id), found,
+                             lambda _message, _details: found(None))
+
+    def lookup_pending(self) -> bool:
+        """A stream chosen elsewhere is being read (its type decides where it goes)."""
+        return self._lookups.busy()
+
+    def _offer(self, aggregate_id: str, kind: str | None) -> None:
         self._picker.set_selected(aggregate_id, kind)
         if kind is None or self._picker.selected_fits():
             self._form.set_field_value("aggregate_id", aggregate_id)
-
-    def _fill_aggregate_id(self, aggregate_id: str) -> None:
-        self._form.set_field_value("aggregate_id", aggregate_id)
 
     @property
     def form(self) -> CommandForm:
@@ -222,17 +237,17 @@ class CommandPanel(QWidget):
         public = [name for name in domain.public_command_names if name in domain.command_types]
         internal = [name for name in domain.command_types if name not in public]
         for name in public:
-            self._combo.addItem(name, name)
-            self._combo.setItemData(self._combo.count() - 1, _doc(app, name),
-                                    Qt.ItemDataRole.ToolTipRole)
+            self._add_command(name, command_doc(domain, name))
         self._show_all.setVisible(bool(internal))
         if internal and self._show_all.isChecked():
             self._combo.insertSeparator(self._combo.count())
             for name in internal:
-                self._combo.addItem(name, name)
-                tip = "Internal: normally dispatched by a process manager.\n" + _doc(app, name)
-                self._combo.setItemData(self._combo.count() - 1, tip.strip(),
-                                        Qt.ItemDataRole.ToolTipRole)
+                self._add_command(name, "Internal: normally dispatched by a process manager."
+                                  f"\n{command_doc(domain, name)}".strip())
+
+    def _add_command(self, name: str, tip: str) -> None:
+        self._combo.addItem(name, name)
+        self._combo.setItemData(self._combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
 
     def _on_show_all(self, _checked: bool) -> None:
         self._refill(self._combo.currentData())
@@ -245,7 +260,7 @@ class CommandPanel(QWidget):
         ctype = app.domain.command_types.get(name) if app is not None and name else None
         self._picker.set_target(app, app.domain.aggregate_for(ctype).name
                                 if app is not None and ctype is not None else None)
-        about = _doc(app, name) if app is not None and name else ""
+        about = command_doc(app.domain, name) if app is not None and name else ""
         if app is not None and name and name not in app.domain.public_command_names:
             about = f"Internal command (normally sent by a process manager). {about}"
         self._about.setText(about)
@@ -285,70 +300,41 @@ class CommandPanel(QWidget):
                   "Recording…")
 
     def _run(self, call: Callable[[], Any], done: Callable[[Any], None], message: str) -> None:
+        """`call` on a worker; its answer is dropped if another store was opened since."""
         generation = self._generation
-        worker: OperationWorker[Any] = OperationWorker(lambda: call_operation(call))
-        self._worker = worker
 
         def finished(result: object) -> None:
             if generation == self._generation:
-                self._finish(done, result)
+                self._set_busy(False)
+                done(result)
 
         def errored(message: str, _details: str) -> None:
             if generation == self._generation:
                 self._failed(worker, message)
 
-        worker.signals.finished.connect(finished)
-        worker.signals.errored.connect(errored)
         self._set_busy(True, message)
-        worker.start()
-
-    def _finish(self, done: Callable[[Any], None], result: Any) -> None:
-        self._worker = None
-        self._set_busy(False)
-        done(result)
+        worker = run_operation(lambda: call_operation(call), done=finished, failed=errored)
 
     def _failed(self, worker: OperationWorker[Any], message: str) -> None:
-        self._worker = None
         self._set_busy(False, "Failed")
-        self._show_html(f"<p><b style='color:{self._red()}'>Failed:</b> "
-                        f"{html.escape(message)}</p><p>Nothing was recorded.</p>")
+        self._show_html(failed_html(message, self._red()))
         if worker.exception is not None:
             dialogs.show_exception(self, "The command failed", worker.exception)
 
     def _show_dispatched(self, outcome: DispatchOutcome) -> None:
-        result = outcome.result
-        if isinstance(result, Accepted) and self._app is not None:
-            summary = cascade_summary(self._app.domain, result.events, outcome.cascade)
-            self._status.setText(summary.split(";")[0])
-            body = heading(summary) + recorded_html(result.events)
-            if outcome.cascade:
-                body += "<p><b>Then, in the same correlation</b></p>"
-                body += recorded_html(outcome.cascade)
-            self._show_html(body)
+        shown = None if self._app is None else dispatched_view(self._app.domain, outcome,
+                                                               self._red())
+        if shown is not None:
+            self._status.setText(shown[0])
+            self._show_html(shown[1])
+        if isinstance(outcome.result, Accepted):
             self.sig_dispatched.emit(outcome.all_events)
-        elif isinstance(result, Rejected):
-            self._status.setText("Rejected")
-            self._show_html(self._rejection_html("Rejected", result))
-        elif isinstance(result, Conflicted):
-            self._status.setText("Conflict")
-            self._show_html(
-                f"<p><b style='color:{self._red()}'>Conflict:</b> other writers kept changing "
-                f"{html.escape(result.aggregate_id)}; gave up after {result.attempts} "
-                "attempts.</p><p>Nothing was recorded. Try again.</p>")
 
     def _show_preview(self, preview: Preview) -> None:
-        if preview.rejection is not None:
-            self._status.setText("Preview: would be rejected")
-            self._show_html(self._rejection_html("Would be rejected", preview.rejection)
-                            + "<p>Preview only: nothing was recorded.</p>")
-            return
-        self._status.setText("Preview: nothing recorded")
         if self._app is not None:
-            self._show_html(preview_html(self._app.domain, preview))
-
-    def _rejection_html(self, title: str, rejection: Rejected) -> str:
-        messages = self._app.domain.rejection_messages if self._app is not None else None
-        return rejection_html(title, rejection, messages, self._red())
+            status, body = preview_view(self._app.domain, preview, self._red())
+            self._status.setText(status)
+            self._show_html(body)
 
     def _on_link(self, url: QUrl) -> None:
         kind, _, target = url.toString().partition(":")
@@ -361,9 +347,3 @@ class CommandPanel(QWidget):
     def _show_html(self, body: str) -> None:
         self._result.setHtml(body)
 
-
-def _doc(app: Application | None, name: str) -> str:
-    if app is None or name not in app.domain.command_types:
-        return ""
-    doc = app.domain.command_types[name].__doc__ or ""
-    return doc.strip().split("\n\n")[0].replace("\n", " ")

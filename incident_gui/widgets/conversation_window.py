@@ -1,5 +1,7 @@
 """`ConversationWindow`: the causation graph of a conversation with its tool bar (fit, zoom,
-export SVG / PNG) and a one-line summary; a separate window beside the inspector."""
+export SVG / PNG) and a one-line summary; a separate window beside the inspector. The
+conversation is traced off the UI thread (`show_for`); the summary says "Tracing…" until
+it arrives, and an answer overtaken by a newer request is dropped."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core import Application, IncidentError
+from incident_core import Application
 from incident_core.operations.trace import Conversation, trace_app
 from incident_gui.presentation.naming import named
+from incident_gui.tasks.query_lane import QueryLane, Requests, Ticket
 from incident_gui.widgets.conversation_items import STANDING_OUT
 from incident_gui.widgets.conversation_view import ConversationView
 
@@ -31,9 +34,11 @@ class ConversationWindow(QWidget):
 
     sig_event_clicked = Signal(object)  # RecordedEvent
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, lane: QueryLane | None = None
+                 ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("conversationWindow")
+        self._reads = Requests(lane)
         self.setWindowTitle("Conversation")
         self.resize(1100, 520)
         self.view = ConversationView(self)
@@ -73,16 +78,25 @@ class ConversationWindow(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.legend)
 
-    def show_for(self, app: Application, ident: str) -> Conversation | None:
-        """Trace `ident` (event id or correlation id) and draw it; None if it failed."""
-        try:
-            conversation = trace_app(app, ident)
-        except IncidentError as exc:
-            self.view.set_conversation(None)
-            self.summary.setText(str(exc))
-            return None
-        self.set_conversation(conversation)
-        return conversation
+    def show_for(self, app: Application, ident: str) -> Ticket:
+        """Trace `ident` (event id or correlation id) off the UI thread, then draw it; the
+        graph shown so far stays until then. A failure is shown in the summary."""
+        self._reads.reset()  # an older request's answer is stale now
+        self.summary.setText(f"Tracing {ident}…")
+        return self._reads.submit(lambda: trace_app(app, ident), self.set_conversation,
+                                  self._trace_failed)
+
+    def _trace_failed(self, message: str, _details: str) -> None:
+        self.view.set_conversation(None)
+        self.summary.setText(message)
+
+    def is_tracing(self) -> bool:
+        return self._reads.busy()
+
+    def clear(self) -> None:
+        """Another store: drop the graph and any trace still on its way."""
+        self._reads.reset()
+        self.set_conversation(None)
 
     def set_conversation(self, conversation: Conversation | None) -> None:
         self.view.set_conversation(conversation)

@@ -28,9 +28,10 @@ from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.changed_rows import ROW_ROLE, add_changed_rows
 from incident_gui.widgets.json_tree import JsonTree, tree_children
 
-__all__ = ["EVENT_ID_ROLE", "EventDetail"]
+__all__ = ["EVENT_ID_ROLE", "RELATED_EVENT_ROLE", "EventDetail"]
 
 EVENT_ID_ROLE = Qt.ItemDataRole.UserRole + 5
+RELATED_EVENT_ROLE = Qt.ItemDataRole.UserRole + 6  # the RecordedEvent itself (as read)
 RELATED_LIMIT = 500
 _BADGE_STYLE = ("QLabel { background: #b45309; color: white; border-radius: 4px;"
                 " padding: 1px 6px; font-weight: bold; }")
@@ -270,6 +271,7 @@ class EventDetail(QWidget):
             item.setData(2, Qt.ItemDataRole.UserRole, related.position)
             item.setIcon(0, type_icon(related.event_type))
             item.setData(0, EVENT_ID_ROLE, related.event_id)
+            item.setData(0, RELATED_EVENT_ROLE, related)  # its menu reads nothing again
             if self._event is not None and related.event_id == self._event.event_id:
                 font = item.font(0)
                 font.setItalic(True)

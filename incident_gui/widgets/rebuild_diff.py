@@ -60,11 +60,12 @@ class PositionDiff(QWidget):
         layout.addWidget(self.table, 1)
         self.diff: RowDiff | None = None
 
-    def set_application(self, app: Application | None) -> None:
+    def set_application(self, app: Application | None, head: int = 0) -> None:
+        """The open application and its head (read off the UI thread when it opened)."""
         self._app = app
         self.projection.clear()
         self.projection.addItems([] if app is None else sorted(app.domain.projections))
-        self.set_head(0 if app is None else app.store.head())
+        self.set_head(head)
         self.table.setRowCount(0)
         self.summary.clear()
 

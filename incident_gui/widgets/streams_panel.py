@@ -2,11 +2,16 @@
 
 `show_as_of(position)` lists the streams as they stood after a past position (ordered by
 aggregate id; the filters still apply; live changes wait), `show_as_of(None)` returns to
-the present in the order chosen before."""
+the present in the order chosen before.
+
+Nothing here reads the store on the UI thread: the list and the aggregate types are read
+on the panel's loader lane (the first page of a store comes with its open), and
+`select_aggregate` of a stream not loaded yet looks it up there, then loads pages until
+it shows up, and selects it when it does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -21,9 +26,14 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import EventStore, StreamInfo
-from incident_gui.models.streams_model import ID_ORDER, LAST_ACTIVITY, StreamsModel
+from incident_gui.models.streams_model import (
+    ID_ORDER,
+    LAST_ACTIVITY,
+    FirstStreams,
+    StreamsModel,
+)
 from incident_gui.presentation.naming import named
-from incident_gui.tasks.query_lane import QueryLane
+from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.column_fit import ColumnFitter
 from incident_gui.widgets.event_table import RowTable
 
@@ -43,6 +53,9 @@ class StreamsPanel(QWidget):
         self.setObjectName("streamsPanel")
         self._store: EventStore | None = None
         self._loader = QueryLane("streamsLoader", self)
+        self._types_read = Requests(self._loader)
+        self._seek = Requests(self._loader)  # a stream to select, not loaded yet
+        self._wanted: tuple[StreamInfo, int] | None = None  # it, and pages left to load
         self.model = StreamsModel(self, loader=self._loader)
         self.filter_edit = named(QLineEdit(), "streamFilter")
         self.filter_edit.setPlaceholderText("Filter aggregates: text or glob (acc-*)")
@@ -65,6 +78,8 @@ class StreamsPanel(QWidget):
         self.model.sig_failed.connect(self._on_failed)
         self._reselect: str | None = None  # kept across a move in time, selected on load
         self.model.sig_loaded.connect(self._select_again)
+        self.model.sig_loaded.connect(self._seek_step)
+        self.model.modelAboutToBeReset.connect(self._forget_seek)
         self._layout()
 
     def _setup_view(self) -> None:
@@ -104,11 +119,16 @@ class StreamsPanel(QWidget):
         layout.addWidget(self.count_label)
 
     # -- public API ---------------------------------------------------------------------
-    def set_store(self, store: EventStore | None) -> None:
+    def set_store(self, store: EventStore | None, first: FirstStreams | None = None) -> None:
+        """Show `store`'s streams; `first` (read with the open) is shown at once."""
         self._store = store
-        self._fill_types()
-        self.model.set_filter(self.filter_edit.text().strip(), self._aggregate_type())
-        self.model.set_store(store)  # another store starts in the present
+        if first is not None:
+            self._fill_types(first.aggregate_types)
+        else:
+            self._read_types()
+        self.model.set_filter(self.filter_edit.text().strip(), self._aggregate_type(),
+                              reload=False)  # set_store reads
+        self.model.set_store(store, first)  # another store starts in the present
         self._live_header()
 
     def show_as_of(self, position: int | None) -> None:
@@ -143,12 +163,23 @@ class StreamsPanel(QWidget):
         self.view.setSortingEnabled(True)
 
     def refresh(self) -> None:
-        """Reload from the store, keeping the filter and (if still loaded) the selection."""
-        selected = self.selected_aggregate()
-        self._fill_types()
+        """Reload from the store, keeping the filter and the selection (selected again
+        when its page arrives)."""
+        self._reselect = self.selected_aggregate()
+        self._read_types()
         self.model.reload()
-        if selected is not None:
-            self.select_aggregate(selected)
+        self._select_again()
+
+    def when_listed(self, then: Callable[[], None]) -> None:
+        """Run `then` once the list shows what it is reading (now, if it is not reading)."""
+        if not self.model.is_loading():
+            then()
+            return
+
+        def once() -> None:
+            self.model.sig_loaded.disconnect(once)
+            then()
+        self.model.sig_loaded.connect(once)
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -159,24 +190,62 @@ class StreamsPanel(QWidget):
         return None if info is None else info.aggregate_id
 
     def select_aggregate(self, aggregate_id: str, *, max_pages: int = 20) -> bool:
-        """Select a stream, loading pages until it shows up; False if it is not listed."""
+        """Select a stream; True if it is loaded and selected now. One not loaded yet is
+        read off the UI thread (where it sorts), then pages are loaded until it shows up
+        (at most `max_pages`) and it is selected then; False meanwhile, and if it is not
+        listed (filtered out, or no such stream)."""
         row = self.model.row_of(aggregate_id)
-        target = None if row is not None or self._store is None else \
-            self._store.stream(aggregate_id)
-        for _page in range(max_pages):
-            passed = target is None or self.model.loaded_past(target)
-            if row is not None or passed or not self.model.canFetchMore(QModelIndex()):
-                break
-            self.model.fetchMore(QModelIndex())
-            row = self.model.row_of(aggregate_id)
-        if row is None:
+        self._forget_seek()
+        if row is not None:
+            self._select(row)
+            return True
+        store = self._store
+        if store is None or not (self.model.is_loading()
+                                 or self.model.canFetchMore(QModelIndex())):
             return False
+        self._seek.submit(lambda: store.stream(aggregate_id),
+                          lambda info: self._seek_from(info, max_pages), self._seek_failed)
+        return False
+
+    def seeking(self) -> bool:
+        """A stream asked for by `select_aggregate` is still being looked for."""
+        return self._seek.busy() or self._wanted is not None
+
+    def _seek_from(self, info: StreamInfo | None, pages: int) -> None:
+        if info is not None:
+            self._wanted = (info, pages)
+            self._seek_step()
+
+    def _seek_step(self) -> None:
+        """The next step towards the stream wanted: select it, load a page, or give up."""
+        if self._wanted is None or self.model.is_loading():
+            return  # a page is on its way: its arrival calls this again
+        info, pages = self._wanted
+        row = self.model.row_of(info.aggregate_id)
+        if row is not None or pages <= 0 or self.model.loaded_past(info) \
+                or not self.model.canFetchMore(QModelIndex()):
+            self._wanted = None
+            if row is not None:
+                self._select(row)
+            return
+        self._wanted = (info, pages - 1)
+        self.model.fetchMore(QModelIndex())
+        if not self.model.is_loading():  # a bare model read it here
+            self._seek_step()
+
+    def _seek_failed(self, message: str, _details: str) -> None:
+        self.count_label.setText(f"Could not find the stream: {message}")
+
+    def _forget_seek(self) -> None:
+        self._seek.reset()
+        self._wanted = None
+
+    def _select(self, row: int) -> None:
         index = self.model.index(row, 0)
         self.view.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows)
         self.view.scrollTo(index)
-        return True
 
     def clear_selection(self) -> None:
         """Select nothing, quietly (the timeline shows a stream this list does not)."""
@@ -197,8 +266,9 @@ class StreamsPanel(QWidget):
     def apply_changes(self, infos: Iterable[StreamInfo], new_ids: set[str]) -> None:
         infos = list(infos)
         self.model.apply_changes(infos, new_ids)
-        if {info.aggregate_type for info in infos} - set(self._types()):
-            self._fill_types()
+        known = set(self._types())
+        if {info.aggregate_type for info in infos} - known:  # new types: no read needed
+            self._fill_types(sorted(known | {info.aggregate_type for info in infos}))
 
     # -- internals ----------------------------------------------------------------------
     def _types(self) -> list[str]:
@@ -207,8 +277,17 @@ class StreamsPanel(QWidget):
     def _aggregate_type(self) -> str | None:
         return None if self.type_combo.currentIndex() <= 0 else self.type_combo.currentText()
 
-    def _fill_types(self) -> None:
-        types = [] if self._store is None else self._store.aggregate_types()
+    def _read_types(self) -> None:
+        """The aggregate types of the store, read on the loader (kept until they arrive)."""
+        self._types_read.reset()
+        store = self._store
+        if store is None:
+            self._fill_types([])
+            return
+        self._types_read.submit(store.aggregate_types, self._fill_types,
+                                lambda _message, _details: None)  # the list says why
+
+    def _fill_types(self, types: list[str]) -> None:
         if types == self._types():
             return
         current = self._aggregate_type()

@@ -61,10 +61,11 @@ class TimeControl(QWidget):
         self.now.clicked.connect(self.back_to_now)
         self.set_application(None)
 
-    def set_application(self, app: Application | None) -> None:
+    def set_application(self, app: Application | None, head: int = 0) -> None:
+        """The open application and its head (read off the UI thread when it opened)."""
         self._app = app
         self.setEnabled(app is not None)
-        self.set_head(0 if app is None else app.store.head())
+        self.set_head(head)
         self.position = None
         self.now.setEnabled(False)
 

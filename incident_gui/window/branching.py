@@ -108,8 +108,8 @@ class BranchController(QObject):
     def branch_here(self) -> None:
         shown = self.window.event_detail.shown_event
         session = self.window.session
-        if session is not None:
-            self.branch_at(shown.position if shown is not None else session.app.store.head())
+        if session is not None:  # the head the window knows (no read on this thread)
+            self.branch_at(shown.position if shown is not None else self.window.updates.head)
 
     def branch_at(self, at: int) -> None:
         session = self.window.session
@@ -180,7 +180,7 @@ class BranchController(QObject):
         if made is None or self._busy():
             return
         self.current = None
-        self.window.close_store()
+        self.window.close_store_and_wait()  # its file is free then
         _remove(made.path)
         self.window.open_target(made.original, read_only=made.original_read_only)
         self._update()
@@ -196,7 +196,7 @@ class BranchController(QObject):
         made = self.current
         if made is None or self._busy() or path.exists():
             return False
-        self.window.close_store()
+        self.window.close_store_and_wait()  # its file is free then
         shutil.move(str(made.path), str(path))
         _remove(made.path)
         self.current = None

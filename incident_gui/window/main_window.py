@@ -2,8 +2,8 @@
 
 The window owns the open `Session`, the store opener, the live updates and the query
 lanes; each panel is a thin widget over core queries and knows nothing about the others.
-No store I/O runs here: opening runs on a worker (`StoreOpener`), reads on lanes, and
-changes arrive through `LiveUpdates`.
+No store I/O runs here: opening runs on a worker (`StoreOpener`), closing too
+(`StoreCloser`), reads on lanes, and changes arrive through `LiveUpdates`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QCloseEvent, QShowEvent
 
 from incident_gui.models.event_cells import type_icon
+from incident_gui.models.streams_model import FirstStreams
 from incident_gui.presentation.colors import use_domain_colors
 from incident_gui.session.settings import Settings
 from incident_gui.session.store_session import Session, demo_store_path, recent_entry
@@ -45,6 +46,7 @@ from incident_gui.window.live_updates import LiveUpdates
 from incident_gui.window.menus import WindowActions, build_actions
 from incident_gui.window.projections_host import ProjectionsHost
 from incident_gui.window.saga_views import install_saga_views
+from incident_gui.window.store_closer import StoreCloser
 from incident_gui.window.store_commands import StoreCommands
 from incident_gui.window.store_dialogs import for_the_window
 from incident_gui.window.store_notices import show_notices
@@ -81,6 +83,7 @@ class MainWindow(StoreCommands):
         self.status = StoreStatusBar(self)
         self.setStatusBar(self.status)
         self.opener = StoreOpener(self.status, self)
+        self.closer = StoreCloser(self.status, self)
         self.updates = LiveUpdates(self)
         self.sagas = install_saga_views(self)
         self._wire()
@@ -97,7 +100,7 @@ class MainWindow(StoreCommands):
         self.global_log_panel = GlobalLogPanel(lanes["logLoader"], self)
         self.event_detail = EventDetail(lanes["detailLoader"], self)
         self.state_view = StateView(lanes["stateLoader"], self)
-        self.command_panel = CommandPanel(self)
+        self.command_panel = CommandPanel(self, lane=lanes["detailLoader"])
         self.projection_panel = ProjectionPanel(self)
         self.projections = ProjectionsHost(self.projection_panel)
         self.store_activity = ActivityStrip("storeActivity", lanes["chartLoader"], self)
@@ -142,11 +145,12 @@ class MainWindow(StoreCommands):
         return self.opener.busy
 
     def _on_opened(self, opened: OpenedStore) -> None:
-        if self._shut_down:
-            opened.session.close()
+        if self._shut_down:  # an open that ended as the window closed: nobody shows it
+            self.closer.close(opened.session)
+            self.closer.finish()
             return
         target = opened.request.target
-        self._install(opened.session, opened.head)
+        self._install(opened.session, opened.head, opened.streams)
         self._notice = show_notices(self, self.status, opened.session,
                                     lambda: self.begin_open(target, read_only=False))
         entry = recent_entry(target)
@@ -177,9 +181,16 @@ class MainWindow(StoreCommands):
         self._report("Demo store", message, details)
 
     def close_store(self) -> None:
+        """Show no store; the one open is closed on a worker."""
         self._install(None)
 
-    def _install(self, session: Session | None, head: int = 0) -> None:
+    def close_store_and_wait(self) -> None:
+        """Close the store, and run the UI until it is (its file is free then)."""
+        self._install(None)
+        self.closer.wait()
+
+    def _install(self, session: Session | None, head: int = 0,
+                 streams: FirstStreams | None = None) -> None:
         self.updates.stop()
         previous, self.session = self.session, session
         if session is not None and (previous is None or previous.target != session.target):
@@ -187,9 +198,9 @@ class MainWindow(StoreCommands):
         if session is not None:
             use_domain_colors(session.app.domain.event_types)
             type_icon.cache_clear()
-        self._show_store(session, head)
-        if previous is not None:  # here, not on a worker: callers move its file next
-            previous.close()
+        self._show_store(session, head, streams)
+        if previous is not None:  # on a worker: whoever moves its file waits for it
+            self.closer.close(previous)
         self.status.clearMessage()
         self._show_status()
         if session is not None:
@@ -199,12 +210,14 @@ class MainWindow(StoreCommands):
             self._show_status()
             self._greet()
 
-    def _show_store(self, session: Session | None, head: int) -> None:
-        """Give every panel the store (`head`: read when it was opened, off this thread)."""
+    def _show_store(self, session: Session | None, head: int,
+                    streams: FirstStreams | None) -> None:
+        """Give every panel the store (`head`, `streams`: read with the open, off this
+        thread)."""
         app = None if session is None else session.app
         store = None if app is None else app.store
         knows = (lambda _t: True) if app is None else app.domain.knows_event
-        self.streams_panel.set_store(store)
+        self.streams_panel.set_store(store, streams)
         self.timeline_panel.set_store(store, knows)
         self.event_detail.set_store(store, knows)
         self.state_view.set_application(app)
@@ -219,7 +232,7 @@ class MainWindow(StoreCommands):
         self.projections.bind(app)
         self.actions_.rebuild.setEnabled(session is not None and not read_only)
         self.actions_.close_store.setEnabled(session is not None)
-        self.time_travel.set_session(session)
+        self.time_travel.set_session(session, head)
 
     def _read_totals(self) -> None:
         """The exact event count and the list of event types scan the events: on a big
@@ -310,13 +323,15 @@ class MainWindow(StoreCommands):
             self._seeder.abort()
         self.opener.cancel()
         self.updates.stop()
+        self.closer.finish()  # closes under way end first: cancel_all_workers spares nothing
         cancel_all_workers()
         for lane in self.lanes.values():
             lane.stop()
         self.streams_panel.stop()
-        if self.session is not None:
-            self.session.close()
+        if self.session is not None:  # closed on a worker; the closing window waits for it
+            self.closer.close(self.session)
             self.session = None
+            self.closer.finish()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -29,11 +29,18 @@ class WindowNavigation(WindowServices):
 
     def _greet(self) -> None:
         """Open on something alive: the demo's first account (or the first stream) with
-        its latest event selected, so the timeline, detail and state are filled at once."""
-        preferred = DEMO_FIRST_ACCOUNT if self._is_demo() else None
-        if preferred is None or not self.streams_panel.select_aggregate(preferred):
-            self.streams_panel.select_row(0)
-        self.timeline_panel.select_last()
+        its latest event selected, so the timeline, detail and state are filled at once
+        (once the list shows its first page: it normally comes with the open)."""
+        session = self.session
+
+        def greet() -> None:
+            if self.session is not session:
+                return  # another store was opened meanwhile
+            preferred = DEMO_FIRST_ACCOUNT if self._is_demo() else None
+            if preferred is None or not self.streams_panel.select_aggregate(preferred):
+                self.streams_panel.select_row(0)
+            self.timeline_panel.select_last()
+        self.streams_panel.when_listed(greet)
 
     def _is_demo(self) -> bool:
         return self.session is not None and self.session.target == str(demo_store_path())

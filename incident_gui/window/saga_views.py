@@ -67,7 +67,7 @@ class SagaViews(QObject):
             self.window.status.showMessage("Select an event to see its conversation", 5000)
             return None
         if self.graph is None:
-            self.graph = ConversationWindow(self.window)
+            self.graph = ConversationWindow(self.window, lane=self.window.lanes["sagaLoader"])
             self.graph.sig_event_clicked.connect(self._on_node_clicked)
         self.graph.show_for(session.app, ident)
         self.graph.show()
@@ -88,7 +88,7 @@ class SagaViews(QObject):
 
     def _on_store_changed(self) -> None:
         if self.graph is not None:
-            self.graph.set_conversation(None)
+            self.graph.clear()
         self._on_tab(self.window.side_tabs.currentIndex())
 
 

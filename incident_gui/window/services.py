@@ -29,6 +29,7 @@ from incident_gui.widgets.state_view import StateView
 from incident_gui.widgets.store_status import StoreStatusBar
 from incident_gui.widgets.streams_panel import StreamsPanel
 from incident_gui.widgets.timeline_panel import TimelinePanel
+from incident_gui.window.live_updates import LiveUpdates
 from incident_gui.window.projections_host import ProjectionsHost
 
 __all__ = ["Panels", "RowMenuHooks", "StoreActions", "WindowServices"]
@@ -84,6 +85,7 @@ class WindowServices(QMainWindow):
     settings: Settings
     lanes: dict[str, QueryLane]  # short reads off the UI thread, by group of views
     status: StoreStatusBar
+    updates: LiveUpdates  # its `head`: the newest position the window knows (no read)
     side_tabs: QTabWidget
     projections: ProjectionsHost
     actions_: StoreActions
@@ -117,6 +119,9 @@ class WindowServices(QMainWindow):
         raise NotImplementedError
 
     def close_store(self) -> None:
+        raise NotImplementedError
+
+    def close_store_and_wait(self) -> None:
         raise NotImplementedError
 
     def refresh(self) -> None:

@@ -3,7 +3,8 @@
 Opening reads and may write (migrations, the domain binding, a write transaction that
 finishes pending sagas), and loading a user's domain may take a while: all of it, and
 reading the head the views start from, runs on an `OperationWorker`. The status bar shows
-"Opening …" with a busy bar meanwhile; the UI thread keeps painting and answering.
+"Opening …" with a busy bar meanwhile; the UI thread keeps painting and answering. The
+first page of the streams list is read there too, so the window opens on a filled list.
 
 `begin(...)` starts an open and returns at once (menus, drops, start-up); `wait()` runs a
 local event loop until it ended, for callers that need the outcome (a script, a test,
@@ -21,6 +22,7 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QProgressBar, QStatusBar
 
 from incident_core.progress import Progress
+from incident_gui.models.streams_model import FirstStreams, read_first_streams
 from incident_gui.presentation.naming import named
 from incident_gui.session.store_session import Session, open_session
 from incident_gui.tasks.workers import OperationWorker, run_operation
@@ -41,6 +43,7 @@ class OpenedStore:
     request: OpenRequest
     session: Session
     head: int  # the store's head when opened: where the views start
+    streams: FirstStreams | None = None  # the first page of the streams list
 
 
 def open_store(request: OpenRequest) -> Generator[Progress, None, OpenedStore]:
@@ -49,11 +52,13 @@ def open_store(request: OpenRequest) -> Generator[Progress, None, OpenedStore]:
                            read_only=request.read_only, create=request.create)
     try:
         head = session.app.store.head()
-        yield Progress(1, 1)
+        yield Progress(1, 2)
+        streams = read_first_streams(session.app.store)
+        yield Progress(2, 2)
     except BaseException:  # cancelled (GeneratorExit) or failed: nobody will use it
         session.close()
         raise
-    return OpenedStore(request, session, head)
+    return OpenedStore(request, session, head, streams)
 
 
 class StoreOpener(QObject):

@@ -21,7 +21,7 @@ from incident_core import RecordedEvent
 from incident_core.operations.export_view import export_log, export_projection, export_stream
 from incident_core.store.open import sqlite_file
 from incident_gui.tasks.export_runner import ExportRunner
-from incident_gui.widgets.event_detail import EVENT_ID_ROLE
+from incident_gui.widgets.event_detail import RELATED_EVENT_ROLE
 
 if TYPE_CHECKING:
     from incident_gui.window.services import WindowServices
@@ -193,11 +193,9 @@ class TableMenus(QObject):
     def _related_menu(self, pos: QPoint) -> None:
         tree = self.window.event_detail.related
         item = tree.itemAt(pos)
-        event_id = None if item is None else item.data(0, EVENT_ID_ROLE)
-        session = self.window.session
-        event = session.app.store.get_event(event_id) if (
-            session is not None and isinstance(event_id, str)) else None
-        if item is None or event is None:
+        # the event as the detail read it (off the UI thread): nothing is read again here
+        event = None if item is None else item.data(0, RELATED_EVENT_ROLE)
+        if item is None or not isinstance(event, RecordedEvent):
             return
         menu = QMenu(tree)
         menu.setObjectName("tableMenu")

@@ -100,13 +100,14 @@ class TimeTravel(QObject):
     def show_tab(self) -> None:
         self.window.side_tabs.setCurrentWidget(self.tabs)
 
-    def set_session(self, session: Session | None) -> None:
+    def set_session(self, session: Session | None, head: int = 0) -> None:
+        """Another store (None: closed); `head` was read when it opened, off this thread."""
         app = None if session is None else session.app
         read_only = session is None or session.read_only
-        self._head = 0 if app is None else app.store.head()
-        self.control.set_application(app)
+        self._head = head
+        self.control.set_application(app, head)
         self.past.set_application(app)
-        self.diff.set_application(app)
+        self.diff.set_application(app, head)
         self.shadow.set_application(app, read_only)
         self.catalog.set_application(app)
         self.banner.show_moment(None, self._head)

@@ -159,6 +159,7 @@ def test_the_aggregate_id_from_selection_new_or_existing(
     picker = child(panel, QToolButton, "pickAggregateId")
     menu = picker.menu()
     menu.aboutToShow.emit()
+    qtbot.waitUntil(lambda: "Reading" not in menu.actions()[0].text())  # read off-thread
     offered = [action.text() for action in menu.actions()]
     assert offered[:3] == ["acc-001", "acc-002", "acc-003"] and "t-001" not in offered
     menu.actions()[1].trigger()

@@ -401,6 +401,7 @@ def test_library_lend_from_the_form(panel: CommandPanel, qtbot: Any) -> None:
     panel.set_application(app)
     panel.select_command("LendBook")
     panel.set_aggregate_id("B1")
+    qtbot.waitUntil(lambda: not panel.lookup_pending())  # read off the UI thread
     fill(panel, qtbot, {"member_id": "ann"})
     qtbot.mouseClick(child(panel, QPushButton, "generate_loan_id"), Qt.MouseButton.LeftButton)
     child(panel, QComboBox, "field_loan_days").setCurrentIndex(0)

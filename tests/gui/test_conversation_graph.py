@@ -43,7 +43,7 @@ def open_graph(window: Any, qtbot: Any, aggregate_id: str) -> ConversationWindow
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     graph = window.sagas.graph
     assert graph is not None
-    qtbot.waitUntil(graph.isVisible)
+    qtbot.waitUntil(lambda: graph.isVisible() and not graph.is_tracing())  # traced off-thread
     return graph
 
 
@@ -159,7 +159,7 @@ def test_menu_item_opens_the_selected_events_conversation(make_window, bank_stor
     show_event_id(qtbot, window, first_event_id(bank_store, "t-overdrawn"))
     window.sagas.show_action.trigger()
     graph = window.sagas.graph
-    qtbot.waitUntil(graph.isVisible)
+    qtbot.waitUntil(lambda: graph.isVisible() and not graph.is_tracing())  # traced off-thread
     assert graph.view.conversation.lanes == ("t-overdrawn", SAGA, "acc-002")
 
 
@@ -197,7 +197,7 @@ def test_an_open_conversation_and_its_pending_step(make_window, tmp_path: Path,
     assert (item.text(1), item.text(3)) == ("t-open", "#1 TransferRequested")
     panel.tree.itemDoubleClicked.emit(item, 0)
     graph = window.sagas.graph
-    qtbot.waitUntil(graph.isVisible)
+    qtbot.waitUntil(lambda: graph.isVisible() and not graph.is_tracing())  # traced off-thread
     step = next(i for i in graph.view.nodes.values() if i.node.kind == "step")
     assert step.node.status == "pending" and step.stands_out
     assert "did not go on" in graph.summary.text()
@@ -215,6 +215,7 @@ def test_a_parked_step_in_the_graph_and_the_panel(qtbot) -> None:
     graph = ConversationWindow()
     qtbot.addWidget(graph)
     graph.show_for(app, event_id)
+    qtbot.waitUntil(lambda: not graph.is_tracing())  # traced off the UI thread
     parked = next(i for i in graph.view.nodes.values() if i.node.label == "boom_saga")
     assert parked.node.status == "parked" and parked.stands_out
     assert parked.fill == QColor("#dc2626")

@@ -84,8 +84,10 @@ def test_a_streams_header_click_sorts_and_live_changes_keep_the_order(
     model = view.model()
     click_header(qtbot, view, 0)  # Aggregate, ascending
     assert model.sort_key == SortKey("aggregate_id")
+    qtbot.waitUntil(lambda: not model.is_loading())  # the list reads off the UI thread
     assert model.info_at(0).aggregate_id == "bulk-00000"
     click_header(qtbot, view, 0)
+    qtbot.waitUntil(lambda: not model.is_loading())
     assert model.info_at(0).aggregate_id == "bulk-01199"
     load_all(qtbot, model)
     ids = [model.info_at(r).aggregate_id for r in range(model.rowCount())]
