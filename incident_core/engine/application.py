@@ -16,7 +16,7 @@ from uuid import UUID
 
 from incident_core import telemetry
 from incident_core.domain import Domain
-from incident_core.engine import committing, idempotent, lineage
+from incident_core.engine import committing, idempotent, lineage, loading
 from incident_core.engine.cascade import preview_cascade
 from incident_core.engine.deciding import Decider
 from incident_core.engine.group_commit import GroupCommit
@@ -111,7 +111,7 @@ class Application(ProcessManagers, LineageQueries):
     def state(self, aggregate_id: str | int | UUID, *,
               at_version: int | None = None) -> AggregateState | None:
         """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
-        return self.decider.state(aggregate_key(aggregate_id), at_version)
+        return loading.state(self.domain, self.store, aggregate_key(aggregate_id), at_version)
 
     # -- the command path ---------------------------------------------------------------
     def preview(self, command: Command) -> Preview:

@@ -1,0 +1,312 @@
+"""The lean load (`engine/loading.py`, `decoder.decode_rows`, `EventLog.read_stream_rows`)
+gives the state the normal path gives: a fold of `decode`d recorded events, on every
+adapter, for the bank, shipping (upcasted too) and trust domains, at every version; and a
+row the fast form cannot take decodes, or fails, exactly as `decode` does."""
+
+from __future__ import annotations
+
+import gc
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from incident_core import Application, IncidentError
+from incident_core.domain import Aggregate, Domain, Event, State
+from incident_core.engine.decoder import decode, decode_rows
+from incident_core.engine.loading import fold_stream
+from incident_core.engine.results import DomainCodeError, WrongAggregateType
+from incident_core.envelope import RecordedEvent
+from incident_core.errors import UnknownEventType
+from incident_core.examples import bank, shipping
+from incident_core.examples.bank.accounts import DepositMoney, OpenAccount, WithdrawMoney
+from incident_core.examples.bank.transfers import RequestTransfer
+from incident_core.ports import EventStore, StreamRow
+from incident_core.store.open import open_store
+from tests import shipping_variants
+from tests import trust_domain as t
+from tests.shipping_data import book
+from tests.test_shipping_properties import scenarios
+
+SHARED = settings(max_examples=15, deadline=None, database=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                         HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.fixture
+def store(store_target: str) -> Iterator[EventStore]:
+    """One store per adapter for all examples (each example uses fresh ids)."""
+    opened = open_store(store_target, create=True)
+    yield opened
+    opened.close()
+
+
+def normal_state(domain: Domain, store: EventStore, aggregate_id: str,
+                 at_version: int | None = None) -> tuple[int, BaseModel]:
+    """(version, state) the normal path gives: the recorded events, each `decode`d, folded."""
+    events = store.read_stream(aggregate_id, to_version=at_version)
+    aggregate = domain.aggregate_named(events[0].aggregate_type)
+    assert aggregate is not None
+    return events[-1].version, aggregate.fold(decode(domain, e) for e in events)
+
+
+def assert_lean_equals_normal(app: Application, ids: list[str]) -> int:
+    """`Application.state` (the lean load) equals the normal path now and at every version;
+    how many states were compared."""
+    compared = 0
+    for aggregate_id in ids:
+        info = app.store.stream(aggregate_id)
+        if info is None:
+            assert app.state(aggregate_id) is None
+            continue
+        for version in [*range(1, info.version + 1), None]:
+            found = app.state(aggregate_id, at_version=version)
+            assert found is not None
+            expected = normal_state(app.domain, app.store, aggregate_id, version)
+            assert (found.version, found.state) == expected, (aggregate_id, version)
+            compared += 1
+    return compared
+
+
+# -- every domain, every adapter ----------------------------------------------------------
+bank_steps = st.lists(st.tuples(st.sampled_from(["open", "deposit", "withdraw", "transfer"]),
+                                st.sampled_from(["a", "b"]), st.integers(1, 60)), max_size=25)
+
+
+def bank_command(kind: str, account: str, amount: int, prefix: str) -> Any:
+    account_id, other = f"{prefix}-{account}", f"{prefix}-{'b' if account == 'a' else 'a'}"
+    if kind == "open":
+        return OpenAccount(aggregate_id=account_id)
+    if kind == "deposit":
+        return DepositMoney(aggregate_id=account_id, amount=amount)
+    if kind == "withdraw":
+        return WithdrawMoney(aggregate_id=account_id, amount=amount)
+    return RequestTransfer(aggregate_id=f"{prefix}-t{amount}", source_account_number=account_id,
+                           destination_account_number=other, amount=amount)
+
+
+@SHARED
+@given(bank_steps)
+def test_bank_lean_state_equals_the_normal_path(store: EventStore,
+                                                steps: list[tuple[str, str, int]]) -> None:
+    prefix = uuid.uuid4().hex[:8]
+    app = Application(store, bank.domain)
+    for kind, account, amount in steps:
+        app.dispatch(bank_command(kind, account, amount, prefix))
+    ids = [s.aggregate_id for s in store.streams(pattern=f"{prefix}-*", limit=1000)]
+    assert_lean_equals_normal(Application(store, bank.domain), [*ids, f"{prefix}-none"])
+
+
+@SHARED
+@given(scenarios())
+def test_shipping_lean_state_equals_the_normal_path(
+        store: EventStore, scenario: tuple[list[str], str, list[Any]]) -> None:
+    shipment_ids, vessel, commands = scenario
+    app = Application(store, shipping.domain)
+    for command in commands:
+        app.dispatch(command)
+    assert_lean_equals_normal(Application(store, shipping.domain), [*shipment_ids, vessel])
+
+
+posts = st.lists(st.builds(
+    t.Post, aggregate_id=st.sampled_from([uuid.UUID(int=1), uuid.UUID(int=2)]),
+    legs=st.lists(st.builds(t.Leg, account=st.sampled_from(["a", "b"]),
+                            amount=st.integers(-1000, 1000),
+                            rate=st.floats(-1e6, 1e6, allow_nan=False)), max_size=2),
+    money=st.one_of(st.builds(t.Money, amount=st.integers(0, 9)),
+                    st.builds(t.EuroMoney, amount=st.integers(0, 9))),
+    kind=st.sampled_from(list(t.Kind))), max_size=8)
+
+
+@SHARED
+@given(posts)
+def test_trust_lean_state_equals_the_normal_path(store: EventStore,
+                                                 drawn: list[t.Post]) -> None:
+    t.FAIL["auditor"] = False
+    base = uuid.uuid4()
+    app = Application(store, t.domain)
+    ids = set()
+    for post in drawn:
+        own = uuid.UUID(int=base.int ^ uuid.UUID(str(post.aggregate_id)).int)
+        ids.add(str(own))
+        app.dispatch(post.model_copy(update={"aggregate_id": own}))
+    assert_lean_equals_normal(Application(store, t.domain), sorted(ids))
+
+
+def test_upcasted_events_load_as_the_normal_path_decodes_them(store: EventStore) -> None:
+    """Bookings recorded at schema version 1 load through the v2 domain's upcaster."""
+    writer = Application(store, shipping.domain)
+    shipment = str(uuid.uuid4())
+    booking = book(shipment, vessel_id=None)
+    assert writer.dispatch(booking).ok
+    assert writer.dispatch(shipping.CancelShipment(aggregate_id=shipment, reason="x")).ok
+    reader = Application(store, shipping_variants.v2)
+    rows = store.read_stream_rows(shipment)
+    assert [r[3] for r in rows][:1] == [1]  # stored at version 1: the upcaster runs
+    assert assert_lean_equals_normal(reader, [shipment]) == len(rows) + 1
+    found = reader.state(shipment)
+    assert found is not None and found.state == shipping_variants.ShipmentV2(
+        incoterm="FOB", weight_kg=booking.weight_kg)
+
+
+def test_read_stream_rows_holds_what_read_stream_holds(store: EventStore) -> None:
+    app = Application(store, bank.domain)
+    key = f"rows-{uuid.uuid4().hex[:6]}"
+    app.dispatch(OpenAccount(aggregate_id=key))
+    for amount in (5, 7, 9):
+        app.dispatch(DepositMoney(aggregate_id=key, amount=amount))
+    for after, to in ((0, None), (1, None), (1, 3), (0, 2), (4, None), (3, 1)):
+        rows = store.read_stream_rows(key, after_version=after, to_version=to)
+        events = store.read_stream(key, after_version=after, to_version=to)
+        assert [(e.version, e.aggregate_type, e.event_type, e.schema_version, e.data)
+                for e in events] == [(*r[:4], _data(r[4])) for r in rows]
+    assert store.read_stream_rows("no such stream") == []
+
+
+def _data(data: str | dict[str, Any]) -> dict[str, Any]:
+    return json.loads(data) if isinstance(data, str) else data
+
+
+# -- the decoder's fast form against `decode`, row by row ----------------------------------
+class Priced(Event):
+    price: Decimal
+    label: str
+
+
+class Renamed(Event):
+    schema_version = 2
+
+    title: str
+
+
+class Shelf(State):
+    prices: tuple[Decimal, ...] = ()
+    labels: tuple[str, ...] = ()
+
+
+shelf = Aggregate("Shelf", Shelf())
+
+
+@shelf.applies(Priced)
+def priced(state: Shelf, event: Priced) -> Shelf:
+    return Shelf(prices=(*state.prices, event.price), labels=(*state.labels, event.label))
+
+
+@shelf.applies(Renamed)
+def renamed(state: Shelf, event: Renamed) -> Shelf:
+    if event.title == "boom":
+        raise ValueError("apply refused")
+    return Shelf(prices=state.prices, labels=(*state.labels, event.title))
+
+
+@shelf.upcasts(Renamed, from_version=1)
+def titled(data: dict[str, Any]) -> dict[str, Any]:
+    return {"title": str(data.pop("name")).upper()}
+
+
+SHELF = Domain("shelf", aggregates=[shelf])
+
+
+def recorded_of(rows: list[StreamRow]) -> Any:
+    def recorded(version: int) -> RecordedEvent:
+        v, atype, etype, schema, data = rows[version - 1]
+        return RecordedEvent(100 + v, f"e{v}", "s", atype, etype, v, "2026-01-01T00:00:00Z",
+                             _data(data), "{}", schema)
+    return recorded
+
+
+def via_decode(rows: list[StreamRow]) -> list[Event]:
+    recorded = recorded_of(rows)
+    return [decode(SHELF, recorded(r[0])) for r in rows]
+
+
+TEXTS = [
+    ("Priced", 1, '{"price":"1.10","label":"plain"}'),
+    ("Priced", 1, '{"price":0.1000000000000000055511151231257827,"label":"a number"}'),
+    ("Priced", 1, '{"price":2,"label":"first","label":"duplicate key: last wins"}'),
+    ("Priced", 1, '{"price":"3","label":"lone \\ud800 surrogate"}'),  # jiter refuses it
+    ("Priced", 1, '{"price":"4","label":"\\u00e9t\\u00e9 \\ud83d\\ude00"}'),
+    ("Priced", 1, {"price": "5.5", "label": "already decoded (memory store)"}),
+    ("Renamed", 1, '{"name":"upcast me"}'),
+    ("Renamed", 2, '{"title":"current"}'),
+]
+
+
+def test_the_fast_form_decodes_as_decode_does() -> None:
+    rows: list[StreamRow] = [(n, "Shelf", et, sv, data)
+                             for n, (et, sv, data) in enumerate(TEXTS, start=1)]
+    fast = decode_rows(SHELF, rows, recorded_of(rows))
+    assert fast == via_decode(rows)
+    assert [type(e) for e in fast] == [type(e) for e in via_decode(rows)]
+    assert fast[3] == Priced(price=Decimal(3), label="lone \ud800 surrogate")
+    assert fast[6] == Renamed(title="UPCAST ME")
+
+
+@pytest.mark.parametrize(("event_type", "schema", "data", "error"), [
+    ("Priced", 1, '{"price":"x","label":"bad"}', DomainCodeError),
+    ("Priced", 1, '{"price":"1"}', DomainCodeError),
+    ("Priced", 1, '{"price":"1","label":"a","extra":1}', DomainCodeError),
+    ("Renamed", 1, '{"title":"no name: the upcaster fails"}', DomainCodeError),
+    ("Renamed", 3, '{"title":"newer"}', IncidentError),
+    ("Vanished", 1, "{}", UnknownEventType),
+])
+def test_a_row_that_fails_fails_as_decode_does(event_type: str, schema: int, data: str,
+                                               error: type[Exception]) -> None:
+    rows: list[StreamRow] = [(1, "Shelf", "Priced", 1, '{"price":"1","label":"ok"}'),
+                             (2, "Shelf", event_type, schema, data)]
+    with pytest.raises(error) as fast:
+        decode_rows(SHELF, rows, recorded_of(rows))
+    with pytest.raises(error) as normal:
+        via_decode(rows)
+    assert str(fast.value) == str(normal.value)
+    if error is DomainCodeError:
+        assert f"decoding event #102 ({event_type})" in str(fast.value)
+
+
+def test_the_load_names_failures_and_leaves_the_collector_on(store: EventStore) -> None:
+    key = f"shelf-{uuid.uuid4().hex[:6]}"
+    app = Application(store, SHELF)
+    app.import_events([
+        {"event_id": str(uuid.uuid4()), "aggregate_id": key, "aggregate_type": "Shelf",
+         "event_type": et, "version": n, "recorded_at": "2026-01-01T00:00:00+00:00",
+         "schema_version": 2 if et == "Renamed" else 1, "data": data, "metadata": {}}
+        for n, (et, data) in enumerate([("Priced", {"price": "1", "label": "a"}),
+                                        ("Renamed", {"title": "b"}),
+                                        ("Renamed", {"title": "boom"})], start=1)])
+    found = app.state(key, at_version=2)
+    assert found is not None and found.state == Shelf(prices=(Decimal(1),), labels=("a", "b"))
+    assert gc.isenabled()
+    with pytest.raises(DomainCodeError, match=r"Shelf\.apply"):
+        app.state(key)
+    assert gc.isenabled()
+    other = Aggregate("Other", Shelf())
+    with pytest.raises(WrongAggregateType):
+        fold_stream(SHELF, store, other, key, (0, Shelf()))
+    assert gc.isenabled()
+
+
+def test_damaged_text_fails_as_the_normal_path_fails(tmp_path: Any) -> None:
+    """Text that is not JSON (changed outside Incident) is read again through
+    `read_stream`, so the load fails exactly as reading the recorded events does."""
+    path = tmp_path / "damaged.sqlite3"
+    with Application.open(str(path), bank.domain, create=True) as app:
+        app.dispatch(OpenAccount(aggregate_id="acc"))
+        app.dispatch(DepositMoney(aggregate_id="acc", amount=3))
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE incident_events SET data = '{not json' WHERE version = 2")
+    conn.close()
+    with Application.open(str(path), bank.domain) as app:
+        found = app.state("acc", at_version=1)
+        assert found is not None and found.version == 1
+        with pytest.raises(Exception) as lean:
+            app.state("acc")
+        with pytest.raises(Exception) as normal:
+            normal_state(bank.domain, app.store, "acc")
+    assert (type(lean.value), str(lean.value)) == (type(normal.value), str(normal.value))
