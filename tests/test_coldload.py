@@ -20,8 +20,10 @@ from pydantic import BaseModel
 
 from incident_core import Application, IncidentError
 from incident_core.domain import Aggregate, Domain, Event, State
+from incident_core.engine.deciding import Decider
 from incident_core.engine.decoder import decode, decode_rows
 from incident_core.engine.loading import fold_stream
+from incident_core.engine.recording import pending_from_envelope
 from incident_core.engine.results import DomainCodeError, WrongAggregateType
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import UnknownEventType
@@ -72,7 +74,20 @@ def assert_lean_equals_normal(app: Application, ids: list[str]) -> int:
             expected = normal_state(app.domain, app.store, aggregate_id, version)
             assert (found.version, found.state) == expected, (aggregate_id, version)
             compared += 1
+        assert_dispatch_loads_equal_normal(app, info.aggregate_type, aggregate_id)
     return compared
+
+
+def assert_dispatch_loads_equal_normal(app: Application, aggregate_type: str,
+                                       aggregate_id: str) -> None:
+    """Dispatch's load on a cache miss (a fresh decide step), from the store and inside a
+    write transaction, equals the normal path too."""
+    aggregate = app.domain.aggregate_named(aggregate_type)
+    assert aggregate is not None
+    expected = normal_state(app.domain, app.store, aggregate_id)
+    assert Decider(app.domain, app.store).load(aggregate, aggregate_id, app.store) == expected
+    with app.store.transaction() as tx:
+        assert Decider(app.domain, app.store).load(aggregate, aggregate_id, tx) == expected
 
 
 # -- every domain, every adapter ----------------------------------------------------------
@@ -156,18 +171,24 @@ def test_upcasted_events_load_as_the_normal_path_decodes_them(store: EventStore)
         incoterm="FOB", weight_kg=booking.weight_kg)
 
 
-def test_read_stream_rows_holds_what_read_stream_holds(store: EventStore) -> None:
+def test_a_transaction_reads_its_own_rows(store: EventStore) -> None:
+    """Inside a write transaction the rows include its own (perhaps buffered) appends."""
     app = Application(store, bank.domain)
-    key = f"rows-{uuid.uuid4().hex[:6]}"
+    key = f"tx-{uuid.uuid4().hex[:6]}"
     app.dispatch(OpenAccount(aggregate_id=key))
-    for amount in (5, 7, 9):
-        app.dispatch(DepositMoney(aggregate_id=key, amount=amount))
-    for after, to in ((0, None), (1, None), (1, 3), (0, 2), (4, None), (3, 1)):
-        rows = store.read_stream_rows(key, after_version=after, to_version=to)
-        events = store.read_stream(key, after_version=after, to_version=to)
-        assert [(e.version, e.aggregate_type, e.event_type, e.schema_version, e.data)
-                for e in events] == [(*r[:4], _data(r[4])) for r in rows]
-    assert store.read_stream_rows("no such stream") == []
+    with store.transaction() as tx:
+        tx.append([pending_from_envelope({
+            "event_id": str(uuid.uuid4()), "aggregate_id": key, "aggregate_type": "Account",
+            "event_type": "MoneyDeposited", "version": v,
+            "recorded_at": "2026-01-01T00:00:00+00:00", "data": {"amount": v},
+            "metadata": {}}) for v in (2, 3)])
+        rows = tx.read_stream_rows(key, after_version=1)
+        assert [(r[0], r[2], _data(r[4])) for r in rows] == [
+            (2, "MoneyDeposited", {"amount": 2}), (3, "MoneyDeposited", {"amount": 3})]
+        assert Decider(bank.domain, store).load(bank.account, key, tx) == (
+            3, bank.account.initial_state.model_copy(update={"account_number": key,
+                                                             "balance": 5}))
+        assert [r[0] for r in tx.read_stream_rows(key)] == [1, 2, 3]
 
 
 def _data(data: str | dict[str, Any]) -> dict[str, Any]:

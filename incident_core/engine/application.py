@@ -16,7 +16,7 @@ from uuid import UUID
 
 from incident_core import telemetry
 from incident_core.domain import Domain
-from incident_core.engine import committing, idempotent, lineage, loading
+from incident_core.engine import committing, idempotent, lineage
 from incident_core.engine.cascade import preview_cascade
 from incident_core.engine.deciding import Decider
 from incident_core.engine.group_commit import GroupCommit
@@ -111,14 +111,14 @@ class Application(ProcessManagers, LineageQueries):
     def state(self, aggregate_id: str | int | UUID, *,
               at_version: int | None = None) -> AggregateState | None:
         """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
-        return loading.state(self.domain, self.store, aggregate_key(aggregate_id), at_version)
+        return self.decider.state(aggregate_key(aggregate_id), at_version)
 
     # -- the command path ---------------------------------------------------------------
     def preview(self, command: Command) -> Preview:
         """Run the aggregate on the current state; record nothing."""
         aggregate, key = self.decider.target(command)
         try:
-            version, state = self.decider.load(aggregate, key, self.store.read_stream)
+            version, state = self.decider.load(aggregate, key, self.store)
         except WrongAggregateType as exc:
             before = AggregateState(key, aggregate.name, 0, aggregate.initial_state)
             return Preview(before, [], None, Rejected("wrong_aggregate_type", str(exc)))
@@ -162,7 +162,7 @@ class Application(ProcessManagers, LineageQueries):
         decider = self.decider
         trusted = not plan.verify and decider.cached_version(plan.aggregate, plan.key) > 0
         try:
-            version, state = decider.load(plan.aggregate, plan.key, self.store.read_stream,
+            version, state = decider.load(plan.aggregate, plan.key, self.store,
                                           trust_cache=trusted)
         except WrongAggregateType as exc:
             return Rejected("wrong_aggregate_type", str(exc))

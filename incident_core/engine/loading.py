@@ -1,5 +1,6 @@
 """Loading an aggregate's state from the store, lean: `Application.state` (so the
-inspector's state views and `incident state`) reads here.
+inspector's state views and `incident state`) and dispatch's load on a cache miss
+(`Decider.load`, from the store or inside the write transaction) read here.
 
 The newest usable snapshot (`aggregate_snapshots`), then the stream's rows after it
 (`EventLog.read_stream_rows`: version, types, schema version and the stored JSON text; no
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import gc
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -26,7 +27,18 @@ from incident_core.envelope import RecordedEvent
 from incident_core.errors import CorruptStoreError, IncidentError
 from incident_core.ports import EventStore, StreamRow
 
-__all__ = ["fold_stream", "state"]
+__all__ = ["StreamSource", "fold_rows", "fold_stream", "state"]
+
+
+class StreamSource(Protocol):
+    """Where a load reads a stream: the store (committed events) or a write transaction
+    (its own writes included)."""
+
+    def read_stream(self, aggregate_id: str, *,
+                    after_version: int = 0) -> list[RecordedEvent]: ...
+
+    def read_stream_rows(self, aggregate_id: str, *,
+                         after_version: int = 0) -> list[StreamRow]: ...
 
 
 def state(domain: Domain, store: EventStore, aggregate_id: str,
@@ -42,26 +54,34 @@ def state(domain: Domain, store: EventStore, aggregate_id: str,
                             f"the domain {domain.name!r}")
     base = (aggregate_snapshots.latest(store, aggregate, aggregate_id, at_version)
             or (0, aggregate.initial_state))
-    version, folded = fold_stream(domain, store, aggregate, aggregate_id, base, at_version)
+    rows = store.read_stream_rows(aggregate_id, after_version=base[0], to_version=at_version)
+    version, folded = fold_rows(domain, store, aggregate, aggregate_id, base, rows)
     return AggregateState(aggregate_id, aggregate.name, version, folded)
 
 
-def fold_stream(domain: Domain, store: EventStore, aggregate: Aggregate[Any],
-                aggregate_id: str, base: tuple[int, BaseModel],
-                to_version: int | None = None) -> tuple[int, BaseModel]:
-    """`base` (version, state) with the stream's events after it (up to `to_version`)
-    applied; WrongAggregateType if one belongs to another aggregate type. The events are
-    decoded, then folded, with the cyclic collector paused: it would scan each fresh event
-    and state of the load, several times over for a long stream (what it would find, cycles
-    made by `apply`, is collected once it runs again)."""
-    rows = store.read_stream_rows(aggregate_id, after_version=base[0], to_version=to_version)
+def fold_stream(domain: Domain, source: StreamSource, aggregate: Aggregate[Any],
+                aggregate_id: str, base: tuple[int, BaseModel]) -> tuple[int, BaseModel]:
+    """`base` (version, state) with the events `source` holds after it applied (dispatch's
+    load on a cache miss)."""
+    rows = source.read_stream_rows(aggregate_id, after_version=base[0])
+    return fold_rows(domain, source, aggregate, aggregate_id, base, rows)
+
+
+def fold_rows(domain: Domain, source: StreamSource, aggregate: Aggregate[Any],
+              aggregate_id: str, base: tuple[int, BaseModel],
+              rows: list[StreamRow]) -> tuple[int, BaseModel]:
+    """`base` with the stream's `rows` (read from `source`) applied; WrongAggregateType if
+    one belongs to another aggregate type. The events are decoded, then folded, with the
+    cyclic collector paused: it would scan each fresh event and state of the load, several
+    times over for a long stream (what it would find, cycles made by `apply`, is collected
+    once it runs again)."""
     if not rows:
         return base
     _check_types(aggregate, aggregate_id, rows)
     enabled = gc.isenabled()
     gc.disable()
     try:
-        events = decode_rows(domain, rows, partial(_recorded, store, aggregate_id))
+        events = decode_rows(domain, rows, partial(_recorded, source, aggregate_id))
         try:
             folded: BaseModel = aggregate.fold(events, base[1])
         except Exception as exc:
@@ -79,9 +99,9 @@ def _check_types(aggregate: Aggregate[Any], aggregate_id: str, rows: list[Stream
         raise WrongAggregateType(aggregate_id, wrong, name)
 
 
-def _recorded(store: EventStore, aggregate_id: str, version: int) -> RecordedEvent:
+def _recorded(source: StreamSource, aggregate_id: str, version: int) -> RecordedEvent:
     """The recorded event the decoder reads when a row fails its fast form."""
-    found = store.read_stream(aggregate_id, after_version=version - 1, limit=1)
-    if not found:
-        raise CorruptStoreError(f"event {aggregate_id}@{version} is no longer in the store")
-    return found[0]
+    for event in source.read_stream(aggregate_id, after_version=version - 1)[:1]:
+        if event.version == version:
+            return event
+    raise CorruptStoreError(f"event {aggregate_id}@{version} is no longer in the store")

@@ -9,7 +9,7 @@ inspector and the CLI read). Write side: `StoreTransaction` = `EventLogTransacti
 `ProjectionTransaction` + `SagaTransaction` + `SnapshotTransaction`.
 """
 
-from incident_core.ports.event_log import EventLog, StreamRow
+from incident_core.ports.event_log import EventLog
 from incident_core.ports.inspector import InspectorQueries
 from incident_core.ports.projection_store import ProjectionStore
 from incident_core.ports.saga_ledger import SagaLedger
@@ -24,7 +24,13 @@ from incident_core.ports.transaction import (
     SnapshotTransaction,
     StoreTransaction,
 )
-from incident_core.ports.values import EventFilter, LineageEntry, StoredSnapshot, StreamInfo
+from incident_core.ports.values import (
+    EventFilter,
+    LineageEntry,
+    StoredSnapshot,
+    StreamInfo,
+    StreamRow,
+)
 
 __all__ = [
     "CheckpointTransaction",

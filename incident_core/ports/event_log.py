@@ -7,18 +7,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any
 
 from incident_core.envelope import RecordedEvent
 from incident_core.ports.transaction import EventLogTransaction
-from incident_core.ports.values import EventFilter
+from incident_core.ports.values import EventFilter, StreamRow
 
-__all__ = ["EventLog", "StreamRow"]
-
-# One event of a stream as a fold needs it: (version, aggregate type, event type, schema
-# version, data), the data as the stored JSON text where the adapter keeps text (the decoder
-# validates it straight into the event model), else already decoded.
-StreamRow = tuple[int, str, str, int, str | dict[str, Any]]
+__all__ = ["EventLog"]
 
 
 class EventLog(ABC):
