@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from incident_core import Application, IncidentError
 from incident_core.domain import Aggregate, Domain, Event, State
+from incident_core.engine import loading
 from incident_core.engine.deciding import Decider
 from incident_core.engine.decoder import decode, decode_rows
 from incident_core.engine.loading import fold_stream
@@ -36,6 +37,7 @@ from tests import shipping_variants
 from tests import trust_domain as t
 from tests.shipping_data import book
 from tests.test_shipping_properties import scenarios
+from tests.test_snapshots import variant, with_snapshots
 
 SHARED = settings(max_examples=15, deadline=None, database=None,
                   suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -331,3 +333,21 @@ def test_damaged_text_fails_as_the_normal_path_fails(tmp_path: Any) -> None:
         with pytest.raises(Exception) as normal:
             normal_state(bank.domain, app.store, "acc")
     assert (type(lean.value), str(lean.value)) == (type(normal.value), str(normal.value))
+
+
+@pytest.mark.parametrize("every", [None, 4])
+def test_long_streams_fold_page_by_page(store: EventStore, every: int | None,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`state` reads, decodes and folds PAGE versions at a time (here 3), from the first
+    event or from a snapshot, and gives the normal path's state at every version."""
+    monkeypatch.setattr(loading, "PAGE", 3)
+    domain = bank.domain if every is None else variant(bank.domain,
+                                                       with_snapshots(bank.account, every))
+    app = Application(store, domain)
+    key = f"long-{uuid.uuid4().hex[:6]}"
+    app.dispatch(OpenAccount(aggregate_id=key))
+    for amount in range(1, 12):
+        app.dispatch(DepositMoney(aggregate_id=key, amount=amount))
+    assert assert_lean_equals_normal(Application(store, domain), [key]) == 13
+    if every is not None:
+        assert store.snapshot_versions([key]) == {key: 12}
