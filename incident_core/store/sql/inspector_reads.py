@@ -16,7 +16,7 @@ from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import E, S
 from incident_core.store.sql.sorted import by_last_activity, sorted_page
-from incident_core.store.sql.stream_reads import STREAM_INFO
+from incident_core.store.sql.stream_reads import STREAM_INFO, compiled
 from incident_core.store.sql.times import time_bound
 
 __all__ = ["SqlInspector", "glob_to_like"]
@@ -64,7 +64,7 @@ class SqlInspector(SqlStoreCore):
             return int(conn.execute(stmt).scalar_one())
 
     def stream(self, aggregate_id: str) -> StreamInfo | None:
-        statement = self.prepared("stream_info", STREAM_INFO)  # loading an aggregate asks
+        statement = compiled(STREAM_INFO, self.engine.dialect)  # loading an aggregate asks
         with self.reading() as conn:
             row = statement.run(conn.connection.cursor(),
                                 {"aggregate_id": aggregate_id}).fetchone()

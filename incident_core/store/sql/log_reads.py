@@ -12,7 +12,7 @@ from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter, StreamRow
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import HEAD, NO_LIMIT, E
-from incident_core.store.sql.stream_reads import STREAM_ROWS, stream_rows
+from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, stream_rows
 
 __all__ = ["RANGE_SCAN", "SqlEventLog"]
 
@@ -85,7 +85,7 @@ class SqlEventLog(SqlStoreCore):
 
     def read_stream_rows(self, aggregate_id: str, *, after_version: int = 0,
                          to_version: int | None = None) -> list[StreamRow]:
-        statement = self.prepared("stream_rows", STREAM_ROWS)
+        statement = compiled(STREAM_ROWS, self.engine.dialect)
         with self.reading() as conn:
             return stream_rows(statement, conn.connection.cursor(), aggregate_id,
                                after_version, to_version)

@@ -26,7 +26,7 @@ from incident_core.store.sql.queries import (
     E,
     has_table,
 )
-from incident_core.store.sql.stream_reads import STREAM_ROWS, stream_rows
+from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, stream_rows
 
 if TYPE_CHECKING:
     from incident_core.store.sql.core import SqlStoreCore
@@ -100,7 +100,7 @@ class SqlTransaction(StoreTransaction):
     def read_stream_rows(self, aggregate_id: str, *,
                          after_version: int = 0) -> list[StreamRow]:
         self._write_events()
-        return stream_rows(self.store.prepared("stream_rows", STREAM_ROWS), self.cursor,
+        return stream_rows(compiled(STREAM_ROWS, self.conn.dialect), self.cursor,
                            aggregate_id, after_version, None)
 
     def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
