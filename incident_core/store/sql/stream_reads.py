@@ -33,7 +33,7 @@ def compiled(statement: Any, dialect: Any) -> Prepared:
     """A fixed statement of the read path (a module constant) compiled once per kind of
     database for the whole process: a load from a freshly opened store (the inspector, the
     `incident` command, a new Application) does not compile it again (about 1 ms each)."""
-    key = (id(statement), type(dialect), dialect.paramstyle, dialect.server_version_info)
+    key = (statement, type(dialect), dialect.paramstyle, dialect.server_version_info)
     found = _COMPILED.get(key)
     if found is None:
         found = _COMPILED[key] = Prepared(statement, dialect)
