@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -351,3 +352,32 @@ def test_long_streams_fold_page_by_page(store: EventStore, every: int | None,
     assert assert_lean_equals_normal(Application(store, domain), [key]) == 13
     if every is not None:
         assert store.snapshot_versions([key]) == {key: 12}
+
+
+def test_a_stream_growing_while_it_is_loaded_gives_a_state_of_the_log(
+        shared_target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages are read one after another while another writer appends: every state read
+    equals the normal path's at the version it reports (never a mix of two moments)."""
+    monkeypatch.setattr(loading, "PAGE", 2)
+    key = f"grow-{uuid.uuid4().hex[:6]}"
+    with Application.open(shared_target, bank.domain, create=True) as writer, \
+            Application.open(shared_target, bank.domain) as reader:
+        writer.dispatch(OpenAccount(aggregate_id=key))
+        done = threading.Event()
+
+        def write() -> None:
+            for amount in range(1, 80):
+                writer.dispatch(DepositMoney(aggregate_id=key, amount=amount))
+            done.set()
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        seen = set()
+        while not done.is_set() or len(seen) < 2:
+            found = reader.state(key)
+            assert found is not None
+            assert (found.version, found.state) == normal_state(
+                bank.domain, reader.store, key, found.version)
+            seen.add(found.version)
+        thread.join()
+        assert reader.state(key) == writer.state(key)
