@@ -74,7 +74,7 @@ def assert_snapshots_agree(app: Application, domain: Domain, ids: list[str]) -> 
             assert found.state == replayed(domain, app, aggregate_id, version)
         aggregate = domain.aggregate_named(info.aggregate_type)
         assert aggregate is not None
-        assert cold.decider.load(aggregate, aggregate_id, app.store.read_stream) == (
+        assert cold.decider.load(aggregate, aggregate_id, app.store) == (
             info.version, replayed(domain, app, aggregate_id))
 
 

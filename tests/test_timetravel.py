@@ -29,7 +29,7 @@ from incident_core.operations.catalog import catalog, try_decode
 from incident_core.operations.rowdiff import keyed_rows
 from incident_core.operations.shadow import ShadowState, shadow_rebuild
 from incident_core.progress import run_to_end
-from incident_core.store import snapshots
+from incident_core.store import snapshot_packing, snapshots
 from incident_core.store.open import open_store
 from incident_core.store.snapshots import SnapshotShelf
 from tests.timetravel_domains import changed_bank, notes_v1, notes_v2
@@ -80,7 +80,7 @@ def test_as_of_in_the_middle_equals_a_fresh_replay(seeded: Application) -> None:
 def test_snapshots_are_bounded_and_keyed_by_code(seeded: Application,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(asof, "FULL_EVERY", 3)
-    monkeypatch.setattr(snapshots, "MAX_SEGMENTS", 8)
+    monkeypatch.setattr(snapshot_packing, "MAX_SEGMENTS", 8)
     rows_as_of(seeded, NAMES, seeded.store.head(), every=1)
     shelf = SnapshotShelf(seeded.store)
     signature = code_signature(seeded, seeded.projection("bank_accounts"))
@@ -298,8 +298,8 @@ def test_a_fold_over_kept_snapshots_continues_them(seeded: Application,
     signature = code_signature(seeded, seeded.projection("transfers"))
     before = shelf.positions("transfers", signature)
     packed: list[int] = []
-    real_pack = snapshots._pack
-    monkeypatch.setattr(snapshots, "_pack", lambda rows, removed=(): (
+    real_pack = snapshots.pack
+    monkeypatch.setattr(snapshots, "pack", lambda rows, removed=(): (
         packed.append(len(rows)), real_pack(rows, removed))[1])
     built = run_to_end(shadow_rebuild(seeded, "transfers", every=5))
     assert built.diff.is_empty

@@ -118,7 +118,7 @@ class Application(ProcessManagers, LineageQueries):
         """Run the aggregate on the current state; record nothing."""
         aggregate, key = self.decider.target(command)
         try:
-            version, state = self.decider.load(aggregate, key, self.store.read_stream)
+            version, state = self.decider.load(aggregate, key, self.store)
         except WrongAggregateType as exc:
             before = AggregateState(key, aggregate.name, 0, aggregate.initial_state)
             return Preview(before, [], None, Rejected("wrong_aggregate_type", str(exc)))
@@ -162,7 +162,7 @@ class Application(ProcessManagers, LineageQueries):
         decider = self.decider
         trusted = not plan.verify and decider.cached_version(plan.aggregate, plan.key) > 0
         try:
-            version, state = decider.load(plan.aggregate, plan.key, self.store.read_stream,
+            version, state = decider.load(plan.aggregate, plan.key, self.store,
                                           trust_cache=trusted)
         except WrongAggregateType as exc:
             return Rejected("wrong_aggregate_type", str(exc))

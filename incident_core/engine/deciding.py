@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,9 @@ from pydantic import BaseModel
 
 from incident_core import telemetry
 from incident_core.domain import Aggregate, Domain
-from incident_core.engine import aggregate_snapshots
+from incident_core.engine import aggregate_snapshots, loading
 from incident_core.engine.decoder import decode
+from incident_core.engine.loading import StreamSource
 from incident_core.engine.recording import pending_events
 from incident_core.engine.results import AggregateState, DomainCodeError, WrongAggregateType
 from incident_core.envelope import PendingEvent, RecordedEvent
@@ -31,8 +32,6 @@ from incident_core.ports import EventStore
 from incident_core.values import aggregate_key
 
 __all__ = ["Decided", "Decider", "StateCache"]
-
-ReadStream = Callable[..., list[RecordedEvent]]  # read_stream(aggregate_id, after_version=)
 
 
 @dataclass(slots=True)
@@ -97,16 +96,17 @@ class Decider:
         return self.cache.get(aggregate, aggregate_id)[0]
 
     @telemetry.traced("incident.load")
-    def load(self, aggregate: Aggregate[Any], aggregate_id: str, read: ReadStream, *,
+    def load(self, aggregate: Aggregate[Any], aggregate_id: str, source: StreamSource, *,
              trust_cache: bool = False) -> tuple[int, BaseModel]:
         """(version, state) now: the cached state (used as it is when `trust_cache`),
-        else the newest snapshot, with the events `read` gives after it folded in."""
+        else the newest snapshot, with the events `source` (the store, or a write
+        transaction) holds after it folded in (the lean load, `engine.loading`)."""
         base = self.cache.get(aggregate, aggregate_id)
         if trust_cache and base[0] > 0:
             return base
         if base[0] == 0:
             base = aggregate_snapshots.latest(self.store, aggregate, aggregate_id) or base
-        return self.fold(aggregate, aggregate_id, base, read(aggregate_id, after_version=base[0]))
+        return loading.fold_stream(self.domain, source, aggregate, aggregate_id, base)
 
     def fold(self, aggregate: Aggregate[Any], aggregate_id: str, base: tuple[int, BaseModel],
              events: Iterable[RecordedEvent]) -> tuple[int, BaseModel]:
@@ -147,16 +147,4 @@ class Decider:
 
     def state(self, aggregate_id: str, at_version: int | None = None) -> AggregateState | None:
         """The aggregate's state from replay (at `at_version`, or now); None if no stream."""
-        info = self.store.stream(aggregate_id)
-        if info is None or (at_version is not None and at_version < 1):
-            return None
-        aggregate = self.domain.aggregate_named(info.aggregate_type)
-        if aggregate is None:
-            raise IncidentError(f"aggregate type {info.aggregate_type!r} is not part of "
-                                f"the domain {self.domain.name!r}")
-        base = (aggregate_snapshots.latest(self.store, aggregate, aggregate_id, at_version)
-                or (0, aggregate.initial_state))
-        events = self.store.read_stream(aggregate_id, after_version=base[0],
-                                        to_version=at_version)
-        version, state = self.fold(aggregate, aggregate_id, base, events)
-        return AggregateState(aggregate_id, aggregate.name, version, state)
+        return loading.state(self.domain, self.store, aggregate_id, at_version)

@@ -69,7 +69,7 @@ class Unit:
             if known is not None and known[0] == aggregate.name:
                 version, state = known[1], known[2]
             else:
-                version, state = self.decider.load(aggregate, key, self.tx.read_stream)
+                version, state = self.decider.load(aggregate, key, self.tx)
         except WrongAggregateType as exc:
             return Rejected("wrong_aggregate_type", str(exc))
         decided = self.decider.decide(aggregate, key, version, state, command,

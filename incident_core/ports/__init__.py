@@ -24,7 +24,13 @@ from incident_core.ports.transaction import (
     SnapshotTransaction,
     StoreTransaction,
 )
-from incident_core.ports.values import EventFilter, LineageEntry, StoredSnapshot, StreamInfo
+from incident_core.ports.values import (
+    EventFilter,
+    LineageEntry,
+    StoredSnapshot,
+    StreamInfo,
+    StreamRow,
+)
 
 __all__ = [
     "CheckpointTransaction",
@@ -45,4 +51,5 @@ __all__ = [
     "StoreTransaction",
     "StoredSnapshot",
     "StreamInfo",
+    "StreamRow",
 ]

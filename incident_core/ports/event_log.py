@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 
 from incident_core.envelope import RecordedEvent
 from incident_core.ports.transaction import EventLogTransaction
-from incident_core.ports.values import EventFilter
+from incident_core.ports.values import EventFilter, StreamRow
 
 __all__ = ["EventLog"]
 
@@ -52,6 +52,15 @@ class EventLog(ABC):
                     to_version: int | None = None,
                     limit: int | None = None) -> list[RecordedEvent]:
         ...
+
+    def read_stream_rows(self, aggregate_id: str, *, after_version: int = 0,
+                         to_version: int | None = None) -> list[StreamRow]:
+        """The stream's events after `after_version` up to `to_version` as a fold needs them
+        (`StreamRow`), in version order: no envelope, no metadata. Loading an aggregate
+        reads this; an adapter that keeps the data as text gives the text."""
+        return [(e.version, e.aggregate_type, e.event_type, e.schema_version, e.data)
+                for e in self.read_stream(aggregate_id, after_version=after_version,
+                                          to_version=to_version)]
 
     @abstractmethod
     def get_event(self, event_id: str) -> RecordedEvent | None:

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
-from incident_core.ports.values import StoredSnapshot
+from incident_core.ports.values import StoredSnapshot, StreamRow
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
 
@@ -39,6 +39,13 @@ class EventLogTransaction(ABC):
     @abstractmethod
     def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         ...
+
+    def read_stream_rows(self, aggregate_id: str, *,
+                         after_version: int = 0) -> list[StreamRow]:
+        """`read_stream` as a fold needs it (`EventLog.read_stream_rows`), own writes
+        included."""
+        return [(e.version, e.aggregate_type, e.event_type, e.schema_version, e.data)
+                for e in self.read_stream(aggregate_id, after_version=after_version)]
 
     @abstractmethod
     def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:

@@ -7,7 +7,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EventFilter", "LineageEntry", "StoredSnapshot", "StreamInfo"]
+__all__ = ["EventFilter", "LineageEntry", "StoredSnapshot", "StreamInfo", "StreamRow"]
+
+# One event of a stream as a fold needs it (`EventLog.read_stream_rows`): (version,
+# aggregate type, event type, schema version, data), the data as the stored JSON text where
+# the adapter keeps text (the decoder validates it straight into the event model), else
+# already decoded.
+StreamRow = tuple[int, str, str, int, str | dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ streams, metadata lookups, waiting for a commit, read-only stores."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -71,6 +72,29 @@ class EventLogContract(ContractBase):
         assert [e.version for e in store.read_stream("a", to_version=2)] == [1, 2]
         assert [e.version for e in store.read_stream("a", after_version=1, limit=2)] == [2, 3]
         assert store.read_stream("zzz") == []
+
+    def test_stream_rows_hold_what_read_stream_holds(self, store: EventStore) -> None:
+        """`read_stream_rows` (what loading an aggregate folds): each event's version,
+        types, schema version and data (its JSON text, or the decoded dict), own writes
+        included inside a transaction."""
+        append(store, *(pending("a", v, data={"v": v, "x": "é"}) for v in range(1, 5)),
+               pending("b", 1))
+
+        def rows(found: list[Any]) -> list[Any]:
+            return [(v, at, et, s, json.loads(d) if isinstance(d, str) else d)
+                    for v, at, et, s, d in found]
+
+        def envelopes(found: list[Any]) -> list[Any]:
+            return [(e.version, e.aggregate_type, e.event_type, e.schema_version, e.data)
+                    for e in found]
+        for after, to in ((0, None), (2, None), (1, 3), (4, None), (3, 1)):
+            assert rows(store.read_stream_rows("a", after_version=after, to_version=to)) == \
+                envelopes(store.read_stream("a", after_version=after, to_version=to))
+        assert store.read_stream_rows("zzz") == []
+        with store.transaction() as tx:
+            tx.append([pending("a", 5, data={"v": 5})])
+            assert rows(tx.read_stream_rows("a", after_version=3)) == envelopes(
+                tx.read_stream("a", after_version=3))
 
     def test_global_log_keyset_pages_and_filters(self, store: EventStore) -> None:
         append(store,

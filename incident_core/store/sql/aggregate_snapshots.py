@@ -16,7 +16,8 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from incident_core.ports import StoredSnapshot
 from incident_core.store.sql import schema
 from incident_core.store.sql.dialect import Dialect
-from incident_core.store.sql.queries import has_table
+from incident_core.store.sql.queries import MAX_VERSION, has_table
+from incident_core.store.sql.stream_reads import compiled
 
 __all__ = ["StoredSnapshot", "latest", "save", "versions"]
 
@@ -49,16 +50,25 @@ def save(conn: Connection, dialect: Dialect, snapshot: StoredSnapshot, seen_tabl
     conn.execute(insert, row)
 
 
+# The newest snapshot of (aggregate, type, fingerprint) at or before a version: one probe
+# of the primary key (aggregate_id, version), on the DBAPI cursor (`compiled`).
+_LATEST = (select(T.c.aggregate_id, T.c.aggregate_type, T.c.version, T.c.fingerprint,
+                  T.c.state, T.c.taken_at)
+           .where(T.c.aggregate_id == bindparam("aggregate_id"),
+                  T.c.aggregate_type == bindparam("aggregate_type"),
+                  T.c.fingerprint == bindparam("fingerprint"),
+                  T.c.version <= bindparam("at"))
+           .order_by(T.c.version.desc()).limit(1))
+
+
 def latest(conn: Connection, aggregate_id: str, aggregate_type: str, fingerprint: str,
            at_version: int | None = None) -> StoredSnapshot | None:
     """The newest usable snapshot at or before `at_version` (any version if None)."""
-    stmt = select(T).where(T.c.aggregate_id == aggregate_id,
-                           T.c.aggregate_type == aggregate_type,
-                           T.c.fingerprint == fingerprint)
-    if at_version is not None:
-        stmt = stmt.where(T.c.version <= at_version)
-    row = conn.execute(stmt.order_by(T.c.version.desc()).limit(1)).first()
-    return None if row is None else StoredSnapshot(**dict(row._mapping))
+    row = compiled(_LATEST, conn.dialect).run(conn.connection.cursor(), {
+        "aggregate_id": aggregate_id, "aggregate_type": aggregate_type,
+        "fingerprint": fingerprint, "at": MAX_VERSION if at_version is None else at_version,
+    }).fetchone()
+    return None if row is None else StoredSnapshot(*row)
 
 
 def versions(conn: Connection, aggregate_ids: Sequence[str]) -> dict[str, int]:

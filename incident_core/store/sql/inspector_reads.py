@@ -16,6 +16,7 @@ from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import E, S
 from incident_core.store.sql.sorted import by_last_activity, sorted_page
+from incident_core.store.sql.stream_reads import STREAM_INFO, compiled
 from incident_core.store.sql.times import time_bound
 
 __all__ = ["SqlInspector", "glob_to_like"]
@@ -63,8 +64,10 @@ class SqlInspector(SqlStoreCore):
             return int(conn.execute(stmt).scalar_one())
 
     def stream(self, aggregate_id: str) -> StreamInfo | None:
+        statement = compiled(STREAM_INFO, self.engine.dialect)  # loading an aggregate asks
         with self.reading() as conn:
-            row = conn.execute(select(*S.c).where(S.c.aggregate_id == aggregate_id)).first()
+            row = statement.run(conn.connection.cursor(),
+                                {"aggregate_id": aggregate_id}).fetchone()
         return None if row is None else StreamInfo(*row)
 
     def aggregate_types(self) -> list[str]:

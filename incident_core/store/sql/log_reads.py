@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from incident_core.envelope import RecordedEvent
-from incident_core.ports import EventFilter
+from incident_core.ports import EventFilter, StreamRow
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import HEAD, NO_LIMIT, E
+from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, stream_rows
 
 __all__ = ["RANGE_SCAN", "SqlEventLog"]
 
@@ -81,6 +82,13 @@ class SqlEventLog(SqlStoreCore):
         with self.reading() as conn:
             return self.stream_on_cursor(conn.connection.cursor(), aggregate_id, after_version,
                                          to_version, limit)
+
+    def read_stream_rows(self, aggregate_id: str, *, after_version: int = 0,
+                         to_version: int | None = None) -> list[StreamRow]:
+        statement = compiled(STREAM_ROWS, self.engine.dialect)
+        with self.reading() as conn:
+            return stream_rows(statement, conn.connection.cursor(), aggregate_id,
+                               after_version, to_version)
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
         r = self.reads

@@ -14,7 +14,7 @@ from sqlalchemy import exc as sa_exc
 
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
-from incident_core.ports import StoreTransaction
+from incident_core.ports import StoreTransaction, StreamRow
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.sql import schema
 from incident_core.store.sql.queries import (
@@ -26,6 +26,7 @@ from incident_core.store.sql.queries import (
     E,
     has_table,
 )
+from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, stream_rows
 
 if TYPE_CHECKING:
     from incident_core.store.sql.core import SqlStoreCore
@@ -95,6 +96,12 @@ class SqlTransaction(StoreTransaction):
     def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         self._write_events()
         return self.store.stream_on_cursor(self.cursor, aggregate_id, after_version)
+
+    def read_stream_rows(self, aggregate_id: str, *,
+                         after_version: int = 0) -> list[StreamRow]:
+        self._write_events()
+        return stream_rows(compiled(STREAM_ROWS, self.conn.dialect), self.cursor,
+                           aggregate_id, after_version, None)
 
     def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
         """Assign positions now; the rows are written in bulk before the next read in this
