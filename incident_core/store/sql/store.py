@@ -85,7 +85,8 @@ class SqlEventStore(SqlEventLog, SqlInspector):
             except BaseException:
                 self.writer_cache = None
                 raise
-            self.writer_cache = entry
+            self.writer_cache = None if entry is None else tx.changes.merged(
+                self.writer_cache, *entry)
         except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
             raise self.sql_dialect.translate(exc) from exc
         if self._checkpointer is None:  # WAL checkpoints off the command path: walcheck.py
