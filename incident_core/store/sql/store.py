@@ -73,17 +73,21 @@ class SqlEventStore(SqlEventLog, SqlInspector):
 
     def _single_writer_transaction(self) -> Iterator[StoreTransaction]:
         """A transaction on the store's one write connection (see `Dialect.single_writer`),
-        remembering head and checkpoints for the next one."""
+        begun and committed on the driver connection (SQLAlchemy joins it only if a
+        statement goes through it), remembering committed state for the next one."""
         try:
             conn = self._writer_connection()
+            raw = conn.connection.driver_connection
+            self.sql_dialect.begin_write(raw, self.target)
+            tx = SqlStoreTransaction(self, conn, raw)
             try:
-                with conn.begin():
-                    tx = SqlStoreTransaction(self, conn)
-                    yield tx
-                    tx.flush()
-                    entry = tx.cache_entry()
+                yield tx
+                tx.flush()
+                entry = tx.cache_entry()
+                tx.commit()
             except BaseException:
                 self.writer_cache = None
+                tx.rollback()
                 raise
             self.writer_cache = None if entry is None else tx.changes.merged(
                 self.writer_cache, *entry)

@@ -37,9 +37,13 @@ __all__ = ["SqlTransaction"]
 class SqlTransaction(StoreTransaction):
     """The event log, checkpoint and projection roles of a write transaction."""
 
-    def __init__(self, store: SqlStoreCore, conn: Connection) -> None:
+    def __init__(self, store: SqlStoreCore, conn: Connection, raw: Any = None) -> None:
+        """`conn` in a transaction; or (`raw`: its driver connection, in a transaction
+        begun on it) joined by SQLAlchemy when first used."""
         self.store = store
-        self.conn = conn
+        self._conn = conn
+        self._raw = raw
+        self._joined: Any = None  # SQLAlchemy's transaction, when it joined the driver's
         self._head: int | None = None
         self.appended = False
         self.appended_count = 0
@@ -91,11 +95,33 @@ class SqlTransaction(StoreTransaction):
         return self._version, self._head, dict(self._checkpoints)
 
     @property
+    def conn(self) -> Connection:
+        """This transaction's SQLAlchemy connection (for what is not on the hot path)."""
+        if self._raw is not None and self._joined is None:
+            self._joined = self._conn.begin()  # joins the open transaction (no BEGIN)
+        return self._conn
+
+    @property
     def cursor(self) -> Any:
         """A DBAPI cursor on this transaction's connection, for the prepared statements."""
         if self._cursor is None:
-            self._cursor = self.conn.connection.cursor()
+            self._cursor = (self._raw if self._raw is not None
+                            else self._conn.connection).cursor()
         return self._cursor
+
+    def commit(self) -> None:
+        """Commit a transaction begun on the driver connection."""
+        if self._joined is not None:
+            self._joined.commit()
+        else:
+            self._raw.commit()
+
+    def rollback(self) -> None:
+        """Roll back a transaction begun on the driver connection (as far as it can)."""
+        if self._joined is not None:
+            self._joined.rollback()
+        elif self._raw.in_transaction:
+            self._raw.rollback()
 
     def head(self) -> int:
         if self._head is None and not self._from_cache():
