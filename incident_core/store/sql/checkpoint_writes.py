@@ -16,28 +16,31 @@ if TYPE_CHECKING:
 
 __all__ = ["write"]
 
-_MOVES: dict[int, Any] = {}  # statements by number of names, built once
+_MOVES: dict[int, tuple[Any, list[str]]] = {}  # by number of names: statement, its names
 
 
-def _move(count: int) -> Any:
+def _move(count: int) -> tuple[Any, list[str]]:
     found = _MOVES.get(count)
     if found is None:
-        names: list[Any] = [bindparam(f"n{i}") for i in range(count)]
+        keys = [f"n{i}" for i in range(count)]
+        names: list[Any] = [bindparam(k) for k in keys]
         found = _MOVES[count] = (update(CP).where(CP.c.name.in_(names))
-                                 .values(position=bindparam("to")))
+                                 .values(position=bindparam("to")), keys)
     return found
 
 
 def write(store: SqlStoreCore, cursor: Any, moved: dict[str, int], new: set[str]) -> None:
     """Store `moved` (name → position); `new`: names that may have no row yet."""
-    fresh = [{"name": n, "position": p, "signature": ""} for n, p in moved.items() if n in new]
-    if fresh:
+    if new:
+        fresh = [{"name": n, "position": p, "signature": ""} for n, p in moved.items()
+                 if n in new]
         store.prepared("checkpoint_upsert", store.checkpoint_upsert).run_many(cursor, fresh)
     by_position: dict[int, list[str]] = {}
     for name, position in moved.items():
         if name not in new:
             by_position.setdefault(position, []).append(name)
     for position, names in by_position.items():
-        params: dict[str, Any] = {f"n{i}": name for i, name in enumerate(names)}
+        statement, keys = _move(len(names))
+        params: dict[str, Any] = dict(zip(keys, names, strict=True))
         params["to"] = position
-        store.prepared(f"checkpoint_move:{len(names)}", _move(len(names))).run(cursor, params)
+        store.prepared(f"checkpoint_move:{len(names)}", statement).run(cursor, params)

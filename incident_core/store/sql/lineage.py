@@ -25,6 +25,7 @@ from incident_core.store.sql.times import time_text
 if TYPE_CHECKING:
     from incident_core.store.sql.core import SqlStoreCore
     from incident_core.store.sql.transaction import SqlTransaction
+    from incident_core.store.sql.writer_cache import Committed
 
 __all__ = ["changed_at", "clear", "history", "record", "rename"]
 
@@ -102,11 +103,12 @@ def record(tx: SqlTransaction, entries: Sequence[dict[str, Any]]) -> None:
     encoder = Encoder()
     first = min(e["position"] for e in entries)
     ids: dict[str, int] = {}
+    memory = tx.memory()
     for e in entries:  # the latest stored entry of each row this batch changes
         key = (e["projection"], e["row_key"])
         if key not in encoder.last:
             pid = ids[key[0]] if key[0] in ids else ids.setdefault(key[0], _id(tx, key[0]))
-            encoder.last[key] = _last(tx, pid, key[1], first)
+            encoder.last[key] = _last(tx, memory, pid, key[1], first)
     for key in [k for k, v in encoder.last.items() if v.depth < 0]:
         del encoder.last[key]
     rows = [encoder.row(e) for e in entries]
@@ -117,12 +119,13 @@ def record(tx: SqlTransaction, entries: Sequence[dict[str, Any]]) -> None:
             tx.changes.put_last((ids[name], key), (e["position"], encoder.last[name, key]))
 
 
-def _last(tx: SqlTransaction, pid: int, key: str, first: int) -> Last:
-    """The latest stored entry of a row before position `first` (depth -1: none)."""
+def _last(tx: SqlTransaction, memory: Committed | None, pid: int, key: str,
+          first: int) -> Last:
+    """The latest stored entry of a row before position `first` (depth -1: none), from
+    this transaction's changes or the writer's `memory` when they know it."""
     known = tx.changes.lineage_last.get((pid, key))
-    if known is None:
-        memory = tx.memory()
-        known = None if memory is None else memory.lineage_last.get((pid, key))
+    if known is None and memory is not None:
+        known = memory.lineage_last.get((pid, key))
     if known is not None and known[0] < first:
         return known[1]
     last = tx.store.prepared("row_lineage_last", _LAST)

@@ -32,6 +32,8 @@ __all__ = ["SqlEventStore"]
 class SqlEventStore(SqlEventLog, SqlInspector):
     """Events, streams, checkpoints and projection tables in one SQL database."""
 
+    _writer_raw: Any = None  # the driver connection of `_writer` (single writer)
+
     # -- metadata ---------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
         with self.reading() as conn:
@@ -77,7 +79,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
         statement goes through it), remembering committed state for the next one."""
         try:
             conn = self._writer_connection()
-            raw = conn.connection.driver_connection
+            raw = self._writer_raw
             self.sql_dialect.begin_write(raw, self.target)
             tx = SqlStoreTransaction(self, conn, raw)
             try:
@@ -103,6 +105,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
             if conn is not None:
                 conn.close()
             conn = self._writer = self.write_engine.connect()
+            self._writer_raw = conn.connection.driver_connection
             self.writer_cache = None  # data_version counts per connection
             self.sql_dialect.prepare_writer(conn)
         return conn
