@@ -16,7 +16,7 @@ from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
 from incident_core.ports import StoreTransaction
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.sql import checkpoint_writes, schema
+from incident_core.store.sql import checkpoint_writes, projection_rows, schema
 from incident_core.store.sql.queries import (
     CHECKPOINTS,
     CP,
@@ -26,7 +26,7 @@ from incident_core.store.sql.queries import (
     E,
     has_table,
 )
-from incident_core.store.sql.writer_cache import FORGOTTEN, Changes, Committed
+from incident_core.store.sql.writer_cache import Changes, Committed
 
 if TYPE_CHECKING:
     from incident_core.store.sql.core import SqlStoreCore
@@ -207,58 +207,13 @@ class SqlTransaction(StoreTransaction):
         return found
 
     def get_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        memory = self.memory()
-        if memory is not None:
-            keys = self._remembered(memory, spec.name, keys, found)
-            if not keys:
-                return found
-        if len(keys) == 1:  # the common case of a single command: a prepared lookup
-            prepared = self.store.prepared(f"row:{spec.name}", self.store.row_statements(spec)[3])
-            cursor = prepared.run(self.cursor, {"key": keys[0]})
-            names = [d[0] for d in cursor.description]
-            for row in cursor.fetchall():
-                found[str(row[names.index(spec.key)])] = dict(zip(names, row, strict=True))
-            return found
-        stmt = self.store.row_statements(spec)[0]
-        for start in range(0, len(keys), 500):
-            for row in self.conn.execute(stmt, {"keys": list(keys[start:start + 500])}):
-                mapping = dict(row._mapping)
-                found[mapping[spec.key]] = mapping
-        return found
-
-    def _remembered(self, memory: Committed, name: str, keys: Sequence[str],
-                    found: dict[str, dict[str, Any]]) -> list[str]:
-        """Rows this transaction wrote or the writer remembers, put in `found` (copies);
-        the keys of those it must read."""
-        mine, theirs = self.changes.rows, memory.rows
-        missing = []
-        for key in keys:
-            row = mine.get((name, key), FORGOTTEN)
-            if row is FORGOTTEN:
-                row = theirs.get((name, key), FORGOTTEN)
-                if row is FORGOTTEN:
-                    missing.append(key)
-                    continue
-            if row is not None:
-                found[key] = dict(row)
-        return missing
+        return projection_rows.get_rows(self, spec, keys)
 
     def put_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            prepared = self.store.prepared(f"upsert:{spec.name}",
-                                           self.store.row_statements(spec)[1])
-            prepared.run_many(self.cursor, rows)
-            if self.store.sql_dialect.single_writer:
-                kinds = [(c.name, c.kind) for c in spec.columns]
-                for row in rows:
-                    self.changes.put_row((spec.name, str(row[spec.key])), row, kinds)
+        projection_rows.put_rows(self, spec, rows)
 
     def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
-        if keys:
-            self.conn.execute(self.store.row_statements(spec)[2], [{"key": k} for k in keys])
-            for key in keys:
-                self.changes.put_row((spec.name, key), None, ())
+        projection_rows.delete_rows(self, spec, keys)
 
     def checkpoint(self, name: str) -> int | None:
         if self._checkpoints is None and not self._from_cache():  # else one query for all
