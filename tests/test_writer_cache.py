@@ -53,6 +53,11 @@ def dispatch(app: Application, command: Any) -> None:
         app.dispatch(command)
 
 
+def several(app: Application, rng: random.Random, n: int) -> None:
+    for _ in range(n):
+        dispatch(app, random_command(rng))
+
+
 def batch(app: Application, rng: random.Random) -> None:
     """Concurrent dispatches: group commit puts them in shared transactions."""
     commands = [random_command(rng) for _ in range(12)]
@@ -221,3 +226,19 @@ def test_a_dispatch_reads_nothing_its_writer_wrote(tmp_path: Path) -> None:
             assert_live_equals_replay(app)
     finally:
         sa_event.remove(Pool, "connect", on_connect)
+
+
+def test_group_commit_batches_with_failing_batch_mates_equal_a_replay(tmp_path: Path) -> None:
+    """Batches whose commands are rejected, refused or fail inside their savepoints leave
+    nothing of theirs in the writer's memory (these fail before writing a row; a command
+    undone after writing its rows is `rolled_back_batch_mate`'s)."""
+    with Application.open(str(tmp_path / "s.sqlite3"), g.domain, create=True) as app:
+        threads = [threading.Thread(target=several, args=(app, random.Random(seed), 10))
+                   for seed in range(24)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        grouped = app.group_commit
+        assert grouped is not None and grouped.writes > grouped.batches  # batches formed
+        assert_live_equals_replay(app)
