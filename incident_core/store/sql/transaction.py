@@ -86,9 +86,13 @@ class SqlTransaction(StoreTransaction):
     def cache_entry(self) -> tuple[int, int, dict[str, int]] | None:
         """(data_version, head, checkpoints) the writer may remember after this transaction
         commits (called before the commit, under the write lock): None unless head and
-        checkpoints are both known."""
-        if not self.store.sql_dialect.single_writer or self._head is None \
-                or self._checkpoints is None:
+        checkpoints are both known (what this transaction did not read, it did not change:
+        the writer's memory knows it, if nobody else committed)."""
+        if not self.store.sql_dialect.single_writer:
+            return None
+        if self._head is None or self._checkpoints is None:
+            self._from_cache()
+        if self._head is None or self._checkpoints is None:
             return None
         if self._version is None:
             self._version = self.store.sql_dialect.data_version(self.cursor)
