@@ -69,6 +69,12 @@ def batch(app: Application, rng: random.Random) -> None:
 
 
 def other_process(db: str, n: int) -> None:
+    """Another process dispatches `n` commands to the store at `db`. Not after a second
+    store was opened in this process: opening one reads the file's header with plain file
+    I/O, and closing that descriptor drops this process's SQLite locks on the file (POSIX
+    locks are per process), so the other process, closing last as far as it can tell,
+    deletes the WAL still in use here (a bug of the store opening, not of the writer
+    memory; reported)."""
     code = ("import sys\nfrom incident_core import Application\n"
             "from tests import group_commit_domain as g\n"
             "with Application.open(sys.argv[1], g.domain) as app:\n"
@@ -135,12 +141,8 @@ def test_live_rows_lineage_checkpoints_and_states_equal_a_replay(tmp_path: Path,
     db = str(tmp_path / "cache.sqlite3")
     app = Application.open(db, g.domain, create=True)
     try:
-        for step in range(60):
+        for _step in range(60):
             action = rng.choice(["one"] * 6 + ["batch", "undone", "other", "reopen"])
-            if action == "other" and step <= 30:
-                # (not before the other process: a second store opened in this process
-                # drops this process's SQLite file locks, a bug outside the writer memory)
-                action = "one"
             if action == "one":
                 dispatch(app, random_command(rng))
             elif action == "batch":
@@ -153,8 +155,6 @@ def test_live_rows_lineage_checkpoints_and_states_equal_a_replay(tmp_path: Path,
             else:
                 app.close()
                 app = Application.open(db, g.domain)
-            if step == 30:
-                other_process(db, 5)
         dispatch(app, put("a", 1))
         assert_live_equals_replay(app)
     finally:
@@ -182,6 +182,20 @@ def test_another_connection_writing_drops_the_memory(tmp_path: Path) -> None:
         assert app.store.projection_rows(g.boxes.spec) == [{"aggregate_id": "a", "total": 7}]
         assert [e.before for e in app.row_history("boxes", "a")] == [
             None, {"aggregate_id": "a", "total": 1}, {"aggregate_id": "a", "total": 3}]
+        assert_live_equals_replay(app)
+
+
+def test_another_process_writing_drops_the_memory(tmp_path: Path) -> None:
+    """(Its own test: see `other_process` for why it is not among the random steps.)"""
+    db = str(tmp_path / "s.sqlite3")
+    with Application.open(db, g.domain, create=True) as app:
+        for box in BOXES:
+            assert app.dispatch(put(box, 2)).ok  # remembered by app's writer
+        other_process(db, 6)
+        for box in BOXES:
+            assert app.dispatch(put(box, 3)).ok  # on the stored rows, not the remembered
+        assert sorted(r["total"] for r in app.store.projection_rows(g.boxes.spec)) == \
+            [6, 6, 7, 7]
         assert_live_equals_replay(app)
 
 
