@@ -33,6 +33,7 @@ from incident_core.store.sql.queries import (
 from incident_core.store.sql.slim import Split, slim_row
 from incident_core.store.sql.times import time_bound
 from incident_core.store.sql.walcheck import WalCheckpointer
+from incident_core.store.sql.writer_cache import Committed
 
 __all__ = ["SqlStoreCore"]
 
@@ -76,8 +77,8 @@ class SqlStoreCore(EventStore):
         self.seen_tables: set[str] = set()
         self._split_cache: dict[str, Split] = {}
         self._checkpointer: WalCheckpointer | None = None
-        # (data_version, head, checkpoints) after the writer's last commit (single writer)
-        self.writer_cache: tuple[int, int, dict[str, int]] | None = None
+        # what the writer remembers after its last commit (single writer: writer_cache.py)
+        self.writer_cache: Committed | None = None
         self.lineage_ready = False  # incident_lineage exists (see sql_lineage)
 
     # -- plumbing ---------------------------------------------------------------------

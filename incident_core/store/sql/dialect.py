@@ -45,6 +45,11 @@ class Dialect(ABC):
         """Settings of a single writer's long-lived write connection, once per connection."""
         return  # nothing to do by default
 
+    def begin_write(self, raw: Any, target: str) -> None:
+        """Begin a write transaction, holding the write lock, on a single writer's driver
+        connection `raw` (single writer only)."""
+        raise NotImplementedError(f"{self.name} has no single writer")
+
     def data_version(self, cursor: Any) -> int:
         """A number that changes when another connection commits (single writer only)."""
         raise NotImplementedError(f"{self.name} keeps no writer cache")

@@ -25,6 +25,7 @@ from incident_core.store.sql.times import time_text
 if TYPE_CHECKING:
     from incident_core.store.sql.core import SqlStoreCore
     from incident_core.store.sql.transaction import SqlTransaction
+    from incident_core.store.sql.writer_cache import Committed
 
 __all__ = ["changed_at", "clear", "history", "record", "rename"]
 
@@ -55,6 +56,7 @@ def _ready(tx: SqlTransaction) -> None:
             if not has_table(tx.conn, table.name):
                 table.create(tx.conn)
         if has_table(tx.conn, legacy.OLD.name):
+            tx.changes.stop()
             legacy.convert(tx.conn, lambda rows: _insert(tx, rows))
         else:
             store.lineage_ready = True
@@ -62,11 +64,20 @@ def _ready(tx: SqlTransaction) -> None:
 
 
 def _id(tx: SqlTransaction, name: str) -> int:
-    """The id entries filed under `name` carry (a new one if there is none)."""
+    """The id entries filed under `name` carry (a new one if there is none); remembered by
+    the single writer (a name keeps its id until it is cleared or renamed)."""
+    known = tx.changes.lineage_ids.get(name)
+    if known is None:
+        memory = tx.memory()
+        known = None if memory is None else memory.lineage_ids.get(name)
+    if known is not None:
+        return known
     found = tx.store.prepared("lineage_id", _ID).run(tx.cursor, {"name": name}).fetchone()
     if found is None:
         tx.conn.execute(insert(N).values(name=name))
         found = tx.store.prepared("lineage_id", _ID).run(tx.cursor, {"name": name}).fetchone()
+    if tx.changes.tracking:
+        tx.changes.lineage_ids[name] = int(found[0])
     return int(found[0])
 
 
@@ -91,18 +102,35 @@ def record(tx: SqlTransaction, entries: Sequence[dict[str, Any]]) -> None:
         _collect(tx)
     encoder = Encoder()
     first = min(e["position"] for e in entries)
-    last = tx.store.prepared("row_lineage_last", _LAST)
     ids: dict[str, int] = {}
+    memory = tx.memory()
     for e in entries:  # the latest stored entry of each row this batch changes
         key = (e["projection"], e["row_key"])
         if key not in encoder.last:
             pid = ids[key[0]] if key[0] in ids else ids.setdefault(key[0], _id(tx, key[0]))
-            found = last.run(tx.cursor, {"projection": pid, "key": key[1],
-                                         "position": first}).fetchone()
-            encoder.last[key] = Last(-1, 0) if found is None else Last(*found)
+            encoder.last[key] = _last(tx, memory, pid, key[1], first)
     for key in [k for k, v in encoder.last.items() if v.depth < 0]:
         del encoder.last[key]
-    _insert(tx, [encoder.row(e) for e in entries])
+    rows = [encoder.row(e) for e in entries]
+    _insert(tx, rows)
+    if tx.changes.tracking:  # what the next write of these rows starts from
+        for e in entries:
+            name, key = e["projection"], e["row_key"]
+            tx.changes.put_last((ids[name], key), (e["position"], encoder.last[name, key]))
+
+
+def _last(tx: SqlTransaction, memory: Committed | None, pid: int, key: str,
+          first: int) -> Last:
+    """The latest stored entry of a row before position `first` (depth -1: none), from
+    this transaction's changes or the writer's `memory` when they know it."""
+    known = tx.changes.lineage_last.get((pid, key))
+    if known is None and memory is not None:
+        known = memory.lineage_last.get((pid, key))
+    if known is not None and known[0] < first:
+        return known[1]
+    last = tx.store.prepared("row_lineage_last", _LAST)
+    found = last.run(tx.cursor, {"projection": pid, "key": key, "position": first}).fetchone()
+    return Last(-1, 0) if found is None else Last(*found)
 
 
 def _collect(tx: SqlTransaction) -> None:
@@ -117,11 +145,13 @@ def _collect(tx: SqlTransaction) -> None:
     done = conn.execute(delete(L).where(
         L.c.projection == found[0], tuple_(L.c.row_key, L.c.position).in_(batch))).rowcount
     if done < GC_BATCH:
+        tx.changes.stop()  # the id may be given to another name
         conn.execute(delete(N).where(N.c.id == found[0]))
 
 
 def clear(tx: SqlTransaction, projection: str) -> None:
     """The name no longer names its entries (at once); they are deleted later, in batches."""
+    tx.changes.stop()  # names and ids part
     tx.flush()
     _ready(tx)
     tx.conn.execute(update(N).where(N.c.name == projection).values(name=None))

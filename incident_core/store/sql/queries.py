@@ -187,4 +187,7 @@ class Prepared:
         return cursor
 
     def run_many(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
-        cursor.executemany(self.sql, [self.args(row) for row in rows])
+        if len(rows) == 1:  # a command's one row: execute costs less than executemany
+            cursor.execute(self.sql, self.args(rows[0]))
+        else:
+            cursor.executemany(self.sql, [self.args(row) for row in rows])

@@ -127,9 +127,26 @@ def logical_metadata(stored: str, command_type: str | None) -> str:
 
 
 def _split4(metadata_json: str) -> Split:
-    rest, ids = split(_decode(metadata_json))
-    stored, command_type = lift_type(rest)
-    return stored, ids, command_type, rest
+    """`split` then `lift_type`, decoding the metadata once (the same results)."""
+    rest = _decode(metadata_json)
+    ids: list[str | None] = []
+    for key in CHAIN:
+        value = rest.get(key)
+        if isinstance(value, str) and value:
+            del rest[key]
+            ids.append(value)
+        else:
+            ids.append(None)
+    rest_json = _encode(rest)
+    value = rest.get("command_type")
+    if not isinstance(value, str) or not value or next(reversed(rest)) != "command_type" \
+            or not rest_json.endswith('"}'):
+        return rest_json, tuple(ids), None, rest_json
+    del rest["command_type"]
+    stored = _encode(rest)
+    if logical_metadata(stored, value) != rest_json:
+        return rest_json, tuple(ids), None, rest_json
+    return stored, tuple(ids), value, rest_json
 
 
 def slim_row(pending: PendingEvent, position: int, cache: dict[str, Split]) -> dict[str, Any]:

@@ -50,6 +50,11 @@ class SqliteDialect(Dialect):
         # SQLite's default 2 MB on large imports (memory is only used if needed)
         raw.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
 
+    def begin_write(self, raw: Any, target: str) -> None:
+        """BEGIN IMMEDIATE on the writer's driver connection (no SQLAlchemy in between)."""
+        with waiting_for_lock(f"the write lock on {target} (another process is writing)"):
+            raw.execute("BEGIN IMMEDIATE")
+
     def data_version(self, cursor: Any) -> int:
         """Changes when another connection commits (per connection: see the store's
         writer cache)."""
@@ -90,12 +95,16 @@ def sqlite_engine(path: Path, *, read_only: bool, synchronous: str,
     def _begin(conn: Any) -> None:
         # The driver runs in autocommit; we issue BEGIN ourselves: IMMEDIATE takes the write
         # lock up front for writers (no deadlock on lock upgrade), deferred for readers.
-        # Straight on the driver connection: this runs for every transaction.
-        immediate = conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
-        if not immediate:
-            conn.connection.dbapi_connection.execute("BEGIN")
+        # Straight on the driver connection: this runs for every transaction. The store's
+        # writer begins its transactions on the driver itself (`begin_write`): SQLAlchemy
+        # then joins the transaction that is open.
+        raw = conn.connection.dbapi_connection
+        if raw.in_transaction:
+            return
+        if conn.get_execution_options().get("sqlite_begin") != "IMMEDIATE":
+            raw.execute("BEGIN")
             return
         with waiting_for_lock(f"the write lock on {path} (another process is writing)"):
-            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+            raw.execute("BEGIN IMMEDIATE")
 
     return engine

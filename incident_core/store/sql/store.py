@@ -32,6 +32,8 @@ __all__ = ["SqlEventStore"]
 class SqlEventStore(SqlEventLog, SqlInspector):
     """Events, streams, checkpoints and projection tables in one SQL database."""
 
+    _writer_raw: Any = None  # the driver connection of `_writer` (single writer)
+
     # -- metadata ---------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
         with self.reading() as conn:
@@ -73,19 +75,24 @@ class SqlEventStore(SqlEventLog, SqlInspector):
 
     def _single_writer_transaction(self) -> Iterator[StoreTransaction]:
         """A transaction on the store's one write connection (see `Dialect.single_writer`),
-        remembering head and checkpoints for the next one."""
+        begun and committed on the driver connection (SQLAlchemy joins it only if a
+        statement goes through it), remembering committed state for the next one."""
         try:
             conn = self._writer_connection()
+            raw = self._writer_raw
+            self.sql_dialect.begin_write(raw, self.target)
+            tx = SqlStoreTransaction(self, conn, raw)
             try:
-                with conn.begin():
-                    tx = SqlStoreTransaction(self, conn)
-                    yield tx
-                    tx.flush()
-                    entry = tx.cache_entry()
+                yield tx
+                tx.flush()
+                entry = tx.cache_entry()
+                tx.commit()
             except BaseException:
                 self.writer_cache = None
+                tx.rollback()
                 raise
-            self.writer_cache = entry
+            self.writer_cache = None if entry is None else tx.changes.merged(
+                self.writer_cache, *entry)
         except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
             raise self.sql_dialect.translate(exc) from exc
         if self._checkpointer is None:  # WAL checkpoints off the command path: walcheck.py
@@ -98,6 +105,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
             if conn is not None:
                 conn.close()
             conn = self._writer = self.write_engine.connect()
+            self._writer_raw = conn.connection.driver_connection
             self.writer_cache = None  # data_version counts per connection
             self.sql_dialect.prepare_writer(conn)
         return conn

@@ -16,7 +16,7 @@ from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
 from incident_core.ports import StoreTransaction, StreamRow
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.sql import schema
+from incident_core.store.sql import checkpoint_writes, projection_rows, schema
 from incident_core.store.sql.queries import (
     CHECKPOINTS,
     CP,
@@ -27,6 +27,7 @@ from incident_core.store.sql.queries import (
     has_table,
 )
 from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, stream_rows
+from incident_core.store.sql.writer_cache import Changes, Committed
 
 if TYPE_CHECKING:
     from incident_core.store.sql.core import SqlStoreCore
@@ -37,9 +38,13 @@ __all__ = ["SqlTransaction"]
 class SqlTransaction(StoreTransaction):
     """The event log, checkpoint and projection roles of a write transaction."""
 
-    def __init__(self, store: SqlStoreCore, conn: Connection) -> None:
+    def __init__(self, store: SqlStoreCore, conn: Connection, raw: Any = None) -> None:
+        """`conn` in a transaction; or (`raw`: its driver connection, in a transaction
+        begun on it) joined by SQLAlchemy when first used."""
         self.store = store
-        self.conn = conn
+        self._conn = conn
+        self._raw = raw
+        self._joined: Any = None  # SQLAlchemy's transaction, when it joined the driver's
         self._head: int | None = None
         self.appended = False
         self.appended_count = 0
@@ -50,41 +55,78 @@ class SqlTransaction(StoreTransaction):
         self._cursor: Any = None
         self._version: int | None = None  # SQLite's PRAGMA data_version, once read
         self._made: set[str] = set()  # side tables created by this transaction
+        self._new: set[str] = set()  # checkpoints that may have no row yet
+        self.changes = Changes()  # what the writer remembers if this transaction commits
 
-    def _from_cache(self) -> bool:
-        """Head and checkpoints from the single writer's cache (SQLite), valid while no
-        other connection has committed since it was filled: one cheap PRAGMA instead of two
-        queries per transaction."""
+    def memory(self) -> Committed | None:
+        """The single writer's memory of committed state (`writer_cache.py`), valid while
+        no other connection has committed since it was made: one cheap PRAGMA per
+        transaction instead of queries. None when there is none, or this transaction
+        stopped using it."""
         cache = self.store.writer_cache
-        if cache is None:
-            return False
+        if cache is None or not self.changes.tracking:
+            return None
         if self._version is None:
             self._version = self.store.sql_dialect.data_version(self.cursor)
-        if cache[0] != self._version:
+        if cache.version != self._version:
             self.store.writer_cache = None
+            return None
+        return cache
+
+    def _from_cache(self) -> bool:
+        """Head and checkpoints from the writer's memory."""
+        cache = self.memory()
+        if cache is None:
             return False
         if self._head is None:
-            self._head = cache[1]
+            self._head = cache.head
         if self._checkpoints is None:
-            self._checkpoints = dict(cache[2])
+            self._checkpoints = dict(cache.checkpoints)
         return True
 
     def cache_entry(self) -> tuple[int, int, dict[str, int]] | None:
-        """What the writer may remember after this transaction commits (called before the
-        commit, under the write lock): None unless head and checkpoints are both known."""
-        if not self.store.sql_dialect.single_writer or self._head is None \
-                or self._checkpoints is None:
+        """(data_version, head, checkpoints) the writer may remember after this transaction
+        commits (called before the commit, under the write lock): None unless head and
+        checkpoints are both known (what this transaction did not read, it did not change:
+        the writer's memory knows it, if nobody else committed)."""
+        if not self.store.sql_dialect.single_writer:
+            return None
+        if self._head is None or self._checkpoints is None:
+            self._from_cache()
+        if self._head is None or self._checkpoints is None:
             return None
         if self._version is None:
             self._version = self.store.sql_dialect.data_version(self.cursor)
         return self._version, self._head, dict(self._checkpoints)
 
     @property
+    def conn(self) -> Connection:
+        """This transaction's SQLAlchemy connection (for what is not on the hot path)."""
+        if self._raw is not None and self._joined is None:
+            self._joined = self._conn.begin()  # joins the open transaction (no BEGIN)
+        return self._conn
+
+    @property
     def cursor(self) -> Any:
         """A DBAPI cursor on this transaction's connection, for the prepared statements."""
         if self._cursor is None:
-            self._cursor = self.conn.connection.cursor()
+            self._cursor = (self._raw if self._raw is not None
+                            else self._conn.connection).cursor()
         return self._cursor
+
+    def commit(self) -> None:
+        """Commit a transaction begun on the driver connection."""
+        if self._joined is not None:
+            self._joined.commit()
+        else:
+            self._raw.commit()
+
+    def rollback(self) -> None:
+        """Roll back a transaction begun on the driver connection (as far as it can)."""
+        if self._joined is not None:
+            self._joined.rollback()
+        elif self._raw.in_transaction:
+            self._raw.rollback()
 
     def head(self) -> int:
         if self._head is None and not self._from_cache():
@@ -100,7 +142,7 @@ class SqlTransaction(StoreTransaction):
     def read_stream_rows(self, aggregate_id: str, *,
                          after_version: int = 0) -> list[StreamRow]:
         self._write_events()
-        return stream_rows(compiled(STREAM_ROWS, self.conn.dialect), self.cursor,
+        return stream_rows(compiled(STREAM_ROWS, self.store.engine.dialect), self.cursor,
                            aggregate_id, after_version, None)
 
     def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
@@ -176,29 +218,13 @@ class SqlTransaction(StoreTransaction):
         return found
 
     def get_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        if len(keys) == 1:  # the common case of a single command: a prepared lookup
-            prepared = self.store.prepared(f"row:{spec.name}", self.store.row_statements(spec)[3])
-            cursor = prepared.run(self.cursor, {"key": keys[0]})
-            names = [d[0] for d in cursor.description]
-            return {str(row[names.index(spec.key)]): dict(zip(names, row, strict=True))
-                    for row in cursor.fetchall()}
-        stmt = self.store.row_statements(spec)[0]
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(keys), 500):
-            for row in self.conn.execute(stmt, {"keys": list(keys[start:start + 500])}):
-                mapping = dict(row._mapping)
-                found[mapping[spec.key]] = mapping
-        return found
+        return projection_rows.get_rows(self, spec, keys)
 
     def put_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            prepared = self.store.prepared(f"upsert:{spec.name}",
-                                           self.store.row_statements(spec)[1])
-            prepared.run_many(self.cursor, rows)
+        projection_rows.put_rows(self, spec, rows)
 
     def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
-        if keys:
-            self.conn.execute(self.store.row_statements(spec)[2], [{"key": k} for k in keys])
+        projection_rows.delete_rows(self, spec, keys)
 
     def checkpoint(self, name: str) -> int | None:
         if self._checkpoints is None and not self._from_cache():  # else one query for all
@@ -208,20 +234,23 @@ class SqlTransaction(StoreTransaction):
         return self._checkpoints.get(name)
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        if self.checkpoint(name) == position:
+        known = self.checkpoint(name)
+        if known == position:
             return  # it did not move: nothing to write
+        if known is None:
+            self._new.add(name)
         assert self._checkpoints is not None
         self._checkpoints[name] = position
         self._dirty[name] = position
 
     def flush(self) -> None:
-        """Write what is still buffered: events, then changed checkpoints (one statement)."""
+        """Write what is still buffered: events, then the checkpoints that moved (one
+        statement when they moved to the same position, as they do after a command)."""
         self._write_events()
         if self._dirty:
-            rows = [{"name": n, "position": p, "signature": ""} for n, p in self._dirty.items()]
-            self.store.prepared("checkpoint_upsert", self.store.checkpoint_upsert).run_many(
-                self.cursor, rows)
+            checkpoint_writes.write(self.store, self.cursor, self._dirty, self._new)
             self._dirty.clear()
+            self._new.clear()
 
     def ensure_projection(self, spec: ProjectionSpec) -> bool:
         self.flush()
@@ -229,6 +258,7 @@ class SqlTransaction(StoreTransaction):
         signature = self.conn.execute(stmt).scalar()
         if signature == spec.signature and has_table(self.conn, spec.name):
             return False
+        self.changes.stop()  # its rows are gone
         table = self.store.table(spec)
         table.drop(self.conn, checkfirst=True)
         table.create(self.conn)
@@ -246,6 +276,7 @@ class SqlTransaction(StoreTransaction):
 
     def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
                            checkpoint: int) -> None:
+        self.changes.stop()  # every row replaced
         shadow_name = f"{spec.name}__rebuild"
         shadow = schema.projection_table(spec, name=shadow_name)
         shadow.drop(self.conn, checkfirst=True)
@@ -273,6 +304,7 @@ class SqlTransaction(StoreTransaction):
         self.flush()
         kept = (self._head, self.appended,
                 None if self._checkpoints is None else dict(self._checkpoints), set(self._made))
+        remembered = self.changes.mark()
         self.cursor.execute("SAVEPOINT incident_command")
         try:
             yield
@@ -281,6 +313,8 @@ class SqlTransaction(StoreTransaction):
             self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
             self._head, self.appended, self._checkpoints, self._made = kept
             self._unwritten, self._touched, self._dirty = [], {}, {}
+            self._new = set()
+            self.changes.reset(remembered)
             raise
         finally:
             self.cursor.execute("RELEASE SAVEPOINT incident_command")
