@@ -93,7 +93,7 @@ def rolled_back_batch_mate(app: Application, box: str) -> None:
         command = put(box, n)
         aggregate, key = app.decider.target(command)
         plan = committing.Plan(command, None, {}, aggregate, key)
-        version, state = app.decider.load(aggregate, key, app.store.read_stream)
+        version, state = app.decider.load(aggregate, key, app.store)
         assert plan.decide(app.decider, version, state) is None
         plans.append(plan)
     with app.store.transaction() as tx:
