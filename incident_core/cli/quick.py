@@ -62,11 +62,11 @@ def _open(path: Path, wait: float) -> tuple[sqlite3.Connection, bool, str] | Non
     """A read-only connection to the store at `path` (whether to tidy its companions after,
     its schema version), or None when it is not a complete Incident store of a schema in
     QUICK_SCHEMAS."""
+    from incident_core.store.sql.open_files import read_head
     from incident_core.store.sql.sqlite_files import read_without_trace
 
-    with path.open("rb") as fh:
-        if fh.read(len(_HEADER)) != _HEADER:
-            return None
+    if read_head(path, len(_HEADER)) != _HEADER:  # never closes a file SQLite locks here
+        return None
     tidy = not any(Path(f"{path}{s}").exists() for s in ("-wal", "-shm"))
     mode = "immutable=1" if read_without_trace(path) else "mode=ro"
     conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?{mode}", uri=True,

@@ -124,11 +124,10 @@ def sqlite_file(target: str) -> str | None:
 
 def remove_sqlite_files(path: str) -> None:
     """Delete a SQLite store and its companions (tests, `incident demo --fresh`); refuses
-    with StoreError while another process has it open."""
+    with StoreError while another process, or a store of this one, has it open."""
     try:
         remove_store_files(path)
-    except StoreInUse:
-        raise StoreError(f"{path} is open in another process; close it there first "
-                         "(nothing was deleted)") from None
+    except StoreInUse as exc:  # in another process, or in this one (see open_files.py)
+        raise StoreError(f"{exc.strerror} (nothing was deleted)") from None
     except OSError as exc:
         raise StoreError(f"cannot delete {path}: {exc.strerror}") from None

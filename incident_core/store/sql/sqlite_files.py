@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from incident_core.errors import ReadOnlyError
+from incident_core.store.sql.open_files import StoreInUse, claimed, hold, read_head
 
 __all__ = ["COMPANIONS", "StoreInUse", "check_writable", "exclusively", "is_store_file",
            "move_into_place", "read_without_trace", "remove_empty_wal", "remove_store_files",
@@ -30,10 +31,6 @@ COMPANIONS = ("", "-wal", "-shm", "-journal")
 SQLITE_HEADER = b"SQLite format 3\x00"
 _SHARED_FIRST, _SHARED_SIZE = 0x40000002, 510  # SQLite's lock bytes in the database file
 _SHM_DMS = 128  # the -shm byte every connection holds a shared lock on
-
-
-class StoreInUse(OSError):
-    """Another process has the store open."""
 
 
 def _identity(path: str) -> tuple[int, int] | None:
@@ -60,8 +57,7 @@ def is_store_file(candidate: str, store_path: str) -> str | None:
 
 # -- the structural check -------------------------------------------------------------------
 def _header_problem(path: Path, *, count_pages: bool) -> str | None:
-    with path.open("rb") as fh:
-        header = fh.read(100)
+    header = read_head(path, 100)
     size = path.stat().st_size
     if len(header) < 100 or header[:16] != SQLITE_HEADER:
         return "its SQLite header is missing or damaged"
@@ -135,12 +131,13 @@ def remove_empty_wal(path: Path) -> None:
     try:
         if not wal.exists() or wal.stat().st_size != 0:
             return
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True,
-                               timeout=0.1)
+        holding = hold(path)  # released after SQLite's connection (open_files.py)
         try:
-            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            with contextlib.closing(sqlite3.connect(
+                    f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=0.1)) as conn:
+                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         finally:
-            conn.close()
+            holding.release()
     except (OSError, sqlite3.Error):
         return  # another process holds the database, or the folder is read-only: leave them
 
@@ -159,21 +156,20 @@ def _try_lock(fd: int, start: int, length: int) -> bool:
 @contextlib.contextmanager
 def exclusively(path: str) -> Iterator[None]:
     """Hold the store at `path` so that no other process has it open (raises StoreInUse if
-    one does). Closing the descriptors at the end releases the locks."""
-    fds: list[int] = []
-    try:
+    one does, or if this process has it open itself: closing our descriptors would release
+    SQLite's locks too, see open_files.py). Closing the descriptors at the end releases the
+    locks; meanwhile no store of this process opens it."""
+    with claimed(path), contextlib.ExitStack() as closing:
         for suffix, start, length in (("", _SHARED_FIRST, _SHARED_SIZE), ("-shm", _SHM_DMS, 1)):
             try:
                 fd = os.open(path + suffix, os.O_RDWR)
             except FileNotFoundError:
                 continue
-            fds.append(fd)
+            closing.callback(os.close, fd)
             if not _try_lock(fd, start, length):
-                raise StoreInUse(errno.EBUSY, f"{path} is open in another process")
+                raise StoreInUse(errno.EBUSY, f"{path} is open in another process; "
+                                 "close it there first")
         yield
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 def remove_store_files(path: str) -> None:

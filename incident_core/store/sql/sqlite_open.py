@@ -18,6 +18,7 @@ from incident_core.store.sql import schema
 from incident_core.store.sql.lock_wait import lock_timeout
 from incident_core.store.sql.meta import SCHEMA_VERSION, check_meta
 from incident_core.store.sql.migrations import upgrade
+from incident_core.store.sql.open_files import Holding, StoreInUse, hold, read_head
 from incident_core.store.sql.sqlite import SQLITE, SYNCHRONOUS_MODES, sqlite_engine
 from incident_core.store.sql.sqlite_files import (
     check_writable,
@@ -36,10 +37,16 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 def inspect_sqlite(path: Path) -> int:
     """The schema version of the Incident store at `path`. Raises for foreign, corrupt or
     newer files. Opens read-only and creates no file."""
-    with path.open("rb") as fh:
-        header = fh.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
+    if read_head(path, len(SQLITE_HEADER)) != SQLITE_HEADER:
         raise NotAStoreError(f"{path} is not an Incident store (not a SQLite database)")
+    holding = hold(path)  # released only after SQLite's connection (open_files.py)
+    try:
+        return _read_version(path)
+    finally:
+        holding.release()
+
+
+def _read_version(path: Path) -> int:
     # With no WAL file beside it, the database file is complete: read it as immutable, so
     # SQLite creates no -wal/-shm companions. Otherwise they exist already; read normally.
     has_wal = Path(f"{path}-wal").exists()
@@ -77,6 +84,36 @@ def open_sqlite(target: str, *, read_only: bool, create: bool,
         if read_only:
             raise StoreNotFoundError(f"no store at {path}")
         _create_sqlite(path)
+    # The file stays registered as open in this process until the store has closed its
+    # last SQLite connection (see open_files.py): nothing of ours closes a descriptor of it.
+    holding = _hold(path)
+    try:
+        version = _checked(path, read_only)
+    except BaseException:
+        holding.release()
+        raise
+    store = _store(path, read_only, synchronous, holding)
+    store.schema_version = version
+    if version < SCHEMA_VERSION and not read_only:
+        try:
+            upgrade(store)
+        except BaseException:
+            store.close()  # its connections first, then the file's registration
+            raise
+    return store
+
+
+def _hold(path: Path) -> Holding:
+    try:
+        return hold(path)
+    except StoreInUse:
+        raise StoreError(f"cannot open {path}: this program is deleting it") from None
+    except OSError as exc:
+        raise StoreError(f"cannot open {path}: {exc.strerror}") from None
+
+
+def _checked(path: Path, read_only: bool) -> int:
+    """The schema version of the store at `path`, refusing a damaged file for writing."""
     if not read_only and (problem := structural_problem(path)):
         with contextlib.suppress(CorruptStoreError):  # a foreign file is "not a store"
             inspect_sqlite(path)
@@ -86,18 +123,24 @@ def open_sqlite(target: str, *, read_only: bool, create: bool,
     version = inspect_sqlite(path)
     if not read_only:
         check_writable(path)
+    return version
+
+
+def _store(path: Path, read_only: bool, synchronous: str, holding: Holding) -> SqlEventStore:
     engine = sqlite_engine(path, read_only=read_only, synchronous=synchronous,
-                            immutable=read_only and read_without_trace(path))
-    tidy = None
-    if read_only and not any(Path(f"{path}{s}").exists() for s in ("-wal", "-shm")):
-        tidy = lambda: remove_empty_wal(path)  # noqa: E731
-    store = SqlEventStore(engine, str(path), read_only=read_only, sql_dialect=SQLITE,
-                          write_engine=engine.execution_options(sqlite_begin="IMMEDIATE"),
-                          on_close=tidy)
-    store.schema_version = version
-    if version < SCHEMA_VERSION and not read_only:
-        upgrade(store)
-    return store
+                           immutable=read_only and read_without_trace(path))
+    tidy = read_only and not any(Path(f"{path}{s}").exists() for s in ("-wal", "-shm"))
+
+    def closed() -> None:  # after the store's last connection is closed
+        try:
+            if tidy:
+                remove_empty_wal(path)
+        finally:
+            holding.release()
+
+    return SqlEventStore(engine, str(path), read_only=read_only, sql_dialect=SQLITE,
+                         write_engine=engine.execution_options(sqlite_begin="IMMEDIATE"),
+                         on_close=closed)
 
 
 def _create_sqlite(path: Path) -> None:
@@ -107,13 +150,17 @@ def _create_sqlite(path: Path) -> None:
         raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
     temporary = path.with_name(f".{path.name}.{os.getpid()}.creating")
     try:
-        engine = sqlite_engine(temporary, read_only=False, synchronous="FULL")
-        store = SqlEventStore(engine, str(temporary), read_only=False, sql_dialect=SQLITE)
+        holding = hold(temporary, create=True)  # until SQLite is done with it
         try:
-            store.create_schema()
-            _checkpoint_whole(engine, temporary)
+            engine = sqlite_engine(temporary, read_only=False, synchronous="FULL")
+            store = SqlEventStore(engine, str(temporary), read_only=False, sql_dialect=SQLITE)
+            try:
+                store.create_schema()
+                _checkpoint_whole(engine, temporary)
+            finally:
+                store.close()
         finally:
-            store.close()
+            holding.release()
         move_into_place(temporary, path)
     except (StoreError, sa_exc.SQLAlchemyError, sqlite3.Error, OSError) as exc:
         reason = (exc.strerror if isinstance(exc, OSError)
