@@ -27,6 +27,22 @@ def _second_read_only(db: str) -> None:
     Application.open(db, domain, read_only=True).close()
 
 
+def _threads(db: str) -> None:
+    """Stores opening and closing on the file in several threads at once (the GUI's
+    workers), each also reading the header."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from incident_core.store.sql.sqlite_files import structural_problem
+
+    def churn(_: int) -> None:
+        for _round in range(5):
+            Application.open(db, domain, read_only=_round % 2 == 1).close()
+            assert structural_problem(Path(db)) is None
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(churn, range(4)))
+
+
 def _inspect(db: str) -> None:
     from incident_core.store.sql.sqlite_files import structural_problem
     from incident_core.store.sql.sqlite_open import inspect_sqlite
@@ -60,6 +76,7 @@ def _cli(*args: str) -> Callable[[str], None]:
 ACTIONS: dict[str, Callable[[str], None]] = {
     "second_open": _second_open,
     "second_read_only": _second_read_only,
+    "threads": _threads,
     "inspect": _inspect,
     "remove_refused": _remove_refused,
     "cli_events": _cli("events"),  # the quick read path, in this process

@@ -59,7 +59,7 @@ def tell(holder: subprocess.Popen[str]) -> None:
 
 
 @pytest.mark.parametrize("killed", [False, True], ids=["closed", "kill-9"])
-@pytest.mark.parametrize("action", ["second_open", "second_read_only", "inspect",
+@pytest.mark.parametrize("action", ["second_open", "second_read_only", "threads", "inspect",
                                     "remove_refused", "cli_events", "cli_verify"])
 def test_acknowledged_writes_survive_another_process_closing(tmp_path: Path, action: str,
                                                              killed: bool) -> None:

@@ -80,8 +80,10 @@ class Holding:
             if entry.users:
                 return
             del _held[key]
-        for fd in (entry.fd, *entry.spare):
-            os.close(fd)
+            # under the lock: a store opening this file meanwhile registers it anew only
+            # after these are closed, so the close cannot release its SQLite locks
+            for fd in (entry.fd, *entry.spare):
+                os.close(fd)
 
 
 def hold(path: str | Path, *, create: bool = False) -> Holding:
