@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QProgressBar, QStatusBar, QWidget
+from PySide6.QtWidgets import QProgressBar, QStatusBar, QWidget
 
 from incident_core.progress import Operation, Progress
+from incident_gui.presentation import file_dialogs
 from incident_gui.presentation.naming import named
 from incident_gui.tasks.workers import OperationWorker
 
@@ -44,8 +45,8 @@ class ExportRunner:
     def ask_path(self, title: str, name: str, fmt: str) -> Path | None:
         """The file to write (a save dialog opening in the store's folder)."""
         start = str(self._folder() / f"{name}.{fmt}")
-        path, _chosen = QFileDialog.getSaveFileName(self._parent, title, start,
-                                                    FILE_FILTERS[fmt])
+        path, _chosen = file_dialogs.get_save_file_name(self._parent, title, start,
+                                                        FILE_FILTERS[fmt])
         if not path:
             return None
         target = Path(path)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from incident_core import Application
 from incident_core.operations.trace import Conversation, trace_app
+from incident_gui.presentation import file_dialogs
 from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane, Requests, Ticket
 from incident_gui.widgets.conversation_items import STANDING_OUT
@@ -136,9 +136,9 @@ class ConversationWindow(QWidget):
             QTimer.singleShot(0, self._fit_now)  # once the view has its final size
 
     def _export(self, kind: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}",
-                                              f"conversation.{kind}",
-                                              f"{kind.upper()} (*.{kind})")
+        path, _ = file_dialogs.get_save_file_name(self, f"Export {kind.upper()}",
+                                                  f"conversation.{kind}",
+                                                  f"{kind.upper()} (*.{kind})")
         if path:
             self.export(path, kind)
 

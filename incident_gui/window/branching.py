@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
+from PySide6.QtWidgets import QLabel, QMenu
 
 from incident_core.operations.branch import StoreDiff, branch, diff
 from incident_core.store.open import open_store, sqlite_file
+from incident_gui.presentation import file_dialogs
 from incident_gui.presentation.naming import named
 from incident_gui.tasks.workers import OperationWorker, call_operation
 from incident_gui.widgets.branch_diff import BranchDiffDialog
@@ -186,7 +187,7 @@ class BranchController(QObject):
         self._update()
 
     def _save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save branch as", "",
+        path, _ = file_dialogs.get_save_file_name(self.window, "Save branch as", "",
                                               "Incident store (*.sqlite3)")
         if path:
             self.save_as(Path(path))

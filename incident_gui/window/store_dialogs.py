@@ -7,10 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from incident_core.store.open import sqlite_file
 from incident_gui import __version__
+from incident_gui.presentation import file_dialogs
 from incident_gui.session.settings import Settings
 
 __all__ = [
@@ -38,13 +39,13 @@ def store_folder(target: str | None) -> str:
 
 def ask_store(parent: QWidget, *, read_only: bool, folder: str = "") -> str | None:
     caption = "Open a store read-only" if read_only else "Open a store"
-    path, _ = QFileDialog.getOpenFileName(parent, caption, folder, STORE_FILTER)
+    path, _ = file_dialogs.get_open_file_name(parent, caption, folder, STORE_FILTER)
     return path or None
 
 
 def ask_new_store(parent: QWidget, folder: str = "") -> str | None:
     start = str(Path(folder) / "store.sqlite3") if folder else "store.sqlite3"
-    path, _ = QFileDialog.getSaveFileName(parent, "New store", start, STORE_FILTER)
+    path, _ = file_dialogs.get_save_file_name(parent, "New store", start, STORE_FILTER)
     return path or None
 
 

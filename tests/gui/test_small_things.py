@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QTextBrowser
+from PySide6.QtWidgets import QLabel, QLineEdit, QTextBrowser
 
 from incident_core import Application
 from incident_core.engine.results import with_article
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.examples.library import domain as library_domain
+from incident_gui.presentation import file_dialogs
 from incident_gui.presentation.colors import color_for_event_type, use_domain_colors
 from incident_gui.presentation.formatting import plural
 from incident_gui.window.main_window import MainWindow
@@ -96,8 +97,8 @@ def test_file_dialogs_open_in_the_stores_folder(make_window: Callable[..., Any],
         asked.append(start)
         return "", ""  # cancelled
 
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", ask)
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
+    monkeypatch.setattr(file_dialogs, "get_open_file_name", ask)
+    monkeypatch.setattr(file_dialogs, "get_save_file_name", ask)
     window = make_window(bank_store)
     window.actions_.open.trigger()
     window.actions_.new.trigger()

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QTableView, QTabWidget
+from PySide6.QtWidgets import QApplication, QMenu, QTableView, QTabWidget
 
 from incident_core import EventFilter
 from incident_core.ports.sorting import SortKey
+from incident_gui.presentation import file_dialogs
 from tests.gui.conftest import timeline_read
 
 
@@ -111,7 +112,7 @@ def test_export_the_filtered_log_newest_first_to_csv_off_the_ui_thread(
     panel.filters.set_event_type("MoneyDeposited")
     panel.newest_first.click()
     target = tmp_path / "deposits"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(file_dialogs, "get_save_file_name",
                         lambda *args, **kwargs: (str(target), "CSV (*.csv)"))
     panel.sig_export_requested.emit("csv")  # the Export… button's CSV entry
     runner = window.table_menus.exports
