@@ -17,7 +17,7 @@ removed on close), so it is left byte-for-byte as it was.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,6 +139,20 @@ def quick_events(args: argparse.Namespace, page: int) -> Iterator[RecordedEvent]
     path = _file_of(args)
     if path is None or args.limit == 0:
         return None
+    from incident_core.store.sql.open_files import hold
+
+    try:  # registered while SQLite has it open here (store/sql/open_files.py)
+        holding = hold(path)
+    except OSError:
+        return None
+    events = _events(path, args, page, holding.release)
+    if events is None:
+        holding.release()
+    return events
+
+
+def _events(path: Path, args: argparse.Namespace, page: int,
+            release: Callable[[], None]) -> Iterator[RecordedEvent] | None:
     from incident_core.store.sql.lock_wait import lock_timeout
 
     wait = getattr(args, "lock_timeout", None)
@@ -156,15 +170,19 @@ def quick_events(args: argparse.Namespace, page: int) -> Iterator[RecordedEvent]
     except (sqlite3.Error, ValueError, TypeError, KeyError):
         _close(conn, path, tidy)
         return None  # the ordinary path says what is wrong with this store
-    return _closing_after(conn, path, tidy, _pages(conn, key, args, page, first))
+    return _closing_after(conn, path, tidy, _pages(conn, key, args, page, first), release)
 
 
 def _closing_after(conn: sqlite3.Connection, path: Path, tidy: bool,
-                   events: Iterator[RecordedEvent]) -> Iterator[RecordedEvent]:
+                   events: Iterator[RecordedEvent],
+                   release: Callable[[], None]) -> Iterator[RecordedEvent]:
     try:
         yield from events
     finally:
-        _close(conn, path, tidy)
+        try:
+            _close(conn, path, tidy)
+        finally:
+            release()
 
 
 def _close(conn: sqlite3.Connection, path: Path, tidy: bool) -> None:
