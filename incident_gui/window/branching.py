@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMenu
 
 from incident_core.operations.branch import StoreDiff, branch, diff
-from incident_core.store.open import open_store, sqlite_file
+from incident_core.store.open import held_here, open_store, sqlite_file
 from incident_gui.presentation import file_dialogs
 from incident_gui.presentation.naming import named
 from incident_gui.tasks.workers import OperationWorker, call_operation
@@ -50,9 +50,14 @@ def branch_path(original: str, at: int) -> Path:
     return Path(tempfile.gettempdir()) / f"incident-branch-{at}-{stamp}.sqlite3"
 
 
-def _remove(path: Path) -> None:
+def _remove(path: Path) -> bool:
+    """Delete a branch's files, unless a store of this program still has them open (a close
+    that failed, a comparison still reading): that store would lose what it writes."""
+    if held_here(path):
+        return False
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return True
 
 
 class BranchController(QObject):
@@ -182,13 +187,16 @@ class BranchController(QObject):
             return
         self.current = None
         self.window.close_store_and_wait()  # its file is free then
-        _remove(made.path)
+        removed = _remove(made.path)
         self.window.open_target(made.original, read_only=made.original_read_only)
+        if not removed:
+            self.window.status.showMessage(f"The branch is still open here; its file stays "
+                                           f"at {made.path}", 8000)
         self._update()
 
     def _save_dialog(self) -> None:
         path, _ = file_dialogs.get_save_file_name(self.window, "Save branch as", "",
-                                              "Incident store (*.sqlite3)")
+                                                  "Incident store (*.sqlite3)")
         if path:
             self.save_as(Path(path))
 
@@ -198,6 +206,11 @@ class BranchController(QObject):
         if made is None or self._busy() or path.exists():
             return False
         self.window.close_store_and_wait()  # its file is free then
+        if held_here(made.path):  # a close that failed: moving it would lose its writes
+            self.window.open_target(str(made.path))
+            self.window.status.showMessage("The branch is still open here; nothing was "
+                                           "moved", 8000)
+            return False
         shutil.move(str(made.path), str(path))
         _remove(made.path)
         self.current = None

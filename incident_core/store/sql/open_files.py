@@ -16,10 +16,11 @@ on the file in this process then). Header reads go through that descriptor (`os.
 A file no holder has open is read with a plain open/read/close: SQLite in this process only
 opens store files while they are held (every store, `inspect_sqlite`, the background
 checkpointer, the close-time tidying and the CLI's quick read run between `hold` and
-`release`), so it has no locks to lose on such a file. (A sqlite3 connection some other code
-of this process opens itself is outside this guarantee, as is any plain open/close of a
-store file outside our code: POSIX gives no defence against those.) The read happens under the registry's lock, so a store
-opening on the same file in another thread waits for it to finish.
+`release`), so it has no locks to lose on such a file. The read happens under the
+registry's lock, so a store opening on the same file in another thread waits for it to
+finish. (A sqlite3 connection some other code of this process opens itself is outside this
+guarantee, as is any plain open/close of a store file outside our code: POSIX gives no
+defence against those.)
 
 `claimed` is the opposite: a file this process is about to lock and delete (`exclusively`)
 is refused while any holder has it open here, and no store opens it while it is claimed.
