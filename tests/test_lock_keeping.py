@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,30 @@ def test_the_file_stays_held_until_the_last_store_on_it_closes(tmp_path: Path) -
     second.close()
     assert not held_here(db)
     assert read_head(db, 16) == b"SQLite format 3\x00"  # a plain read of a file not open here
+
+
+def test_a_sqlite_connection_outliving_its_store_keeps_its_locks(tmp_path: Path) -> None:
+    """A connection still open after the last store on the file closed (one the store leaked,
+    or the caller's own): the registry keeps its descriptor until that connection is gone,
+    header reads do not close one meanwhile, and deleting is refused."""
+    db = tmp_path / "s.sqlite3"
+    app = Application.open(str(db), domain, create=True)
+    assert app.dispatch(OpenAccount(aggregate_id="a")).ok
+    outliving = sqlite3.connect(db, isolation_level=None)
+    assert outliving.execute("SELECT count(*) FROM incident_events").fetchone() == (1,)
+    app.close()
+    assert read_head(db, 16) == b"SQLite format 3\x00"
+    with pytest.raises(StoreError, match="open in this program"):
+        remove_sqlite_files(str(db))
+    python(OTHER, db)
+    assert Path(f"{db}-wal").exists()  # the other process did not close "last"
+    outliving.execute("BEGIN IMMEDIATE")
+    outliving.execute("UPDATE incident_meta SET value = value WHERE key = 'format'")
+    outliving.execute("COMMIT")  # no disk I/O error: its WAL is the one on disk
+    assert outliving.execute("SELECT count(*) FROM incident_events").fetchone() == (2,)
+    outliving.close()
+    assert python(FRESH, db) == "2 1"
+    remove_sqlite_files(str(db))  # nothing open here any more: it goes
 
 
 def test_a_failed_open_releases_the_file(tmp_path: Path) -> None:

@@ -22,6 +22,11 @@ finish. (A sqlite3 connection some other code of this process opens itself is ou
 guarantee, as is any plain open/close of a store file outside our code: POSIX gives no
 defence against those.)
 
+A SQLite connection can outlive its store (one a store failed to close, or the caller's
+own): so a descriptor of ours is only ever closed when no other descriptor of this process
+is open on the same file (checked in `/proc/self/fd`); otherwise it lingers and is closed by
+a later registry call once the file is free. Header reads follow the same rule.
+
 `claimed` is the opposite: a file this process is about to lock and delete (`exclusively`)
 is refused while any holder has it open here, and no store opens it while it is claimed.
 The `-wal`, `-shm` and `-journal` companions are only opened by SQLite, and only while the
@@ -56,6 +61,39 @@ class _Held:
 _lock = threading.Lock()
 _held: dict[_Key, _Held] = {}
 _claimed: set[_Key] = set()
+# Our descriptors of files no holder has open any more but some other descriptor of this
+# process still has (a SQLite connection that outlived its store): closed once it is gone.
+_lingering: dict[_Key, list[int]] = {}
+_FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+
+
+def _open_elsewhere(key: _Key, ours: list[int]) -> bool:
+    """Whether a descriptor of this process other than `ours` is open on the file `key`."""
+    for name in os.listdir(_FD_DIR):
+        fd = int(name)
+        if fd in ours:
+            continue
+        with contextlib.suppress(OSError):
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) == key:
+                return True
+    return False
+
+
+def _close_or_keep(key: _Key, fds: list[int]) -> None:
+    """Close our descriptors of `key`, unless another descriptor of this process is open on
+    it: then SQLite may hold locks through it, which closing ours would release."""
+    fds = fds + _lingering.pop(key, [])
+    if _open_elsewhere(key, fds):
+        _lingering[key] = fds
+        return
+    for fd in fds:
+        os.close(fd)
+
+
+def _sweep() -> None:
+    for key in list(_lingering):
+        _close_or_keep(key, [])
 
 
 def _key_of(path: str | Path) -> _Key | None:
@@ -85,8 +123,8 @@ class Holding:
             del _held[key]
             # under the lock: a store opening this file meanwhile registers it anew only
             # after these are closed, so the close cannot release its SQLite locks
-            for fd in (entry.fd, *entry.spare):
-                os.close(fd)
+            _close_or_keep(key, [entry.fd, *entry.spare])
+            _sweep()
 
 
 def hold(path: str | Path, *, create: bool = False) -> Holding:
@@ -108,6 +146,7 @@ def hold(path: str | Path, *, create: bool = False) -> Holding:
             _held[opened].spare.append(fd)
         else:
             _held[opened] = _Held(fd)
+            _held[opened].spare += _lingering.pop(opened, [])
         return Holding(opened)
 
 
@@ -126,8 +165,12 @@ def read_head(path: str | Path, size: int) -> bytes:
         entry = _held.get(key) if key is not None else None
         if entry is not None:
             return os.pread(entry.fd, size, 0)
-        with open(path, "rb") as fh:  # not open here: SQLite holds no lock on it
-            return fh.read(size)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return os.pread(fd, size, 0)
+        finally:  # closed now unless some descriptor of this process is open on it
+            info = os.fstat(fd)
+            _close_or_keep((info.st_dev, info.st_ino), [fd])
 
 
 @contextlib.contextmanager
@@ -136,7 +179,8 @@ def claimed(path: str) -> Iterator[None]:
     process has it open; meanwhile no store of this process opens it."""
     with _lock:
         key = _key_of(path)
-        if key is not None and (key in _held or key in _claimed):
+        _sweep()
+        if key is not None and (key in _held or key in _claimed or key in _lingering):
             raise StoreInUse(errno.EBUSY, f"{path} is open in this program; close it "
                              "first")
         if key is not None:
