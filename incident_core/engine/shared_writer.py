@@ -1,0 +1,306 @@
+"""One writer per SQLite store, shared by the processes that open it with `shared_writer=True`,
+so their commands share durable commits (`incident_core.engine.group_commit`) instead of
+taking turns on the file's write lock, one fsync each.
+
+Elected, not configured: each process tries an exclusive `flock` on `<store>.writer.lock`.
+The winner serves a Unix socket (`<store>.writer.sock`; an abstract socket named after the
+store's real path when that path is too long for AF_UNIX) and dispatches what it receives in
+its own application. The others forward each dispatch there, after a handshake that checks
+both run the same domain (`writer_protocol.fingerprint`; on a mismatch they write directly).
+
+Exactly once: every forwarded command carries an idempotency key (the caller's, or a fresh
+one), and the writer answers only after the durable commit. When the writer dies (kill -9)
+the OS releases its lock and closes its sockets; the follower sends the same command again,
+to a new writer, or (after winning the lock itself, or finding no writer) in its own
+application: it gets the recorded events (the first attempt committed) or a fresh commit,
+never a second copy. Writing directly is always safe (SQLite serialises writers), so a
+follower never waits for an election. A follower's listeners hear its forwarded commands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import threading
+from typing import Any, Protocol
+
+from incident_core.domain import Command, Domain
+from incident_core.engine import writer_protocol as wire
+from incident_core.engine.listeners import Listeners
+from incident_core.engine.results import DispatchResult
+from incident_core.errors import IncidentError
+from incident_core.ids import new_id
+from incident_core.process import Accepted
+
+__all__ = ["Host", "SharedWriter", "socket_address"]
+
+_SUN_PATH_MAX = 100  # sockaddr_un holds 108 bytes, the last one a NUL
+_RETRIES = 3  # forwarding attempts after a lost writer, before writing directly
+
+
+class Host(Protocol):
+    """The application a shared writer dispatches in (`Application`)."""
+
+    listeners: Listeners
+
+    @property
+    def domain(self) -> Domain: ...
+
+    def dispatch_here(self, command: Command, *, metadata: dict[str, Any] | None = None,
+                      idempotency_key: str | None = None) -> DispatchResult: ...
+
+
+def socket_address(store_path: str) -> str:
+    """`<store>.writer.sock`, or an abstract address when that path is too long."""
+    real = os.path.realpath(store_path)
+    path = real + ".writer.sock"
+    if len(os.fsencode(path)) <= _SUN_PATH_MAX:
+        return path
+    return "\0incident-writer-" + hashlib.sha256(os.fsencode(real)).hexdigest()[:40]
+
+
+class _Link:
+    """A follower thread's connection to the writer (None socket: the writer's domain
+    differs, so this thread writes directly)."""
+
+    def __init__(self, sock: socket.socket | None) -> None:
+        self.sock = sock
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.sock is not None
+        wire.send(self.sock, request)
+        return wire.receive(self.sock)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
+
+class SharedWriter:
+    """The shared-writer side of one application (see the module)."""
+
+    def __init__(self, host: Host, store_path: str) -> None:
+        self.host = host
+        real = os.path.realpath(store_path)
+        self.address = socket_address(real)
+        self._lock_fd = os.open(real + ".writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                                0o644)
+        self._fingerprint: str | None = None
+        self._server: _Server | None = None
+        self._guard = threading.Lock()
+        self._local = threading.local()
+        self._links: list[_Link] = []
+        self.forwarded = 0  # commands this process had another process's writer commit
+        self.resent = 0  # commands sent again after their writer was lost
+        self._elect()
+
+    @classmethod
+    def for_target(cls, host: Host, target: str) -> SharedWriter | None:
+        """The shared writer of a SQLite file target; None for other targets (memory:,
+        URLs), or when the lock file cannot be made next to the store (read-only folder):
+        then the application writes directly, as without it."""
+        if "://" in target or target in ("memory:", ":memory:"):
+            return None
+        try:
+            return cls(host, os.path.expanduser(target))
+        except OSError:
+            return None
+
+    @property
+    def serving(self) -> bool:
+        """Whether this process is the store's writer."""
+        return self._server is not None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = wire.fingerprint(self.host.domain)
+        return self._fingerprint
+
+    def _elect(self) -> bool:
+        """Take the writer's lock if it is free, and serve; whether this process serves."""
+        with self._guard:
+            if self._server is None and self._lock_fd >= 0:
+                try:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False
+                try:
+                    self._server = _Server(self.host, self.address, lambda: self.fingerprint)
+                except OSError:  # no socket here: everyone writes directly
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            return self._server is not None
+
+    def dispatch(self, command: Command, metadata: dict[str, Any] | None,
+                 key: str | None) -> DispatchResult:
+        """The command dispatched by the store's writer (this process, or another one)."""
+        if self._server is not None:
+            return self.host.dispatch_here(command, metadata=metadata, idempotency_key=key)
+        sent_key = key if key is not None else new_id()
+        request = self._request(command, metadata, sent_key, fresh=key is None)
+        if request is not None:
+            result = self._forward(request)
+            if result is not None:
+                return self._own(result, key)
+        self._elect()  # a dead writer's lock is free: serve from now on
+        if request is None:
+            return self.host.dispatch_here(command, metadata=metadata, idempotency_key=key)
+        return self._own(self.host.dispatch_here(command, **wire.dispatch_arguments(request)),
+                         key)
+
+    def _forward(self, request: dict[str, Any]) -> DispatchResult | None:
+        """The writer's result; None when there is no writer of this domain to reach."""
+        for _attempt in range(_RETRIES):
+            link = self._link() if self._server is None else None
+            if link is None or link.sock is None:
+                return None
+            try:
+                reply = link.call(request)
+            except OSError:  # the writer died (or closed): send it again, to the next one
+                self._drop(link)
+                self.resent += 1
+                request["fresh"] = False  # it may have been committed: look the key up
+                continue
+            return self._received(reply)
+        return None
+
+    def _own(self, result: DispatchResult, key: str | None) -> DispatchResult:
+        """With a key of our own, `replayed` can only be our own earlier attempt (sent to a
+        writer that died after its commit): for the caller it is this dispatch's commit."""
+        if key is None and isinstance(result, Accepted) and result.replayed:
+            self.host.listeners.notify(result.events)
+            return dataclasses.replace(result, replayed=False)
+        return result
+
+    def _request(self, command: Command, metadata: dict[str, Any] | None, key: str, *,
+                 fresh: bool) -> dict[str, Any] | None:
+        """What to send; None when the command or metadata would not come back equal."""
+        try:
+            request = wire.encode_request(command, metadata, key, fresh=fresh)
+            json.dumps(request)
+            same = self.host.domain.parse_command(request["command"], request["data"])
+        except (TypeError, ValueError, IncidentError):
+            return None
+        return request if same == command else None
+
+    def _received(self, reply: dict[str, Any]) -> DispatchResult:
+        self.forwarded += 1
+        result = wire.decode_result(reply)  # or the writer's error, raised
+        if isinstance(result, Accepted) and not result.replayed:
+            self.host.listeners.notify(result.events)
+        return result
+
+    def _link(self) -> _Link | None:
+        """This thread's connection to the writer; None when there is none to reach."""
+        link: _Link | None = getattr(self._local, "link", None)
+        if link is not None:
+            return link
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self.address)
+            link = _Link(sock)
+            if not link.call({"hello": self.fingerprint})["same"]:
+                sock.close()
+                link = _Link(None)
+        except OSError:
+            sock.close()
+            return None
+        self._local.link = link
+        with self._guard:
+            self._links.append(link)
+        return link
+
+    def _drop(self, link: _Link) -> None:
+        link.close()
+        self._local.link = None
+        with self._guard, contextlib.suppress(ValueError):
+            self._links.remove(link)
+
+    def close(self) -> None:
+        """Stop serving (followers take over) and close every connection."""
+        with self._guard:
+            server, self._server = self._server, None
+            links, self._links = self._links, []
+        if server is not None:
+            server.close()
+        for link in links:
+            link.close()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # releases the writer's lock
+            self._lock_fd = -1
+
+
+class _Server:
+    """The writer's socket: a thread per follower connection, each dispatching in the host
+    (concurrent dispatches share commits through its group commit)."""
+
+    def __init__(self, host: Host, address: str, fingerprint: Any) -> None:
+        self.host = host
+        self.address = address
+        self._fingerprint = fingerprint
+        if not address.startswith("\0"):
+            with contextlib.suppress(FileNotFoundError):  # a killed writer's: we hold the lock
+                os.unlink(address)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(address)
+        self.sock.listen(128)
+        self._conns: list[tuple[socket.socket, threading.Thread]] = []
+        self._guard = threading.Lock()
+        self._closed = False
+        self._accepter = threading.Thread(target=self._accept, name="incident-writer",
+                                          daemon=True)
+        self._accepter.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed
+                return
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True,
+                                      name="incident-writer-conn")
+            with self._guard:
+                if self._closed:
+                    conn.close()
+                    return
+                self._conns.append((conn, thread))
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            hello = wire.receive(conn)
+            same = hello.get("hello") == self._fingerprint()
+            wire.send(conn, {"same": same})
+            while same:
+                wire.send(conn, self._handle(wire.receive(conn)))
+
+    def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            command = self.host.domain.parse_command(request["command"], request["data"])
+            result = self.host.dispatch_here(command, **wire.dispatch_arguments(request))
+        except Exception as exc:  # the library's errors, domain errors: the caller's to see
+            return wire.encode_error(exc)
+        return wire.encode_result(result)
+
+    def close(self) -> None:
+        """Stop accepting; let each connection finish the command it is running."""
+        with self._guard:
+            self._closed = True
+            conns = list(self._conns)
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self._accepter.join(timeout=5)
+        for conn, _ in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RD)
+        for _, thread in conns:
+            thread.join(timeout=30)
+        if not self.address.startswith("\0"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.address)
