@@ -6,6 +6,7 @@ follower with another domain writes directly."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,3 +186,27 @@ def test_a_follower_with_another_domain_writes_directly(tmp_path: Path) -> None:
         assert ["stats", "0", "0"] not in same_lines
         acked = {line[1] for line in other_lines + same_lines if line[0] == "ok"}
         assert acked and acked <= {e.metadata["command_id"] for e in all_events(app)}
+
+
+def dispatch_in_fork(app: Application, results: Any) -> None:
+    """In a forked child: the inherited shared writer forwards to the parent's."""
+    outcome = app.dispatch(s.Put(aggregate_id="forked", n=7))
+    assert app.shared_writer is not None
+    results.put((outcome.ok, app.shared_writer.serving, app.shared_writer.forwarded))
+
+
+@pytest.mark.process
+def test_a_forked_child_forwards_to_its_parent(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    with Application.open(str(tmp_path / "f.sqlite3"), s.domain, create=True,
+                          shared_writer=True) as app:
+        assert app.dispatch(s.Put(aggregate_id="forked", n=1)).ok
+        results = context.Queue()
+        child = context.Process(target=dispatch_in_fork, args=(app, results))
+        child.start()
+        assert results.get(timeout=60) == (True, False, 1)
+        child.join(timeout=60)
+        assert child.exitcode == 0
+        assert app.shared_writer is not None and app.shared_writer.serving
+        assert app.dispatch(s.Put(aggregate_id="forked", n=2)).ok
+        assert [e.data["n"] for e in app.store.read_stream("forked")] == [1, 7, 2]

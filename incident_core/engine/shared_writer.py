@@ -27,6 +27,7 @@ import json
 import os
 import socket
 import threading
+import weakref
 from typing import Any, Protocol
 
 from incident_core.domain import Command, Domain
@@ -81,6 +82,13 @@ class _Link:
             self.sock.close()
 
 
+def _after_fork_in_child() -> None:
+    """A forked child holds copies of its parent's lock and sockets, but none of its
+    threads: it lets go of them (the parent keeps the lock) and writes directly."""
+    for writer in list(_OPEN):
+        writer.forget()
+
+
 class SharedWriter:
     """The shared-writer side of one application (see the module)."""
 
@@ -97,6 +105,7 @@ class SharedWriter:
         self._links: list[_Link] = []
         self.forwarded = 0  # commands this process had another process's writer commit
         self.resent = 0  # commands sent again after their writer was lost
+        _OPEN.add(self)
         self._elect()
 
     @classmethod
@@ -161,7 +170,7 @@ class SharedWriter:
                 return None
             try:
                 reply = link.call(request)
-            except OSError:  # the writer died (or closed): send it again, to the next one
+            except (OSError, ValueError):  # the writer died or closed: send it to the next
                 self._drop(link)
                 self.resent += 1
                 request["fresh"] = False  # it may have been committed: look the key up
@@ -221,6 +230,18 @@ class SharedWriter:
         with self._guard, contextlib.suppress(ValueError):
             self._links.remove(link)
 
+    def forget(self) -> None:
+        """In a forked child: close the inherited copies, serve and forward nothing."""
+        server, self._server, self._local = self._server, None, threading.local()
+        if server is not None:
+            server.sock.close()
+        for link in self._links:
+            link.close()
+        self._links = []
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # the parent's copy keeps the lock
+            self._lock_fd = -1
+
     def close(self) -> None:
         """Stop serving (followers take over) and close every connection."""
         with self._guard:
@@ -233,6 +254,10 @@ class SharedWriter:
         if self._lock_fd >= 0:
             os.close(self._lock_fd)  # releases the writer's lock
             self._lock_fd = -1
+
+
+_OPEN: weakref.WeakSet[SharedWriter] = weakref.WeakSet()
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Server:
@@ -272,7 +297,8 @@ class _Server:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
+        """Answer one follower until it goes (or sends what is not this protocol)."""
+        with conn, contextlib.suppress(Exception):
             hello = wire.receive(conn)
             same = hello.get("hello") == self._fingerprint()
             wire.send(conn, {"same": same})
