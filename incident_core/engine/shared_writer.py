@@ -188,7 +188,8 @@ class SharedWriter:
 
     def _request(self, command: Command, metadata: dict[str, Any] | None, key: str, *,
                  fresh: bool) -> dict[str, Any] | None:
-        """What to send; None when the command or metadata would not come back equal."""
+        """What to send; None when the metadata is not JSON or the command would not come
+        back equal (then it is written here, as without the shared writer)."""
         try:
             request = wire.encode_request(command, metadata, key, fresh=fresh)
             json.dumps(request)
