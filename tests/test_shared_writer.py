@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,6 +27,7 @@ from incident_core.operations import verify
 from incident_core.process import Accepted, Rejected
 from incident_core.progress import run_to_end
 from tests import shared_writer_domain as s
+from tests.hardening_support import NOBODY, needs_root
 
 WORKER = Path(__file__).with_name("shared_writer_worker.py")
 ROOT = Path(__file__).parent.parent
@@ -210,3 +212,33 @@ def test_a_forked_child_forwards_to_its_parent(tmp_path: Path) -> None:
         assert app.shared_writer is not None and app.shared_writer.serving
         assert app.dispatch(s.Put(aggregate_id="forked", n=2)).ok
         assert [e.data["n"] for e in app.store.read_stream("forked")] == [1, 7, 2]
+
+
+@needs_root
+def test_another_users_process_is_not_served() -> None:
+    """An abstract socket has no file permissions: the writer checks the peer's user."""
+    with tempfile.TemporaryDirectory() as top:  # tmp_path's parents are private
+        deep = Path(top) / ("d" * 60) / ("e" * 60)
+        deep.mkdir(parents=True)
+        for folder in (deep, deep.parent, Path(top)):
+            folder.chmod(0o777)
+        as_nobody(deep / "u.sqlite3")
+
+
+def as_nobody(db: Path) -> None:
+    Application.open(str(db), s.domain, create=True).close()
+    db.chmod(0o666)  # SQLite gives its -wal and -shm files the store's permissions
+    with Application.open(str(db), s.domain, shared_writer=True) as app:
+        assert app.shared_writer and app.shared_writer.serving
+        Path(f"{db}.writer.lock").chmod(0o666)
+        nobody = subprocess.Popen(
+            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+             sys.executable, str(WORKER), str(db), "4", "5", "same"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT)
+        out, err = nobody.communicate("go\n", timeout=120)
+        assert nobody.returncode == 0 and "Traceback" not in err, err
+        lines = [line.split() for line in out.splitlines()]
+        assert ["stats", "0", "0"] in lines  # written directly
+        acked = {line[1] for line in lines if line[0] == "ok"}
+        assert acked and acked <= {e.metadata["command_id"] for e in all_events(app)}

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import threading
 import weakref
 from typing import Any, Protocol
@@ -257,6 +258,13 @@ class SharedWriter:
             self._lock_fd = -1
 
 
+def _same_user(conn: socket.socket) -> bool:
+    """Whether the peer runs as this process's user (Linux's SO_PEERCRED: pid, uid, gid)."""
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return bool(uid == os.getuid())
+
+
 _OPEN: weakref.WeakSet[SharedWriter] = weakref.WeakSet()
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
@@ -298,8 +306,12 @@ class _Server:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        """Answer one follower until it goes (or sends what is not this protocol)."""
+        """Answer one follower until it goes (or sends what is not this protocol). Only
+        processes of this user are served (an abstract socket has no file permissions);
+        another user's process finds the connection closed and writes directly."""
         with conn, contextlib.suppress(Exception):
+            if not _same_user(conn):
+                return
             hello = wire.receive(conn)
             same = hello.get("hello") == self._fingerprint()
             wire.send(conn, {"same": same})
