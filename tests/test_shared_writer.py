@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from incident_core.operations import verify
 from incident_core.process import Accepted, Rejected
 from incident_core.progress import run_to_end
 from tests import shared_writer_domain as s
+from tests import trust_domain as t
 from tests.hardening_support import NOBODY, needs_root
 
 WORKER = Path(__file__).with_name("shared_writer_worker.py")
@@ -242,3 +244,20 @@ def as_nobody(db: Path) -> None:
         assert ["stats", "0", "0"] in lines  # written directly
         acked = {line[1] for line in lines if line[0] == "ok"}
         assert acked and acked <= {e.metadata["command_id"] for e in all_events(app)}
+
+
+def test_saga_failures_come_back_as_the_writer_parked_them(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.sqlite3")
+    t.FAIL["auditor"] = True
+    try:
+        with Application.open(db, t.domain, create=True, shared_writer=True) as writer, \
+                Application.open(db, t.domain, shared_writer=True) as follower:
+            ledger_id = uuid.uuid4()
+            result = follower.dispatch(t.Post(aggregate_id=ledger_id,
+                                              legs=[t.Leg(account="boom", amount=1)]))
+            assert follower.shared_writer and follower.shared_writer.forwarded == 1
+            assert isinstance(result, Accepted) and len(result.saga_failures) == 1
+            assert list(result.saga_failures) == writer.parked_steps()
+            assert result.events == writer.store.read_stream(str(ledger_id))
+    finally:
+        t.FAIL["auditor"] = True
