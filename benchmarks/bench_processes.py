@@ -12,9 +12,10 @@ figure is commands/s until the last one is done (one event each; a process that 
 stays open, as a long-running writer would, so the shared writer does not move mid-run).
 Cases per repetition, rotated so each takes every place in the order: raw sqlite3
 (`BEGIN IMMEDIATE; INSERT; COMMIT` per command in each process), Incident direct, Incident
-with the shared writer; then one lone process, shared writer off vs on (a lone writer must
-not pay for it). Figures are
-min / median / max over --reps.
+with the shared writer; then one lone process, shared writer off vs on (a lone writer
+must not pay for it). Figures are min / median / max over --reps. Last, the lone writer's
+CPU cost: one process, store on tmpfs, µs per dispatch with the shared writer off vs on, in
+alternating blocks of 200 dispatches (5 x --reps blocks each).
 """
 
 from __future__ import annotations
@@ -121,6 +122,32 @@ def run(folder: Path, case: str, procs: int, commands: int) -> float:
     return procs * commands / seconds
 
 
+def lone_cpu(folder: Path, blocks: int, size: int = 200) -> dict[bool, list[float]]:
+    """µs per dispatch of one process, shared writer off vs on, store on tmpfs (no fsync to
+    hide a cost), in alternating blocks of `size` dispatches."""
+    shm = Path("/dev/shm")
+    where = Path(tempfile.mkdtemp(dir=shm if shm.is_dir() else folder))
+    apps = {}
+    for shared in (False, True):
+        db = str(where / f"lone-{shared}.sqlite3")
+        Application.open(db, bank.domain, create=True).close()
+        apps[shared] = Application.open(db, bank.domain, shared_writer=shared)
+        apps[shared].dispatch(OpenAccount(aggregate_id="acc"))
+    runs: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for block in range(2 * blocks):
+            shared = bool(block % 2) ^ bool(block // 2 % 2)  # off on on off off on ...
+            began = time.perf_counter()
+            for _ in range(size):
+                apps[shared].dispatch(DepositMoney(aggregate_id="acc", amount=1))
+            runs[shared].append((time.perf_counter() - began) / size * 1e6)
+    finally:
+        for app in apps.values():
+            app.close()
+        shutil.rmtree(where, ignore_errors=True)
+    return runs
+
+
 def spread(values: list[float]) -> str:
     return (f"{min(values):>9,.0f} {statistics.median(values):>9,.0f} "
             f"{max(values):>9,.0f}")
@@ -152,6 +179,7 @@ def main() -> None:
              ("Incident shared writer, 1 process", "shared", 1)]
     try:
         runs = measure(folder, cases, args.reps, args.commands)
+        lone = lone_cpu(folder, blocks=5 * args.reps)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"{procs} processes x {args.commands} durable commands, {args.reps} reps, "
@@ -166,6 +194,12 @@ def main() -> None:
     direct = statistics.median(runs[cases[1][0]])
     print(f"shared / direct at {procs} processes: "
           f"{statistics.median(runs[cases[2][0]]) / direct:.2f}x")
+    print(f"{'one process, CPU only (tmpfs), µs/dispatch':<44} {'min':>9} {'median':>9} "
+          f"{'max':>9}")
+    for shared, values in lone.items():
+        label = f"  shared writer {'on' if shared else 'off'}"
+        print(f"{label:<44} " + " ".join(f"{v:>9.1f}" for v in (
+            min(values), statistics.median(values), max(values))))
 
 
 if __name__ == "__main__":
