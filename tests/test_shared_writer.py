@@ -6,6 +6,7 @@ follower with another domain writes directly."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -21,9 +22,11 @@ from typing import Any
 import pytest
 
 from incident_core import Application, IncidentError
-from incident_core.engine.results import DomainCodeError
+from incident_core.engine import writer_protocol as wire
+from incident_core.engine.results import Conflicted, DomainCodeError
 from incident_core.engine.shared_writer import socket_address
 from incident_core.envelope import RecordedEvent
+from incident_core.errors import ConcurrencyError, StoreError
 from incident_core.operations import verify
 from incident_core.process import Accepted, Rejected
 from incident_core.progress import run_to_end
@@ -261,3 +264,33 @@ def test_saga_failures_come_back_as_the_writer_parked_them(tmp_path: Path) -> No
             assert result.events == writer.store.read_stream(str(ledger_id))
     finally:
         t.FAIL["auditor"] = True
+
+
+class PluginError(Exception):
+    """Not the library's: comes back as an IncidentError with its message."""
+
+
+@pytest.mark.parametrize("error", [
+    ConcurrencyError("acc-1", 3), StoreError("the disk is full"), ValueError("bad"),
+    DomainCodeError("aggregate Box", KeyError("x")), PluginError("plugged")])
+def test_errors_are_raised_on_the_follower_as_the_writer_raised_them(error: Exception) -> None:
+    reply = json.loads(json.dumps(wire.encode_error(error)))
+    with pytest.raises(Exception) as raised:
+        wire.decode_result(reply)
+    rebuilt = raised.value
+    assert str(rebuilt) == str(error)
+    if isinstance(error, PluginError):
+        assert type(rebuilt) is IncidentError
+        return
+    assert type(rebuilt) is type(error)
+    assert {k: v for k, v in vars(rebuilt).items() if k != "original"} == {
+        k: v for k, v in vars(error).items() if k != "original"}
+    if isinstance(error, DomainCodeError):
+        assert isinstance(rebuilt, DomainCodeError)
+        assert type(rebuilt.original) is KeyError and str(rebuilt.original) == "'x'"
+
+
+def test_a_conflict_comes_back_as_it_was() -> None:
+    conflicted = Conflicted("acc-1", 10)
+    assert wire.decode_result(json.loads(json.dumps(wire.encode_result(conflicted)))) == (
+        conflicted)
