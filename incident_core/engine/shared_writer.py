@@ -5,7 +5,8 @@ taking turns on the file's write lock, one fsync each.
 Elected, not configured: each process tries an exclusive `flock` on `<store>.writer.lock`.
 The winner serves a Unix socket (`<store>.writer.sock`; an abstract socket named after the
 store's real path when that path is too long for AF_UNIX) and dispatches what it receives in
-its own application. The others forward each dispatch there, after a handshake that checks
+its own application (`incident_core.engine.writer_server`; its listeners hear those commits
+too). The others forward each dispatch there, after a handshake that checks
 both run the same domain (`writer_protocol.fingerprint`; on a mismatch they write directly).
 
 Exactly once: every forwarded command carries an idempotency key (the caller's, or a fresh
@@ -15,6 +16,9 @@ to a new writer, or (after winning the lock itself, or finding no writer) in its
 application: it gets the recorded events (the first attempt committed) or a fresh commit,
 never a second copy. Writing directly is always safe (SQLite serialises writers), so a
 follower never waits for an election. A follower's listeners hear its forwarded commands.
+A follower waits for its writer's answer as long as that process lives (as a direct writer
+waits for the write lock, but without its timeout: an answer that came late would be a
+command reported failed and committed anyway). Only this user's processes are served.
 """
 
 from __future__ import annotations
@@ -26,15 +30,14 @@ import hashlib
 import json
 import os
 import socket
-import struct
 import threading
 import weakref
-from typing import Any, Protocol
+from typing import Any
 
-from incident_core.domain import Command, Domain
+from incident_core.domain import Command
 from incident_core.engine import writer_protocol as wire
-from incident_core.engine.listeners import Listeners
 from incident_core.engine.results import DispatchResult
+from incident_core.engine.writer_server import Host, Server
 from incident_core.errors import IncidentError
 from incident_core.ids import new_id
 from incident_core.process import Accepted
@@ -43,18 +46,6 @@ __all__ = ["Host", "SharedWriter", "socket_address"]
 
 _SUN_PATH_MAX = 100  # sockaddr_un holds 108 bytes, the last one a NUL
 _RETRIES = 3  # forwarding attempts after a lost writer, before writing directly
-
-
-class Host(Protocol):
-    """The application a shared writer dispatches in (`Application`)."""
-
-    listeners: Listeners
-
-    @property
-    def domain(self) -> Domain: ...
-
-    def dispatch_here(self, command: Command, *, metadata: dict[str, Any] | None = None,
-                      idempotency_key: str | None = None) -> DispatchResult: ...
 
 
 def socket_address(store_path: str) -> str:
@@ -100,7 +91,7 @@ class SharedWriter:
         self._lock_fd = os.open(real + ".writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
                                 0o644)
         self._fingerprint: str | None = None
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._guard = threading.Lock()
         self._local = threading.local()
         self._links: list[_Link] = []
@@ -141,7 +132,7 @@ class SharedWriter:
                 except BlockingIOError:
                     return False
                 try:
-                    self._server = _Server(self.host, self.address, lambda: self.fingerprint)
+                    self._server = Server(self.host, self.address, lambda: self.fingerprint)
                 except OSError:  # no socket here: everyone writes directly
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             return self._server is not None
@@ -258,88 +249,5 @@ class SharedWriter:
             self._lock_fd = -1
 
 
-def _same_user(conn: socket.socket) -> bool:
-    """Whether the peer runs as this process's user (Linux's SO_PEERCRED: pid, uid, gid)."""
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return bool(uid == os.getuid())
-
-
 _OPEN: weakref.WeakSet[SharedWriter] = weakref.WeakSet()
 os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class _Server:
-    """The writer's socket: a thread per follower connection, each dispatching in the host
-    (concurrent dispatches share commits through its group commit)."""
-
-    def __init__(self, host: Host, address: str, fingerprint: Any) -> None:
-        self.host = host
-        self.address = address
-        self._fingerprint = fingerprint
-        if not address.startswith("\0"):
-            with contextlib.suppress(FileNotFoundError):  # a killed writer's: we hold the lock
-                os.unlink(address)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(address)
-        self.sock.listen(128)
-        self._conns: list[tuple[socket.socket, threading.Thread]] = []
-        self._guard = threading.Lock()
-        self._closed = False
-        self._accepter = threading.Thread(target=self._accept, name="incident-writer",
-                                          daemon=True)
-        self._accepter.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:  # closed
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True,
-                                      name="incident-writer-conn")
-            with self._guard:
-                if self._closed:
-                    conn.close()
-                    return
-                self._conns.append((conn, thread))
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        """Answer one follower until it goes (or sends what is not this protocol). Only
-        processes of this user are served (an abstract socket has no file permissions);
-        another user's process finds the connection closed and writes directly."""
-        with conn, contextlib.suppress(Exception):
-            if not _same_user(conn):
-                return
-            hello = wire.receive(conn)
-            same = hello.get("hello") == self._fingerprint()
-            wire.send(conn, {"same": same})
-            while same:
-                wire.send(conn, self._handle(wire.receive(conn)))
-
-    def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            command = self.host.domain.parse_command(request["command"], request["data"])
-            result = self.host.dispatch_here(command, **wire.dispatch_arguments(request))
-        except Exception as exc:  # the library's errors, domain errors: the caller's to see
-            return wire.encode_error(exc)
-        return wire.encode_result(result)
-
-    def close(self) -> None:
-        """Stop accepting; let each connection finish the command it is running."""
-        with self._guard:
-            self._closed = True
-            conns = list(self._conns)
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
-        self._accepter.join(timeout=5)
-        for conn, _ in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RD)
-        for _, thread in conns:
-            thread.join(timeout=30)
-        if not self.address.startswith("\0"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.address)
