@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -294,3 +295,17 @@ def test_a_conflict_comes_back_as_it_was() -> None:
     conflicted = Conflicted("acc-1", 10)
     assert wire.decode_result(json.loads(json.dumps(wire.encode_result(conflicted)))) == (
         conflicted)
+
+
+def test_threads_that_come_and_go_share_connections(tmp_path: Path) -> None:
+    db = str(tmp_path / "c.sqlite3")
+    with Application.open(db, s.domain, create=True, shared_writer=True), \
+            Application.open(db, s.domain, shared_writer=True) as follower:
+        for n in range(20):  # a thread per request, one after another
+            thread = threading.Thread(target=follower.dispatch,
+                                      args=(s.Put(aggregate_id="a", n=n % 5),))
+            thread.start()
+            thread.join()
+        assert follower.shared_writer is not None
+        assert (follower.shared_writer.forwarded, follower.shared_writer.connections) == (20, 1)
+        assert len(follower.store.read_stream("a")) == 20

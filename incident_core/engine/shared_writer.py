@@ -58,8 +58,8 @@ def socket_address(store_path: str) -> str:
 
 
 class _Link:
-    """A follower thread's connection to the writer (None socket: the writer's domain
-    differs, so this thread writes directly)."""
+    """A connection to the writer, used by one dispatch at a time (None socket: the
+    writer's domain differs, so the dispatch is written here)."""
 
     def __init__(self, sock: socket.socket | None) -> None:
         self.sock = sock
@@ -93,8 +93,8 @@ class SharedWriter:
         self._fingerprint: str | None = None
         self._server: Server | None = None
         self._guard = threading.Lock()
-        self._local = threading.local()
-        self._links: list[_Link] = []
+        self._links: list[_Link] = []  # every connection to the writer
+        self._idle: list[_Link] = []  # those no dispatch is using now
         self.forwarded = 0  # commands this process had another process's writer commit
         self.resent = 0  # commands sent again after their writer was lost
         _OPEN.add(self)
@@ -116,6 +116,13 @@ class SharedWriter:
     def serving(self) -> bool:
         """Whether this process is the store's writer."""
         return self._server is not None
+
+    @property
+    def connections(self) -> int:
+        """Open connections to another process's writer (at most one per concurrent
+        dispatch so far)."""
+        with self._guard:
+            return len(self._links)
 
     @property
     def fingerprint(self) -> str:
@@ -157,8 +164,10 @@ class SharedWriter:
     def _forward(self, request: dict[str, Any]) -> DispatchResult | None:
         """The writer's result; None when there is no writer of this domain to reach."""
         for _attempt in range(_RETRIES):
-            link = self._link() if self._server is None else None
-            if link is None or link.sock is None:
+            link = self._take() if self._server is None else None
+            if link is None or link.sock is None:  # no writer, or one of another domain
+                if link is not None:
+                    self._give(link)
                 return None
             try:
                 reply = link.call(request)
@@ -167,6 +176,10 @@ class SharedWriter:
                 self.resent += 1
                 request["fresh"] = False  # it may have been committed: look the key up
                 continue
+            except BaseException:  # interrupted: its reply must never be read as another's
+                self._drop(link)
+                raise
+            self._give(link)
             return self._received(reply)
         return None
 
@@ -197,11 +210,12 @@ class SharedWriter:
             self.host.listeners.notify(result.events)
         return result
 
-    def _link(self) -> _Link | None:
-        """This thread's connection to the writer; None when there is none to reach."""
-        link: _Link | None = getattr(self._local, "link", None)
-        if link is not None:
-            return link
+    def _take(self) -> _Link | None:
+        """An idle connection to the writer, or a new one (one per concurrent dispatch, so
+        threads that come and go leave no sockets behind); None when there is no writer."""
+        with self._guard:
+            if self._idle:
+                return self._idle.pop()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(self.address)
@@ -209,28 +223,30 @@ class SharedWriter:
             if not link.call({"hello": self.fingerprint})["same"]:
                 sock.close()
                 link = _Link(None)
-        except OSError:
+        except (OSError, ValueError):
             sock.close()
             return None
-        self._local.link = link
         with self._guard:
             self._links.append(link)
         return link
 
+    def _give(self, link: _Link) -> None:
+        with self._guard:
+            self._idle.append(link)
+
     def _drop(self, link: _Link) -> None:
         link.close()
-        self._local.link = None
         with self._guard, contextlib.suppress(ValueError):
             self._links.remove(link)
 
     def forget(self) -> None:
         """In a forked child: close the inherited copies, serve and forward nothing."""
-        server, self._server, self._local = self._server, None, threading.local()
+        server, self._server = self._server, None
         if server is not None:
             server.sock.close()
         for link in self._links:
             link.close()
-        self._links = []
+        self._links, self._idle = [], []
         if self._lock_fd >= 0:
             os.close(self._lock_fd)  # the parent's copy keeps the lock
             self._lock_fd = -1
@@ -239,7 +255,7 @@ class SharedWriter:
         """Stop serving (followers take over) and close every connection."""
         with self._guard:
             server, self._server = self._server, None
-            links, self._links = self._links, []
+            links, self._links, self._idle = self._links, [], []
         if server is not None:
             server.close()
         for link in links:
