@@ -1,8 +1,10 @@
 """Rebuild projections from the event log: replay in memory, then swap the rows in.
 
-Nothing is written until the replay is complete, so closing the generator half-way leaves
-the store exactly as it was. Each projection is then replaced (and caught up with events
-recorded meanwhile) in its own transaction.
+One pass: the fold records the rows' lineage as it goes, staged under another name in short
+write transactions (`incident_core.engine.lineage.StagedLineage`). No row is written until
+the replay is complete, and closing the generator half-way discards what was staged, so the
+store is left as it was. Each projection is then replaced (its staged lineage promoted, and
+caught up with events recorded meanwhile) in its own transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from incident_core import telemetry
 from incident_core.engine.application import Application
+from incident_core.engine.lineage import StagedLineage
 from incident_core.engine.projector import ProjectionFold
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter
@@ -59,7 +62,26 @@ def rebuild(app: Application, names: Sequence[str]) -> Operation[RebuildReport]:
     projections = [app.projection(name) for name in dict.fromkeys(names)]
     started = time.perf_counter()
     head = app.store.head()
-    fold = ProjectionFold(app.domain, projections)
+    staged = StagedLineage(app, projections)
+    try:
+        fold = ProjectionFold(app.domain, projections, trails=staged.trails)
+        read = yield from _replay(app, fold, staged, head)
+        yield Progress(head, head, "writing rows")
+    except BaseException:  # closed or failed half-way: the store is left as it was
+        staged.discard()
+        raise
+    report = []
+    for projection in projections:
+        app.replace_projection(projection.name, fold.rows(projection.name), head,
+                               lineage_staged=True)
+        report.append(ProjectionRebuilt(projection.name, fold.row_count(projection.name),
+                                        fold.applied(projection.name)))
+    return RebuildReport(report, head, read, time.perf_counter() - started)
+
+
+def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,
+            head: int) -> Operation[int]:
+    """Fold the events up to `head` (lineage staged as it goes); the number read."""
     read = 0
     feed = fold.feed
     yield Progress(0, head, "replaying events")
@@ -70,13 +92,10 @@ def rebuild(app: Application, names: Sequence[str]) -> Operation[RebuildReport]:
                 feed(recorded)
             read += len(chunk)
             yield Progress(chunk[-1].position, head, "replaying events")
-    yield Progress(head, head, "writing rows")
-    report = []
-    for projection in projections:
-        app.replace_projection(projection.name, fold.rows(projection.name), head)
-        report.append(ProjectionRebuilt(projection.name, fold.row_count(projection.name),
-                                        fold.applied(projection.name)))
-    return RebuildReport(report, head, read, time.perf_counter() - started)
+        if staged.due():
+            staged.flush()
+    staged.flush()
+    return read
 
 
 def _handled_events(app: Application, event_types: tuple[str, ...],
