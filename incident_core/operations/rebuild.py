@@ -100,15 +100,24 @@ def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,
 
 def _handled_events(app: Application, event_types: tuple[str, ...],
                     head: int) -> Iterator[list[RecordedEvent]]:
-    """Pages of the events (up to `head`) of the given types, in position order."""
+    """Pages of the events (up to `head`) of the given types, in position order. Each page
+    is a bounded position range, scanned in order: by the store's lean replay read (no
+    metadata, collector paused, types kept once) while at least half of the previous
+    range's events were wanted, else by its filtered read."""
     if not event_types:
         return
-    wanted = EventFilter(event_types=event_types)
-    after = 0
-    while after < head:  # position ranges: each page a bounded, in-order range scan
+    wanted, types = EventFilter(event_types=event_types), frozenset(event_types)
+    after, lean = 0, False
+    while after < head:
         up_to = min(head, after + PAGE)
-        page = app.store.read_events(after_position=after, before_position=up_to + 1,
-                                     filter=wanted)
+        if lean:
+            page = [e for batch in app.store.iter_events(after_position=after, up_to=up_to,
+                                                         batch_size=PAGE + 1)
+                    for e in batch if e.event_type in types]
+        else:
+            page = app.store.read_events(after_position=after, before_position=up_to + 1,
+                                         filter=wanted)
+        lean = 2 * len(page) >= up_to - after
         if page:
             yield page
         after = up_to
