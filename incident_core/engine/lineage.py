@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
 from incident_core.errors import IncidentError
@@ -107,12 +108,13 @@ class StagedLineage:
                 tx.record_lineage(entries)
 
     def discard(self) -> None:
-        """Forget what was staged (the rebuild was abandoned)."""
+        """Forget what was staged and not promoted (the rebuild was abandoned). Best
+        effort: a store that refuses leaves it for the next rebuild, which clears it."""
         from incident_core.engine.parking import write_guard
 
         for trail in self.trails.values():
             trail.take()
-        with write_guard(), self._store.transaction() as tx:
+        with suppress(IncidentError), write_guard(), self._store.transaction() as tx:
             for trail in self.trails.values():
                 tx.clear_lineage(trail.projection)
 

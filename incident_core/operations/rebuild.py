@@ -67,16 +67,17 @@ def rebuild(app: Application, names: Sequence[str]) -> Operation[RebuildReport]:
         fold = ProjectionFold(app.domain, projections, trails=staged.trails)
         read = yield from _replay(app, fold, staged, head)
         yield Progress(head, head, "writing rows")
-    except BaseException:  # closed or failed half-way: the store is left as it was
+        report = [_swap(app, fold, projection.name, head) for projection in projections]
+    except BaseException:  # closed or failed half-way: no staged lineage is left behind
         staged.discard()
         raise
-    report = []
-    for projection in projections:
-        app.replace_projection(projection.name, fold.rows(projection.name), head,
-                               lineage_staged=True)
-        report.append(ProjectionRebuilt(projection.name, fold.row_count(projection.name),
-                                        fold.applied(projection.name)))
     return RebuildReport(report, head, read, time.perf_counter() - started)
+
+
+def _swap(app: Application, fold: ProjectionFold, name: str, head: int) -> ProjectionRebuilt:
+    """Replace one projection's rows (its staged lineage promoted), in one transaction."""
+    app.replace_projection(name, fold.rows(name), head, lineage_staged=True)
+    return ProjectionRebuilt(name, fold.row_count(name), fold.applied(name))
 
 
 def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,
