@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The rebuild operation against raw sqlite3 replay (a3), interleaved (not a test).
 
-    python benchmarks/bench_rebuild.py [--events 100000] [--reps 3] [--no-lineage]
+    python benchmarks/bench_rebuild.py [--events 100000] [--reps 3] [--no-lineage] [--dict-rows]
     python benchmarks/bench_rebuild.py --profile prof.txt      # cProfile one rebuild
 
 One bank store of --events imported events (streams of 100, as bench_core) and the raw
@@ -57,6 +57,8 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-lineage", action="store_true")
+    ap.add_argument("--dict-rows", action="store_true",
+                    help="rebuild with the dict-folding twin of bank_accounts (the tests' one)")
     ap.add_argument("--profile", default=None, metavar="FILE")
     args = ap.parse_args()
     base = tempfile.mkdtemp(prefix="incident_bench_rebuild_")
@@ -74,9 +76,12 @@ def run(args: argparse.Namespace, base: str) -> int:
     w.execute(DDL)
     raw_a1(w, ds)
     w.close()
+    chosen = domain
+    if args.dict_rows:
+        from tests.dict_rows_domains import bank_dicts as chosen
     if args.no_lineage:
-        domain.projections[NAME].lineage = False
-    app = Application.open(os.path.join(base, "store.sqlite3"), domain, create=True)
+        chosen.projections[NAME].lineage = False
+    app = Application.open(os.path.join(base, "store.sqlite3"), chosen, create=True)
     import_api(app, bank_envelopes(ds, now_iso()), 2000)
     if args.profile:
         profile = cProfile.Profile()
@@ -100,7 +105,8 @@ def run(args: argparse.Namespace, base: str) -> int:
     load1 = os.getloadavg()
     r.close()
     app.close()
-    print(f"events={n} reps={args.reps} lineage={'off' if args.no_lineage else 'on'}")
+    print(f"events={n} reps={args.reps} lineage={'off' if args.no_lineage else 'on'} "
+          f"rows={'dict' if args.dict_rows else 'model'}")
     print(f"{'case':10} {'cpu µs/event min median max':>30}")
     print(f"{'raw a3':10} {spread(raw, n):>30}")
     print(f"{'rebuild':10} {spread(inc, n):>30}")
