@@ -2,17 +2,20 @@
 after. Recorded by the projector in the same transaction as the rows (so it is exact);
 a projection opts out with `Projection(..., lineage=False)`.
 
-A rebuild replaces a projection's rows in one transaction. Before it, `stage` replays that
-projection's events up to the rebuild's checkpoint into lineage kept under a staging name;
+A rebuild replaces a projection's rows in one transaction. The rebuild's fold records the
+lineage of every row change as it goes (the same `ProjectionRun`s the live projector uses, so
+the same entries), staged under another name in short write transactions (`StagedLineage`);
 the swap transaction `promote`s it, so the projection's lineage is exactly what projecting
 the log event by event records (and the events after the checkpoint are projected, with
-their lineage, in that same transaction).
+their lineage, in that same transaction). A swap of rows folded without lineage (a shadow
+rebuild's) `stage`s it first by replaying the projection's events.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
 from incident_core.errors import IncidentError
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
     from incident_core.ports import EventStore, StoreTransaction
     from incident_core.projections.definition import Projection
 
-__all__ = ["LineageQueries", "LineageTrail", "promote", "stage"]
+__all__ = ["LineageQueries", "LineageTrail", "StagedLineage", "promote", "stage"]
 
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True).encode
 REWRITE_PAGE = 5000  # events read per query while rewriting a projection's lineage
@@ -73,30 +76,69 @@ class LineageTrail:
 
 
 STAGING = "__lineage_rebuild"  # suffix of the name a rebuild stages its lineage under
+FLUSH = 20000  # staged entries written per short write transaction
+
+
+class StagedLineage:
+    """The lineage a rebuild records while it folds, kept under staging names and written
+    in short write transactions (`flush`, every FLUSH entries or so), so the swap
+    transaction only has to `promote` it (other writers wait seconds, not minutes).
+    Made before the fold starts: it clears what an interrupted rebuild may have left."""
+
+    def __init__(self, app: StoreAndDomain, projections: list[Projection[Any]]) -> None:
+        from incident_core.engine.parking import write_guard
+
+        self._store = app.store
+        self.trails = {p.name: LineageTrail(p.name + STAGING) for p in projections
+                       if p.lineage}
+        with write_guard(), self._store.transaction() as tx:
+            for projection in projections:
+                tx.clear_lineage(projection.name + STAGING)
+
+    def due(self) -> bool:
+        return sum(len(trail.entries) for trail in self.trails.values()) >= FLUSH
+
+    def flush(self) -> None:
+        """Write the entries collected since the last flush, in one write transaction."""
+        from incident_core.engine.parking import write_guard
+
+        entries = [e for trail in self.trails.values() for e in trail.take()]
+        if entries:
+            with write_guard(), self._store.transaction() as tx:
+                tx.record_lineage(entries)
+
+    def discard(self) -> None:
+        """Forget what was staged and not promoted (the rebuild was abandoned). Best
+        effort: a store that refuses leaves it for the next rebuild, which clears it."""
+        from incident_core.engine.parking import write_guard
+
+        for trail in self.trails.values():
+            trail.take()
+        with suppress(IncidentError), write_guard(), self._store.transaction() as tx:
+            for trail in self.trails.values():
+                tx.clear_lineage(trail.projection)
 
 
 def stage(app: StoreAndDomain, projection: Projection[Any], checkpoint: int) -> None:
-    """Before a rebuild's swap: replay the projection's events up to `checkpoint` into
-    lineage staged under another name, in short write transactions (one per page), so the
-    swap transaction only has to `promote` it (other writers wait seconds, not minutes)."""
+    """Before a swap whose rows were folded without lineage (a shadow rebuild's): replay
+    the projection's events up to `checkpoint` into staged lineage (see `StagedLineage`).
+    The rebuild operation stages while it folds, in its one pass, instead."""
     from incident_core.engine.decoder import decode
-    from incident_core.engine.parking import write_guard
     from incident_core.engine.projector import ProjectionRun
 
-    staged = projection.name + STAGING
-    with write_guard(), app.store.transaction() as tx:
-        tx.clear_lineage(staged)
-    if not projection.lineage:
+    staged = StagedLineage(app, [projection])
+    trail = staged.trails.get(projection.name)
+    if trail is None:
         return
-    trail = LineageTrail(staged)
     run = ProjectionRun(projection, trail=trail)
     knows = app.domain.knows_event
     for page in _pages(app.store, projection, checkpoint):
         for recorded in page:
             if knows(recorded.event_type):
                 run.apply(recorded, decode(app.domain, recorded))
-        with write_guard(), app.store.transaction() as tx:
-            tx.record_lineage(trail.take())
+        if staged.due():
+            staged.flush()
+    staged.flush()
 
 
 def promote(tx: StoreTransaction, projection: Projection[Any]) -> None:

@@ -11,7 +11,7 @@ handler or key function that raises becomes a `DomainCodeError` naming the proje
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from incident_core.domain import Domain
@@ -91,14 +91,18 @@ class ProjectionFold:
     """Replays events into the rows of several projections.
 
     `until` caps a projection at a position (verify replays each projection only up to
-    its checkpoint); event types the domain does not know are skipped, as the live
-    projector does.
+    its checkpoint); `trails` record the row changes of the projections they name (a
+    rebuild's lineage, see `incident_core.engine.lineage.StagedLineage`); event types the
+    domain does not know are skipped, as the live projector does.
     """
 
     def __init__(self, domain: Domain, projections: Sequence[Projection[Any]],
-                 until: dict[str, int] | None = None) -> None:
+                 until: dict[str, int] | None = None, *,
+                 trails: Mapping[str, RowTrail] | None = None) -> None:
         self.domain = domain
-        self._routes = {p.name: ProjectionRun(p, until=(until or {}).get(p.name))
+        until, trails = until or {}, trails or {}
+        self._routes = {p.name: ProjectionRun(p, until=until.get(p.name),
+                                              trail=trails.get(p.name))
                         for p in projections}
         self._by_type: dict[str, list[ProjectionRun]] = {}
         for projection in projections:
