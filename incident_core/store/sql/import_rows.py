@@ -67,7 +67,23 @@ def split_metadata(event_id: str, metadata: dict[str, Any]) -> tuple[str, Held]:
             del rest["command_type"]
     stored = _encode(rest) if rest else "{}"
     c1, c2, c3 = chain_columns(event_id, tuple(ids))
-    return logical_metadata(stored, command_type), (stored, c1, c2, c3, command_type)
+    return _logical(stored, command_type), (stored, c1, c2, c3, command_type)
+
+
+_logicals: dict[tuple[str, str | None], str] = {}
+
+
+def _logical(stored: str, command_type: str | None) -> str:
+    """`logical_metadata`, remembered for the few (stored, command type) pairs an import's
+    events share (most store '{}' and one of a handful of command types)."""
+    if command_type is None:
+        return stored
+    found = _logicals.get((stored, command_type))
+    if found is None:
+        if len(_logicals) >= 256:
+            _logicals.clear()
+        found = _logicals[stored, command_type] = logical_metadata(stored, command_type)
+    return found
 
 
 def event_rows(envelopes: Sequence[dict[str, Any]], first: int,
