@@ -5,8 +5,12 @@ Lines are taken in batches. A batch is checked (`import_checks`: shape, ids and 
 against the lines before it, the domain, the data decoded to typed events), then against
 the store (one query for the ids already there; each stream's first imported version must
 continue the store's stream), then appended, and the projections fold it in bulk from the
-typed events the check decoded (no second decode). A bad line anywhere raises before the
-commit, so the store is left exactly as it was: nothing is imported.
+typed events the check decoded (no second decode), their rows and lineage written once per
+batch. On a SQL store the rows are built straight from the parsed envelopes
+(`store.sql.import_rows`: no pending events, metadata split from the dict as parsed), and
+the events the projections and listeners see hold their metadata as a replay reads it back.
+A bad line anywhere raises before the commit, so the store is left exactly as it was:
+nothing is imported.
 
 With `resume`, events already in the store are skipped if identical (what a stopped import
 left), and an event whose id is present with other content is refused.

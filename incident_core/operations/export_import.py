@@ -80,6 +80,6 @@ def import_events(app: Application, lines: Iterable[str], *,
     Raises ImportFileError (naming the line) or StoreError, and then imports nothing. With
     `resume`, events already in the store are skipped if identical (a killed import goes
     on where it stopped); an event whose id is present with other content is an error."""
-    with collector_paused():  # a pass over a big file's lines for each 700 tuples made
+    with collector_paused():  # else every 700 tuples made start a pass over the lines
         numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     return (yield from import_lines(app, numbered, resume=resume))
