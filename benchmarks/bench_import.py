@@ -12,7 +12,9 @@ NDJSON lines held in memory, as `incident import FILE` runs it, projections incl
 are `json.dumps` of each envelope (as `bench_core.py` makes them); `--export-form` writes
 them as `incident export` does (compact, non-ASCII kept). Prints
 min / median / max of events/s, CPU µs per event, and the ratio to the `a1` of the same
-rep (so a slow spell hits both sides), with the load average.
+rep (so a slow spell hits both sides), with the load average. `--cases` may add the floors
+of `import_floors.py` (`log_rows`, `log_sql`): what the log's writes cost with no Python per
+event.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 import incident_core
 from benchmarks._baseline import DDL, bulk_dataset, now_iso, raw_a1, raw_connect
 from benchmarks.bench_core import bank_envelopes, fresh_app, import_api, import_file, timed
+from benchmarks.import_floors import FLOORS, run_floor
 
 CASES = ("a1", "import", "import_api")
 
@@ -51,6 +54,8 @@ def run_case(case: str, n: int, base: str, sync: str,
         conn.execute(DDL)
         wall, cpu, _ = timed("a1", lambda: raw_a1(conn, ds))
         conn.close()
+    elif case in FLOORS:
+        wall, cpu, d = run_floor(case, bank_envelopes(ds, now_iso()), base, sync)
     else:
         envelopes = bank_envelopes(ds, now_iso())
         app, d = fresh_app(base, f"{case}_", sync)
@@ -73,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--synchronous", default="FULL")
     ap.add_argument("--tmpdir", default=None, help="parent dir of the temp stores")
-    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated subset")
+    ap.add_argument("--cases", default=",".join(CASES),
+                    help=f"comma-separated subset of {', '.join(CASES + FLOORS)} (the last "
+                         "two: floors before any Python per event, see import_floors.py)")
     ap.add_argument("--export-form", action="store_true",
                     help="import lines as `incident export` writes them (compact)")
     args = ap.parse_args(argv)
