@@ -261,6 +261,7 @@ class Application(ProcessManagers, LineageQueries):
         with write_guard(), self.store.transaction() as tx:
             for projection in self.domain.projections.values():
                 tx.ensure_projection(projection.spec)
+                lineage.mark(tx, projection)
             unit = self._unit(tx)
             saga_work = unit.finish(fast_forward=False)
         unit.publish()
