@@ -205,3 +205,25 @@ def test_lineage_switched_off_then_on_is_incomplete_until_a_rebuild(store_target
         assert app.store.lineage_start("transfer_flows") == 0
         assert_derived_equals_reference(app)
         assert len(app.row_history("transfer_flows", "T2")) == 2
+
+
+def test_verify_reports_an_index_entry_that_is_missing(bank_app: Application) -> None:
+    from incident_core.operations.verify import verify
+
+    _dispatch_all(bank_app, [OpenAccount(aggregate_id="A"), OpenAccount(aggregate_id="B"),
+                             DepositMoney(aggregate_id="A", amount=100)])
+    for n in range(2):
+        assert bank_app.dispatch(RequestTransfer(
+            aggregate_id=f"T{n}", source_account_number="A", destination_account_number="B",
+            amount=5)).ok
+    assert run_to_end(verify(bank_app)).ok
+    reference = assert_derived_equals_reference(bank_app)
+    entries = [(name, key, p) for (name, key), positions in sorted(reference.custom.items())
+               for p in positions]
+    with bank_app.store.transaction() as tx:  # damage: the index loses its first entry
+        tx.clear_lineage("transfer_flows")
+        tx.record_lineage(entries[1:])
+    report = run_to_end(verify(bank_app))
+    assert not report.ok
+    assert report.mismatches == [f"projection transfer_flows: the lineage index lacks event "
+                               f"#{entries[0][2]} for row {entries[0][1]}"]

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from incident_core.projections.definition import Projection
 
 __all__ = ["IndexTrail", "LineageIncomplete", "LineageQueries", "LineageTrail",
-           "StagedLineage", "custom_types", "indexed", "promote", "stage"]
+           "StagedLineage", "custom_types", "findings", "indexed", "promote", "stage"]
 
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True).encode
 REWRITE_PAGE = 5000  # events read per query while rewriting a projection's index
@@ -208,6 +208,27 @@ def _pages(store: EventStore, types: list[str],
             return
         yield page
         after = page[-1].position
+
+
+def findings(store: EventStore, trail: IndexTrail, checkpoint: int) -> list[str]:
+    """What `verify` reports of a projection's index, given the trail of its replay up to
+    `checkpoint`: each custom-key event after the index's start it does not list (entries
+    beyond those are harmless: a read skips what the projection does not key there)."""
+    name = trail.projection
+    start = store.lineage_start(name)
+    if start is None:
+        return [f"projection {name}: its lineage index is not complete (lineage was off); "
+                f"`incident rebuild {name}` records it again"]
+    wanted: dict[str, list[int]] = {}
+    for _, key, position in trail.entries:
+        if position > start:
+            wanted.setdefault(key, []).append(position)
+    out = []
+    for key, positions in sorted(wanted.items()):
+        listed = {e.position for e in store.lineage_events(name, key, until=checkpoint)}
+        out += [f"projection {name}: the lineage index lacks event #{p} for row {key}"
+                for p in positions if p not in listed]
+    return out
 
 
 class StoreAndDomain(Protocol):
