@@ -149,3 +149,41 @@ def test_an_entry_that_did_not_follow_on_makes_the_index_complete_after_it(
         with pytest.raises(LineageIncomplete):
             app.row_history("transfer_flows", "T2")
         assert app.row_history("bank_accounts", "A")  # default keys need no index
+
+
+LEGACY = Table(
+    "incident_lineage", MetaData(),
+    Column("projection", Text, primary_key=True), Column("row_key", Text, primary_key=True),
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("event_id", Text, nullable=False), Column("values_before", Text, nullable=True),
+    Column("values_after", Text, nullable=True))
+
+
+def test_the_older_whole_row_lineage_table_is_migrated_too(target: str) -> None:
+    with Application.open(target, DOMAIN, create=True) as app:
+        _scene(app)
+        histories = {k: app.row_history(*k) for k in (("bank_accounts", "A"), ("transfers",
+                                                                                "T1"))}
+        store = app.store
+        assert isinstance(store, SqlEventStore)
+        N, L = schema.lineage_names, schema.lineage
+        with store.write_engine.begin() as conn:
+            rows = conn.execute(select(N.c.name, L.c.row_key, L.c.position)
+                                .join(N, N.c.id == L.c.projection)).all()
+            L.drop(conn)
+            N.drop(conn)  # a store that never had schema 4's slim lineage
+            LEGACY.create(conn)
+            conn.execute(insert(LEGACY), [
+                {"projection": n, "row_key": k, "position": p, "event_id": "x",
+                 "values_before": None, "values_after": "{}"} for n, k, p in rows])
+            conn.execute(update(schema.meta).where(schema.meta.c.key == "schema_version")
+                         .values(value="4"))
+        last = max(p for _, _, p in rows)
+    with Application.open(target, DOMAIN) as app:
+        assert app.store.schema_version == SCHEMA_VERSION  # type: ignore[attr-defined]
+        assert _index(app) == {(str(n), str(k), int(p)) for n, k, p in rows}
+        assert app.store.lineage_start("transfer_flows") == last  # whether it broke: unknown
+        assert {k: app.row_history(*k) for k in histories} == histories
+        with pytest.raises(LineageIncomplete):
+            app.row_history("transfer_flows", "T1")

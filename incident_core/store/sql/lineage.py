@@ -80,7 +80,6 @@ def record(tx: SqlTransaction, entries: Sequence[tuple[str, str, int]]) -> None:
     store = tx.store
     if store in _GARBAGE:
         _collect(tx)
-    tx.flush()
     name, add = _statements(store)
     names = dict.fromkeys(projection for projection, _, _ in entries)
     store.prepared("lineage_name", name).run_many(tx.cursor, [{"name": n} for n in names])
