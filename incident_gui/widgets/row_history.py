@@ -1,7 +1,8 @@
 """A projection row's history: every event that changed the row, oldest first, with the
 fields it changed (before → after); the selected change shows the row's complete values
 before and after. Read from the application's row lineage (`Application.row_history`, the
-row's events folded through its projection) off the UI thread. Double-clicking a change jumps to its event."""
+row's events folded through its projection) off the UI thread. Double-clicking a change
+jumps to its event."""
 
 from __future__ import annotations
 
