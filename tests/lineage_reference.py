@@ -117,3 +117,12 @@ def with_projection(domain: Domain, *extra: Projection[Any]) -> Domain:
     return Domain(domain.name, aggregates=list(domain.aggregates.values()),
                   projections=[*domain.projections.values(), *extra],
                   process_managers=list(domain.process_managers.values()))
+
+
+def _bank_with_flows() -> Domain:
+    from incident_core.examples.bank import domain as bank_domain
+
+    return with_projection(bank_domain, flows_projection())
+
+
+FLOWS = _bank_with_flows()  # for the CLI: --domain tests.lineage_reference:FLOWS

@@ -99,9 +99,8 @@ class RowHistoryDialog(QDialog):
         self.entries = entries
         self.tree.clear()
         if not entries:
-            self.info.setText(f"No recorded changes of {self.key!r} in {self.projection} "
-                              "(its lineage is off, or it predates lineage: a rebuild "
-                              "records it)")
+            self.info.setText(f"No event changed {self.key!r} in {self.projection} "
+                              "(or the projection's lineage is off)")
             return
         self.info.setText(f"{plural(len(entries), 'event')} changed {self.key!r} in "
                           f"{self.projection}. Double-click one to open it.")
