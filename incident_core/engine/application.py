@@ -262,11 +262,13 @@ class Application(ProcessManagers, LineageQueries):
             raise UnknownProjection(name, sorted(self.domain.projections)) from None
 
     def replace_projection(self, name: str, rows: Iterable[dict[str, Any]],
-                           checkpoint: int) -> None:
+                           checkpoint: int, *, lineage_staged: bool = False) -> None:
         """Swap in rows rebuilt from replay up to `checkpoint`, then catch up to the head,
-        in one transaction (a failure leaves the previous rows in place)."""
+        in one transaction (a failure leaves the previous rows in place). The rows' lineage
+        is staged first, unless the caller folded it already (`lineage.StagedLineage`)."""
         projection = self.projection(name)
-        lineage.stage(self, projection, checkpoint)  # in short transactions of its own
+        if not lineage_staged:
+            lineage.stage(self, projection, checkpoint)  # in short transactions of its own
         with write_guard(), self.store.transaction() as tx:
             tx.replace_projection(projection.spec, rows, checkpoint)
             lineage.promote(tx, projection)
@@ -277,6 +279,7 @@ class Application(ProcessManagers, LineageQueries):
         with write_guard(), self.store.transaction() as tx:
             for projection in self.domain.projections.values():
                 tx.ensure_projection(projection.spec)
+                lineage.mark(tx, projection)
             unit = self._unit(tx)
             saga_work = unit.finish(fast_forward=False)
         unit.publish()
