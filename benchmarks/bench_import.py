@@ -8,9 +8,13 @@
 Each rep runs the three cases in a rotating order on fresh store files: `a1` (one
 executemany into the raw schema, one transaction), `import` (the import operation over
 NDJSON lines held in memory, as `incident import FILE` runs it, projections included) and
-`import_api` (`Application.import_events` in batches of 2000, no file checks). Prints
+`import_api` (`Application.import_events` in batches of 2000, no file checks). The lines
+are `json.dumps` of each envelope (as `bench_core.py` makes them); `--export-form` writes
+them as `incident export` does (compact, non-ASCII kept). Prints
 min / median / max of events/s, CPU µs per event, and the ratio to the `a1` of the same
-rep (so a slow spell hits both sides), with the load average.
+rep (so a slow spell hits both sides), with the load average. `--cases` may add the floors
+of `import_floors.py` (`log_rows`, `log_sql`): what the log's writes cost with no Python per
+event.
 """
 
 from __future__ import annotations
@@ -32,11 +36,16 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 import incident_core
 from benchmarks._baseline import DDL, bulk_dataset, now_iso, raw_a1, raw_connect
 from benchmarks.bench_core import bank_envelopes, fresh_app, import_api, import_file, timed
+from benchmarks.import_floors import FLOORS, run_floor
 
 CASES = ("a1", "import", "import_api")
 
 
-def run_case(case: str, n: int, base: str, sync: str) -> tuple[float, float]:
+EXPORT_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def run_case(case: str, n: int, base: str, sync: str,
+             export_form: bool = False) -> tuple[float, float]:
     """(wall s, CPU s) of one case on fresh files."""
     ds = bulk_dataset(n)
     if case == "a1":
@@ -45,11 +54,14 @@ def run_case(case: str, n: int, base: str, sync: str) -> tuple[float, float]:
         conn.execute(DDL)
         wall, cpu, _ = timed("a1", lambda: raw_a1(conn, ds))
         conn.close()
+    elif case in FLOORS:
+        wall, cpu, d = run_floor(case, bank_envelopes(ds, now_iso()), base, sync)
     else:
         envelopes = bank_envelopes(ds, now_iso())
         app, d = fresh_app(base, f"{case}_", sync)
         if case == "import":
-            lines = [json.dumps(e) for e in envelopes]
+            encode = EXPORT_ENCODE if export_form else json.dumps
+            lines = [encode(e) for e in envelopes]
             wall, cpu, _ = timed(case, lambda: import_file(app, lines))
         else:
             wall, cpu, _ = timed(case, lambda: import_api(app, envelopes, 2000))
@@ -66,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--synchronous", default="FULL")
     ap.add_argument("--tmpdir", default=None, help="parent dir of the temp stores")
-    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated subset")
+    ap.add_argument("--cases", default=",".join(CASES),
+                    help=f"comma-separated subset of {', '.join(CASES + FLOORS)} (the last "
+                         "two: floors before any Python per event, see import_floors.py)")
+    ap.add_argument("--export-form", action="store_true",
+                    help="import lines as `incident export` writes them (compact)")
     args = ap.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
     if "a1" not in cases:
@@ -81,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             done = {}
             for case in order:
                 print(f"rep {rep + 1}/{args.reps}: {case} ...", file=sys.stderr, flush=True)
-                done[case] = run_case(case, args.events, base, args.synchronous)
+                done[case] = run_case(case, args.events, base, args.synchronous,
+                                      args.export_form)
                 runs[case].append(done[case])
             for case in cases:
                 ratios[case].append(done["a1"][0] / done[case][0])
@@ -99,6 +116,7 @@ def report(args: argparse.Namespace, runs: dict[str, list[tuple[float, float]]],
         return " / ".join(fmt(v) for v in (min(values), statistics.median(values), max(values)))
 
     print(f"bulk import, {n} events, {args.reps} reps, synchronous={args.synchronous}, "
+          f"{'export-form' if args.export_form else 'json.dumps'} lines, "
           f"tmpdir={args.tmpdir or tempfile.gettempdir()}, incident_core "
           f"{Path(incident_core.__file__).parent}")
     print(f"{'case':11} {'events/s min / median / max':>32} {'cpu µs/ev min / med / max':>27} "

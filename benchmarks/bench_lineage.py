@@ -3,17 +3,22 @@
     python benchmarks/bench_lineage.py [--commands 2000] [--events 50000] [--blocks 5]
                                        [--big PATH] [--lookups 200]
 
+Lineage is derived from the log (see `incident_core.engine.lineage`): handlers keyed by
+the aggregate id store nothing; custom-key handlers store one narrow index entry per event.
+So the cost cases run the bank's projections plus `deposit_buckets`, a projection keyed by
+a key function (every deposit indexed), with lineage on and with every projection opted
+out (`lineage=False`):
+
 * dispatch: `Application.dispatch(DepositMoney)` round-robin over 100 accounts on a fresh
-  SQLite store, with the bank's projections recording lineage (the default) and with the
-  same projections opted out (`lineage=False`); blocks of each alternate (the order swaps
-  every block) so a slow spell of the shared machine hits both; min / median / max.
-* rebuild: the rebuild operation of both bank projections on one store of about --events
-  events (made by import), with and without lineage, alternating the same way. With
-  lineage, the rebuild also rewrites the projection's lineage in its swap transaction.
-* lookups (with --big PATH, a big bank store such as bench_timetravel's 1M one): the store
-  is COPIED to --work (the original is never written), the copy's projections rebuilt
-  with lineage (timed), then `row_history` of random rows and `rows_changed_by` of random
-  positions, min / median / max over --lookups each (target < 50 ms).
+  SQLite store; blocks of each alternate (the order swaps every block) so a slow spell of
+  the shared machine hits both; min / median / max.
+* rebuild: the rebuild operation of the projections on one store of about --events events
+  (made by import), with and without lineage, alternating the same way.
+* lookups (with --big PATH, a big bank store such as bench_timetravel's 1M one, or
+  --big-events N to make one): the store is COPIED to --work (the original is never
+  written), then `row_history` of random account and transfer rows and `rows_changed_by`
+  of random positions, min / median / max over --lookups each (target < 50 ms); and the
+  worst case, a row with 10,000 events (deposits to one account, added to the copy once).
 """
 
 from __future__ import annotations
@@ -28,21 +33,45 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from incident_core import Application  # noqa: E402
 from incident_core.domain import Domain  # noqa: E402
-from incident_core.examples.bank import DepositMoney, OpenAccount  # noqa: E402
+from incident_core.envelope import RecordedEvent  # noqa: E402
+from incident_core.examples.bank import DepositMoney, MoneyDeposited, OpenAccount  # noqa: E402
 from incident_core.examples.bank import domain as bank  # noqa: E402
 from incident_core.operations import rebuild  # noqa: E402
 from incident_core.operations.demo import demo  # noqa: E402
 from incident_core.operations.export_import import export_events  # noqa: E402
 from incident_core.progress import run_to_end  # noqa: E402
 from incident_core.projections import Projection  # noqa: E402
+
+
+class BucketRow(BaseModel):
+    bucket: str
+    deposits: int
+
+
+def with_buckets(domain: Domain) -> Domain:
+    """The domain plus `deposit_buckets`: deposits counted by a custom key."""
+    buckets = Projection("deposit_buckets", BucketRow, key="bucket")
+
+    @buckets.on(MoneyDeposited, key=lambda recorded, event: f"b{event.amount % 10}")
+    def deposited(row: BucketRow | None, event: MoneyDeposited,
+                  recorded: RecordedEvent) -> BucketRow:
+        found = row or BucketRow(bucket=f"b{event.amount % 10}", deposits=0)
+        return found.model_copy(update={"deposits": found.deposits + 1})
+
+    return Domain(domain.name, aggregates=list(domain.aggregates.values()),
+                  projections=[*domain.projections.values(), buckets],
+                  process_managers=list(domain.process_managers.values()))
 
 
 def without_lineage(domain: Domain) -> Domain:
@@ -123,32 +152,38 @@ def rebuild_rate(path: Path, domain: Domain) -> float:
 def lookups(big: Path, work: Path, count: int, rng: random.Random) -> list[tuple[str, str]]:
     work.mkdir(parents=True, exist_ok=True)
     copy = work / f"{big.stem}-lineage.sqlite3"
-    rows: list[tuple[str, str]] = []
     if not copy.exists():
-        partial = work / f"{big.stem}.partial"
-        shutil.copyfile(big, partial)
-        partial.replace(copy)
+        staging = work / f"{big.stem}.partial"
+        shutil.copyfile(big, staging)
+        staging.replace(copy)
+    rows: list[tuple[str, str]] = []
     with Application.open(str(copy), bank, synchronous="NORMAL") as app:
+        hot = "hot-10k"
+        if app.store.stream(hot) is None:  # the worst case: one row with 10,000 events
+            app.dispatch(OpenAccount(aggregate_id=hot))
+            for start in range(0, 10_000, 1000):
+                app.dispatch_many([DepositMoney(aggregate_id=hot, amount=1 + n % 7)
+                                   for n in range(start, start + 1000)])
         head = app.store.head()
-        accounts = app.store.projection_rows(app.projection("bank_accounts").spec)
-        if not app.row_history("bank_accounts", accounts[0]["aggregate_id"]):
-            started = time.perf_counter()
-            run_to_end(rebuild(app, sorted(bank.projections)))
-            seconds = time.perf_counter() - started
-            rows.append((f"rebuild both projections with lineage, {head:,} events",
-                         f"{seconds:,.1f} s, {head / seconds:,.0f} events/s"))
-        keys = [rng.choice(accounts)["aggregate_id"] for _ in range(count)]
-        history = timed_ms(lambda k: app.row_history("bank_accounts", k), keys)
-        rows.append((f"row_history(bank_accounts) on {head:,} events, ms", spread(history)))
-        sizes = [len(app.row_history("bank_accounts", k)) for k in keys[:20]]
-        rows.append(("  entries per account history", spread([float(s) for s in sizes])))
+        for name in ("bank_accounts", "transfers"):
+            spec = app.projection(name).spec
+            found = app.store.projection_rows(spec, limit=5000)
+            keys = [str(rng.choice(found)[spec.key]) for _ in range(count)]
+            history = timed_ms(partial(app.row_history, name), keys)
+            rows.append((f"row_history({name}) on {head:,} events, ms", spread(history)))
+            sizes = [float(len(app.row_history(name, k))) for k in keys[:20]]
+            rows.append(("  entries per history", spread(sizes)))
         positions = [rng.randint(1, head) for _ in range(count)]
-        changed = timed_ms(app.rows_changed_by, positions)
-        rows.append((f"rows_changed_by(position) on {head:,} events, ms", spread(changed)))
+        rows.append((f"rows_changed_by(position) on {head:,} events, ms",
+                     spread(timed_ms(app.rows_changed_by, positions))))
         ids = [e.event_id for e in app.store.read_events(after_position=rng.randint(1, head - 50),
                                                           limit=50)]
-        rows.append(("rows_changed_by(event id), ms",
-                     spread(timed_ms(app.rows_changed_by, ids))))
+        rows.append(("rows_changed_by(event id), ms", spread(timed_ms(app.rows_changed_by, ids))))
+        last = app.store.read_stream(hot)[-1]
+        rows.append(("worst case: row_history of a 10,001-event row, ms",
+                     spread(timed_ms(lambda k: app.row_history("bank_accounts", k), [hot] * 5))))
+        rows.append(("worst case: rows_changed_by its last event, ms",
+                     spread(timed_ms(app.rows_changed_by, [last.position] * 5))))
     return rows
 
 
@@ -169,17 +204,23 @@ def main() -> int:
     parser.add_argument("--synchronous", default="NORMAL",
                         choices=("OFF", "NORMAL", "FULL", "EXTRA"))
     parser.add_argument("--big", type=Path, help="a big bank store for the lookups")
+    parser.add_argument("--big-events", type=int, default=0,
+                        help="make the big store (this many events) in --work if missing")
     parser.add_argument("--lookups", type=int, default=200)
     parser.add_argument("--work", type=Path, default=Path("/tmp/lineage-bench"),
                         help="where the copy of --big goes (kept for later runs)")
     parser.add_argument("--skip-cost", action="store_true", help="only the lookups")
     args = parser.parse_args()
-    quiet = without_lineage(bank)
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if not args.skip_cost:
-            rows += cost_rows(args, folder, quiet)
+            rows += cost_rows(args, folder)
+    if args.big is None and args.big_events:
+        args.work.mkdir(parents=True, exist_ok=True)
+        args.big = args.work / f"bank-{args.big_events}.sqlite3"
+        if not args.big.exists():
+            make_store(args.big, args.big_events)
     if args.big is not None:
         rows += lookups(args.big, args.work, args.lookups, random.Random(7))
     width = max(len(name) for name, _ in rows)
@@ -193,21 +234,23 @@ def cost(rates: dict[str, list[float]]) -> str:
     return f"{1 - statistics.median(rates['with']) / statistics.median(rates['without']):.1%}"
 
 
-def cost_rows(args: argparse.Namespace, folder: Path, quiet: Domain) -> list[tuple[str, str]]:
+def cost_rows(args: argparse.Namespace, folder: Path) -> list[tuple[str, str]]:
     sync = args.synchronous
+    loud = with_buckets(bank)
+    quiet = without_lineage(loud)
     rates = alternate(args.blocks, {
-        "with": lambda: dispatch_block(bank, folder, args.commands, sync),
+        "with": lambda: dispatch_block(loud, folder, args.commands, sync),
         "without": lambda: dispatch_block(quiet, folder, args.commands, sync)})
     rows = [(f"dispatch, lineage on  (cmd/s, synchronous={sync})", spread(rates["with"])),
             (f"dispatch, lineage off (cmd/s, synchronous={sync})", spread(rates["without"])),
             ("  median cost of lineage on dispatch", cost(rates))]
     store = folder / "rebuild.sqlite3"
     make_store(store, args.events)
-    rebuilt = alternate(args.blocks, {"with": lambda: rebuild_rate(store, bank),
+    rebuilt = alternate(args.blocks, {"with": lambda: rebuild_rate(store, loud),
                                       "without": lambda: rebuild_rate(store, quiet)})
-    rows += [(f"rebuild both projections, lineage on  (events/s, {args.events:,})",
+    rows += [(f"rebuild the projections, lineage on  (events/s, {args.events:,})",
               spread(rebuilt["with"])),
-             (f"rebuild both projections, lineage off (events/s, {args.events:,})",
+             (f"rebuild the projections, lineage off (events/s, {args.events:,})",
               spread(rebuilt["without"])),
              ("  median cost of lineage on rebuild", cost(rebuilt))]
     return rows

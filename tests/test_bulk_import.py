@@ -47,7 +47,7 @@ def fingerprint(app: Application) -> tuple[Any, ...]:
     the SQLite file's bytes."""
     target = Path(app.store.target)
     file_hash = hashlib.sha256(target.read_bytes()).hexdigest() if target.is_file() else None
-    lineage = {name: [app.store.row_history(name, str(r[p.key]))
+    lineage = {name: [app.row_history(name, str(r[p.key]))
                       for r in app.store.projection_rows(p.spec)]
                for name, p in app.domain.projections.items()}
     return (exported(app), projections(app), app.store.checkpoints(), lineage, file_hash)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from incident_core.examples.bank import RequestTransfer
 from tests.test_cli import incident, ok
 
 
@@ -40,3 +41,24 @@ def test_lineage_errors_are_one_line_with_their_exit_code(tmp_path: Path) -> Non
     assert unknown.code == 1 and "unknown projection" in unknown.err
     usage = incident("lineage", "bank_accounts", db=db)
     assert usage.code == 2 and len(usage.err.strip().splitlines()) == 1
+
+
+def test_an_incomplete_lineage_is_one_line_until_a_rebuild(tmp_path: Path) -> None:
+    from incident_core import Application
+    from incident_core.examples.bank import domain as bank_domain
+    from tests.lineage_reference import FLOWS, flows_projection, with_projection
+
+    db = tmp_path / "bank.sqlite3"
+    _bank(db)
+    with Application.open(str(db), with_projection(bank_domain, flows_projection(
+            lineage=False))) as quiet:  # custom-key events not indexed meanwhile
+        assert quiet.dispatch(RequestTransfer(aggregate_id="T2", source_account_number="A",
+                                              destination_account_number="B", amount=1)).ok
+    domain = ("--domain", "tests.lineage_reference:FLOWS")
+    refused = incident("lineage", "transfer_flows", "T2", *domain, db=db)
+    assert refused.code != 0 and len(refused.err.strip().splitlines()) == 1, refused.err
+    assert "rebuild transfer_flows" in refused.err
+    ok("rebuild", "transfer_flows", *domain, db=db)
+    history = ok("lineage", "transfer_flows", "T2", *domain, db=db)
+    assert [e["event_type"] for e in history] == ["MoneySent", "MoneyReceived"]
+    assert FLOWS.projections["transfer_flows"].lineage

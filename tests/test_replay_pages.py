@@ -16,6 +16,7 @@ from incident_core import Application, RecordedEvent, open_store
 from incident_core.examples.bank import domain
 from incident_core.operations.demo import demo
 from incident_core.progress import run_to_end
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.store import SqlEventStore
 from tests.schema_downgrade import downgrade_to_3
 
@@ -48,6 +49,11 @@ def described(event: RecordedEvent) -> tuple[Any, ...]:
     return (event.to_json(), event.metadata_json, event.correlation_id, event.causation_id)
 
 
+def made(schema: int) -> int:
+    """The schema a store of `schema` 4's event rows has (5 changed only row lineage)."""
+    return SCHEMA_VERSION if schema == 4 else schema
+
+
 @pytest.mark.parametrize("schema", [4, 3])
 @pytest.mark.parametrize("batch", [7, 5000])
 def test_replayed_pages_equal_the_eager_reads(shared_target: str, batch: int,
@@ -57,7 +63,7 @@ def test_replayed_pages_equal_the_eager_reads(shared_target: str, batch: int,
             assert isinstance(app.store, SqlEventStore)
             downgrade_to_3(app.store)
     with open_store(shared_target, read_only=True) as store:  # schema 3: read as it is
-        assert store.schema_version == schema  # type: ignore[attr-defined]
+        assert store.schema_version == made(schema)  # type: ignore[attr-defined]
         eager = store.read_events()
         pages = list(store.iter_events(batch_size=batch))
         replayed = [event for page in pages for event in page]
@@ -90,7 +96,7 @@ def test_a_replayed_page_reads_its_metadata_once(tmp_path: Any, schema: int) -> 
             assert isinstance(app.store, SqlEventStore)
             downgrade_to_3(app.store)
     with open_store(target, read_only=True) as store:
-        assert store.schema_version == schema  # type: ignore[attr-defined]
+        assert store.schema_version == made(schema)  # type: ignore[attr-defined]
         [page, *_] = list(store.iter_events(batch_size=50))
         statements: list[str] = []
 

@@ -130,7 +130,7 @@ def test_schema_4_stores_times_as_integers(shared_target: str) -> None:
         app.dispatch(OpenAccount(aggregate_id="A"))
         event = app.store.read_events()[0]
         store = app.store
-        assert isinstance(store, SqlEventStore) and store.schema_version == SCHEMA_VERSION == 4
+        assert isinstance(store, SqlEventStore) and store.schema_version == SCHEMA_VERSION
         with store.engine.connect() as conn:
             stored = conn.execute(text("SELECT recorded_at FROM incident_events")).scalar()
     assert isinstance(stored, int) and format_micros(stored) == event.recorded_at_text
@@ -199,7 +199,7 @@ def test_migration_keeps_every_event_id_time_and_checksum(shared_target: str) ->
     assert all(isinstance(r[3], str) for r in before)
     with Application.open(shared_target, domain) as app:  # writable: upgraded
         store = app.store
-        assert isinstance(store, SqlEventStore) and store.schema_version == 4
+        assert isinstance(store, SqlEventStore) and store.schema_version == SCHEMA_VERSION
         assert [e.to_json() for e in store.read_events()] == events
         assert [list(e.metadata) for e in store.read_events()] == [
             list(e["metadata"]) for e in events]  # keys in their recorded order
@@ -215,11 +215,11 @@ def test_migration_keeps_every_event_id_time_and_checksum(shared_target: str) ->
         with store.engine.connect() as conn:
             version = conn.execute(text(
                 "SELECT value FROM incident_meta WHERE key = 'schema_version'")).scalar()
-        assert version == "4"
+        assert version == str(SCHEMA_VERSION)
         assert app.dispatch(DepositMoney(aggregate_id="B", amount=1)).ok
         assert app.store.read_events()[-1].position == len(events) + 1
     with open_store(shared_target) as again:  # a second open finds nothing to do
-        assert again.schema_version == 4  # type: ignore[attr-defined]
+        assert again.schema_version == SCHEMA_VERSION  # type: ignore[attr-defined]
         names = _index_names(again)
     assert {index.name for index in schema.EVENT_INDEXES} <= names
 
@@ -270,13 +270,13 @@ def test_after_migration_verify_passes_and_still_sees_damage(tmp_path: Path) -> 
     conn.close()
     assert verify_cli(path).returncode == 3  # read-only: schema 3's checksums, as they are
     with open_store(str(path)) as upgraded:  # a writable open upgrades
-        assert upgraded.schema_version == 4  # type: ignore[attr-defined]
+        assert upgraded.schema_version == SCHEMA_VERSION  # type: ignore[attr-defined]
     done = verify_cli(path)
     assert done.returncode == 3, done.stderr
     assert "event #2" in done.stdout + done.stderr
     assert "event #3" not in done.stdout + done.stderr
     with open_store(str(path), read_only=True) as store:
-        assert store.schema_version == 4  # type: ignore[attr-defined]
+        assert store.schema_version == SCHEMA_VERSION  # type: ignore[attr-defined]
         third = store.read_events()[2]
         assert third.recorded_at_text == short[:19] + ".000000+00:00"
 
@@ -329,7 +329,8 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         pass
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute("UPDATE incident_meta SET value = '5' WHERE key = 'schema_version'")
+        conn.execute("UPDATE incident_meta SET value = ? WHERE key = 'schema_version'",
+                     (str(SCHEMA_VERSION + 1),))
     conn.close()
     with pytest.raises(StoreError, match="upgrade Incident"):
         open_store(str(path), read_only=True)

@@ -34,6 +34,7 @@ from incident_core.engine.results import (
     WrongAggregateType,
 )
 from incident_core.engine.sagas import ProcessManagers
+from incident_core.engine.shared_writer import SharedWriter
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError, UnknownProjection
 from incident_core.ids import new_id
@@ -62,6 +63,8 @@ class Application(ProcessManagers, LineageQueries):
         self.max_attempts = max_attempts
         self.decider = Decider(domain, store, cache_size=cache_size)
         self.listeners = Listeners()
+        # The store's writer process, when several share one (engine.shared_writer).
+        self.shared_writer: SharedWriter | None = None
         # Concurrent dispatches share durable commits (incident_core.engine.group_commit).
         self.group_commit: GroupCommit | None = None
         if group_commit and not store.read_only and store.group_commit:
@@ -84,16 +87,24 @@ class Application(ProcessManagers, LineageQueries):
 
     @classmethod
     def open(cls, target: str, domain: Domain, *, read_only: bool = False,
-             create: bool = False, synchronous: str = "FULL") -> Application:
+             create: bool = False, synchronous: str = "FULL",
+             shared_writer: bool = False) -> Application:
+        """`shared_writer`: the processes that open a SQLite file so share one writer
+        process, and its durable commits (`incident_core.engine.shared_writer`)."""
         store = open_target(target, read_only=read_only, create=create, synchronous=synchronous)
         try:
-            return cls(store, domain)
+            app = cls(store, domain)
+            if shared_writer and not read_only:
+                app.shared_writer = SharedWriter.for_target(app, target)
+            return app
         except BaseException:
             store.close()
             raise
 
     def close(self) -> None:
         telemetry.unwatch(self)
+        if self.shared_writer is not None:
+            self.shared_writer.close()
         self.store.close()
 
     def __enter__(self) -> Application:
@@ -139,6 +150,13 @@ class Application(ProcessManagers, LineageQueries):
         `idempotency_key` becomes the command id: if a command with that id was recorded
         before (by any process), its events are returned (`replayed`) and nothing is
         recorded. A rejected command records nothing, so its key stays free."""
+        if self.shared_writer is not None:  # the store's writer process dispatches it
+            return self.shared_writer.dispatch(command, metadata, idempotency_key)
+        return self.dispatch_here(command, metadata=metadata, idempotency_key=idempotency_key)
+
+    def dispatch_here(self, command: Command, *, metadata: dict[str, Any] | None = None,
+                      idempotency_key: str | None = None) -> DispatchResult:
+        """`dispatch` in this process, whichever process is the store's shared writer."""
         aggregate, key = self.decider.target(command)
         earlier = idempotent.earlier(self.store.events_with_metadata, idempotency_key, command)
         if earlier:
@@ -244,11 +262,13 @@ class Application(ProcessManagers, LineageQueries):
             raise UnknownProjection(name, sorted(self.domain.projections)) from None
 
     def replace_projection(self, name: str, rows: Iterable[dict[str, Any]],
-                           checkpoint: int) -> None:
+                           checkpoint: int, *, lineage_staged: bool = False) -> None:
         """Swap in rows rebuilt from replay up to `checkpoint`, then catch up to the head,
-        in one transaction (a failure leaves the previous rows in place)."""
+        in one transaction (a failure leaves the previous rows in place). The rows' lineage
+        is staged first, unless the caller folded it already (`lineage.StagedLineage`)."""
         projection = self.projection(name)
-        lineage.stage(self, projection, checkpoint)  # in short transactions of its own
+        if not lineage_staged:
+            lineage.stage(self, projection, checkpoint)  # in short transactions of its own
         with write_guard(), self.store.transaction() as tx:
             tx.replace_projection(projection.spec, rows, checkpoint)
             lineage.promote(tx, projection)
@@ -259,6 +279,7 @@ class Application(ProcessManagers, LineageQueries):
         with write_guard(), self.store.transaction() as tx:
             for projection in self.domain.projections.values():
                 tx.ensure_projection(projection.spec)
+                lineage.mark(tx, projection)
             unit = self._unit(tx)
             saga_work = unit.finish(fast_forward=False)
         unit.publish()

@@ -9,9 +9,10 @@ refused value, failing domain code) is undone alone and its batch-mates are comm
 command is only acknowledged after the commit that holds it; if that commit fails, every
 command of the batch gets the error.
 
-Across processes each process groups its own threads; processes still take turns on the
-store's write lock (one commit each). Grouping them too would take one writer process per
-store that the others hand their commands to (a local socket), which this module does not do.
+Across processes each process groups its own threads; processes take turns on the store's
+write lock (one commit each) unless they open the store with `shared_writer=True`: then one
+of them is elected the store's writer and the others hand it their commands over a local
+socket, so their commands share its batches too (`incident_core.engine.shared_writer`).
 """
 
 from __future__ import annotations

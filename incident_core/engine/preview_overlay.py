@@ -114,13 +114,16 @@ class OverlayTransaction(StoreTransaction):
     def record_saga_outcome(self, outcome: SagaOutcome) -> None:
         """Not kept: a preview records nothing (its outcomes are in its own result)."""
 
-    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
+    def record_lineage(self, entries: Sequence[tuple[str, str, int]]) -> None:
         """Lineage is not kept: a preview runs no projection."""
 
     def clear_lineage(self, projection: str) -> None:
         """Lineage is not kept: a preview runs no projection."""
 
     def rename_lineage(self, old: str, new: str) -> None:
+        """Lineage is not kept: a preview runs no projection."""
+
+    def mark_lineage(self, projection: str, start: int | None) -> None:
         """Lineage is not kept: a preview runs no projection."""
 
     def save_snapshot(self, snapshot: StoredSnapshot) -> None:

@@ -1,7 +1,7 @@
 """The one projector: folding recorded events into projection rows.
 
 Every fold of events into rows goes through a `ProjectionRun` (one projection's rows in a
-`RowBuffer`): the live unit of work (rows fetched from its transaction, lineage recorded),
+`RowBuffer`): the live unit of work (rows fetched from its transaction, lineage indexed),
 rebuild and verify (`ProjectionFold`: several projections at once, from nothing), as-of
 queries and the staging of lineage before a rebuild's swap. Each event is decoded once
 (`incident_core.engine.decoder`), then handed to every projection that handles it; rows stay
@@ -11,8 +11,8 @@ handler or key function that raises becomes a `DomainCodeError` naming the proje
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from incident_core.domain import Domain
 from incident_core.engine.decoder import decode
@@ -20,13 +20,20 @@ from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
 from incident_core.messages import Event
-from incident_core.projections.definition import Projection, ProjectionSpec, RowBuffer, RowTrail
+from incident_core.projections.definition import Projection, ProjectionSpec, RowBuffer
 from incident_core.values import INT_MAX, INT_MIN
 
-__all__ = ["ProjectionFold", "ProjectionRun", "row_problem"]
+__all__ = ["KeyTrail", "ProjectionFold", "ProjectionRun", "row_problem"]
 
 Fetch = Callable[[list[str]], dict[str, dict[str, Any]]]
 OnError = Callable[[RecordedEvent, Exception], None]
+
+
+class KeyTrail(Protocol):
+    """Told the row key of each event a `ProjectionRun` applies (the engine's
+    `incident_core.engine.lineage.IndexTrail` keeps the lineage index's entries)."""
+
+    def keyed(self, key: str, recorded: RecordedEvent) -> None: ...
 
 
 def _nothing_stored(keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -37,18 +44,19 @@ class ProjectionRun:
     """One projection's share of a fold: its rows, and the last position it may see.
 
     `fetch(keys)` loads stored rows for keys not seen yet (nothing, for a rebuild);
-    `trail` records each row change (row lineage); `on_error(recorded, exc)` is told of a
+    `trail` is told each event's row key (the lineage index); `on_error(recorded, exc)` is told of a
     failing handler before it is turned into a `DomainCodeError` (the unit of work blames
     the saga step that recorded the event)."""
 
-    __slots__ = ("applied", "buffer", "key_for", "name", "on_error", "until")
+    __slots__ = ("applied", "buffer", "key_for", "name", "on_error", "trail", "until")
 
     def __init__(self, projection: Projection[Any], fetch: Fetch = _nothing_stored, *,
-                 trail: RowTrail | None = None, until: int | None = None,
+                 trail: KeyTrail | None = None, until: int | None = None,
                  on_error: OnError | None = None) -> None:
         self.name = projection.name
         self.key_for = projection.key_for
-        self.buffer = RowBuffer(projection, fetch, trail=trail)
+        self.buffer = RowBuffer(projection, fetch)
+        self.trail = trail
         self.applied = 0
         self.until = until
         self.on_error = on_error
@@ -62,6 +70,8 @@ class ProjectionRun:
         except Exception as exc:
             raise self._failed(recorded, exc) from exc
         self.applied += 1
+        if self.trail is not None:
+            self.trail.keyed(key, recorded)
 
     def fold(self, work: Sequence[tuple[RecordedEvent, Event]]) -> dict[str, RecordedEvent]:
         """Apply events in order, the stored rows they address fetched in one go first;
@@ -91,14 +101,18 @@ class ProjectionFold:
     """Replays events into the rows of several projections.
 
     `until` caps a projection at a position (verify replays each projection only up to
-    its checkpoint); event types the domain does not know are skipped, as the live
-    projector does.
+    its checkpoint); `trails` are told the row keys of the projections they name (a
+    rebuild's lineage index, see `incident_core.engine.lineage.StagedLineage`); event types the
+    domain does not know are skipped, as the live projector does.
     """
 
     def __init__(self, domain: Domain, projections: Sequence[Projection[Any]],
-                 until: dict[str, int] | None = None) -> None:
+                 until: dict[str, int] | None = None, *,
+                 trails: Mapping[str, KeyTrail] | None = None) -> None:
         self.domain = domain
-        self._routes = {p.name: ProjectionRun(p, until=(until or {}).get(p.name))
+        until, trails = until or {}, trails or {}
+        self._routes = {p.name: ProjectionRun(p, until=until.get(p.name),
+                                              trail=trails.get(p.name))
                         for p in projections}
         self._by_type: dict[str, list[ProjectionRun]] = {}
         for projection in projections:

@@ -18,7 +18,7 @@ from incident_core import telemetry
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.deciding import Decided, Decider
 from incident_core.engine.decoder import decode
-from incident_core.engine.lineage import LineageTrail
+from incident_core.engine.lineage import IndexTrail, indexed
 from incident_core.engine.listeners import Listeners
 from incident_core.engine.parking import StepFailed, is_infrastructure, parked_step
 from incident_core.engine.projector import ProjectionRun, row_problem
@@ -196,7 +196,7 @@ class Unit:
                     work: list[tuple[RecordedEvent, Event]]) -> None:
         spec = projection.spec
         tx = self.tx
-        trail = LineageTrail(projection.name) if projection.lineage else None
+        trail = IndexTrail(projection) if indexed(projection) else None
         run = ProjectionRun(projection, lambda keys: tx.get_rows(spec, keys), trail=trail,
                             on_error=self._blame)
         last = run.fold(work)
@@ -204,7 +204,7 @@ class Unit:
         self._check_rows(spec, puts, last)
         tx.put_rows(spec, puts)
         tx.delete_rows(spec, deletes)
-        if trail is not None:
+        if trail is not None and trail.entries:
             tx.record_lineage(trail.entries)
 
     def _blame(self, recorded: RecordedEvent, exc: Exception) -> None:

@@ -107,7 +107,7 @@ class SeededFold(ProjectionFold):
         """Every present row by key: the base with the touched rows dumped over it."""
         buffer = self._routes[name].buffer
         out = dict(self._bases.get(name, {}))
-        dump = buffer.projection.dump
+        dump = buffer.projection.stored
         for key, row in buffer.rows.items():
             if row is None:
                 out.pop(key, None)

@@ -1,8 +1,10 @@
 """Rebuild projections from the event log: replay in memory, then swap the rows in.
 
-Nothing is written until the replay is complete, so closing the generator half-way leaves
-the store exactly as it was. Each projection is then replaced (and caught up with events
-recorded meanwhile) in its own transaction.
+One pass: the fold records the rows' lineage as it goes, staged under another name in short
+write transactions (`incident_core.engine.lineage.StagedLineage`). No row is written until
+the replay is complete, and closing the generator half-way discards what was staged, so the
+store is left as it was. Each projection is then replaced (its staged lineage promoted, and
+caught up with events recorded meanwhile) in its own transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from incident_core import telemetry
 from incident_core.engine.application import Application
+from incident_core.engine.lineage import StagedLineage
 from incident_core.engine.projector import ProjectionFold
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter
@@ -59,7 +62,27 @@ def rebuild(app: Application, names: Sequence[str]) -> Operation[RebuildReport]:
     projections = [app.projection(name) for name in dict.fromkeys(names)]
     started = time.perf_counter()
     head = app.store.head()
-    fold = ProjectionFold(app.domain, projections)
+    staged = StagedLineage(app, projections)
+    try:
+        fold = ProjectionFold(app.domain, projections, trails=staged.trails)
+        read = yield from _replay(app, fold, staged, head)
+        yield Progress(head, head, "writing rows")
+        report = [_swap(app, fold, projection.name, head) for projection in projections]
+    except BaseException:  # closed or failed half-way: no staged lineage is left behind
+        staged.discard()
+        raise
+    return RebuildReport(report, head, read, time.perf_counter() - started)
+
+
+def _swap(app: Application, fold: ProjectionFold, name: str, head: int) -> ProjectionRebuilt:
+    """Replace one projection's rows (its staged lineage promoted), in one transaction."""
+    app.replace_projection(name, fold.rows(name), head, lineage_staged=True)
+    return ProjectionRebuilt(name, fold.row_count(name), fold.applied(name))
+
+
+def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,
+            head: int) -> Operation[int]:
+    """Fold the events up to `head` (lineage staged as it goes); the number read."""
     read = 0
     feed = fold.feed
     yield Progress(0, head, "replaying events")
@@ -70,26 +93,32 @@ def rebuild(app: Application, names: Sequence[str]) -> Operation[RebuildReport]:
                 feed(recorded)
             read += len(chunk)
             yield Progress(chunk[-1].position, head, "replaying events")
-    yield Progress(head, head, "writing rows")
-    report = []
-    for projection in projections:
-        app.replace_projection(projection.name, fold.rows(projection.name), head)
-        report.append(ProjectionRebuilt(projection.name, fold.row_count(projection.name),
-                                        fold.applied(projection.name)))
-    return RebuildReport(report, head, read, time.perf_counter() - started)
+        if staged.due():
+            staged.flush()
+    staged.flush()
+    return read
 
 
 def _handled_events(app: Application, event_types: tuple[str, ...],
                     head: int) -> Iterator[list[RecordedEvent]]:
-    """Pages of the events (up to `head`) of the given types, in position order."""
+    """Pages of the events (up to `head`) of the given types, in position order. Each page
+    is a bounded position range, scanned in order: by the store's lean replay read (no
+    metadata, collector paused, types kept once) while at least half of the previous
+    range's events were wanted, else by its filtered read."""
     if not event_types:
         return
-    wanted = EventFilter(event_types=event_types)
-    after = 0
-    while after < head:  # position ranges: each page a bounded, in-order range scan
+    wanted, types = EventFilter(event_types=event_types), frozenset(event_types)
+    after, lean = 0, False
+    while after < head:
         up_to = min(head, after + PAGE)
-        page = app.store.read_events(after_position=after, before_position=up_to + 1,
-                                     filter=wanted)
+        if lean:
+            page = [e for batch in app.store.iter_events(after_position=after, up_to=up_to,
+                                                         batch_size=PAGE + 1)
+                    for e in batch if e.event_type in types]
+        else:
+            page = app.store.read_events(after_position=after, before_position=up_to + 1,
+                                         filter=wanted)
+        lean = 2 * len(page) >= up_to - after
         if page:
             yield page
         after = up_to

@@ -22,6 +22,7 @@ from incident_core.engine import aggregate_snapshots
 from incident_core.engine.application import Application, DomainCodeError
 from incident_core.engine.binding import stale_message, stale_projections
 from incident_core.engine.decoder import decode
+from incident_core.engine.lineage import IndexTrail, findings, indexed
 from incident_core.engine.projector import ProjectionFold
 from incident_core.envelope import RecordedEvent
 from incident_core.operations.careful import Unreadable, careful_pages, file_findings, malformed
@@ -151,7 +152,9 @@ def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
     checkpoints = store.checkpoints()
     built = _built_projections(store, domain, checkpoints, report)
     head = store.head()
-    fold = ProjectionFold(domain, built, until={p.name: checkpoints[p.name] for p in built})
+    trails = {p.name: IndexTrail(p) for p in built if indexed(p)}  # the lineage index
+    fold = ProjectionFold(domain, built, until={p.name: checkpoints[p.name] for p in built},
+                          trails=trails)
     log = _LogCheck(domain, report)
     yield from _read_the_log(store, head, log, fold, report)
     yield Progress(head, head, "comparing streams")
@@ -161,6 +164,9 @@ def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
         yield Progress(head, head, f"comparing {projection.name}")
         _guarded(report, f"projection {projection.name}", _compare_projection, store,
                  projection, fold, checkpoints[projection.name], report)
+        if projection.name in trails:
+            _guarded(report, f"the lineage of {projection.name}", _compare_lineage, store,
+                     trails[projection.name], checkpoints[projection.name], report)
     _guarded(report, "the event checksums", _check_checksums, store, head, report)
     report.seconds = time.perf_counter() - started
     return report
@@ -276,6 +282,12 @@ def _compare_projection(store: EventStore, projection: Projection[Any], fold: Pr
             diffs = ", ".join(f"{c} stored {was.get(c)!r}, replay {should.get(c)!r}"
                               for c in was if was.get(c) != should.get(c))
             report.add(f"{where}: row {key} differs: {diffs}")
+
+
+def _compare_lineage(store: EventStore, trail: IndexTrail, checkpoint: int,
+                     report: VerifyReport) -> None:
+    for line in findings(store, trail, checkpoint):
+        report.add(line)
 
 
 def _explain(error: BaseException) -> str:

@@ -5,12 +5,11 @@ command path never calls these."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from typing import Any
 
 from incident_core.envelope import RecordedEvent
 from incident_core.ports.sorting import Cursor, SortKey
-from incident_core.ports.values import EventFilter, LineageEntry, StreamInfo
+from incident_core.ports.values import EventFilter, StreamInfo
 from incident_core.projections.definition import ProjectionSpec
 
 __all__ = ["InspectorQueries"]
@@ -76,11 +75,12 @@ class InspectorQueries(ABC):
         key; NULLs after every value ascending)."""
 
     @abstractmethod
-    def row_history(self, projection: str, key: str) -> list[LineageEntry]:
-        """Every recorded change of one projection row, by position (indexed)."""
+    def lineage_events(self, projection: str, key: str, *,
+                       until: int | None = None) -> list[RecordedEvent]:
+        """The events the lineage index lists for one projection row (up to `until`), by
+        position (see `incident_core.engine.lineage`)."""
 
     @abstractmethod
-    def rows_changed_at(self, position: int, *,
-                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
-        """The projection rows the event at `position` changed, among `projections`
-        (default: every projection with a checkpoint); by primary key."""
+    def lineage_start(self, projection: str) -> int | None:
+        """The position after which a projection's lineage index is complete (0: from the
+        start); None when it is not (its lineage was off)."""

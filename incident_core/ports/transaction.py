@@ -122,9 +122,10 @@ class ProjectionTransaction(CheckpointTransaction):
         """Swap in a complete new set of rows and its checkpoint (used by rebuild)."""
 
     @abstractmethod
-    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Store row changes (`LineageTrail.entries` records), replacing any of the same
-        (projection, position)."""
+    def record_lineage(self, entries: Sequence[tuple[str, str, int]]) -> None:
+        """Add lineage index entries: (projection, row key, position) of each event a
+        custom-key handler applied (see `incident_core.engine.lineage`); an entry already
+        there is kept."""
 
     @abstractmethod
     def clear_lineage(self, projection: str) -> None:
@@ -133,6 +134,11 @@ class ProjectionTransaction(CheckpointTransaction):
     @abstractmethod
     def rename_lineage(self, old: str, new: str) -> None:
         """File the lineage recorded under `old` under `new` (a staged rebuild's)."""
+
+    @abstractmethod
+    def mark_lineage(self, projection: str, start: int | None) -> None:
+        """Say from where a projection's index is complete: `start` (kept if already set),
+        or None: not at all (its lineage is off)."""
 
 
 class SagaTransaction(CheckpointTransaction):

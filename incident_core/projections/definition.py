@@ -3,6 +3,8 @@
 Each handler receives the current row for the event's key (or None) and returns the new
 row, `None` to leave it unchanged, or `DELETE` to remove it. One event touches at most one
 row of a projection; the row's key is the event's aggregate id unless `key=` says otherwise.
+Rows are folded as row models, or (`row_form="dict"`) as plain dicts in the row model's JSON
+form, each handler's result validated by the row model at once (see `Projection`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from incident_core.envelope import RecordedEvent
 from incident_core.messages import Event
 
 __all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer",
-           "RowTrail", "normalise_row"]
+           "RowForm", "RowTrail", "normalise_row"]
 
 R = TypeVar("R", bound=BaseModel)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -42,6 +44,7 @@ class Delete:
 
 DELETE = Delete()
 ColumnKind = Literal["text", "integer", "float", "boolean"]
+RowForm = Literal["model", "dict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +120,19 @@ class Projection(Generic[R]):
         @accounts.on(MoneyDeposited)
         def deposited(row: AccountRow | None, event: MoneyDeposited,
                       recorded: RecordedEvent) -> AccountRow | None: ...
+
+    With `row_form="dict"` handlers fold plain dicts, not row models (no pydantic copy per
+    event): each gets the row in its JSON form, as `dump` gives it and the store holds it
+    (times, decimals and enums as JSON values), and returns a new dict (never changing the
+    one it got), None or DELETE. Each dict returned is validated by the row model at once
+    and kept in its JSON form, so the same rows are refused, and the next handler sees the
+    same values, as when the row is stored and read back between events.
     """
 
     def __init__(self, name: str, row_type: type[R], *, key: str = "aggregate_id",
-                 lineage: bool = True) -> None:
+                 lineage: bool = True, row_form: RowForm = "model") -> None:
+        if row_form not in ("model", "dict"):
+            raise ValueError(f"row_form must be 'model' or 'dict', not {row_form!r}")
         if not _NAME.match(name) or name.startswith("incident_"):
             raise ValueError(f"projection name {name!r} must be lower_snake_case "
                              "and not start with 'incident_'")
@@ -130,6 +142,7 @@ class Projection(Generic[R]):
         self.row_type = row_type
         self.key = key
         self.lineage = lineage  # record each row change (see incident_core.engine.lineage)
+        self.row_form = row_form
         self._handlers: dict[str, tuple[Handler, KeyFunction | None]] = {}
         columns = []
         for field_name, info in row_type.model_fields.items():
@@ -166,11 +179,17 @@ class Projection(Generic[R]):
         _, key_fn = self._handlers[recorded.event_type]
         return recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
 
-    def apply(self, row: R | None, recorded: RecordedEvent, event: Event) -> R | Delete | None:
-        """Call the handler on a row model: the new row, None (unchanged) or DELETE."""
+    def apply(self, row: Any, recorded: RecordedEvent, event: Event) -> Any:
+        """Call the handler on a folded row (see `folded`): the new folded row, None
+        (unchanged) or DELETE."""
         handler, _ = self._handlers[recorded.event_type]
-        result: R | Delete | None = handler(row, event, recorded)
-        return result
+        result = handler(row, event, recorded)
+        if self.row_form == "model" or result is None or isinstance(result, Delete):
+            return result
+        if not isinstance(result, dict):
+            raise TypeError(f"a handler of {self.name} (row_form='dict') returned a "
+                            f"{type(result).__name__}, not a dict, None or DELETE")
+        return self.dump(self.row_type.model_validate(result))
 
     def load(self, stored: dict[str, Any]) -> R:
         return self.row_type.model_validate(stored)
@@ -179,13 +198,22 @@ class Projection(Generic[R]):
         dumped: dict[str, Any] = row.model_dump(mode="json")
         return dumped
 
+    def folded(self, stored: dict[str, Any]) -> Any:
+        """A stored row as the handlers fold it: its row model, or its JSON form."""
+        model = self.load(stored)
+        return model if self.row_form == "model" else self.dump(model)
+
+    def stored(self, row: Any) -> dict[str, Any]:
+        """A folded row in the store's dict form."""
+        return row if self.row_form == "dict" else self.dump(row)
+
     def step(self, row: dict[str, Any] | None, recorded: RecordedEvent,
              event: Event) -> dict[str, Any] | Delete | None:
         """Apply one event to one stored row (dicts in, dicts out)."""
-        result = self.apply(None if row is None else self.load(row), recorded, event)
+        result = self.apply(None if row is None else self.folded(row), recorded, event)
         if result is None or isinstance(result, Delete):
             return result
-        return self.dump(result)
+        return self.stored(result)
 
 
 class RowTrail(Protocol):
@@ -201,8 +229,9 @@ class RowTrail(Protocol):
 
 
 class RowBuffer(Generic[R]):
-    """Rows of one projection being folded over many events: models stay in memory and are
-    validated/dumped once per row, not once per event; changes are written back in bulk.
+    """Rows of one projection being folded over many events: folded rows (models, or JSON
+    dicts, see `Projection.row_form`) stay in memory and are loaded/dumped once per row, not
+    once per event; changes are written back in bulk.
     `fetch(keys)` loads stored rows for keys not seen yet (returns {} for a rebuild);
     `trail` (a `LineageTrail`), when given, collects each row change with before/after."""
 
@@ -212,17 +241,17 @@ class RowBuffer(Generic[R]):
         self.projection = projection
         self._fetch = fetch
         self.trail = trail
-        self.rows: dict[str, R | None] = {}
+        self.rows: dict[str, Any] = {}  # folded rows (None: absent)
         self.changed: set[str] = set()
 
     def prefetch(self, keys: Iterable[str]) -> None:
         missing = [k for k in dict.fromkeys(keys) if k not in self.rows]
         if missing:
             found = self._fetch(missing)
-            load = self.projection.load
+            folded = self.projection.folded
             for key in missing:
                 stored = found.get(key)
-                self.rows[key] = None if stored is None else load(stored)
+                self.rows[key] = None if stored is None else folded(stored)
 
     def apply(self, key: str, recorded: RecordedEvent, event: Event) -> None:
         if key not in self.rows:
@@ -244,7 +273,7 @@ class RowBuffer(Generic[R]):
         row = self.rows[key]
         projection = self.projection
         before = trail.before(key, None if row is None or trail.known(key)
-                              else projection.dump(row))
+                              else projection.stored(row))
         result = projection.apply(row, recorded, event)
         if result is None:
             return
@@ -254,11 +283,11 @@ class RowBuffer(Generic[R]):
             trail.add(key, recorded, before, None)
         else:
             self.rows[key] = result
-            trail.add(key, recorded, before, projection.dump(result))
+            trail.add(key, recorded, before, projection.stored(result))
 
     def changes(self) -> tuple[list[dict[str, Any]], list[str]]:
         """(rows to upsert, keys to delete) since the buffer was made."""
-        dump = self.projection.dump
+        dump = self.projection.stored
         puts, deletes = [], []
         for key in self.changed:
             row = self.rows[key]
@@ -270,5 +299,5 @@ class RowBuffer(Generic[R]):
 
     def dumped_rows(self) -> Iterator[dict[str, Any]]:
         """Every present row, dumped (a rebuild's complete result)."""
-        dump = self.projection.dump
+        dump = self.projection.stored
         return (dump(row) for row in self.rows.values() if row is not None)

@@ -50,32 +50,50 @@ class SagaLedgerContract(ContractBase):
 
 
 class LineageContract(ContractBase):
-    """Checks of row lineage: recorded with the rows, read by row and by event."""
+    """Checks of the row lineage index: written with the rows, read back joined with the
+    events it names, renamed and cleared by a rebuild's swap, complete from a mark."""
 
-    def test_row_history_and_rows_changed_by_an_event(self, store: EventStore) -> None:
-        append(store, pending("a", 1), pending("a", 2))
-        one, two = store.read_events()
-        rows = [None, {"count": 1}, {"count": 2}]
-        entries = [{"projection": "things", "row_key": "a", "position": e.position,
-                    "event_id": e.event_id, "values_before": _json(rows[i]),
-                    "values_after": _json(rows[i + 1])} for i, e in enumerate((one, two))]
+    def test_index_entries_name_their_events(self, store: EventStore) -> None:
+        append(store, pending("a", 1), pending("a", 2), pending("b", 1))
+        one, two, three = store.read_events()
         with store.transaction() as tx:
-            tx.record_lineage(entries)
-            tx.record_lineage([{**entries[1], "values_after": _json({"count": 7})}])
-        history = store.row_history("things", "a")
-        assert [(h.position, h.kind, h.before, h.after) for h in history] == [
-            (1, "created", None, {"count": 1}), (2, "changed", {"count": 1}, {"count": 7})]
-        assert history[1].event_type == two.event_type and history[1].event_id == two.event_id
-        changed = store.rows_changed_at(2, projections=["things"])
-        assert [(c.projection, c.row_key, c.changed_fields) for c in changed] == [
-            ("things", "a", ["count"])]
+            tx.record_lineage([("things", "k", one.position), ("things", "k", three.position),
+                               ("things", "j", two.position)])
+            tx.record_lineage([("things", "k", one.position)])  # kept once
+        found = store.lineage_events("things", "k")
+        assert [e.event_id for e in found] == [one.event_id, three.event_id]
+        assert [e.event_id for e in store.lineage_events("things", "k", until=2)] == [
+            one.event_id]
+        assert store.lineage_events("things", "nobody") == []
+        assert store.lineage_start("things") == 0  # made by its first entry
         with store.transaction() as tx:
             tx.rename_lineage("things", "renamed")
-        assert store.row_history("things", "a") == []
-        assert len(store.row_history("renamed", "a")) == 2
+        assert store.lineage_events("things", "k") == []
+        assert len(store.lineage_events("renamed", "k")) == 2
         with store.transaction() as tx:
             tx.clear_lineage("renamed")
-        assert store.row_history("renamed", "a") == []
+        assert store.lineage_events("renamed", "k") == []
+        assert store.lineage_start("renamed") is None
+
+    def test_a_mark_says_from_where_the_index_is_complete(self, store: EventStore) -> None:
+        assert store.lineage_start("things") is None
+        with store.transaction() as tx:
+            tx.mark_lineage("things", 5)
+            tx.mark_lineage("things", 9)  # kept: it was set
+        assert store.lineage_start("things") == 5
+        with store.transaction() as tx:
+            tx.mark_lineage("things", None)  # its lineage is off
+        assert store.lineage_start("things") is None
+        with store.transaction() as tx:
+            tx.mark_lineage("things", 12)  # on again: complete after 12 only
+        assert store.lineage_start("things") == 12
+        try:
+            with store.transaction() as tx:
+                tx.mark_lineage("things", None)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        assert store.lineage_start("things") == 12
 
 
 class SnapshotContract(ContractBase):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -33,6 +34,7 @@ __all__ = ["EVENT_ID_ROLE", "RELATED_EVENT_ROLE", "EventDetail"]
 EVENT_ID_ROLE = Qt.ItemDataRole.UserRole + 5
 RELATED_EVENT_ROLE = Qt.ItemDataRole.UserRole + 6  # the RecordedEvent itself (as read)
 RELATED_LIMIT = 500
+ChangedBy = Callable[[int], list[LineageEntry]]  # an event's position -> rows it changed
 _BADGE_STYLE = ("QLabel { background: #b45309; color: white; border-radius: 4px;"
                 " padding: 1px 6px; font-weight: bold; }")
 
@@ -67,13 +69,13 @@ def _cause_text(event: RecordedEvent, cause: RecordedEvent | None) -> str:
             + f" on {escape(cause.aggregate_id)}")
 
 
-def _related(store: EventStore, event: RecordedEvent) -> tuple[
+def _related(store: EventStore, changed_by: ChangedBy, event: RecordedEvent) -> tuple[
         list[RecordedEvent], list[RecordedEvent], list[LineageEntry]]:
     caused = store.events_with_metadata("causation_id", event.event_id, RELATED_LIMIT)
     correlation = event.correlation_id
     same = ([] if correlation is None else
             store.events_with_metadata("correlation_id", correlation, RELATED_LIMIT))
-    return caused, same, store.rows_changed_at(event.position)
+    return caused, same, changed_by(event.position)
 
 
 class EventDetail(QWidget):
@@ -88,6 +90,7 @@ class EventDetail(QWidget):
         super().__init__(parent)
         self.setObjectName("eventDetail")
         self._store: EventStore | None = None
+        self._changed_by: ChangedBy = lambda _position: []
         self._knows: KnowsEvent = lambda _t: True
         self._event: RecordedEvent | None = None
         self._requests = Requests(lane)
@@ -162,8 +165,11 @@ class EventDetail(QWidget):
         layout.addStretch(0)  # keeps the header at the top while there is no event
 
     # -- public API -------------------------------------------------------------------------
-    def set_store(self, store: EventStore | None, knows: KnowsEvent) -> None:
+    def set_store(self, store: EventStore | None, knows: KnowsEvent,
+                  changed_by: ChangedBy = lambda _position: []) -> None:
+        """`changed_by(position)`: the rows that event changed (`rows_changed_by`)."""
         self._store = store
+        self._changed_by = changed_by
         self._knows = knows
         self.show_event(None)
 
@@ -191,7 +197,8 @@ class EventDetail(QWidget):
         if self._store is not None:
             store = self._store
             QTreeWidgetItem(self.related, ["Looking for related events…"])
-            self._requests.submit(lambda: _related(store, event), self._on_related,
+            changed_by = self._changed_by
+            self._requests.submit(lambda: _related(store, changed_by, event), self._on_related,
                                   self._on_related_failed)
 
     def _request_conversation(self) -> None:

@@ -1,11 +1,12 @@
 """A projection row's history: every event that changed the row, oldest first, with the
 fields it changed (before → after); the selected change shows the row's complete values
-before and after. Read from the store's row lineage (`EventStore.row_history`, one indexed
-lookup) off the UI thread. Double-clicking a change jumps to its event."""
+before and after. Read from the application's row lineage (`Application.row_history`, the
+row's events folded through its projection) off the UI thread. Double-clicking a change
+jumps to its event."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core import EventStore
 from incident_core.ports.values import LineageEntry
 from incident_gui.models.event_cells import type_icon
 from incident_gui.presentation.formatting import local_time, plural
@@ -43,12 +43,19 @@ def change_text(entry: LineageEntry) -> str:
                      for name in entry.changed_fields)
 
 
+class HistorySource(Protocol):
+    """What the dialog reads a row's history from (the application: lineage is derived
+    from the log by the domain's projections)."""
+
+    def row_history(self, projection: str, key: str) -> list[LineageEntry]: ...
+
+
 class RowHistoryDialog(QDialog):
     """`rowHistoryDialog`: the lineage of one row of one projection."""
 
     sig_event_requested = Signal(str)  # event id to jump to
 
-    def __init__(self, store: EventStore, projection: str, key: str,
+    def __init__(self, store: HistorySource, projection: str, key: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("rowHistoryDialog")
@@ -92,9 +99,8 @@ class RowHistoryDialog(QDialog):
         self.entries = entries
         self.tree.clear()
         if not entries:
-            self.info.setText(f"No recorded changes of {self.key!r} in {self.projection} "
-                              "(its lineage is off, or it predates lineage: a rebuild "
-                              "records it)")
+            self.info.setText(f"No event changed {self.key!r} in {self.projection} "
+                              "(or the projection's lineage is off)")
             return
         self.info.setText(f"{plural(len(entries), 'event')} changed {self.key!r} in "
                           f"{self.projection}. Double-click one to open it.")

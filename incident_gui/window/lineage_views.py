@@ -34,7 +34,7 @@ class LineageViews(QObject):
         session = self.window.session
         if session is None:
             return None
-        dialog = RowHistoryDialog(session.app.store, projection, key, self.window)
+        dialog = RowHistoryDialog(session.app, projection, key, self.window)
         dialog.sig_event_requested.connect(self.window.show_event_id)
         dialog.finished.connect(dialog.deleteLater)
         self.dialog = dialog

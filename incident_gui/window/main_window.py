@@ -219,7 +219,8 @@ class MainWindow(StoreCommands):
         knows = (lambda _t: True) if app is None else app.domain.knows_event
         self.streams_panel.set_store(store, streams)
         self.timeline_panel.set_store(store, knows)
-        self.event_detail.set_store(store, knows)
+        self.event_detail.set_store(store, knows, (lambda _p: []) if app is None
+                                    else app.rows_changed_by)
         self.state_view.set_application(app)
         self.global_log_panel.set_store(store, knows, head)
         self.global_log_panel.view.scrollToTop()

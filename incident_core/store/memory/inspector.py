@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from incident_core.envelope import RecordedEvent
-from incident_core.ports import EventFilter, InspectorQueries, LineageEntry, StreamInfo
+from incident_core.ports import EventFilter, InspectorQueries, StreamInfo
 from incident_core.ports.sorting import (
     EVENT_SORT_COLUMNS,
     STREAM_SORT_COLUMNS,
@@ -102,16 +102,14 @@ class MemoryInspector(InspectorQueries):
                             sort.descending, after, limit, nullable=True)
         return page
 
-    def row_history(self, projection: str, key: str) -> list[LineageEntry]:
-        records = self._data.lineage.get(projection, {})
-        return [self._data.lineage_entry(r) for _, r in sorted(records.items())
-                if r["row_key"] == key]
+    def lineage_events(self, projection: str, key: str, *,
+                       until: int | None = None) -> list[RecordedEvent]:
+        positions = self._data.lineage.get(projection, {}).get(key, ())
+        events = self._data.events
+        return [events[n - 1] for n in sorted(positions) if until is None or n <= until]
 
-    def rows_changed_at(self, position: int, *,
-                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
-        return [self._data.lineage_entry(records[position])
-                for name, records in sorted(self._data.lineage.items())
-                if position in records and (projections is None or name in projections)]
+    def lineage_start(self, projection: str) -> int | None:
+        return self._data.lineage_starts.get(projection)
 
 
 def _keyset_page(rows: list[T], key: Callable[[T], Cursor], descending: bool,

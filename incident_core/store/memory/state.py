@@ -7,7 +7,7 @@ import fnmatch
 from typing import Any
 
 from incident_core.envelope import RecordedEvent
-from incident_core.ports import EventFilter, LineageEntry, StoredSnapshot, StreamInfo
+from incident_core.ports import EventFilter, StoredSnapshot, StreamInfo
 from incident_core.process import ParkedStep, SagaOutcome
 
 __all__ = ["MemoryData", "id_matches", "matches"]
@@ -26,8 +26,10 @@ class MemoryData:
         self.checkpoints: dict[str, int] = {}
         self.parked: dict[tuple[str, int], ParkedStep] = {}
         self.saga_outcomes: list[SagaOutcome] = []
-        # row lineage: projection → position → stored record (see incident_core.engine.lineage)
-        self.lineage: dict[str, dict[int, dict[str, Any]]] = {}
+        # row lineage index: projection → row key → positions; from where it is complete
+        # (see incident_core.engine.lineage)
+        self.lineage: dict[str, dict[str, set[int]]] = {}
+        self.lineage_starts: dict[str, int | None] = {}
         self.snapshots: dict[str, list[StoredSnapshot]] = {}  # by aggregate, oldest first
         self.meta: dict[str, str] = {}
 
@@ -35,11 +37,6 @@ class MemoryData:
         return [s for s in self.streams.values()
                 if (not aggregate_type or s.aggregate_type == aggregate_type)
                 and id_matches(s.aggregate_id, pattern)]
-
-    def lineage_entry(self, stored: dict[str, Any]) -> LineageEntry:
-        event = self.events[int(stored["position"]) - 1]
-        return LineageEntry.from_stored(stored, event.event_type, event.recorded_at_text)
-
 
 def matches(event: RecordedEvent, flt: EventFilter | None) -> bool:
     if flt is None:

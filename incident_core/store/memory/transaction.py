@@ -32,7 +32,8 @@ class MemoryTransaction(StoreTransaction):
         self.checkpoints: dict[str, int] = {}
         self.parked_changes: dict[tuple[str, int], ParkedStep | None] = {}
         self.lineage_cleared: set[str] = set()
-        self.lineage: list[dict[str, Any]] = []
+        self.lineage: list[tuple[str, str, int]] = []  # index entries added
+        self.lineage_starts: dict[str, Any] = {}  # start, or _GONE: no name
         self.snapshots: list[StoredSnapshot] = []
         self.saga_outcomes: list[SagaOutcome] = []
 
@@ -139,19 +140,35 @@ class MemoryTransaction(StoreTransaction):
     def record_saga_outcome(self, outcome: SagaOutcome) -> None:
         self.saga_outcomes.append(outcome)
 
-    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
-        self.lineage.extend(dict(e) for e in entries)
+    def record_lineage(self, entries: Sequence[tuple[str, str, int]]) -> None:
+        for name in dict.fromkeys(p for p, _, _ in entries):
+            if self._start(name) is _GONE:
+                self.lineage_starts[name] = 0
+        self.lineage.extend(entries)
+
+    def _start(self, name: str) -> Any:
+        return self.lineage_starts.get(name, self.data.lineage_starts.get(name, _GONE))
 
     def clear_lineage(self, projection: str) -> None:
         self.lineage_cleared.add(projection)
-        self.lineage = [e for e in self.lineage if e["projection"] != projection]
+        self.lineage = [e for e in self.lineage if e[0] != projection]
+        self.lineage_starts[projection] = _GONE
 
     def rename_lineage(self, old: str, new: str) -> None:
-        moved = [dict(e, projection=new) for e in self.lineage if e["projection"] == old]
-        moved += [dict(e, projection=new) for e in self.data.lineage.get(old, {}).values()
-                  if old not in self.lineage_cleared]
+        moved = [(new, k, n) for p, k, n in self.lineage if p == old]
+        if old not in self.lineage_cleared:
+            moved += [(new, k, n) for k, positions in self.data.lineage.get(old, {}).items()
+                      for n in positions]
+        start = self._start(old)
         self.clear_lineage(old)
+        self.clear_lineage(new)
         self.lineage.extend(moved)
+        self.lineage_starts[new] = start
+
+    def mark_lineage(self, projection: str, start: int | None) -> None:
+        found = self._start(projection)
+        if found is _GONE or start is None or found is None:
+            self.lineage_starts[projection] = start
 
     def save_snapshot(self, snapshot: StoredSnapshot) -> None:
         self.snapshots.append(snapshot)
@@ -189,8 +206,13 @@ class MemoryTransaction(StoreTransaction):
         store.saga_outcomes.extend(self.saga_outcomes)
         for name in self.lineage_cleared:
             store.lineage.pop(name, None)
-        for record in self.lineage:
-            store.lineage.setdefault(record["projection"], {})[record["position"]] = record
+        for name, key, position in self.lineage:
+            store.lineage.setdefault(name, {}).setdefault(key, set()).add(position)
+        for name, start in self.lineage_starts.items():
+            if start is _GONE:
+                store.lineage_starts.pop(name, None)
+            else:
+                store.lineage_starts[name] = start
         for event in self.events:
             store.by_stream.setdefault(event.aggregate_id, []).append(event)
             store.by_id[event.event_id] = event

@@ -79,7 +79,6 @@ class SqlStoreCore(EventStore):
         self._checkpointer: WalCheckpointer | None = None
         # what the writer remembers after its last commit (single writer: writer_cache.py)
         self.writer_cache: Committed | None = None
-        self.lineage_ready = False  # incident_lineage exists (see sql_lineage)
 
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager

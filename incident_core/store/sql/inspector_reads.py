@@ -3,13 +3,12 @@ the activity histogram, sorted keyset pages and row lineage."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
 from incident_core.envelope import RecordedEvent
-from incident_core.ports import EventFilter, LineageEntry, StreamInfo
+from incident_core.ports import EventFilter, StreamInfo
 from incident_core.ports.sorting import EVENT_SORT_COLUMNS, STREAM_SORT_COLUMNS, Cursor, SortKey
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.sql import lineage as sql_lineage
@@ -153,11 +152,13 @@ class SqlInspector(SqlStoreCore):
                 return []
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
-    def row_history(self, projection: str, key: str) -> list[LineageEntry]:
+    def lineage_events(self, projection: str, key: str, *,
+                       until: int | None = None) -> list[RecordedEvent]:
+        r = self.reads
         with self.reading() as conn:
-            return sql_lineage.history(conn, projection, key)
+            stmt = sql_lineage.events(conn, r.select, projection, key, until)
+            return [] if stmt is None else self._built(r, conn.execute(stmt))
 
-    def rows_changed_at(self, position: int, *,
-                        projections: Sequence[str] | None = None) -> list[LineageEntry]:
+    def lineage_start(self, projection: str) -> int | None:
         with self.reading() as conn:
-            return sql_lineage.changed_at(conn, position, projections)
+            return sql_lineage.start(conn, projection)

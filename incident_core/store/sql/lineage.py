@@ -1,11 +1,14 @@
-"""Row lineage in SQL: the `incident_row_lineage` table in the slim format of
-`lineage_format` (created on first use in stores made before it existed, read as empty while
-absent), written by the projector's transaction and read by indexed lookups joined with the
-events they name. Entries are filed under the id of their lineage's name
-(`incident_lineage_names`): a rebuild's promote moves a name, and the entries it replaced are
-deleted later, GC_BATCH per lineage write, so no write lock is held for their size.
-A store holding the old `incident_lineage` table is read as it is (a read-only open writes
-nothing) and converted by its first lineage write, in that transaction (`lineage_legacy`)."""
+"""Row lineage in SQL: the narrow index `incident_lineage_index` (projection id, row key,
+position) of the events custom-key handlers applied, written by the projector's transaction
+with one executemany and no reads, and read joined with the events it names (see
+`incident_core.engine.lineage`, which recomputes the values from the log).
+
+Entries are filed under the id of their lineage's name (`incident_lineage_names`, which also
+keeps from where the index is complete): a rebuild's promote moves a name, and the entries
+it replaced are deleted later, GC_BATCH per lineage write, so no write lock is held for
+their size. A schema-4 store opened read-only is read through its `incident_row_lineage`
+(same key columns), which the 4 -> 5 migration turns into the index.
+"""
 
 from __future__ import annotations
 
@@ -13,124 +16,86 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from weakref import WeakSet
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    select,
+    tuple_,
+    update,
+)
 
-from incident_core.ports.values import LineageEntry
-from incident_core.store.sql import lineage_legacy as legacy
 from incident_core.store.sql import schema
-from incident_core.store.sql.lineage_format import LINEAGE_DEPTH, Encoder, Last, Stored, fold
-from incident_core.store.sql.queries import CP, E, has_table
-from incident_core.store.sql.times import time_text
+from incident_core.store.sql.queries import E, has_table
 
 if TYPE_CHECKING:
     from incident_core.store.sql.core import SqlStoreCore
     from incident_core.store.sql.transaction import SqlTransaction
-    from incident_core.store.sql.writer_cache import Committed
 
-__all__ = ["changed_at", "clear", "history", "record", "rename"]
+__all__ = ["OLD", "clear", "events", "mark", "record", "rename", "start"]
 
 L = schema.lineage
 N = schema.lineage_names
+OLD = Table(  # schema 4's slim lineage: its key columns are the index's
+    "incident_row_lineage", MetaData(),
+    Column("projection", Integer, primary_key=True),
+    Column("row_key", Text, primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("before", Text, nullable=True),
+)
 GC_BATCH = 5000  # entries of a cleared lineage deleted per later lineage write
-_UPSERTS: dict[str, Any] = {}
-_SELECT = (select(N.c.name, L.c.row_key, L.c.position, L.c.depth, L.c.change, L.c.before,
-                  E.c.event_id, E.c.event_type, E.c.recorded_at, E.c.version)
-           .select_from(L).join(N, N.c.id == L.c.projection)
-           .join(E, E.c.position == L.c.position))
-_LAST = (select(L.c.depth, L.c.crc)
-         .where(L.c.projection == bindparam("projection"), L.c.row_key == bindparam("key"),
-                L.c.position < bindparam("position"))
-         .order_by(L.c.position.desc()).limit(1))
-_ID = select(N.c.id).where(N.c.name == bindparam("name"))
 _GARBAGE: WeakSet[SqlStoreCore] = WeakSet()  # stores that may hold cleared entries
+_INSERTS: dict[str, tuple[Any, Any]] = {}
 
 
-def _ready(tx: SqlTransaction) -> None:
-    """Create the tables (and indexes) if they are missing, converting an old-format table
-    into them. Once a transaction has seen them (committed), the store stops asking (a
-    creating transaction may still roll back)."""
-    store = tx.store
-    if not store.lineage_ready:
-        tx.flush()
-        for table in (N, L):
-            if not has_table(tx.conn, table.name):
-                table.create(tx.conn)
-        if has_table(tx.conn, legacy.OLD.name):
-            tx.changes.stop()
-            legacy.convert(tx.conn, lambda rows: _insert(tx, rows))
-        else:
-            store.lineage_ready = True
-            _GARBAGE.add(store)  # left by an earlier process, perhaps
-
-
-def _id(tx: SqlTransaction, name: str) -> int:
-    """The id entries filed under `name` carry (a new one if there is none); remembered by
-    the single writer (a name keeps its id until it is cleared or renamed)."""
-    known = tx.changes.lineage_ids.get(name)
-    if known is None:
-        memory = tx.memory()
-        known = None if memory is None else memory.lineage_ids.get(name)
-    if known is not None:
-        return known
-    found = tx.store.prepared("lineage_id", _ID).run(tx.cursor, {"name": name}).fetchone()
+def _statements(store: SqlStoreCore) -> tuple[Any, Any]:
+    """(name made if missing, entries added by name): built once per dialect."""
+    found = _INSERTS.get(store.dialect)
     if found is None:
-        tx.conn.execute(insert(N).values(name=name))
-        found = tx.store.prepared("lineage_id", _ID).run(tx.cursor, {"name": name}).fetchone()
-    if tx.changes.tracking:
-        tx.changes.lineage_ids[name] = int(found[0])
-    return int(found[0])
+        dialect = store.sql_dialect
+        name = (dialect.insert(N).values(name=bindparam("name"), start=0)
+                .on_conflict_do_nothing(index_elements=["name"]))
+        by_name = select(N.c.id, bindparam("row_key"), bindparam("position")).where(
+            N.c.name == bindparam("projection"))
+        entries = (dialect.insert(L).from_select(["projection", "row_key", "position"],
+                                                 by_name)
+                   .on_conflict_do_nothing(index_elements=["projection", "row_key",
+                                                           "position"]))
+        found = _INSERTS[store.dialect] = (name, entries)
+    return found
 
 
-def _insert(tx: SqlTransaction, rows: list[dict[str, Any]]) -> None:
-    """Store encoded rows (`projection`: the name, replaced by its id)."""
-    ids: dict[str, int] = {}
-    for row in rows:
-        name = row["projection"]
-        row["projection"] = ids[name] if name in ids else ids.setdefault(name, _id(tx, name))
-    store = tx.store
-    statement = _UPSERTS.get(store.dialect)  # built once: building an upsert is costly
-    if statement is None:
-        statement = _UPSERTS[store.dialect] = store.upsert(L, ["projection", "position"])
-    store.prepared("row_lineage_upsert", statement).run_many(tx.cursor, rows)
-
-
-def record(tx: SqlTransaction, entries: Sequence[dict[str, Any]]) -> None:
+def record(tx: SqlTransaction, entries: Sequence[tuple[str, str, int]]) -> None:
+    """Add index entries: the names first (made, complete from the start, where missing:
+    a lineage cleared in this transaction starts again), then one executemany."""
     if not entries:
         return
-    _ready(tx)
-    if tx.store in _GARBAGE:
+    store = tx.store
+    if store in _GARBAGE:
         _collect(tx)
-    encoder = Encoder()
-    first = min(e["position"] for e in entries)
-    ids: dict[str, int] = {}
-    memory = tx.memory()
-    for e in entries:  # the latest stored entry of each row this batch changes
-        key = (e["projection"], e["row_key"])
-        if key not in encoder.last:
-            pid = ids[key[0]] if key[0] in ids else ids.setdefault(key[0], _id(tx, key[0]))
-            encoder.last[key] = _last(tx, memory, pid, key[1], first)
-    for key in [k for k, v in encoder.last.items() if v.depth < 0]:
-        del encoder.last[key]
-    rows = [encoder.row(e) for e in entries]
-    _insert(tx, rows)
-    if tx.changes.tracking:  # what the next write of these rows starts from
-        for e in entries:
-            name, key = e["projection"], e["row_key"]
-            tx.changes.put_last((ids[name], key), (e["position"], encoder.last[name, key]))
+    name, add = _statements(store)
+    names = dict.fromkeys(projection for projection, _, _ in entries)
+    store.prepared("lineage_name", name).run_many(tx.cursor, [{"name": n} for n in names])
+    store.prepared("lineage_add", add).run_many(tx.cursor, [
+        {"projection": p, "row_key": k, "position": n} for p, k, n in entries])
 
 
-def _last(tx: SqlTransaction, memory: Committed | None, pid: int, key: str,
-          first: int) -> Last:
-    """The latest stored entry of a row before position `first` (depth -1: none), from
-    this transaction's changes or the writer's `memory` when they know it."""
-    known = tx.changes.lineage_last.get((pid, key))
-    if known is None and memory is not None:
-        known = memory.lineage_last.get((pid, key))
-    if known is not None and known[0] < first:
-        return known[1]
-    last = tx.store.prepared("row_lineage_last", _LAST)
-    found = last.run(tx.cursor, {"projection": pid, "key": key, "position": first}).fetchone()
-    return Last(-1, 0) if found is None else Last(*found)
+def mark(tx: SqlTransaction, projection: str, at: int | None) -> None:
+    """The index is complete after `at` (kept if it is already set), or not at all."""
+    tx.flush()
+    conn = tx.conn
+    found = conn.execute(select(N.c.start).where(N.c.name == projection)).first()
+    if found is None:
+        conn.execute(N.insert().values(name=projection, start=at))
+    elif at is None or found[0] is None:
+        conn.execute(update(N).where(N.c.name == projection).values(start=at))
 
 
 def _collect(tx: SqlTransaction) -> None:
@@ -145,15 +110,12 @@ def _collect(tx: SqlTransaction) -> None:
     done = conn.execute(delete(L).where(
         L.c.projection == found[0], tuple_(L.c.row_key, L.c.position).in_(batch))).rowcount
     if done < GC_BATCH:
-        tx.changes.stop()  # the id may be given to another name
         conn.execute(delete(N).where(N.c.id == found[0]))
 
 
 def clear(tx: SqlTransaction, projection: str) -> None:
     """The name no longer names its entries (at once); they are deleted later, in batches."""
-    tx.changes.stop()  # names and ids part
     tx.flush()
-    _ready(tx)
     tx.conn.execute(update(N).where(N.c.name == projection).values(name=None))
     _GARBAGE.add(tx.store)
 
@@ -164,42 +126,53 @@ def rename(tx: SqlTransaction, old: str, new: str) -> None:
     tx.conn.execute(update(N).where(N.c.name == old).values(name=new))
 
 
-def _stored(conn: Connection, stmt: Any) -> list[Stored]:
-    return [Stored(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], time_text(r[8]), r[9])
-            for r in conn.execute(stmt)]
+def _table(conn: Connection) -> Table | None:
+    """The index of this store's schema (schema 4's lineage while not migrated)."""
+    if has_table(conn, L.name):
+        return L
+    return OLD if has_table(conn, OLD.name) else None
 
 
-def history(conn: Connection, projection: str, key: str) -> list[LineageEntry]:
-    if has_table(conn, legacy.OLD.name):
-        return legacy.history(conn, projection, key)
-    if not has_table(conn, L.name):
-        return []
-    stmt = _SELECT.where(N.c.name == projection, L.c.row_key == key)
-    return list(fold(_stored(conn, stmt.order_by(L.c.position)), from_start=True))
+def events(conn: Connection, base: Select[Any], projection: str, key: str,
+           until: int | None) -> Select[Any] | None:
+    """`base` (a select of events) narrowed to those the index lists for one row, in
+    position order; None when the store has no index."""
+    table = _table(conn)
+    if table is None or not has_table(conn, N.name):
+        return None
+    stmt = (base.join(table, table.c.position == E.c.position)
+            .join(N, N.c.id == table.c.projection)
+            .where(N.c.name == projection, table.c.row_key == key))
+    if until is not None:
+        stmt = stmt.where(E.c.position <= until)
+    return stmt.order_by(E.c.position)
 
 
-def changed_at(conn: Connection, position: int,
-               projections: Sequence[str] | None) -> list[LineageEntry]:
-    """By primary key: (projection, position) for each candidate projection (default:
-    every name with a checkpoint, a small table), then each row's entries back to its
-    latest whole row (at most LINEAGE_DEPTH + 1) to fold its before and after."""
-    if projections is None:
-        projections = [name for (name,) in conn.execute(select(CP.c.name))]
-    if has_table(conn, legacy.OLD.name):
-        return legacy.changed_at(conn, position, projections)
-    if not has_table(conn, L.name):
-        return []
-    at = (select(N.c.name, L.c.projection, L.c.row_key).select_from(L)
-          .join(N, N.c.id == L.c.projection)
-          .where(N.c.name.in_(list(projections)), L.c.position == position)
-          .order_by(N.c.name))
-    out = []
-    for _name, pid, key in conn.execute(at).all():
-        window = LINEAGE_DEPTH + 2
-        stmt = (_SELECT.where(L.c.projection == pid, L.c.row_key == key,
-                              L.c.position <= position)
-                .order_by(L.c.position.desc()).limit(window))
-        rows = _stored(conn, stmt)[::-1]
-        out += [e for e in fold(rows, from_start=len(rows) < window)
-                if e.position == position]
-    return out
+def start(conn: Connection, projection: str) -> int | None:
+    """From where the index is complete (schema 4: from after its last break, see the
+    migration; None where nothing says)."""
+    if not has_table(conn, N.name):
+        return None
+    if "start" not in {c["name"] for c in _columns(conn)}:
+        return _old_start(conn, projection)
+    found = conn.execute(select(N.c.start).where(N.c.name == projection)).first()
+    return None if found is None or found[0] is None else int(found[0])
+
+
+def _columns(conn: Connection) -> list[Any]:
+    from sqlalchemy import inspect
+
+    return list(inspect(conn).get_columns(N.name))
+
+
+def _old_start(conn: Connection, projection: str) -> int | None:
+    """Schema 4: after the last entry that did not follow on from the row's previous one
+    (its `before` set: lineage was off before it), else from the start."""
+    if not has_table(conn, OLD.name):
+        return None
+    last = (select(OLD.c.position).join(N, N.c.id == OLD.c.projection)
+            .where(N.c.name == projection, OLD.c.before.is_not(None))
+            .order_by(OLD.c.position.desc()).limit(1))
+    found = conn.execute(last).first()
+    return 0 if found is None else int(found[0])
+

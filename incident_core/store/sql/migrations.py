@@ -21,6 +21,7 @@ from incident_core.errors import StoreError
 from incident_core.store.sql import schema
 from incident_core.store.sql.errors import translate_errors
 from incident_core.store.sql.meta import SCHEMA_VERSION
+from incident_core.store.sql.migrations_lineage import to_5
 from incident_core.store.sql.slim import checksum, lift, lift_type, row_checksum
 from incident_core.store.sql.store import SqlEventStore
 from incident_core.store.sql.times import stored_time
@@ -166,7 +167,7 @@ def _row4(row: Any) -> dict[str, Any]:
     return new
 
 
-_STEPS: dict[int, Callable[[Connection], None]] = {1: _to_2, 2: _to_3, 3: _to_4}
+_STEPS: dict[int, Callable[[Connection], None]] = {1: _to_2, 2: _to_3, 3: _to_4, 4: to_5}
 
 
 def migrate(store: SqlEventStore) -> int:

@@ -144,40 +144,27 @@ parked = Table(
 )
 
 
-# Row lineage (slim): each projection row change as the row after it, filed under the
-# id of its lineage's name (`lineage_names`), folded forward
-# (`incident_core.store.sql.lineage_format`): `change` is the whole row when `depth` is 0
-# (NULL: deleted), else only its changed fields, at most LINEAGE_DEPTH entries after a whole
-# row; the before of an entry is the after of the row's previous entry, unless `before` is
-# set (the row's history does not follow on: JSON text, 'null' for absent); `crc` is the
-# CRC-32 of the after's JSON text, checked against the next change's before. Event id, type
-# and time come from incident_events by position. Created on first use in older stores,
-# which convert their old `incident_lineage` table then (see `lineage_legacy`).
+# Row lineage index (schema 5): which events a custom-key handler applied to which row,
+# (projection, row key, position); values are recomputed from the log on read, and rows of
+# handlers keyed by the aggregate id need no entry (see `incident_core.engine.lineage`).
+# Filed under the id of the lineage's name (`lineage_names`). No rowid besides the key.
 lineage = Table(
-    "incident_row_lineage", metadata,
+    "incident_lineage_index", metadata,
     Column("projection", Integer, primary_key=True, autoincrement=False),  # lineage_names.id
     Column("row_key", Text, primary_key=True),
     Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=False),
-    Column("depth", Integer, nullable=False),
-    Column("crc", Integer, nullable=False),
-    Column("change", Text, nullable=True),
-    Column("before", Text, nullable=True),
-    # The primary key is a row's history in order (one range scan); the unique index finds
-    # an event's changes ((projection, position) for each projection). No rowid besides.
     sqlite_with_rowid=False,
-)
-LINEAGE_INDEXES = (
-    Index("incident_row_lineage_event", lineage.c.projection, lineage.c.position,
-          unique=True),
 )
 # The name each lineage's entries are filed under: renaming a lineage (a rebuild's staged
 # one promoted) moves the name; a cleared one keeps its id with no name until its entries
-# are deleted, a few thousand per later lineage write.
+# are deleted, a few thousand per later lineage write. `start`: the index is complete after
+# this position (NULL: not at all, the projection's lineage is off).
 lineage_names = Table(
     "incident_lineage_names", metadata,
     Column("id", Integer, primary_key=True),
     Column("name", Text, nullable=True, unique=True),
+    Column("start", BigInteger, nullable=True),
 )
 
 

@@ -5,7 +5,6 @@ steps, rejected saga commands, row lineage and aggregate snapshots, each in its 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from incident_core.ports import StoredSnapshot
 from incident_core.process import ParkedStep, SagaOutcome
@@ -37,7 +36,7 @@ class SqlStoreTransaction(SqlTransaction):
     def record_saga_outcome(self, outcome: SagaOutcome) -> None:
         sql_saga_outcomes.record(self.conn, outcome)
 
-    def record_lineage(self, entries: Sequence[dict[str, Any]]) -> None:
+    def record_lineage(self, entries: Sequence[tuple[str, str, int]]) -> None:
         sql_lineage.record(self, entries)
 
     def clear_lineage(self, projection: str) -> None:
@@ -45,3 +44,6 @@ class SqlStoreTransaction(SqlTransaction):
 
     def rename_lineage(self, old: str, new: str) -> None:
         sql_lineage.rename(self, old, new)
+
+    def mark_lineage(self, projection: str, start: int | None) -> None:
+        sql_lineage.mark(self, projection, start)

@@ -1,7 +1,6 @@
 """What a single writer (`Dialect.single_writer`: SQLite) remembers of committed state
 between its transactions, so that a dispatch reads nothing it wrote itself: the head and
-checkpoints, the ids of lineage names, each hot row's latest lineage entry and the hot
-projection rows.
+checkpoints and the hot projection rows.
 
 `Committed` is valid while the database's `PRAGMA data_version` (read once per transaction,
 under the write lock) still gives its `version`: any other connection's commit changes it and
@@ -9,7 +8,7 @@ the whole memory is dropped. A transaction never changes `Committed`: it collect
 changes in `Changes`, which a savepoint rolled back puts back as they were, and which are
 merged only after the transaction commits (a rolled-back transaction drops the memory). A
 transaction that changes what the memory cannot follow (a projection table made again,
-lineage cleared or renamed, more rows than the memory keeps) stops using it and drops it at
+more rows than the memory keeps) stops using it and drops it at
 its commit.
 """
 
@@ -20,46 +19,37 @@ from collections.abc import Sequence
 from itertools import islice
 from typing import Any
 
-from incident_core.store.sql.lineage_format import Last
+__all__ = ["FORGOTTEN", "ROW_LIMIT", "Changes", "Committed", "RowKey"]
 
-__all__ = ["FORGOTTEN", "ROW_LIMIT", "Changes", "Committed", "LineageLast", "RowKey"]
-
-ROW_LIMIT = 4096  # rows and lineage entries remembered (the most recently written)
+ROW_LIMIT = 4096  # rows remembered (the most recently written)
 RowKey = tuple[str, str]  # (projection, row key)
-LineageLast = tuple[int, Last]  # (position, the entry) of a row's latest lineage entry
 FORGOTTEN: dict[str, Any] = {}  # (by identity) a row to read from the database again
 
 
 class Committed:
     """The writer's memory after its last commit (see the module)."""
 
-    __slots__ = ("checkpoints", "head", "lineage_ids", "lineage_last", "rows", "version")
+    __slots__ = ("checkpoints", "head", "rows", "version")
 
     def __init__(self, version: int, head: int, checkpoints: dict[str, int]) -> None:
         self.version = version
         self.head = head
         self.checkpoints = checkpoints
-        self.lineage_ids: dict[str, int] = {}
-        self.lineage_last: dict[tuple[int, str], LineageLast] = {}
         self.rows: dict[RowKey, dict[str, Any] | None] = {}  # None: no such row
 
 
 class Changes:
     """One transaction's changes to the writer's memory, merged at its commit."""
 
-    __slots__ = ("lineage_ids", "lineage_last", "rows", "tracking")
+    __slots__ = ("rows", "tracking")
 
     def __init__(self) -> None:
         self.tracking = True  # False: the memory is not used, and dropped at the commit
-        self.lineage_ids: dict[str, int] = {}
-        self.lineage_last: dict[tuple[int, str], LineageLast] = {}
         self.rows: dict[RowKey, dict[str, Any] | None] = {}
 
     def stop(self) -> None:
         """This transaction changed what the memory cannot follow."""
         self.tracking = False
-        self.lineage_ids.clear()
-        self.lineage_last.clear()
         self.rows.clear()
 
     def put_row(self, key: RowKey, row: dict[str, Any] | None,
@@ -72,24 +62,16 @@ class Changes:
             return
         self.rows[key] = None if row is None else _as_stored(row, kinds)
 
-    def put_last(self, key: tuple[int, str], last: LineageLast) -> None:
-        if not self.tracking:
-            return
-        if len(self.lineage_last) >= ROW_LIMIT:
-            self.stop()
-            return
-        self.lineage_last[key] = last
-
     def mark(self) -> tuple[Any, ...]:
         """What `reset` puts back (a savepoint's start)."""
-        return (self.tracking, dict(self.lineage_ids), dict(self.lineage_last), dict(self.rows))
+        return (self.tracking, dict(self.rows))
 
     def reset(self, mark: tuple[Any, ...]) -> None:
-        tracking, ids, last, rows = mark
+        tracking, rows = mark
         if not self.tracking:  # stays stopped: the memory it dropped is not coming back
             return
         self.tracking = tracking
-        self.lineage_ids, self.lineage_last, self.rows = ids, last, rows
+        self.rows = rows
 
     def merged(self, before: Committed | None, version: int, head: int,
                checkpoints: dict[str, int]) -> Committed:
@@ -100,8 +82,6 @@ class Changes:
         out.head, out.checkpoints = head, checkpoints
         if not self.tracking:
             return out
-        out.lineage_ids.update(self.lineage_ids)
-        _refresh(out.lineage_last, self.lineage_last)
         _refresh(out.rows, self.rows)
         return out
 

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""The rebuild operation against raw sqlite3 replay (a3), interleaved (not a test).
+
+    python benchmarks/bench_rebuild.py [--events 100000] [--reps 3] [--no-lineage] [--dict-rows]
+    python benchmarks/bench_rebuild.py --profile prof.txt      # cProfile one rebuild
+
+One bank store of --events imported events (streams of 100, as bench_core) and the raw
+baseline's table with the same events; then --reps rounds, each timing raw a3 (read all in
+position order + json decode) and `rebuild bank_accounts` (lineage on unless --no-lineage),
+the order swapping every round. Prints CPU µs/event min/median/max and the CPU ratio of the
+medians (raw ÷ Incident), with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import os
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._baseline import DDL, bulk_dataset, now_iso, raw_a1, raw_a3, raw_connect
+from benchmarks.bench_core import bank_envelopes, import_api
+from incident_core import Application
+from incident_core.examples.bank import domain
+from incident_core.operations.rebuild import rebuild
+from incident_core.progress import run_to_end
+
+NAME = "bank_accounts"
+
+
+def cpu(fn: Callable[[], Any]) -> float:
+    gc.collect()
+    c0 = time.process_time()
+    fn()
+    return time.process_time() - c0
+
+
+def spread(values: list[float], n: int) -> str:
+    us = [v / n * 1e6 for v in values]
+    return f"{min(us):7.2f} {statistics.median(us):7.2f} {max(us):7.2f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--no-lineage", action="store_true")
+    ap.add_argument("--dict-rows", action="store_true",
+                    help="rebuild with the dict-folding twin of bank_accounts (the tests' one)")
+    ap.add_argument("--profile", default=None, metavar="FILE")
+    args = ap.parse_args()
+    base = tempfile.mkdtemp(prefix="incident_bench_rebuild_")
+    try:
+        return run(args, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, base: str) -> int:
+    n = args.events
+    ds = bulk_dataset(n)
+    raw_path = os.path.join(base, "raw.db")
+    w = raw_connect(raw_path, "FULL")
+    w.execute(DDL)
+    raw_a1(w, ds)
+    w.close()
+    chosen = domain
+    if args.dict_rows:
+        from tests.dict_rows_domains import bank_dicts as chosen
+    if args.no_lineage:
+        chosen.projections[NAME].lineage = False
+    app = Application.open(os.path.join(base, "store.sqlite3"), chosen, create=True)
+    import_api(app, bank_envelopes(ds, now_iso()), 2000)
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.enable()
+        run_to_end(rebuild(app, [NAME]))
+        profile.disable()
+        with open(args.profile, "w") as out:
+            stats = pstats.Stats(profile, stream=out)
+            stats.strip_dirs().sort_stats("tottime").print_stats(40)
+            stats.sort_stats("cumulative").print_stats(40)
+        app.close()
+        return 0
+    r = raw_connect(raw_path, "FULL")
+    raw: list[float] = []
+    inc: list[float] = []
+    load0 = os.getloadavg()
+    for i in range(args.reps):
+        cases = [(raw, lambda: raw_a3(r)), (inc, lambda: run_to_end(rebuild(app, [NAME])))]
+        for into, fn in cases if i % 2 == 0 else cases[::-1]:
+            into.append(cpu(fn))
+    load1 = os.getloadavg()
+    r.close()
+    app.close()
+    print(f"events={n} reps={args.reps} lineage={'off' if args.no_lineage else 'on'} "
+          f"rows={'dict' if args.dict_rows else 'model'}")
+    print(f"{'case':10} {'cpu µs/event min median max':>30}")
+    print(f"{'raw a3':10} {spread(raw, n):>30}")
+    print(f"{'rebuild':10} {spread(inc, n):>30}")
+    print(f"CPU ratio (medians, raw/rebuild): {statistics.median(raw) / statistics.median(inc):.3f}"
+          f"  best: {min(raw) / min(inc):.3f}")
+    print(f"loadavg start={load0[0]:.2f} end={load1[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""An import's rows built straight from the parsed envelopes (`store.sql.import_rows`) are
+exactly the rows the store builds for an appended event (`slim.slim_row` of the pending
+event), for any metadata: ids lifted or not, a command type last or elsewhere, empty or
+odd values; and an imported event's metadata reads back as the envelope's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import uuid4
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from incident_core.engine.recording import pending_from_envelope
+from incident_core.store.sql.import_rows import event_rows
+from incident_core.store.sql.slim import CHAIN, slim_row
+
+text = st.text(max_size=8)
+ids = st.sampled_from(["", "ev", "c1", "c2"]) | st.uuids().map(str) | st.none() | st.integers()
+scalars = st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | text \
+    | st.floats(allow_nan=False, allow_infinity=False)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(text, inner, max_size=3), max_leaves=6)
+
+
+@st.composite
+def metadatas(draw: st.DrawFn, event_id: str) -> dict[str, Any]:
+    """Metadata as exports carry it: the chain's ids (often the event's own, or each
+    other's), a command type (last, or not), other keys, in any order."""
+    pool = [event_id, event_id, "c1", "c2", ""]
+    items: list[tuple[str, Any]] = []
+    for key in CHAIN:
+        if draw(st.booleans()):
+            items.append((key, draw(st.sampled_from(pool) | ids)))
+    items += list(draw(st.dictionaries(text.filter(lambda k: k not in CHAIN), values,
+                                       max_size=2)).items())
+    items = draw(st.permutations(items)) if items else items
+    if draw(st.booleans()):
+        items.append(("command_type", draw(st.sampled_from(["DepositMoney", ""]) | values)))
+    return dict(items)
+
+
+@st.composite
+def envelopes(draw: st.DrawFn) -> dict[str, Any]:
+    event_id = draw(st.sampled_from(["ev", str(uuid4())]))
+    return {"event_id": event_id, "aggregate_id": draw(st.text(min_size=1, max_size=5)),
+            "aggregate_type": "Account", "event_type": "MoneyDeposited",
+            "version": draw(st.integers(1, 2**31 - 1)),
+            "recorded_at": "2026-12-01T12:34:56.123456+00:00",
+            "schema_version": draw(st.integers(1, 3)),
+            "data": draw(st.dictionaries(text, values, max_size=4)),
+            "metadata": draw(metadatas(event_id))}
+
+
+@settings(max_examples=400, deadline=None)
+@given(batch=st.lists(envelopes(), min_size=1, max_size=4), first=st.integers(1, 10**6))
+def test_rows_are_the_rows_an_append_builds(batch: list[dict[str, Any]], first: int) -> None:
+    batch = [json.loads(json.dumps(e)) for e in batch]  # as parsed from a line
+    rows, streams, recorded = event_rows(batch, first)
+    cache: dict[str, Any] = {}
+    expected = [slim_row(pending_from_envelope(e), first + i, cache)
+                for i, e in enumerate(batch)]
+    assert rows == expected
+    for envelope, event, position in zip(batch, recorded, range(first, first + len(batch)),
+                                         strict=True):
+        assert event.position == position
+        assert event.metadata == envelope["metadata"]
+        assert event.to_json() == {**envelope, "position": position}
+    last = {e["aggregate_id"]: e for e in batch}
+    assert {k: (s["version"], s["event_count"]) for k, s in streams.items()} == {
+        k: (e["version"], sum(1 for x in batch if x["aggregate_id"] == k))
+        for k, e in last.items()}
