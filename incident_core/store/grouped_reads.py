@@ -6,16 +6,13 @@ On a SQL store each is one indexed query; on another adapter a pass over its rea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy import exc as sa_exc
 
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter, EventStore, StreamInfo
-from incident_core.store.sql.errors import translate_errors
+from incident_core.store.sql.errors import sql_errors
 from incident_core.store.sql.inspector_reads import glob_to_like
 from incident_core.store.sql.schema import events as E
 from incident_core.store.sql.store import SqlEventStore
@@ -24,20 +21,12 @@ from incident_core.store.sql.times import time_text
 __all__ = ["schema_version_counts", "stream_count_as_of", "streams_as_of", "type_sample"]
 
 
-@contextmanager
-def _sql_errors() -> Iterator[None]:
-    try:
-        yield
-    except sa_exc.SQLAlchemyError as exc:
-        raise translate_errors(exc) from exc
-
-
 def schema_version_counts(store: EventStore) -> dict[tuple[str, int], int]:
     """How many stored events there are of each (event type, schema version)."""
     if isinstance(store, SqlEventStore):
         stmt = (select(E.c.event_type, E.c.schema_version, func.count())
                 .group_by(E.c.event_type, E.c.schema_version))
-        with _sql_errors(), store.engine.connect() as conn:
+        with sql_errors(), store.engine.connect() as conn:
             return {(str(t), int(v)): int(n) for t, v, n in conn.execute(stmt)}
     counts: Counter[tuple[str, int]] = Counter()
     for batch in store.iter_events():
@@ -53,7 +42,7 @@ def type_sample(store: EventStore, event_type: str, schema_version: int | None,
         stmt = (reads.select.where(E.c.event_type == event_type,
                                    E.c.schema_version == schema_version)
                 .order_by(E.c.position).limit(limit))
-        with _sql_errors(), store.engine.connect() as conn:
+        with sql_errors(), store.engine.connect() as conn:
             return list(map(reads.from_row, conn.execute(stmt)))
     wanted = EventFilter(event_types=(event_type,))
     out: list[RecordedEvent] = []
@@ -104,7 +93,7 @@ def streams_as_of(store: EventStore, position: int, *, after_id: str | None = No
                 .where(_as_of_where(position, aggregate_type, pattern),
                        E.c.aggregate_id > (after_id or ""))
                 .group_by(E.c.aggregate_id).order_by(E.c.aggregate_id).limit(limit))
-        with _sql_errors(), store.engine.connect() as conn:
+        with sql_errors(), store.engine.connect() as conn:
             return [StreamInfo(str(a), str(t), int(v), int(n), time_text(at), int(p))
                     for a, t, v, n, at, p in conn.execute(stmt)]
     found = _memory_streams_as_of(store, position, aggregate_type, pattern)
@@ -118,6 +107,6 @@ def stream_count_as_of(store: EventStore, position: int, *,
     if isinstance(store, SqlEventStore):
         stmt = select(func.count(func.distinct(E.c.aggregate_id))).where(
             _as_of_where(position, aggregate_type, pattern))
-        with _sql_errors(), store.engine.connect() as conn:
+        with sql_errors(), store.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
     return len(_memory_streams_as_of(store, position, aggregate_type, pattern))

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from sqlalchemy import (
     BigInteger,
@@ -42,7 +41,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy import exc as sa_exc
 
 from incident_core.ports import EventStore
 from incident_core.store.grouped_reads import (
@@ -64,7 +62,7 @@ from incident_core.store.snapshot_packing import (
     thinned,
     unpack_into,
 )
-from incident_core.store.sql.errors import translate_errors
+from incident_core.store.sql.errors import sql_errors
 from incident_core.store.sql.store import SqlEventStore
 from incident_core.store.sql.transaction import SqlTransaction
 
@@ -91,14 +89,6 @@ def _current_table(conn: Connection) -> bool:
         c["name"] for c in inspect(conn).get_columns(snapshots.name)}
 
 
-@contextmanager
-def _sql_errors() -> Iterator[None]:
-    try:
-        yield
-    except sa_exc.SQLAlchemyError as exc:
-        raise translate_errors(exc) from exc
-
-
 class SnapshotShelf:
     """The row snapshots of one store's projections."""
 
@@ -120,7 +110,7 @@ class SnapshotShelf:
     def positions(self, name: str, signature: str) -> list[int]:
         if self._sql is None:
             return sorted(self._local().get((name, signature), {}))
-        with _sql_errors(), self._sql.engine.connect() as conn:
+        with sql_errors(), self._sql.engine.connect() as conn:
             if not self._table_exists(conn):
                 return []
             stmt = (select(snapshots.c.position).where(snapshots.c.name == name,
@@ -136,7 +126,7 @@ class SnapshotShelf:
         t = snapshots.c
         stmt = select(func.coalesce(t.base, t.position)).where(
             t.name == name, t.signature == signature, t.position == position)
-        with _sql_errors(), self._sql.engine.connect() as conn:
+        with sql_errors(), self._sql.engine.connect() as conn:
             if not self._table_exists(conn):
                 return None
             found = conn.execute(stmt).scalar()
@@ -169,7 +159,7 @@ class SnapshotShelf:
                    .order_by(t.position.desc()).limit(1).scalar_subquery())
         stmt = (select(t.position, t.base, t.data).where(mine, t.position >= segment)
                 .order_by(t.position))
-        with _sql_errors(), self._sql.engine.connect() as conn:
+        with sql_errors(), self._sql.engine.connect() as conn:
             if not self._table_exists(conn):
                 return []
             return [(int(p), None if b is None else int(b), bytes(d))

@@ -3,9 +3,23 @@ SQLAlchemy exception."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from incident_core.errors import CorruptStoreError, IncidentError, ReadOnlyError, StoreError
 
-__all__ = ["translate_errors"]
+__all__ = ["sql_errors", "translate_errors"]
+
+
+@contextmanager
+def sql_errors() -> Iterator[None]:
+    """SQLAlchemy errors raised inside the block come out as the library's own."""
+    from sqlalchemy import exc as sa_exc  # here: `translate_errors` alone loads no SQLAlchemy
+
+    try:
+        yield
+    except sa_exc.SQLAlchemyError as exc:
+        raise translate_errors(exc) from exc
 
 
 def translate_errors(exc: Exception) -> IncidentError:
