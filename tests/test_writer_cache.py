@@ -141,6 +141,8 @@ def test_live_rows_lineage_checkpoints_and_states_equal_a_replay(tmp_path: Path,
     db = str(tmp_path / "cache.sqlite3")
     app = Application.open(db, g.domain, create=True)
     try:
+        for box in BOXES:  # a total of 1 at least: HUGE is refused from now on
+            assert app.dispatch(put(box, 1)).ok
         for _step in range(60):
             action = rng.choice(["one"] * 6 + ["batch", "undone", "other", "process",
                                                "reopen"])
