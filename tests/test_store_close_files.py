@@ -2,9 +2,10 @@
 
 SQLite keeps a connection that still has a prepared statement alive past its close (a
 "zombie": its descriptors stay open, so the store's files cannot be deleted or moved, and
-its memory stays). A cursor keeps its last statement prepared until it is closed, so a
-transaction's cursor kept alive by anything (an exception's traceback holding the
-transaction, in a reference cycle) made one. These tests run with the cyclic collector
+its memory stays). A cursor whose statement failed (a version conflict's insert) keeps it
+prepared until the cursor is closed, so a transaction's cursor kept alive by anything (an
+error's traceback holding the transaction, in a reference cycle or kept by the caller)
+made one. These tests run with the cyclic collector
 off, so that anything a cycle keeps stays, and never collect: after dispatches whose
 batch-mates are rejected, refused or fail (threads: group-commit batches, savepoints rolled
 back), `app.close()` leaves no descriptor of the store's files open, no write transaction
