@@ -65,9 +65,13 @@ class GroupCommit:
                 self._busy = True  # free, or handed the lead by the last leader
         if leads:
             self._lead()
-        if ticket.error is not None:
-            raise ticket.error
-        return cast(T, ticket.result)
+        error, ticket.error = ticket.error, None
+        if error is None:
+            return cast(T, ticket.result)
+        try:  # the ticket is in the error's traceback: neither keeps the other alive
+            raise error
+        finally:
+            del error
 
     def _lead(self) -> None:
         with self._cond:

@@ -224,8 +224,11 @@ class Unit:
             recorded = last[str(row[spec.key])]
             error = ValueRefused(str(recorded.metadata.get("command_type", "command")),
                                  (f"projection {spec.name}", problem[0]), problem[1])
-            self._blame(recorded, error)
-            raise error
+            try:
+                self._blame(recorded, error)
+                raise error
+            finally:
+                del error  # else it holds itself (its traceback has this frame): a cycle
 
     def publish(self) -> None:
         """After commit: remember states and tell listeners."""

@@ -66,10 +66,13 @@ class SqlEventStore(SqlEventLog, SqlInspector):
             with self.write_engine.begin() as conn:
                 self.sql_dialect.lock(conn)
                 tx = SqlStoreTransaction(self, conn)
-                yield tx
-                tx.flush()
-                if tx.appended:
-                    self.sql_dialect.announce(conn, tx.head())
+                try:
+                    yield tx
+                    tx.flush()
+                    if tx.appended:
+                        self.sql_dialect.announce(conn, tx.head())
+                finally:
+                    tx.end()
         except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
             raise self.sql_dialect.translate(exc) from exc
 
@@ -91,6 +94,8 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                 self.writer_cache = None
                 tx.rollback()
                 raise
+            finally:
+                tx.end()
             self.writer_cache = None if entry is None else tx.changes.merged(
                 self.writer_cache, *entry)
         except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
@@ -182,6 +187,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+                self._writer_raw = None
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()

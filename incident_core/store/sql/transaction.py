@@ -5,7 +5,7 @@ commit. The saga, lineage and snapshot roles are added in `transaction_roles.py`
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +113,18 @@ class SqlTransaction(StoreTransaction):
             self._cursor = (self._raw if self._raw is not None
                             else self._conn.connection).cursor()
         return self._cursor
+
+    def end(self) -> None:
+        """Close this transaction's cursor once it is committed or rolled back. A cursor
+        keeps its last statement prepared when that statement failed (a version conflict's
+        insert) or was not read to its end, and SQLite keeps a connection with a prepared
+        statement alive past its close (a "zombie": the store's files stay open in this
+        process) for as long as anything, an error's traceback holding this transaction,
+        holds the cursor."""
+        cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            with suppress(self.store.dbapi.Error):  # its connection is gone already
+                cursor.close()
 
     def commit(self) -> None:
         """Commit a transaction begun on the driver connection."""
