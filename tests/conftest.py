@@ -54,8 +54,10 @@ def bank(store_target: str) -> Iterator[Application]:
 # Tests of the `incident` command and of its hardening run it as a process; so do tests whose
 # own body names one of these words. They are marked `process` and left out of the fast
 # core subset.
-PROCESS_FILES = ("test_cli", "test_hardening_", "test_damage_fuzz")
-PROCESS_WORDS = ("subprocess", "Popen", "incident(", "run_cli(", "os.kill", "setpriv")
+PROCESS_FILES = ("test_cli", "test_hardening_", "test_damage_fuzz", "test_shared_writer",
+                 "test_lock_keeping")
+PROCESS_WORDS = ("subprocess", "Popen", "incident(", "run_cli(", "os.kill", "setpriv",
+                 "multiprocessing", "other_process(")
 
 
 def _starts_processes(item: pytest.Item) -> bool:

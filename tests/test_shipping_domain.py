@@ -163,6 +163,7 @@ def ok(target: str, *args: str, **kwargs: Any) -> Any:
     return json.loads(done.stdout) if done.stdout.strip() else None
 
 
+@pytest.mark.process  # runs the `incident` command as a process
 def test_the_cli_books_and_reads_a_shipment(shared_target: str) -> None:
     ok(shared_target, "init")
     ok(shared_target, "dispatch", "RegisterVessel", "--data",
