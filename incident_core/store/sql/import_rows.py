@@ -16,10 +16,10 @@ from typing import Any
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store.sql.slim import (
-    CHAIN,
     StoredEvent,
     chain_columns,
     checksum,
+    lift_ids,
     logical_metadata,
 )
 from incident_core.store.sql.times import stored_time
@@ -51,14 +51,7 @@ def split_metadata(event_id: str, metadata: dict[str, Any]) -> tuple[str, Held]:
     without the lifted ids and command type, the id columns in CHAIN order, the command
     type) — what `slim.split`, `chain_columns` and `lift_type` give, from the dict."""
     rest = dict(metadata)
-    ids: list[str | None] = []
-    for key in CHAIN:
-        value = rest.get(key)
-        if type(value) is str and value:
-            del rest[key]
-            ids.append(value)
-        else:
-            ids.append(None)
+    ids = lift_ids(rest)
     command_type = None
     if rest and next(reversed(rest)) == "command_type":
         value = rest["command_type"]
@@ -66,7 +59,7 @@ def split_metadata(event_id: str, metadata: dict[str, Any]) -> tuple[str, Held]:
             command_type = value
             del rest["command_type"]
     stored = _encode(rest) if rest else "{}"
-    c1, c2, c3 = chain_columns(event_id, tuple(ids))
+    c1, c2, c3 = chain_columns(event_id, ids)
     return _logical(stored, command_type), (stored, c1, c2, c3, command_type)
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "checksum",
     "inflate",
     "lift",
+    "lift_ids",
     "lift_type",
     "logical_metadata",
     "page3",
@@ -66,6 +67,13 @@ def split(metadata: dict[str, Any]) -> tuple[str, tuple[str | None, ...]]:
     """(the metadata JSON without the liftable ids, those ids in CHAIN order, None where
     not lifted)."""
     rest = dict(metadata)
+    ids = lift_ids(rest)
+    return _encode(rest), ids
+
+
+def lift_ids(rest: dict[str, Any]) -> tuple[str | None, ...]:
+    """Take the liftable ids out of the metadata dict `rest` (in place): those ids in CHAIN
+    order, None where one is absent or not a non-empty string (it then stays in `rest`)."""
     ids: list[str | None] = []
     for key in CHAIN:
         value = rest.get(key)
@@ -74,7 +82,7 @@ def split(metadata: dict[str, Any]) -> tuple[str, tuple[str | None, ...]]:
             ids.append(value)
         else:
             ids.append(None)
-    return _encode(rest), tuple(ids)
+    return tuple(ids)
 
 
 def chain_columns(event_id: str, ids: tuple[str | None, ...]) -> tuple[str | None, ...]:
@@ -129,24 +137,17 @@ def logical_metadata(stored: str, command_type: str | None) -> str:
 def _split4(metadata_json: str) -> Split:
     """`split` then `lift_type`, decoding the metadata once (the same results)."""
     rest = _decode(metadata_json)
-    ids: list[str | None] = []
-    for key in CHAIN:
-        value = rest.get(key)
-        if isinstance(value, str) and value:
-            del rest[key]
-            ids.append(value)
-        else:
-            ids.append(None)
+    ids = lift_ids(rest)
     rest_json = _encode(rest)
     value = rest.get("command_type")
     if not isinstance(value, str) or not value or next(reversed(rest)) != "command_type" \
             or not rest_json.endswith('"}'):
-        return rest_json, tuple(ids), None, rest_json
+        return rest_json, ids, None, rest_json
     del rest["command_type"]
     stored = _encode(rest)
     if logical_metadata(stored, value) != rest_json:
-        return rest_json, tuple(ids), None, rest_json
-    return stored, tuple(ids), value, rest_json
+        return rest_json, ids, None, rest_json
+    return stored, ids, value, rest_json
 
 
 def slim_row(pending: PendingEvent, position: int, cache: dict[str, Split]) -> dict[str, Any]:
