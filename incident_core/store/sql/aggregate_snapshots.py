@@ -17,7 +17,7 @@ from incident_core.ports import StoredSnapshot
 from incident_core.store.sql import schema
 from incident_core.store.sql.dialect import Dialect
 from incident_core.store.sql.queries import MAX_VERSION, has_table
-from incident_core.store.sql.stream_reads import compiled
+from incident_core.store.sql.stream_reads import compiled, cursor_of
 
 __all__ = ["StoredSnapshot", "latest", "save", "versions"]
 
@@ -64,10 +64,11 @@ _LATEST = (select(T.c.aggregate_id, T.c.aggregate_type, T.c.version, T.c.fingerp
 def latest(conn: Connection, aggregate_id: str, aggregate_type: str, fingerprint: str,
            at_version: int | None = None) -> StoredSnapshot | None:
     """The newest usable snapshot at or before `at_version` (any version if None)."""
-    row = compiled(_LATEST, conn.dialect).run(conn.connection.cursor(), {
-        "aggregate_id": aggregate_id, "aggregate_type": aggregate_type,
-        "fingerprint": fingerprint, "at": MAX_VERSION if at_version is None else at_version,
-    }).fetchone()
+    with cursor_of(conn) as cursor:
+        row = compiled(_LATEST, conn.dialect).run(cursor, {
+            "aggregate_id": aggregate_id, "aggregate_type": aggregate_type,
+            "fingerprint": fingerprint, "at": MAX_VERSION if at_version is None else at_version,
+        }).fetchone()
     return None if row is None else StoredSnapshot(*row)
 
 

@@ -83,10 +83,15 @@ class SqlStoreCore(EventStore):
     # -- plumbing ---------------------------------------------------------------------
     @contextmanager
     def reading(self) -> Iterator[Connection]:
+        pool = self.engine.pool  # `close()` replaces it (disposes this one)
         try:
             with self.engine.connect() as conn:
-                yield conn
-                conn.rollback()
+                try:
+                    yield conn
+                    conn.rollback()
+                finally:
+                    if self.engine.pool is not pool:  # closed during this read: a
+                        conn.invalidate()  # disposed pool would keep it, the files open
         except sa_exc.SQLAlchemyError as exc:
             raise self.sql_dialect.translate(exc) from exc
         except self.dbapi.Error as exc:  # raised by a prepared statement on the cursor

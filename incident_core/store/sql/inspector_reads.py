@@ -15,7 +15,7 @@ from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import E, S
 from incident_core.store.sql.sorted import by_last_activity, sorted_page
-from incident_core.store.sql.stream_reads import STREAM_INFO, compiled
+from incident_core.store.sql.stream_reads import STREAM_INFO, compiled, cursor_of
 from incident_core.store.sql.times import time_bound
 
 __all__ = ["SqlInspector", "glob_to_like"]
@@ -64,9 +64,8 @@ class SqlInspector(SqlStoreCore):
 
     def stream(self, aggregate_id: str) -> StreamInfo | None:
         statement = compiled(STREAM_INFO, self.engine.dialect)  # loading an aggregate asks
-        with self.reading() as conn:
-            row = statement.run(conn.connection.cursor(),
-                                {"aggregate_id": aggregate_id}).fetchone()
+        with self.reading() as conn, cursor_of(conn) as cursor:
+            row = statement.run(cursor, {"aggregate_id": aggregate_id}).fetchone()
         return None if row is None else StreamInfo(*row)
 
     def aggregate_types(self) -> list[str]:
@@ -122,8 +121,8 @@ class SqlInspector(SqlStoreCore):
             after = (time_bound(self.schema_version, after[0]), after[1])
         stmt = sorted_page(self._filtered(reads.select, filter), E.c[sort.column],
                            E.c.position, descending=sort.descending, after=after, limit=limit)
-        with self.reading() as conn:
-            return list(map(reads.from_row, conn.execute(stmt)))
+        with self.reading() as conn, conn.execute(stmt) as rows:
+            return list(map(reads.from_row, rows))
 
     def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
                        limit: int | None = None, aggregate_type: str | None = None,
@@ -150,14 +149,18 @@ class SqlInspector(SqlStoreCore):
         with self.reading() as conn:
             if not self._has_projection_table(conn, spec):
                 return []
-            return [dict(r._mapping) for r in conn.execute(stmt)]
+            with conn.execute(stmt) as rows:
+                return [dict(r._mapping) for r in rows]
 
     def lineage_events(self, projection: str, key: str, *,
                        until: int | None = None) -> list[RecordedEvent]:
         r = self.reads
         with self.reading() as conn:
             stmt = sql_lineage.events(conn, r.select, projection, key, until)
-            return [] if stmt is None else self._built(r, conn.execute(stmt))
+            if stmt is None:
+                return []
+            with conn.execute(stmt) as rows:
+                return self._built(r, rows)
 
     def lineage_start(self, projection: str) -> int | None:
         with self.reading() as conn:

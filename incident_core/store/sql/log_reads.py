@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from incident_core.envelope import RecordedEvent
+from incident_core.errors import StoreError
 from incident_core.ports import EventFilter, StreamRow
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import HEAD, NO_LIMIT, E
-from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, stream_rows
+from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, cursor_of, stream_rows
 
 __all__ = ["RANGE_SCAN", "SqlEventLog"]
 
@@ -39,16 +40,19 @@ class SqlEventLog(SqlStoreCore):
         stmt = stmt.order_by(E.c.position.desc() if descending else E.c.position)
         if limit is not None:
             stmt = stmt.limit(limit)
-        with self.reading() as conn:
-            return self._built(r, conn.execute(stmt))
+        with self.reading() as conn, conn.execute(stmt) as rows:
+            return self._built(r, rows)
 
     def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
                     batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
         last = after_position
         params = {"up_to": NO_LIMIT if up_to is None else up_to, "limit": batch_size}
+        pool = self.engine.pool  # `close()` replaces it: a read begun before ends with it
         while True:
-            with self.reading() as conn:
-                batch = self._replayed(conn.connection.cursor(), {**params, "after": last})
+            if self.engine.pool is not pool:
+                raise StoreError(f"{self.target} was closed while it was being read")
+            with self.reading() as conn, cursor_of(conn) as cursor:
+                batch = self._replayed(cursor, {**params, "after": last})
             if not batch:
                 return
             yield batch
@@ -72,23 +76,20 @@ class SqlEventLog(SqlStoreCore):
     def _metadata_range(self, first: int, last: int) -> list[Any]:
         statement = self.prepared(f"metadata_range:{self.schema_version}",
                                   self.reads.metadata_range)
-        with self.reading() as conn:
-            return list(statement.run(conn.connection.cursor(),
-                                      {"first": first, "last": last}).fetchall())
+        with self.reading() as conn, cursor_of(conn) as cursor:
+            return list(statement.run(cursor, {"first": first, "last": last}).fetchall())
 
     def read_stream(self, aggregate_id: str, *, after_version: int = 0,
                     to_version: int | None = None,
                     limit: int | None = None) -> list[RecordedEvent]:
-        with self.reading() as conn:
-            return self.stream_on_cursor(conn.connection.cursor(), aggregate_id, after_version,
-                                         to_version, limit)
+        with self.reading() as conn, cursor_of(conn) as cursor:
+            return self.stream_on_cursor(cursor, aggregate_id, after_version, to_version, limit)
 
     def read_stream_rows(self, aggregate_id: str, *, after_version: int = 0,
                          to_version: int | None = None) -> list[StreamRow]:
         statement = compiled(STREAM_ROWS, self.engine.dialect)
-        with self.reading() as conn:
-            return stream_rows(statement, conn.connection.cursor(), aggregate_id,
-                               after_version, to_version)
+        with self.reading() as conn, cursor_of(conn) as cursor:
+            return stream_rows(statement, cursor, aggregate_id, after_version, to_version)
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
         r = self.reads
@@ -101,8 +102,8 @@ class SqlEventLog(SqlStoreCore):
         condition = self.metadata_is(key, value)
         r = self.reads
         stmt = r.select.where(condition).order_by(E.c.position).limit(limit)
-        with self.reading() as conn:
-            return list(map(r.from_row, conn.execute(stmt)))
+        with self.reading() as conn, conn.execute(stmt) as rows:
+            return list(map(r.from_row, rows))
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         deadline = time.monotonic() + timeout

@@ -7,14 +7,16 @@ reads this; the decoder validates each text straight into its event model."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from incident_core.ports import StreamRow
 from incident_core.store.sql.queries import MAX_VERSION, E, Prepared, S
 
-__all__ = ["STREAM_INFO", "STREAM_ROWS", "compiled", "stream_rows"]
+__all__ = ["STREAM_INFO", "STREAM_ROWS", "compiled", "cursor_of", "stream_rows"]
 
 # A stream's `StreamInfo` columns by its primary key (no type processing: prepared).
 STREAM_INFO = select(*S.c).where(S.c.aggregate_id == bindparam("aggregate_id"))
@@ -27,6 +29,20 @@ STREAM_ROWS = (select(E.c.version, E.c.aggregate_type, E.c.event_type, E.c.schem
 
 
 _COMPILED: dict[tuple[Any, ...], Prepared] = {}
+
+
+@contextmanager
+def cursor_of(conn: Connection) -> Iterator[Any]:
+    """A DBAPI cursor on `conn`, closed when the read ends, however it ends. A cursor left
+    mid-statement (its page failed to build: a damaged row) keeps SQLite's read transaction
+    open past the connection's return to the pool, so the WAL cannot be checkpointed, and
+    keeps the connection alive past the store's close (a "zombie") for as long as anything,
+    the error's traceback kept by a caller, holds it."""
+    cursor = conn.connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
 
 
 def compiled(statement: Any, dialect: Any) -> Prepared:

@@ -1,0 +1,163 @@
+"""A read that fails, is abandoned or outlives its store's close leaves nothing open.
+
+A DBAPI cursor left mid-statement (its page failed to build on a damaged row, after the
+driver had stepped past it) keeps SQLite's read transaction open after its connection went
+back to the pool: the WAL cannot be checkpointed past it, and the store's close leaves the
+connection alive (a "zombie": the files stay open in this process, the store cannot be
+deleted). A caller that keeps the error keeps the cursor through its traceback. These tests
+run with the cyclic collector off, keep every error, then: another writer commits, a
+`wal_checkpoint(TRUNCATE)` is not busy and empties the WAL, the store closes with none of
+its files open here, and it can be deleted."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from incident_core import Application, StoreError
+from incident_core.ports.sorting import SortKey
+from incident_core.store.open import remove_sqlite_files
+from incident_core.store.sql.store import SqlEventStore
+from tests import group_commit_domain as g
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(),
+                                reason="reads this process's descriptors in /proc")
+
+EVENTS = 150
+DAMAGED = 61  # the position whose data is no JSON: mid-page, mid-stream
+
+
+def open_files_of(db: Path) -> list[str]:
+    prefix = str(db.resolve())
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the descriptor of the listing itself
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(prefix):
+                found.append(target[len(prefix):] or "the database")
+    return sorted(found)
+
+
+@pytest.fixture
+def no_collector() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def seeded(db: Path, *, damaged: bool) -> Application:
+    app = Application.open(str(db), g.domain, create=True)
+    for i in range(EVENTS):
+        app.dispatch(g.Put(aggregate_id=f"b{i % 3}", n=1))
+    if damaged:  # as a disk error or another program could leave it
+        with contextlib.closing(sqlite3.connect(db)) as raw, raw:
+            raw.execute("UPDATE incident_events SET data = '{broken' WHERE position = ?",
+                        (DAMAGED,))
+    return app
+
+
+def checkpoint_fully(app: Application, db: Path) -> tuple[int, int, int]:
+    """A writer commits, then checkpoints the whole WAL and truncates it."""
+    app.dispatch(g.Put(aggregate_id="after", n=1))
+    with contextlib.closing(sqlite3.connect(db, timeout=0.5)) as writer:
+        busy, frames, done = writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return int(busy), int(frames), int(done)
+
+
+def assert_left_nothing(app: Application, db: Path) -> None:
+    assert checkpoint_fully(app, db) == (0, 0, 0)
+    assert Path(f"{db}-wal").stat().st_size == 0
+    app.close()
+    remove_sqlite_files(str(db))  # refused while any connection of ours is open on it
+    assert open_files_of(db) == []
+    assert not db.exists()
+
+
+READS: dict[str, Callable[[Application], Any]] = {
+    "iter_events": lambda app: [len(page) for page in app.store.iter_events(batch_size=64)],
+    "read_events": lambda app: app.store.read_events(),
+    "read_events_sorted": lambda app: app.store.read_events_sorted(SortKey("event_type")),
+    "read_stream": lambda app: app.store.read_stream(f"b{(DAMAGED - 1) % 3}"),
+    "row_history": lambda app: app.row_history("boxes", f"b{(DAMAGED - 1) % 3}"),
+}
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_a_read_failing_on_a_damaged_row_keeps_nothing_open(
+        tmp_path: Path, no_collector: None, read: str) -> None:
+    db = tmp_path / "s.sqlite3"
+    app = seeded(db, damaged=True)
+    kept: list[BaseException] = []
+    for _ in range(3):  # the caller keeps each error, traceback and all
+        with pytest.raises(ValueError) as failed:
+            READS[read](app)
+        kept.append(failed.value)
+    assert_left_nothing(app, db)
+    assert len(kept) == 3
+
+
+def test_a_consumer_failing_mid_replay_keeps_nothing_open(tmp_path: Path,
+                                                          no_collector: None) -> None:
+    db = tmp_path / "s.sqlite3"
+    app = seeded(db, damaged=False)
+    pages = app.store.iter_events(batch_size=50)
+    kept: list[BaseException] = []
+    try:
+        for page in pages:
+            if page[-1].position >= 100:
+                raise RuntimeError("the consumer gave up")
+    except RuntimeError as exc:
+        kept.append(exc)
+    abandoned = app.store.iter_events(batch_size=50)  # never finished nor closed
+    assert len(next(abandoned)) == 50
+    assert_left_nothing(app, db)
+    assert kept and pages is not None and abandoned is not None
+
+
+def test_a_replay_resumed_after_close_refuses_and_opens_nothing(
+        tmp_path: Path, no_collector: None) -> None:
+    db = tmp_path / "s.sqlite3"
+    app = seeded(db, damaged=False)
+    pages = app.store.iter_events(batch_size=100)
+    assert len(next(pages)) == 100
+    app.close()
+    with pytest.raises(StoreError, match="closed while it was being read"):
+        next(pages)
+    remove_sqlite_files(str(db))
+    assert open_files_of(db) == []
+
+
+def test_a_close_during_a_read_leaves_no_connection(tmp_path: Path,
+                                                    no_collector: None) -> None:
+    """The store is closed while a read holds a connection (here: from the read's own
+    statement, as another thread of the program would): the read completes, and its
+    connection is not kept by the pool the close disposed of."""
+    db = tmp_path / "s.sqlite3"
+    app = seeded(db, damaged=False)
+    closed: list[bool] = []
+    store = app.store
+    assert isinstance(store, SqlEventStore)
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def close_now(*_args: Any) -> None:
+        if not closed:
+            closed.append(True)
+            app.close()
+
+    assert len(app.store.read_events()) == EVENTS
+    assert closed
+    remove_sqlite_files(str(db))  # refused while the read's connection stays open
+    assert open_files_of(db) == []
+    assert not db.exists()
