@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from incident_core import telemetry
 from incident_core.domain import Aggregate
-from incident_core.engine import idempotent
+from incident_core.engine import idempotent, loading
 from incident_core.engine.deciding import Decided, Decider
 from incident_core.engine.group_commit import GroupCommit
 from incident_core.engine.listeners import Listeners
@@ -70,9 +70,9 @@ def record_command(decider: Decider, listeners: Listeners, plan: Plan, tx: Store
     if earlier:
         return Written(earlier, unit)
     assert plan.state is not None
-    if grouped and (newer := tx.read_stream(plan.key, after_version=plan.version)):
-        rejection = plan.decide(decider, *decider.fold(plan.aggregate, plan.key,
-                                                       (plan.version, plan.state), newer))
+    if grouped and (newer := tx.read_stream_rows(plan.key, after_version=plan.version)):
+        rejection = plan.decide(decider, *loading.fold_rows(  # the lean rows, as a load
+            decider.domain, tx, plan.aggregate, plan.key, (plan.version, plan.state), newer))
         if rejection is not None:
             return Written([], unit, rejection=rejection)
     assert plan.decided is not None
