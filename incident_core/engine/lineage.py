@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from incident_core.projections.definition import Projection
 
 __all__ = ["IndexTrail", "LineageIncomplete", "LineageQueries", "LineageTrail",
-           "StagedLineage", "custom_types", "findings", "indexed", "promote", "stage"]
+           "StagedLineage", "custom_types", "findings", "indexed", "promote", "stage", "trail_of",
+           "written"]
 
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True).encode
 REWRITE_PAGE = 5000  # events read per query while rewriting a projection's index
@@ -74,6 +75,24 @@ class IndexTrail:
     def take(self) -> list[tuple[str, str, int]]:
         out, self.entries = self.entries, []
         return out
+
+
+def trail_of(projection: Projection[Any]) -> IndexTrail | None:
+    """The trail a projector's write keeps for a custom-key projection (see `written`)."""
+    return IndexTrail(projection) if custom_types(projection) else None
+
+
+def written(tx: StoreTransaction, projection: Projection[Any], trail: IndexTrail | None) -> None:
+    """In the write transaction that folded `trail`: the index entries when the projection's
+    lineage is on. When it is off and custom-key events were applied, the index is marked
+    not complete in the same transaction, at each such commit: another process running the
+    projection with its lineage on may have marked it complete since this one opened."""
+    if trail is None or not trail.entries:
+        return
+    if projection.lineage:
+        tx.record_lineage(trail.entries)
+    else:
+        tx.mark_lineage(projection.name, None)
 
 
 class LineageTrail:

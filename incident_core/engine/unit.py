@@ -18,7 +18,7 @@ from incident_core import telemetry
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.deciding import Decided, Decider
 from incident_core.engine.decoder import decode
-from incident_core.engine.lineage import IndexTrail, indexed
+from incident_core.engine.lineage import trail_of, written
 from incident_core.engine.listeners import Listeners
 from incident_core.engine.parking import StepFailed, is_infrastructure, parked_step
 from incident_core.engine.projector import ProjectionRun, row_problem
@@ -196,7 +196,7 @@ class Unit:
                     work: list[tuple[RecordedEvent, Event]]) -> None:
         spec = projection.spec
         tx = self.tx
-        trail = IndexTrail(projection) if indexed(projection) else None
+        trail = trail_of(projection)
         run = ProjectionRun(projection, lambda keys: tx.get_rows(spec, keys), trail=trail,
                             on_error=self._blame)
         last = run.fold(work)
@@ -204,8 +204,7 @@ class Unit:
         self._check_rows(spec, puts, last)
         tx.put_rows(spec, puts)
         tx.delete_rows(spec, deletes)
-        if trail is not None and trail.entries:
-            tx.record_lineage(trail.entries)
+        written(tx, projection, trail)
 
     def _blame(self, recorded: RecordedEvent, exc: Exception) -> None:
         """An event a saga step recorded broke a projection: that step fails (is parked)."""

@@ -94,7 +94,7 @@ def mark(tx: SqlTransaction, projection: str, at: int | None) -> None:
     found = conn.execute(select(N.c.start).where(N.c.name == projection)).first()
     if found is None:
         conn.execute(N.insert().values(name=projection, start=at))
-    elif at is None or found[0] is None:
+    elif (at is None) != (found[0] is None):  # marked again only when it changes
         conn.execute(update(N).where(N.c.name == projection).values(start=at))
 
 
