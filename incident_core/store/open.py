@@ -19,11 +19,16 @@ from incident_core.ports import EventStore
 from incident_core.store.memory import MemoryEventStore
 from incident_core.store.sql.lock_wait import BUSY_TIMEOUT_S, lock_timeout, set_lock_timeout
 from incident_core.store.sql.open_files import held_here
-from incident_core.store.sql.sqlite_files import StoreInUse, remove_store_files
+from incident_core.store.sql.sqlite_files import (
+    STORE_FILE_SUFFIXES,
+    StoreInUse,
+    remove_store_files,
+)
 from incident_core.store.sql.sqlite_open import open_sqlite
 
 __all__ = [
     "BUSY_TIMEOUT_S",
+    "STORE_FILE_SUFFIXES",
     "describe_target",
     "held_here",
     "is_url",

@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMenu
 
 from incident_core.operations.branch import StoreDiff, branch, diff
-from incident_core.store.open import held_here, open_store, sqlite_file
+from incident_core.store.open import STORE_FILE_SUFFIXES, held_here, open_store, sqlite_file
 from incident_gui.presentation import file_dialogs
 from incident_gui.presentation.naming import named
 from incident_gui.tasks.workers import OperationWorker, call_operation
@@ -55,7 +55,7 @@ def _remove(path: Path) -> bool:
     that failed, a comparison still reading): that store would lose what it writes."""
     if held_here(path):
         return False
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in STORE_FILE_SUFFIXES:  # a shared writer's lock and socket too
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return True
 

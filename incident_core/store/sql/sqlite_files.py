@@ -23,11 +23,15 @@ from urllib.parse import quote
 from incident_core.errors import ReadOnlyError
 from incident_core.store.sql.open_files import StoreInUse, claimed, hold, read_head
 
-__all__ = ["COMPANIONS", "StoreInUse", "check_writable", "exclusively", "is_store_file",
-           "move_into_place", "read_without_trace", "remove_empty_wal", "remove_store_files",
-           "structural_problem"]
+__all__ = ["COMPANIONS", "STORE_FILE_SUFFIXES", "WRITER_FILES", "StoreInUse", "check_writable",
+           "exclusively", "is_store_file", "move_into_place", "read_without_trace",
+           "remove_empty_wal", "remove_store_files", "structural_problem"]
 
 COMPANIONS = ("", "-wal", "-shm", "-journal")
+# The shared writer's election lock and socket beside the store's real path
+# (`incident_core.engine.shared_writer`): they stay after the store is closed.
+WRITER_FILES = (".writer.lock", ".writer.sock")
+STORE_FILE_SUFFIXES = (*COMPANIONS, *WRITER_FILES)  # every file a store leaves beside it
 SQLITE_HEADER = b"SQLite format 3\x00"
 _SHARED_FIRST, _SHARED_SIZE = 0x40000002, 510  # SQLite's lock bytes in the database file
 _SHM_DMS = 128  # the -shm byte every connection holds a shared lock on
@@ -172,10 +176,33 @@ def exclusively(path: str) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _no_shared_writer(path: str) -> Iterator[None]:
+    """Hold the store's shared-writer lock, so that no process serves it meanwhile (raises
+    StoreInUse while one does: it still has the store open)."""
+    try:
+        fd = os.open(os.path.realpath(path) + WRITER_FILES[0], os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreInUse(errno.EBUSY, f"{path} has a shared writer running in another "
+                             "process; close it there first") from None
+        yield
+    finally:
+        os.close(fd)
+
+
 def remove_store_files(path: str) -> None:
-    """Delete a SQLite store and its companions, refusing (StoreInUse) while another process
-    has it open; holds SQLite's own locks meanwhile, so no one opens it half-deleted."""
-    with exclusively(path):
-        for suffix in ("-wal", "-shm", "-journal", ""):
+    """Delete a SQLite store, its companions and its shared writer's lock and socket,
+    refusing (StoreInUse) while another process has it open; holds SQLite's own locks and
+    the writer's lock meanwhile, so no one opens or serves it half-deleted."""
+    with exclusively(path), _no_shared_writer(path):
+        real = os.path.realpath(path)
+        for name in (*(real + s for s in WRITER_FILES[::-1]),
+                     *(path + s for s in ("-wal", "-shm", "-journal", ""))):
             with contextlib.suppress(FileNotFoundError):
-                os.remove(path + suffix)
+                os.remove(name)
