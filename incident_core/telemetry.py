@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
     from opentelemetry.trace import TracerProvider as _TracerProvider
 
-__all__ = ["appended", "batch_committed", "disable", "enable", "enabled", "imported",
-           "operation", "rebuilt", "saga_step", "snapshot_lookup", "state_replayed", "traced",
-           "traced_dispatch", "unwatch", "watch"]
+__all__ = ["appended", "batch_committed", "carrier", "disable", "enable", "enabled",
+           "forwarded", "imported", "operation", "rebuilt", "saga_step", "snapshot_lookup",
+           "state_replayed", "traced", "traced_dispatch", "unwatch", "watch"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -185,6 +185,40 @@ def _mark_result(span: Span, result: Any) -> str:
     if failures or getattr(result, "saga_error", None):
         span.set_attribute("incident.saga_failures", len(failures) or 1)
     return outcome
+
+
+def carrier() -> dict[str, str] | None:
+    """The running span's context for another process (W3C trace context: what a shared
+    writer's follower sends with a command); None while disabled or outside a span."""
+    if _tracer is None:
+        return None
+    from opentelemetry.propagate import inject
+
+    found: dict[str, str] = {}
+    inject(found)
+    return found or None
+
+
+def forwarded(context: dict[str, str] | None, app: Any, command: Any, run: Callable[[], T]) -> T:
+    """`run()`, the shared writer dispatching a command another process forwarded: the
+    `incident.forwarded` span (the command's attributes and outcome, the phases as
+    children), a child of that process's `incident.dispatch` when `context` carries it.
+    No metric: the forwarding process counts the dispatch."""
+    tracer = _tracer
+    if tracer is None:
+        return run()
+    from opentelemetry.propagate import extract
+
+    outcome = "error"
+    with tracer.start_as_current_span("incident.forwarded",
+                                      context=extract(context or {})) as span:
+        span.set_attributes(_command_attributes(app, command, type(command).__name__))
+        try:
+            result = run()
+            outcome = _mark_result(span, result)
+            return result
+        finally:
+            span.set_attribute("incident.outcome", outcome)
 
 
 def saga_step(*, parked_on: type[BaseException]) -> Callable[[F], F]:

@@ -34,6 +34,7 @@ import threading
 import weakref
 from typing import Any
 
+from incident_core import telemetry
 from incident_core.domain import Command
 from incident_core.engine import writer_protocol as wire
 from incident_core.engine.results import DispatchResult
@@ -196,7 +197,8 @@ class SharedWriter:
         """What to send; None when the metadata is not JSON or the command would not come
         back equal (then it is written here, as without the shared writer)."""
         try:
-            request = wire.encode_request(command, metadata, key, fresh=fresh)
+            request = wire.encode_request(command, metadata, key, fresh=fresh,
+                                          trace=telemetry.carrier())
             json.dumps(request)
             same = self.host.domain.parse_command(request["command"], request["data"])
         except (TypeError, ValueError, IncidentError):

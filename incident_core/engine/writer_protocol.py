@@ -85,10 +85,14 @@ def fingerprint(domain: Domain) -> str:
 
 
 def encode_request(command: Command, metadata: dict[str, Any] | None, key: str, *,
-                   fresh: bool) -> dict[str, Any]:
-    """`fresh`: the key was made for this command and never sent before (no lookup)."""
-    return {"command": type(command).__name__, "data": command.model_dump(mode="json"),
-            "metadata": metadata, "key": key, "fresh": fresh}
+                   fresh: bool, trace: dict[str, str] | None = None) -> dict[str, Any]:
+    """`fresh`: the key was made for this command and never sent before (no lookup);
+    `trace`: the sender's span context, when telemetry is on (`telemetry.carrier`)."""
+    request = {"command": type(command).__name__, "data": command.model_dump(mode="json"),
+               "metadata": metadata, "key": key, "fresh": fresh}
+    if trace:
+        request["trace"] = trace
+    return request
 
 
 def dispatch_arguments(request: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from incident_core import telemetry
 from incident_core.domain import Command, Domain
 from incident_core.engine import writer_protocol as wire
 from incident_core.engine.listeners import Listeners
@@ -92,7 +93,9 @@ class Server:
     def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
         try:
             command = self.host.domain.parse_command(request["command"], request["data"])
-            result = self.host.dispatch_here(command, **wire.dispatch_arguments(request))
+            result = telemetry.forwarded(  # the follower's trace, when it sent one
+                request.get("trace"), self.host, command,
+                lambda: self.host.dispatch_here(command, **wire.dispatch_arguments(request)))
         except Exception as exc:  # the library's errors, domain errors: the caller's to see
             return wire.encode_error(exc)
         return wire.encode_result(result)
