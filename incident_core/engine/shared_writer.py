@@ -18,7 +18,11 @@ never a second copy. Writing directly is always safe (SQLite serialises writers)
 follower never waits for an election. A follower's listeners hear its forwarded commands.
 A follower waits for its writer's answer as long as that process lives (as a direct writer
 waits for the write lock, but without its timeout: an answer that came late would be a
-command reported failed and committed anyway). Only this user's processes are served.
+command reported failed and committed anyway). So a stopped writer (SIGSTOP, a debugger)
+blocks its followers' forwarded commands until it continues (they get its answers) or dies
+(they send them again by key: recorded once); it may be holding the store's write lock with
+their batch open, so no one could commit meanwhile anyway. Only this user's processes are
+served.
 """
 
 from __future__ import annotations
