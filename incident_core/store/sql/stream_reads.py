@@ -7,8 +7,6 @@ reads this; the decoder validates each text straight into its event model."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
@@ -31,18 +29,24 @@ STREAM_ROWS = (select(E.c.version, E.c.aggregate_type, E.c.event_type, E.c.schem
 _COMPILED: dict[tuple[Any, ...], Prepared] = {}
 
 
-@contextmanager
-def cursor_of(conn: Connection) -> Iterator[Any]:
+class cursor_of:  # lower case: used as a function, `with cursor_of(conn) as cursor`
     """A DBAPI cursor on `conn`, closed when the read ends, however it ends. A cursor left
     mid-statement (its page failed to build: a damaged row) keeps SQLite's read transaction
     open past the connection's return to the pool, so the WAL cannot be checkpointed, and
     keeps the connection alive past the store's close (a "zombie") for as long as anything,
-    the error's traceback kept by a caller, holds it."""
-    cursor = conn.connection.cursor()
-    try:
-        yield cursor
-    finally:
-        cursor.close()
+    the error's traceback kept by a caller, holds it. A class, not a generator: it is on
+    every load's path."""
+
+    __slots__ = ("cursor",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.cursor: Any = conn.connection.cursor()
+
+    def __enter__(self) -> Any:
+        return self.cursor
+
+    def __exit__(self, *_exc: object) -> None:
+        self.cursor.close()
 
 
 def compiled(statement: Any, dialect: Any) -> Prepared:
