@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     delete,
+    null,
     select,
     tuple_,
     update,
@@ -87,14 +88,33 @@ def record(tx: SqlTransaction, entries: Sequence[tuple[str, str, int]]) -> None:
         {"projection": p, "row_key": k, "position": n} for p, k, n in entries])
 
 
+_INCOMPLETE: dict[str, Any] = {}
+
+
+def _incomplete(store: SqlStoreCore) -> Any:
+    """The name made if missing, marked not complete unless it is: one statement, no read
+    (every commit of a process that applies custom-key events with the lineage off)."""
+    found = _INCOMPLETE.get(store.dialect)
+    if found is None:
+        stmt = store.sql_dialect.insert(N).values(name=bindparam("name"), start=null())
+        found = _INCOMPLETE[store.dialect] = stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"start": null()}, where=N.c.start.is_not(None))
+    return found
+
+
 def mark(tx: SqlTransaction, projection: str, at: int | None) -> None:
     """The index is complete after `at` (kept if it is already set), or not at all."""
+    store = tx.store
+    if at is None:
+        store.prepared("lineage_incomplete", _incomplete(store)).run(tx.cursor,
+                                                                    {"name": projection})
+        return
     tx.flush()
     conn = tx.conn
     found = conn.execute(select(N.c.start).where(N.c.name == projection)).first()
     if found is None:
         conn.execute(N.insert().values(name=projection, start=at))
-    elif (at is None) != (found[0] is None):  # marked again only when it changes
+    elif found[0] is None:
         conn.execute(update(N).where(N.c.name == projection).values(start=at))
 
 
