@@ -2,10 +2,10 @@
 
     lineage_worker.py DB on|off
 
-Opens (creating) DB with the bank domain plus `transfer_flows`, a custom-key projection,
-its lineage on or off; prints `ready`, then per line on stdin: `open ACCOUNT`, `deposit
-ACCOUNT AMOUNT` or `transfer ID FROM TO AMOUNT` dispatched, answered `ok` or `rejected`;
-`quit` closes the store and ends."""
+Opens (creating) DB, a SQLite file or a PostgreSQL URL, with the bank domain plus
+`transfer_flows`, a custom-key projection, its lineage on or off; prints `ready`, then per
+line on stdin: `open ACCOUNT`, `deposit ACCOUNT AMOUNT` or `transfer ID FROM TO AMOUNT`
+dispatched, answered `ok` or `rejected`; `quit` closes the store and ends."""
 
 from __future__ import annotations
 

@@ -48,8 +48,8 @@ class Worker:
 
 
 @contextmanager
-def worker(db: Path, lineage: str) -> Iterator[Worker]:
-    process = subprocess.Popen([sys.executable, str(WORKER), str(db), lineage],
+def worker(db: str, lineage: str) -> Iterator[Worker]:
+    process = subprocess.Popen([sys.executable, str(WORKER), db, lineage],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -70,13 +70,13 @@ def transfer(app: Application, transfer_id: str) -> None:
                                         destination_account_number="B", amount=1)).ok
 
 
-def test_the_off_process_opened_first_keeps_the_index_incomplete(tmp_path: Path) -> None:
-    db = tmp_path / "two.sqlite3"
+def test_the_off_process_opened_first_keeps_the_index_incomplete(shared_target: str) -> None:
+    db = shared_target  # a SQLite file, a PostgreSQL database
     on = with_projection(bank_domain, flows_projection())
     with worker(db, "off") as off:  # opens first: marks the index not complete
         for line in ("open A", "open B", "deposit A 50"):
             assert off.say(line) == "ok"
-        with Application.open(str(db), on) as app:  # marks it complete from its checkpoint
+        with Application.open(db, on) as app:  # marks it complete from its checkpoint
             transfer(app, "T1")
             assert len(app.row_history("transfer_flows", "T1")) == 2  # indexed here
             assert off.say("transfer T2 A B 1") == "ok"  # applied there, not indexed
