@@ -139,7 +139,7 @@ def _split4(metadata_json: str) -> Split:
     once the ids are lifted is mostly the same for every command of a type (only its
     `command_type`), so its split is kept by content when all its values are strings (their
     JSON is then fixed by the items alone)."""
-    rest = _decode(metadata_json)
+    rest = _loads(metadata_json)
     ids = lift_ids(rest)
     key = _plain(rest)
     if key is None:
@@ -155,6 +155,16 @@ def _split4(metadata_json: str) -> Split:
 
 
 _rests: dict[tuple[tuple[str, str], ...], tuple[str, str | None, str]] = {}
+
+
+def _loads(text: str) -> Any:
+    """`json.loads` of a JSON text with nothing around it, by the JSON scanner alone (what
+    `json.loads` runs after its two whitespace matches); anything else by `json.loads`."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return _decode(text)
+    return value if end == len(text) else _decode(text)
 
 
 def _plain(rest: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
