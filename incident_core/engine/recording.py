@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from incident_core.domain import Aggregate, Domain
@@ -38,7 +39,7 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
     command_type = type(command).__name__
     meta = {**metadata, "command_type": command_type}
     try:
-        meta_json = _dumps_finite(meta)
+        meta_json = _meta_json(meta)
     except ValueError as exc:  # a non-finite float (JSON has no form for it), a cycle
         found = find_unrepresentable(metadata)
         if found is None:
@@ -56,6 +57,17 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
             recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),
             meta.get("causation_id"), data))
     return pending, decoded
+
+
+def _meta_json(meta: dict[str, Any]) -> str:
+    """`_dumps_finite(meta)`; when every key and value is a string (the engine's ids and
+    command type), the same text joined from the encoder's own string quoting."""
+    parts = []
+    for key, value in meta.items():
+        if type(value) is not str or type(key) is not str:
+            return _dumps_finite(meta)
+        parts.append(f"{encode_basestring_ascii(key)}:{encode_basestring_ascii(value)}")
+    return "{" + ",".join(parts) + "}"
 
 
 def now_text() -> str:
