@@ -24,30 +24,46 @@ __all__ = ["id_time_ms", "new_id"]
 _COUNTER_BITS = 42
 _COUNTER_MAX = (1 << _COUNTER_BITS) - 1
 _SEED_MASK = (1 << (_COUNTER_BITS - 1)) - 1  # top bit clear: room to count up
-_VERSION_VARIANT = (0x7 << 76) | (0b10 << 62)
+_POOL = 4096  # random bytes read from the OS at once (1,024 ids' low 32 bits)
+_TEXT = "%08x-%04x-%04x-%04x-%012x"  # the five groups of the text form
+
 
 class _Clock:
-    """The last timestamp and counter used (one per process)."""
+    """The last timestamp and counter used, and a pool of the OS's random bytes (one per
+    process: a child made by fork starts a pool of its own, so it never repeats its
+    parent's ids)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.last_ms = 0
         self.counter = 0
+        self._pool = b""
+        self._used = 0
 
-    def next(self, now_ms: int) -> tuple[int, int]:
-        """(timestamp, counter) for the next id; call with `lock` held."""
+    def next(self, now_ms: int) -> tuple[int, int, int]:
+        """(timestamp, counter, 32 random bits) for the next id; call with `lock` held."""
         if now_ms > self.last_ms:
             self.last_ms = now_ms
-            self.counter = int.from_bytes(os.urandom(6)) & _SEED_MASK
+            self.counter = self.random(6) & _SEED_MASK
         elif self.counter < _COUNTER_MAX:
             self.counter += 1
         else:  # a millisecond's counter spent (or a clock far behind): borrow the next one
             self.last_ms += 1
-            self.counter = int.from_bytes(os.urandom(6)) & _SEED_MASK
-        return self.last_ms, self.counter
+            self.counter = self.random(6) & _SEED_MASK
+        return self.last_ms, self.counter, self.random(4)
+
+    def random(self, size: int) -> int:
+        """`size` fresh random bytes from the OS (`os.urandom`, read a pool at a time) as an
+        integer; call with `lock` held."""
+        used = self._used
+        if used + size > len(self._pool):
+            self._pool, used = os.urandom(_POOL), 0
+        self._used = used + size
+        return int.from_bytes(self._pool[used:used + size])
 
     def after_fork(self) -> None:
         self.lock = threading.Lock()  # a lock held by another thread at fork stays held
+        self._pool, self._used = b"", 0
 
 
 _clock = _Clock()
@@ -58,12 +74,11 @@ def new_id() -> str:
     """A new UUIDv7 in its text form; greater than every id this process made before."""
     now_ms = time.time_ns() // 1_000_000
     with _clock.lock:
-        ms, counter = _clock.next(now_ms)
-    value = ((ms & 0xFFFF_FFFF_FFFF) << 80 | _VERSION_VARIANT
-             | (counter >> 30) << 64 | (counter & 0x3FFF_FFFF) << 32
-             | int.from_bytes(os.urandom(4)))
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        ms, counter, low = _clock.next(now_ms)
+    # the groups of (48-bit time, version 7 | counter's top 12 bits, variant 0b10 | its
+    # next 14, its last 16 | 32 random bits)
+    return _TEXT % ((ms >> 16) & 0xFFFF_FFFF, ms & 0xFFFF, 0x7000 | counter >> 30,
+                    0x8000 | (counter >> 16) & 0x3FFF, (counter & 0xFFFF) << 32 | low)
 
 
 def id_time_ms(text: str) -> int | None:

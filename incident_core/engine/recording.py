@@ -5,12 +5,14 @@ engine folds, projects and hands to sagas is what a replay will see."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine.results import DomainCodeError
-from incident_core.envelope import PendingEvent, canonical_time, format_time, utc_now
+from incident_core.envelope import PendingEvent, canonical_time, format_micros
 from incident_core.errors import IncidentError, StoreError
 from incident_core.ids import new_id
 from incident_core.messages import Command, Event
@@ -22,7 +24,7 @@ from incident_core.values import (
     format_path,
 )
 
-__all__ = ["dumps", "pending_events", "pending_from_envelope"]
+__all__ = ["dumps", "now_text", "pending_events", "pending_from_envelope"]
 
 _dumps_finite = json.JSONEncoder(separators=(",", ":"), default=str, allow_nan=False).encode
 dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
@@ -33,11 +35,11 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
                    ) -> tuple[list[PendingEvent], list[Event]]:
     """The events to record and the same events as a replay will decode them (live equals
     replay by construction)."""
-    recorded_at = format_time(utc_now())
+    recorded_at = now_text()
     command_type = type(command).__name__
     meta = {**metadata, "command_type": command_type}
     try:
-        meta_json = _dumps_finite(meta)
+        meta_json = _meta_json(meta)
     except ValueError as exc:  # a non-finite float (JSON has no form for it), a cycle
         found = find_unrepresentable(metadata)
         if found is None:
@@ -55,6 +57,23 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
             recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),
             meta.get("causation_id"), data))
     return pending, decoded
+
+
+def _meta_json(meta: dict[str, Any]) -> str:
+    """`_dumps_finite(meta)`; when every key and value is a string (the engine's ids and
+    command type), the same text joined from the encoder's own string quoting."""
+    parts = []
+    for key, value in meta.items():
+        if type(value) is not str or type(key) is not str:
+            return _dumps_finite(meta)
+        parts.append(f"{encode_basestring_ascii(key)}:{encode_basestring_ascii(value)}")
+    return "{" + ",".join(parts) + "}"
+
+
+def now_text() -> str:
+    """The time now in the store's text form (`envelope.format_time` of `utc_now()`, made
+    from the clock's microseconds without a datetime)."""
+    return format_micros(time.time_ns() // 1000)
 
 
 def _encode(event: Event, command_type: str) -> tuple[str, dict[str, Any]]:

@@ -84,9 +84,20 @@ def put_rows(tx: RowsTransaction, spec: ProjectionSpec, rows: Sequence[dict[str,
                                                                                 rows)
     changes = tx.changes
     if changes.tracking and store.sql_dialect.single_writer:
-        kinds = [(c.name, c.kind) for c in spec.columns]
+        kinds = _kinds(spec)
         for row in rows:
             changes.put_row((spec.name, str(row[spec.key])), row, kinds)
+
+
+_KINDS: dict[str, tuple[ProjectionSpec, list[tuple[str, str]]]] = {}
+
+
+def _kinds(spec: ProjectionSpec) -> list[tuple[str, str]]:
+    """(column, kind) of a projection's table, made once per spec."""
+    found = _KINDS.get(spec.name)
+    if found is None or found[0] is not spec:
+        found = _KINDS[spec.name] = (spec, [(c.name, c.kind) for c in spec.columns])
+    return found[1]
 
 
 def delete_rows(tx: RowsTransaction, spec: ProjectionSpec, keys: Sequence[str]) -> None:

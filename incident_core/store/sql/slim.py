@@ -135,19 +135,59 @@ def logical_metadata(stored: str, command_type: str | None) -> str:
 
 
 def _split4(metadata_json: str) -> Split:
-    """`split` then `lift_type`, decoding the metadata once (the same results)."""
-    rest = _decode(metadata_json)
+    """`split` then `lift_type`, decoding the metadata once (the same results). What remains
+    once the ids are lifted is mostly the same for every command of a type (only its
+    `command_type`), so its split is kept by content when all its values are strings (their
+    JSON is then fixed by the items alone)."""
+    rest = _loads(metadata_json)
     ids = lift_ids(rest)
+    key = _plain(rest)
+    if key is None:
+        stored, value, rest_json = _split_rest(rest)
+    else:
+        found = _rests.get(key)
+        if found is None:
+            if len(_rests) >= 256:
+                _rests.clear()
+            found = _rests[key] = _split_rest(rest)
+        stored, value, rest_json = found
+    return stored, ids, value, rest_json
+
+
+_rests: dict[tuple[tuple[str, str], ...], tuple[str, str | None, str]] = {}
+
+
+def _loads(text: str) -> Any:
+    """`json.loads` of a JSON text with nothing around it, by the JSON scanner alone (what
+    `json.loads` runs after its two whitespace matches); anything else by `json.loads`."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return _decode(text)
+    return value if end == len(text) else _decode(text)
+
+
+def _plain(rest: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """The items of decoded metadata whose values are all strings, else None."""
+    for value in rest.values():
+        if type(value) is not str:
+            return None
+    return tuple(rest.items())
+
+
+def _split_rest(rest: dict[str, Any]) -> tuple[str, str | None, str]:
+    """(the metadata JSON to store, the lifted command type or None, schema 3's JSON) of
+    metadata whose ids are lifted already (`rest`, changed here)."""
     rest_json = _encode(rest)
     value = rest.get("command_type")
     if not isinstance(value, str) or not value or next(reversed(rest)) != "command_type" \
             or not rest_json.endswith('"}'):
-        return rest_json, ids, None, rest_json
+        return rest_json, None, rest_json
     del rest["command_type"]
     stored = _encode(rest)
     if logical_metadata(stored, value) != rest_json:
-        return rest_json, ids, None, rest_json
-    return stored, ids, value, rest_json
+        return rest_json, None, rest_json
+    return stored, value, rest_json
 
 
 def slim_row(pending: PendingEvent, position: int, cache: dict[str, Split]) -> dict[str, Any]:
@@ -159,19 +199,22 @@ def slim_row(pending: PendingEvent, position: int, cache: dict[str, Split]) -> d
             cache.clear()
         found = cache[pending.metadata_json] = _split4(pending.metadata_json)
     metadata, ids, command_type, logical = found
-    command_id, causation_id, correlation_id = chain_columns(pending.event_id, ids)
-    row = {
-        "position": position, "event_id": pending.event_id,
+    event_id = pending.event_id
+    command_id, causation_id, correlation_id = chain_columns(event_id, ids)
+    recorded_at = pending.recorded_at
+    data = pending.data_json
+    return {
+        "position": position, "event_id": event_id,
         "aggregate_id": pending.aggregate_id, "aggregate_type": pending.aggregate_type,
         "event_type": pending.event_type, "version": pending.version,
-        "recorded_at": pending.recorded_at, "data": pending.data_json, "metadata": logical,
+        "recorded_at": stored_time(recorded_at), "data": data, "metadata": metadata,
         "schema_version": pending.schema_version, "command_id": command_id,
-        "causation_id": causation_id, "correlation_id": correlation_id}
-    row["checksum"] = checksum(*row.values())
-    row["recorded_at"] = stored_time(pending.recorded_at)
-    row["metadata"] = metadata
-    row["command_type"] = command_type
-    return row
+        "causation_id": causation_id, "correlation_id": correlation_id,
+        "checksum": checksum(position, event_id, pending.aggregate_id, pending.aggregate_type,
+                             pending.event_type, pending.version, recorded_at, data, logical,
+                             pending.schema_version, command_id, causation_id,
+                             correlation_id),
+        "command_type": command_type}
 
 
 def inflate(event_id: str, stored_json: str, columns: tuple[str | None, ...]) -> dict[str, Any]:
