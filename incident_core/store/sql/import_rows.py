@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident_core.envelope import RecordedEvent
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.slim import (
     StoredEvent,
     chain_columns,
@@ -24,7 +25,10 @@ from incident_core.store.sql.slim import (
 )
 from incident_core.store.sql.times import stored_time
 
-__all__ = ["ImportedEvent", "event_rows"]
+if TYPE_CHECKING:
+    from incident_core.store.sql.transaction import SqlTransaction
+
+__all__ = ["ImportedEvent", "append_envelopes", "event_rows"]
 
 # The store's own encoder (slim's and the engine's: compact, ASCII, non-JSON values as text)
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
@@ -77,6 +81,18 @@ def _logical(stored: str, command_type: str | None) -> str:
             _logicals.clear()
         found = _logicals[stored, command_type] = logical_metadata(stored, command_type)
     return found
+
+
+def append_envelopes(tx: SqlTransaction,
+                     envelopes: Sequence[dict[str, Any]]) -> list[RecordedEvent] | None:
+    """Append an import's checked envelopes as rows built straight from them, after the
+    head (`EventLogTransaction.append_envelopes`); None on a store of an older schema
+    (its rows are not these: the caller appends pending events, migrated as they go)."""
+    if tx.store.schema_version != SCHEMA_VERSION:
+        return None
+    rows, streams, recorded = event_rows(envelopes, tx.head() + 1)
+    tx.append_rows(rows, streams)
+    return recorded
 
 
 def event_rows(envelopes: Sequence[dict[str, Any]], first: int,
