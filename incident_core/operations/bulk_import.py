@@ -30,9 +30,7 @@ from incident_core import telemetry
 from incident_core.domain import Event
 from incident_core.engine.application import Application
 from incident_core.engine.parking import write_guard
-from incident_core.engine.recording import dumps
 from incident_core.engine.unit import Unit
-from incident_core.envelope import PendingEvent
 from incident_core.errors import ConcurrencyError, StoreError
 from incident_core.operations.import_checks import LineChecker
 from incident_core.ports import EventStore, StoreTransaction
@@ -109,28 +107,11 @@ def append_batch(app: Application, tx: StoreTransaction, checked: list[Checked])
     process managers skip imported events (their effects are in the import). On a SQL
     store the rows are built straight from the envelopes (`store.sql.import_rows`)."""
     unit = Unit(app.decider, tx, listeners=app.listeners)
-    recorded = tx.append_envelopes([e for _, e, _ in checked])
-    if recorded is not None:
-        unit.recorded.extend(recorded)
-        unit.decoded.update((e["event_id"], event) for _, e, event in checked)
-    else:
-        unit.record([_pending(envelope) for _, envelope, _ in checked],
-                    [event for _, _, event in checked])
+    unit.record_envelopes([e for _, e, _ in checked], [event for _, _, event in checked])
     unit.finish(fast_forward=True, skip_sagas=True)
     tx.flush()  # written now, with the collector still paused, not all at the commit
     unit.decoded.clear()  # the typed events were only needed to project this batch
     return unit
-
-
-def _pending(envelope: dict[str, Any]) -> PendingEvent:
-    """The event to append: data and metadata encoded once, as the store keeps them."""
-    metadata = envelope["metadata"]
-    data = envelope["data"]
-    return PendingEvent(
-        envelope["event_id"], envelope["aggregate_id"], envelope["aggregate_type"],
-        envelope["event_type"], envelope["version"], envelope["recorded_at"], dumps(data),
-        dumps(metadata), envelope["schema_version"], metadata.get("correlation_id"),
-        metadata.get("causation_id"), data)
 
 
 @dataclass
