@@ -135,3 +135,16 @@ def test_an_id_already_in_the_store_fails_the_bulk_load_and_changes_nothing(
     with pytest.raises(StoreError, match="already"):
         run_to_end(import_lines(app, list(enumerate(again, start=1)), defer_indexes=10_000))
     assert (digest(path), indexes(path)) == before
+
+
+def test_a_bulk_load_closed_midway_changes_nothing(store: tuple[Application, Path]) -> None:
+    app, path = store
+    app.dispatch(register_vessel("IMO0000001"))
+    before = (digest(path), indexes(path))
+    operation = import_lines(app, list(enumerate(vessels(12_000), start=1)), batch=5000,
+                             defer_indexes=10_000)
+    next(operation)
+    next(operation)  # one batch appended, the indexes dropped
+    operation.close()
+    assert (digest(path), indexes(path)) == before
+    assert app.store.head() == 1
