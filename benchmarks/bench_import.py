@@ -10,7 +10,9 @@ executemany into the raw schema, one transaction), `import` (the import operatio
 NDJSON lines held in memory, as `incident import FILE` runs it, projections included) and
 `import_api` (`Application.import_events` in batches of 2000, no file checks). The lines
 are `json.dumps` of each envelope (as `bench_core.py` makes them); `--export-form` writes
-them as `incident export` does (compact, non-ASCII kept). Prints
+them as `incident export` does (compact, non-ASCII kept); `--commands` gives each event a
+command id of its own, as a dispatch records it (then the log's command index has an
+entry per event; by default every id is the event's own). Prints
 min / median / max of events/s, CPU µs per event, and the ratio to the `a1` of the same
 rep (so a slow spell hits both sides), with the load average. `--cases` may add the floors
 of `import_floors.py` (`log_rows`, `log_sql`): what the log's writes cost with no Python per
@@ -27,8 +29,10 @@ import shutil
 import statistics
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.append(str(Path(__file__).resolve().parent.parent))
@@ -44,8 +48,20 @@ CASES = ("a1", "import", "import_api")
 EXPORT_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+def with_commands(envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The envelopes' metadata as a dispatch records it: a command id of its own (which
+    is also the causation and correlation id), so the log's command index has an entry per
+    event (`bank_envelopes` makes every id the event's own: the partial indexes stay
+    empty)."""
+    for envelope in envelopes:
+        command_id = str(uuid.uuid4())
+        envelope["metadata"].update(correlation_id=command_id, causation_id=command_id,
+                                    command_id=command_id)
+    return envelopes
+
+
 def run_case(case: str, n: int, base: str, sync: str,
-             export_form: bool = False) -> tuple[float, float]:
+             export_form: bool = False, commands: bool = False) -> tuple[float, float]:
     """(wall s, CPU s) of one case on fresh files."""
     ds = bulk_dataset(n)
     if case == "a1":
@@ -55,9 +71,13 @@ def run_case(case: str, n: int, base: str, sync: str,
         wall, cpu, _ = timed("a1", lambda: raw_a1(conn, ds))
         conn.close()
     elif case in FLOORS:
-        wall, cpu, d = run_floor(case, bank_envelopes(ds, now_iso()), base, sync)
+        envelopes = bank_envelopes(ds, now_iso())
+        wall, cpu, d = run_floor(case, with_commands(envelopes) if commands else envelopes,
+                                 base, sync)
     else:
         envelopes = bank_envelopes(ds, now_iso())
+        if commands:
+            envelopes = with_commands(envelopes)
         app, d = fresh_app(base, f"{case}_", sync)
         if case == "import":
             encode = EXPORT_ENCODE if export_form else json.dumps
@@ -83,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
                          "two: floors before any Python per event, see import_floors.py)")
     ap.add_argument("--export-form", action="store_true",
                     help="import lines as `incident export` writes them (compact)")
+    ap.add_argument("--commands", action="store_true",
+                    help="each event's command id its own, as a dispatch records it (the "
+                         "default: every id the event's own, no entry in the id indexes)")
     args = ap.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
     if "a1" not in cases:
@@ -98,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             for case in order:
                 print(f"rep {rep + 1}/{args.reps}: {case} ...", file=sys.stderr, flush=True)
                 done[case] = run_case(case, args.events, base, args.synchronous,
-                                      args.export_form)
+                                      args.export_form, args.commands)
                 runs[case].append(done[case])
             for case in cases:
                 ratios[case].append(done["a1"][0] / done[case][0])
@@ -117,6 +140,7 @@ def report(args: argparse.Namespace, runs: dict[str, list[tuple[float, float]]],
 
     print(f"bulk import, {n} events, {args.reps} reps, synchronous={args.synchronous}, "
           f"{'export-form' if args.export_form else 'json.dumps'} lines, "
+          f"{'a command id per event' if args.commands else 'no command ids'}, "
           f"tmpdir={args.tmpdir or tempfile.gettempdir()}, incident_core "
           f"{Path(incident_core.__file__).parent}")
     print(f"{'case':11} {'events/s min / median / max':>32} {'cpu µs/ev min / med / max':>27} "

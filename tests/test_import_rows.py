@@ -6,13 +6,17 @@ odd values; and an imported event's metadata reads back as the envelope's."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from incident_core import Application, StoreError
 from incident_core.engine.recording import pending_from_envelope
+from incident_core.examples.bank import domain
 from incident_core.store.sql.import_rows import event_rows
 from incident_core.store.sql.slim import CHAIN, slim_row
 
@@ -71,3 +75,26 @@ def test_rows_are_the_rows_an_append_builds(batch: list[dict[str, Any]], first: 
     assert {k: (s["version"], s["event_count"]) for k, s in streams.items()} == {
         k: (e["version"], sum(1 for x in batch if x["aggregate_id"] == k))
         for k, e in last.items()}
+
+
+@pytest.mark.parametrize("target", ["memory:", "sqlite"])
+def test_the_api_import_appends_through_the_same_rows(target: str, tmp_path: Path) -> None:
+    """`Application.import_events` appends through the same row builder (SQL) or as pending
+    events (memory): the same events read back, and a bad envelope is refused as a whole."""
+    path = "memory:" if target == "memory:" else str(tmp_path / "s.sqlite3")
+    envelope = {"event_id": "e1", "aggregate_id": "A", "aggregate_type": "Account",
+                "event_type": "AccountOpened", "version": 1,
+                "recorded_at": "2026-12-01T13:34:56.123456+01:00",
+                "data": {"account_number": "1"},
+                "metadata": {"command_id": "c1", "command_type": "OpenAccount"}}
+    with Application.open(path, domain, create=True) as app:
+        with pytest.raises(StoreError, match="metadata"):
+            app.import_events([{**envelope, "event_id": "e0"}, {**envelope, "metadata": [1]}])
+        live = app.import_events([envelope])
+        assert app.store.event_count() == 1
+        stored = app.store.read_events()[0]
+        assert live[0].to_json() == stored.to_json() == {
+            **envelope, "recorded_at": "2026-12-01T12:34:56.123456+00:00", "position": 1,
+            "schema_version": 1}
+        assert app.store.projection_rows(domain.projections["bank_accounts"].spec)[0][
+            "account_number"] == "1"

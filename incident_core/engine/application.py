@@ -24,7 +24,7 @@ from incident_core.engine.lineage import LineageQueries
 from incident_core.engine.listeners import Listener, Listeners
 from incident_core.engine.opening import open_target
 from incident_core.engine.parking import write_guard
-from incident_core.engine.recording import pending_from_envelope
+from incident_core.engine.recording import envelope_from
 from incident_core.engine.results import (
     AggregateState,
     Conflicted,
@@ -238,19 +238,19 @@ class Application(ProcessManagers, LineageQueries):
         """Append events recorded elsewhere (an export), keeping their ids, versions, times,
         data and metadata; positions are this store's. Refuses events already present.
         Projections follow; process managers skip them (their effects are in the import)."""
-        pending = [pending_from_envelope(e) for e in envelopes]
+        checked = [envelope_from(e) for e in envelopes]
         with write_guard(), self.store.transaction() as tx:
-            present = tx.existing_event_ids([p.event_id for p in pending])
+            present = tx.existing_event_ids([e["event_id"] for e in checked])
             if present:
                 raise StoreError(f"{len(present)} of these events are already in the store "
                                  f"(e.g. {sorted(present)[0]}); nothing was imported")
             unit = self._unit(tx)
             try:
-                unit.record(pending, None)
+                unit.record_envelopes(checked, None)
+                unit.finish(fast_forward=True, skip_sagas=True)
             except ConcurrencyError as exc:
                 raise StoreError(f"cannot import: {exc} in this store; "
                                  "nothing was imported") from None
-            unit.finish(fast_forward=True, skip_sagas=True)
         unit.publish()
         return unit.recorded
 

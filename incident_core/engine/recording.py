@@ -24,7 +24,9 @@ from incident_core.values import (
     format_path,
 )
 
-__all__ = ["dumps", "now_text", "pending_events", "pending_from_envelope"]
+__all__ = [
+    "dumps", "envelope_from", "now_text", "pending_events", "pending_from_envelope", "pending_of",
+]
 
 _dumps_finite = json.JSONEncoder(separators=(",", ":"), default=str, allow_nan=False).encode
 dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
@@ -94,20 +96,42 @@ def _roundtrip(domain: Domain, event_type: str, data: dict[str, Any],
                               exc) from exc
 
 
-def pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
-    """An event recorded elsewhere (an export's envelope), to append as it was: its id,
-    version, time, data and metadata kept."""
+def envelope_from(envelope: dict[str, Any]) -> dict[str, Any]:
+    """An event recorded elsewhere (an export's envelope) in the form it is appended as it
+    was (`EventLogTransaction.append_envelopes`): ids and types as text, version and schema
+    version as integers, the time in the store's form, the metadata a dict; StoreError if
+    it is not an envelope or its data holds a value the store could not give back."""
     found = find_unrepresentable(envelope.get("data"))
     if found is not None:
         raise StoreError(f"event {envelope.get('event_id')}: data.{format_path(found[0])}: "
                          f"{found[1]}")
     try:
         metadata = envelope.get("metadata") or {}
-        return PendingEvent(
-            str(envelope["event_id"]), str(envelope["aggregate_id"]),
-            str(envelope["aggregate_type"]), str(envelope["event_type"]),
-            int(envelope["version"]), canonical_time(str(envelope["recorded_at"])),
-            dumps(envelope["data"]), dumps(metadata), int(envelope.get("schema_version", 1)),
-            metadata.get("correlation_id"), metadata.get("causation_id"), envelope["data"])
+        if not isinstance(metadata, dict):
+            raise TypeError("metadata (not an object)")
+        return {"event_id": str(envelope["event_id"]),
+                "aggregate_id": str(envelope["aggregate_id"]),
+                "aggregate_type": str(envelope["aggregate_type"]),
+                "event_type": str(envelope["event_type"]), "version": int(envelope["version"]),
+                "recorded_at": canonical_time(str(envelope["recorded_at"])),
+                "schema_version": int(envelope.get("schema_version", 1)),
+                "data": envelope["data"], "metadata": metadata}
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"not an event envelope: missing or bad {exc}") from None
+
+
+def pending_of(envelope: dict[str, Any]) -> PendingEvent:
+    """The pending event of an envelope in `envelope_from`'s form: data and metadata
+    encoded once, as the store keeps them."""
+    metadata, data = envelope["metadata"], envelope["data"]
+    return PendingEvent(
+        envelope["event_id"], envelope["aggregate_id"], envelope["aggregate_type"],
+        envelope["event_type"], envelope["version"], envelope["recorded_at"], dumps(data),
+        dumps(metadata), envelope["schema_version"], metadata.get("correlation_id"),
+        metadata.get("causation_id"), data)
+
+
+def pending_from_envelope(envelope: dict[str, Any]) -> PendingEvent:
+    """An event recorded elsewhere (an export's envelope), to append as it was: its id,
+    version, time, data and metadata kept."""
+    return pending_of(envelope_from(envelope))

@@ -22,6 +22,7 @@ from incident_core.engine.lineage import trail_of, written
 from incident_core.engine.listeners import Listeners
 from incident_core.engine.parking import StepFailed, is_infrastructure, parked_step
 from incident_core.engine.projector import ProjectionRun, row_problem
+from incident_core.engine.recording import pending_of
 from incident_core.engine.results import WrongAggregateType
 from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
 from incident_core.ids import new_id
@@ -108,6 +109,19 @@ class Unit:
         if self.step is not None:
             for rec in recorded:
                 self.step_of[rec.event_id] = self.step
+        self.recorded.extend(recorded)
+        return recorded
+
+    def record_envelopes(self, envelopes: Sequence[dict[str, Any]],
+                         events: Sequence[Event] | None) -> list[RecordedEvent]:
+        """Append events recorded elsewhere (an import's, in `recording.envelope_from`'s
+        form) the adapter's fastest way (`append_envelopes`), else as pending events."""
+        recorded = self.tx.append_envelopes(envelopes)
+        if recorded is None:
+            return self.record([pending_of(e) for e in envelopes], events)
+        if events is not None:
+            for rec, event in zip(recorded, events, strict=True):
+                self.decoded[rec.event_id] = event
         self.recorded.extend(recorded)
         return recorded
 

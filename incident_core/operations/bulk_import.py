@@ -6,9 +6,11 @@ against the lines before it, the domain, the data decoded to typed events), then
 the store (one query for the ids already there; each stream's first imported version must
 continue the store's stream), then appended, and the projections fold it in bulk from the
 typed events the check decoded (no second decode), their rows and lineage written once per
-batch. On a SQL store the rows are built straight from the parsed envelopes
-(`store.sql.import_rows`: no pending events, metadata split from the dict as parsed), and
-the events the projections and listeners see hold their metadata as a replay reads it back.
+batch. An adapter that can append the parsed envelopes as they are does
+(`append_envelopes`: on a SQL store the rows are built straight from them, and the events
+the projections and listeners see hold their metadata as a replay reads it back); an
+import at least as large as the store runs in the adapter's bulk load (`bulk_load`: on
+SQLite the log's secondary indexes are built once at the end, in the same transaction).
 A bad line anywhere raises before the commit, so the store is left exactly as it was:
 nothing is imported.
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,26 +30,23 @@ from incident_core import telemetry
 from incident_core.domain import Event
 from incident_core.engine.application import Application
 from incident_core.engine.parking import write_guard
-from incident_core.engine.recording import dumps
 from incident_core.engine.unit import Unit
-from incident_core.envelope import PendingEvent
 from incident_core.errors import ConcurrencyError, StoreError
 from incident_core.operations.import_checks import LineChecker
 from incident_core.ports import EventStore, StoreTransaction
 from incident_core.progress import Operation, Progress
-from incident_core.store.sql.import_rows import event_rows
-from incident_core.store.sql.meta import SCHEMA_VERSION
-from incident_core.store.sql.transaction import SqlTransaction
 
 __all__ = ["BATCH", "append_batch", "collector_paused", "import_lines"]
 
 BATCH = 5000  # lines checked, appended and projected together
+DEFER_INDEXES = 10_000  # lines from which the log's index work waits for the end
 STREAM_PAGE = 5000
 Checked = tuple[int, dict[str, Any], Event]  # (line number, envelope, typed event)
 
 
 def import_lines(app: Application, numbered: Sequence[tuple[int, str]], *,
-                 resume: bool = False, batch: int = BATCH) -> Operation[int]:
+                 resume: bool = False, batch: int = BATCH,
+                 defer_indexes: int = DEFER_INDEXES) -> Operation[int]:
     """Import numbered NDJSON lines in one transaction, `batch` lines at a time; return how
     many were imported. Raises ImportFileError (naming the line and field) or StoreError;
     then nothing is imported. Closing the operation before its end imports nothing either."""
@@ -57,7 +56,8 @@ def import_lines(app: Application, numbered: Sequence[tuple[int, str]], *,
     imported = 0
     units: list[Unit] = []
     try:
-        with write_guard(), app.store.transaction() as tx:
+        with write_guard(), app.store.transaction() as tx, \
+                _loading(tx, total, defer_indexes):
             target = _Target(app.store, tx, resume)
             for start in range(0, total, batch):
                 part = numbered[start:start + batch]
@@ -75,6 +75,15 @@ def import_lines(app: Application, numbered: Sequence[tuple[int, str]], *,
     for unit in units:  # after the commit: listeners hear of what was imported
         unit.publish()
     return imported
+
+
+def _loading(tx: StoreTransaction, total: int, least: int) -> AbstractContextManager[None]:
+    """The adapter's bulk load (index work deferred to the end) for an import at least as
+    large as what the store holds, when it is large: rebuilding the indexes then costs
+    less than inserting into them line by line."""
+    if total >= least and total >= tx.head():
+        return tx.bulk_load()
+    return nullcontext()
 
 
 @contextmanager
@@ -98,29 +107,11 @@ def append_batch(app: Application, tx: StoreTransaction, checked: list[Checked])
     process managers skip imported events (their effects are in the import). On a SQL
     store the rows are built straight from the envelopes (`store.sql.import_rows`)."""
     unit = Unit(app.decider, tx, listeners=app.listeners)
-    if isinstance(tx, SqlTransaction) and tx.store.schema_version == SCHEMA_VERSION:
-        rows, streams, recorded = event_rows([e for _, e, _ in checked], tx.head() + 1)
-        tx.append_rows(rows, streams)
-        unit.recorded.extend(recorded)
-        unit.decoded.update((e["event_id"], event) for _, e, event in checked)
-    else:
-        unit.record([_pending(envelope) for _, envelope, _ in checked],
-                    [event for _, _, event in checked])
+    unit.record_envelopes([e for _, e, _ in checked], [event for _, _, event in checked])
     unit.finish(fast_forward=True, skip_sagas=True)
     tx.flush()  # written now, with the collector still paused, not all at the commit
     unit.decoded.clear()  # the typed events were only needed to project this batch
     return unit
-
-
-def _pending(envelope: dict[str, Any]) -> PendingEvent:
-    """The event to append: data and metadata encoded once, as the store keeps them."""
-    metadata = envelope["metadata"]
-    data = envelope["data"]
-    return PendingEvent(
-        envelope["event_id"], envelope["aggregate_id"], envelope["aggregate_type"],
-        envelope["event_type"], envelope["version"], envelope["recorded_at"], dumps(data),
-        dumps(metadata), envelope["schema_version"], metadata.get("correlation_id"),
-        metadata.get("causation_id"), data)
 
 
 @dataclass

@@ -2,20 +2,27 @@
 its stream and id checked against the lines before it, its event type against the domain,
 and its data decoded to the typed event (which the projections then use as is).
 
-Most lines are well-formed exports: the parse itself proves that every number fits (no
-integer beyond 64 bits, no non-finite float), and a handful of type tests the envelope's
-shape. A line they do not prove goes through the full checks, which name the field that
-is wrong.
+Most lines are well-formed exports: one parse by pydantic's JSON validator proves the
+envelope's shape as it parses (`_Envelope`: JSON's own types, no empty ids, versions from
+1, the store's time format, no unknown field; it caches the strings every line repeats),
+then one walk over the data and metadata proves that every number fits (no integer beyond
+64 bits, no non-finite float). That parser refuses what `json.loads` refuses and gives
+what it gives for the rest (lone surrogates, which `json.loads` takes, it refuses). A line
+the fast path does not prove goes through the full checks, which parse it again with
+`json.loads` and name the field that is wrong.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Annotated, Any, NotRequired, cast
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict  # pydantic wants it on Python < 3.12
 
 from incident_core.domain import Domain, Event
 from incident_core.engine.results import DomainCodeError
@@ -34,11 +41,35 @@ _OPTIONAL: dict[str, type] = {
     "position": int, "schema_version": int, "metadata": dict,
 }
 _FIELDS = _REQUIRED | _OPTIONAL
-_FIELD_TYPES = tuple(_FIELDS.items())
-_REQUIRED_KEYS = frozenset(_REQUIRED)
 _KEYS = frozenset(_FIELDS)
 # The store's own time format (what an export writes): kept as it is, no parse/format.
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
+
+
+Decode = Callable[[dict[str, Any]], Event]
+_Text = Annotated[str, Field(min_length=1)]
+_Count = Annotated[int, Field(ge=1, le=LARGEST)]
+
+
+class _Envelope(TypedDict):
+    """An envelope in the store's own form, as an export writes it: what the fast path
+    proves in the parse itself (pydantic-core's JSON parser; strict: JSON's own types)."""
+
+    __pydantic_config__ = ConfigDict(strict=True, extra="forbid",  # type: ignore[misc]
+                                     cache_strings="all")
+    event_id: _Text
+    aggregate_id: _Text
+    aggregate_type: _Text
+    event_type: _Text
+    version: _Count
+    recorded_at: Annotated[str, Field(pattern=f"^{_CANONICAL_TIME.pattern}$")]  # whole
+    schema_version: NotRequired[_Count]
+    position: NotRequired[Annotated[int, Field(ge=-LARGEST - 1, le=LARGEST)]]
+    data: dict[str, Any]
+    metadata: NotRequired[dict[str, Any]]
+
+
+_parse_envelope = TypeAdapter(_Envelope).validator.validate_json
 
 
 class _Suspect(Exception):
@@ -84,18 +115,12 @@ class LineChecker:
         self.event_ids: dict[str, int] = {}  # event id -> line number
         self.streams: dict[str, tuple[str, int]] = {}  # aggregate id -> (type, line)
         self._versions: dict[str, int] = {}
-        self._kinds: dict[str, frozenset[str] | None] = {}
+        self._decoders: dict[tuple[str, str, int], Decode] = {}
 
     def check(self, number: int, line: str) -> tuple[dict[str, Any], Event]:
-        try:
-            try:
-                raw = _strict_loads(line)
-                fast = _fast_envelope(raw)
-            except _Suspect:
-                raw, fast = json.loads(line), False
-        except json.JSONDecodeError as exc:
-            raise ImportFileError(number, f"not JSON ({exc.msg} at column {exc.colno})") from None
-        envelope = raw if fast else _envelope(number, raw)
+        envelope = _fast(line)
+        if envelope is None:
+            envelope = _slow(number, line)
         self._check_identity(number, envelope)
         return envelope, self._check_domain(number, envelope)
 
@@ -116,63 +141,101 @@ class LineChecker:
                                           f"{self._versions[aggregate_id]} to {version}")
         self._versions[aggregate_id] = version
 
-    def _kinds_of(self, aggregate_type: str) -> frozenset[str] | None:
-        if aggregate_type not in self._kinds:
-            aggregate = self.domain.aggregate_named(aggregate_type)
-            self._kinds[aggregate_type] = None if aggregate is None else frozenset(
-                e.__name__ for e in aggregate.event_types)
-        return self._kinds[aggregate_type]
-
-    def _check_domain(self, number: int, envelope: dict[str, Any]) -> Event:
-        aggregate_type, event_type = envelope["aggregate_type"], envelope["event_type"]
-        kinds = self._kinds_of(aggregate_type)
-        if kinds is None:
+    def _decoder(self, number: int, aggregate_type: str, event_type: str,
+                 schema_version: int) -> Decode:
+        """How the data of an event of this kind is decoded, once the domain is known to
+        have the kind: the model's own validator when the data is of its newest schema
+        (what `Domain.decode` runs then), else `Domain.decode` with its upcasters."""
+        aggregate = self.domain.aggregate_named(aggregate_type)
+        if aggregate is None:
             raise ImportFileError(number, f"aggregate type {aggregate_type!r} is not part of "
                                           f"the domain {self.domain.name!r}")
-        if event_type not in kinds:
+        if event_type not in {e.__name__ for e in aggregate.event_types}:
             raise ImportFileError(number, f"{event_type!r} is not an event of "
                                           f"{aggregate_type}")
-        newest = self.domain.event_types[event_type].schema_version
-        if envelope["schema_version"] > newest:
-            raise ImportFileError(number, f"{event_type} schema version "
-                                          f"{envelope['schema_version']} is newer than this "
-                                          f"domain's ({newest}); upgrade the domain first")
+        etype = self.domain.event_types[event_type]
+        newest = etype.schema_version
+        if schema_version > newest:
+            raise ImportFileError(number, f"{event_type} schema version {schema_version} is "
+                                          f"newer than this domain's ({newest}); upgrade the "
+                                          "domain first")
+        if schema_version == newest:
+            return cast(Decode, etype.__pydantic_validator__.validate_python)
+        return partial(self.domain.decode, event_type, schema_version=schema_version)
+
+    def _check_domain(self, number: int, envelope: dict[str, Any]) -> Event:
+        key = (envelope["aggregate_type"], envelope["event_type"], envelope["schema_version"])
+        decode = self._decoders.get(key)
+        if decode is None:
+            decode = self._decoders[key] = self._decoder(number, *key)
         try:
-            return self.domain.decode(event_type, envelope["data"], envelope["schema_version"])
+            return decode(envelope["data"])
         except ValidationError as exc:
             reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
                                 for e in exc.errors(include_url=False))
-            raise ImportFileError(number, f"{event_type} data does not decode: "
+            raise ImportFileError(number, f"{key[1]} data does not decode: "
                                           f"{reasons}") from None
         except IncidentError:
             raise
         except Exception as exc:
-            raise DomainCodeError(f"decoding {event_type} (line {number})", exc) from exc
+            raise DomainCodeError(f"decoding {key[1]} (line {number})", exc) from exc
 
 
-def _fast_envelope(raw: Any) -> bool:
-    """True if `raw` is a well-formed envelope in the store's own form (as an export
-    writes it); then it is normalised in place. False: `_envelope` must look closer."""
-    if type(raw) is not dict or not _REQUIRED_KEYS <= raw.keys() <= _KEYS:
-        return False
-    for name, kind in _FIELD_TYPES:
-        value = raw.get(name, kind)
-        if type(value) is not kind and value is not kind:
-            return False
-    if not (raw["event_id"] and raw["aggregate_id"] and raw["aggregate_type"]
-            and raw["event_type"] and raw["version"] >= 1 and raw.get("schema_version", 1) >= 1
-            and _CANONICAL_TIME.fullmatch(raw["recorded_at"])):
-        return False
+def _fast(line: str) -> dict[str, Any] | None:
+    """The envelope of a line in the store's own form (as an export writes it), parsed and
+    its shape proven in one pass; None if the line needs the full checks."""
+    try:
+        raw: dict[str, Any] = _parse_envelope(line)
+    except ValueError:  # pydantic's ValidationError too
+        return None
     metadata = raw.get("metadata")
     if metadata is None:
-        raw["metadata"] = {}
+        raw["metadata"] = metadata = {}
     else:
         for name in ("correlation_id", "causation_id"):
             value = metadata.get(name)
             if value is not None and type(value) is not str:
-                return False
+                return None
+    if not (_fits(raw["data"].values()) and _fits(metadata.values())):
+        return None
     raw.pop("position", None)
     raw.setdefault("schema_version", 1)
+    return raw
+
+
+def _slow(number: int, line: str) -> dict[str, Any]:
+    """The envelope of a line the fast path did not prove, through the full checks."""
+    try:
+        try:
+            raw = _strict_loads(line)
+        except _Suspect:
+            raw = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(number, f"not JSON ({exc.msg} at column {exc.colno})") from None
+    return _envelope(number, raw)
+
+
+def _fits(values: Any) -> bool:
+    """Every number among `values` (a dict's or list's, nested) fits the store: integers
+    in 64 bits, floats finite."""
+    for value in values:
+        kind = type(value)
+        if kind is str or kind is bool or value is None:
+            continue
+        if kind is int:
+            if not -LARGEST - 1 <= value <= LARGEST:
+                return False
+        elif kind is float:
+            if value - value != 0.0:  # inf or nan
+                return False
+        elif kind is dict:
+            if not _fits(value.values()):
+                return False
+        elif kind is list:
+            if not _fits(value):
+                return False
+        else:
+            return False
     return True
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from incident_core.envelope import PendingEvent, RecordedEvent
@@ -68,6 +68,20 @@ class EventLogTransaction(ABC):
     @abstractmethod
     def flush(self) -> None:
         """Write what this transaction still buffers, so a failing write shows up now."""
+
+    def append_envelopes(self, envelopes: Sequence[dict[str, Any]]
+                         ) -> list[RecordedEvent] | None:
+        """Append an import's checked envelopes (`RecordedEvent.to_json()` form, no
+        position; ids, versions, times, data and metadata kept) straight from the parsed
+        dicts, at the positions after `head()`, when the adapter has a faster way than
+        `append`; None when it has not (then they are appended as pending events)."""
+        return None
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A block in which this transaction appends a large import: the adapter may defer
+        work (index building) to the block's end. Only for a transaction that rolls back
+        if the block raises."""
+        return nullcontext()
 
     def savepoint(self) -> AbstractContextManager[None]:
         """A block undone alone if it raises, the rest of the transaction kept (group

@@ -11,10 +11,11 @@ the import projects is what a replay of the store gives.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from incident_core.envelope import RecordedEvent
+from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.slim import (
     StoredEvent,
     chain_columns,
@@ -24,10 +25,28 @@ from incident_core.store.sql.slim import (
 )
 from incident_core.store.sql.times import stored_time
 
-__all__ = ["ImportedEvent", "event_rows"]
+if TYPE_CHECKING:
+    from incident_core.store.sql.transaction import SqlTransaction
+
+__all__ = ["ImportedEvent", "append_envelopes", "event_rows"]
 
 # The store's own encoder (slim's and the engine's: compact, ASCII, non-JSON values as text)
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+def _one_shot() -> Callable[[Any], str]:
+    """`_encode` for parsed JSON (no cycles, dicts): the C encoder `JSONEncoder.encode`
+    makes on each call, made once (that making is half of encoding a small dict). The same
+    text: the same encoder with the same settings, no cycle check (parsed JSON has none)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator in this Python
+        return _encode
+    chunks = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",", False,
+                  False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_encode_data = _one_shot()
 Held = tuple[str, str | None, str | None, str | None, str | None]
 
 
@@ -79,6 +98,18 @@ def _logical(stored: str, command_type: str | None) -> str:
     return found
 
 
+def append_envelopes(tx: SqlTransaction,
+                     envelopes: Sequence[dict[str, Any]]) -> list[RecordedEvent] | None:
+    """Append an import's checked envelopes as rows built straight from them, after the
+    head (`EventLogTransaction.append_envelopes`); None on a store of an older schema
+    (its rows are not these: the caller appends pending events, migrated as they go)."""
+    if tx.store.schema_version != SCHEMA_VERSION:
+        return None
+    rows, streams, recorded = event_rows(envelopes, tx.head() + 1)
+    tx.append_rows(rows, streams)
+    return recorded
+
+
 def event_rows(envelopes: Sequence[dict[str, Any]], first: int,
                ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], list[RecordedEvent]]:
     """(the rows of checked envelopes at positions `first`, `first` + 1, ..., the stream
@@ -90,7 +121,7 @@ def event_rows(envelopes: Sequence[dict[str, Any]], first: int,
     for e in envelopes:
         event_id, aggregate_id, recorded_at = e["event_id"], e["aggregate_id"], e["recorded_at"]
         logical, held = split_metadata(event_id, e["metadata"])
-        data = _encode(e["data"])
+        data = _encode_data(e["data"])
         row = {"position": position, "event_id": event_id, "aggregate_id": aggregate_id,
                "aggregate_type": e["aggregate_type"], "event_type": e["event_type"],
                "version": e["version"], "recorded_at": stored_time(recorded_at),

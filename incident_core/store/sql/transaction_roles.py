@@ -5,10 +5,13 @@ steps, rejected saga commands, row lineage and aggregate snapshots, each in its 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
+from incident_core.envelope import RecordedEvent
 from incident_core.ports import StoredSnapshot
 from incident_core.process import ParkedStep, SagaOutcome
-from incident_core.store.sql import aggregate_snapshots
+from incident_core.store.sql import aggregate_snapshots, import_indexes, import_rows
 from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql import parking as sql_parking
 from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
@@ -19,6 +22,13 @@ __all__ = ["SqlStoreTransaction"]
 
 class SqlStoreTransaction(SqlTransaction):
     """Every role of a SQL write transaction: what `SqlEventStore.transaction()` yields."""
+
+    def append_envelopes(self, envelopes: Sequence[dict[str, Any]]
+                         ) -> list[RecordedEvent] | None:
+        return import_rows.append_envelopes(self, envelopes)
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        return import_indexes.deferred_indexes(self)
 
     def save_snapshot(self, snapshot: StoredSnapshot) -> None:
         aggregate_snapshots.save(self.conn, self.store.sql_dialect, snapshot,
