@@ -30,7 +30,9 @@ from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import pq
 from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import exc as sa_exc
 
 from incident_core.store.sql.queries import (
     CHECKPOINTS,
@@ -49,6 +51,7 @@ __all__ = ["DeferredCursor", "PgTransaction", "WriterLink"]
 LOCK = select(func.pg_advisory_xact_lock(PG_APPEND_LOCK))
 ANNOUNCE = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("head")))
 Queued = tuple[str, Any, bool]  # SQL, parameters, executemany?
+IDLE = pq.TransactionStatus.IDLE
 
 
 class WriterLink:
@@ -77,10 +80,16 @@ class WriterLink:
         self._syncing.sync()
 
     def leave(self) -> None:
+        """End pipeline mode, collecting what results are left (after an error: the
+        statements it aborted). A connection that cannot get out of it is closed (the
+        store's next transaction gets a fresh one)."""
         stack, self._pipeline, self._syncing = self._pipeline, None, None
-        if stack is not None:
-            with suppress(psycopg.Error):  # a lost connection: nothing to leave
-                stack.close()
+        if stack is None:
+            return
+        with suppress(psycopg.Error):  # the aborted statements', or a lost connection's
+            stack.close()
+        if not self.raw.closed and self.raw.info.pipeline_status != pq.PipelineStatus.OFF:
+            self.raw.close()
 
 
 class DeferredCursor:
@@ -123,6 +132,7 @@ class DeferredCursor:
                     cursor.execute(query, params)
             self._link.sync()
         except psycopg.Error as exc:
+            self._link.leave()  # a clean start for what follows (a ROLLBACK TO SAVEPOINT)
             raise self._failed(exc) from exc
 
     def discard(self) -> None:
@@ -214,12 +224,17 @@ class PgTransaction(SqlStoreTransaction):
             self._deferred.send()
 
     def rollback(self) -> None:
+        """Roll back, out of pipeline mode; a connection left in an unknown state is closed
+        (a lost one: the server rolled back), so the next transaction starts afresh."""
         self._deferred.discard()
-        with suppress(psycopg.Error):  # a broken connection: the server rolled it back
+        self._link.leave()
+        with suppress(psycopg.Error, sa_exc.SQLAlchemyError):
             if self._joined is not None:
                 self._joined.rollback()
             else:
                 self._raw.rollback()
+        if not self._raw.closed and self._raw.info.transaction_status != IDLE:
+            self._raw.close()
 
     def _failed(self, exc: psycopg.Error) -> Exception:
         """A taken version or event id as `_conflict` says; other errors translated."""
