@@ -18,11 +18,12 @@ import psycopg
 import pytest
 
 from incident_core import Application, open_store
-from incident_core.errors import IncidentError, StoreError
+from incident_core.errors import ConcurrencyError, IncidentError, StoreError
 from incident_core.examples.bank import DepositMoney, OpenAccount, domain
 from incident_core.operations import verify
 from incident_core.progress import run_to_end
 from incident_core.store.sql.postgres import PostgresEventStore
+from incident_core.testing.factory import append, pending
 from tests import group_commit_domain as g
 from tests.pg_server import to_libpq_url
 
@@ -57,6 +58,24 @@ def test_what_another_connection_commits_is_seen_and_live_equals_replay(pg_url: 
         assert mine.store.projection_rows(domain.projections["bank_accounts"].spec) == \
             theirs.store.projection_rows(domain.projections["bank_accounts"].spec)
         assert run_to_end(verify(mine)).ok
+
+
+def test_failed_savepoints_between_prepared_statements_leave_them_usable(pg_url: str) -> None:
+    """Failed savepoints again and again in one transaction, between statements run often
+    enough for psycopg to prepare them on the server (a ROLLBACK TO SAVEPOINT makes it
+    deallocate them; the store contract's savepoint test is the one that caught it)."""
+    with open_store(pg_url, create=True) as store:
+        append(store, pending("a", 1))
+        for round_ in range(3):
+            with store.transaction() as tx:
+                for n in range(8):
+                    with pytest.raises(ConcurrencyError), tx.savepoint():
+                        tx.append([pending(f"x{round_}-{n}", 1), pending("a", 1)])
+                    with tx.savepoint():
+                        tx.append([pending(f"ok{round_}-{n}", 1)])
+        assert store.head() == 1 + 3 * 8
+        assert {e.aggregate_id for e in store.read_events()} == \
+            {"a"} | {f"ok{r}-{n}" for r in range(3) for n in range(8)}
 
 
 def test_a_lost_write_connection_is_replaced_without_losing_a_command(

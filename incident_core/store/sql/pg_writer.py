@@ -52,6 +52,11 @@ LOCK = select(func.pg_advisory_xact_lock(PG_APPEND_LOCK))
 ANNOUNCE = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("head")))
 Queued = tuple[str, Any, bool]  # SQL, parameters, executemany?
 IDLE = pq.TransactionStatus.IDLE
+# psycopg forgets the statements it prepared on the server when it sees a ROLLBACK (ROLLBACK
+# TO SAVEPOINT too) and deallocates them; in a pipeline that DEALLOCATE can land after a
+# statement it prepares again ("prepared statement does not exist"): such a statement goes
+# alone, out of pipeline mode (a failed command's savepoint only, never the hot path).
+_FORGETS_PREPARED = "ROLLBACK"
 
 
 class WriterLink:
@@ -123,13 +128,18 @@ class DeferredCursor:
             return
         last = len(queue) - 1
         try:
-            self._link.enter()
             for n, (query, params, many) in enumerate(queue):
                 cursor = self._result if n == last else self._writes
+                if query.startswith(_FORGETS_PREPARED):
+                    self._link.leave()  # sent alone: see _FORGETS_PREPARED
+                    cursor.execute(query, params)
+                    continue
+                self._link.enter()
                 if many:
                     cursor.executemany(query, params)
                 else:
                     cursor.execute(query, params)
+            self._link.enter()
             self._link.sync()
         except psycopg.Error as exc:
             self._link.leave()  # a clean start for what follows (a ROLLBACK TO SAVEPOINT)
