@@ -18,7 +18,9 @@ Workloads (the ones of benchmarks/bench_core.py, so the raw ids mean the same):
             one writer; --writers threads of one Application, group commit off and on;
             --writers processes (each its own Application and connection). Each writer
             deposits into its own account, one durable command (one event) at a time;
-            min / median / max over --reps, the cases interleaved in each repetition.
+            min / median / max over --reps, the cases interleaved in each repetition;
+            with the ratio to raw psycopg on as many connections, the server's WAL
+            flushes per command (pg_stat_wal) and group commit's commands per commit.
 A ratio is Incident's events/s divided by the raw sqlite3 events/s of the same workload in the
 same run (1.0 = as fast as hand-written SQL on the stdlib driver); "PG/SQLite" divides the
 PostgreSQL figure by the SQLite one.

@@ -1,6 +1,11 @@
 """PostgreSQL with one writer and with several (threads of one Application, group commit off
 and on; processes), against raw psycopg doing one INSERT + COMMIT per event on 1 and N
-connections. Run by `bench_sqlite_vs_postgres.py` (`--only-writers` runs these alone)."""
+connections. Run by `bench_sqlite_vs_postgres.py` (`--only-writers` runs these alone).
+
+Per case: events/s (min / median / max over the repetitions), the median's ratio to raw
+psycopg with as many connections as the case has writers, the WAL flushes per command
+(`pg_stat_wal.wal_sync`: the fsyncs the server made, counted for the whole cluster) and,
+for group commit, the commands per durable commit."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import psycopg
@@ -110,57 +116,106 @@ def _raw_writers(url: str, writers: int, commands: int) -> float:
     return time.perf_counter() - began
 
 
-def writers_case(found: dict[str, list[float]], targets: Targets, writers: int,
-                 commands: int) -> None:
-    """events/s of one PostgreSQL writer and of `writers` concurrent ones (threads with
-    group commit off and on, processes), one fresh database per case."""
+@dataclass
+class Found:
+    """One case's figures over the repetitions."""
+
+    writers: int
+    rates: list[float] = field(default_factory=list)  # events/s
+    syncs: list[float] = field(default_factory=list)  # WAL flushes per command
+    batches: list[float] = field(default_factory=list)  # commands per durable commit
+
+
+Case = Callable[[str], tuple[float, float | None]]  # target -> (s/command, batch size)
+
+
+def _wal_syncs(target: str) -> int:
+    """The cluster's WAL flushes so far, once the sessions' statistics have been reported
+    (a backend reports them at most once a second)."""
+    time.sleep(1.1)
+    conninfo = target.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0]
+    with psycopg.connect(f"{conninfo}/postgres", autocommit=True) as conn:
+        row = conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _cases(writers: int, commands: int) -> list[tuple[str, int, Case]]:
+    """(label, writers, run) of every case: raw psycopg first at each writer count."""
     accounts = [f"acc-{n}" for n in range(writers)]
-    cases: list[tuple[str, Callable[[str], float]]] = []
-    for group in (False, True):
-        def threads(target: str, group: bool = group) -> float:
+    total = writers * commands
+
+    def threads(group: bool) -> Case:
+        def run(target: str) -> tuple[float, float | None]:
             with Application(open_store(target), domain, group_commit=group) as app:
                 app.dispatch(DepositMoney(aggregate_id=accounts[0], amount=1))  # warm
-                return _thread_writers(app, accounts, commands) / (writers * commands)
-        cases.append((f"{writers} threads, group commit {'on' if group else 'off'}", threads))
+                batches = app.group_commit.batches if app.group_commit else 0
+                seconds = _thread_writers(app, accounts, commands) / total
+                if app.group_commit is None:
+                    return seconds, None
+                return seconds, total / max(1, app.group_commit.batches - batches)
+        return run
 
-    def single(target: str) -> float:
+    def single(target: str) -> tuple[float, float | None]:
         with Application.open(target, domain) as app:
             app.dispatch(DepositMoney(aggregate_id=accounts[0], amount=1))  # warm
-            return _thread_writers(app, accounts[:1], writers * commands) / (writers * commands)
+            return _thread_writers(app, accounts[:1], total) / total, None
 
-    def processes(target: str) -> float:
-        return _process_writers(target, accounts, commands) / (writers * commands)
+    def processes(target: str) -> tuple[float, float | None]:
+        return _process_writers(target, accounts, commands) / total, None
 
-    def raw(n: int) -> Callable[[str], float]:
-        def go(target: str) -> float:
-            return _raw_writers(target, n, writers * commands // n) / (writers * commands)
-        return go
+    def raw(n: int) -> Case:
+        return lambda target: (_raw_writers(target, n, total // n) / total, None)
 
-    cases = [("raw psycopg, 1 writer (INSERT + COMMIT)", raw(1)), ("1 writer", single),
-             (f"raw psycopg, {writers} connections", raw(writers)), *cases,
-             (f"{writers} processes", processes)]
-    rep = len(next(iter(found.values()), []))
-    for label, run in cases[rep % len(cases):] + cases[:rep % len(cases)]:
+    return [("raw psycopg, 1 writer (INSERT + COMMIT)", 1, raw(1)), ("1 writer", 1, single),
+            (f"raw psycopg, {writers} connections", writers, raw(writers)),
+            (f"{writers} threads, group commit off", writers, threads(False)),
+            (f"{writers} threads, group commit on", writers, threads(True)),
+            (f"{writers} processes", writers, processes)]
+
+
+def writers_case(found: dict[str, Found], targets: Targets, writers: int,
+                 commands: int) -> None:
+    """events/s of one PostgreSQL writer and of `writers` concurrent ones (threads with
+    group commit off and on, processes), one fresh database per case, the cases' order
+    rotated at each repetition (a slow spell of the shared machine hits them alike)."""
+    accounts = [f"acc-{n}" for n in range(writers)]
+    cases = _cases(writers, commands)
+    rep = len(next(iter(found.values())).rates) if found else 0
+    for label, n, run in cases[rep % len(cases):] + cases[:rep % len(cases)]:
         target = targets.fresh("postgres")
         with Application.open(target, domain, create=True) as app:
             app.dispatch_many([OpenAccount(aggregate_id=a) for a in accounts])
-        found.setdefault(label, []).append(1 / run(target))
+        before = _wal_syncs(target)
+        seconds, batch = run(target)
+        syncs = _wal_syncs(target) - before
+        entry = found.setdefault(label, Found(n))
+        entry.rates.append(1 / seconds)
+        entry.syncs.append(syncs / (writers * commands))
+        if batch is not None:
+            entry.batches.append(batch)
         targets.drop(target)
 
 
-def print_writers(found: dict[str, list[float]], writers: int, commands: int) -> None:
-    print(f"\nPostgreSQL writers, one durable command (one event) each, {commands} per "
-          f"writer ({writers} writers)      events/s:      min     median        max")
-    for label, values in found.items():
-        print(f"  {label:<42} {min(values):>16,.0f} {statistics.median(values):>10,.0f} "
-              f"{max(values):>10,.0f}")
+def print_writers(found: dict[str, Found], writers: int, commands: int) -> None:
+    raw = {f.writers: statistics.median(f.rates) for label, f in found.items()
+           if label.startswith("raw")}
+    print(f"\nPostgreSQL writers, one durable command (one event) each, {writers * commands} "
+          f"commands per case")
+    print(f"  {'case':<42} {'events/s: min':>13} {'median':>7} {'max':>7} {'vs raw':>7} "
+          f"{'fsyncs/cmd':>10} {'cmds/commit':>11}")
+    for label, f in found.items():
+        median = statistics.median(f.rates)
+        batch = f"{statistics.median(f.batches):>11.1f}" if f.batches else f"{'':>11}"
+        print(f"  {label:<42} {min(f.rates):>13,.0f} {median:>7,.0f} {max(f.rates):>7,.0f} "
+              f"{median / raw[f.writers]:>7.2f} {statistics.median(f.syncs):>10.2f} {batch}")
+    print("  (vs raw: the median over raw psycopg's with as many connections as writers)")
 
 
 def run_writers(args: argparse.Namespace, targets: Targets) -> dict[str, list[float]]:
-    found: dict[str, list[float]] = {}
+    found: dict[str, Found] = {}
     for rep in range(args.reps):
         print(f"writers rep {rep + 1}/{args.reps} ...", file=sys.stderr, flush=True)
         writers_case(found, targets, args.writers, args.writer_commands)
     print_writers(found, args.writers, args.writer_commands)
     print(f"loadavg {tuple(round(x, 2) for x in os.getloadavg())}")
-    return found
+    return {label: f.rates for label, f in found.items()}

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 
 import psycopg
@@ -21,12 +23,14 @@ from sqlalchemy import Connection, Engine, Table, create_engine, func, select, t
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from incident_core.errors import NotAStoreError, StoreError, StoreNotFoundError
+from incident_core.errors import NotAStoreError, ReadOnlyError, StoreError, StoreNotFoundError
+from incident_core.ports import StoreTransaction
 from incident_core.store.sql import schema
 from incident_core.store.sql.dialect import Dialect
 from incident_core.store.sql.meta import SCHEMA_VERSION, check_meta
 from incident_core.store.sql.migrations import upgrade
 from incident_core.store.sql.pg_listener import Listener
+from incident_core.store.sql.pg_writer import PgTransaction, WriterLink
 from incident_core.store.sql.queries import NOTIFY_CHANNEL, PG_APPEND_LOCK
 from incident_core.store.sql.store import SqlEventStore
 
@@ -68,6 +72,14 @@ class PostgresDialect(Dialect):
         for index in schema.PARTIAL_INDEXES:
             column = next(iter(index.columns))
             index.dialect_kwargs["postgresql_where"] = column.is_not(None)
+
+    def prepare_writer(self, conn: Connection) -> None:
+        """The store's write connection (`pg_writer.py`) leaves the pool for good, and
+        autocommit: its transactions send BEGIN themselves, in their first round trip
+        (psycopg's implicit BEGIN would cost a round trip of its own in a pipeline)."""
+        raw: Any = conn.connection.driver_connection
+        conn.detach()
+        raw.autocommit = True
 
     def lock(self, conn: Connection) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))
@@ -123,14 +135,77 @@ def _connect_args(url: URL, *, read_only: bool) -> dict[str, Any]:
 
 
 class PostgresEventStore(SqlEventStore):
-    """The SQL adapter on a PostgreSQL server; `wait_for_change` sleeps on LISTEN."""
+    """The SQL adapter on a PostgreSQL server; `wait_for_change` sleeps on LISTEN; write
+    transactions take turns on one write connection, in few round trips (`pg_writer.py`)."""
 
     def __init__(self, engine: Engine, target: str, *, read_only: bool) -> None:
         super().__init__(engine, target, read_only=read_only, sql_dialect=POSTGRES)
         self._listener: Listener | None = None
         self._listener_lock = threading.Lock()
         self._last_head: tuple[Listener, int, int] | None = None  # listener, generation, head
+        self._link: WriterLink | None = None  # the write connection's pipeline
         self._closed = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        if self.read_only:
+            raise ReadOnlyError(f"{self.target} is open read-only")
+        with self._writer_lock:
+            try:
+                tx = self._begun()
+                try:
+                    yield tx
+                    tx.finish()
+                    tx.commit()
+                except BaseException:
+                    tx.rollback()
+                    raise
+                finally:
+                    tx.end()
+            except (sa_exc.SQLAlchemyError, psycopg.Error) as exc:
+                raise self.sql_dialect.translate(exc) from exc
+
+    def _begun(self) -> PgTransaction:
+        """A transaction begun on the write connection, holding the append lock; on a fresh
+        connection if the kept one turns out to be lost (nothing was written on it yet)."""
+        try:
+            return self._begin_on_writer()
+        except psycopg.OperationalError:
+            raw = self._writer_raw
+            if raw is None or not raw.broken:
+                raise
+        return self._begin_on_writer()
+
+    def _begin_on_writer(self) -> PgTransaction:
+        conn = self._writer_connection()
+        link = self._link
+        if link is None or link.raw is not self._writer_raw:
+            link = self._link = WriterLink(self._writer_raw)
+        tx = PgTransaction(self, conn, link)
+        try:
+            tx.begin()
+        except BaseException:
+            tx.rollback()
+            tx.end()
+            raise
+        return tx
+
+    def _writer_connection(self) -> Connection:
+        raw = self._writer_raw
+        if raw is not None and (raw.closed or raw.broken):
+            self._release_writer()
+        return super()._writer_connection()
+
+    def _release_writer(self) -> None:
+        """Leave the write connection's pipeline; a lost connection is invalidated, so
+        that closing it neither resets it nor logs a traceback."""
+        link, self._link = self._link, None
+        if link is not None:
+            link.leave()
+        raw = self._writer_raw
+        if self._writer is not None and raw is not None and (raw.closed or raw.broken):
+            with suppress(sa_exc.SQLAlchemyError, psycopg.Error):
+                self._writer.invalidate()
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         """Block until another commit moves the head (woken by NOTIFY, never by polling).
@@ -195,6 +270,8 @@ class PostgresEventStore(SqlEventStore):
             listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()
+        with self._writer_lock:
+            self._release_writer()
         super().close()
 
 
