@@ -67,7 +67,8 @@ class SqliteDialect(Dialect):
         if checkpointer.committed() or appended >= BULK_EVENTS:
             raw: Any = conn.connection.driver_connection
             with suppress(sqlite3.Error):  # the commit stands whatever happens here
-                raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                busy, frames, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                checkpointer.writer_checkpointed(busy, frames, copied)
 
 
 SQLITE = SqliteDialect()

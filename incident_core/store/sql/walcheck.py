@@ -52,8 +52,14 @@ class WalCheckpointer:
                 self._wake.notify()
         if self._frames <= self._limit:
             return False
-        self._frames = 0  # asked once per background report
+        self._frames = 0  # asked once per report (background, or the writer's own)
         return True
+
+    def writer_checkpointed(self, busy: int, frames: int, copied: int) -> None:
+        """What the writer's own checkpoint did: if it could not copy everything (the
+        background one was running at the same moment), the next commit asks again."""
+        if busy or copied < frames:
+            self._frames = max(self._frames, frames)
 
     def _due(self) -> tuple[bool, bool]:
         """Wait until a checkpoint is due; (run one, then stop)."""
