@@ -88,6 +88,14 @@ def assert_streams_equal_the_log(app: Application) -> None:
     assert {s.aggregate_id: s for s in store.streams(limit=10**6)} == expected
     for key, info in expected.items():
         assert store.stream(key) == info
+    types = sorted({s.aggregate_type for s in expected.values()})
+    assert store.aggregate_types() == types
+    assert store.stream_count() == len(expected)
+    for kind in types:
+        assert store.stream_count(aggregate_type=kind) == len(
+            [s for s in expected.values() if s.aggregate_type == kind]) == len(
+            store.streams(aggregate_type=kind, limit=10**6))
+    assert store.stream_count(pattern="T*") == len([k for k in expected if k[0] == "T"])
     for column in STREAM_SORT_COLUMNS:  # every sort of the inspector, paged by keyset
         for descending in (False, True):
             sort = SortKey(column, descending)
