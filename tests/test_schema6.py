@@ -196,3 +196,40 @@ def test_a_command_leaves_its_checkpoints_following_the_head(tmp_path: Path) -> 
         assert set(app.store.checkpoints().values()) == {head + 2}
         assert_checkpoints_equal_the_log(app)
     assert set(stored().values()) == {FOLLOWS}
+
+
+def test_migration_5_to_6_keeps_every_event_id_stream_and_checkpoint(shared_target: str) -> None:
+    """A schema-5 store (streams a table, no FOLLOWS) reads as it is when opened read-only,
+    and a writable open moves it to schema 6 keeping every event, id and checkpoint."""
+    from incident_core.store.sql.meta import SCHEMA_VERSION
+    from incident_core.store.sql.store import SqlEventStore
+    from tests.schema_downgrade import downgrade_to_5
+
+    rng = random.Random(5)
+    with Application.open(shared_target, bank, create=True) as app:
+        for account in ACCOUNTS:
+            assert app.dispatch(OpenAccount(aggregate_id=account)).ok
+        for _ in range(40):
+            app.dispatch(command(rng))
+        with Application.open(shared_target, WITHOUT) as other:  # some left behind
+            other.dispatch(DepositMoney(aggregate_id="A", amount=2))
+        events, streams = app.store.read_events(limit=10**6), streams_from_the_log(app)
+        checkpoints = app.store.checkpoints()
+        assert isinstance(app.store, SqlEventStore)
+        downgrade_to_5(app.store)
+    with Application.open(shared_target, bank, read_only=True) as old:
+        assert old.store.schema_version == 5  # type: ignore[attr-defined]
+        assert {s.aggregate_id: s for s in old.store.streams(limit=10**6)} == streams
+        assert old.store.stream_count() == len(streams)
+        assert old.store.checkpoints() == checkpoints
+    with Application.open(shared_target, WITHOUT) as app:  # (bank would catch up on open)
+        assert app.store.schema_version == SCHEMA_VERSION == 6  # type: ignore[attr-defined]
+        assert app.store.read_events(limit=10**6) == events
+        assert app.store.checkpoints() == checkpoints
+        assert_streams_equal_the_log(app)
+    with Application.open(shared_target, bank) as app:
+        assert_checkpoints_equal_the_log(app)
+        assert app.dispatch(DepositMoney(aggregate_id="B", amount=1)).ok  # catches up
+        assert set(app.store.checkpoints().values()) == {app.store.head()}
+        assert_streams_equal_the_log(app)
+        assert_checkpoints_equal_the_log(app)
