@@ -233,3 +233,22 @@ def test_migration_5_to_6_keeps_every_event_id_stream_and_checkpoint(shared_targ
         assert set(app.store.checkpoints().values()) == {app.store.head()}
         assert_streams_equal_the_log(app)
         assert_checkpoints_equal_the_log(app)
+
+
+@pytest.mark.parametrize("when", ["1969-12-31T23:59:59.999999+00:00",
+                                  "1900-01-01T00:00:00.000001+00:00",
+                                  "0001-01-01T00:00:00.000000+00:00",
+                                  "2026-12-01T15:35:03.862446+00:00",
+                                  "9999-12-31T23:59:59.999999+00:00"])
+def test_a_stream_shows_its_last_time_as_its_event_does(shared_target: str, when: str) -> None:
+    """The view writes the time in SQL: the same text as the event's, any year."""
+    with Application.open(shared_target, bank, create=True) as app:
+        app.import_events([{"event_id": f"e-{n}", "aggregate_id": "A",
+                            "aggregate_type": "Account", "version": n + 1,
+                            "event_type": "MoneyDeposited" if n else "AccountOpened",
+                            "data": {"amount": 1} if n else {"account_number": "A"},
+                            "recorded_at": when, "metadata": {}, "schema_version": 1}
+                           for n in range(2)])
+        (info,) = app.store.streams()
+        assert info.last_recorded_at == app.store.read_stream("A")[-1].recorded_at_text
+        assert_streams_equal_the_log(app)

@@ -36,20 +36,27 @@ class MicrosText(GenericFunction[str]):
     name = "incident_micros_text"
 
 
-@compiles(MicrosText, "sqlite")
-def _sqlite(element: MicrosText, compiler: Any, **kw: Any) -> str:
+def _parts(element: MicrosText, compiler: Any, **kw: Any) -> tuple[str, str]:
+    """(whole seconds, microseconds) of the value, floored as `format_micros` does (a
+    time before 1970 too)."""
     (value,) = element.clauses
     v = compiler.process(value, **kw)
-    return (f"(strftime('%Y-%m-%dT%H:%M:%S', {v} / 1000000, 'unixepoch') || '.' || "
-            f"substr('00000' || ({v} % 1000000), -6, 6) || '+00:00')")
+    micros = f"((({v}) % 1000000 + 1000000) % 1000000)"
+    return f"((({v}) - {micros}) / 1000000)", micros
+
+
+@compiles(MicrosText, "sqlite")
+def _sqlite(element: MicrosText, compiler: Any, **kw: Any) -> str:
+    seconds, micros = _parts(element, compiler, **kw)
+    return (f"(strftime('%Y-%m-%dT%H:%M:%S', {seconds}, 'unixepoch') || '.' || "
+            f"substr('00000' || {micros}, -6, 6) || '+00:00')")
 
 
 @compiles(MicrosText, "postgresql")
 def _postgres(element: MicrosText, compiler: Any, **kw: Any) -> str:
-    (value,) = element.clauses
-    v = compiler.process(value, **kw)
-    return (f"(to_char(to_timestamp({v} / 1000000) AT TIME ZONE 'UTC', "
-            f"'YYYY-MM-DD\"T\"HH24:MI:SS') || '.' || lpad(({v} % 1000000)::text, 6, '0') "
+    seconds, micros = _parts(element, compiler, **kw)
+    return (f"(to_char(to_timestamp({seconds}) AT TIME ZONE 'UTC', "
+            f"'YYYY-MM-DD\"T\"HH24:MI:SS') || '.' || lpad({micros}::text, 6, '0') "
             f"|| '+00:00')")
 
 
