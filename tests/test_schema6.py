@@ -252,3 +252,17 @@ def test_a_stream_shows_its_last_time_as_its_event_does(shared_target: str, when
         (info,) = app.store.streams()
         assert info.last_recorded_at == app.store.read_stream("A")[-1].recorded_at_text
         assert_streams_equal_the_log(app)
+
+
+def test_making_the_view_again_is_a_no_op(shared_target: str) -> None:
+    """Two creators of one store take turns under the write lock: the second finds it."""
+    from incident_core.store.sql import stream_view
+    from incident_core.store.sql.store import SqlEventStore
+
+    with Application.open(shared_target, bank, create=True) as app:
+        assert app.dispatch(OpenAccount(aggregate_id="A")).ok
+        store = app.store
+        assert isinstance(store, SqlEventStore)
+        with store.write_engine.begin() as conn:
+            stream_view.create(conn)
+        assert_streams_equal_the_log(app)

@@ -21,10 +21,11 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from incident_core.store.sql import schema
 from incident_core.store.sql.dialect import Dialect
+from incident_core.store.sql.queries import has_table
 
 __all__ = ["MicrosText", "create", "stream_insert", "view_select"]
 
-_INSERTS: dict[str, Any] = {}  # by dialect name (building an INSERT ... ON CONFLICT costs)
+_INSERTS: dict[Dialect, Any] = {}  # building an INSERT ... ON CONFLICT costs
 
 
 class MicrosText(GenericFunction[str]):
@@ -77,18 +78,17 @@ def view_select() -> Any:
 def stream_insert(dialect: Dialect) -> Any:
     """The INSERT of a new stream's row (nothing if it has one: a batch of imported streams
     may hold one already there)."""
-    found = _INSERTS.get(dialect.name)
+    found = _INSERTS.get(dialect)
     if found is None:
-        found = _INSERTS[dialect.name] = dialect.insert(schema.stream_types
-                                                        ).on_conflict_do_nothing()
+        found = _INSERTS[dialect] = dialect.insert(schema.stream_types).on_conflict_do_nothing()
     return found
 
 
 def create(conn: Connection) -> None:
-    """Make the view (in a new store, or by the migration to schema 6)."""
+    """Make the view (in a new store, or by the migration to schema 6), unless there (two
+    creators of a store take turns under the write lock)."""
+    if has_table(conn, schema.streams.name):
+        return
     body = view_select().compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-    # made again alike if two creators race (PostgreSQL has no CREATE VIEW IF NOT EXISTS)
-    create = ("CREATE OR REPLACE VIEW" if conn.dialect.name == "postgresql"
-              else "CREATE VIEW IF NOT EXISTS")
-    conn.execute(text(f"{create} {schema.streams.name} AS {body}"))  # our own SQL
+    conn.execute(text(f"CREATE VIEW {schema.streams.name} AS {body}"))  # our own SQL
 
