@@ -1,5 +1,6 @@
 """The SQL adapter's write transaction: appends buffered until the next read or commit,
-checkpoints read once and written once, projection rows in bulk, savepoints for group
+checkpoints read once and written only when what is stored must change (schema 6: none
+after a command, see `checkpoint_writes`), projection rows in bulk, savepoints for group
 commit. The saga, lineage and snapshot roles are added in `transaction_roles.py`."""
 
 from __future__ import annotations
@@ -330,7 +331,7 @@ class SqlTransaction(StoreTransaction):
         self.flush()
         book = self._checkpoints
         kept = (self._head, self._settled, self.appended, set(self._made))
-        marked = None if book is None else book.mark()
+        marked = None if book is None else (book, book.mark())
         remembered = self.changes.mark()
         self.cursor.execute("SAVEPOINT incident_command")
         try:
@@ -340,11 +341,10 @@ class SqlTransaction(StoreTransaction):
             self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
             self._head, self._settled, self.appended, self._made = kept
             self._unwritten, self._touched = [], {}
-            if self._checkpoints is not None:  # else: none read or written since the mark
-                if marked is None:
-                    self._checkpoints = None
-                else:
-                    self._checkpoints.reset(marked)
+            if marked is None:
+                self._checkpoints = None  # read after the mark: read again if asked
+            else:
+                marked[0].reset(marked[1])
             self.changes.reset(remembered)
             raise
         finally:
