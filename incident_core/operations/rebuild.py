@@ -84,13 +84,12 @@ def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,
             head: int) -> Operation[int]:
     """Fold the events up to `head` (lineage staged as it goes); the number read."""
     read = 0
-    feed = fold.feed
+    feed = fold.feed_page
     yield Progress(0, head, "replaying events")
     for page in _handled_events(app, fold.event_types, head):
         for start in range(0, len(page), EVERY):
             chunk = page[start:start + EVERY]
-            for recorded in chunk:
-                feed(recorded)
+            feed(chunk)
             read += len(chunk)
             yield Progress(chunk[-1].position, head, "replaying events")
         if staged.due():
