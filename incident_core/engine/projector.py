@@ -160,7 +160,7 @@ class ProjectionFold:
         """`feed` each event of a page, in order, in one loop (a rebuild's hot path): the
         same rows, counts, trails and errors. An event stored at its type's current schema
         version is decoded by the model's validator (`decode` otherwise, and for the error
-        of data the validator refuses); model-row handlers are called in line."""
+        of data the validator refuses); handlers are called in line."""
         plans = self._plans()
         domain = self.domain
         for recorded in page:
@@ -176,9 +176,6 @@ class ProjectionFold:
                 event = decode(domain, recorded)
             for run, handler, key_fn, rows in steps:
                 if run.until is not None and recorded.position > run.until:
-                    continue
-                if handler is None:  # dict rows: validated by the projection
-                    run.apply(recorded, event)
                     continue
                 try:
                     key = recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
@@ -198,16 +195,15 @@ class ProjectionFold:
 
     def _plans(self) -> dict[str, _Plan]:
         """By event type: its validator, its schema version, and each projection's run with
-        its handler and key function (no handler: the run applies it) and its rows."""
+        its folder (`Projection.folder`), key function and rows."""
         plans: dict[str, _Plan] = {}
         for event_type, runs in self._by_type.items():
             etype = self.domain.event_types[event_type]
             steps = []
             for run in runs:
                 projection = run.buffer.projection
-                handler, key_fn = projection.handlers[event_type]
-                model = projection.row_form == "model"
-                steps.append((run, handler if model else None, key_fn, run.buffer.rows))
+                key_fn = projection.handlers[event_type][1]
+                steps.append((run, projection.folder(event_type), key_fn, run.buffer.rows))
             plans[event_type] = (etype.__pydantic_validator__.validate_python,
                                  etype.schema_version, tuple(steps))
         return plans
@@ -219,7 +215,7 @@ class _Upcast(Exception):
 
 _ABSENT: Any = object()
 _Handler = Callable[[Any, Event, RecordedEvent], Any]
-_Step = tuple[ProjectionRun, _Handler | None, Callable[[RecordedEvent, Any], str] | None,
+_Step = tuple[ProjectionRun, _Handler, Callable[[RecordedEvent, Any], str] | None,
               dict[str, Any]]
 _Plan = tuple[Callable[[Any], Event], int, tuple[_Step, ...]]
 
@@ -231,6 +227,11 @@ def row_problem(spec: ProjectionSpec, row: dict[str, Any]) -> tuple[str, str] | 
         if value is None:
             if not column.nullable:
                 return column.name, "no value (a non-finite float is stored as none)"
-        elif column.kind == "integer" and not INT_MIN <= value <= INT_MAX:
-            return column.name, "integer outside the signed 64-bit range of the column"
+        elif column.kind == "integer":
+            if not isinstance(value, int | float):
+                return column.name, f"a {type(value).__name__}, not a number"
+            if isinstance(value, float) and not value.is_integer():
+                return column.name, "not a whole number (an integer column)"
+            if not INT_MIN <= value <= INT_MAX:
+                return column.name, "integer outside the signed 64-bit range of the column"
     return None
