@@ -11,6 +11,7 @@ handler or key function that raises becomes a `DomainCodeError` naming the proje
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -161,6 +162,15 @@ class ProjectionFold:
         same rows, counts, trails and errors. An event stored at its type's current schema
         version is decoded by the model's validator (`decode` otherwise, and for the error
         of data the validator refuses); handlers are called in line."""
+        enabled = gc.isenabled()
+        gc.disable()  # a page's events and rows hold no cycles worth a scan meanwhile
+        try:
+            self._fold_page(page)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _fold_page(self, page: Sequence[RecordedEvent]) -> None:
         plans = self._plans()
         domain = self.domain
         for recorded in page:
@@ -174,7 +184,7 @@ class ProjectionFold:
                 event = validate(recorded.data)
             except Exception:  # upcasters, or the error as `decode` words it
                 event = decode(domain, recorded)
-            for run, handler, key_fn, rows in steps:
+            for run, handler, key_fn, rows, canonical, kept in steps:
                 if run.until is not None and recorded.position > run.until:
                     continue
                 try:
@@ -184,6 +194,8 @@ class ProjectionFold:
                         run.buffer.prefetch([key])
                         row = rows[key]
                     result = handler(row, event, recorded)
+                    if kept is not None and not (type(result) is dict and canonical(result)):
+                        result = kept(result)
                 except Exception as exc:
                     raise run._failed(recorded, exc) from exc
                 if result is not None:
@@ -195,18 +207,25 @@ class ProjectionFold:
 
     def _plans(self) -> dict[str, _Plan]:
         """By event type: its validator, its schema version, and each projection's run with
-        its folder (`Projection.folder`), key function and rows."""
+        its handler, key function and rows, and for dict rows the test of a dict kept as it
+        is and what keeps any other result (`Projection.canonical`, `Projection.kept`)."""
         plans: dict[str, _Plan] = {}
         for event_type, runs in self._by_type.items():
             etype = self.domain.event_types[event_type]
             steps = []
             for run in runs:
                 projection = run.buffer.projection
-                key_fn = projection.handlers[event_type][1]
-                steps.append((run, projection.folder(event_type), key_fn, run.buffer.rows))
+                handler, key_fn = projection.handlers[event_type]
+                dicts = projection.row_form == "dict"
+                steps.append((run, handler, key_fn, run.buffer.rows,
+                              projection.canonical or _never, projection.kept if dicts else None))
             plans[event_type] = (etype.__pydantic_validator__.validate_python,
                                  etype.schema_version, tuple(steps))
         return plans
+
+
+def _never(row: dict[str, Any]) -> bool:
+    return False
 
 
 class _Upcast(Exception):
@@ -216,7 +235,7 @@ class _Upcast(Exception):
 _ABSENT: Any = object()
 _Handler = Callable[[Any, Event, RecordedEvent], Any]
 _Step = tuple[ProjectionRun, _Handler, Callable[[RecordedEvent, Any], str] | None,
-              dict[str, Any]]
+              dict[str, Any], Callable[[dict[str, Any]], bool], Callable[[Any], Any] | None]
 _Plan = tuple[Callable[[Any], Event], int, tuple[_Step, ...]]
 
 

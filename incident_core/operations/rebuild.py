@@ -95,7 +95,7 @@ def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,
     read = 0
     feed = fold.feed_page
     yield Progress(0, head, "replaying events")
-    for page in _handled_events(app, fold.event_types, head):
+    for page in handled_pages(app, fold.event_types, head):
         for start in range(0, len(page), EVERY):
             chunk = page[start:start + EVERY]
             feed(chunk)
@@ -107,8 +107,8 @@ def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,
     return read
 
 
-def _handled_events(app: Application, event_types: tuple[str, ...],
-                    head: int) -> Iterator[list[RecordedEvent]]:
+def handled_pages(app: Application, event_types: tuple[str, ...],
+                  head: int) -> Iterator[list[RecordedEvent]]:
     """Pages of the events (up to `head`) of the given types, in position order. Each page
     is a bounded position range, scanned in order: by the store's lean replay read (no
     metadata, collector paused, types kept once) while at least half of the previous

@@ -149,7 +149,8 @@ class Projection(Generic[R]):
         self.key = key
         self.lineage = lineage  # record each row change (see incident_core.engine.lineage)
         self.row_form = row_form
-        self._canonical = canonical_test(row_type) if row_form == "dict" else None
+        # dict rows: the test that a dict is kept as it is (see `kept`)
+        self.canonical = canonical_test(row_type) if row_form == "dict" else None
         self._handlers: dict[str, tuple[Handler, KeyFunction | None]] = {}
         columns = []
         for field_name, info in row_type.model_fields.items():
@@ -189,31 +190,20 @@ class Projection(Generic[R]):
     def apply(self, row: Any, recorded: RecordedEvent, event: Event) -> Any:
         """Call the handler on a folded row (see `folded`): the new folded row, None
         (unchanged) or DELETE."""
-        return self.folder(recorded.event_type)(row, event, recorded)
+        handler, _ = self._handlers[recorded.event_type]
+        return self.kept(handler(row, event, recorded))
 
-    def folder(self, event_type: str) -> Handler:
-        """`fold(row, event, recorded)`: the handler of the event type on a folded row (the
-        handler itself for row models; for dicts, its result held to the row model)."""
-        handler, _ = self._handlers[event_type]
-        canonical, held = self._canonical, self._held
-        if self.row_form == "model":
-            return handler
-        if canonical is None:
-            return lambda row, event, recorded: held(handler(row, event, recorded))
-
-        def fold(row: Any, event: Any, recorded: RecordedEvent) -> Any:
-            result = handler(row, event, recorded)
-            return result if type(result) is dict and canonical(result) else held(result)
-
-        return fold
-
-    def _held(self, result: Any) -> Any:
-        """A dict handler's result as the row model keeps it (see the class's note)."""
-        if result is None or isinstance(result, Delete):
+    def kept(self, result: Any) -> Any:
+        """A handler's result as the fold keeps it: a row model as it is; a dict as it is
+        when `canonical` passes it, else validated and dumped (see the class's note)."""
+        if self.row_form == "model" or result is None or isinstance(result, Delete):
             return result
         if not isinstance(result, dict):
             raise TypeError(f"a handler of {self.name} (row_form='dict') returned a "
                             f"{type(result).__name__}, not a dict, None or DELETE")
+        canonical = self.canonical
+        if canonical is not None and type(result) is dict and canonical(result):
+            return result
         return self.row_type.model_validate(result).model_dump()
 
     def load(self, stored: dict[str, Any]) -> R:
