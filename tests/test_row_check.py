@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import Enum, IntEnum
 from typing import Any, Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -57,6 +58,7 @@ SAMPLES: list[Any] = [
     "2026-01-01T00:00:00Z", None, Decimal("1.10"), Decimal("NaN"), Decimal("Infinity"),
     datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 12, 30, 1, 5),
     datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2))), date(2026, 1, 1),
+    datetime(2026, 7, 1, 5, tzinfo=ZoneInfo("Europe/Paris")),
     UUID(int=5), Colour.RED, "blue", Size.SMALL, [1], {"a": 1}, b"x",
 ]
 
