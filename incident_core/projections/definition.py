@@ -122,6 +122,11 @@ class Projection(Generic[R]):
         def deposited(row: AccountRow | None, event: MoneyDeposited,
                       recorded: RecordedEvent) -> AccountRow | None: ...
 
+    A handler never changes the row it gets: it returns a new one (`row.model_copy(update=
+    ...)`, which does not validate: the table's limits are checked when the row is written,
+    live, and on a rebuild's final rows), None or DELETE. A row changed in place and None
+    returned would not be written live but would be by a rebuild.
+
     With `row_form="dict"` handlers fold plain dicts, not row models (no pydantic copy per
     event): each gets the row as `row_model.model_dump()` gives it (times, decimals, enum
     members as Python values) and returns a new dict (never changing the one it got, nor
