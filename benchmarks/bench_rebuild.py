@@ -90,14 +90,7 @@ def run(args: argparse.Namespace, base: str) -> int:
     app = Application.open(os.path.join(base, "store.sqlite3"), chosen, create=True)
     import_api(app, bank_envelopes(ds, now_iso()), 2000)
     if args.profile:
-        profile = cProfile.Profile()
-        profile.enable()
-        run_to_end(rebuild(app, [NAME]))
-        profile.disable()
-        with open(args.profile, "w") as out:
-            stats = pstats.Stats(profile, stream=out)
-            stats.strip_dirs().sort_stats("tottime").print_stats(40)
-            stats.sort_stats("cumulative").print_stats(40)
+        profiled(app, args.profile)
         app.close()
         return 0
     r = raw_connect(raw_path, "FULL")
@@ -127,6 +120,18 @@ def run(args: argparse.Namespace, base: str) -> int:
     return 0
 
 
+def profiled(app: Application, path: str) -> None:
+    """cProfile one rebuild into `path`: by own time, then cumulative."""
+    profile = cProfile.Profile()
+    profile.enable()
+    run_to_end(rebuild(app, [NAME]))
+    profile.disable()
+    with open(path, "w") as out:
+        stats = pstats.Stats(profile, stream=out)
+        stats.strip_dirs().sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(40)
+
+
 def parts(app: Application, r: Any, reps: int, n: int) -> None:
     """µs/event of each phase of `rebuild bank_accounts`, and of raw a3, over `reps`."""
     times: dict[str, list[float]] = {k: [] for k in ("raw a3", "read", "decode", "fold",
@@ -148,11 +153,16 @@ def _phases(app: Application) -> dict[str, float]:
     return {
         "read": cpu(lambda: pages.extend(handled_pages(app, fold.event_types, head))),
         "decode": cpu(lambda: _decode_all(app, pages)),
-        "fold": cpu(lambda: [fold.feed_page(page) for page in pages]),
+        "fold": cpu(lambda: _fold_all(fold, pages)),
         "swap": cpu(lambda: app.replace_projection(NAME, fold.rows(NAME), head,
                                                    lineage_staged=True)),
         "whole": cpu(lambda: run_to_end(rebuild(app, [NAME]))),
     }
+
+
+def _fold_all(fold: ProjectionFold, pages: list[list[Any]]) -> None:
+    for page in pages:
+        fold.feed_page(page)
 
 
 def _decode_all(app: Application, pages: list[list[Any]]) -> None:
