@@ -3,12 +3,16 @@
 
     python benchmarks/bench_rebuild.py [--events 100000] [--reps 3] [--no-lineage] [--dict-rows]
     python benchmarks/bench_rebuild.py --profile prof.txt      # cProfile one rebuild
+    python benchmarks/bench_rebuild.py --parts                 # µs/event of each phase
 
 One bank store of --events imported events (streams of 100, as bench_core) and the raw
 baseline's table with the same events; then --reps rounds, each timing raw a3 (read all in
 position order + json decode) and `rebuild bank_accounts` (lineage on unless --no-lineage),
 the order swapping every round. Prints CPU µs/event min/median/max and the CPU ratio of the
-medians (raw ÷ Incident), with the load average.
+medians (raw ÷ Incident), with the load average. --parts times the rebuild's phases
+separately instead: reading the pages, decoding the events (the models' validators, as the
+fold does), the fold of the pages (decoding included), and dumping the rows and swapping
+them in.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._baseline import DDL, bulk_dataset, now_iso, raw_a1, raw_a3, raw_connect
 from benchmarks.bench_core import bank_envelopes, import_api
 from incident_core import Application
+from incident_core.engine.projector import ProjectionFold
 from incident_core.examples.bank import domain
-from incident_core.operations.rebuild import rebuild
+from incident_core.operations.rebuild import handled_pages, rebuild
 from incident_core.progress import run_to_end
 
 NAME = "bank_accounts"
@@ -60,6 +65,7 @@ def main() -> int:
     ap.add_argument("--dict-rows", action="store_true",
                     help="rebuild with the dict-folding twin of bank_accounts (the tests' one)")
     ap.add_argument("--profile", default=None, metavar="FILE")
+    ap.add_argument("--parts", action="store_true", help="time each phase of a rebuild")
     args = ap.parse_args()
     base = tempfile.mkdtemp(prefix="incident_bench_rebuild_")
     try:
@@ -84,17 +90,15 @@ def run(args: argparse.Namespace, base: str) -> int:
     app = Application.open(os.path.join(base, "store.sqlite3"), chosen, create=True)
     import_api(app, bank_envelopes(ds, now_iso()), 2000)
     if args.profile:
-        profile = cProfile.Profile()
-        profile.enable()
-        run_to_end(rebuild(app, [NAME]))
-        profile.disable()
-        with open(args.profile, "w") as out:
-            stats = pstats.Stats(profile, stream=out)
-            stats.strip_dirs().sort_stats("tottime").print_stats(40)
-            stats.sort_stats("cumulative").print_stats(40)
+        profiled(app, args.profile)
         app.close()
         return 0
     r = raw_connect(raw_path, "FULL")
+    if args.parts:
+        parts(app, r, args.reps, n)
+        r.close()
+        app.close()
+        return 0
     raw: list[float] = []
     inc: list[float] = []
     load0 = os.getloadavg()
@@ -114,6 +118,63 @@ def run(args: argparse.Namespace, base: str) -> int:
           f"  best: {min(raw) / min(inc):.3f}")
     print(f"loadavg start={load0[0]:.2f} end={load1[0]:.2f}")
     return 0
+
+
+def profiled(app: Application, path: str) -> None:
+    """cProfile one rebuild into `path`: by own time, then cumulative."""
+    profile = cProfile.Profile()
+    profile.enable()
+    run_to_end(rebuild(app, [NAME]))
+    profile.disable()
+    with open(path, "w") as out:
+        stats = pstats.Stats(profile, stream=out)
+        stats.strip_dirs().sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(40)
+
+
+def parts(app: Application, r: Any, reps: int, n: int) -> None:
+    """µs/event of each phase of `rebuild bank_accounts`, and of raw a3, over `reps`."""
+    times: dict[str, list[float]] = {k: [] for k in ("raw a3", "read", "decode", "fold",
+                                                     "swap", "whole")}
+    for _ in range(reps):
+        times["raw a3"].append(cpu(lambda: raw_a3(r)))
+        for name, seconds in _phases(app).items():
+            times[name].append(seconds)
+    print(f"events={n} reps={reps} loadavg={os.getloadavg()[0]:.2f}")
+    for name, values in times.items():
+        print(f"{name:8} {spread(values, n)}")
+
+
+def _phases(app: Application) -> dict[str, float]:
+    """CPU seconds of each phase of one rebuild of bank_accounts, then of a whole one."""
+    head = app.store.head()
+    fold = ProjectionFold(app.domain, [app.projection(NAME)])
+    pages: list[list[Any]] = []
+    return {
+        "read": cpu(lambda: pages.extend(handled_pages(app, fold.event_types, head))),
+        "decode": cpu(lambda: _decode_all(app, pages)),
+        "fold": cpu(lambda: _fold_all(fold, pages)),
+        "swap": cpu(lambda: app.replace_projection(NAME, fold.rows(NAME), head,
+                                                   lineage_staged=True)),
+        "whole": cpu(lambda: run_to_end(rebuild(app, [NAME]))),
+    }
+
+
+def _fold_all(fold: ProjectionFold, pages: list[list[Any]]) -> None:
+    for page in pages:
+        fold.feed_page(page)
+
+
+def _decode_all(app: Application, pages: list[list[Any]]) -> None:
+    validators = {name: etype.__pydantic_validator__.validate_python
+                  for name, etype in app.domain.event_types.items()}
+    gc.disable()
+    try:
+        for page in pages:
+            for recorded in page:
+                validators[recorded.event_type](recorded.data)
+    finally:
+        gc.enable()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from typing import Any
 from incident_core import telemetry
 from incident_core.engine.application import Application
 from incident_core.engine.lineage import StagedLineage
-from incident_core.engine.projector import ProjectionFold
+from incident_core.engine.projector import ProjectionFold, row_problem
+from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter
 from incident_core.progress import Operation, Progress
@@ -75,22 +76,29 @@ def rebuild(app: Application, names: Sequence[str]) -> Operation[RebuildReport]:
 
 
 def _swap(app: Application, fold: ProjectionFold, name: str, head: int) -> ProjectionRebuilt:
-    """Replace one projection's rows (its staged lineage promoted), in one transaction."""
-    app.replace_projection(name, fold.rows(name), head, lineage_staged=True)
-    return ProjectionRebuilt(name, fold.row_count(name), fold.applied(name))
+    """Replace one projection's rows (its staged lineage promoted), in one transaction;
+    rows the table cannot hold are refused first, as the live projector refuses them."""
+    rows = list(fold.rows(name))
+    spec = app.projection(name).spec
+    for row in rows:
+        problem = row_problem(spec, row)
+        if problem is not None:
+            raise DomainCodeError(f"projection {name}, row {row.get(spec.key)!r}",
+                                  ValueError(f"{problem[0]}: {problem[1]}"))
+    app.replace_projection(name, rows, head, lineage_staged=True)
+    return ProjectionRebuilt(name, len(rows), fold.applied(name))
 
 
 def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,
             head: int) -> Operation[int]:
     """Fold the events up to `head` (lineage staged as it goes); the number read."""
     read = 0
-    feed = fold.feed
+    feed = fold.feed_page
     yield Progress(0, head, "replaying events")
-    for page in _handled_events(app, fold.event_types, head):
+    for page in handled_pages(app, fold.event_types, head):
         for start in range(0, len(page), EVERY):
             chunk = page[start:start + EVERY]
-            for recorded in chunk:
-                feed(recorded)
+            feed(chunk)
             read += len(chunk)
             yield Progress(chunk[-1].position, head, "replaying events")
         if staged.due():
@@ -99,8 +107,8 @@ def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,
     return read
 
 
-def _handled_events(app: Application, event_types: tuple[str, ...],
-                    head: int) -> Iterator[list[RecordedEvent]]:
+def handled_pages(app: Application, event_types: tuple[str, ...],
+                  head: int) -> Iterator[list[RecordedEvent]]:
     """Pages of the events (up to `head`) of the given types, in position order. Each page
     is a bounded position range, scanned in order: by the store's lean replay read (no
     metadata, collector paused, types kept once) while at least half of the previous

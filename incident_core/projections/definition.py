@@ -3,8 +3,8 @@
 Each handler receives the current row for the event's key (or None) and returns the new
 row, `None` to leave it unchanged, or `DELETE` to remove it. One event touches at most one
 row of a projection; the row's key is the event's aggregate id unless `key=` says otherwise.
-Rows are folded as row models, or (`row_form="dict"`) as plain dicts in the row model's JSON
-form, each handler's result validated by the row model at once (see `Projection`).
+Rows are folded as row models, or (`row_form="dict"`) as plain dicts of the row model's
+values, each handler's result held to the row model at once (see `Projection`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from incident_core.envelope import RecordedEvent
 from incident_core.messages import Event
+from incident_core.projections.row_check import canonical_test
 
 __all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer",
            "RowForm", "RowTrail", "normalise_row"]
@@ -121,12 +122,22 @@ class Projection(Generic[R]):
         def deposited(row: AccountRow | None, event: MoneyDeposited,
                       recorded: RecordedEvent) -> AccountRow | None: ...
 
+    A handler never changes the row it gets: it returns a new one (`row.model_copy(update=
+    ...)`, which does not validate: the table's limits are checked when the row is written,
+    live, and on a rebuild's final rows), None or DELETE. A row changed in place and None
+    returned would not be written live but would be by a rebuild.
+
     With `row_form="dict"` handlers fold plain dicts, not row models (no pydantic copy per
-    event): each gets the row in its JSON form, as `dump` gives it and the store holds it
-    (times, decimals and enums as JSON values), and returns a new dict (never changing the
-    one it got), None or DELETE. Each dict returned is validated by the row model at once
-    and kept in its JSON form, so the same rows are refused, and the next handler sees the
-    same values, as when the row is stored and read back between events.
+    event): each gets the row as `row_model.model_dump()` gives it (times, decimals, enum
+    members as Python values) and returns a new dict (never changing the one it got, nor
+    the one it returns afterwards), None or DELETE. Each dict returned is held to the row
+    model at once: kept as `model_validate(row).model_dump()` gives it, so the same rows
+    are refused, and the next handler sees the same values, as when the row is stored and
+    read back between events. A dict that validating and dumping would give back
+    unchanged is kept as it is, found without either (`incident_core.projections.row_check`:
+    every field, of the very type the row model keeps, for a row model without validators,
+    constraints or a config of its own). That is the fast idiom for rebuilds: build each
+    row with exactly the field types of the row model.
     """
 
     def __init__(self, name: str, row_type: type[R], *, key: str = "aggregate_id",
@@ -143,6 +154,8 @@ class Projection(Generic[R]):
         self.key = key
         self.lineage = lineage  # record each row change (see incident_core.engine.lineage)
         self.row_form = row_form
+        # dict rows: the test that a dict is kept as it is (see `kept`)
+        self.canonical = canonical_test(row_type) if row_form == "dict" else None
         self._handlers: dict[str, tuple[Handler, KeyFunction | None]] = {}
         columns = []
         for field_name, info in row_type.model_fields.items():
@@ -183,13 +196,20 @@ class Projection(Generic[R]):
         """Call the handler on a folded row (see `folded`): the new folded row, None
         (unchanged) or DELETE."""
         handler, _ = self._handlers[recorded.event_type]
-        result = handler(row, event, recorded)
+        return self.kept(handler(row, event, recorded))
+
+    def kept(self, result: Any) -> Any:
+        """A handler's result as the fold keeps it: a row model as it is; a dict as it is
+        when `canonical` passes it, else validated and dumped (see the class's note)."""
         if self.row_form == "model" or result is None or isinstance(result, Delete):
             return result
         if not isinstance(result, dict):
             raise TypeError(f"a handler of {self.name} (row_form='dict') returned a "
                             f"{type(result).__name__}, not a dict, None or DELETE")
-        return self.dump(self.row_type.model_validate(result))
+        canonical = self.canonical
+        if canonical is not None and type(result) is dict and canonical(result):
+            return result
+        return self.row_type.model_validate(result).model_dump()
 
     def load(self, stored: dict[str, Any]) -> R:
         return self.row_type.model_validate(stored)
@@ -199,13 +219,13 @@ class Projection(Generic[R]):
         return dumped
 
     def folded(self, stored: dict[str, Any]) -> Any:
-        """A stored row as the handlers fold it: its row model, or its JSON form."""
+        """A stored row as the handlers fold it: its row model, or its values' dict."""
         model = self.load(stored)
-        return model if self.row_form == "model" else self.dump(model)
+        return model if self.row_form == "model" else model.model_dump()
 
     def stored(self, row: Any) -> dict[str, Any]:
         """A folded row in the store's dict form."""
-        return row if self.row_form == "dict" else self.dump(row)
+        return self.dump(row if self.row_form == "model" else self.load(row))
 
     def step(self, row: dict[str, Any] | None, recorded: RecordedEvent,
              event: Event) -> dict[str, Any] | Delete | None:

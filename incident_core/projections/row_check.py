@@ -1,0 +1,116 @@
+"""A cheap, exact test that a dict row is already what its row model would make of it.
+
+A dict-folding projection (`Projection(..., row_form="dict")`) must keep each row exactly as
+`row_model.model_validate(row).model_dump()` gives it, so that the next handler sees the
+same values live (the row read back from the store) and in a rebuild (the row kept in
+memory). Validating and dumping every returned dict costs what the model path's
+`model_copy` costs; `canonical_test(row_model)` gives a test that says, without either, when
+they would give the dict back unchanged: every field present, no other key, and each value
+of the exact type that the field's schema takes as it is (an unconstrained `int`, `str`,
+`float`, `bool`, time, date, UUID, finite decimal or enum member; None where the field is
+nullable). A model with anything that could
+change or refuse such a value (validators, constraints, aliases, computed fields, a config of
+its own) gets no test: each of its rows is validated and dumped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+__all__ = ["CanonicalTest", "canonical_test"]
+
+CanonicalTest = Callable[[dict[str, Any]], bool]
+
+_PLAIN: dict[str, type] = {"int": int, "str": str, "float": float, "bool": bool,
+                           "date": date, "uuid": UUID, "decimal": Decimal}
+_MODEL_KEYS = {"cls", "config", "custom_init", "metadata", "ref", "root_model", "schema",
+               "type"}
+_FIELD_KEYS = {"type", "schema", "metadata"}
+_ENUM_KEYS = {"type", "cls", "members", "sub_type", "metadata", "ref"}
+
+
+def _field_type(schema: Mapping[str, Any]) -> tuple[type, bool] | None:
+    """(the one type this field schema takes unchanged, whether None is taken too)."""
+    if schema.get("type") == "default" and set(schema) <= {"type", "schema", "default",
+                                                          "default_factory", "metadata"}:
+        schema = schema["schema"]  # the default is not used: a row holds every field
+    nullable = schema.get("type") == "nullable"
+    if nullable:
+        if set(schema) - {"type", "schema", "metadata"}:
+            return None
+        schema = schema["schema"]
+    kind, keys = schema.get("type"), set(schema)
+    if kind in _PLAIN and keys == {"type"}:
+        return _PLAIN[kind], nullable
+    if kind == "datetime" and keys <= {"type", "microseconds_precision"} \
+            and schema.get("microseconds_precision", "truncate") == "truncate":
+        return datetime, nullable
+    if kind == "enum" and keys <= _ENUM_KEYS and isinstance(schema.get("cls"), type):
+        return schema["cls"], nullable
+    return None
+
+
+def _fields(row_type: type[BaseModel]) -> list[tuple[str, type, bool]] | None:
+    schema: Mapping[str, Any] = row_type.__pydantic_core_schema__
+    if (schema.get("type") != "model" or set(schema) - _MODEL_KEYS
+            or schema.get("custom_init") or schema.get("root_model")
+            or set(schema.get("config", {})) - {"title"}
+            or row_type.model_validate.__func__ is not BaseModel.model_validate.__func__  # type: ignore[attr-defined]
+            or row_type.model_dump is not BaseModel.model_dump):
+        return None
+    inner = schema["schema"]
+    if inner.get("type") != "model-fields" or inner.get("computed_fields") \
+            or set(inner) - {"type", "fields", "model_name", "computed_fields"}:
+        return None
+    out = []
+    for name, field in inner["fields"].items():
+        found = _field_type(field["schema"]) if set(field) <= _FIELD_KEYS else None
+        if found is None:
+            return None
+        out.append((name, *found))
+    return out
+
+
+def canonical_test(row_type: type[BaseModel]) -> CanonicalTest | None:
+    """`test(row)`: True only when validating and dumping `row` would give it back unchanged;
+    None when the row model is not one this test can speak for."""
+    fields = _fields(row_type)
+    if fields is None:
+        return None
+    count = len(fields)
+    values: Callable[[Any], tuple[Any, ...]] = itemgetter(*(name for name, _, _ in fields))
+    kinds = tuple(kind for _, kind, _ in fields)
+    if len(fields) == 1:
+        values = _one(values)
+    exact = Decimal not in kinds  # an exact type is then enough
+
+    def test(row: dict[str, Any]) -> bool:
+        if len(row) != count:
+            return False
+        try:
+            found = values(row)  # every field there, and (as many keys) no other key
+        except KeyError:
+            return False
+        if exact and tuple(map(type, found)) == kinds:
+            return True
+        return all(_takes(value, kind, nullable)
+                   for value, (_, kind, nullable) in zip(found, fields, strict=True))
+
+    return test
+
+
+def _one(get: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    return lambda row: (get(row),)
+
+
+def _takes(value: Any, kind: type, nullable: bool) -> bool:
+    if type(value) is not kind:
+        return nullable and value is None
+    return not isinstance(value, Decimal) or value.is_finite()
