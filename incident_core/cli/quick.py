@@ -2,7 +2,7 @@
 
 Listing events needs no domain, no pydantic and no SQLAlchemy: importing those costs most of
 a listing's time. For a plain file target this module reads the file with `sqlite3` and
-builds the events with the store's own row builders (`store.sql.slim.page3` / `page4`), so
+builds the events with the store's own row builders (`store.sql.stored_events.page3` / `page4`), so
 the output is the same objects, printed by the same code.
 
 It only ever serves a store it recognises completely: a SQLite file whose `incident_meta`
@@ -111,7 +111,7 @@ def _read(conn: sqlite3.Connection, key: tuple[str, bool, bool], args: argparse.
     import gc
     import json
 
-    from incident_core.store.sql.slim import page3, page4
+    from incident_core.store.sql.stored_events import page3, page4
 
     build = page4 if key[0] == "4" else page3
     params: list[Any] = [after]

@@ -74,7 +74,7 @@ class ProjectionRun:
                 key = self.key_for(recorded, event)
             self.buffer.apply(key, recorded, event)
         except Exception as exc:
-            raise self._failed(recorded, exc) from exc
+            raise self.failed(recorded, exc) from exc
         self.applied += 1
         if self.trail is not None:
             self.trail.keyed(key, recorded)
@@ -87,7 +87,7 @@ class ProjectionRun:
             try:
                 keyed.append((self.key_for(recorded, event), recorded, event))
             except Exception as exc:
-                raise self._failed(recorded, exc) from exc
+                raise self.failed(recorded, exc) from exc
         self.buffer.prefetch(key for key, _, _ in keyed)
         last: dict[str, RecordedEvent] = {}
         for key, recorded, event in keyed:
@@ -95,7 +95,7 @@ class ProjectionRun:
             last[key] = recorded
         return last
 
-    def _failed(self, recorded: RecordedEvent, exc: Exception) -> Exception:
+    def failed(self, recorded: RecordedEvent, exc: Exception) -> Exception:
         if self.on_error is not None:
             self.on_error(recorded, exc)
         if isinstance(exc, IncidentError):
@@ -197,7 +197,7 @@ class ProjectionFold:
                     if kept is not None and not (type(result) is dict and canonical(result)):
                         result = kept(result)
                 except Exception as exc:
-                    raise run._failed(recorded, exc) from exc
+                    raise run.failed(recorded, exc) from exc
                 if result is not None:
                     rows[key] = None if isinstance(result, Delete) else result
                     run.buffer.changed.add(key)

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from incident_core.envelope import RecordedEvent
 from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.slim import (
-    StoredEvent,
     chain_columns,
     checksum,
     lift_ids,
     logical_metadata,
 )
+from incident_core.store.sql.stored_events import StoredEvent
 from incident_core.store.sql.times import stored_time
 
 if TYPE_CHECKING:

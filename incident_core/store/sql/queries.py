@@ -24,7 +24,13 @@ from sqlalchemy import (
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store.sql import schema
-from incident_core.store.sql.slim import MetadataRows, StoredEvent, page3, page4, replay_page
+from incident_core.store.sql.stored_events import (
+    MetadataRows,
+    StoredEvent,
+    page3,
+    page4,
+    replay_page,
+)
 
 __all__ = [
     "AFTER",
