@@ -6,8 +6,11 @@ of the last loaded row). With a loader (the window's), the count and every page 
 on the loader's thread, never on the UI thread; meanwhile `is_loading()` is True (the
 panel says "Sorting…" or "Filtering…"), and an answer overtaken by another store, filter
 or order is dropped. The first page of a store just opened is read with the open
-(`read_first_streams`, on the opener's worker) and handed to `set_store`. A bare model
-(no loader) reads where it is called.
+(`read_first_streams`, on the opener's worker) and handed to `set_store`; its count is
+read afterwards on the loader (it walks every stream: at ten million events that is a
+moment the window need not wait for), and until it arrives `counted` is False and
+`total` only says whether more rows follow. A bare model (no loader) reads where it is
+called.
 
 As of a past position (`set_as_of`), the rows are the streams as they stood then (version,
 event count and last time counting only the events up to it), in aggregate id order, read
@@ -61,17 +64,17 @@ def pattern_matches(aggregate_id: str, pattern: str | None) -> bool:
 
 @dataclass(frozen=True)
 class FirstStreams:
-    """What the streams list first shows of a store: unfiltered, last activity first."""
+    """What the streams list first shows of a store: unfiltered, last activity first
+    (`total` None: not counted yet, the model counts on its loader)."""
 
-    total: int
+    total: int | None
     page: list[StreamInfo]
     aggregate_types: list[str]
 
 
 def read_first_streams(store: EventStore) -> FirstStreams:
-    """The first page, the count and the aggregate types (blocking: on a worker)."""
-    return FirstStreams(store.stream_count(),
-                        store.streams_sorted(LAST_ACTIVITY, limit=PAGE_SIZE),
+    """The first page and the aggregate types, not the count (blocking: on a worker)."""
+    return FirstStreams(None, store.streams_sorted(LAST_ACTIVITY, limit=PAGE_SIZE),
                         store.aggregate_types())
 
 
@@ -97,6 +100,7 @@ class StreamsModel(QAbstractTableModel):
         self._sort = LAST_ACTIVITY
         self._rows = _rows(self._sort)
         self._total = 0
+        self._counted = True  # False: `_total` only says whether more rows follow
         self._as_of: int | None = None
 
     # -- configuration ----------------------------------------------------------------
@@ -111,9 +115,25 @@ class StreamsModel(QAbstractTableModel):
         self.beginResetModel()
         if self._loader is not None:
             self._loader.reset()
-        self._rows, self._loading, self._total = _rows(self._sort), False, first.total
+        self._rows, self._loading = _rows(self._sort), False
+        self._total, self._counted = first.total or 0, first.total is not None
         self.endResetModel()
         self._add_page(first.page)
+        if not self._counted:
+            self._count(store)
+        self.sig_loaded.emit()
+
+    def _count(self, store: EventStore | None) -> None:
+        """Count the streams (no filter) on the loader, after the first page is shown."""
+        if store is None:
+            return
+        if self._loader is None:
+            self._on_count(store.stream_count())
+            return
+        self._loader.submit(store.stream_count, self._on_count, self._on_failed)
+
+    def _on_count(self, count: int) -> None:
+        self._total, self._counted = max(count, len(self._rows)), True
         self.sig_loaded.emit()
 
     def set_filter(self, pattern: str | None, aggregate_type: str | None, *,
@@ -171,7 +191,7 @@ class StreamsModel(QAbstractTableModel):
         if self._loader is not None:
             self._loader.reset()
         self._rows = _rows(self.sort_key)
-        self._loading = False
+        self._loading, self._counted = False, True
         store = self._store
         if store is None:
             self._total = 0
@@ -191,8 +211,14 @@ class StreamsModel(QAbstractTableModel):
 
     @property
     def total(self) -> int:
-        """How many streams match the filter (loaded or not)."""
+        """How many streams match the filter (loaded or not; until `counted`, more than
+        are loaded when more pages follow)."""
         return self._total
+
+    @property
+    def counted(self) -> bool:
+        """Whether `total` is the count (False: it is being read)."""
+        return self._counted
 
     # -- Qt model API -------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -249,6 +275,9 @@ class StreamsModel(QAbstractTableModel):
     def _add_page(self, page: list[StreamInfo]) -> None:
         if len(page) < PAGE_SIZE:
             self._total = len(self._rows) + len(page)
+            self._counted = True  # the last page: every stream is loaded
+        elif not self._counted:  # a full page: more may follow
+            self._total = max(self._total, len(self._rows) + len(page) + 1)
         if not page:
             return
         first = len(self._rows)

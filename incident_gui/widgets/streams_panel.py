@@ -324,6 +324,9 @@ class StreamsPanel(QWidget):
             return
         total = self.model.total
         shown = self.model.rowCount()
+        if not self.model.counted:
+            self.count_label.setText(f"{shown:,} streams loaded, counting…")
+            return
         noun = "stream" if total == 1 else "streams"
         text = f"{total:,} {noun}"
         if self.model.as_of is not None:
