@@ -18,7 +18,7 @@ from incident_core.store.sql.sorted import by_last_activity, sorted_page
 from incident_core.store.sql.stream_reads import STREAM_INFO, compiled
 from incident_core.store.sql.times import time_bound
 
-__all__ = ["SqlInspector", "glob_to_like"]
+__all__ = ["SqlInspector", "distinct_values", "glob_to_like"]
 
 
 def glob_to_like(pattern: str) -> str:
@@ -27,6 +27,19 @@ def glob_to_like(pattern: str) -> str:
     if "*" in pattern or "?" in pattern:
         return escaped.replace("*", "%").replace("?", "_")
     return f"%{escaped}%"
+
+
+def distinct_values(column: Any) -> Select[Any]:
+    """The distinct non-NULL values of an indexed column, in order, by a loose index scan:
+    each value is the least one above the previous (one index seek per value), so a few
+    event types among ten million events cost a few seeks, not a scan of the index.
+    `column` must lead an index (the events' type index, the streams' type index)."""
+    value = func.min(column).label("value")
+    found = select(value).cte("distinct_values", recursive=True)
+    following = (select(func.min(column)).where(column > found.c.value)
+                 .scalar_subquery().label("value"))
+    found = found.union_all(select(following).where(found.c.value.is_not(None)))
+    return select(found.c.value).where(found.c.value.is_not(None)).order_by(found.c.value)
 
 
 class SqlInspector(SqlStoreCore):
@@ -71,13 +84,11 @@ class SqlInspector(SqlStoreCore):
 
     def aggregate_types(self) -> list[str]:
         with self.reading() as conn:
-            stmt = select(S.c.aggregate_type).distinct().order_by(S.c.aggregate_type)
-            return [r[0] for r in conn.execute(stmt)]
+            return [r[0] for r in conn.execute(distinct_values(S.c.aggregate_type))]
 
     def event_types(self) -> list[str]:
         with self.reading() as conn:
-            stmt = select(E.c.event_type).distinct().order_by(E.c.event_type)
-            return [r[0] for r in conn.execute(stmt)]
+            return [r[0] for r in conn.execute(distinct_values(E.c.event_type))]
 
     def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
                         since: str | None = None, until: str | None = None,
