@@ -1,0 +1,139 @@
+"""What keeps the inspector quick on a ten-million-event store, checked on small real
+stores: nothing that walks every stream or event stands between opening and the first
+page, the type lists come from index seeks, the whole store's chart has a lane of its own,
+and full garbage collections wait while a long operation runs."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QModelIndex
+
+from incident_core import open_store
+from incident_core.examples.bank import DepositMoney
+from incident_core.progress import Progress
+from incident_gui.models.streams_model import PAGE_SIZE, StreamsModel, read_first_streams
+from incident_gui.tasks.collector import full_collections_held
+from incident_gui.tasks.workers import OperationWorker
+from incident_gui.widgets.activity_strip import REFRESH_INTERVAL_MS, live_refresh_interval
+from incident_gui.widgets.streams_panel import StreamsPanel
+
+
+@pytest.fixture
+def streams_panel(qtbot: Any) -> Iterator[StreamsPanel]:
+    panel = StreamsPanel()
+    qtbot.addWidget(panel)
+    yield panel
+    panel.stop()
+
+
+def test_the_first_streams_page_comes_before_the_count(
+        qtbot: Any, streams_panel: StreamsPanel, many_accounts_store: str) -> None:
+    store = open_store(many_accounts_store, read_only=True)
+    try:
+        first = read_first_streams(store)  # what the opener reads: no count of 1,200
+        assert first.total is None and len(first.page) == PAGE_SIZE
+        streams_panel.set_store(store, first)
+        model = streams_panel.model
+        assert model.rowCount() == PAGE_SIZE and not model.is_loading()
+        assert not model.counted and model.canFetchMore(QModelIndex())
+        assert streams_panel.count_label.text() == "500 streams loaded, counting…"
+        qtbot.waitUntil(lambda: model.counted, timeout=5000)  # counted on the lane
+        assert model.total == store.stream_count() == 1200
+        assert streams_panel.count_label.text() == "1,200 streams (500 loaded)"
+    finally:
+        streams_panel.set_store(None)
+        store.close()
+
+
+def test_pages_read_before_the_count_arrives_keep_the_list_going(
+        qtbot: Any, many_accounts_store: str) -> None:
+    store = open_store(many_accounts_store, read_only=True)
+    try:
+        model = StreamsModel()  # a bare model counts and reads where it is called
+        model.set_store(store, read_first_streams(store))
+        assert model.counted and model.total == 1200
+        while model.canFetchMore(QModelIndex()):
+            model.fetchMore(QModelIndex())
+        ids = [model.info_at(row).aggregate_id for row in range(model.rowCount())]
+        assert len(set(ids)) == model.total == 1200
+    finally:
+        store.close()
+
+
+def test_the_type_lists_are_every_distinct_type_in_order(make_window: Any, bank_store: str,
+                                                         qtbot: Any) -> None:
+    window = make_window(bank_store)
+    store = window.session.app.store
+    events = [e for batch in store.iter_events() for e in batch]
+    assert store.event_types() == sorted({e.event_type for e in events})
+    assert store.aggregate_types() == sorted({e.aggregate_type for e in events})
+    offered = window.global_log_panel.filters.types
+    qtbot.waitUntil(lambda: offered.offered() == store.event_types(), timeout=5000)
+    combo = window.streams_panel.type_combo
+    assert [combo.itemText(i) for i in range(1, combo.count())] == ["Account", "Transfer"]
+
+
+def test_an_empty_store_has_no_types(tmp_path: Any) -> None:
+    store = open_store(str(tmp_path / "empty.sqlite3"), create=True)
+    try:
+        assert store.event_types() == [] and store.aggregate_types() == []
+    finally:
+        store.close()
+
+
+def test_a_streams_chart_is_not_kept_waiting_by_the_whole_store_chart(
+        make_window: Any, bank_store: str, qtbot: Any) -> None:
+    window = make_window(bank_store)
+    gate = threading.Event()
+    # the whole store's lane busy, as with a histogram of ten million events
+    window.lanes["storeChartLoader"].submit(lambda: gate.wait(10), lambda _r: None,
+                                            lambda _m, _d: None)
+    try:
+        window.show_aggregate("acc-001")
+        chart = window.aggregate_activity
+        qtbot.waitUntil(lambda: "acc-001" in chart.caption.text()
+                        and "computing" not in chart.caption.text(), timeout=5000)
+        assert chart.chart.total() == len(window.session.app.store.read_stream("acc-001"))
+        assert not gate.is_set()
+    finally:
+        gate.set()
+
+
+def test_full_collections_wait_while_an_operation_runs(qtbot: Any) -> None:
+    before = gc.get_threshold()
+    seen: list[tuple[bool, int]] = []
+
+    def operation() -> Generator[Progress, None, str]:
+        seen.append((full_collections_held(), gc.get_threshold()[2]))
+        yield Progress(1, 1)
+        return "done"
+
+    worker: OperationWorker[str] = OperationWorker(operation)
+    with qtbot.waitSignal(worker.signals.finished, timeout=5000) as finished:
+        worker.start()
+    assert finished.args == ["done"]
+    assert seen and seen[0][0] and seen[0][1] > 1_000_000
+    assert gc.get_threshold() == before and not full_collections_held()
+
+
+def test_a_costly_chart_is_read_again_less_often_while_events_arrive(
+        make_window: Any, bank_store: str, qtbot: Any) -> None:
+    assert live_refresh_interval(0.02) == REFRESH_INTERVAL_MS
+    assert live_refresh_interval(60.0) == 600_000  # a minute's scan: every ten minutes
+    window = make_window(bank_store)
+    strip = window.store_activity
+    qtbot.waitUntil(lambda: "computing" not in strip.caption.text(), timeout=5000)
+    total = strip.chart.total()
+    assert total > 0 and strip.last_read_seconds > 0
+    assert strip.refresh_interval_ms == live_refresh_interval(strip.last_read_seconds)
+    strip.last_read_seconds = 60.0  # as the histogram of ten million events took
+    window.session.app.dispatch(DepositMoney(aggregate_id="acc-001", amount=5))
+    qtbot.waitUntil(lambda: strip.chart.total() == total + 1, timeout=5000)  # counted now
+    qtbot.wait(REFRESH_INTERVAL_MS + 500)
+    assert strip.last_read_seconds == 60.0  # not read again after the usual few seconds
+    assert strip.refresh_interval_ms == 600_000
