@@ -13,10 +13,17 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QModelIndex
 
-from incident_core import open_store
+from incident_core import StreamInfo, open_store
 from incident_core.examples.bank import DepositMoney
+from incident_core.ports.sorting import SortKey, stream_cursor
 from incident_core.progress import Progress
-from incident_gui.models.streams_model import PAGE_SIZE, StreamsModel, read_first_streams
+from incident_core.store.sql import inspector_reads
+from incident_gui.models.streams_model import (
+    PAGE_SIZE,
+    StreamsModel,
+    pattern_matches,
+    read_first_streams,
+)
 from incident_gui.tasks.collector import full_collections_held
 from incident_gui.tasks.workers import OperationWorker
 from incident_gui.widgets.activity_strip import REFRESH_INTERVAL_MS, live_refresh_interval
@@ -137,3 +144,30 @@ def test_a_costly_chart_is_read_again_less_often_while_events_arrive(
     qtbot.wait(REFRESH_INTERVAL_MS + 500)
     assert strip.last_read_seconds == 60.0  # not read again after the usual few seconds
     assert strip.refresh_interval_ms == 600_000
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_filtered_list_by_activity_walks_a_few_events_then_reads_the_streams(
+        many_accounts_store: str, monkeypatch: pytest.MonkeyPatch, descending: bool) -> None:
+    """Pages of a filter few streams pass, in last-activity order, whether they come from
+    the walk of the newest events, from the streams read beyond it, or from both."""
+    monkeypatch.setattr(inspector_reads, "ACTIVITY_WALK", 50)  # 2,400 events: walk 50
+    store = open_store(many_accounts_store, read_only=True)
+    sort = SortKey("last_position", descending)
+    try:
+        every = store.streams()
+        for pattern in ("bulk-000*", "bulk-011*", "5", "nothing-*"):
+            expected = sorted((i for i in every if pattern_matches(i.aggregate_id, pattern)),
+                              key=lambda i: i.last_position, reverse=descending)
+            pages: list[StreamInfo] = []
+            while True:
+                after = stream_cursor(pages[-1], sort) if pages else None
+                page = store.streams_sorted(sort, after=after, limit=7, pattern=pattern)
+                pages += page
+                if len(page) < 7:
+                    break
+            assert [i.aggregate_id for i in pages] == [i.aggregate_id for i in expected]
+        typed = store.streams_sorted(sort, aggregate_type="Account", limit=30)
+        assert typed == sorted(every, key=lambda i: i.last_position, reverse=descending)[:30]
+    finally:
+        store.close()

@@ -14,11 +14,13 @@ from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import E, S
-from incident_core.store.sql.sorted import by_last_activity, sorted_page
+from incident_core.store.sql.sorted import by_last_activity, by_last_position, sorted_page
 from incident_core.store.sql.stream_reads import STREAM_INFO, compiled
 from incident_core.store.sql.times import time_bound
 
-__all__ = ["SqlInspector", "distinct_values", "glob_to_like"]
+__all__ = ["ACTIVITY_WALK", "SqlInspector", "distinct_values", "glob_to_like"]
+
+ACTIVITY_WALK = 20_000  # events walked for a filtered page by activity before the streams
 
 
 def glob_to_like(pattern: str) -> str:
@@ -140,6 +142,9 @@ class SqlInspector(SqlStoreCore):
                        limit: int | None = None, aggregate_type: str | None = None,
                        pattern: str | None = None) -> list[StreamInfo]:
         sort.check(STREAM_SORT_COLUMNS)
+        if sort.column == "last_position" and (aggregate_type or pattern):
+            return self._filtered_by_activity(sort.descending, after, limit,
+                                              aggregate_type, pattern)
         if sort.column == "last_position":  # the default order: no index to sort by
             stmt = by_last_activity(lambda s: self._streams_where(s, aggregate_type, pattern),
                                     descending=sort.descending, after=after, limit=limit)
@@ -149,6 +154,31 @@ class SqlInspector(SqlStoreCore):
                                descending=sort.descending, after=after, limit=limit)
         with self.reading() as conn:
             return [StreamInfo(*r) for r in conn.execute(stmt)]
+
+    def _filtered_by_activity(self, descending: bool, after: Cursor | None,
+                              limit: int | None, aggregate_type: str | None,
+                              pattern: str | None) -> list[StreamInfo]:
+        """A filtered page by last activity: the events nearest the cursor are walked
+        first (`ACTIVITY_WALK` positions: a filter many streams pass fills its page
+        there), and the streams beyond them are read from the streams table, sorted, for
+        the rest (a filter few pass then costs one pass over the streams, not over every
+        event: 16 s at 10M events for a single match)."""
+        def where(stmt: Select[Any]) -> Select[Any]:
+            return self._streams_where(stmt, aggregate_type, pattern)
+
+        with self.reading() as conn:
+            head = int(conn.execute(select(func.max(E.c.position))).scalar_one() or 0)
+            start = (head + 1 if descending else 0) if after is None else int(after[0])
+            low, high = ((start - ACTIVITY_WALK, start - 1) if descending
+                         else (start + 1, start + ACTIVITY_WALK))
+            rows = [StreamInfo(*r) for r in conn.execute(by_last_activity(
+                where, descending=descending, after=after, limit=limit, within=(low, high)))]
+            wanted = None if limit is None else limit - len(rows)
+            if wanted is None or wanted > 0:
+                rows += [StreamInfo(*r) for r in conn.execute(by_last_position(
+                    where, descending=descending, beyond=low if descending else high,
+                    limit=wanted))]
+        return rows
 
     def projection_rows_sorted(self, spec: ProjectionSpec, sort: SortKey, *,
                                after: Cursor | None = None,
