@@ -6,11 +6,10 @@ of the last loaded row). With a loader (the window's), the count and every page 
 on the loader's thread, never on the UI thread; meanwhile `is_loading()` is True (the
 panel says "Sorting…" or "Filtering…"), and an answer overtaken by another store, filter
 or order is dropped. The first page of a store just opened is read with the open
-(`read_first_streams`, on the opener's worker) and handed to `set_store`; its count is
-read afterwards on the loader (it walks every stream: at ten million events that is a
-moment the window need not wait for), and until it arrives `counted` is False and
-`total` only says whether more rows follow. A bare model (no loader) reads where it is
-called.
+(`read_first_streams`, on the opener's worker) and handed to `set_store`. The count comes
+after the first page (it walks every stream, a moment at ten million events): until it
+arrives `counted` is False and `total` only says whether more rows follow. A bare model
+(no loader) reads where it is called.
 
 As of a past position (`set_as_of`), the rows are the streams as they stood then (version,
 event count and last time counting only the events up to it), in aggregate id order, read
@@ -174,19 +173,21 @@ class StreamsModel(QAbstractTableModel):
     def sort_section(sort: SortKey) -> int:
         return _SORT_COLUMNS.index(sort.column)
 
-    def _first(self, store: EventStore) -> Callable[[], tuple[int, list[StreamInfo]]]:
-        """What a reload reads: (total, first page); the loader runs it."""
+    def _readers(self, store: EventStore) -> tuple[Callable[[], int],
+                                                   Callable[[], list[StreamInfo]]]:
+        """What a reload reads (the count, the first page); the loader runs them."""
         kind, pattern, sort, as_of = self._aggregate_type, self._pattern, self._sort, self._as_of
         if as_of is not None:
-            return lambda: (
-                stream_count_as_of(store, as_of, aggregate_type=kind, pattern=pattern),
-                streams_as_of(store, as_of, aggregate_type=kind, pattern=pattern,
-                              limit=PAGE_SIZE))
-        return lambda: (
-            store.stream_count(aggregate_type=kind, pattern=pattern),
-            store.streams_sorted(sort, aggregate_type=kind, pattern=pattern, limit=PAGE_SIZE))
+            return (lambda: stream_count_as_of(store, as_of, aggregate_type=kind,
+                                               pattern=pattern),
+                    lambda: streams_as_of(store, as_of, aggregate_type=kind, pattern=pattern,
+                                          limit=PAGE_SIZE))
+        return (lambda: store.stream_count(aggregate_type=kind, pattern=pattern),
+                lambda: store.streams_sorted(sort, aggregate_type=kind, pattern=pattern,
+                                             limit=PAGE_SIZE))
 
     def reload(self) -> None:
+        """Read again: the first page, then the count."""
         self.beginResetModel()
         if self._loader is not None:
             self._loader.reset()
@@ -196,11 +197,14 @@ class StreamsModel(QAbstractTableModel):
         if store is None:
             self._total = 0
         elif self._loader is not None:
-            self._total, self._loading = 0, True
-            self._loader.submit(self._first(store), self._on_first, self._on_failed)
+            count, page = self._readers(store)
+            self._total, self._loading, self._counted = 0, True, False
+            self._loader.submit(count, self._on_count, self._on_failed)
+            self._loader.submit(page, self._on_page, self._on_failed)  # last in, first run
         else:  # no loader (a bare model): read here
-            self._total, page = self._first(store)()
-            self._rows.extend(page)
+            count, page = self._readers(store)
+            self._total = count()
+            self._rows.extend(page())
         self.endResetModel()
         if self.canFetchMore(QModelIndex()):
             self.fetchMore(QModelIndex())
@@ -258,10 +262,6 @@ class StreamsModel(QAbstractTableModel):
             self._loader.submit(page, self._on_page, self._on_failed)
             return
         self._add_page(page())
-
-    def _on_first(self, result: tuple[int, list[StreamInfo]]) -> None:
-        self._total, page = result
-        self._on_page(page)
 
     def _on_page(self, page: list[StreamInfo]) -> None:
         self._loading = False

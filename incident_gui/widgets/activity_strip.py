@@ -5,8 +5,8 @@ log and the streams list; the buckets are read again shortly after (throttled), 
 time axis adapts to the new range. The throttle grows with what the last read cost
 (`live_refresh_interval`): the whole store's histogram scans every event, a minute at ten
 million, and re-reading it every few seconds while events arrive would keep its lane
-scanning and the caption saying "computing…" for as long as they do. Dragging across bars zooms to them (and filters the
-log to that time range); "All time" zooms out.
+scanning and the caption saying "computing…" for as long as they do. Dragging across
+bars zooms to them (and filters the log to that time range); "All time" zooms out.
 """
 
 from __future__ import annotations
