@@ -36,7 +36,7 @@ class Steps:
         self.rows: list[Row] = []
 
     def step(self, name: str, action: Callable[[], object], done: Callable[[], bool],
-             target: float, timeout: float = 120) -> None:
+             target: float, timeout: float = 600) -> None:
         self.beat.start()
         started = time.perf_counter()
         action()
