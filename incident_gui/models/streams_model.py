@@ -118,18 +118,21 @@ class StreamsModel(QAbstractTableModel):
         self._total, self._counted = first.total or 0, first.total is not None
         self.endResetModel()
         self._add_page(first.page)
-        if not self._counted:
-            self._count(store)
+        if not self._counted and store is not None:
+            self._count(store.stream_count)
         self.sig_loaded.emit()
 
-    def _count(self, store: EventStore | None) -> None:
-        """Count the streams (no filter) on the loader, after the first page is shown."""
-        if store is None:
-            return
+    def _count(self, counter: Callable[[], int]) -> None:
+        """Count the streams on the loader, once the first page is shown."""
         if self._loader is None:
-            self._on_count(store.stream_count())
+            self._on_count(counter())
             return
-        self._loader.submit(store.stream_count, self._on_count, self._on_failed)
+        self._loader.submit(counter, self._on_count, self._on_failed)
+
+    def _on_first_page(self, page: list[StreamInfo], counter: Callable[[], int]) -> None:
+        self._on_page(page)
+        if not self._counted:  # (a short page counted them all)
+            self._count(counter)
 
     def _on_count(self, count: int) -> None:
         self._total, self._counted = max(count, len(self._rows)), True
@@ -199,8 +202,8 @@ class StreamsModel(QAbstractTableModel):
         elif self._loader is not None:
             count, page = self._readers(store)
             self._total, self._loading, self._counted = 0, True, False
-            self._loader.submit(count, self._on_count, self._on_failed)
-            self._loader.submit(page, self._on_page, self._on_failed)  # last in, first run
+            self._loader.submit(page, lambda rows: self._on_first_page(rows, count),
+                                self._on_failed)  # the count is asked once it is shown
         else:  # no loader (a bare model): read here
             count, page = self._readers(store)
             self._total = count()

@@ -171,3 +171,27 @@ def test_a_filtered_list_by_activity_walks_a_few_events_then_reads_the_streams(
         assert typed == sorted(every, key=lambda i: i.last_position, reverse=descending)[:30]
     finally:
         store.close()
+
+
+def test_the_streams_of_the_past_are_counted_off_the_ui_thread_after_their_first_page(
+        make_window: Any, many_accounts_store: str, qtbot: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from incident_gui.models import streams_model
+
+    counted_on: list[str] = []
+    real = streams_model.stream_count_as_of
+
+    def noting(*args: Any, **kwargs: Any) -> int:
+        counted_on.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(streams_model, "stream_count_as_of", noting)
+    window = make_window(many_accounts_store)
+    model = window.streams_panel.model
+    window.time_travel.show_moment(2_000)  # 1,000 accounts opened and funded by then
+    qtbot.waitUntil(lambda: not model.is_loading() and model.rowCount() == PAGE_SIZE,
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: model.counted, timeout=10_000)
+    assert model.total == 1_000 and model.as_of == 2_000
+    assert "1,000 streams as of position 2,000" in window.streams_panel.count_label.text()
+    assert counted_on and threading.main_thread().name not in counted_on
