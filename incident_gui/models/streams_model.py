@@ -88,10 +88,13 @@ class StreamsModel(QAbstractTableModel):
     sig_sort_changed = Signal(object)  # SortKey
     sig_failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, *,
-                 loader: QueryLane | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, loader: QueryLane | None = None,
+                 counter: QueryLane | None = None) -> None:
+        """`counter`: a lane for the counts (default: the loader), so that a page never
+        waits behind the count of the previous filter (a pass over every stream)."""
         super().__init__(parent)
         self._loader = None if loader is None else Requests(loader)
+        self._counts = None if loader is None else Requests(counter or loader)
         self._loading = False
         self._store: EventStore | None = None
         self._pattern: str | None = None
@@ -112,8 +115,7 @@ class StreamsModel(QAbstractTableModel):
             self.reload()
             return
         self.beginResetModel()
-        if self._loader is not None:
-            self._loader.reset()
+        self._reset_reads()
         self._rows, self._loading = _rows(self._sort), False
         self._total, self._counted = first.total or 0, first.total is not None
         self.endResetModel()
@@ -123,11 +125,17 @@ class StreamsModel(QAbstractTableModel):
         self.sig_loaded.emit()
 
     def _count(self, counter: Callable[[], int]) -> None:
-        """Count the streams on the loader, once the first page is shown."""
-        if self._loader is None:
+        """Count the streams on the counter lane, once the first page is shown."""
+        if self._counts is None:
             self._on_count(counter())
             return
-        self._loader.submit(counter, self._on_count, self._on_failed)
+        self._counts.submit(counter, self._on_count, self._on_failed)
+
+    def _reset_reads(self) -> None:
+        """Drop every read asked so far (their answers are stale now)."""
+        for requests in (self._loader, self._counts):
+            if requests is not None:
+                requests.reset()
 
     def _on_first_page(self, page: list[StreamInfo], counter: Callable[[], int]) -> None:
         self._on_page(page)
@@ -192,8 +200,7 @@ class StreamsModel(QAbstractTableModel):
     def reload(self) -> None:
         """Read again: the first page, then the count."""
         self.beginResetModel()
-        if self._loader is not None:
-            self._loader.reset()
+        self._reset_reads()
         self._rows = _rows(self.sort_key)
         self._loading, self._counted = False, True
         store = self._store

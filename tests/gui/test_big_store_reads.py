@@ -195,3 +195,30 @@ def test_the_streams_of_the_past_are_counted_off_the_ui_thread_after_their_first
     assert model.total == 1_000 and model.as_of == 2_000
     assert "1,000 streams as of position 2,000" in window.streams_panel.count_label.text()
     assert counted_on and threading.main_thread().name not in counted_on
+
+
+def test_a_filter_page_is_not_kept_waiting_by_a_count_still_running(
+        qtbot: Any, streams_panel: StreamsPanel, many_accounts_store: str) -> None:
+    from PySide6.QtCore import Qt
+
+    from incident_gui.tasks.query_lane import QueryLane
+
+    store = open_store(many_accounts_store, read_only=True)
+    gate = threading.Event()
+    try:
+        streams_panel.set_store(store, read_first_streams(store))
+        model = streams_panel.model
+        qtbot.waitUntil(lambda: model.counted, timeout=5000)
+        counter = streams_panel.findChild(QueryLane, "streamsCounter")
+        counter.submit(lambda: gate.wait(10), lambda _r: None, lambda _m, _d: None)  # a count
+        streams_panel.filter_edit.setText("bulk-0001*")  # of two million streams, say
+        qtbot.keyClick(streams_panel.filter_edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: not model.is_loading() and model.rowCount() == 10,
+                        timeout=5000)
+        assert not gate.is_set() and model.counted and model.total == 10
+        assert [model.info_at(r).aggregate_id for r in range(10)] == [
+            f"bulk-{n:05d}" for n in range(19, 9, -1)]  # last activity first
+    finally:
+        gate.set()
+        streams_panel.set_store(None)
+        store.close()
