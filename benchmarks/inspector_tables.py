@@ -13,7 +13,7 @@ Measured in the real window (offscreen), each with a 10 ms heartbeat on the UI t
 * header click → first page of the sorted global log (event type; recorded time, which
   has no index) and of the streams (event count; aggregate id), target < 1 s;
 * exporting the whole log to NDJSON (events/s) and the log sorted newest first to CSV;
-* the longest UI stall during each (target: none over 100 ms).
+* the longest UI stall during each (target: none over 50 ms).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 Row = tuple[str, float, float, str]
+STALL = 0.05  # issue 11: no UI stall over 50 ms
 
 
 def make_bulk_store(path: Path, events: int) -> None:
@@ -90,33 +91,44 @@ def _header_click(view: Any, section: int) -> None:
                      pos=QPoint(x, header.height() // 2))
 
 
-def measure_tables(window: Any, beat: Any, run_until: Callable[..., float]) -> list[Row]:
+def measure_tables(window: Any, beat: Any, run_until: Callable[..., float], *,
+                   exports: bool = True) -> list[Row]:
     """Sort and export in `window` (a store already open); `beat` is a Heartbeat."""
     rows: list[Row] = []
     log_panel, streams = window.global_log_panel, window.streams_panel
     log = log_panel.model
     for _ in range(2):  # warm up: Qt's enums and QtTest are made on first use
         _header_click(log_panel.view, 0)
-        run_until(lambda: log.rowCount() > 0 and log.event_at(0) is not None, 60)
+        run_until(lambda: log.rowCount() > 0 and log.event_at(0) is not None, 600)
     for section, name in ((3, "event type"), (4, "recorded time, no index")):
         beat.start()
         started = time.perf_counter()
         _header_click(log_panel.view, section)
-        run_until(lambda: log.rowCount() > 0 and log.event_at(0) is not None, 60)
+        run_until(lambda: log.rowCount() > 0 and log.event_at(0) is not None, 600)
         took = time.perf_counter() - started
         rows += [(f"log sorted by {name}: header click → first page", took, 1.0, "s"),
-                 ("   longest UI stall meanwhile", beat.stop(), 0.1, "s")]
+                 ("   longest UI stall meanwhile", beat.stop(), STALL, "s")]
     for section, name in ((3, "event count"), (0, "aggregate id")):
         beat.start()
         started = time.perf_counter()
         _header_click(streams.view, section)
-        run_until(lambda: streams.model.rowCount() > 0, 60)
+        run_until(lambda: streams.model.rowCount() > 0, 600)
         rows += [(f"streams sorted by {name}: header click → first page",
                   time.perf_counter() - started, 1.0, "s"),
-                 ("   longest UI stall meanwhile", beat.stop(), 0.1, "s")]
+                 ("   longest UI stall meanwhile", beat.stop(), STALL, "s")]
     from incident_core.ports.sorting import SortKey
 
     log_panel.set_sort(SortKey("position"))
+    if exports:
+        rows += _measure_exports(window, beat, run_until)
+    return rows
+
+
+def _measure_exports(window: Any, beat: Any, run_until: Callable[..., float]) -> list[Row]:
+    from incident_core.ports.sorting import SortKey
+
+    rows: list[Row] = []
+    log_panel = window.global_log_panel
     head = window.session.app.store.head()
     with tempfile.TemporaryDirectory() as folder:
         for fmt, sort in (("ndjson", SortKey("position")), ("csv", SortKey("position", True))):
@@ -130,7 +142,7 @@ def measure_tables(window: Any, beat: Any, run_until: Callable[..., float]) -> l
             order = "oldest first" if not sort.descending else "newest first"
             rows += [(f"export {head:,} events to {fmt.upper()} ({order}), events/s",
                       head / took, 0.0, "events/s"),
-                     ("   longest UI stall meanwhile", beat.stop(), 0.1, "s")]
+                     ("   longest UI stall meanwhile", beat.stop(), STALL, "s")]
             with open(target) as fp:
                 if fmt == "ndjson":
                     assert json.loads(fp.readline())["position"] == 1

@@ -6,7 +6,9 @@ of the last loaded row). With a loader (the window's), the count and every page 
 on the loader's thread, never on the UI thread; meanwhile `is_loading()` is True (the
 panel says "Sorting…" or "Filtering…"), and an answer overtaken by another store, filter
 or order is dropped. The first page of a store just opened is read with the open
-(`read_first_streams`, on the opener's worker) and handed to `set_store`. A bare model
+(`read_first_streams`, on the opener's worker) and handed to `set_store`. The count comes
+after the first page (it walks every stream, a moment at ten million events): until it
+arrives `counted` is False and `total` only says whether more rows follow. A bare model
 (no loader) reads where it is called.
 
 As of a past position (`set_as_of`), the rows are the streams as they stood then (version,
@@ -61,17 +63,17 @@ def pattern_matches(aggregate_id: str, pattern: str | None) -> bool:
 
 @dataclass(frozen=True)
 class FirstStreams:
-    """What the streams list first shows of a store: unfiltered, last activity first."""
+    """What the streams list first shows of a store: unfiltered, last activity first
+    (`total` None: not counted yet, the model counts on its loader)."""
 
-    total: int
+    total: int | None
     page: list[StreamInfo]
     aggregate_types: list[str]
 
 
 def read_first_streams(store: EventStore) -> FirstStreams:
-    """The first page, the count and the aggregate types (blocking: on a worker)."""
-    return FirstStreams(store.stream_count(),
-                        store.streams_sorted(LAST_ACTIVITY, limit=PAGE_SIZE),
+    """The first page and the aggregate types, not the count (blocking: on a worker)."""
+    return FirstStreams(None, store.streams_sorted(LAST_ACTIVITY, limit=PAGE_SIZE),
                         store.aggregate_types())
 
 
@@ -86,10 +88,13 @@ class StreamsModel(QAbstractTableModel):
     sig_sort_changed = Signal(object)  # SortKey
     sig_failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, *,
-                 loader: QueryLane | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, loader: QueryLane | None = None,
+                 counter: QueryLane | None = None) -> None:
+        """`counter`: a lane for the counts (default: the loader), so that a page never
+        waits behind the count of the previous filter (a pass over every stream)."""
         super().__init__(parent)
         self._loader = None if loader is None else Requests(loader)
+        self._counts = None if loader is None else Requests(counter or loader)
         self._loading = False
         self._store: EventStore | None = None
         self._pattern: str | None = None
@@ -97,6 +102,7 @@ class StreamsModel(QAbstractTableModel):
         self._sort = LAST_ACTIVITY
         self._rows = _rows(self._sort)
         self._total = 0
+        self._counted = True  # False: `_total` only says whether more rows follow
         self._as_of: int | None = None
 
     # -- configuration ----------------------------------------------------------------
@@ -109,11 +115,35 @@ class StreamsModel(QAbstractTableModel):
             self.reload()
             return
         self.beginResetModel()
-        if self._loader is not None:
-            self._loader.reset()
-        self._rows, self._loading, self._total = _rows(self._sort), False, first.total
+        self._reset_reads()
+        self._rows, self._loading = _rows(self._sort), False
+        self._total, self._counted = first.total or 0, first.total is not None
         self.endResetModel()
         self._add_page(first.page)
+        if not self._counted and store is not None:
+            self._count(store.stream_count)
+        self.sig_loaded.emit()
+
+    def _count(self, counter: Callable[[], int]) -> None:
+        """Count the streams on the counter lane, once the first page is shown."""
+        if self._counts is None:
+            self._on_count(counter())
+            return
+        self._counts.submit(counter, self._on_count, self._on_failed)
+
+    def _reset_reads(self) -> None:
+        """Drop every read asked so far (their answers are stale now)."""
+        for requests in (self._loader, self._counts):
+            if requests is not None:
+                requests.reset()
+
+    def _on_first_page(self, page: list[StreamInfo], counter: Callable[[], int]) -> None:
+        self._on_page(page)
+        if not self._counted:  # (a short page counted them all)
+            self._count(counter)
+
+    def _on_count(self, count: int) -> None:
+        self._total, self._counted = max(count, len(self._rows)), True
         self.sig_loaded.emit()
 
     def set_filter(self, pattern: str | None, aggregate_type: str | None, *,
@@ -154,33 +184,37 @@ class StreamsModel(QAbstractTableModel):
     def sort_section(sort: SortKey) -> int:
         return _SORT_COLUMNS.index(sort.column)
 
-    def _first(self, store: EventStore) -> Callable[[], tuple[int, list[StreamInfo]]]:
-        """What a reload reads: (total, first page); the loader runs it."""
+    def _readers(self, store: EventStore) -> tuple[Callable[[], int],
+                                                   Callable[[], list[StreamInfo]]]:
+        """What a reload reads (the count, the first page); the loader runs them."""
         kind, pattern, sort, as_of = self._aggregate_type, self._pattern, self._sort, self._as_of
         if as_of is not None:
-            return lambda: (
-                stream_count_as_of(store, as_of, aggregate_type=kind, pattern=pattern),
-                streams_as_of(store, as_of, aggregate_type=kind, pattern=pattern,
-                              limit=PAGE_SIZE))
-        return lambda: (
-            store.stream_count(aggregate_type=kind, pattern=pattern),
-            store.streams_sorted(sort, aggregate_type=kind, pattern=pattern, limit=PAGE_SIZE))
+            return (lambda: stream_count_as_of(store, as_of, aggregate_type=kind,
+                                               pattern=pattern),
+                    lambda: streams_as_of(store, as_of, aggregate_type=kind, pattern=pattern,
+                                          limit=PAGE_SIZE))
+        return (lambda: store.stream_count(aggregate_type=kind, pattern=pattern),
+                lambda: store.streams_sorted(sort, aggregate_type=kind, pattern=pattern,
+                                             limit=PAGE_SIZE))
 
     def reload(self) -> None:
+        """Read again: the first page, then the count."""
         self.beginResetModel()
-        if self._loader is not None:
-            self._loader.reset()
+        self._reset_reads()
         self._rows = _rows(self.sort_key)
-        self._loading = False
+        self._loading, self._counted = False, True
         store = self._store
         if store is None:
             self._total = 0
         elif self._loader is not None:
-            self._total, self._loading = 0, True
-            self._loader.submit(self._first(store), self._on_first, self._on_failed)
+            count, page = self._readers(store)
+            self._total, self._loading, self._counted = 0, True, False
+            self._loader.submit(page, lambda rows: self._on_first_page(rows, count),
+                                self._on_failed)  # the count is asked once it is shown
         else:  # no loader (a bare model): read here
-            self._total, page = self._first(store)()
-            self._rows.extend(page)
+            count, page = self._readers(store)
+            self._total = count()
+            self._rows.extend(page())
         self.endResetModel()
         if self.canFetchMore(QModelIndex()):
             self.fetchMore(QModelIndex())
@@ -191,8 +225,14 @@ class StreamsModel(QAbstractTableModel):
 
     @property
     def total(self) -> int:
-        """How many streams match the filter (loaded or not)."""
+        """How many streams match the filter (loaded or not; until `counted`, more than
+        are loaded when more pages follow)."""
         return self._total
+
+    @property
+    def counted(self) -> bool:
+        """Whether `total` is the count (False: it is being read)."""
+        return self._counted
 
     # -- Qt model API -------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -233,10 +273,6 @@ class StreamsModel(QAbstractTableModel):
             return
         self._add_page(page())
 
-    def _on_first(self, result: tuple[int, list[StreamInfo]]) -> None:
-        self._total, page = result
-        self._on_page(page)
-
     def _on_page(self, page: list[StreamInfo]) -> None:
         self._loading = False
         self._add_page(page)
@@ -249,6 +285,9 @@ class StreamsModel(QAbstractTableModel):
     def _add_page(self, page: list[StreamInfo]) -> None:
         if len(page) < PAGE_SIZE:
             self._total = len(self._rows) + len(page)
+            self._counted = True  # the last page: every stream is loaded
+        elif not self._counted:  # a full page: more may follow
+            self._total = max(self._total, len(self._rows) + len(page) + 1)
         if not page:
             return
         first = len(self._rows)

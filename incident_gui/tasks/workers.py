@@ -22,6 +22,9 @@ Threads and signals:
   itself.
 * ``progress`` is throttled to at most ``MAX_PROGRESS_RATE`` emissions per second (the
   first one is always sent at once).
+* While an operation runs, full garbage collections are held off
+  (`incident_gui.tasks.collector`): walking the millions of objects a rebuild makes
+  would stop the UI thread for a second.
 * Exactly one of ``finished(result)``, ``errored(message, details)`` or ``cancelled()``
   ends a run. An `IncidentError` gives its own one-line message (details: its type and the
   underlying cause); any other exception is reported with its traceback in the details.
@@ -42,6 +45,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from incident_core.errors import IncidentError
 from incident_core.progress import Progress
+from incident_gui.tasks.collector import held_full_collections
 
 __all__ = [
     "MAX_PROGRESS_RATE",
@@ -185,7 +189,8 @@ class OperationWorker(QObject, Generic[T]):
     # -- worker thread ----------------------------------------------------------------
     def _drive(self) -> None:
         self.signals.started.emit()
-        self._outcome = drive(self._factory, self._cancel, self.signals.progress.emit)
+        with held_full_collections():  # a full collection of its objects stalls the UI
+            self._outcome = drive(self._factory, self._cancel, self.signals.progress.emit)
 
     # -- back on the UI thread ----------------------------------------------------------
     def _on_thread_finished(self) -> None:

@@ -2,12 +2,16 @@
 
 Live events are counted into the chart at once (`apply_live`), so its total agrees with the
 log and the streams list; the buckets are read again shortly after (throttled), so the
-time axis adapts to the new range. Dragging across bars zooms to them (and filters the
-log to that time range); "All time" zooms out.
+time axis adapts to the new range. The throttle grows with what the last read cost
+(`live_refresh_interval`): the whole store's histogram scans every event, a minute at ten
+million, and re-reading it every few seconds while events arrive would keep its lane
+scanning and the caption saying "computing…" for as long as they do. Dragging across
+bars zooms to them (and filters the log to that time range); "All time" zooms out.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
@@ -21,11 +25,17 @@ from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.activity_chart import ActivityChart
 from incident_gui.widgets.elided_label import ElidedLabel
 
-__all__ = ["ActivityStrip"]
+__all__ = ["REFRESH_INTERVAL_MS", "ActivityStrip", "live_refresh_interval"]
 
 BUCKETS = 60
-# Live updates redraw the chart at most this often (a histogram scans the events).
+# Live updates redraw the chart at most this often (a histogram scans the events)...
 REFRESH_INTERVAL_MS = 5000
+READ_SHARE = 0.1  # ...and a read costing more takes at most this share of its lane's time
+
+
+def live_refresh_interval(read_seconds: float) -> int:
+    """Milliseconds between live re-reads after a read that took `read_seconds`."""
+    return max(REFRESH_INTERVAL_MS, int(read_seconds * 1000 / READ_SHARE))
 
 
 class ActivityStrip(QWidget):
@@ -50,6 +60,8 @@ class ActivityStrip(QWidget):
         self.chart.setObjectName(f"{name}Chart")
         self._throttle = QTimer(self, singleShot=True, interval=REFRESH_INTERVAL_MS)
         self._throttle.timeout.connect(self.reload)
+        self._read_started = 0.0
+        self.last_read_seconds = 0.0  # what the last histogram read cost
         self.chart.sig_bucket_clicked.connect(self._on_bucket_clicked)
         self.chart.sig_range_selected.connect(self._on_range_selected)
         self.reset_zoom = named(QToolButton(), f"{name}ResetZoom")
@@ -127,6 +139,7 @@ class ActivityStrip(QWidget):
             self.chart.set_data([], {})
             return
         self.caption.setText(f"Activity over time — {self._scope()} (computing…)")
+        self._read_started = time.monotonic()
         since, until = self._range or (None, None)
         self.reset_zoom.setVisible(self._range is not None)
         self._requests.submit(lambda: store.event_histogram(
@@ -160,11 +173,16 @@ class ActivityStrip(QWidget):
         self.sig_range_clicked.emit(start, None if newest else end)
 
     def schedule_reload(self) -> None:
-        """Live: redraw soon, at most once per REFRESH_INTERVAL_MS."""
+        """Live: read again soon, at most once per `refresh_interval_ms`."""
         if not self._throttle.isActive():
-            self._throttle.start()
+            self._throttle.start(self.refresh_interval_ms)
+
+    @property
+    def refresh_interval_ms(self) -> int:
+        return live_refresh_interval(self.last_read_seconds)
 
     def _on_done(self, result: tuple[list[str], dict[str, list[int]]]) -> None:
+        self.last_read_seconds = time.monotonic() - self._read_started
         labels, counts = result
         self.chart.set_type_colors({name: color_for_event_type(name) for name in counts})
         self.chart.set_data(labels, counts)

@@ -56,7 +56,8 @@ class StreamsPanel(QWidget):
         self._types_read = Requests(self._loader)
         self._seek = Requests(self._loader)  # a stream to select, not loaded yet
         self._wanted: tuple[StreamInfo, int] | None = None  # it, and pages left to load
-        self.model = StreamsModel(self, loader=self._loader)
+        self._counter = QueryLane("streamsCounter", self)  # counts: never before a page
+        self.model = StreamsModel(self, loader=self._loader, counter=self._counter)
         self.filter_edit = named(QLineEdit(), "streamFilter")
         self.filter_edit.setPlaceholderText("Filter aggregates: text or glob (acc-*)")
         self.filter_edit.setClearButtonEnabled(True)
@@ -311,6 +312,7 @@ class StreamsPanel(QWidget):
     def stop(self) -> None:
         """End the reader thread (the window calls this when it shuts down)."""
         self._loader.stop()
+        self._counter.stop()
 
     def _on_failed(self, message: str) -> None:
         self.count_label.setText(f"Could not list the streams: {message}")
@@ -324,6 +326,9 @@ class StreamsPanel(QWidget):
             return
         total = self.model.total
         shown = self.model.rowCount()
+        if not self.model.counted:
+            self.count_label.setText(f"{shown:,} streams loaded, counting…")
+            return
         noun = "stream" if total == 1 else "streams"
         text = f"{total:,} {noun}"
         if self.model.as_of is not None:

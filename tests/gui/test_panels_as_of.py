@@ -262,7 +262,8 @@ def test_the_past_is_read_off_the_ui_thread(make_window: Any, qtbot: Any, bank_s
     assert streams.select_aggregate(next(iter(streams_then(app, middle))))
     qtbot.waitUntil(lambda: "version" in state.title.text()
                     and "computing" not in state.title.text(), timeout=10000)
-    assert set(threads) == {"rows_as_of", "streams_as_of", "stream_count_as_of",
-                            "state_as_of"}
+    # (the streams are counted only when their first page is full: not in this store)
+    assert set(threads) - {"stream_count_as_of"} == {"rows_as_of", "streams_as_of",
+                                                     "state_as_of"}
     ui = threading.main_thread().name
     assert all(ui not in names for names in threads.values()), threads

@@ -13,6 +13,7 @@ QT_FREE = (
     "incident_gui.models.state_diff",
     "incident_gui.models.log_pages",
     "incident_gui.session.change_feed",
+    "incident_gui.tasks.collector",
     "incident_gui.session.store_session",
     "incident_gui.session.store_updates",
     "incident_gui.widgets.conversation_layout",

@@ -152,6 +152,7 @@ def test_a_filtered_stream_list_pages_off_the_ui_thread(make_window, many_accoun
     qtbot.keyClick(box, Qt.Key.Key_Return)
     assert model.is_loading() or model.rowCount() == PAGE_SIZE
     qtbot.waitUntil(lambda: not model.is_loading() and model.rowCount() == PAGE_SIZE)
+    qtbot.waitUntil(lambda: model.counted)  # the count is read once the page is shown
     assert model.total == 1_000
     model.fetchMore(QModelIndex())
     qtbot.waitUntil(lambda: model.rowCount() == 1_000)

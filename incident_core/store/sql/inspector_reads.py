@@ -15,11 +15,13 @@ from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql import schema
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import E, S
-from incident_core.store.sql.sorted import by_last_activity, sorted_page
+from incident_core.store.sql.sorted import by_last_activity, by_last_position, sorted_page
 from incident_core.store.sql.stream_reads import STREAM_INFO, compiled, cursor_of
 from incident_core.store.sql.times import time_bound
 
-__all__ = ["SqlInspector", "glob_to_like"]
+__all__ = ["ACTIVITY_WALK", "SqlInspector", "distinct_values", "glob_to_like"]
+
+ACTIVITY_WALK = 20_000  # events walked for a filtered page by activity before the streams
 
 
 def glob_to_like(pattern: str) -> str:
@@ -28,6 +30,19 @@ def glob_to_like(pattern: str) -> str:
     if "*" in pattern or "?" in pattern:
         return escaped.replace("*", "%").replace("?", "_")
     return f"%{escaped}%"
+
+
+def distinct_values(column: Any) -> Select[Any]:
+    """The distinct non-NULL values of an indexed column, in order, by a loose index scan:
+    each value is the least one above the previous (one index seek per value), so a few
+    event types among ten million events cost a few seeks, not a scan of the index.
+    `column` must lead an index (the events' type index, the streams' type index)."""
+    value = func.min(column).label("value")
+    found = select(value).cte("distinct_values", recursive=True)
+    following = (select(func.min(column)).where(column > found.c.value)
+                 .scalar_subquery().label("value"))
+    found = found.union_all(select(following).where(found.c.value.is_not(None)))
+    return select(found.c.value).where(found.c.value.is_not(None)).order_by(found.c.value)
 
 
 class SqlInspector(SqlStoreCore):
@@ -79,14 +94,12 @@ class SqlInspector(SqlStoreCore):
 
     def aggregate_types(self) -> list[str]:
         with self.reading() as conn:
-            ids = self._stream_ids
-            stmt = select(ids.c.aggregate_type).distinct().order_by(ids.c.aggregate_type)
-            return [r[0] for r in conn.execute(stmt)]
+            ids = self._stream_ids  # its type index leads with the type
+            return [r[0] for r in conn.execute(distinct_values(ids.c.aggregate_type))]
 
     def event_types(self) -> list[str]:
         with self.reading() as conn:
-            stmt = select(E.c.event_type).distinct().order_by(E.c.event_type)
-            return [r[0] for r in conn.execute(stmt)]
+            return [r[0] for r in conn.execute(distinct_values(E.c.event_type))]
 
     def event_histogram(self, *, buckets: int = 60, aggregate_id: str | None = None,
                         since: str | None = None, until: str | None = None,
@@ -138,6 +151,9 @@ class SqlInspector(SqlStoreCore):
                        limit: int | None = None, aggregate_type: str | None = None,
                        pattern: str | None = None) -> list[StreamInfo]:
         sort.check(STREAM_SORT_COLUMNS)
+        if sort.column == "last_position" and (aggregate_type or pattern):
+            return self._filtered_by_activity(sort.descending, after, limit,
+                                              aggregate_type, pattern)
         if sort.column == "last_position":  # the default order: no index to sort by
             stmt = by_last_activity(lambda s: self._streams_where(s, aggregate_type, pattern),
                                     descending=sort.descending, after=after, limit=limit)
@@ -147,6 +163,31 @@ class SqlInspector(SqlStoreCore):
                                descending=sort.descending, after=after, limit=limit)
         with self.reading() as conn:
             return [StreamInfo(*r) for r in conn.execute(stmt)]
+
+    def _filtered_by_activity(self, descending: bool, after: Cursor | None,
+                              limit: int | None, aggregate_type: str | None,
+                              pattern: str | None) -> list[StreamInfo]:
+        """A filtered page by last activity: the events nearest the cursor are walked
+        first (`ACTIVITY_WALK` positions: a filter many streams pass fills its page
+        there), and the streams beyond them are read from the streams table, sorted, for
+        the rest (a filter few pass then costs one pass over the streams, not over every
+        event: 16 s at 10M events for a single match)."""
+        def where(stmt: Select[Any]) -> Select[Any]:
+            return self._streams_where(stmt, aggregate_type, pattern)
+
+        with self.reading() as conn:
+            head = int(conn.execute(select(func.max(E.c.position))).scalar_one() or 0)
+            start = (head + 1 if descending else 0) if after is None else int(after[0])
+            low, high = ((start - ACTIVITY_WALK, start - 1) if descending
+                         else (start + 1, start + ACTIVITY_WALK))
+            rows = [StreamInfo(*r) for r in conn.execute(by_last_activity(
+                where, descending=descending, after=after, limit=limit, within=(low, high)))]
+            wanted = None if limit is None else limit - len(rows)
+            if wanted is None or wanted > 0:
+                rows += [StreamInfo(*r) for r in conn.execute(by_last_position(
+                    where, descending=descending, beyond=low if descending else high,
+                    limit=wanted))]
+        return rows
 
     def projection_rows_sorted(self, spec: ProjectionSpec, sort: SortKey, *,
                                after: Cursor | None = None,

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
 from incident_core.ports.sorting import Cursor
 from incident_core.store.sql.queries import E, S
 
-__all__ = ["by_last_activity", "sorted_page"]
+__all__ = ["by_last_activity", "by_last_position", "sorted_page"]
 
 
 def _after(column: Any, tiebreak: Any, after: Cursor, descending: bool,
@@ -50,14 +50,29 @@ def sorted_page(stmt: Select[Any], column: Any, tiebreak: Any, *, descending: bo
 
 
 def by_last_activity(where: Callable[[Select[Any]], Select[Any]], *, descending: bool,
-                     after: Cursor | None, limit: int | None) -> Select[Any]:
+                     after: Cursor | None, limit: int | None,
+                     within: tuple[int, int] | None = None) -> Select[Any]:
     """Streams by last activity, found by walking the events by position (the primary key)
     and keeping each stream's last event: no index on the streams' last position is needed,
     and a page costs about as many event reads as it shows streams. `where` adds the
-    streams' filters to a `select(*S.c)`."""
+    streams' filters to a `select(*S.c)`; `within` (low, high) bounds the walk to those
+    positions (a filter that few streams pass would otherwise walk the whole log)."""
     stmt = where(select(*S.c).join(E, and_(E.c.aggregate_id == S.c.aggregate_id,
                                            E.c.position == S.c.last_position)))
     if after is not None:
         stmt = stmt.where(E.c.position < after[0] if descending else E.c.position > after[0])
+    if within is not None:
+        stmt = stmt.where(E.c.position.between(*within))
     stmt = stmt.order_by(E.c.position.desc() if descending else E.c.position)
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def by_last_position(where: Callable[[Select[Any]], Select[Any]], *, descending: bool,
+                     beyond: int, limit: int | None) -> Select[Any]:
+    """Streams by last activity whose last event is beyond position `beyond` in that order
+    (before it, newest first), read from the streams themselves: one pass over the
+    streams, sorted, for the rest of a page a bounded walk of the events did not fill."""
+    last = S.c.last_position
+    stmt = where(select(*S.c)).where(last < beyond if descending else last > beyond)
+    stmt = stmt.order_by(last.desc() if descending else last)
     return stmt if limit is None else stmt.limit(limit)
