@@ -38,8 +38,7 @@ from benchmarks._more import db_bytes
 LOG = ("incident_events", "sqlite_autoindex_incident_events_1",
        "sqlite_autoindex_incident_events_2", "incident_events_type", "incident_events_command",
        "incident_events_causation", "incident_events_correlation", "incident_streams",
-       "incident_streams_type", "sqlite_autoindex_incident_streams_1",
-       "incident_stream_types", "incident_stream_types_type")  # schema 6
+       "incident_streams_type", "sqlite_autoindex_incident_streams_1")
 
 
 def breakdown(path: str) -> dict[str, tuple[int, float]]:

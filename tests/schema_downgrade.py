@@ -1,5 +1,4 @@
-"""Turning a store made by this code (schema 6) back into schema 5's layout (the streams a
-table written per command, no checkpoint FOLLOWS), and further into schema 3's, exactly as
+"""Turning a store made by this code (schema 4) back into schema 3's layout, exactly as
 schema 3 created it: `recorded_at` as ISO 8601 text, `command_type` back in the metadata
 JSON, schema 3's column order, its indexes.
 The upgrade tests start from it (SQLite and PostgreSQL)."""
@@ -15,7 +14,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
     select,
     text,
     update,
@@ -26,10 +24,7 @@ from incident_core.store.sql import schema
 from incident_core.store.sql.slim import logical_metadata
 from incident_core.store.sql.store import SqlEventStore
 
-__all__ = ["EVENTS_3", "STREAMS_5", "downgrade_to_3", "downgrade_to_5"]
-
-STREAMS_5 = schema.streams.to_metadata(MetaData())  # schema 5's table, as it was
-Index("incident_streams_type", STREAMS_5.c.aggregate_type, STREAMS_5.c.aggregate_id)
+__all__ = ["EVENTS_3", "downgrade_to_3"]
 
 _META = MetaData()
 EVENTS_3 = Table(  # schema 3's definition, as it was
@@ -60,29 +55,9 @@ _INDEXES = [  # attached to EVENTS_3: made with it
 ] + [Index("incident_events_type", EVENTS_3.c.event_type, EVENTS_3.c.position)]
 
 
-def downgrade_to_5(store: SqlEventStore) -> None:
-    """The streams view made a table again (its rows as the view reads them), checkpoints
-    at the head written as its position, and schema version 5 recorded."""
-    cp, events = schema.checkpoints, schema.events
-    with store.write_engine.begin() as conn:
-        rows = [dict(row._mapping) for row in conn.execute(select(schema.streams))]
-        head = conn.execute(select(func.coalesce(func.max(events.c.position), 0))).scalar()
-        conn.execute(text("DROP VIEW incident_streams"))  # constant test DDL
-        schema.stream_types.drop(conn)
-        STREAMS_5.create(conn)  # with its index
-        if rows:
-            conn.execute(STREAMS_5.insert(), rows)
-        conn.execute(update(cp).where(cp.c.position == -1).values(position=head))
-        conn.execute(update(schema.meta).where(schema.meta.c.key == "schema_version")
-                     .values(value="5"))
-    store.schema_version = 5
-
-
 def downgrade_to_3(store: SqlEventStore) -> None:
     """Rebuild the events table in schema 3's layout (times as text, checksums as they are:
     they cover the text form) and record schema version 3."""
-    if store.schema_version > 5:
-        downgrade_to_5(store)
     with store.write_engine.begin() as conn:
         for index in schema.EVENT_INDEXES:  # constant test DDL
             conn.execute(text(f"DROP INDEX {index.name}"))

@@ -76,7 +76,7 @@ def test_unreadable_rows_are_findings_not_crashes(copy: Path, tmp_path: Path, co
 def test_verify_deep_runs_the_integrity_check(copy: Path) -> None:
     with sqlite3.connect(copy) as conn:  # damage an index page that reads never use
         root = conn.execute("SELECT rootpage FROM sqlite_master "
-                            "WHERE name = 'incident_stream_types_type'").fetchone()[0]
+                            "WHERE name = 'incident_streams_type'").fetchone()[0]
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     data = bytearray(copy.read_bytes())
     data[root * page_size - 1] ^= 1  # a character of the last key on that page

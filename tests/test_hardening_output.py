@@ -45,11 +45,10 @@ def test_tables_show_control_characters_escaped(evil_store: Path, args: list[str
 
 def test_messages_show_control_characters_escaped(evil_store: Path) -> None:
     with sqlite3.connect(evil_store) as conn:  # a streams table that disagrees with the log
-        conn.execute("UPDATE incident_stream_types SET aggregate_type = 'Mystery'")
+        conn.execute("UPDATE incident_streams SET version = 7")
     run = incident("verify", db=evil_store)
     assert run.code == 3
-    assert ("stream \\x1b]0;PWNED\\x07\\x1b[2J: streams table says aggregate_type "
-            "'Mystery'") in run.err
+    assert "stream \\x1b]0;PWNED\\x07\\x1b[2J: streams table says version 7" in run.err
     assert not any(c in run.err for c in RAW)
 
 

@@ -25,6 +25,7 @@ from incident_core.store.sql.queries import (
     E,
     Prepared,
     Reads,
+    S,
     has_table,
     linked,
     reads,
@@ -59,6 +60,13 @@ class SqlStoreCore(EventStore):
         self._writer_lock = threading.RLock()
         self._tables: dict[str, Table] = {}
         # Statements are built once: building an upsert's `excluded` is costly per call.
+        stmt = sql_dialect.insert(S)
+        self.stream_upsert = stmt.on_conflict_do_update(index_elements=["aggregate_id"], set_={
+            "version": stmt.excluded.version,
+            "event_count": S.c.event_count + stmt.excluded.event_count,
+            "last_recorded_at": stmt.excluded.last_recorded_at,
+            "last_position": stmt.excluded.last_position,
+        })
         stmt = sql_dialect.insert(CP)
         self.checkpoint_upsert = stmt.on_conflict_do_update(
             index_elements=["name"], set_={"position": stmt.excluded.position})

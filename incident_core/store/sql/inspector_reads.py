@@ -12,7 +12,6 @@ from incident_core.ports import EventFilter, StreamInfo
 from incident_core.ports.sorting import EVENT_SORT_COLUMNS, STREAM_SORT_COLUMNS, Cursor, SortKey
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.sql import lineage as sql_lineage
-from incident_core.store.sql import schema
 from incident_core.store.sql.core import SqlStoreCore
 from incident_core.store.sql.queries import E, S
 from incident_core.store.sql.sorted import by_last_activity, by_last_position, sorted_page
@@ -53,19 +52,13 @@ class SqlInspector(SqlStoreCore):
             return int(conn.execute(select(func.count()).select_from(E)).scalar_one())
 
     def _streams_where(self, stmt: Select[Any], aggregate_type: str | None,
-                       pattern: str | None, table: Any = S) -> Select[Any]:
+                       pattern: str | None) -> Select[Any]:
         if aggregate_type:
-            stmt = stmt.where(table.c.aggregate_type == aggregate_type)
+            stmt = stmt.where(S.c.aggregate_type == aggregate_type)
         if pattern:
             like = glob_to_like(pattern)
-            stmt = stmt.where(table.c.aggregate_id.ilike(like, escape="\\"))
+            stmt = stmt.where(S.c.aggregate_id.ilike(like, escape="\\"))
         return stmt
-
-    @property
-    def _stream_ids(self) -> Any:
-        """What lists the streams' ids and types alone (schema 6: the streams view reads
-        each stream's last event too, a join a count or a type list does not need)."""
-        return S if self.schema_version < 6 else schema.stream_types
 
     def streams(self, *, aggregate_type: str | None = None, pattern: str | None = None,
                 after_id: str | None = None, limit: int | None = None) -> list[StreamInfo]:
@@ -80,9 +73,7 @@ class SqlInspector(SqlStoreCore):
 
     def stream_count(self, *, aggregate_type: str | None = None,
                      pattern: str | None = None) -> int:
-        ids = self._stream_ids
-        stmt = self._streams_where(select(func.count()).select_from(ids), aggregate_type,
-                                   pattern, ids)
+        stmt = self._streams_where(select(func.count()).select_from(S), aggregate_type, pattern)
         with self.reading() as conn:
             return int(conn.execute(stmt).scalar_one())
 
@@ -94,8 +85,7 @@ class SqlInspector(SqlStoreCore):
 
     def aggregate_types(self) -> list[str]:
         with self.reading() as conn:
-            ids = self._stream_ids  # its type index leads with the type
-            return [r[0] for r in conn.execute(distinct_values(ids.c.aggregate_type))]
+            return [r[0] for r in conn.execute(distinct_values(S.c.aggregate_type))]
 
     def event_types(self) -> list[str]:
         with self.reading() as conn:

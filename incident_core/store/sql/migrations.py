@@ -11,14 +11,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, insert, select, table, text, update
+from sqlalchemy import Connection, bindparam, select, table, text, update
 from sqlalchemy import column as sql_column
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.schema import CreateTable
 
 from incident_core.envelope import canonical_time
 from incident_core.errors import StoreError
-from incident_core.store.sql import schema, stream_view
+from incident_core.store.sql import schema
 from incident_core.store.sql.errors import translate_errors
 from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.migrations_lineage import to_5
@@ -167,25 +167,7 @@ def _row4(row: Any) -> dict[str, Any]:
     return new
 
 
-def _to_6(conn: Connection) -> None:
-    """Schema 6: the streams table becomes `incident_stream_types` (id and type, written once
-    per stream) and the `incident_streams` view (`stream_view.py`); versions, counts and
-    last events are read from the log from now on. A stream the log holds with no row (a
-    row deleted outside Incident) gets one: the log is the truth. Checkpoints are kept as
-    they are (one at the head becomes FOLLOWS when a command next moves it)."""
-    T, S = schema.stream_types, schema.streams
-    T.create(conn)
-    conn.execute(insert(T).from_select(["aggregate_id", "aggregate_type"],
-                                       select(S.c.aggregate_id, S.c.aggregate_type)))
-    missing = select(E.c.aggregate_id, E.c.aggregate_type).where(
-        E.c.version == 1, ~exists().where(T.c.aggregate_id == E.c.aggregate_id))
-    conn.execute(insert(T).from_select(["aggregate_id", "aggregate_type"], missing))
-    S.drop(conn)  # with its index
-    stream_view.create(conn)
-
-
-_STEPS: dict[int, Callable[[Connection], None]] = {
-    1: _to_2, 2: _to_3, 3: _to_4, 4: to_5, 5: _to_6}
+_STEPS: dict[int, Callable[[Connection], None]] = {1: _to_2, 2: _to_3, 3: _to_4, 4: to_5}
 
 
 def migrate(store: SqlEventStore) -> int:

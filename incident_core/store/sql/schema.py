@@ -29,7 +29,6 @@ __all__ = [
     "metadata",
     "parked",
     "projection_table",
-    "stream_types",
     "streams",
 ]
 
@@ -94,23 +93,8 @@ EVENT_INDEXES = (*PARTIAL_INDEXES,
 # Schema 2's full indexes, dropped by the migration to 3.
 OLD_EVENT_INDEXES = ("incident_events_causation", "incident_events_correlation")
 
-# Schema 6: what a stream is, written once when its first event is (its id and type). What
-# changes with every command (version, event count, last event) is not written again: it
-# is read from the events' (aggregate_id, version) index through the `incident_streams`
-# view (`stream_view.py`). No rowid besides the key.
-stream_types = Table(
-    "incident_stream_types", metadata,
-    Column("aggregate_id", Text, primary_key=True),
-    Column("aggregate_type", Text, nullable=False),
-    sqlite_with_rowid=False,
-)
-Index("incident_stream_types_type", stream_types.c.aggregate_type,
-      stream_types.c.aggregate_id)
-
-# The streams as every reader sees them: a view from schema 6 (`stream_view.py`), a table
-# written per command up to schema 5 (its own MetaData: never created by a new store).
 streams = Table(
-    "incident_streams", MetaData(),
+    "incident_streams", metadata,
     Column("aggregate_id", Text, primary_key=True),
     Column("aggregate_type", Text, nullable=False),
     Column("version", Integer, nullable=False),
@@ -118,6 +102,7 @@ streams = Table(
     Column("last_recorded_at", Text, nullable=False),
     Column("last_position", BigInteger, nullable=False),
 )
+Index("incident_streams_type", streams.c.aggregate_type, streams.c.aggregate_id)
 
 checkpoints = Table(
     "incident_checkpoints", metadata,

@@ -16,13 +16,13 @@ from incident_core.errors import ReadOnlyError
 from incident_core.ports import StoredSnapshot, StoreTransaction
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.sql import aggregate_snapshots, schema, stream_view
+from incident_core.store.sql import aggregate_snapshots, schema
 from incident_core.store.sql import meta as sql_meta
 from incident_core.store.sql import parking as sql_parking
 from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
 from incident_core.store.sql.inspector_reads import SqlInspector
 from incident_core.store.sql.log_reads import SqlEventLog
-from incident_core.store.sql.queries import CHECKPOINTS_READ
+from incident_core.store.sql.queries import CP
 from incident_core.store.sql.transaction_roles import SqlStoreTransaction
 from incident_core.store.sql.walcheck import WalCheckpointer
 
@@ -123,7 +123,6 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                 self.sql_dialect.lock(conn)
                 self.sql_dialect.complete_schema()
                 schema.metadata.create_all(conn)
-                stream_view.create(conn)
                 sql_meta.add_meta(conn, self.sql_dialect.insert,
                                   {row["key"]: row["value"] for row in sql_meta.format_rows()})
         except sa_exc.SQLAlchemyError as exc:
@@ -153,8 +152,8 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                        .scalar_one())
 
     def checkpoints(self) -> dict[str, int]:
-        with self.reading() as conn:  # one statement: a follower reads the head it follows
-            return {name: int(pos) for name, pos in conn.execute(CHECKPOINTS_READ)}
+        with self.reading() as conn:
+            return {name: int(pos) for name, pos in conn.execute(select(CP.c.name, CP.c.position))}
 
     def parked_steps(self, *, include_skipped: bool = False,
                      process_manager: str | None = None) -> list[ParkedStep]:

@@ -1,6 +1,5 @@
 """The SQL adapter's write transaction: appends buffered until the next read or commit,
-checkpoints read once and written only when what is stored must change (schema 6: none
-after a command, see `checkpoint_writes`), projection rows in bulk, savepoints for group
+checkpoints read once and written once, projection rows in bulk, savepoints for group
 commit. The saga, lineage and snapshot roles are added in `transaction_roles.py`."""
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
 from incident_core.ports import StoreTransaction, StreamRow
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.sql import projection_rows, schema
-from incident_core.store.sql.checkpoint_writes import Checkpoints
+from incident_core.store.sql import checkpoint_writes, projection_rows, schema
 from incident_core.store.sql.queries import (
     CHECKPOINTS,
     CP,
@@ -29,7 +27,6 @@ from incident_core.store.sql.queries import (
     has_table,
 )
 from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, stream_rows
-from incident_core.store.sql.stream_view import stream_insert
 from incident_core.store.sql.writer_cache import Changes, Committed
 
 if TYPE_CHECKING:
@@ -49,16 +46,16 @@ class SqlTransaction(StoreTransaction):
         self._raw = raw
         self._joined: Any = None  # SQLAlchemy's transaction, when it joined the driver's
         self._head: int | None = None
-        self._start: int | None = None  # the head when this transaction began
-        self._settled: int | None = None  # the head the checkpoints were last settled at
         self.appended = False
         self.appended_count = 0
-        self._checkpoints: Checkpoints | None = None
+        self._checkpoints: dict[str, int] | None = None
+        self._dirty: dict[str, int] = {}
         self._unwritten: list[dict[str, Any]] = []
         self._touched: dict[str, dict[str, Any]] = {}
         self._cursor: Any = None
         self._version: int | None = None  # SQLite's PRAGMA data_version, once read
         self._made: set[str] = set()  # side tables created by this transaction
+        self._new: set[str] = set()  # checkpoints that may have no row yet
         self.changes = Changes()  # what the writer remembers if this transaction commits
 
     def memory(self) -> Committed | None:
@@ -82,10 +79,9 @@ class SqlTransaction(StoreTransaction):
         if cache is None:
             return False
         if self._head is None:
-            self._head = self._start = self._settled = cache.head
+            self._head = cache.head
         if self._checkpoints is None:
-            start = cache.head if self._start is None else self._start
-            self._checkpoints = Checkpoints(dict(cache.checkpoints), start)
+            self._checkpoints = dict(cache.checkpoints)
         return True
 
     def cache_entry(self) -> tuple[int, int, dict[str, int]] | None:
@@ -101,7 +97,7 @@ class SqlTransaction(StoreTransaction):
             return None
         if self._version is None:
             self._version = self.store.sql_dialect.data_version(self.cursor)
-        return self._version, self._head, dict(self._checkpoints.stored)
+        return self._version, self._head, dict(self._checkpoints)
 
     @property
     def conn(self) -> Connection:
@@ -147,8 +143,7 @@ class SqlTransaction(StoreTransaction):
     def head(self) -> int:
         if self._head is None and not self._from_cache():
             prepared = self.store.prepared("head", HEAD)
-            self._head = self._start = self._settled = int(
-                prepared.run(self.cursor).fetchone()[0])
+            self._head = int(prepared.run(self.cursor).fetchone()[0])
         assert self._head is not None
         return self._head
 
@@ -173,9 +168,16 @@ class SqlTransaction(StoreTransaction):
             position += 1
             rows.append(row_of(pending, position))
             recorded.append(RecordedEvent.from_pending(pending, position))
-            if pending.version == 1:  # a new stream (the rest is read from its events)
-                touched[pending.aggregate_id] = {"aggregate_id": pending.aggregate_id,
-                                                 "aggregate_type": pending.aggregate_type}
+            entry = touched.get(pending.aggregate_id)
+            if entry is None:
+                touched[pending.aggregate_id] = {
+                    "aggregate_id": pending.aggregate_id,
+                    "aggregate_type": pending.aggregate_type, "version": pending.version,
+                    "event_count": 1, "last_recorded_at": pending.recorded_at,
+                    "last_position": position}
+            else:
+                entry.update(version=pending.version, event_count=entry["event_count"] + 1,
+                             last_recorded_at=pending.recorded_at, last_position=position)
         self._head = position
         self.appended = self.appended or bool(events)
         self.appended_count += len(events)
@@ -185,16 +187,14 @@ class SqlTransaction(StoreTransaction):
                     streams: dict[str, dict[str, Any]]) -> None:
         """Append events whose rows are already built in this store's form, at the
         positions after `head()` (an import's: `import_rows.event_rows`), and the stream
-        entries they touch (only new streams are written); written like `append`'s."""
+        entries they touch; written like `append`'s."""
         if not rows:
             return
         if rows[0]["position"] != self.head() + 1:
             raise StoreError(f"rows from position {rows[0]['position']} do not follow the "
                              f"head {self.head()}")
         self._write_events()
-        self._unwritten = rows
-        self._touched = {key: {"aggregate_id": key, "aggregate_type": s["aggregate_type"]}
-                         for key, s in streams.items() if s["version"] == s["event_count"]}
+        self._unwritten, self._touched = rows, streams
         self._head = rows[-1]["position"]
         self.appended = True
         self.appended_count += len(rows)
@@ -208,9 +208,8 @@ class SqlTransaction(StoreTransaction):
             self.store.prepared("insert_events", INSERT_EVENTS).run_many(self.cursor, rows)
         except self.store.dbapi.IntegrityError as exc:
             raise self._conflict(rows, exc) from exc
-        if touched:
-            self.store.prepared("stream_insert", stream_insert(self.store.sql_dialect)
-                                ).run_many(self.cursor, list(touched.values()))
+        self.store.prepared("stream_upsert", self.store.stream_upsert).run_many(
+            self.cursor, list(touched.values()))
 
     def _conflict(self, rows: Sequence[dict[str, Any]], exc: Exception) -> IncidentError:
         message = str(exc).lower()
@@ -255,30 +254,31 @@ class SqlTransaction(StoreTransaction):
     def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
         projection_rows.delete_rows(self, spec, keys)
 
-    def _book(self) -> Checkpoints:
+    def checkpoint(self, name: str) -> int | None:
         if self._checkpoints is None and not self._from_cache():  # else one query for all
             prepared = self.store.prepared("checkpoints", CHECKPOINTS)
-            stored = {n: int(p) for n, p in prepared.run(self.cursor).fetchall()}
-            start = self.head() if self._start is None else self._start
-            self._checkpoints = Checkpoints(stored, start)  # FOLLOWS: at the start head
+            self._checkpoints = {n: int(p) for n, p in prepared.run(self.cursor).fetchall()}
         assert self._checkpoints is not None
-        return self._checkpoints
-
-    def checkpoint(self, name: str) -> int | None:
-        return self._book().logical.get(name)
+        return self._checkpoints.get(name)
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        self._book().set(name, position)
+        known = self.checkpoint(name)
+        if known == position:
+            return  # it did not move: nothing to write
+        if known is None:
+            self._new.add(name)
+        assert self._checkpoints is not None
+        self._checkpoints[name] = position
+        self._dirty[name] = position
 
     def flush(self) -> None:
-        """Write what is still buffered: events, then what the checkpoints must say at the
-        head now (`checkpoint_writes`: nothing after a command that moved them all)."""
+        """Write what is still buffered: events, then the checkpoints that moved (one
+        statement when they moved to the same position, as they do after a command)."""
         self._write_events()
-        book = self._checkpoints
-        if (book is not None and book.dirty) or self._head != self._settled:
-            head = self.head()
-            self._book().settle(self.store, self.cursor, head)
-            self._settled = head
+        if self._dirty:
+            checkpoint_writes.write(self.store, self.cursor, self._dirty, self._new)
+            self._dirty.clear()
+            self._new.clear()
 
     def ensure_projection(self, spec: ProjectionSpec) -> bool:
         self.flush()
@@ -299,7 +299,8 @@ class SqlTransaction(StoreTransaction):
         self.checkpoint(spec.name)  # loaded first, so what this transaction knows stays true
         self.conn.execute(self.store.checkpoint_replace, {
             "name": spec.name, "position": position, "signature": spec.signature})
-        self._book().written(spec.name, position)
+        assert self._checkpoints is not None
+        self._checkpoints[spec.name] = position
 
     def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
                            checkpoint: int) -> None:
@@ -329,9 +330,8 @@ class SqlTransaction(StoreTransaction):
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
         self.flush()
-        book = self._checkpoints
-        kept = (self._head, self._settled, self.appended, set(self._made))
-        marked = None if book is None else (book, book.mark())
+        kept = (self._head, self.appended,
+                None if self._checkpoints is None else dict(self._checkpoints), set(self._made))
         remembered = self.changes.mark()
         self.cursor.execute("SAVEPOINT incident_command")
         try:
@@ -339,12 +339,9 @@ class SqlTransaction(StoreTransaction):
             self.flush()  # a taken version or a refused value shows up here, not later
         except BaseException:
             self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
-            self._head, self._settled, self.appended, self._made = kept
-            self._unwritten, self._touched = [], {}
-            if marked is None:
-                self._checkpoints = None  # read after the mark: read again if asked
-            else:
-                marked[0].reset(marked[1])
+            self._head, self.appended, self._checkpoints, self._made = kept
+            self._unwritten, self._touched, self._dirty = [], {}, {}
+            self._new = set()
             self.changes.reset(remembered)
             raise
         finally:
