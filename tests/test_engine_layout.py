@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ("incident_core.domain", "incident_core.messages", "incident_core.envelope",
          "incident_core.values", "incident_core.errors", "incident_core.progress",
          "incident_core.process", "incident_core.projections", "incident_core.definition_checks",
-         "incident_core.ports", "incident_core.ids", "incident_core.telemetry")
+         "incident_core.ports", "incident_core.ids", "incident_core.telemetry",
+         "incident_core.collector")
 COMPOSITION_ROOT = ("incident_core.engine.opening", "incident_core.store.open")
 CHECKED = ("incident_core/engine", "incident_core/operations", "incident_core/projections",
            "incident_core/domain.py", "incident_core/messages.py", "incident_core/process.py",

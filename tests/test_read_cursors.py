@@ -12,7 +12,6 @@ its files open here, and it can be deleted."""
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ import pytest
 from sqlalchemy import event
 
 from incident_core import Application, StoreError
+from incident_core.collector import collector_paused
 from incident_core.ports.sorting import SortKey
 from incident_core.store.open import remove_sqlite_files
 from incident_core.store.sql.store import SqlEventStore
@@ -48,13 +48,8 @@ def open_files_of(db: Path) -> list[str]:
 
 @pytest.fixture
 def no_collector() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def seeded(db: Path, *, damaged: bool) -> Application:

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from incident_core import Application, ConcurrencyError, IncidentError
+from incident_core.collector import collector_paused
 from incident_core.envelope import PendingEvent, format_time, utc_now
 from incident_core.store.open import remove_sqlite_files
 from incident_core.store.sql.open_files import held_here
@@ -58,13 +59,8 @@ def alive(*names: str) -> list[str]:
 @pytest.fixture
 def no_collector() -> Iterator[None]:
     """The cyclic collector off: what a reference cycle keeps stays kept."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def command(rng: random.Random) -> Any:

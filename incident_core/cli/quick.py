@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from incident_core.collector import collector_paused
+
 if TYPE_CHECKING:
     import argparse
 
@@ -108,7 +110,6 @@ def _pages(conn: sqlite3.Connection, key: tuple[str, bool, bool], args: argparse
 
 def _read(conn: sqlite3.Connection, key: tuple[str, bool, bool], args: argparse.Namespace,
           after: int, limit: int) -> list[RecordedEvent]:
-    import gc
     import json
 
     from incident_core.store.sql.stored_events import page3, page4
@@ -120,17 +121,12 @@ def _read(conn: sqlite3.Connection, key: tuple[str, bool, bool], args: argparse.
     if key[2]:
         params.append(json.dumps(list(args.type)))
     params.append(limit)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         conn.execute("BEGIN")  # one snapshot per page, as the ordinary read path
         try:
             return build(conn.execute(_EVENTS[key], params))
         finally:
             conn.execute("COMMIT")
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def quick_events(args: argparse.Namespace, page: int) -> Iterator[RecordedEvent] | None:

@@ -13,12 +13,12 @@ domain and adapter).
 
 from __future__ import annotations
 
-import gc
 from functools import partial
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from incident_core.collector import collector_paused
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.decoder import decode_rows
@@ -101,17 +101,12 @@ def fold_rows(domain: Domain, source: StreamSource, aggregate: Aggregate[Any],
     if not rows:
         return base
     _check_types(aggregate, aggregate_id, rows)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         events = decode_rows(domain, rows, partial(_recorded, source, aggregate_id))
         try:
             folded: BaseModel = aggregate.fold(events, base[1])
         except Exception as exc:
             raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
-    finally:
-        if enabled:
-            gc.enable()
     return rows[-1][0], folded
 
 

@@ -11,10 +11,10 @@ handler or key function that raises becomes a `DomainCodeError` naming the proje
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from incident_core.collector import collector_paused
 from incident_core.domain import Domain
 from incident_core.engine.decoder import decode
 from incident_core.engine.results import DomainCodeError
@@ -162,13 +162,8 @@ class ProjectionFold:
         same rows, counts, trails and errors. An event stored at its type's current schema
         version is decoded by the model's validator (`decode` otherwise, and for the error
         of data the validator refuses); handlers are called in line."""
-        enabled = gc.isenabled()
-        gc.disable()  # a page's events and rows hold no cycles worth a scan meanwhile
-        try:
+        with collector_paused():  # a page's events and rows hold no cycles worth a scan
             self._fold_page(page)
-        finally:
-            if enabled:
-                gc.enable()
 
     def _fold_page(self, page: Sequence[RecordedEvent]) -> None:
         plans = self._plans()

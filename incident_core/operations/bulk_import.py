@@ -20,13 +20,13 @@ left), and an event whose id is present with other content is refused.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from incident_core import telemetry
+from incident_core.collector import collector_paused
 from incident_core.domain import Event
 from incident_core.engine.application import Application
 from incident_core.engine.parking import write_guard
@@ -36,7 +36,7 @@ from incident_core.operations.import_checks import LineChecker
 from incident_core.ports import EventStore, StoreTransaction
 from incident_core.progress import Operation, Progress
 
-__all__ = ["BATCH", "append_batch", "collector_paused", "import_lines"]
+__all__ = ["BATCH", "append_batch", "import_lines"]
 
 BATCH = 5000  # lines checked, appended and projected together
 DEFER_INDEXES = 10_000  # lines from which the log's index work waits for the end
@@ -85,20 +85,6 @@ def _loading(tx: StoreTransaction, total: int, least: int) -> AbstractContextMan
         return tx.bulk_load()
     return nullcontext()
 
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic collector paused while a batch is built: its envelopes, typed events and
-    rows hold no cycles, and its passes over them (and over the batches before, still held
-    for the listeners) cost a fifth of the import. Resumed between batches (and before each
-    progress report), so the caller's own work is collected as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @telemetry.traced("incident.import.batch")

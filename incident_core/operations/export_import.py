@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from incident_core import telemetry
+from incident_core.collector import collector_paused
 from incident_core.engine.application import Application
 from incident_core.errors import IncidentError
-from incident_core.operations.bulk_import import BATCH, collector_paused, import_lines
+from incident_core.operations.bulk_import import BATCH, import_lines
 from incident_core.operations.careful import Unreadable, careful_pages, malformed
 from incident_core.operations.import_checks import ImportFileError
 from incident_core.ports import EventStore

@@ -3,7 +3,6 @@ built once, projection table objects, read connections and the log's filters."""
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, select
 from sqlalchemy import exc as sa_exc
 
+from incident_core.collector import collector_paused
 from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.ports import EventFilter, EventStore
 from incident_core.projections.definition import ProjectionSpec
@@ -137,13 +137,8 @@ class SqlStoreCore(EventStore):
 
     @staticmethod
     def _built(r: Reads, rows: Iterable[Any]) -> list[RecordedEvent]:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             return r.page(rows)
-        finally:
-            if enabled:
-                gc.enable()
 
     def row_of(self, pending: PendingEvent, position: int) -> dict[str, Any]:
         """The row of an event being appended to this store (schema 3: slim, checksummed)."""

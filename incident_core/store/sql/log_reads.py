@@ -3,11 +3,11 @@ log, streams, single events, and waiting for another process's commit."""
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Iterator
 from typing import Any
 
+from incident_core.collector import collector_paused
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import StoreError
 from incident_core.ports import EventFilter, StreamRow
@@ -65,13 +65,8 @@ class SqlEventLog(SqlStoreCore):
         the page when first asked for (`metadata_range`), collector paused meanwhile."""
         r = self.reads
         rows = self.prepared(f"replay:{self.schema_version}", r.replay).run(cursor, params)
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             return r.replay_page(rows, self._metadata_range)
-        finally:
-            if enabled:
-                gc.enable()
 
     def _metadata_range(self, first: int, last: int) -> list[Any]:
         statement = self.prepared(f"metadata_range:{self.schema_version}",

@@ -6,11 +6,11 @@ reads this; the decoder validates each text straight into its event model."""
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from incident_core.collector import collector_paused
 from incident_core.ports import StreamRow
 from incident_core.store.sql.queries import MAX_VERSION, E, Prepared, S
 
@@ -66,10 +66,5 @@ def stream_rows(statement: Prepared, cursor: Any, aggregate_id: str, after_versi
     fetched with the cyclic collector paused (it would scan every fresh row and text)."""
     params = {"aggregate_id": aggregate_id, "after": after_version,
               "to": MAX_VERSION if to_version is None else to_version}
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return statement.run(cursor, params).fetchall()  # type: ignore[no-any-return]
-    finally:
-        if enabled:
-            gc.enable()
