@@ -19,9 +19,10 @@ __all__ = ["SCHEMA_VERSION", "STORE_FORMAT", "add_meta", "check_meta", "format_r
            "projection_signatures", "read_meta"]
 
 STORE_FORMAT = "incident-store"
-SCHEMA_VERSION = 5  # 2: causation_id / correlation_id columns, event type index; 3: slim rows
+SCHEMA_VERSION = 6  # 2: causation_id / correlation_id columns, event type index; 3: slim rows
 # (ids stored once, partial indexes), a checksum per event; 4: recorded_at in microseconds;
-# 5: row lineage as an index of custom-key events (see migrations_lineage)
+# 5: row lineage as an index of custom-key events (see migrations_lineage); 6: a checkpoint
+# at the head may be stored as FOLLOWS (queries.FOLLOWS, no checkpoint write per command)
 
 
 def format_rows() -> list[dict[str, str]]:

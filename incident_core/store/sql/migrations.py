@@ -167,7 +167,16 @@ def _row4(row: Any) -> dict[str, Any]:
     return new
 
 
-_STEPS: dict[int, Callable[[Connection], None]] = {1: _to_2, 2: _to_3, 3: _to_4, 4: to_5}
+def _to_6(conn: Connection) -> None:
+    """Schema 6: a checkpoint at the head may be stored as FOLLOWS (`checkpoint_writes`).
+    Nothing to convert: every stored position stays valid, and one at the head becomes
+    FOLLOWS when a command next moves it. The version is raised so that an older Incident,
+    which would read FOLLOWS as position -1, refuses the store (`meta.check_meta`)."""
+    del conn
+
+
+_STEPS: dict[int, Callable[[Connection], None]] = {
+    1: _to_2, 2: _to_3, 3: _to_4, 4: to_5, 5: _to_6}
 
 
 def migrate(store: SqlEventStore) -> int:

@@ -34,6 +34,7 @@ from psycopg import pq
 from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy import exc as sa_exc
 
+from incident_core.store.sql.checkpoint_writes import Checkpoints
 from incident_core.store.sql.queries import (
     CHECKPOINTS,
     HEAD,
@@ -195,8 +196,9 @@ class PgTransaction(SqlStoreTransaction):
             head.run(heads)
             checkpoints.run(named)
             self._link.sync()
-            self._head = int(heads.fetchone()[0])
-            self._checkpoints = {n: int(p) for n, p in named.fetchall()}
+            self._head = self._start = self._settled = int(heads.fetchone()[0])
+            stored = {n: int(p) for n, p in named.fetchall()}
+            self._checkpoints = Checkpoints(stored, self._head)  # FOLLOWS: at this head
 
     @property
     def conn(self) -> Connection:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     func,
     insert,
     inspect,
@@ -35,7 +36,9 @@ __all__ = [
     "AFTER",
     "AFTER_TYPED",
     "CHECKPOINTS",
+    "CHECKPOINTS_READ",
     "CP",
+    "FOLLOWS",
     "HEAD",
     "INSERT_EVENTS",
     "MAX_VERSION",
@@ -158,7 +161,15 @@ _V2 = READS[2]
 STREAM, AFTER, AFTER_TYPED, UP_TO = _V2.stream, _V2.after, _V2.after_typed, _V2.up_to
 HEAD = select(func.coalesce(func.max(E.c.position), 0))
 INSERT_EVENTS = insert(E)
-CHECKPOINTS = select(CP.c.name, CP.c.position)
+CHECKPOINTS = select(CP.c.name, CP.c.position)  # as stored (FOLLOWS: at the head)
+# Schema 6: a checkpoint stored as FOLLOWS is at the head, whatever the head is: a command
+# moves the projections and sagas it brings up to date with no checkpoint write. A
+# checkpoint left behind by a transaction that appends is written as a real position then
+# (`checkpoint_writes.settle`). Readers outside a write transaction read the head in the
+# same statement.
+FOLLOWS = -1
+CHECKPOINTS_READ = select(CP.c.name, case((CP.c.position == FOLLOWS, HEAD.scalar_subquery()),
+                                          else_=CP.c.position))
 NO_LIMIT = 2**62
 MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the schema
 

@@ -22,7 +22,7 @@ from incident_core.store.sql import parking as sql_parking
 from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
 from incident_core.store.sql.inspector_reads import SqlInspector
 from incident_core.store.sql.log_reads import SqlEventLog
-from incident_core.store.sql.queries import CP
+from incident_core.store.sql.queries import CHECKPOINTS_READ
 from incident_core.store.sql.transaction_roles import SqlStoreTransaction
 from incident_core.store.sql.walcheck import WalCheckpointer
 
@@ -152,8 +152,8 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                        .scalar_one())
 
     def checkpoints(self) -> dict[str, int]:
-        with self.reading() as conn:
-            return {name: int(pos) for name, pos in conn.execute(select(CP.c.name, CP.c.position))}
+        with self.reading() as conn:  # one statement: a follower reads the head it follows
+            return {name: int(pos) for name, pos in conn.execute(CHECKPOINTS_READ)}
 
     def parked_steps(self, *, include_skipped: bool = False,
                      process_manager: str | None = None) -> list[ParkedStep]:

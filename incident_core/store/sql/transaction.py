@@ -1,5 +1,6 @@
 """The SQL adapter's write transaction: appends buffered until the next read or commit,
-checkpoints read once and written once, projection rows in bulk, savepoints for group
+checkpoints read once and written only when what is stored must change (schema 6: none
+after a command, see `checkpoint_writes`), projection rows in bulk, savepoints for group
 commit. The saga, lineage and snapshot roles are added in `transaction_roles.py`."""
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from incident_core.envelope import PendingEvent, RecordedEvent
 from incident_core.errors import ConcurrencyError, IncidentError, StoreError
 from incident_core.ports import StoreTransaction, StreamRow
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.sql import checkpoint_writes, projection_rows, schema
+from incident_core.store.sql import projection_rows, schema
+from incident_core.store.sql.checkpoint_writes import Checkpoints
 from incident_core.store.sql.queries import (
     CHECKPOINTS,
     CP,
@@ -46,16 +48,16 @@ class SqlTransaction(StoreTransaction):
         self._raw = raw
         self._joined: Any = None  # SQLAlchemy's transaction, when it joined the driver's
         self._head: int | None = None
+        self._start: int | None = None  # the head when this transaction began
+        self._settled: int | None = None  # the head the checkpoints were last settled at
         self.appended = False
         self.appended_count = 0
-        self._checkpoints: dict[str, int] | None = None
-        self._dirty: dict[str, int] = {}
+        self._checkpoints: Checkpoints | None = None
         self._unwritten: list[dict[str, Any]] = []
         self._touched: dict[str, dict[str, Any]] = {}
         self._cursor: Any = None
         self._version: int | None = None  # SQLite's PRAGMA data_version, once read
         self._made: set[str] = set()  # side tables created by this transaction
-        self._new: set[str] = set()  # checkpoints that may have no row yet
         self.changes = Changes()  # what the writer remembers if this transaction commits
 
     def memory(self) -> Committed | None:
@@ -79,9 +81,10 @@ class SqlTransaction(StoreTransaction):
         if cache is None:
             return False
         if self._head is None:
-            self._head = cache.head
+            self._head = self._start = self._settled = cache.head
         if self._checkpoints is None:
-            self._checkpoints = dict(cache.checkpoints)
+            start = cache.head if self._start is None else self._start
+            self._checkpoints = Checkpoints(dict(cache.checkpoints), start)
         return True
 
     def cache_entry(self) -> tuple[int, int, dict[str, int]] | None:
@@ -97,7 +100,7 @@ class SqlTransaction(StoreTransaction):
             return None
         if self._version is None:
             self._version = self.store.sql_dialect.data_version(self.cursor)
-        return self._version, self._head, dict(self._checkpoints)
+        return self._version, self._head, dict(self._checkpoints.stored)
 
     @property
     def conn(self) -> Connection:
@@ -143,7 +146,8 @@ class SqlTransaction(StoreTransaction):
     def head(self) -> int:
         if self._head is None and not self._from_cache():
             prepared = self.store.prepared("head", HEAD)
-            self._head = int(prepared.run(self.cursor).fetchone()[0])
+            self._head = self._start = self._settled = int(
+                prepared.run(self.cursor).fetchone()[0])
         assert self._head is not None
         return self._head
 
@@ -254,31 +258,30 @@ class SqlTransaction(StoreTransaction):
     def delete_rows(self, spec: ProjectionSpec, keys: Sequence[str]) -> None:
         projection_rows.delete_rows(self, spec, keys)
 
-    def checkpoint(self, name: str) -> int | None:
+    def _book(self) -> Checkpoints:
         if self._checkpoints is None and not self._from_cache():  # else one query for all
             prepared = self.store.prepared("checkpoints", CHECKPOINTS)
-            self._checkpoints = {n: int(p) for n, p in prepared.run(self.cursor).fetchall()}
+            stored = {n: int(p) for n, p in prepared.run(self.cursor).fetchall()}
+            start = self.head() if self._start is None else self._start
+            self._checkpoints = Checkpoints(stored, start)  # FOLLOWS: at the start head
         assert self._checkpoints is not None
-        return self._checkpoints.get(name)
+        return self._checkpoints
+
+    def checkpoint(self, name: str) -> int | None:
+        return self._book().logical.get(name)
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        known = self.checkpoint(name)
-        if known == position:
-            return  # it did not move: nothing to write
-        if known is None:
-            self._new.add(name)
-        assert self._checkpoints is not None
-        self._checkpoints[name] = position
-        self._dirty[name] = position
+        self._book().set(name, position)
 
     def flush(self) -> None:
-        """Write what is still buffered: events, then the checkpoints that moved (one
-        statement when they moved to the same position, as they do after a command)."""
+        """Write what is still buffered: events, then what the checkpoints must say at the
+        head now (`checkpoint_writes`: nothing after a command that moved them all)."""
         self._write_events()
-        if self._dirty:
-            checkpoint_writes.write(self.store, self.cursor, self._dirty, self._new)
-            self._dirty.clear()
-            self._new.clear()
+        book = self._checkpoints
+        if (book is not None and book.dirty) or self._head != self._settled:
+            head = self.head()
+            self._book().settle(self.store, self.cursor, head)
+            self._settled = head
 
     def ensure_projection(self, spec: ProjectionSpec) -> bool:
         self.flush()
@@ -299,8 +302,7 @@ class SqlTransaction(StoreTransaction):
         self.checkpoint(spec.name)  # loaded first, so what this transaction knows stays true
         self.conn.execute(self.store.checkpoint_replace, {
             "name": spec.name, "position": position, "signature": spec.signature})
-        assert self._checkpoints is not None
-        self._checkpoints[spec.name] = position
+        self._book().written(spec.name, position)
 
     def replace_projection(self, spec: ProjectionSpec, rows: Iterable[dict[str, Any]],
                            checkpoint: int) -> None:
@@ -330,8 +332,9 @@ class SqlTransaction(StoreTransaction):
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
         self.flush()
-        kept = (self._head, self.appended,
-                None if self._checkpoints is None else dict(self._checkpoints), set(self._made))
+        book = self._checkpoints
+        kept = (self._head, self._settled, self.appended, set(self._made))
+        marked = None if book is None else (book, book.mark())
         remembered = self.changes.mark()
         self.cursor.execute("SAVEPOINT incident_command")
         try:
@@ -339,9 +342,12 @@ class SqlTransaction(StoreTransaction):
             self.flush()  # a taken version or a refused value shows up here, not later
         except BaseException:
             self.cursor.execute("ROLLBACK TO SAVEPOINT incident_command")
-            self._head, self.appended, self._checkpoints, self._made = kept
-            self._unwritten, self._touched, self._dirty = [], {}, {}
-            self._new = set()
+            self._head, self._settled, self.appended, self._made = kept
+            self._unwritten, self._touched = [], {}
+            if marked is None:
+                self._checkpoints = None  # read after the mark: read again if asked
+            else:
+                marked[0].reset(marked[1])
             self.changes.reset(remembered)
             raise
         finally:

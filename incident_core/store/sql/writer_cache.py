@@ -34,7 +34,7 @@ class Committed:
     def __init__(self, version: int, head: int, checkpoints: dict[str, int]) -> None:
         self.version = version
         self.head = head
-        self.checkpoints = checkpoints
+        self.checkpoints = checkpoints  # as stored: FOLLOWS is `head` (checkpoint_writes.py)
         self.rows: dict[RowKey, dict[str, Any] | None] = {}  # None: no such row
 
 
