@@ -1,4 +1,5 @@
-"""Turning a store made by this code (schema 4) back into schema 3's layout, exactly as
+"""Turning a store made by this code (schema 6) back into schema 5's (no checkpoint stored
+as FOLLOWS), and further into schema 3's layout, exactly as
 schema 3 created it: `recorded_at` as ISO 8601 text, `command_type` back in the metadata
 JSON, schema 3's column order, its indexes.
 The upgrade tests start from it (SQLite and PostgreSQL)."""
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     select,
     text,
     update,
@@ -21,10 +23,11 @@ from sqlalchemy import (
 
 from incident_core.envelope import format_micros
 from incident_core.store.sql import schema
+from incident_core.store.sql.queries import FOLLOWS
 from incident_core.store.sql.slim import logical_metadata
 from incident_core.store.sql.store import SqlEventStore
 
-__all__ = ["EVENTS_3", "downgrade_to_3"]
+__all__ = ["EVENTS_3", "downgrade_to_3", "downgrade_to_5"]
 
 _META = MetaData()
 EVENTS_3 = Table(  # schema 3's definition, as it was
@@ -55,9 +58,23 @@ _INDEXES = [  # attached to EVENTS_3: made with it
 ] + [Index("incident_events_type", EVENTS_3.c.event_type, EVENTS_3.c.position)]
 
 
+def downgrade_to_5(store: SqlEventStore) -> None:
+    """Checkpoints stored as FOLLOWS written as the head's position, and schema version 5
+    recorded (schema 5 has everything else as schema 6 has it)."""
+    cp, events = schema.checkpoints, schema.events
+    with store.write_engine.begin() as conn:
+        head = conn.execute(select(func.coalesce(func.max(events.c.position), 0))).scalar()
+        conn.execute(update(cp).where(cp.c.position == FOLLOWS).values(position=head))
+        conn.execute(update(schema.meta).where(schema.meta.c.key == "schema_version")
+                     .values(value="5"))
+    store.schema_version = 5
+
+
 def downgrade_to_3(store: SqlEventStore) -> None:
     """Rebuild the events table in schema 3's layout (times as text, checksums as they are:
     they cover the text form) and record schema version 3."""
+    if store.schema_version > 5:
+        downgrade_to_5(store)
     with store.write_engine.begin() as conn:
         for index in schema.EVENT_INDEXES:  # constant test DDL
             conn.execute(text(f"DROP INDEX {index.name}"))
