@@ -76,7 +76,7 @@ def test_the_quick_listing_prints_what_the_ordinary_path_prints(
         stores: dict[str, Path], name: str, args: list[str],
         capsys: pytest.CaptureFixture[str]) -> None:
     path = stores[name]
-    assert schema_of(path) == "5"  # what a store is made with
+    assert schema_of(path) == "6"  # what a store is made with
     quick = listed(capsys, str(path), args)
     ordinary = listed(capsys, f"sqlite:///{path}", args)  # a URL: never the quick path
     assert quick == ordinary

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["QUICK_SCHEMAS", "quick_events"]
 
 # the schema versions served: their row layouts are what `page3` and `page4` build events from
-QUICK_SCHEMAS = ("3", "4", "5")
+QUICK_SCHEMAS = ("3", "4", "5", "6")
 _HEADER = b"SQLite format 3\x00"
 _COLUMNS = ("SELECT position, event_id, aggregate_id, aggregate_type, event_type, version, "
             "recorded_at, data, metadata, schema_version, command_id, causation_id, "
@@ -82,7 +82,7 @@ def _open(path: Path, wait: float) -> tuple[sqlite3.Connection, bool, str] | Non
     if meta.get("format") != "incident-store" or schema not in QUICK_SCHEMAS:
         _close(conn, path, tidy)
         return None
-    return conn, tidy, "4" if schema == "5" else schema  # 5 changed only row lineage
+    return conn, tidy, "3" if schema == "3" else "4"  # 5, 6: lineage, checkpoints only
 
 
 def _key(schema: str, args: argparse.Namespace) -> tuple[str, bool, bool]:
