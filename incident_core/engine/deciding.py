@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +20,10 @@ from pydantic import BaseModel
 from incident_core import telemetry
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine import aggregate_snapshots, loading
-from incident_core.engine.decoder import decode
 from incident_core.engine.loading import StreamSource
 from incident_core.engine.recording import pending_events
-from incident_core.engine.results import AggregateState, DomainCodeError, WrongAggregateType
-from incident_core.envelope import PendingEvent, RecordedEvent
+from incident_core.engine.results import AggregateState, DomainCodeError
+from incident_core.envelope import PendingEvent
 from incident_core.errors import IncidentError
 from incident_core.messages import Command, Event, Rejection
 from incident_core.ports import EventStore
@@ -107,22 +105,6 @@ class Decider:
         if base[0] == 0:
             base = aggregate_snapshots.latest(self.store, aggregate, aggregate_id) or base
         return loading.fold_stream(self.domain, source, aggregate, aggregate_id, base)
-
-    def fold(self, aggregate: Aggregate[Any], aggregate_id: str, base: tuple[int, BaseModel],
-             events: Iterable[RecordedEvent]) -> tuple[int, BaseModel]:
-        """`base` (version, state) with recorded events applied; WrongAggregateType if one
-        belongs to another aggregate type."""
-        version, state = base
-        for recorded in events:
-            if recorded.aggregate_type != aggregate.name:
-                raise WrongAggregateType(aggregate_id, recorded.aggregate_type, aggregate.name)
-            event = decode(self.domain, recorded)
-            try:
-                state = aggregate.apply(state, event)
-            except Exception as exc:
-                raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
-            version = recorded.version
-        return version, state
 
     def decide(self, aggregate: Aggregate[Any], aggregate_id: str, version: int,
                state: BaseModel, command: Command,
