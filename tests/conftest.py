@@ -57,7 +57,7 @@ def bank(store_target: str) -> Iterator[Application]:
 PROCESS_FILES = ("test_cli", "test_hardening_", "test_damage_fuzz", "test_shared_writer",
                  "test_lock_keeping")
 PROCESS_WORDS = ("subprocess", "Popen", "incident(", "run_cli(", "os.kill", "setpriv",
-                 "multiprocessing", "other_process(")
+                 "multiprocessing", "other_process(", "acknowledged_then_killed(")
 
 
 def _starts_processes(item: pytest.Item) -> bool:

@@ -4,13 +4,10 @@ killed mid-batch loses no acknowledged command."""
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ from incident_core.operations import verify
 from incident_core.process import Accepted, Rejected
 from incident_core.progress import run_to_end
 from tests import group_commit_domain as g
+from tests.killed_writer import acknowledged_then_killed
 
 THREADS = 8
 PER_THREAD = 30
@@ -92,25 +90,10 @@ def test_a_lone_writer_commits_alone(shared_target: str) -> None:
                                                 app.group_commit.writes) == (5, 5)
 
 
-WORKER = Path(__file__).with_name("group_commit_worker.py")
-
-
 def test_kill_9_mid_batch_loses_no_acknowledged_command(tmp_path: Path) -> None:
     db = tmp_path / "kill.sqlite3"
     Application.open(str(db), g.domain, create=True).close()
-    process = subprocess.Popen([sys.executable, str(WORKER), str(db)], stdout=subprocess.PIPE,
-                               text=True, cwd=Path(__file__).parent.parent)
-    assert process.stdout is not None
-    acked: list[tuple[str, int]] = []
-    deadline = time.monotonic() + 60
-    while len(acked) < 150 and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        key, count = line.split()
-        acked.append((key, int(count)))
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    acked = acknowledged_then_killed(str(db), at_least=150, seconds=60)
     assert len(acked) >= 150
     with Application.open(str(db), g.domain) as app:
         for key, count in acked:

@@ -6,13 +6,8 @@ killed mid-batch loses no acknowledged command; the log stays what a replay give
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -25,6 +20,7 @@ from incident_core.progress import run_to_end
 from incident_core.store.sql.postgres import PostgresEventStore
 from incident_core.testing.factory import append, pending
 from tests import group_commit_domain as g
+from tests.killed_writer import acknowledged_then_killed
 from tests.pg_server import to_libpq_url
 
 pytestmark = pytest.mark.postgres
@@ -143,24 +139,9 @@ def test_threads_share_commits_and_a_failing_batch_mate_stays_alone(pg_url: str)
         assert run_to_end(verify(app)).ok
 
 
-WORKER = Path(__file__).with_name("group_commit_worker.py")
-
-
 def test_kill_9_of_a_writer_mid_batch_loses_no_acknowledged_command(pg_url: str) -> None:
     Application.open(pg_url, g.domain, create=True).close()
-    process = subprocess.Popen([sys.executable, str(WORKER), pg_url], stdout=subprocess.PIPE,
-                               text=True, cwd=Path(__file__).parent.parent)
-    assert process.stdout is not None
-    acked: list[tuple[str, int]] = []
-    deadline = time.monotonic() + 120
-    while len(acked) < 80 and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        key, count = line.split()
-        acked.append((key, int(count)))
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    acked = acknowledged_then_killed(pg_url, at_least=80, seconds=120)
     assert len(acked) >= 80
     with Application.open(pg_url, g.domain) as app:  # the killed session's lock is gone
         for key, count in acked:

@@ -12,7 +12,6 @@ its files open here, and it can be deleted."""
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from incident_core.ports.sorting import SortKey
 from incident_core.store.open import remove_sqlite_files
 from incident_core.store.sql.store import SqlEventStore
 from tests import group_commit_domain as g
+from tests.store_descriptors import open_files_of
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(),
                                 reason="reads this process's descriptors in /proc")
@@ -34,16 +34,6 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(),
 EVENTS = 150
 DAMAGED = 61  # the position whose data is no JSON: mid-page, mid-stream
 
-
-def open_files_of(db: Path) -> list[str]:
-    prefix = str(db.resolve())
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):  # the descriptor of the listing itself
-            target = os.readlink(f"/proc/self/fd/{fd}")
-            if target.startswith(prefix):
-                found.append(target[len(prefix):] or "the database")
-    return sorted(found)
 
 
 @pytest.fixture

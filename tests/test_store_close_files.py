@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-import os
 import random
 import threading
 import uuid
@@ -32,23 +31,13 @@ from incident_core.envelope import PendingEvent, format_time, utc_now
 from incident_core.store.open import remove_sqlite_files
 from incident_core.store.sql.open_files import held_here
 from tests import group_commit_domain as g
+from tests.store_descriptors import open_files_of
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(),
                                 reason="reads this process's descriptors in /proc")
 
 HUGE = 2**63 - 1  # a total beyond it is refused by the projection's 64-bit column
 
-
-def open_files_of(db: Path) -> list[str]:
-    """The files of the store at `db` (itself, -wal, -shm) this process has descriptors of."""
-    prefix = str(db.resolve())
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):  # the descriptor of the listing itself
-            target = os.readlink(f"/proc/self/fd/{fd}")
-            if target.startswith(prefix):
-                found.append(target[len(prefix):] or "the database")
-    return sorted(found)
 
 
 def alive(*names: str, besides: frozenset[int] = frozenset()) -> list[str]:

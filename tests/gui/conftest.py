@@ -21,6 +21,7 @@ from incident_core.examples.bank import (
     WithdrawMoney,
 )
 from incident_core.examples.bank import domain as bank_domain
+from incident_gui.widgets.streams_panel import StreamsPanel
 
 # A user's domain whose code raises on purpose (13 when deciding, 7 when applying).
 COUNTER_DOMAIN = textwrap.dedent('''
@@ -233,3 +234,12 @@ def many_accounts_store(many_accounts_template: Path, tmp_path: Path) -> str:
     path = tmp_path / "many.sqlite3"
     shutil.copyfile(many_accounts_template, path)
     return str(path)
+
+
+@pytest.fixture
+def streams_panel(qtbot: Any) -> Iterator[StreamsPanel]:
+    """A streams panel alone (stopped afterwards: its lanes end with the test)."""
+    panel = StreamsPanel()
+    qtbot.addWidget(panel)
+    yield panel
+    panel.stop()

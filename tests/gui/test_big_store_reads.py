@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -28,14 +28,6 @@ from incident_gui.tasks.collector import full_collections_held
 from incident_gui.tasks.workers import OperationWorker
 from incident_gui.widgets.activity_strip import REFRESH_INTERVAL_MS, live_refresh_interval
 from incident_gui.widgets.streams_panel import StreamsPanel
-
-
-@pytest.fixture
-def streams_panel(qtbot: Any) -> Iterator[StreamsPanel]:
-    panel = StreamsPanel()
-    qtbot.addWidget(panel)
-    yield panel
-    panel.stop()
 
 
 def test_the_first_streams_page_comes_before_the_count(

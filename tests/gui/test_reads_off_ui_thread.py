@@ -148,14 +148,6 @@ def test_only_the_newest_conversation_asked_for_is_drawn(
     assert graph.view.conversation is None and "Traceback" not in graph.summary.text()
 
 
-@pytest.fixture
-def streams_panel(qtbot: Any) -> Iterator[StreamsPanel]:
-    panel = StreamsPanel()
-    qtbot.addWidget(panel)
-    yield panel
-    panel.stop()
-
-
 def test_the_streams_list_reads_every_page_off_the_ui_thread(
         qtbot: Any, streams_panel: StreamsPanel, bank_store: str) -> None:
     store = open_store(bank_store, read_only=True)
