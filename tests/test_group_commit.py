@@ -47,17 +47,23 @@ def hammer(app: Application, thread: int, results: list[tuple[str, str, Any]]) -
             results.append((kind if j == len(commands) - 1 else "good", key, outcome))
 
 
+def hammered(app: Application) -> list[tuple[str, str, Any]]:
+    """`hammer` on `THREADS` threads at once: (what should have happened, key, outcome) of
+    every command."""
+    results: list[tuple[str, str, Any]] = []
+    threads = [threading.Thread(target=hammer, args=(app, n, results)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def test_batch_mates_of_rejected_refused_and_raising_commands_are_committed(
         shared_target: str) -> None:
     app = Application.open(shared_target, g.domain, create=True)
     try:
-        results: list[tuple[str, str, Any]] = []
-        threads = [threading.Thread(target=hammer, args=(app, n, results))
-                   for n in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = hammered(app)
         grouped = app.group_commit
         assert grouped is not None and grouped.writes > grouped.batches  # grouped
         accepted = 0

@@ -7,24 +7,19 @@ next version."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import event as sa_event
-from sqlalchemy.pool import Pool
 
 from incident_core import Application, RecordedEvent
 from incident_core.domain import Aggregate, Command, Decision, Domain, Event, Rejection, State
 from incident_core.engine.results import DispatchResult
 from incident_core.process import Accepted, Rejected
 from incident_core.projections.definition import Projection
+from tests.sql_trace import traced
 
 GATE = threading.Event()  # the gate's projection holds the writer until it is set
 ENTERED = threading.Event()
@@ -95,25 +90,6 @@ def gate_row(row: GateRow | None, event: Held, recorded: RecordedEvent) -> GateR
 
 
 domain = Domain("clocks", aggregates=[clock, gate], projections=[gates])
-
-
-@contextmanager
-def traced(statements: list[str], tracing: list[bool]) -> Iterator[None]:
-    """Every SQL statement SQLite runs on the connections opened meanwhile, while
-    `tracing[0]`."""
-    def trace(statement: str) -> None:
-        if tracing[0]:
-            statements.append(statement)
-
-    def on_connect(conn: Any, _record: Any) -> None:
-        if isinstance(conn, sqlite3.Connection):
-            conn.set_trace_callback(trace)
-
-    sa_event.listen(Pool, "connect", on_connect)
-    try:
-        yield
-    finally:
-        sa_event.remove(Pool, "connect", on_connect)
 
 
 def test_a_batch_mate_is_decided_again_on_the_newer_events(tmp_path: Path) -> None:

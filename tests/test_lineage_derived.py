@@ -7,7 +7,6 @@ history is incomplete until a rebuild."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
@@ -153,19 +152,13 @@ def test_a_deleted_custom_key_row_and_a_rejected_command(bank_app: Application) 
 
 def test_a_group_commit_batch_with_failing_members_leaves_only_its_committed_entries(
         shared_target: str) -> None:
-    from tests.test_group_commit import THREADS, hammer
+    from tests.test_group_commit import hammered
 
     by_parity = counted("puts_by_parity", g.Putted,
                         lambda recorded, event: "even" if event.n % 2 == 0 else "odd")
     app = Application.open(shared_target, with_projection(g.domain, by_parity), create=True)
     try:
-        results: list[tuple[str, str, Any]] = []
-        threads = [threading.Thread(target=hammer, args=(app, n, results))
-                   for n in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = hammered(app)
         grouped = app.group_commit
         assert grouped is not None and grouped.writes > grouped.batches  # batches formed
         assert {kind for kind, _, _ in results} >= {"good", "rejected", "raises"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
-from sqlalchemy.pool import Pool
 
 from incident_core import Application, IncidentError
 from incident_core.engine import committing
@@ -28,6 +25,7 @@ from incident_core.operations import verify
 from incident_core.process import Accepted, Rejected
 from incident_core.progress import run_to_end
 from tests import group_commit_domain as g
+from tests.sql_trace import traced
 
 ROOT = Path(__file__).parent.parent
 HUGE = 2**63 - 1  # a second one overflows the projection's 64-bit total: refused
@@ -225,29 +223,17 @@ def test_a_dispatch_reads_nothing_its_writer_wrote(tmp_path: Path) -> None:
     the log itself is the index."""
     statements: list[str] = []
     tracing = [False]
-
-    def trace(statement: str) -> None:
-        if tracing[0]:
-            statements.append(statement)
-
-    def on_connect(conn: Any, _record: Any) -> None:
-        if isinstance(conn, sqlite3.Connection):
-            conn.set_trace_callback(trace)
-
-    sa_event.listen(Pool, "connect", on_connect)
-    try:
-        with Application.open(str(tmp_path / "bank.sqlite3"), bank_domain, create=True) as app:
-            assert app.dispatch(OpenAccount(aggregate_id="acc-1")).ok
-            assert app.dispatch(DepositMoney(aggregate_id="acc-1", amount=5)).ok
-            tracing[0] = True
-            assert app.dispatch(DepositMoney(aggregate_id="acc-1", amount=7)).ok
-            tracing[0] = False
-            assert not [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-            assert [s.split()[0] for s in statements] == [
-                "BEGIN", "PRAGMA", "INSERT", "INSERT", "INSERT", "COMMIT"], statements
-            assert_live_equals_replay(app)
-    finally:
-        sa_event.remove(Pool, "connect", on_connect)
+    with traced(statements, tracing), \
+            Application.open(str(tmp_path / "bank.sqlite3"), bank_domain, create=True) as app:
+        assert app.dispatch(OpenAccount(aggregate_id="acc-1")).ok
+        assert app.dispatch(DepositMoney(aggregate_id="acc-1", amount=5)).ok
+        tracing[0] = True
+        assert app.dispatch(DepositMoney(aggregate_id="acc-1", amount=7)).ok
+        tracing[0] = False
+        assert not [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        assert [s.split()[0] for s in statements] == [
+            "BEGIN", "PRAGMA", "INSERT", "INSERT", "INSERT", "COMMIT"], statements
+        assert_live_equals_replay(app)
 
 
 def test_group_commit_batches_with_failing_batch_mates_equal_a_replay(tmp_path: Path) -> None:
