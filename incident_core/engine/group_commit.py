@@ -18,7 +18,7 @@ socket, so their commands share its batches too (`incident_core.engine.shared_wr
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from incident_core import telemetry
@@ -92,14 +92,18 @@ class GroupCommit:
             self._hand_on()
         return result
 
-    def _hand_on(self) -> None:
-        """The writer is done: the first queued dispatch leads the next batch."""
+    def _hand_on(self, batch: Sequence[_Ticket[Any]] = ()) -> None:
+        """The writer is done (with `batch`, its tickets now answered): the first queued
+        dispatch leads the next batch."""
         with self._cond:
+            for ticket in batch:
+                ticket.done = True
             if self._queue:
-                self._queue[0].lead = True
-                self._cond.notify_all()
+                self._queue[0].lead = True  # it leads the next batch
             else:
-                self._busy = False  # nobody waits: nobody to wake
+                self._busy = False
+            if batch or self._queue:  # else nobody waits: nobody to wake
+                self._cond.notify_all()
 
     def _lead(self) -> None:
         with self._cond:
@@ -107,14 +111,7 @@ class GroupCommit:
         try:
             self._commit(batch)
         finally:
-            with self._cond:
-                for ticket in batch:
-                    ticket.done = True
-                if self._queue:
-                    self._queue[0].lead = True  # it leads the next batch
-                else:
-                    self._busy = False
-                self._cond.notify_all()
+            self._hand_on(batch)
 
     def _commit(self, batch: list[_Ticket[Any]]) -> None:
         results: list[tuple[_Ticket[Any], Any]] = []
