@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from incident_core.errors import CorruptStoreError
 
 __all__ = ["PendingEvent", "RecordedEvent", "canonical_time", "format_micros", "format_time",
-           "from_micros", "micros", "utc_now"]
+           "from_micros", "micros", "now_text", "utc_now"]
 
 _decode = json.loads
 
@@ -69,6 +70,12 @@ def format_micros(value: int) -> str:
             raise CorruptStoreError(f"a stored time is out of range: {value} µs") from None
         _last_second = (seconds, prefix)
     return f"{prefix}.{fraction:06d}+00:00"
+
+
+def now_text() -> str:
+    """The time now in the store's text form: `format_time(utc_now())`, made from the
+    clock's microseconds without a datetime (each command's events are stamped with it)."""
+    return format_micros(time.time_ns() // 1000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from incident_core import telemetry
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine.decoder import decode
-from incident_core.envelope import format_time, utc_now
+from incident_core.envelope import now_text
 from incident_core.ports import EventStore, StoredSnapshot, StoreTransaction
 
 __all__ = ["due", "fingerprint", "latest", "mismatches", "restore", "save_if_due", "take"]
@@ -75,7 +75,7 @@ def take(aggregate: Aggregate[Any], aggregate_id: str, version: int,
     except Exception:  # a value that does not survive JSON: replay instead
         return None
     return StoredSnapshot(aggregate_id, aggregate.name, version, mark, text,
-                          format_time(utc_now()))
+                          now_text())
 
 
 def save_if_due(tx: StoreTransaction, aggregate: Aggregate[Any], aggregate_id: str,

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from pydantic import ValidationError
 
-from incident_core.envelope import RecordedEvent, format_time, utc_now
+from incident_core.envelope import RecordedEvent, now_text
 from incident_core.errors import (
     CorruptStoreError,
     IncidentError,
@@ -61,7 +61,7 @@ def parked_step(process_manager: str, recorded: RecordedEvent, exc: BaseExceptio
         event_id=recorded.event_id, event_type=recorded.event_type,
         aggregate_id=recorded.aggregate_id, correlation_id=recorded.correlation_id,
         error=one_line(exc), traceback="".join(traceback.format_exception(exc)),
-        parked_at=format_time(utc_now()), attempts=attempts, status="parked")
+        parked_at=now_text(), attempts=attempts, status="parked")
 
 
 @contextmanager

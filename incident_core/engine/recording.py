@@ -5,14 +5,13 @@ engine folds, projects and hands to sagas is what a replay will see."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine.results import DomainCodeError
-from incident_core.envelope import PendingEvent, canonical_time, format_micros
+from incident_core.envelope import PendingEvent, canonical_time, now_text
 from incident_core.errors import IncidentError, StoreError
 from incident_core.ids import new_id
 from incident_core.messages import Command, Event
@@ -25,7 +24,7 @@ from incident_core.values import (
 )
 
 __all__ = [
-    "dumps", "envelope_from", "now_text", "pending_events", "pending_from_envelope", "pending_of",
+    "dumps", "envelope_from", "pending_events", "pending_from_envelope", "pending_of",
 ]
 
 _dumps_finite = json.JSONEncoder(separators=(",", ":"), default=str, allow_nan=False).encode
@@ -70,12 +69,6 @@ def _meta_json(meta: dict[str, Any]) -> str:
             return _dumps_finite(meta)
         parts.append(f"{encode_basestring_ascii(key)}:{encode_basestring_ascii(value)}")
     return "{" + ",".join(parts) + "}"
-
-
-def now_text() -> str:
-    """The time now in the store's text form (`envelope.format_time` of `utc_now()`, made
-    from the clock's microseconds without a datetime)."""
-    return format_micros(time.time_ns() // 1000)
 
 
 def _encode(event: Event, command_type: str) -> tuple[str, dict[str, Any]]:

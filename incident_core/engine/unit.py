@@ -24,7 +24,7 @@ from incident_core.engine.parking import StepFailed, is_infrastructure, parked_s
 from incident_core.engine.projector import ProjectionRun, row_problem
 from incident_core.engine.recording import pending_of
 from incident_core.engine.results import WrongAggregateType
-from incident_core.envelope import PendingEvent, RecordedEvent, format_time, utc_now
+from incident_core.envelope import PendingEvent, RecordedEvent, now_text
 from incident_core.ids import new_id
 from incident_core.messages import Command, Event, Rejection
 from incident_core.ports import StoreTransaction
@@ -266,5 +266,5 @@ class _SagaContext:
             self._unit.tx.record_saga_outcome(SagaOutcome(
                 step[0], cause.position, cause.event_id, cause.correlation_id or cause.event_id,
                 type(command).__name__, aggregate_key(command.aggregate_id), outcome.reason,
-                outcome.detail, format_time(utc_now())))
+                outcome.detail, now_text()))
         return outcome
