@@ -32,7 +32,7 @@ class BoxState(State):
     total: int = 0
 
 
-def put(state: BoxState, cmd: Put) -> Decision:
+def put(state: BoxState, cmd: Put | Other.Put) -> Decision:
     if cmd.n < 0:
         return Rejection("negative")
     return Putted(n=cmd.n)
@@ -67,7 +67,7 @@ def box_row(row: BoxRow | None, event: Putted, recorded: RecordedEvent) -> BoxRo
     return BoxRow(aggregate_id=recorded.aggregate_id, total=(row.total if row else 0) + event.n)
 
 
-def make(put_type: type[Command]) -> Domain:
+def make(put_type: type[Put] | type[Other.Put]) -> Domain:
     box = Aggregate("Box", BoxState(), snapshot_every=3)
     box.executes(put_type)(put)
     box.applies(Putted)(putted)
