@@ -8,6 +8,7 @@ messages themselves (`Command`, `Event`, `Rejection`, `State`) live in
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -126,7 +127,9 @@ class Aggregate(Generic[S]):
         return self._appliers[type(event)](state, event)
 
     def fold(self, events: Iterable[Event], state: S | None = None) -> S:
-        current = self.initial_state if state is None else state
+        """`state` (a copy of the initial state when None) with `events` applied in order;
+        `apply` may change in place the state it is given (see the class)."""
+        current = copy.deepcopy(self.initial_state) if state is None else state
         appliers = self._appliers
         for event in events:
             current = appliers[type(event)](current, event)
@@ -243,6 +246,8 @@ class Domain:
             raise UnknownEventType(event_type) from None
         if schema_version > etype.schema_version:
             raise NewerEventSchemaError(event_type, schema_version, etype.schema_version)
+        if schema_version < etype.schema_version:
+            data = copy.deepcopy(data)  # an upcaster may change it in place: not the stored
         while schema_version < etype.schema_version:
             data = self._upcasters[(event_type, schema_version)](data)
             schema_version += 1

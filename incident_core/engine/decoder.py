@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from incident_core.domain import Domain
+from incident_core.engine.immutable import copy_data
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
 from incident_core.messages import Event
 from incident_core.ports import StreamRow
 
-__all__ = ["Recorded", "decode", "decode_rows"]
+__all__ = ["Recorded", "decode", "decode_private", "decode_rows"]
 
 # The recorded event of a stream at a version (`decode_rows` decodes it with `decode` when
 # a row fails, so the failure names the event as everywhere else).
@@ -43,6 +44,27 @@ def decode(domain: Domain, recorded: RecordedEvent) -> Event:
     except Exception as exc:  # bad stored data, a missing or failing upcaster
         raise DomainCodeError(f"decoding event #{recorded.position} "
                               f"({recorded.event_type})", exc) from exc
+
+
+def decode_private(domain: Domain, recorded: RecordedEvent) -> Event:
+    """`decode`, as an object no other consumer has and that shares nothing changeable with
+    `recorded.data` (each projection and saga handler of a changeable event type gets one,
+    `engine.immutable`): what one handler changes in place, the next does not see."""
+    data = recorded.data
+    private = _private(domain, recorded.event_type, data)
+    if private is data:
+        return decode(domain, recorded)
+    try:
+        return domain.decode(recorded.event_type, private, recorded.schema_version)
+    except Exception:  # the error as `decode` words it
+        return decode(domain, recorded)
+
+
+def _private(domain: Domain, event_type: str, data: Any) -> Any:
+    """Stored data to validate into an event no one else has (a copy when validation could
+    hand part of it through, `immutable.copy_data`)."""
+    etype = domain.event_types.get(event_type)
+    return data if etype is None else copy_data(etype, data)
 
 
 Validator = tuple[Callable[[str], Any], int]
@@ -70,9 +92,9 @@ def decode_rows(domain: Domain, rows: Iterable[StreamRow], recorded: Recorded) -
         try:
             if found[1] == schema_version and type(data) is str:
                 add(found[0](data))
-            else:  # upcasters take a dict
-                add(domain.decode(event_type, _loads(data) if isinstance(data, str) else data,
-                                  schema_version))
+            else:  # upcasters take a dict; validation must not hand a stored one through
+                add(domain.decode(event_type, _loads(data) if isinstance(data, str)
+                                  else _private(domain, event_type, data), schema_version))
         except Exception:  # decoded as `decode` does, which names the event on failure
             add(decode(domain, recorded(version)))
     return out
