@@ -27,7 +27,7 @@ from incident_core.errors import IncidentError
 from incident_core.messages import Event
 from incident_core.ports import StreamRow
 
-__all__ = ["Recorded", "decode", "decode_private", "decode_rows"]
+__all__ = ["Recorded", "decode", "decode_rows"]
 
 # The recorded event of a stream at a version (`decode_rows` decodes it with `decode` when
 # a row fails, so the failure names the event as everywhere else).
@@ -36,28 +36,19 @@ _loads = json.loads
 
 
 def decode(domain: Domain, recorded: RecordedEvent) -> Event:
-    """The domain event of a recorded one; a failure is the domain's (exit code 5)."""
+    """The domain event of a recorded one; a failure is the domain's (exit code 5). A new
+    object each time, sharing nothing changeable with `recorded.data` (what the memory
+    store keeps): one handler of a changeable event type gets its own (`engine.immutable`),
+    and what it changes in place, the next does not see."""
     try:
-        return domain.decode(recorded.event_type, recorded.data, recorded.schema_version)
+        return domain.decode(recorded.event_type,
+                             _private(domain, recorded.event_type, recorded.data),
+                             recorded.schema_version)
     except IncidentError:
         raise
     except Exception as exc:  # bad stored data, a missing or failing upcaster
         raise DomainCodeError(f"decoding event #{recorded.position} "
                               f"({recorded.event_type})", exc) from exc
-
-
-def decode_private(domain: Domain, recorded: RecordedEvent) -> Event:
-    """`decode`, as an object no other consumer has and that shares nothing changeable with
-    `recorded.data` (each projection and saga handler of a changeable event type gets one,
-    `engine.immutable`): what one handler changes in place, the next does not see."""
-    data = recorded.data
-    private = _private(domain, recorded.event_type, data)
-    if private is data:
-        return decode(domain, recorded)
-    try:
-        return domain.decode(recorded.event_type, private, recorded.schema_version)
-    except Exception:  # the error as `decode` words it
-        return decode(domain, recorded)
 
 
 def _private(domain: Domain, event_type: str, data: Any) -> Any:

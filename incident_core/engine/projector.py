@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from incident_core.collector import collector_paused
 from incident_core.domain import Domain
-from incident_core.engine.decoder import decode, decode_private
+from incident_core.engine.decoder import decode
 from incident_core.engine.immutable import frozen
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
@@ -148,14 +148,14 @@ class ProjectionFold:
         if not routes:
             return
         if event is None:
-            event = decode_private(self.domain, recorded)
+            event = decode(self.domain, recorded)
         position = recorded.position
         shared = frozen(type(event))  # else each route after the first gets its own copy
         for number, route in enumerate(routes):
             if route.until is not None and position > route.until:
                 continue
             route.apply(recorded, event if shared or not number
-                        else decode_private(self.domain, recorded))
+                        else decode(self.domain, recorded))
 
     def wants(self, event_type: str) -> bool:
         return event_type in self._by_type
@@ -177,17 +177,17 @@ class ProjectionFold:
                 continue
             validate, version, steps, shared = plan
             try:
-                if recorded.schema_version != version or not shared:
+                if recorded.schema_version != version:
                     raise _Upcast
-                event = validate(recorded.data)
+                event = validate(recorded.data) if shared else decode(domain, recorded)
             except Exception:  # upcasters, or the error as `decode` words it
-                event = decode(domain, recorded) if shared else decode_private(domain, recorded)
+                event = decode(domain, recorded)
             for number, (run, handler, key_fn, rows, canonical, kept) in enumerate(steps):
                 if run.until is not None and recorded.position > run.until:
                     continue
                 try:
                     if number and not shared:  # a changeable event: each its own copy
-                        event = decode_private(domain, recorded)
+                        event = decode(domain, recorded)
                     key = recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
                     row = rows.get(key, _ABSENT)
                     if row is _ABSENT:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from incident_core import telemetry
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.deciding import Decided, Decider
-from incident_core.engine.decoder import decode_private
+from incident_core.engine.decoder import decode
 from incident_core.engine.immutable import frozen
 from incident_core.engine.lineage import trail_of, written
 from incident_core.engine.listeners import Listeners
@@ -132,7 +132,7 @@ class Unit:
         event = self.decoded.get(recorded.event_id)
         if event is not None and frozen(type(event)):
             return event
-        return decode_private(self.domain, recorded)
+        return decode(self.domain, recorded)
 
     def drain(self, limit: int) -> int:
         """Let each process manager handle its pending events (up to `limit` in all).
