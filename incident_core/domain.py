@@ -63,6 +63,14 @@ class Aggregate(Generic[S]):
 
         @account.applies(MoneyDeposited)
         def deposited(state: AccountState, event: MoneyDeposited) -> AccountState: ...
+
+    What the engine guarantees when a state or an event holds something that can change in
+    place (a list, dict or set, a model that is not frozen, an `Any`; decided per type by
+    `incident_core.engine.immutable`, free for types that cannot): `execute` gets its own
+    copy of the state and must not change it (one that does is refused, a `DomainCodeError`
+    naming the fields); `apply` folds a private copy, so it may change the state it gets
+    (never the cached one, a batch's, a snapshot's or `initial_state`); each projection
+    and saga handler gets its own copy of the event. Live states and rows equal a replay.
     """
 
     def __init__(self, name: str, initial_state: S, *, snapshot_every: int | None = None,
