@@ -132,7 +132,7 @@ class Application(ProcessManagers, LineageQueries):
         try:
             version, state = self.decider.load(aggregate, key, self.store)
         except WrongAggregateType as exc:
-            before = AggregateState(key, aggregate.name, 0, aggregate.initial_state)
+            before = AggregateState(key, aggregate.name, 0, own(aggregate.initial_state))
             return Preview(before, [], None, Rejected("wrong_aggregate_type", str(exc)))
         before = AggregateState(key, aggregate.name, version, own(state))  # not the cache's
         decided = self.decider.decide(aggregate, key, version, state, command, {})
