@@ -169,7 +169,7 @@ def _first_look(mistakes: Mistakes, poison: str) -> Projection[LookRow]:
     def looked(row: LookRow | None, event: Loaded, recorded: RecordedEvent) -> LookRow:
         if any(item.name == poison for item in event.items):
             raise ValueError(f"{poison} cannot be looked at")
-        if PROJECTION in mistakes:
+        if PROJECTION in mistakes and event.items:
             event.items[0].tags.append("seen")
             event.notes.setdefault("seen_by", []).append("first_look")
         return LookRow(aggregate_id=recorded.aggregate_id, looks=(row.looks if row else 0) + 1)
