@@ -158,3 +158,13 @@ def test_copy_data_copies_only_for_types_that_hand_data_through() -> None:
     assert copied == data and copied["value"] is not data["value"]
     event = Anything.model_validate(copied)
     assert event.value is not data["value"]
+
+
+def test_unchanged_tells_nothing_of_copies_that_never_compare_equal() -> None:
+    class Opaque:  # no __eq__: a copy is never equal to the original
+        pass
+
+    kept = Anything(value=[Opaque()])
+    given = own(kept)
+    assert given != kept
+    unchanged(kept, given, "state")  # no false alarm

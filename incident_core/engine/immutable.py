@@ -98,8 +98,10 @@ def copy_data(model: type[BaseModel], data: Any) -> Any:
 
 
 def unchanged(kept: BaseModel, given: BaseModel, what: str) -> None:
-    """ChangedInPlace unless `given` (domain code's copy of `kept`) still equals `kept`."""
-    if given is kept or given == kept:
+    """ChangedInPlace unless `given` (domain code's copy of `kept`) still equals `kept`.
+    Nothing is told of a type whose copies never equal the original (an `Any` holding an
+    object without `__eq__`): its changes cannot be seen."""
+    if given is kept or given == kept or own(kept) != kept:
         return
     fields = [name for name in type(kept).model_fields
               if getattr(kept, name, None) != getattr(given, name, None)]
