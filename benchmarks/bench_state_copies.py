@@ -8,7 +8,10 @@ dicts and lists: private copies). CPU µs per dispatch, min / median / max over 
 and the median's ratio to raw a2 (of the same run). To compare two copies of the package,
 run it with each first on the path: `PYTHONPATH=/path/to/copy python benchmarks/...`.
 
-    python benchmarks/bench_state_copies.py [--commands 3000] [--block 100]
+    python benchmarks/bench_state_copies.py [--commands 3000] [--block 100] [--phases]
+
+`--phases` then also prints, per domain, the main thread's CPU in the phases that copy
+(decide: execute, the check, encode, decode, fold; finish: projections), per dispatch.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import cycle
+from typing import Any
 
 import incident_core
 from benchmarks._baseline import DDL, per_command_dataset, raw_a2, raw_connect
 from incident_core import Application
 from incident_core.domain import Command
+from incident_core.engine import committing, unit
 from incident_core.examples import bank, shipping
 from incident_core.examples.shipping.shipments import AmendCustoms, BookShipment
 from incident_core.examples.shipping.values import Address, Dimensions, Leg, Mode
@@ -38,6 +43,33 @@ from incident_core.examples.shipping.vessels import (
 )
 
 Block = Callable[[int], None]
+PHASES: list[tuple[Any, str]] = [(committing.Plan, "decide"), (unit.Unit, "finish"),
+                                 (unit.Unit, "event_of")]
+
+
+def phases(run: Block, n: int) -> dict[str, float]:
+    """CPU µs per dispatch in each of PHASES while `run(n)` (wrapped: a little overhead)."""
+    spent: dict[str, int] = {}
+    originals = [(owner, name, getattr(owner, name)) for owner, name in PHASES]
+    for owner, name, original in originals:
+        setattr(owner, name, _timed(original, name, spent))
+    try:
+        run(n)
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+    return {name: spent.get(name, 0) / n / 1000 for _, name in PHASES}
+
+
+def _timed(original: Callable[..., Any], label: str,
+           spent: dict[str, int]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.thread_time_ns()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[label] = spent.get(label, 0) + time.thread_time_ns() - start
+    return wrapper
 
 
 def bank_case(folder: str) -> tuple[Application, Iterator[Command]]:
@@ -97,6 +129,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--commands", type=int, default=3000)
     ap.add_argument("--block", type=int, default=100)
+    ap.add_argument("--phases", action="store_true", help="also time the copying phases")
     args = ap.parse_args()
     folder = tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     try:
@@ -120,6 +153,10 @@ def main() -> None:
             median = statistics.median(figures)
             print(f"  {name:32s} CPU µs/dispatch min {min(figures):7.1f}  median "
                   f"{median:7.1f}  max {max(figures):7.1f}  raw/this {raw / median:.3f}")
+        if args.phases:
+            for name in ("bank DepositMoney", "shipping amend/reserve/release"):
+                found = phases(cases[name], args.commands)
+                print(f"  {name:32s} " + "  ".join(f"{k} {v:5.1f}" for k, v in found.items()))
         bank_app.close()
         ship_app.close()
     finally:

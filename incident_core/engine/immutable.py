@@ -211,6 +211,9 @@ def _choices(schema: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         yield choice[0] if isinstance(choice, tuple) else choice
 
 
+_new, _set = object.__new__, object.__setattr__
+
+
 def _same(obj: Any) -> Any:
     return obj
 
@@ -269,13 +272,19 @@ class _Copies:
             return None
 
         def copy_model(value: Any) -> Any:
+            """What pydantic's `__copy__` does for a model without extras or private
+            attributes (three times faster), then the changeable fields copied."""
             if type(value) is not cls:
                 return copy.deepcopy(value)
-            mine = value.__copy__()  # pydantic's shallow copy: a new __dict__
-            held = mine.__dict__
+            held = value.__dict__.copy()
             for name, copier in changing:
                 if held.get(name) is not None:
                     held[name] = copier(held[name])
+            mine = _new(cls)
+            _set(mine, "__dict__", held)
+            _set(mine, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
+            _set(mine, "__pydantic_extra__", None)
+            _set(mine, "__pydantic_private__", None)
             return mine
         return copy_model
 
