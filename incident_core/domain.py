@@ -255,7 +255,7 @@ class Domain:
         if schema_version > etype.schema_version:
             raise NewerEventSchemaError(event_type, schema_version, etype.schema_version)
         if schema_version < etype.schema_version:
-            data = copy.deepcopy(data)  # an upcaster may change it in place: not the stored
+            data = copy_json(data)  # an upcaster may change it in place: not the stored
         while schema_version < etype.schema_version:
             data = self._upcasters[(event_type, schema_version)](data)
             schema_version += 1
@@ -263,3 +263,21 @@ class Domain:
 
     def knows_event(self, event_type: str) -> bool:
         return event_type in self.event_types
+
+
+def copy_json(value: Any) -> Any:
+    """A copy of stored (JSON) data sharing no dict or list with it: what an upcaster, or a
+    validation that hands `Any` through, may change, without changing what the store keeps
+    (about three times faster than `copy.deepcopy` on such data; anything else that is not
+    a string, number, bool or None is deep-copied)."""
+    kind = type(value)
+    if kind is dict:
+        return {key: copy_json(item) for key, item in value.items()}
+    if kind is list:
+        return [copy_json(item) for item in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})

@@ -22,12 +22,13 @@ keeps: `own` gives a private deep copy, `unchanged` tells what domain code chang
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
+
+from incident_core.domain import copy_json
 
 __all__ = ["FRESH", "FROZEN", "SHARES", "ChangedInPlace", "copies", "copy_data", "frozen",
            "kind", "own", "unchanged"]
@@ -94,7 +95,7 @@ def copy_data(model: type[BaseModel], data: Any) -> Any:
     could hand some of it through (`SHARES`), then a copy."""
     if kind(model) != SHARES:
         return data
-    return json.loads(json.dumps(data))
+    return copy_json(data)
 
 
 def unchanged(kept: BaseModel, given: BaseModel, what: str) -> None:
