@@ -16,7 +16,8 @@ pydantic core schema, what such a type is (`kind`):
   decoding stored data privately copies the data first.
 
 Objects of the last two kinds are never shared between domain code and what the engine
-keeps: `own` gives a private deep copy, `unchanged` tells what domain code changed.
+keeps: `own` gives a private copy (what can change is new, the rest shared), `unchanged`
+tells what domain code changed in its copy.
 """
 
 from __future__ import annotations
@@ -87,7 +88,10 @@ def copies(model: type[Any]) -> Copier:
         return _same
     if found == SHARES:
         return copy.deepcopy
-    return _Copies().node(model.__pydantic_core_schema__) or _same
+    try:
+        return _Copies().node(model.__pydantic_core_schema__) or _same
+    except Exception:  # a schema this walk does not know: copied whole
+        return copy.deepcopy
 
 
 def copy_data(model: type[BaseModel], data: Any) -> Any:
@@ -113,10 +117,9 @@ def unchanged(kept: BaseModel, given: BaseModel, what: str) -> None:
 
 def _classify(model: type[BaseModel]) -> int:
     try:
-        schema = model.__pydantic_core_schema__
-    except AttributeError:
+        return _Walk().kind(model.__pydantic_core_schema__)
+    except Exception:  # not a pydantic model, a schema not built: treated as changeable
         return SHARES
-    return _Walk().kind(schema)
 
 
 class _Walk:
