@@ -184,6 +184,9 @@ def test_each_projection_handler_gets_its_own_event(store_target: str) -> None:
 
 def test_each_saga_handler_gets_its_own_event(store_target: str) -> None:
     with opened(store_target, {SAGA}) as app:
+        preview = app.preview(Load(aggregate_id="x", items=[Item(name="fig")], at=AT,
+                                   forward_to="y"))  # the cascade tags what it previews
+        assert preview.cascade is not None and len(preview.cascade.events) == 1
         outcome = load(app, "x", "apple", "pear", forward_to="y")
         assert outcome.ok and not outcome.saga_failures  # type: ignore[union-attr]
         replay_agrees(app, "x", "y")  # y: loaded by the forwarder, tagged by the tagger
