@@ -20,6 +20,7 @@ from incident_core.engine import committing, idempotent, lineage
 from incident_core.engine.cascade import preview_cascade
 from incident_core.engine.deciding import Decider
 from incident_core.engine.group_commit import GroupCommit
+from incident_core.engine.immutable import own
 from incident_core.engine.lineage import LineageQueries
 from incident_core.engine.listeners import Listener, Listeners
 from incident_core.engine.opening import open_target
@@ -131,9 +132,9 @@ class Application(ProcessManagers, LineageQueries):
         try:
             version, state = self.decider.load(aggregate, key, self.store)
         except WrongAggregateType as exc:
-            before = AggregateState(key, aggregate.name, 0, aggregate.initial_state)
+            before = AggregateState(key, aggregate.name, 0, own(aggregate.initial_state))
             return Preview(before, [], None, Rejected("wrong_aggregate_type", str(exc)))
-        before = AggregateState(key, aggregate.name, version, state)
+        before = AggregateState(key, aggregate.name, version, own(state))  # not the cache's
         decided = self.decider.decide(aggregate, key, version, state, command, {})
         if isinstance(decided, Rejection):
             return Preview(before, [], None, Rejected.of(decided))

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from incident_core import telemetry
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine import aggregate_snapshots, loading
+from incident_core.engine.immutable import own, unchanged
 from incident_core.engine.loading import StreamSource
 from incident_core.engine.recording import pending_events
 from incident_core.engine.results import AggregateState, DomainCodeError
@@ -35,7 +36,8 @@ __all__ = ["Decided", "Decider", "StateCache"]
 @dataclass(slots=True)
 class Decided:
     """A command decided on a state: the events to record (`pending`), the same events as a
-    replay will decode them (`events`) and the state after them."""
+    replay will decode them (`events`) and the state after them. `events` were folded into
+    `after`: projections and sagas get their own copies of changeable ones."""
 
     aggregate: Aggregate[Any]
     key: str
@@ -109,20 +111,26 @@ class Decider:
     def decide(self, aggregate: Aggregate[Any], aggregate_id: str, version: int,
                state: BaseModel, command: Command,
                metadata: dict[str, Any]) -> Decided | Rejection:
-        """Run the command on `state` (at `version`): what to record, or the rejection."""
+        """Run the command on `state` (at `version`): what to record, or the rejection.
+        `state` is what the engine keeps (the cache's, a batch's): domain code gets its
+        own copy of it when it could change it in place (`engine.immutable`), and an
+        `execute` that changes its copy is refused; `apply` then folds that copy."""
+        where = f"{aggregate.name}.execute({type(command).__name__})"
+        mine = own(state)
         try:
-            decision = aggregate.execute(state, command)
+            decision = aggregate.execute(mine, command)
+            if mine is not state:
+                unchanged(state, mine, "state")
         except IncidentError:
             raise
         except Exception as exc:
-            raise DomainCodeError(f"{aggregate.name}.execute({type(command).__name__})",
-                                  exc) from exc
+            raise DomainCodeError(where, exc) from exc
         if isinstance(decision, Rejection):
             return decision
         pending, events = pending_events(self.domain, aggregate, command, version, decision,
                                          metadata)
         try:
-            after: BaseModel = aggregate.fold(events, state)
+            after: BaseModel = aggregate.fold(events, mine)
         except Exception as exc:
             raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
         return Decided(aggregate, aggregate_id, version, pending, events, after)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from incident_core.domain import Domain
+from incident_core.engine.immutable import copy_data
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
@@ -35,14 +36,26 @@ _loads = json.loads
 
 
 def decode(domain: Domain, recorded: RecordedEvent) -> Event:
-    """The domain event of a recorded one; a failure is the domain's (exit code 5)."""
+    """The domain event of a recorded one; a failure is the domain's (exit code 5). A new
+    object each time, sharing nothing changeable with `recorded.data` (what the memory
+    store keeps): one handler of a changeable event type gets its own (`engine.immutable`),
+    and what it changes in place, the next does not see."""
     try:
-        return domain.decode(recorded.event_type, recorded.data, recorded.schema_version)
+        return domain.decode(recorded.event_type,
+                             _private(domain, recorded.event_type, recorded.data),
+                             recorded.schema_version)
     except IncidentError:
         raise
     except Exception as exc:  # bad stored data, a missing or failing upcaster
         raise DomainCodeError(f"decoding event #{recorded.position} "
                               f"({recorded.event_type})", exc) from exc
+
+
+def _private(domain: Domain, event_type: str, data: Any) -> Any:
+    """Stored data to validate into an event no one else has (a copy when validation could
+    hand part of it through, `immutable.copy_data`)."""
+    etype = domain.event_types.get(event_type)
+    return data if etype is None else copy_data(etype, data)
 
 
 Validator = tuple[Callable[[str], Any], int]
@@ -70,9 +83,9 @@ def decode_rows(domain: Domain, rows: Iterable[StreamRow], recorded: Recorded) -
         try:
             if found[1] == schema_version and type(data) is str:
                 add(found[0](data))
-            else:  # upcasters take a dict
-                add(domain.decode(event_type, _loads(data) if isinstance(data, str) else data,
-                                  schema_version))
+            else:  # upcasters take a dict; validation must not hand a stored one through
+                add(domain.decode(event_type, _loads(data) if isinstance(data, str)
+                                  else _private(domain, event_type, data), schema_version))
         except Exception:  # decoded as `decode` does, which names the event on failure
             add(decode(domain, recorded(version)))
     return out

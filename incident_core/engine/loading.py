@@ -22,6 +22,7 @@ from incident_core.collector import collector_paused
 from incident_core.domain import Aggregate, Domain
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.decoder import decode_rows
+from incident_core.engine.immutable import own
 from incident_core.engine.results import AggregateState, DomainCodeError, WrongAggregateType
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import CorruptStoreError, IncidentError
@@ -76,7 +77,8 @@ def _fold_pages(domain: Domain, store: EventStore, aggregate: Aggregate[Any],
         final = bound >= known
         rows = store.read_stream_rows(aggregate_id, after_version=after,
                                       to_version=stop if final else bound)
-        current = fold_rows(domain, store, aggregate, aggregate_id, current, rows)
+        current = fold_rows(domain, store, aggregate, aggregate_id, current, rows,
+                            fresh=current is not base)
         if final:
             return current
         after = bound
@@ -92,19 +94,20 @@ def fold_stream(domain: Domain, source: StreamSource, aggregate: Aggregate[Any],
 
 def fold_rows(domain: Domain, source: StreamSource, aggregate: Aggregate[Any],
               aggregate_id: str, base: tuple[int, BaseModel],
-              rows: list[StreamRow]) -> tuple[int, BaseModel]:
+              rows: list[StreamRow], *, fresh: bool = False) -> tuple[int, BaseModel]:
     """`base` with the stream's `rows` (read from `source`) applied; WrongAggregateType if
-    one belongs to another aggregate type. The events are decoded, then folded, with the
-    cyclic collector paused: it would scan each fresh event and state of the load, several
-    times over for a long stream (what it would find, cycles made by `apply`, is collected
-    once it runs again)."""
+    one belongs to another aggregate type. `base`'s state is left as it is (`apply` folds
+    a private copy of it, `engine.immutable`) unless it is `fresh` (nobody else has it).
+    The events are decoded, then folded, with the cyclic collector paused: it would scan
+    each fresh event and state of the load, several times over for a long stream (what it
+    would find, cycles made by `apply`, is collected once it runs again)."""
     if not rows:
         return base
     _check_types(aggregate, aggregate_id, rows)
     with collector_paused():
         events = decode_rows(domain, rows, partial(_recorded, source, aggregate_id))
-        try:
-            folded: BaseModel = aggregate.fold(events, base[1])
+        try:  # on a copy of `base` when `apply` could change it (the cache's, a batch's)
+            folded: BaseModel = aggregate.fold(events, base[1] if fresh else own(base[1]))
         except Exception as exc:
             raise DomainCodeError(f"{aggregate.name}.apply", exc) from exc
     return rows[-1][0], folded

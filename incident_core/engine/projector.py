@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from incident_core.collector import collector_paused
 from incident_core.domain import Domain
 from incident_core.engine.decoder import decode
+from incident_core.engine.immutable import frozen
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
@@ -149,10 +150,12 @@ class ProjectionFold:
         if event is None:
             event = decode(self.domain, recorded)
         position = recorded.position
-        for route in routes:
+        shared = frozen(type(event))  # else each route after the first gets its own copy
+        for number, route in enumerate(routes):
             if route.until is not None and position > route.until:
                 continue
-            route.apply(recorded, event)
+            route.apply(recorded, event if shared or not number
+                        else decode(self.domain, recorded))
 
     def wants(self, event_type: str) -> bool:
         return event_type in self._by_type
@@ -172,17 +175,19 @@ class ProjectionFold:
             plan = plans.get(recorded.event_type)
             if plan is None:
                 continue
-            validate, version, steps = plan
+            validate, version, steps, shared = plan
             try:
                 if recorded.schema_version != version:
                     raise _Upcast
-                event = validate(recorded.data)
+                event = validate(recorded.data) if shared else decode(domain, recorded)
             except Exception:  # upcasters, or the error as `decode` words it
                 event = decode(domain, recorded)
-            for run, handler, key_fn, rows, canonical, kept in steps:
+            for number, (run, handler, key_fn, rows, canonical, kept) in enumerate(steps):
                 if run.until is not None and recorded.position > run.until:
                     continue
                 try:
+                    if number and not shared:  # a changeable event: each its own copy
+                        event = decode(domain, recorded)
                     key = recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
                     row = rows.get(key, _ABSENT)
                     if row is _ABSENT:
@@ -215,7 +220,7 @@ class ProjectionFold:
                 steps.append((run, handler, key_fn, run.buffer.rows,
                               projection.canonical or _never, projection.kept if dicts else None))
             plans[event_type] = (etype.__pydantic_validator__.validate_python,
-                                 etype.schema_version, tuple(steps))
+                                 etype.schema_version, tuple(steps), frozen(etype))
         return plans
 
 
@@ -231,7 +236,7 @@ _ABSENT: Any = object()
 _Handler = Callable[[Any, Event, RecordedEvent], Any]
 _Step = tuple[ProjectionRun, _Handler, Callable[[RecordedEvent, Any], str] | None,
               dict[str, Any], Callable[[dict[str, Any]], bool], Callable[[Any], Any] | None]
-_Plan = tuple[Callable[[Any], Event], int, tuple[_Step, ...]]
+_Plan = tuple[Callable[[Any], Event], int, tuple[_Step, ...], bool]
 
 
 def row_problem(spec: ProjectionSpec, row: dict[str, Any]) -> tuple[str, str] | None:

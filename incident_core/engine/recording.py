@@ -10,6 +10,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from incident_core.domain import Aggregate, Domain
+from incident_core.engine.immutable import copy_data
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import PendingEvent, canonical_time, now_text
 from incident_core.errors import IncidentError, StoreError
@@ -52,7 +53,8 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
         event_type = type(event).__name__
         text, data = _encode(event, command_type)
         schema_version = type(event).schema_version
-        decoded.append(_roundtrip(domain, event_type, data, schema_version))
+        decoded.append(_roundtrip(domain, event_type, copy_data(type(event), data),
+                                  schema_version))  # shares nothing with `data`
         pending.append(PendingEvent(
             new_id(), key, aggregate.name, event_type, version + offset,
             recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),

@@ -18,6 +18,7 @@ from incident_core import telemetry
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.deciding import Decided, Decider
 from incident_core.engine.decoder import decode
+from incident_core.engine.immutable import frozen
 from incident_core.engine.lineage import trail_of, written
 from incident_core.engine.listeners import Listeners
 from incident_core.engine.parking import StepFailed, is_infrastructure, parked_step
@@ -126,8 +127,12 @@ class Unit:
         return recorded
 
     def event_of(self, recorded: RecordedEvent) -> Event:
+        """The event for one handler: the decided one when it cannot be changed in place,
+        else a copy of its own (`engine.immutable`)."""
         event = self.decoded.get(recorded.event_id)
-        return event if event is not None else decode(self.domain, recorded)
+        if event is not None and frozen(type(event)):
+            return event
+        return decode(self.domain, recorded)
 
     def drain(self, limit: int) -> int:
         """Let each process manager handle its pending events (up to `limit` in all).
