@@ -156,8 +156,8 @@ class ChildWorker(QObject):
                 self.signals.errored.emit(
                     "the rebuild process ended without finishing "
                     f"(exit code {self._process.exitCode()})", self._stderr.strip())
-        finally:
-            let_go(self)
+        finally:  # after this emission: its QProcess must outlive the signal it sends
+            QTimer.singleShot(0, lambda: let_go(self))
 
 
 @dataclass(frozen=True)
