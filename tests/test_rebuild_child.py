@@ -21,6 +21,7 @@ from incident_core.engine.binding import open_application
 from incident_core.examples.bank import bank_accounts
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.operations.demo import demo
+from incident_core.progress import run_to_end
 from incident_core.operations.rebuild_child import (
     CHILD_FLAG,
     ChildRequest,
@@ -79,9 +80,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("child") / "bank.sqlite3"
     app = open_application(str(path), bank_domain, module=BANK, create=True).app
     with app:
-        operation = demo(app, accounts=300, transfers=10_000, seed=3)
-        for _ in operation:
-            pass
+        run_to_end(demo(app, accounts=300, transfers=10_000, seed=3))
     return path
 
 
@@ -128,7 +127,6 @@ def replayed_rows(path: Path) -> list[dict[str, Any]]:
     copy = path.with_name("replayed.sqlite3")
     copy.write_bytes(path.read_bytes())
     from incident_core.operations.rebuild import rebuild
-    from incident_core.progress import run_to_end
 
     with Application.open(str(copy), bank_domain) as app:
         run_to_end(rebuild(app, NAMES))
@@ -146,6 +144,21 @@ def test_the_child_rebuilds_what_a_replay_gives(store: Path) -> None:
     with Application.open(str(store), bank_domain, read_only=True) as app:
         assert app.store.projection_rows(bank_accounts.spec) == expected
         assert set(app.store.checkpoints().values()) == {report.head}
+
+
+@pytest.mark.postgres
+def test_the_child_rebuilds_a_postgresql_store(pg_url: str) -> None:
+    """The URL (password and all) goes over stdin, never on the child's command line."""
+    with open_application(pg_url, bank_domain, module=BANK, create=True).app as app:
+        run_to_end(demo(app, accounts=20, transfers=200, seed=1))
+        expected = app.store.projection_rows(bank_accounts.spec)
+        with app.store.transaction() as tx:  # the rows made wrong behind the log's back
+            tx.put_row(bank_accounts.spec, {**expected[0], "balance": -1})
+        assert app.store.projection_rows(bank_accounts.spec) != expected
+    got = answers(start(pg_url))
+    assert "finished" in got[-1], got[-1]
+    with Application.open(pg_url, bank_domain, read_only=True) as app:
+        assert app.store.projection_rows(bank_accounts.spec) == expected
 
 
 def _kill_mid_replay(store: Path, how: str) -> dict[str, Any] | None:

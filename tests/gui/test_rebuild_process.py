@@ -8,6 +8,7 @@ import sqlite3
 import sys
 import textwrap
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,21 @@ def test_a_store_in_memory_rebuilds_on_a_thread(make_window: Callable[..., Any],
     panel = shown(window)
     assert not panel.rebuilds_in_child()
     assert rebuilt(qtbot, window).startswith("Rebuilt all projections")
+
+
+def test_a_domain_made_in_memory_rebuilds_on_a_thread(
+        make_window: Callable[..., Any], qtbot: Any, bank_store: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A domain module no child could import by name (made at run time, no file)."""
+    module = types.ModuleType("bank_made_in_memory")
+    module.domain = bank_domain  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bank_made_in_memory", module)
+    expected = tamper(bank_store)
+    window = make_window(bank_store, domain="bank_made_in_memory:domain")
+    assert not shown(window).rebuilds_in_child()
+    assert rebuilt(qtbot, window).startswith("Rebuilt all projections")
+    with Application.open(bank_store, bank_domain, read_only=True) as app:
+        assert app.store.projection_rows(bank_accounts.spec) == expected
 
 
 def test_cancelling_the_child_leaves_the_store_as_it_was(
