@@ -21,13 +21,13 @@ from incident_core.engine.binding import open_application
 from incident_core.examples.bank import bank_accounts
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.operations.demo import demo
-from incident_core.progress import run_to_end
 from incident_core.operations.rebuild_child import (
     CHILD_FLAG,
     ChildRequest,
     child_command,
     report_from_json,
 )
+from incident_core.progress import run_to_end
 
 BANK = "incident_core.examples.bank:domain"
 NAMES = ["bank_accounts", "transfers"]
