@@ -85,15 +85,24 @@ class ChildWorker(QObject):
         return self._process.state() != QProcess.ProcessState.NotRunning
 
     def wait(self, msecs: int = -1) -> bool:
-        """Block until the child ends (or `msecs` pass; then it is killed if cancelled).
-        The ending signal is delivered afterwards, when the UI event loop runs."""
+        """Block until the child ends (or `msecs` pass); True if it ended. The ending
+        signal is delivered afterwards, when the UI event loop runs."""
         if not self.is_running():
             return True
-        ended = bool(self._process.waitForFinished(msecs))
-        if not ended and self._cancelled:
+        return bool(self._process.waitForFinished(msecs))
+
+    def kill(self) -> None:
+        """End the child at once (the window is closing and it did not stop in time): the
+        store is left as it was, the swap being one transaction per projection."""
+        if self.is_running():
+            self._cancelled = True
             self._process.kill()
-            ended = bool(self._process.waitForFinished(1000))
-        return ended
+            self._process.waitForFinished(1000)
+
+    @property
+    def process_id(self) -> int:
+        """The child's process id (0 when it is not running)."""
+        return int(self._process.processId())
 
     @property
     def exception(self) -> BaseException | None:

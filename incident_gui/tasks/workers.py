@@ -40,7 +40,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Generator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -51,6 +51,7 @@ from incident_gui.tasks.collector import held_full_collections
 
 __all__ = [
     "MAX_PROGRESS_RATE",
+    "Killable",
     "OperationWorker",
     "Outcome",
     "Worker",
@@ -79,6 +80,13 @@ class Worker(Protocol):
     def cancel(self) -> None: ...
     def wait(self, msecs: int = -1) -> bool: ...
     def is_running(self) -> bool: ...
+
+
+@runtime_checkable
+class Killable(Protocol):
+    """A worker that can be ended at once (a child process)."""
+
+    def kill(self) -> None: ...
 
 
 _ALIVE: set[Worker] = set()
@@ -260,7 +268,8 @@ def active_workers() -> list[Worker]:
 
 
 def cancel_all_workers(timeout_ms: int = 5000) -> bool:
-    """Cancel every running worker and wait for their threads; True if all ended."""
+    """Cancel every running worker and wait for their threads; True if all ended. A child
+    process still running then is killed (a thread cannot be)."""
     workers = active_workers()
     for worker in workers:
         worker.cancel()
@@ -268,7 +277,9 @@ def cancel_all_workers(timeout_ms: int = 5000) -> bool:
     ended = True
     for worker in workers:
         remaining = max(0, int((deadline - time.monotonic()) * 1000))
-        ended = worker.wait(remaining) and ended
+        if not worker.wait(remaining) and isinstance(worker, Killable):
+            worker.kill()
+        ended = not worker.is_running() and ended
     return ended
 
 

@@ -4,6 +4,8 @@ cancelled read and a closing window never wait for a statement to finish."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import sys
 import textwrap
@@ -21,6 +23,7 @@ from incident_core.engine.binding import open_application
 from incident_core.examples.bank import bank_accounts
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.progress import run_to_end
+from incident_gui.tasks.child_worker import ChildWorker
 from incident_gui.tasks.workers import active_workers
 
 from .conftest import MessageBoxes
@@ -149,16 +152,30 @@ def test_a_domain_made_in_memory_rebuilds_on_a_thread(
         assert app.store.projection_rows(bank_accounts.spec) == expected
 
 
-def test_cancelling_the_child_leaves_the_store_as_it_was(
-        make_window: Callable[..., Any], qtbot: Any, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def big_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bank store whose replay takes a while (≈ 40k events)."""
     from incident_core.operations.demo import demo
 
-    path = str(tmp_path / "big.sqlite3")
-    app = open_application(path, bank_domain, module="incident_core.examples.bank:domain",
-                           create=True).app
+    path = tmp_path_factory.mktemp("big") / "big.sqlite3"
+    app = open_application(str(path), bank_domain,
+                           module="incident_core.examples.bank:domain", create=True).app
     with app:
         run_to_end(demo(app, accounts=200, transfers=8000, seed=5))
-    tamper(path)
+    return path
+
+
+@pytest.fixture
+def big_store(big_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "big.sqlite3"
+    shutil.copyfile(big_template, path)
+    tamper(str(path))  # a rebuild that swapped would show: it would undo this
+    return str(path)
+
+
+def test_cancelling_the_child_leaves_the_store_as_it_was(
+        make_window: Callable[..., Any], qtbot: Any, big_store: str) -> None:
+    path = big_store
     window = make_window(path)
     before = dump(path)
     panel = window.projection_panel
@@ -177,6 +194,24 @@ def test_cancelling_the_child_leaves_the_store_as_it_was(
     assert cancelled and "cancelled; the previous rows are kept" in status, status
     window.close()
     assert dump(path) == before
+
+
+def test_closing_the_window_ends_the_rebuild_process(
+        make_window: Callable[..., Any], qtbot: Any, big_store: str) -> None:
+    window = make_window(big_store)
+    before = dump(big_store)
+    panel = shown(window)
+    window.rebuild_projections()
+    progress = panel.findChild(QProgressBar, "rebuildProgress")
+    qtbot.waitUntil(lambda: progress.value() > 0, timeout=30000)  # it replays
+    children = [w for w in active_workers() if isinstance(w, ChildWorker)]
+    assert len(children) == 1
+    pid = children[0].process_id
+    assert pid > 0
+    window.close()
+    with pytest.raises(ProcessLookupError):  # ended and reaped: no orphan writes the store
+        os.kill(pid, 0)
+    assert dump(big_store) == before
 
 
 def test_domain_code_raising_in_the_child_is_a_clear_message(
