@@ -70,9 +70,15 @@ class Ticket:
 
     def cancel(self) -> None:
         """Drop the request: if it has not run it will not; its callbacks never run; if
-        it is running, its store is asked to stop the statement it runs."""
+        it is running, its store is asked to stop the statement it runs, from a thread of
+        its own (PostgreSQL's cancel request is a round trip to the server: never on the
+        UI thread)."""
         self._cancel.set()
-        with self._lock:
+        if self._running_on is not None and self._interrupter is not None:
+            threading.Thread(target=self._interrupt, name="interruptRead", daemon=True).start()
+
+    def _interrupt(self) -> None:
+        with self._lock:  # only while it runs: never the lane's next read
             if self._running_on is not None and self._interrupter is not None:
                 self._interrupter(self._running_on)
 
