@@ -12,9 +12,12 @@ The caller starts `child_command()` and talks JSON lines over the child's stdin/
   `{"errored": {"message", "details", "kind"}}` or `{"cancelled": true}`, and exits.
 
 Cancelling closes the operation at its next yield: nothing is written (the staged lineage is
-discarded), exactly as in the caller's thread. A child killed outright leaves the rows and
-checkpoints as they were: the rows are only written by the swap at the end, in one
-transaction per projection. Domain code that raises reaches the caller as `kind: "domain"`
+discarded), exactly as in the caller's thread. A child killed outright leaves the rows,
+checkpoints and lineage as they were: the rows are only written by the swap at the end, in
+one transaction per projection (killed between two swaps, the first projection is rebuilt
+and the second as it was). What a kill can leave is the staged lineage of a replay that had
+flushed some (`StagedLineage`: 50,000 entries at a time), under a staging name no read
+uses, which the next rebuild clears first. Domain code that raises reaches the caller as `kind: "domain"`
 with its traceback as details; the child never prints a traceback of its own. Output of
 domain code (`print`) goes to stderr, never into the answers.
 
