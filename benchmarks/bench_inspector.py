@@ -45,7 +45,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -225,7 +224,9 @@ def measure(store: Path, options: argparse.Namespace) -> list[tuple[str, float, 
     run_until(lambda: time.perf_counter() - settle > 1.0, 5)  # its first paint included
     rows.append(("longest UI stall showing the Projections tab (first read)", beat.stop(),
                  STALL, "s"))
-    rows += measure_rebuild(window, beat, options)
+    from inspector_rebuild import measure_close, measure_rebuild
+
+    rows += measure_rebuild(window, beat, run_until, options)
 
     from inspector_tables import measure_tables  # sorting by a header, exports
 
@@ -240,78 +241,11 @@ def measure(store: Path, options: argparse.Namespace) -> list[tuple[str, float, 
     rows.append((f"longest UI stall during live updates ({live_events} events)",
                  beat.stop(), STALL, "s"))
 
-    rows.append(measure_close(window))
+    rows.append(measure_close(window, run_until))
     if watch is not None:
         watch.report()
     rows.append(("peak RSS (the whole run)", peak_rss_mb(), PEAK_RSS_MB, "MB"))
     return rows
-
-
-def measure_rebuild(window: Any, beat: Heartbeat,
-                    options: argparse.Namespace) -> list[tuple[str, float, float, str]]:
-    """Rebuild every projection from the menu (cancelled after --rebuild-seconds): the
-    longest UI stall, the stall of the cancel alone, and the rebuild process's peak RSS."""
-    panel, shots = window.projection_panel, options.shots
-    if options.rebuild_in_thread:  # as before the rebuild process: for a comparison
-        panel.set_application(window.session.app, None)
-        run_until(lambda: not panel.is_loading(), 60)
-    beat.start()
-    started = time.perf_counter()
-    window.rebuild_projections()
-    where = "a child process" if panel.rebuilds_in_child() else "a thread"
-    halfway = min(options.rebuild_seconds / 2, 5.0)
-    run_until(lambda: not panel.is_rebuilding() or time.perf_counter() - started > halfway,
-              3600)
-    replaying = beat.stop()
-    if shots is not None and panel.is_rebuilding():  # a grab stalls: not measured
-        shot(window, shots, "rebuild-progress")
-    beat.start()
-    run_until(lambda: not panel.is_rebuilding()
-              or time.perf_counter() - started > options.rebuild_seconds, 3600)
-    rebuild_seconds = time.perf_counter() - started
-    done = "" if not panel.is_rebuilding() else ", then cancelled"
-    replaying = max(replaying, beat.stop())
-    beat.start()
-    cancel_started = time.perf_counter()
-    panel.cancel_rebuild()
-    run_until(lambda: not panel.is_rebuilding(), 600)
-    cancel_seconds = time.perf_counter() - cancel_started
-    cancel_stall = beat.stop()
-    if shots is not None:
-        shot(window, shots, "rebuild-cancelled")
-    return [(f"longest UI stall during a rebuild ({rebuild_seconds:.1f} s{done}, in {where})",
-             max(replaying, cancel_stall), STALL, "s"),
-            ("   of which while it replays", replaying, STALL, "s"),
-            (f"   of which from Cancel to its end ({cancel_seconds:.2f} s)", cancel_stall,
-             STALL, "s"),
-            ("peak RSS of the rebuild process (0: it ran in this one)", child_rss_mb(),
-             PEAK_RSS_MB, "MB")]
-
-
-def measure_close(window: Any) -> tuple[str, float, float, str]:
-    """Close the window while the whole-store activity chart reads (it scans every event:
-    ≈ 17 s at 10M): the seconds `close()` takes."""
-    window.store_activity.reload()
-    _spin(0.5)
-    started = time.perf_counter()
-    window.close()
-    return ("close the window while the whole-store chart reads", time.perf_counter() - started,
-            0.2, "s")
-
-
-def _spin(seconds: float) -> None:
-    started = time.perf_counter()
-    run_until(lambda: time.perf_counter() - started > seconds, seconds + 5)
-
-
-def shot(window: Any, shots: Path, name: str) -> None:
-    shots.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(shots / f"{name}.png"))
-
-
-def child_rss_mb() -> float:
-    """The peak RSS of the largest child process waited for so far."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def peak_rss_mb() -> float:
