@@ -17,9 +17,11 @@ checkpoints and lineage as they were: the rows are only written by the swap at t
 one transaction per projection (killed between two swaps, the first projection is rebuilt
 and the second as it was). What a kill can leave is the staged lineage of a replay that had
 flushed some (`StagedLineage`: 50,000 entries at a time), under a staging name no read
-uses, which the next rebuild clears first. Domain code that raises reaches the caller as `kind: "domain"`
-with its traceback as details; the child never prints a traceback of its own. Output of
-domain code (`print`) goes to stderr, never into the answers.
+uses, which the next rebuild clears first.
+
+Domain code that raises reaches the caller as `kind: "domain"` with its traceback as
+details; the child never prints a traceback of its own. Output of domain code (`print`)
+goes to stderr, never into the answers.
 
 Run as `python -m incident_core.operations.rebuild_child`, or, in a frozen bundle, as the
 bundle's executable with the single argument CHILD_FLAG (its launcher calls `main`).
