@@ -13,6 +13,11 @@ and its transfer saga) and reuses it afterwards. Then, in one process with the r
 * what a user does next (`inspector_browse`): the activity chart, filtering the streams,
   a stream far down, time travel to an early position; sorting and exports
   (`inspector_tables`);
+* the rebuild (Store → Rebuild all projections, cancelled after --rebuild-seconds): the
+  longest stall while it replays and from Cancel to its end, and the peak RSS of the
+  rebuild process (the inspector rebuilds in a child process where it can);
+* closing the window while the whole-store activity chart reads (the store's reads are
+  interrupted);
 * peak RSS of the process.
 
 Targets (issue 11, at 10M events): first page ≤ 200 ms, jump to end ≤ 100 ms, no stall
@@ -219,18 +224,9 @@ def measure(store: Path, options: argparse.Namespace) -> list[tuple[str, float, 
     run_until(lambda: time.perf_counter() - settle > 1.0, 5)  # its first paint included
     rows.append(("longest UI stall showing the Projections tab (first read)", beat.stop(),
                  STALL, "s"))
-    beat.start()
-    started = time.perf_counter()
-    window.rebuild_projections()
-    panel = window.projection_panel
-    run_until(lambda: not panel.is_rebuilding()
-              or time.perf_counter() - started > options.rebuild_seconds, 3600)
-    rebuild_seconds = time.perf_counter() - started
-    done = "" if not panel.is_rebuilding() else ", then cancelled"
-    panel.cancel_rebuild()
-    run_until(lambda: not panel.is_rebuilding(), 600)
-    rows.append((f"longest UI stall during a rebuild ({rebuild_seconds:.1f} s{done})",
-                 beat.stop(), STALL, "s"))
+    from inspector_rebuild import measure_close, measure_rebuild
+
+    rows += measure_rebuild(window, beat, run_until, options)
 
     from inspector_tables import measure_tables  # sorting by a header, exports
 
@@ -245,7 +241,7 @@ def measure(store: Path, options: argparse.Namespace) -> list[tuple[str, float, 
     rows.append((f"longest UI stall during live updates ({live_events} events)",
                  beat.stop(), STALL, "s"))
 
-    window.close()
+    rows.append(measure_close(window, run_until))
     if watch is not None:
         watch.report()
     rows.append(("peak RSS (the whole run)", peak_rss_mb(), PEAK_RSS_MB, "MB"))
@@ -371,6 +367,9 @@ def main() -> int:
                         help="make the store fast by importing copies of a demo store")
     parser.add_argument("--rebuild-seconds", type=float, default=float("inf"),
                         help="cancel the measured rebuild after this long (a 10M store)")
+    parser.add_argument("--rebuild-in-thread", action="store_true",
+                        help="rebuild on a thread of the window's process (the fallback "
+                             "when no child process can open the store), to compare")
     parser.add_argument("--no-exports", dest="exports", action="store_false",
                         help="skip the two whole-log exports")
     parser.add_argument("--stalls", action="store_true",

@@ -29,6 +29,14 @@ class EventStore(EventLog, ProjectionStore, SagaLedger, SnapshotStore, Inspector
     def transaction(self) -> AbstractContextManager[StoreTransaction]:
         """Open a write transaction (raises ReadOnlyError on a read-only store)."""
 
+    def interrupt(self, thread: int | None = None) -> int:
+        """Stop the statements this store's reads are running on `thread` (its
+        `threading.get_ident()`; None: every thread), from another thread: each such
+        read fails at once with a `StoreError`. Writes are never interrupted. Returns how
+        many reads were asked to stop; an adapter whose reads never wait on a database
+        (memory) has none."""
+        return 0
+
     # -- metadata ---------------------------------------------------------------------
     @abstractmethod
     def meta(self) -> dict[str, str]:

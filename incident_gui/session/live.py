@@ -20,7 +20,7 @@ from incident_gui.session.store_updates import MAX_EVENTS, StoreChanges
 
 __all__ = ["LiveWatcher", "read_ranges"]
 
-WAIT_S = 0.25
+WAIT_S = 0.1  # how long `stop` may wait (a closing window waits for it)
 RETRY_S = 1.0
 OWN_GRACE_S = 0.2  # how long a head move waits for our own commit's notice
 

@@ -17,6 +17,12 @@ the view is given another store, filter or order).
 The most recently submitted read runs first (what the user looks at now); a read
 submitted with a `key` replaces a queued one with the same key (that one is cancelled).
 
+A lane given the store's `interrupt` (`lane.interrupter = store.interrupt`, by the window
+for the store it shows) stops the statement of a read cancelled while it runs, and `stop()`
+stops the running one: closing the window never waits for a long scan (the whole-store
+chart reads for ≈ 17 s at 10M events). Each ticket keeps the interrupter of its submit, so
+a read of the previous store is stopped on that store.
+
 A widget used on its own (no window to lend it a lane) makes `Requests(None)`: each read
 then runs on a one-shot `OperationWorker`, with the same tickets and callbacks.
 """
@@ -43,24 +49,38 @@ __all__ = ["Failed", "QueryLane", "Requests", "Ticket", "run_alone"]
 
 _IDLE_WAIT_S = 0.25
 Failed = Callable[[str, str], None]  # message, details
+Interrupter = Callable[[int], object]  # a store's `interrupt(thread)`
 
 
 class Ticket:
     """One request: its callbacks, and the token that cancels it."""
 
     def __init__(self, function: Callable[[], Any], done: Callable[[Any], None],
-                 failed: Failed) -> None:
+                 failed: Failed, interrupter: Interrupter | None = None) -> None:
         self.function = function
         self._done = done
         self._failed = failed
         self._cancel = threading.Event()
+        self._interrupter = interrupter
+        self._running_on: int | None = None  # the thread running it, while it runs
+        self._lock = threading.Lock()
         self.outcome = Outcome()
         self.delivered = False
         self.slot: Hashable | None = None  # its key, as its `Requests` gave it
 
     def cancel(self) -> None:
-        """Drop the request: if it has not run it will not; its callbacks never run."""
+        """Drop the request: if it has not run it will not; its callbacks never run; if
+        it is running, its store is asked to stop the statement it runs, from a thread of
+        its own (PostgreSQL's cancel request is a round trip to the server: never on the
+        UI thread)."""
         self._cancel.set()
+        if self._running_on is not None and self._interrupter is not None:
+            threading.Thread(target=self._interrupt, name="interruptRead", daemon=True).start()
+
+    def _interrupt(self) -> None:
+        with self._lock:  # only while it runs: never the lane's next read
+            if self._running_on is not None and self._interrupter is not None:
+                self._interrupter(self._running_on)
 
     @property
     def cancelled(self) -> bool:
@@ -72,7 +92,13 @@ class Ticket:
 
     def run(self) -> None:
         """On the lane's thread."""
-        self.outcome = drive(lambda: call_operation(self.function), self._cancel, _ignore)
+        with self._lock:
+            self._running_on = threading.get_ident()
+        try:
+            self.outcome = drive(lambda: call_operation(self.function), self._cancel, _ignore)
+        finally:
+            with self._lock:  # an interrupt never reaches the thread's next read
+                self._running_on = None
 
     def deliver(self) -> None:
         """On the UI thread: hand the outcome to this request's own callback."""
@@ -110,6 +136,8 @@ class QueryLane(QObject):
         self._jobs: OrderedDict[Hashable, Ticket] = OrderedDict()
         self._cond = threading.Condition()
         self._stopping = False
+        self._running: Ticket | None = None
+        self.interrupter: Interrupter | None = None  # the shown store's `interrupt`
         self._thread = _LaneThread(self)
         self._thread.setObjectName(name)
         self._sig_ran.connect(self._deliver)
@@ -117,7 +145,7 @@ class QueryLane(QObject):
     def submit(self, function: Callable[[], Any], done: Callable[[Any], None],
                failed: Failed, *, key: Hashable | None = None) -> Ticket:
         """Queue `function`; its result goes to `done`, its error to `failed`."""
-        ticket = Ticket(function, done, failed)
+        ticket = Ticket(function, done, failed, self.interrupter)
         with self._cond:
             if self._stopping:
                 ticket.cancel()
@@ -132,15 +160,28 @@ class QueryLane(QObject):
             self._thread.start()
         return ticket
 
-    def stop(self) -> None:
-        """Drop queued reads, finish the running one, and end the thread (blocks)."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Drop queued reads, stop the running one, and end the thread (blocks unless
+        `wait` is False: then call `stop()` again to wait)."""
         with self._cond:
             self._stopping = True
             for ticket in self._jobs.values():
                 ticket.cancel()
             self._jobs.clear()
+            running = self._running
             self._cond.notify_all()
-        self._thread.wait()
+        if running is not None:
+            running.cancel()
+        if wait:
+            self._thread.wait()
+
+    def is_running(self) -> bool:
+        """Whether the lane's thread is alive (after `stop`: until its read ended)."""
+        return bool(self._thread.isRunning())
+
+    def wait(self, msecs: int) -> bool:
+        """Block until the lane's thread ended (after `stop`), or `msecs` pass."""
+        return bool(self._thread.wait(msecs))
 
     def _next(self) -> Ticket | None:
         with self._cond:
@@ -148,6 +189,7 @@ class QueryLane(QObject):
                 while self._jobs:
                     ticket = self._jobs.popitem(last=True)[1]
                     if not ticket.cancelled:
+                        self._running = ticket
                         return ticket
                 self._cond.wait(_IDLE_WAIT_S)
             return None
@@ -155,6 +197,8 @@ class QueryLane(QObject):
     def _serve(self) -> None:
         while (ticket := self._next()) is not None:
             ticket.run()
+            with self._cond:
+                self._running = None
             if not ticket.cancelled:
                 self._sig_ran.emit(ticket)
 

@@ -30,7 +30,8 @@ Threads and signals:
   underlying cause); any other exception is reported with its traceback in the details.
 
 A worker keeps itself alive while its thread runs, so dropping the last reference to a
-running worker is safe; `cancel_all_workers` ends every running operation (window close).
+running worker is safe; `cancel_all_workers` ends every running operation (window close),
+those run in a child process (`tasks.child_worker`) included.
 """
 
 from __future__ import annotations
@@ -39,24 +40,30 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Generator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from incident_core import DomainCodeError
 from incident_core.errors import IncidentError
 from incident_core.progress import Progress
 from incident_gui.tasks.collector import held_full_collections
 
 __all__ = [
     "MAX_PROGRESS_RATE",
+    "Killable",
     "OperationWorker",
     "Outcome",
+    "Worker",
     "WorkerSignals",
     "active_workers",
     "call_operation",
     "cancel_all_workers",
     "describe_exception",
     "drive",
+    "failure_kind",
+    "keep_alive",
+    "let_go",
     "run_operation",
 ]
 
@@ -64,7 +71,34 @@ T = TypeVar("T")
 R = TypeVar("R")
 MAX_PROGRESS_RATE = 20.0
 _PROGRESS_INTERVAL = 1.0 / MAX_PROGRESS_RATE
-_ALIVE: set[OperationWorker[Any]] = set()
+
+
+class Worker(Protocol):
+    """What `cancel_all_workers` and the window need of a running operation (a thread's
+    `OperationWorker` or a child process's `ChildWorker`)."""
+
+    def cancel(self) -> None: ...
+    def wait(self, msecs: int = -1) -> bool: ...
+    def is_running(self) -> bool: ...
+
+
+@runtime_checkable
+class Killable(Protocol):
+    """A worker that can be ended at once (a child process)."""
+
+    def kill(self) -> None: ...
+
+
+_ALIVE: set[Worker] = set()
+
+
+def keep_alive(worker: Worker) -> None:
+    """Hold `worker` (and count it among `active_workers`) until `let_go`."""
+    _ALIVE.add(worker)
+
+
+def let_go(worker: Worker) -> None:
+    _ALIVE.discard(worker)
 
 
 class WorkerSignals(QObject):
@@ -75,6 +109,14 @@ class WorkerSignals(QObject):
     finished = Signal(object)
     errored = Signal(str, str)
     cancelled = Signal()
+
+
+def failure_kind(exc: BaseException | None) -> str:
+    """How an error is shown: "domain" (user code raised: its traceback behind Details),
+    "incident" (an expected error: one line) or "unexpected" (with its traceback)."""
+    if isinstance(exc, DomainCodeError):
+        return "domain"
+    return "incident" if isinstance(exc, IncidentError) else "unexpected"
 
 
 def describe_exception(exc: BaseException) -> tuple[str, str]:
@@ -186,6 +228,11 @@ class OperationWorker(QObject, Generic[T]):
         """The exception of an errored run (read it in the `errored` slot)."""
         return self._outcome.error
 
+    @property
+    def failure_kind(self) -> str:
+        """How the error of an errored run is shown (`failure_kind`)."""
+        return failure_kind(self._outcome.error)
+
     # -- worker thread ----------------------------------------------------------------
     def _drive(self) -> None:
         self.signals.started.emit()
@@ -215,13 +262,14 @@ def call_operation(function: Callable[[], R]) -> Generator[Progress, None, R]:
     yield Progress(0, 0)  # unreachable: makes this function a generator
 
 
-def active_workers() -> list[OperationWorker[Any]]:
+def active_workers() -> list[Worker]:
     """Workers started and not yet ended (their ending signal not yet delivered)."""
     return list(_ALIVE)
 
 
 def cancel_all_workers(timeout_ms: int = 5000) -> bool:
-    """Cancel every running worker and wait for their threads; True if all ended."""
+    """Cancel every running worker and wait for their threads; True if all ended. A child
+    process still running then is killed (a thread cannot be)."""
     workers = active_workers()
     for worker in workers:
         worker.cancel()
@@ -229,7 +277,9 @@ def cancel_all_workers(timeout_ms: int = 5000) -> bool:
     ended = True
     for worker in workers:
         remaining = max(0, int((deadline - time.monotonic()) * 1000))
-        ended = worker.wait(remaining) and ended
+        if not worker.wait(remaining) and isinstance(worker, Killable):
+            worker.kill()
+        ended = not worker.is_running() and ended
     return ended
 
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from incident_core import DomainCodeError, IncidentError
 
-__all__ = ["install_excepthook", "show_error", "show_exception"]
+__all__ = ["install_excepthook", "show_error", "show_exception", "show_failure"]
 
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> None:
@@ -35,12 +35,23 @@ def show_exception(parent: QWidget | None, title: str, exc: BaseException) -> No
         original = exc.original
         details = "".join(traceback.format_exception(type(original), original,
                                                      original.__traceback__))
-        show_error(parent, title, f"{exc}\n\nNothing was written.", details)
+        show_failure(parent, title, str(exc), details, "domain")
     elif isinstance(exc, IncidentError):
-        show_error(parent, title, str(exc))
+        show_failure(parent, title, str(exc), "", "incident")
     else:
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        show_error(parent, title, f"Unexpected error: {type(exc).__name__}: {exc}", details)
+        show_failure(parent, title, f"Unexpected error: {type(exc).__name__}: {exc}", details,
+                     "unexpected")
+
+
+def show_failure(parent: QWidget | None, title: str, message: str, details: str,
+                 kind: str) -> None:
+    """An error told as text (from another process): `kind` "domain" (user code raised:
+    nothing was written), "incident" (one line, no details) or "unexpected"."""
+    if kind == "domain":
+        show_error(parent, title, f"{message}\n\nNothing was written.", details)
+    else:
+        show_error(parent, title, message, "" if kind == "incident" else details)
 
 
 class _Hook:

@@ -11,10 +11,13 @@ stay until the answer arrives, and a read overtaken by a newer refresh is droppe
 table never goes back to rows older than a change it was told about (a rebuild).
 
 Rebuild (``rebuildButton``, Ctrl+R) replays the log into the current tab's projection with
-the core operation `incident_core.operations.rebuild.rebuild` in an `OperationWorker`,
-showing ``rebuildProgress`` (events/s, ETA) and ``cancelRebuildButton``. The operation
-writes only when it finishes, so the table stays readable meanwhile, and a cancelled or
-failed rebuild leaves the previous rows as they were. Read-only stores cannot rebuild.
+the core operation `incident_core.operations.rebuild.rebuild`, in a child process
+(`ChildWorker`: its rows never live in the window's process, and cancelling it frees nothing
+here) when the store and domain can be named to one (`set_application(app, child)`), else in
+an `OperationWorker`; either shows ``rebuildProgress`` (events/s, ETA) and
+``cancelRebuildButton``. The operation writes only when it finishes, so the table stays
+readable meanwhile, and a cancelled or failed rebuild leaves the previous rows as they
+were. Read-only stores cannot rebuild.
 
 `show_as_of(app, position)` shows every tab as of a past position (`projection_past`: the
 rows folded from the nearest row snapshot, read in the worker, sortable, never written);
@@ -37,10 +40,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from incident_core import Application, DomainCodeError, IncidentError
+from incident_core import Application
 from incident_core.operations.rebuild import RebuildReport, rebuild
 from incident_core.progress import Progress
 from incident_gui.presentation.progress_text import format_duration, progress_texts
+from incident_gui.tasks.child_worker import ChildHome, ChildWorker
 from incident_gui.tasks.workers import OperationWorker
 from incident_gui.widgets import dialogs
 from incident_gui.widgets.command_form import error_color
@@ -56,6 +60,7 @@ __all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_durati
 
 REBUILD_SHORTCUT = "Ctrl+R"
 PROGRESS_MIN_WIDTH = 140
+RebuildWorker = OperationWorker[RebuildReport] | ChildWorker
 
 
 class ProjectionPanel(QWidget):
@@ -69,7 +74,8 @@ class ProjectionPanel(QWidget):
         self._app: Application | None = None
         self._read_only = False
         self._as_of: tuple[Application, int] | None = None  # the past shown, and whose
-        self._worker: OperationWorker[RebuildReport] | None = None
+        self._child: ChildHome | None = None  # where a child process can rebuild
+        self._worker: RebuildWorker | None = None
         self._rebuilding = ""
         self._rate_start: tuple[float, int] | None = None
         self._build()
@@ -126,14 +132,15 @@ class ProjectionPanel(QWidget):
         super().showEvent(event)
 
     # -- public API ---------------------------------------------------------------------
-    def set_application(self, app: Application | None) -> None:
-        """Show the projections of `app` (None: nothing open). A running rebuild of the
+    def set_application(self, app: Application | None, child: ChildHome | None = None) -> None:
+        """Show the projections of `app` (None: nothing open); `child`: where a child
+        process can rebuild them (None: a thread of this one). A running rebuild of the
         previous application is cancelled."""
         if self._worker is not None:
             self._worker.cancel()
             self._worker = None
         self._rebuilding = ""
-        self._app = app
+        self._app, self._child = app, child
         self._status.clear()
         self._tabs.blockSignals(True)
         while self._tabs.count():
@@ -205,6 +212,10 @@ class ProjectionPanel(QWidget):
     def is_rebuilding(self) -> bool:
         return self._worker is not None
 
+    def rebuilds_in_child(self) -> bool:
+        """Whether a rebuild runs in a child process (else on a thread of this one)."""
+        return self._child is not None
+
     def is_loading(self) -> bool:
         """Whether a tab is still reading its rows (its answer not yet shown)."""
         return any(self._tab(index).is_reading() for index in range(self._tabs.count()))
@@ -257,7 +268,9 @@ class ProjectionPanel(QWidget):
         if self.as_of is not None:
             self._set_status("Showing the past: press Now to rebuild.", error=True)
             return
-        worker: OperationWorker[RebuildReport] = OperationWorker(lambda: rebuild(app, names))
+        worker: RebuildWorker = (
+            OperationWorker(lambda: rebuild(app, names)) if self._child is None
+            else ChildWorker(self._child.request(names)))
         worker.signals.progress.connect(self._on_progress)
         worker.signals.finished.connect(lambda report: self._on_rebuilt(worker, report))
         worker.signals.cancelled.connect(lambda: self._on_cancelled(worker))
@@ -294,7 +307,7 @@ class ProjectionPanel(QWidget):
         self._progress.setRange(0, total)
         self._progress.setValue(min(progress.done, total))
 
-    def _finished(self, worker: OperationWorker[RebuildReport]) -> bool:
+    def _finished(self, worker: RebuildWorker) -> bool:
         """Forget the worker; False if it was not the current one (a stale signal)."""
         if worker is not self._worker:
             return False
@@ -302,7 +315,7 @@ class ProjectionPanel(QWidget):
         self._update_controls()
         return True
 
-    def _on_rebuilt(self, worker: OperationWorker[RebuildReport], report: RebuildReport) -> None:
+    def _on_rebuilt(self, worker: RebuildWorker, report: RebuildReport) -> None:
         if not self._finished(worker):
             return
         rows = sum(p.rows for p in report.projections)
@@ -310,21 +323,22 @@ class ProjectionPanel(QWidget):
                          f"{report.events_read:,} events in {report.seconds:.1f} s.")
         self.refresh()
 
-    def _on_cancelled(self, worker: OperationWorker[RebuildReport]) -> None:
+    def _on_cancelled(self, worker: RebuildWorker) -> None:
         if self._finished(worker):
             self._set_status(f"Rebuild of {self._rebuilding} cancelled; "
                              "the previous rows are kept.")
 
-    def _on_failed(self, worker: OperationWorker[RebuildReport], message: str,
-                   details: str) -> None:
+    def _on_failed(self, worker: RebuildWorker, message: str, details: str) -> None:
         if not self._finished(worker):
             return
         self._set_status(f"Rebuild of {self._rebuilding} failed: {message} "
                          "The previous rows are kept.", error=True, details=details)
         exc = worker.exception
-        if exc is not None and (isinstance(exc, DomainCodeError)
-                                or not isinstance(exc, IncidentError)):
+        if exc is not None and worker.failure_kind != "incident":
             dialogs.show_exception(self, "Rebuild failed", exc)
+        elif exc is None and worker.failure_kind != "incident":  # a child's, as text
+            dialogs.show_failure(self, "Rebuild failed", message, details,
+                                 worker.failure_kind)
 
     def _set_status(self, text: str, *, error: bool = False, details: str = "") -> None:
         self._status.setText(text)

@@ -45,6 +45,7 @@ from incident_gui.window.lineage_views import install_lineage_views
 from incident_gui.window.live_updates import LiveUpdates
 from incident_gui.window.menus import WindowActions, build_actions
 from incident_gui.window.projections_host import ProjectionsHost
+from incident_gui.window.read_stopping import lend_interrupt, stop_reads
 from incident_gui.window.saga_views import install_saga_views
 from incident_gui.window.store_closer import StoreCloser
 from incident_gui.window.store_commands import StoreCommands
@@ -232,7 +233,8 @@ class MainWindow(StoreCommands):
         read_only = session is not None and session.read_only
         self.command_panel.set_read_only(read_only)
         self.projection_panel.set_read_only(read_only)
-        self.projections.bind(app)
+        self.projections.bind(session)
+        lend_interrupt(self, store)
         self.actions_.rebuild.setEnabled(session is not None and not read_only)
         self.actions_.close_store.setEnabled(session is not None)
         self.time_travel.set_session(session, head)
@@ -327,6 +329,7 @@ class MainWindow(StoreCommands):
         self.opener.cancel()
         self.updates.stop()
         self.closer.finish()  # closes under way end first: cancel_all_workers spares nothing
+        stop_reads(self, None if self.session is None else self.session.app.store)
         cancel_all_workers()
         for lane in self.lanes.values():
             lane.stop()

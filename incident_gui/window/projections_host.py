@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer
 
 from incident_core import Application
+from incident_gui.session.store_session import Session
+from incident_gui.tasks.child_worker import ChildHome, child_home
 from incident_gui.widgets.projection_panel import ProjectionPanel
 
 __all__ = ["REFRESH_MS", "ProjectionsHost"]
@@ -22,16 +24,20 @@ class ProjectionsHost(QObject):
         super().__init__(panel)
         self.panel = panel
         self._pending: Application | None = None
+        self._child: ChildHome | None = None
         self._stale = False
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._timer.timeout.connect(self.shown)
 
-    def bind(self, app: Application | None) -> None:
-        """Show `app`'s projections (now if on screen, else when first shown)."""
+    def bind(self, session: Session | None) -> None:
+        """Show the projections of `session`'s store (now if on screen, else when first
+        shown); its rebuilds run in a child process where one can open it."""
+        app = None if session is None else session.app
         self._stale = False
+        self._child = child_home(session)
         if app is None or self.panel.isVisible():
             self._pending = None
-            self.panel.set_application(app)
+            self.panel.set_application(app, self._child)
         else:
             self.panel.set_application(None)  # never left holding a closed store
             self._pending = app
@@ -48,7 +54,7 @@ class ProjectionsHost(QObject):
             return
         if self._pending is not None:
             app, self._pending = self._pending, None
-            self.panel.set_application(app)
+            self.panel.set_application(app, self._child)
         elif self._stale:
             self.panel.refresh()
         self._stale = False

@@ -60,6 +60,11 @@ class Dialect(ABC):
         events (SQLite: a WAL checkpoint when the background ones fell behind)."""
         return  # nothing to do by default
 
+    def interrupt(self, raw: Any) -> None:
+        """Ask the database to stop the statement the driver connection `raw` is running
+        (from another thread; a connection between statements ignores it)."""
+        return  # nothing to do by default
+
     def complete_schema(self) -> None:
         """Finish the schema's definitions for this dialect before they are created."""
         return  # nothing to do by default

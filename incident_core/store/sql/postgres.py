@@ -53,6 +53,7 @@ CONNECT_TIMEOUT_S = 10
 #   cannot hold the append lock, which every writer needs, for longer than that.
 LOCK_TIMEOUT_S = 30
 IDLE_IN_TRANSACTION_TIMEOUT_S = 60
+INTERRUPT_TIMEOUT_S = 5  # a cancel request the server does not answer is given up
 _SESSION_OPTIONS = (f"-c lock_timeout={LOCK_TIMEOUT_S}s "
                     f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_S}s")
 # After the URL's options: a read-only store stays read-only whatever they say.
@@ -80,6 +81,12 @@ class PostgresDialect(Dialect):
         raw: Any = conn.connection.driver_connection
         conn.detach()
         raw.autocommit = True
+
+    def interrupt(self, raw: Any) -> None:
+        """A cancel request (its own connection to the server): the statement fails with
+        QueryCanceled, and the pool rolls its transaction back."""
+        with suppress(psycopg.Error):  # the server gone or the query over: nothing to stop
+            raw.cancel_safe(timeout=INTERRUPT_TIMEOUT_S)
 
     def lock(self, conn: Connection) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(PG_APPEND_LOCK)))

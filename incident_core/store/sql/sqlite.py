@@ -55,6 +55,9 @@ class SqliteDialect(Dialect):
         with waiting_for_lock(f"the write lock on {target} (another process is writing)"):
             raw.execute("BEGIN IMMEDIATE")
 
+    def interrupt(self, raw: Any) -> None:
+        raw.interrupt()  # sqlite3: safe from another thread; the statement fails "interrupted"
+
     def data_version(self, cursor: Any) -> int:
         """Changes when another connection commits (per connection: see the store's
         writer cache)."""

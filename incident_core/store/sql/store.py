@@ -23,6 +23,7 @@ from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
 from incident_core.store.sql.inspector_reads import SqlInspector
 from incident_core.store.sql.log_reads import SqlEventLog
 from incident_core.store.sql.queries import CHECKPOINTS_READ
+from incident_core.store.sql.running_reads import RunningReads
 from incident_core.store.sql.transaction_roles import SqlStoreTransaction
 from incident_core.store.sql.walcheck import WalCheckpointer
 
@@ -33,6 +34,19 @@ class SqlEventStore(SqlEventLog, SqlInspector):
     """Events, streams, checkpoints and projection tables in one SQL database."""
 
     _writer_raw: Any = None  # the driver connection of `_writer` (single writer)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._running = RunningReads(self.sql_dialect.interrupt)  # reads in flight
+
+    # -- reads another thread can stop ------------------------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with super().reading() as conn, self._running.held(conn.connection.driver_connection):
+            yield conn
+
+    def interrupt(self, thread: int | None = None) -> int:
+        return self._running.interrupt(thread)
 
     # -- metadata ---------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
