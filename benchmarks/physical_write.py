@@ -59,6 +59,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "- (event_type, position) index": {"drop": ("type",)},
     "- event_id unique index": {"drop": ("event_id",)},
     "- stream - row - all three indexes": {"drop": ALL, "no_row": True, "no_stream": True},
+    "page size 1024 (a new store's choice)": {"page_size": 1024},
+    "page size 2048": {"page_size": 2048},
 }
 
 
@@ -84,7 +86,13 @@ class Variant:
         shutil.copy(source, self.path)
         self.spec = spec
         conn = self.conn = sqlite3.connect(self.path, isolation_level=None)
+        if spec.get("page_size"):
+            conn.execute("PRAGMA journal_mode = DELETE")
+            conn.execute(f"PRAGMA page_size = {spec['page_size']}")
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
+        self.page = conn.execute("PRAGMA page_size").fetchone()[0]
         drop = spec.get("drop", ())
         for index in ("command", "type"):
             if index in drop:
@@ -181,7 +189,7 @@ def main() -> None:
                     run.command()
                 cpu[name].append((time.process_time() - start) / args.block * 1e6)
                 grown = os.path.getsize(run.path + "-wal") - wal
-                pages[name].append(grown / (4096 + 24) / args.block)
+                pages[name].append(grown / (getattr(run, "page", 4096) + 24) / args.block)
                 run.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         print(f"sqlite {sqlite3.sqlite_version}, {args.base} events first, "
               f"{args.rounds} x {args.block} transactions, load {os.getloadavg()[0]:.2f}")

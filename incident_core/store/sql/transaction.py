@@ -144,7 +144,10 @@ class SqlTransaction(StoreTransaction):
             self._raw.rollback()
 
     def head(self) -> int:
-        if self._head is None and not self._from_cache():
+        head = self._head
+        if head is not None:
+            return head
+        if not self._from_cache():
             prepared = self.store.prepared("head", HEAD)
             self._head = self._start = self._settled = int(
                 prepared.run(self.cursor).fetchone()[0])
@@ -268,10 +271,10 @@ class SqlTransaction(StoreTransaction):
         return self._checkpoints
 
     def checkpoint(self, name: str) -> int | None:
-        return self._book().logical.get(name)
+        return (self._checkpoints or self._book()).logical.get(name)
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        self._book().set(name, position)
+        (self._checkpoints or self._book()).set(name, position)
 
     def flush(self) -> None:
         """Write what is still buffered: events, then what the checkpoints must say at the
