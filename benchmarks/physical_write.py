@@ -7,7 +7,7 @@ interleaved blocks) and WAL pages per commit (from the WAL's growth, auto-checkp
 The difference between `incident (as dispatched)` and `prof_dispatch.py`'s CPU per dispatch
 is the command path's Python.
 
-    python benchmarks/physical_write.py [--base 20000] [--rounds 8] [--block 200]
+    python benchmarks/physical_write.py [--base 20000] [--rounds 8] [--block 200] [--dir D]
 """
 
 from __future__ import annotations
@@ -172,32 +172,37 @@ def main() -> None:
     ap.add_argument("--base", type=int, default=20000, help="events in the store first")
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--block", type=int, default=200, help="transactions per block")
+    ap.add_argument("--dir", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+                    help="where the stores go (default /dev/shm; a disk folder for fsyncs)")
     args = ap.parse_args()
-    folder = tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    folder = tempfile.mkdtemp(dir=args.dir)
     try:
         source = source_store(folder)
         runs: dict[str, Any] = {"raw a2": RawA2(folder, args.base)}
         runs.update((name, Variant(folder, source, spec, args.base))
                     for name, spec in VARIANTS.items())
         cpu: dict[str, list[float]] = {name: [] for name in runs}
+        wall: dict[str, list[float]] = {name: [] for name in runs}
         pages: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(args.rounds):
             for name, run in runs.items():
                 wal = os.path.getsize(run.path + "-wal")
-                start = time.process_time()
+                start, started = time.process_time(), time.perf_counter()
                 for _ in range(args.block):
                     run.command()
                 cpu[name].append((time.process_time() - start) / args.block * 1e6)
+                wall[name].append((time.perf_counter() - started) / args.block * 1e6)
                 grown = os.path.getsize(run.path + "-wal") - wal
                 pages[name].append(grown / (getattr(run, "page", 4096) + 24) / args.block)
                 run.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         print(f"sqlite {sqlite3.sqlite_version}, {args.base} events first, "
               f"{args.rounds} x {args.block} transactions, load {os.getloadavg()[0]:.2f}")
-        print(f"{'variant':42s} {'CPU µs/txn min / median / max':>30s} {'WAL pages':>10s}")
+        print(f"{'variant':38s} {'CPU µs/txn min / median / max':>30s} "
+              f"{'wall µs median':>14s} {'WAL pages':>10s}")
         for name in runs:
             x = cpu[name]
-            print(f"{name:42s} {min(x):9.1f} {statistics.median(x):9.1f} {max(x):9.1f} "
-                  f"{statistics.median(pages[name]):10.2f}")
+            print(f"{name:38s} {min(x):9.1f} {statistics.median(x):9.1f} {max(x):9.1f} "
+                  f"{statistics.median(wall[name]):14.1f} {statistics.median(pages[name]):10.2f}")
         for run in runs.values():
             run.conn.close()
     finally:
