@@ -129,7 +129,7 @@ class Reads:
         transaction's cursor (`Prepared`) instead of through SQLAlchemy's execution."""
         found = self._typed.get(count)
         if found is None:
-            types = [bindparam(f"t{i}") for i in range(count)]
+            types: list[Any] = [bindparam(f"t{i}") for i in range(count)]
             found = self._typed[count] = (
                 self.select.where(E.c.position > bindparam("after"), E.c.event_type.in_(types))
                 .order_by(E.c.position).limit(bindparam("limit")))
