@@ -144,10 +144,7 @@ class SqlTransaction(StoreTransaction):
             self._raw.rollback()
 
     def head(self) -> int:
-        head = self._head
-        if head is not None:
-            return head
-        if not self._from_cache():
+        if self._head is None and not self._from_cache():
             prepared = self.store.prepared("head", HEAD)
             self._head = self._start = self._settled = int(
                 prepared.run(self.cursor).fetchone()[0])
