@@ -94,6 +94,9 @@ class PendingEvent:
     correlation_id: str | None
     causation_id: str | None
     data: dict[str, Any] | None = None  # the decoded data when the writer already has it
+    # the metadata `metadata_json` encodes, when the writer has it and all its keys and
+    # values are strings (the row builder then lifts its ids without decoding the JSON)
+    metadata: dict[str, str] | None = None
 
 
 class RecordedEvent:

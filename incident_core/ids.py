@@ -25,7 +25,6 @@ _COUNTER_BITS = 42
 _COUNTER_MAX = (1 << _COUNTER_BITS) - 1
 _SEED_MASK = (1 << (_COUNTER_BITS - 1)) - 1  # top bit clear: room to count up
 _POOL = 4096  # random bytes read from the OS at once (1,024 ids' low 32 bits)
-_TEXT = "%08x-%04x-%04x-%04x-%012x"  # the five groups of the text form
 
 
 class _Clock:
@@ -76,9 +75,17 @@ def new_id() -> str:
     with _clock.lock:
         ms, counter, low = _clock.next(now_ms)
     # the groups of (48-bit time, version 7 | counter's top 12 bits, variant 0b10 | its
-    # next 14, its last 16 | 32 random bits)
-    return _TEXT % ((ms >> 16) & 0xFFFF_FFFF, ms & 0xFFFF, 0x7000 | counter >> 30,
-                    0x8000 | (counter >> 16) & 0x3FFF, (counter & 0xFFFF) << 32 | low)
+    # next 14, its last 16 | 32 random bits); the first two change once a millisecond
+    global _prefix  # noqa: PLW0603 - a one-entry memo, replaced whole (thread-safe)
+    last = _prefix
+    if last[0] != ms:
+        last = _prefix = (ms, f"{(ms >> 16) & 0xFFFF_FFFF:08x}-{ms & 0xFFFF:04x}-")
+    return last[1] + _REST % (0x7000 | counter >> 30, 0x8000 | (counter >> 16) & 0x3FFF,
+                              (counter & 0xFFFF) << 32 | low)
+
+
+_REST = "%04x-%04x-%012x"  # the text form's last three groups
+_prefix: tuple[int, str] = (-1, "")  # (a millisecond, its first two groups)
 
 
 def id_time_ms(text: str) -> int | None:

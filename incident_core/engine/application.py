@@ -159,12 +159,14 @@ class Application(ProcessManagers, LineageQueries):
                       idempotency_key: str | None = None) -> DispatchResult:
         """`dispatch` in this process, whichever process is the store's shared writer."""
         aggregate, key = self.decider.target(command)
-        earlier = idempotent.earlier(self.store.events_with_metadata, idempotency_key, command)
-        if earlier:
+        if idempotency_key is not None and (earlier := idempotent.earlier(
+                self.store.events_with_metadata, idempotency_key, command)):
             return Accepted(earlier, replayed=True)
         command_id = idempotency_key or new_id()
         meta = {"correlation_id": command_id, "causation_id": command_id,
-                "command_id": command_id, **(metadata or {})}
+                "command_id": command_id}
+        if metadata:
+            meta.update(metadata)
         plan = committing.Plan(command, idempotency_key, meta, aggregate, key)
         for _attempt in range(self.max_attempts):
             result = self._attempt(plan)

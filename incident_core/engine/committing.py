@@ -65,9 +65,9 @@ def record_command(decider: Decider, listeners: Listeners, plan: Plan, tx: Store
     """In the write transaction: the events, a snapshot if due, projections. `grouped`: a
     batch-mate may have moved the aggregate on since the plan was decided (then it is
     decided again on the newer events, instead of failing on a taken version)."""
-    earlier = idempotent.earlier_in(tx, plan.idempotency_key, plan.command)
     unit = Unit(decider, tx, listeners=listeners)
-    if earlier:
+    if plan.idempotency_key is not None and (earlier := idempotent.earlier_in(
+            tx, plan.idempotency_key, plan.command)):
         return Written(earlier, unit)
     assert plan.state is not None
     if grouped and (newer := tx.read_stream_rows(plan.key, after_version=plan.version)):

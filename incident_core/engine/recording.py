@@ -41,7 +41,7 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
     command_type = type(command).__name__
     meta = {**metadata, "command_type": command_type}
     try:
-        meta_json = _meta_json(meta)
+        meta_json, plain = _meta_json(meta)
     except ValueError as exc:  # a non-finite float (JSON has no form for it), a cycle
         found = find_unrepresentable(metadata)
         if found is None:
@@ -58,19 +58,20 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
         pending.append(PendingEvent(
             new_id(), key, aggregate.name, event_type, version + offset,
             recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),
-            meta.get("causation_id"), data))
+            meta.get("causation_id"), data, plain))
     return pending, decoded
 
 
-def _meta_json(meta: dict[str, Any]) -> str:
-    """`_dumps_finite(meta)`; when every key and value is a string (the engine's ids and
-    command type), the same text joined from the encoder's own string quoting."""
+def _meta_json(meta: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
+    """(`_dumps_finite(meta)`, `meta` when every key and value is a string, else None);
+    the text of such metadata (the engine's ids and command type) is joined from the
+    encoder's own string quoting."""
     parts = []
     for key, value in meta.items():
         if type(value) is not str or type(key) is not str:
-            return _dumps_finite(meta)
+            return _dumps_finite(meta), None
         parts.append(f"{encode_basestring_ascii(key)}:{encode_basestring_ascii(value)}")
-    return "{" + ",".join(parts) + "}"
+    return "{" + ",".join(parts) + "}", meta
 
 
 def _encode(event: Event, command_type: str) -> tuple[str, dict[str, Any]]:
@@ -84,7 +85,13 @@ def _encode(event: Event, command_type: str) -> tuple[str, dict[str, Any]]:
 
 def _roundtrip(domain: Domain, event_type: str, data: dict[str, Any],
                schema_version: int) -> Event:
+    """`domain.decode`: an event at its type's schema version (what a new event always is)
+    by the model's validator, as `decode` runs it (no upcaster applies)."""
     try:
+        etype = domain.event_types.get(event_type)
+        if etype is not None and etype.schema_version == schema_version:
+            event: Event = etype.__pydantic_validator__.validate_python(data)
+            return event
         return domain.decode(event_type, data, schema_version)
     except Exception as exc:
         raise DomainCodeError(f"decoding the new {event_type} from its own JSON",

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["BUSY_TIMEOUT_S", "lock_timeout", "on_lock_wait", "set_lock_timeout",
+__all__ = ["BUSY_TIMEOUT_S", "listened", "lock_timeout", "on_lock_wait", "set_lock_timeout",
            "waiting_for_lock"]
 
 BUSY_TIMEOUT_S = 30.0
@@ -48,6 +48,11 @@ def on_lock_wait(notice: Notice | None, *, after: float = 1.0) -> None:
             thread = threading.Thread(target=_watch, name="incident-lock-wait", daemon=True)
             _watcher.append(thread)
             thread.start()
+
+
+def listened() -> bool:
+    """Whether a notice listens for lock waits (else `waiting_for_lock` does nothing)."""
+    return bool(_notice)
 
 
 @contextmanager

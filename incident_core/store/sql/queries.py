@@ -115,11 +115,25 @@ class Reads:
                                          E.c.position <= bindparam("up_to"))
                            .order_by(E.c.position).limit(bindparam("limit")))
             self.replay_page = lean[1]
+        self._typed: dict[int, Select[Any]] = {}
         # (position, metadata, then the columns `base` reads after the metadata)
         self.metadata_range = (select(E.c.position, E.c.metadata,
                                       *base.selected_columns[len(EVENT_COLUMNS):])
                                .where(E.c.position >= bindparam("first"),
                                       E.c.position <= bindparam("last")))
+
+
+    def after_types(self, count: int) -> Select[Any]:
+        """`after_typed` with `count` event types bound one by one (`t0`, `t1`, ...), not
+        by an expanding parameter: compiled once per count, it runs on the write
+        transaction's cursor (`Prepared`) instead of through SQLAlchemy's execution."""
+        found = self._typed.get(count)
+        if found is None:
+            types: list[Any] = [bindparam(f"t{i}") for i in range(count)]
+            found = self._typed[count] = (
+                self.select.where(E.c.position > bindparam("after"), E.c.event_type.in_(types))
+                .order_by(E.c.position).limit(bindparam("limit")))
+        return found
 
 
 def _whole_rows(page: Callable[[Iterable[Any]], list[RecordedEvent]]) -> ReplayPage:

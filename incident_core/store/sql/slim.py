@@ -182,31 +182,62 @@ def _split_rest(rest: dict[str, Any]) -> tuple[str, str | None, str]:
     return stored, value, rest_json
 
 
-def slim_row(pending: PendingEvent, position: int, cache: dict[str, Split]) -> dict[str, Any]:
-    """The schema-4 row of an event being appended; `cache` keeps the split of recent
-    metadata texts (the events of one command share theirs)."""
+def _split_plain(metadata: dict[str, str]) -> Split:
+    """`_split4` of the JSON of `metadata`, all of whose keys and values are strings, made
+    from the dict itself (that JSON decodes to an equal dict, keys in the same order)."""
+    ids = tuple(metadata.get(key) or None for key in CHAIN)
+    rest = tuple(item for item in metadata.items() if not (item[1] and item[0] in _CHAINED))
+    found = _rests.get(rest)
+    if found is None:
+        if len(_rests) >= 256:
+            _rests.clear()
+        found = _rests[rest] = _split_rest(dict(rest))
+    stored, value, rest_json = found
+    return stored, ids, value, rest_json
+
+
+_CHAINED = frozenset(CHAIN)
+
+
+def _split_of(pending: PendingEvent, cache: dict[str, Split]) -> Split:
+    plain = pending.metadata
+    if plain is not None:
+        return _split_plain(plain)
     found = cache.get(pending.metadata_json)
     if found is None:
         if len(cache) >= 256:
             cache.clear()
         found = cache[pending.metadata_json] = _split4(pending.metadata_json)
-    metadata, ids, command_type, logical = found
+    return found
+
+
+def slim_row(pending: PendingEvent, position: int, cache: dict[str, Split]) -> dict[str, Any]:
+    """The schema-4 row of an event being appended; `cache` keeps the split of recent
+    metadata texts (the events of one command share theirs) unless the event comes with
+    its metadata dict (`PendingEvent.metadata`). The checksum is `checksum`'s, its text
+    joined in one go (a format field gives `str` of the value)."""
+    metadata, ids, command_type, logical = _split_of(pending, cache)
     event_id = pending.event_id
     command_id, causation_id, correlation_id = chain_columns(event_id, ids)
-    recorded_at = pending.recorded_at
-    data = pending.data_json
+    recorded_at, data = pending.recorded_at, pending.data_json
+    aggregate_id, aggregate_type = pending.aggregate_id, pending.aggregate_type
+    event_type, version, schema_version = pending.event_type, pending.version, \
+        pending.schema_version
+    c1 = "\x00" if command_id is None else command_id
+    c2 = "\x00" if causation_id is None else causation_id
+    c3 = "\x00" if correlation_id is None else correlation_id
+    text = (f"{position}\x1f{event_id}\x1f{aggregate_id}\x1f{aggregate_type}\x1f{event_type}"
+            f"\x1f{version}\x1f{recorded_at}\x1f{data}\x1f{logical}\x1f{schema_version}"
+            f"\x1f{c1}\x1f{c2}\x1f{c3}")
+    crc = zlib.crc32(text.encode()) - 0x80000000
     return {
         "position": position, "event_id": event_id,
-        "aggregate_id": pending.aggregate_id, "aggregate_type": pending.aggregate_type,
-        "event_type": pending.event_type, "version": pending.version,
+        "aggregate_id": aggregate_id, "aggregate_type": aggregate_type,
+        "event_type": event_type, "version": version,
         "recorded_at": stored_time(recorded_at), "data": data, "metadata": metadata,
-        "schema_version": pending.schema_version, "command_id": command_id,
+        "schema_version": schema_version, "command_id": command_id,
         "causation_id": causation_id, "correlation_id": correlation_id,
-        "checksum": checksum(position, event_id, pending.aggregate_id, pending.aggregate_type,
-                             pending.event_type, pending.version, recorded_at, data, logical,
-                             pending.schema_version, command_id, causation_id,
-                             correlation_id),
-        "command_type": command_type}
+        "checksum": crc, "command_type": command_type}
 
 
 def inflate(event_id: str, stored_json: str, columns: tuple[str | None, ...]) -> dict[str, Any]:

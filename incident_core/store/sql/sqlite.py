@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, func
 from sqlalchemy.pool import QueuePool
 
 from incident_core.store.sql.dialect import Dialect
-from incident_core.store.sql.lock_wait import lock_timeout, waiting_for_lock
+from incident_core.store.sql.lock_wait import listened, lock_timeout, waiting_for_lock
 from incident_core.store.sql.walcheck import WalCheckpointer
 
 __all__ = ["BULK_EVENTS", "SQLITE", "WRITER_CACHE_KB", "SqliteDialect", "sqlite_engine"]
@@ -51,7 +51,11 @@ class SqliteDialect(Dialect):
         raw.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
 
     def begin_write(self, raw: Any, target: str) -> None:
-        """BEGIN IMMEDIATE on the writer's driver connection (no SQLAlchemy in between)."""
+        """BEGIN IMMEDIATE on the writer's driver connection (no SQLAlchemy in between;
+        the wait marked only when someone listens for it)."""
+        if not listened():
+            raw.execute("BEGIN IMMEDIATE")
+            return
         with waiting_for_lock(f"the write lock on {target} (another process is writing)"):
             raw.execute("BEGIN IMMEDIATE")
 

@@ -229,9 +229,14 @@ class SqlTransaction(StoreTransaction):
                                   "limit": NO_LIMIT if limit is None else limit}
         if event_types is None:
             return self.store.run_read("after", self.cursor, params)
-        params["types"] = list(event_types)
-        r = self.store.reads
-        return list(map(r.from_row, self.conn.execute(r.after_typed, params)))
+        if not event_types:
+            return []
+        store, count = self.store, len(event_types)
+        params.update((f"t{i}", name) for i, name in enumerate(event_types))
+        r = store.reads
+        prepared = store.prepared(f"after_types:{store.schema_version}:{count}",
+                                  r.after_types(count))
+        return r.page(prepared.run(self.cursor, params))
 
     def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
         self._write_events()
@@ -268,10 +273,10 @@ class SqlTransaction(StoreTransaction):
         return self._checkpoints
 
     def checkpoint(self, name: str) -> int | None:
-        return self._book().logical.get(name)
+        return (self._checkpoints or self._book()).logical.get(name)
 
     def set_checkpoint(self, name: str, position: int) -> None:
-        self._book().set(name, position)
+        (self._checkpoints or self._book()).set(name, position)
 
     def flush(self) -> None:
         """Write what is still buffered: events, then what the checkpoints must say at the
