@@ -11,8 +11,10 @@ the import projects is what a replay of the store gives.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from pydantic_core import to_json as _to_json
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store.sql.meta import SCHEMA_VERSION
@@ -28,25 +30,26 @@ from incident_core.store.sql.times import stored_time
 if TYPE_CHECKING:
     from incident_core.store.sql.transaction import SqlTransaction
 
-__all__ = ["ImportedEvent", "append_envelopes", "event_rows"]
+__all__ = ["ImportedEvent", "append_envelopes", "encode_data", "event_rows"]
 
-# The store's own encoder (slim's and the engine's: compact, ASCII, non-JSON values as text)
+# The store's own encoder of metadata (slim's and the engine's: compact, ASCII, non-JSON
+# values as text), which was the data's too before stores kept pydantic's text of it
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
-def _one_shot() -> Callable[[Any], str]:
-    """`_encode` for parsed JSON (no cycles, dicts): the C encoder `JSONEncoder.encode`
-    makes on each call, made once (that making is half of encoding a small dict). The same
-    text: the same encoder with the same settings, no cycle check (parsed JSON has none)."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator in this Python
-        return _encode
-    chunks = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",", False,
-                  False, True)
-    return lambda value: "".join(chunks(value, 0))
+def encode_data(data: dict[str, Any]) -> str:
+    """The data's text as a dispatch stores it: a dispatch stores `model_dump_json()` of
+    the event, pydantic's compact JSON (non-ASCII kept, its own float forms: `1e-7`,
+    `0.00003`), and that serialiser gives the same text back from the JSON values it wrote
+    (`to_json(json.loads(text)) == text`), so an exported event is stored again byte for
+    byte. Data pydantic cannot write (a lone surrogate, which no dispatch stores either)
+    keeps the escaped form it always had."""
+    try:
+        return _to_json(data).decode()
+    except ValueError:
+        return _encode(data)
 
 
-_encode_data = _one_shot()
 Held = tuple[str, str | None, str | None, str | None, str | None]
 
 
@@ -121,7 +124,7 @@ def event_rows(envelopes: Sequence[dict[str, Any]], first: int,
     for e in envelopes:
         event_id, aggregate_id, recorded_at = e["event_id"], e["aggregate_id"], e["recorded_at"]
         logical, held = split_metadata(event_id, e["metadata"])
-        data = _encode_data(e["data"])
+        data = encode_data(e["data"])
         row = {"position": position, "event_id": event_id, "aggregate_id": aggregate_id,
                "aggregate_type": e["aggregate_type"], "event_type": e["event_type"],
                "version": e["version"], "recorded_at": stored_time(recorded_at),
