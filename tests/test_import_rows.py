@@ -13,7 +13,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic_core import to_json
 
@@ -60,8 +60,20 @@ def envelopes(draw: st.DrawFn) -> dict[str, Any]:
             "metadata": draw(metadatas(event_id))}
 
 
+def _as_dispatched(command_type: Any, *ids: str) -> dict[str, Any]:
+    """An envelope whose metadata has the three ids and a command type, nothing else."""
+    metadata = dict(zip(("correlation_id", "causation_id", "command_id"), ids, strict=True))
+    return {"event_id": "ev", "aggregate_id": "A", "aggregate_type": "Account",
+            "event_type": "MoneyDeposited", "version": 1, "schema_version": 1,
+            "recorded_at": "2026-12-01T12:34:56.123456+00:00", "data": {"é": 1e-7},
+            "metadata": {**metadata, "command_type": command_type}}
+
+
 @settings(max_examples=400, deadline=None)
 @given(batch=st.lists(envelopes(), min_size=1, max_size=4), first=st.integers(1, 10**6))
+@example(batch=[_as_dispatched([1], "c", "c", "c"), _as_dispatched("Deposit", "c", "b", "ev"),
+                _as_dispatched("Deposit", "ev", "ev", "ev"), _as_dispatched("", "a", "b", "c")],
+         first=7)
 def test_rows_are_the_rows_an_append_builds(batch: list[dict[str, Any]], first: int) -> None:
     batch = [json.loads(json.dumps(e)) for e in batch]  # as parsed from a line
     rows, streams, recorded = event_rows(batch, first)
