@@ -1,7 +1,9 @@
 """An import's rows, built straight from the parsed envelopes of its lines: the same slim,
 checksummed schema-4 rows `slim.slim_row` builds for an appended event (tests compare them
 for random envelopes), without the pending-event round trip (no metadata JSON encoded,
-decoded and split again per event).
+decoded and split again per event). The data's text is the one a dispatch stores for the
+event (`encode_data`), so an event a dispatch recorded, exported and imported elsewhere, is
+stored there byte for byte as it was: data, metadata and checksum.
 
 The events handed on to the projections and listeners are `ImportedEvent`s holding their
 metadata in the stored form, inflated on first use exactly as a replay inflates it: what
