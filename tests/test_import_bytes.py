@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -126,6 +129,33 @@ def test_an_import_stores_the_bytes_a_dispatch_stored(fresh: Target) -> None:
         assert _rows(imported, "incident_events") == stored
         assert _rows(imported, "incident_streams") == _rows(live, "incident_streams")
         assert _export(imported) == first
+
+
+def _incident(target: str, *args: str) -> None:
+    """`incident --db target ARGS --domain shipping`, as a process; it must succeed."""
+    command = [sys.executable, "-m", "incident_core.cli", "--db", target, *args,
+               "--domain", "incident_core.examples.shipping:domain"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENT_")}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env,
+                          check=False)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.process
+def test_the_incident_command_exports_and_imports_the_same_bytes(fresh: Target,
+                                                                 tmp_path: Path) -> None:
+    live, copy, file = fresh("live"), fresh("copy"), tmp_path / "events.ndjson"
+    with Application.open(live, shipping, create=True) as app:
+        for command, metadata in _script():
+            app.dispatch(command, metadata=metadata)
+    _incident(live, "export", str(file))
+    _incident(copy, "import", str(file))
+    copied = _rows(copy, "incident_events")
+    assert copied == _rows(live, "incident_events")
+    assert any("Zoë" in row[-2] for row in copied)  # the data's text as dispatch wrote it
+    again = tmp_path / "again.ndjson"
+    _incident(copy, "export", str(again))
+    assert again.read_bytes() == file.read_bytes()
 
 
 @pytest.mark.parametrize("data", [
