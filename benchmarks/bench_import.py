@@ -16,12 +16,17 @@ entry per event; by default every id is the event's own). Prints
 min / median / max of events/s, CPU µs per event, and the ratio to the `a1` of the same
 rep (so a slow spell hits both sides), with the load average. `--cases` may add the floors
 of `import_floors.py` (`log_rows`, `log_sql`): what the log's writes cost with no Python per
-event.
+event. `--parts` runs the `import` case once more, timing its parts (CPU µs per event; a
+part's time includes the parts it calls: `project` includes `fold`, `flush` the event
+rows' SQL):
+
+    python benchmarks/bench_import.py --events 1000000 --reps 1 --commands --parts
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -29,7 +34,9 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -91,6 +98,58 @@ def run_case(case: str, n: int, base: str, sync: str,
     return wall, cpu
 
 
+def _parts() -> list[tuple[Any, str, str]]:
+    """(owner, attribute, label) of the functions `--parts` times."""
+    from sqlalchemy import Index
+
+    from incident_core.engine import projector, unit
+    from incident_core.operations import bulk_import, import_checks
+    from incident_core.store.sql import import_rows, transaction
+    return [
+        (import_checks.LineChecker, "check", "check lines (parse, shape, ids, decode)"),
+        (bulk_import._Target, "admit", "against the store (ids, streams)"),
+        (bulk_import, "append_batch", "append + project (all below)"),
+        (import_rows, "event_rows", "  rows built"),
+        (unit.Unit, "finish", "  project (fold + rows written)"),
+        (projector.ProjectionRun, "fold", "    fold"),
+        (transaction.SqlTransaction, "_write_events", "  event + stream rows SQL"),
+        (Index, "drop", "drop indexes"),
+        (Index, "create", "build indexes again"),
+        (transaction.SqlTransaction, "commit", "commit"),
+    ]
+
+
+def run_parts(n: int, base: str, sync: str, export_form: bool, commands: bool) -> None:
+    """The `import` case once, its parts timed (CPU µs per event)."""
+    spent: defaultdict[str, float] = defaultdict(float)
+    saved = []
+    for owner, name, label in _parts():
+        original = getattr(owner, name)
+        saved.append((owner, name, original))
+        setattr(owner, name, _timing(original, label, spent))
+    try:
+        _, cpu = run_case("import", n, base, sync, export_form, commands)
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
+    print(f"parts of one import of {n} events (CPU µs/event; a part includes those under it)")
+    print(f"  {'whole import':42} {cpu / n * 1e6:6.2f}")
+    for _, _, label in _parts():
+        print(f"  {label:42} {spent[label] / n * 1e6:6.2f}")
+
+
+def _timing(original: Callable[..., Any], label: str,
+            spent: defaultdict[str, float]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def timed_part(*args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[label] += time.process_time() - start
+    return timed_part
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--commands", action="store_true",
                     help="each event's command id its own, as a dispatch records it (the "
                          "default: every id the event's own, no entry in the id indexes)")
+    ap.add_argument("--parts", action="store_true",
+                    help="then time the parts of one more `import` run")
     args = ap.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
     if "a1" not in cases:
@@ -125,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
                 runs[case].append(done[case])
             for case in cases:
                 ratios[case].append(done["a1"][0] / done[case][0])
+        report(args, runs, ratios, load_start)
+        if args.parts:
+            run_parts(args.events, base, args.synchronous, args.export_form, args.commands)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    report(args, runs, ratios, load_start)
     return 0
 
 

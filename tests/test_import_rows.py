@@ -1,18 +1,21 @@
 """An import's rows built straight from the parsed envelopes (`store.sql.import_rows`) are
 exactly the rows the store builds for an appended event (`slim.slim_row` of the pending
-event), for any metadata: ids lifted or not, a command type last or elsewhere, empty or
-odd values; and an imported event's metadata reads back as the envelope's."""
+event, its data in pydantic's text as a dispatch stores it), for any metadata: ids lifted or
+not, a command type last or elsewhere, empty or odd values; and an imported event's
+metadata reads back as the envelope's."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from pydantic_core import to_json
 
 from incident_core import Application, StoreError
 from incident_core.engine.recording import pending_from_envelope
@@ -57,14 +60,26 @@ def envelopes(draw: st.DrawFn) -> dict[str, Any]:
             "metadata": draw(metadatas(event_id))}
 
 
+def _as_dispatched(command_type: Any, *ids: str) -> dict[str, Any]:
+    """An envelope whose metadata has the three ids and a command type, nothing else."""
+    metadata = dict(zip(("correlation_id", "causation_id", "command_id"), ids, strict=True))
+    return {"event_id": "ev", "aggregate_id": "A", "aggregate_type": "Account",
+            "event_type": "MoneyDeposited", "version": 1, "schema_version": 1,
+            "recorded_at": "2026-12-01T12:34:56.123456+00:00", "data": {"é": 1e-7},
+            "metadata": {**metadata, "command_type": command_type}}
+
+
 @settings(max_examples=400, deadline=None)
 @given(batch=st.lists(envelopes(), min_size=1, max_size=4), first=st.integers(1, 10**6))
+@example(batch=[_as_dispatched([1], "c", "c", "c"), _as_dispatched("Deposit", "c", "b", "ev"),
+                _as_dispatched("Deposit", "ev", "ev", "ev"), _as_dispatched("", "a", "b", "c")],
+         first=7)
 def test_rows_are_the_rows_an_append_builds(batch: list[dict[str, Any]], first: int) -> None:
     batch = [json.loads(json.dumps(e)) for e in batch]  # as parsed from a line
     rows, streams, recorded = event_rows(batch, first)
     cache: dict[str, Any] = {}
-    expected = [slim_row(pending_from_envelope(e), first + i, cache)
-                for i, e in enumerate(batch)]
+    expected = [slim_row(replace(pending_from_envelope(e), data_json=to_json(e["data"]).decode()),
+                         first + i, cache) for i, e in enumerate(batch)]
     assert rows == expected
     for envelope, event, position in zip(batch, recorded, range(first, first + len(batch)),
                                          strict=True):

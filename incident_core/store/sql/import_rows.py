@@ -1,7 +1,9 @@
 """An import's rows, built straight from the parsed envelopes of its lines: the same slim,
 checksummed schema-4 rows `slim.slim_row` builds for an appended event (tests compare them
 for random envelopes), without the pending-event round trip (no metadata JSON encoded,
-decoded and split again per event).
+decoded and split again per event). The data's text is the one a dispatch stores for the
+event (`encode_data`), so an event a dispatch recorded, exported and imported elsewhere, is
+stored there byte for byte as it was: data, metadata and checksum.
 
 The events handed on to the projections and listeners are `ImportedEvent`s holding their
 metadata in the stored form, inflated on first use exactly as a replay inflates it: what
@@ -11,42 +13,41 @@ the import projects is what a replay of the store gives.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from zlib import crc32
+
+from pydantic_core import to_json as _to_json
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store.sql.meta import SCHEMA_VERSION
-from incident_core.store.sql.slim import (
-    chain_columns,
-    checksum,
-    lift_ids,
-    logical_metadata,
-)
+from incident_core.store.sql.slim import CHAIN, logical_metadata
 from incident_core.store.sql.stored_events import StoredEvent
 from incident_core.store.sql.times import stored_time
 
 if TYPE_CHECKING:
     from incident_core.store.sql.transaction import SqlTransaction
 
-__all__ = ["ImportedEvent", "append_envelopes", "event_rows"]
+__all__ = ["ImportedEvent", "append_envelopes", "encode_data", "event_rows"]
 
-# The store's own encoder (slim's and the engine's: compact, ASCII, non-JSON values as text)
+# The store's own encoder of metadata (slim's and the engine's: compact, ASCII, non-JSON
+# values as text), which was the data's too before stores kept pydantic's text of it
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
-def _one_shot() -> Callable[[Any], str]:
-    """`_encode` for parsed JSON (no cycles, dicts): the C encoder `JSONEncoder.encode`
-    makes on each call, made once (that making is half of encoding a small dict). The same
-    text: the same encoder with the same settings, no cycle check (parsed JSON has none)."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator in this Python
-        return _encode
-    chunks = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",", False,
-                  False, True)
-    return lambda value: "".join(chunks(value, 0))
+def encode_data(data: dict[str, Any]) -> str:
+    """The data's text as a dispatch stores it: a dispatch stores `model_dump_json()` of
+    the event, pydantic's compact JSON (non-ASCII kept, its own float forms: `1e-7`,
+    `0.00003`), and that serialiser gives the same text back from the JSON values it wrote
+    (`to_json(json.loads(text)) == text`), so an exported event is stored again byte for
+    byte. Data pydantic cannot write (a lone surrogate, which no dispatch stores either)
+    keeps the escaped form it always had."""
+    try:
+        return _to_json(data).decode()
+    except ValueError:
+        return _encode(data)
 
 
-_encode_data = _one_shot()
 Held = tuple[str, str | None, str | None, str | None, str | None]
 
 
@@ -69,8 +70,61 @@ def split_metadata(event_id: str, metadata: dict[str, Any]) -> tuple[str, Held]:
     """(the logical metadata JSON the checksum covers, what the row stores: the JSON
     without the lifted ids and command type, the id columns in CHAIN order, the command
     type) — what `slim.split`, `chain_columns` and `lift_type` give, from the dict."""
-    rest = dict(metadata)
-    ids = lift_ids(rest)
+    get = metadata.get
+    command, causation, correlation = get("command_id"), get("causation_id"), \
+        get("correlation_id")
+    lifted = (isinstance(command, str) and command != "",
+              isinstance(causation, str) and causation != "",
+              isinstance(correlation, str) and correlation != "")
+    kind = get("command_type")
+    if lifted == _ALL and len(metadata) == 4 and type(kind) is str:  # as dispatch records
+        found = _rests.get((("command_type", kind),))
+        if found is None:
+            found = _split_rest({"command_type": kind})
+    else:
+        found = _split_rest({k: v for k, v in metadata.items()
+                             if not (k in _LIFTED and isinstance(v, str) and v)})
+    stored, command_type, logical = found
+    return logical, (stored, *_columns(event_id, (command, causation, correlation), lifted),
+                     command_type)
+
+
+def _columns(event_id: str, ids: tuple[Any, Any, Any],
+             lifted: tuple[bool, bool, bool]) -> tuple[str | None, str | None, str | None]:
+    """`slim.chain_columns` of the ids taken from the metadata (`lifted`: which were)."""
+    a, b, c = ids
+    if lifted == _ALL:  # the common case: each column NULL where it repeats the one before
+        return (None if a == event_id else a, None if b == a else b, None if c == b else c)
+    columns: list[str | None] = []
+    before: str | None = event_id
+    for value, taken in zip(ids, lifted, strict=True):
+        columns.append((None if value == before else value) if taken else "")
+        before = value if taken else None
+    return columns[0], columns[1], columns[2]
+
+
+_ALL = (True, True, True)
+_LIFTED = frozenset(CHAIN)
+_rests: dict[tuple[tuple[str, str], ...], tuple[str, str | None, str]] = {}
+
+
+def _split_rest(rest: dict[str, Any]) -> tuple[str, str | None, str]:
+    """(the JSON to store, the lifted command type or None, the logical JSON) of metadata
+    without its lifted ids; remembered by content when every value is a string (then its
+    JSON depends on the items alone): an import's events share a few (their command type)."""
+    for value in rest.values():
+        if type(value) is not str:
+            return _split_type(rest)
+    key = tuple(rest.items())
+    found = _rests.get(key)
+    if found is None:
+        if len(_rests) >= 256:
+            _rests.clear()
+        found = _rests[key] = _split_type(dict(rest))
+    return found
+
+
+def _split_type(rest: dict[str, Any]) -> tuple[str, str | None, str]:
     command_type = None
     if rest and next(reversed(rest)) == "command_type":
         value = rest["command_type"]
@@ -78,24 +132,22 @@ def split_metadata(event_id: str, metadata: dict[str, Any]) -> tuple[str, Held]:
             command_type = value
             del rest["command_type"]
     stored = _encode(rest) if rest else "{}"
-    c1, c2, c3 = chain_columns(event_id, ids)
-    return _logical(stored, command_type), (stored, c1, c2, c3, command_type)
+    logical = stored if command_type is None else logical_metadata(stored, command_type)
+    return stored, command_type, logical
 
 
-_logicals: dict[tuple[str, str | None], str] = {}
+def row_checksum(position: int, event_id: str, aggregate_id: str, aggregate_type: str,
+                 event_type: str, version: int, recorded_at: str, data: str, logical: str,
+                 schema_version: int, c1: str | None, c2: str | None, c3: str | None) -> int:
+    """`slim.checksum` of an import's row (tests compare them), joined in one f-string."""
+    text = (f"{position}\x1f{event_id}\x1f{aggregate_id}\x1f{aggregate_type}\x1f{event_type}"
+            f"\x1f{version}\x1f{recorded_at}\x1f{data}\x1f{logical}\x1f{schema_version}"
+            f"\x1f{_NUL if c1 is None else c1}\x1f{_NUL if c2 is None else c2}"
+            f"\x1f{_NUL if c3 is None else c3}")
+    return crc32(text.encode()) - 0x80000000
 
 
-def _logical(stored: str, command_type: str | None) -> str:
-    """`logical_metadata`, remembered for the few (stored, command type) pairs an import's
-    events share (most store '{}' and one of a handful of command types)."""
-    if command_type is None:
-        return stored
-    found = _logicals.get((stored, command_type))
-    if found is None:
-        if len(_logicals) >= 256:
-            _logicals.clear()
-        found = _logicals[stored, command_type] = logical_metadata(stored, command_type)
-    return found
+_NUL = "\x00"
 
 
 def append_envelopes(tx: SqlTransaction,
@@ -121,14 +173,14 @@ def event_rows(envelopes: Sequence[dict[str, Any]], first: int,
     for e in envelopes:
         event_id, aggregate_id, recorded_at = e["event_id"], e["aggregate_id"], e["recorded_at"]
         logical, held = split_metadata(event_id, e["metadata"])
-        data = _encode_data(e["data"])
+        data = encode_data(e["data"])
         row = {"position": position, "event_id": event_id, "aggregate_id": aggregate_id,
                "aggregate_type": e["aggregate_type"], "event_type": e["event_type"],
                "version": e["version"], "recorded_at": stored_time(recorded_at),
                "data": data, "metadata": held[0], "schema_version": e["schema_version"],
                "command_id": held[1], "causation_id": held[2], "correlation_id": held[3],
                "command_type": held[4]}
-        row["checksum"] = checksum(position, event_id, aggregate_id, e["aggregate_type"],
+        row["checksum"] = row_checksum(position, event_id, aggregate_id, e["aggregate_type"],
                                    e["event_type"], e["version"], recorded_at, data, logical,
                                    e["schema_version"], held[1], held[2], held[3])
         rows.append(row)
