@@ -14,6 +14,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_json as _to_json
 
 from incident_core.errors import InvalidCommand, format_loc
 
@@ -23,6 +24,7 @@ __all__ = [
     "ValueRefused",
     "aggregate_key",
     "encode_checked",
+    "encode_data",
     "find_unrepresentable",
     "format_path",
 ]
@@ -157,3 +159,19 @@ def encode_checked(model: BaseModel, command_type: str, prefix: Path = (), *,
 def aggregate_key(aggregate_id: object) -> str:
     """The canonical string form of an aggregate id (what the store keys streams by)."""
     return aggregate_id if type(aggregate_id) is str else str(aggregate_id)
+
+
+_escaped = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+def encode_data(data: dict[str, Any]) -> str:
+    """The data's text as a dispatch stores it: a dispatch stores `model_dump_json()` of
+    the event, pydantic's compact JSON (non-ASCII kept, its own float forms: `1e-7`,
+    `0.00003`), and that serialiser gives the same text back from the JSON values it wrote
+    (`to_json(json.loads(text)) == text`), so an exported event is stored again byte for
+    byte. Data pydantic cannot write (a lone surrogate, which no dispatch stores either)
+    keeps the escaped form it always had."""
+    try:
+        return _to_json(data).decode()
+    except ValueError:
+        return _escaped(data)

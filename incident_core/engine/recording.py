@@ -20,6 +20,7 @@ from incident_core.values import (
     ValueRefused,
     aggregate_key,
     encode_checked,
+    encode_data,
     find_unrepresentable,
     format_path,
 )
@@ -128,7 +129,7 @@ def pending_of(envelope: dict[str, Any]) -> PendingEvent:
     metadata, data = envelope["metadata"], envelope["data"]
     return PendingEvent(
         envelope["event_id"], envelope["aggregate_id"], envelope["aggregate_type"],
-        envelope["event_type"], envelope["version"], envelope["recorded_at"], dumps(data),
+        envelope["event_type"], envelope["version"], envelope["recorded_at"], encode_data(data),
         dumps(metadata), envelope["schema_version"], metadata.get("correlation_id"),
         metadata.get("causation_id"), data)
 

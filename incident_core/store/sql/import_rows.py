@@ -17,13 +17,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from zlib import crc32
 
-from pydantic_core import to_json as _to_json
-
 from incident_core.envelope import RecordedEvent
 from incident_core.store.sql.meta import SCHEMA_VERSION
 from incident_core.store.sql.slim import CHAIN, logical_metadata
 from incident_core.store.sql.stored_events import StoredEvent
 from incident_core.store.sql.times import stored_time
+from incident_core.values import encode_data
 
 if TYPE_CHECKING:
     from incident_core.store.sql.transaction import SqlTransaction
@@ -33,19 +32,6 @@ __all__ = ["ImportedEvent", "append_envelopes", "encode_data", "event_rows"]
 # The store's own encoder of metadata (slim's and the engine's: compact, ASCII, non-JSON
 # values as text), which was the data's too before stores kept pydantic's text of it
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
-
-
-def encode_data(data: dict[str, Any]) -> str:
-    """The data's text as a dispatch stores it: a dispatch stores `model_dump_json()` of
-    the event, pydantic's compact JSON (non-ASCII kept, its own float forms: `1e-7`,
-    `0.00003`), and that serialiser gives the same text back from the JSON values it wrote
-    (`to_json(json.loads(text)) == text`), so an exported event is stored again byte for
-    byte. Data pydantic cannot write (a lone surrogate, which no dispatch stores either)
-    keeps the escaped form it always had."""
-    try:
-        return _to_json(data).decode()
-    except ValueError:
-        return _encode(data)
 
 
 Held = tuple[str, str | None, str | None, str | None, str | None]
