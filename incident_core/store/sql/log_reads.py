@@ -95,6 +95,9 @@ class SqlEventLog(SqlStoreCore):
         return page
 
     def _metadata_range(self, first: int, last: int) -> list[Any]:
+        if self.closed:  # closed means closed: the metadata is not kept in the events
+            raise StoreError(f"{self.target}: the store is closed (a replayed event's "
+                             "metadata is read from it when first asked for)")
         statement = self.prepared(f"metadata_range:{self.schema_version}",
                                   self.reads.metadata_range)
         with self.reading() as conn, cursor_of(conn) as cursor:
