@@ -16,12 +16,14 @@ and 0.45 for rebuild), and the load average.
     python benchmarks/bench_readpath.py --events 100000 --profile replay   # cProfile one case
     python benchmarks/bench_readpath.py --events 100000 --via file   # as bench_core imports
 
-Why `--via file` matters: the replay is measured in the process that imported the store.
-After the import operation (NDJSON lines parsed, checked, written) the heap is laid out
-differently than after `import_events`, and the fresh events of a replay land scattered in
-it: before each page's events skipped the collector's young generations, the same store
-replayed at 2.2-2.4 us/event there against 1.85-1.95 after `import_events` (raw a3: 1.8 in
-both). Stop 10's bench_core 0.77 against bench_readpath's 0.95 was that.
+Why `--via file` matters: the replay is measured in the process that imported the store,
+and the state that work leaves the heap in shows in the replay's time, not in raw `a3`'s.
+Before each replayed page's events skipped the collector's young generations (its young
+collections touch every fresh event and its referents, scattered through that heap), the
+same store replayed at 0.77 of raw after the import operation against 0.93-0.97 after
+`import_events` (load 5-6; 0.90 against 0.97 at load 2), and `bench_core.py`, whose process
+has done more still before its replay, reported 0.77: stop 10's 0.77 against 0.95 here.
+Now 0.94-0.97 either way (see `results/readpath_stop11.txt`).
 
 Stores go to /dev/shm when it exists (`--tmpdir` otherwise): CPU, not the disk, is measured.
 """
