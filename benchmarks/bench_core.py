@@ -538,8 +538,9 @@ def run_1m(res: Results, base: str, sync: str, n: int = 1_000_000) -> None:
     app, d = fresh_app(base, "incident1m_", sync)
     import_api(app, bank_envelopes(ds, now_iso()), 5000)
     del ds
-    wall, cpu, out = timed("replay_1m", lambda: replay(app))
-    del out
+    wall, cpu, replayed = timed("replay_1m", lambda: replay(app))
+    assert len(replayed) == n
+    del replayed
     app.close()
     shutil.rmtree(d)
     res.add("replay_1m", "replay 1M events: store.iter_events()", "incident", n, wall, cpu,

@@ -1,7 +1,8 @@
 """The read path against raw sqlite3, interleaved: replay and rebuild (issue 11).
 
 Faster than `bench_core.py` for this one question, so it can run at a million events. One
-store is imported once (`Application.import_events`, the bank workload of `bench_core.py`)
+store is imported once (the bank workload of `bench_core.py`: `Application.import_events`,
+or with `--via file` the import operation on NDJSON lines, as `bench_core.py` imports it)
 and the raw baseline's table is filled with the same events; then raw `a3` (read all in
 position order + `json.loads`, kept in a list), Incident's replay (`store.iter_events()`, every
 `RecordedEvent` kept, its data touched) and Incident's rebuild of `bank_accounts` take turns,
@@ -13,6 +14,16 @@ and 0.45 for rebuild), and the load average.
     python benchmarks/bench_readpath.py --events 100000 --rounds 5
     python benchmarks/bench_readpath.py --events 1000000 --rounds 3 --no-rebuild
     python benchmarks/bench_readpath.py --events 100000 --profile replay   # cProfile one case
+    python benchmarks/bench_readpath.py --events 100000 --via file   # as bench_core imports
+
+Why `--via file` matters: the replay is measured in the process that imported the store,
+and the state that work leaves the heap in shows in the replay's time, not in raw `a3`'s.
+Before each replayed page's events skipped the collector's young generations (its young
+collections touch every fresh event and its referents, scattered through that heap), the
+same store replayed at 0.77 of raw after the import operation against 0.93-0.97 after
+`import_events` (load 5-6; 0.90 against 0.97 at load 2), and `bench_core.py`, whose process
+has done more still before its replay, reported 0.77: stop 10's 0.77 against 0.95 here.
+Now 0.94-0.97 either way (see `results/readpath_stop11.txt`).
 
 Stores go to /dev/shm when it exists (`--tmpdir` otherwise): CPU, not the disk, is measured.
 """
@@ -22,6 +33,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import json
 import os
 import pstats
 import shutil
@@ -33,12 +45,19 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks._baseline import DDL, INSERT_SQL, bulk_dataset, encode, now_iso, raw_a3, raw_connect
-from benchmarks.bench_core import REBUILT_PROJECTION, bank_envelopes, chunks, rebuild, replay
+from benchmarks.bench_core import (
+    REBUILT_PROJECTION,
+    bank_envelopes,
+    chunks,
+    import_file,
+    rebuild,
+    replay,
+)
 from incident_core import Application
 from incident_core.examples.bank import domain
 
 
-def build(base: str, n: int) -> tuple[Any, Application]:
+def build(base: str, n: int, via: str = "api") -> tuple[Any, Application]:
     dataset = bulk_dataset(n)
     raw = raw_connect(os.path.join(base, "raw.sqlite3"), "OFF")
     raw.execute(DDL)
@@ -48,8 +67,12 @@ def build(base: str, n: int) -> tuple[Any, Application]:
     raw.execute("COMMIT")
     app = Application.open(os.path.join(base, "store.sqlite3"), domain, create=True,
                            synchronous="OFF")
-    for part in chunks(bank_envelopes(dataset, stamp), 5000):
-        app.import_events(part)
+    envelopes = bank_envelopes(dataset, stamp)
+    if via == "file":
+        import_file(app, [json.dumps(e) for e in envelopes])
+    else:
+        for part in chunks(envelopes, 5000):
+            app.import_events(part)
     return raw, app
 
 
@@ -68,11 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--no-rebuild", action="store_true")
     ap.add_argument("--profile", choices=("replay", "rebuild"))
+    ap.add_argument("--via", choices=("api", "file"), default="api",
+                    help="import with Application.import_events (default) or the import "
+                         "operation on NDJSON lines (what bench_core.py measures after)")
     ap.add_argument("--tmpdir", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
     args = ap.parse_args(argv)
     base = tempfile.mkdtemp(prefix="bench_readpath_", dir=args.tmpdir)
     try:
-        raw, app = build(base, args.events)
+        raw, app = build(base, args.events, args.via)
         cases: dict[str, Callable[[], Any]] = {
             "raw_a3": lambda: raw_a3(raw), "replay": lambda: replay(app)}
         if not args.no_rebuild:
@@ -82,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             profiler.runcall(cases[args.profile])
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
             return 0
-        report(cases, args.events, args.rounds)
+        report(cases, args.events, args.rounds, args.via)
         app.close()
         raw.close()
     finally:
@@ -90,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def report(cases: dict[str, Callable[[], Any]], n: int, rounds: int) -> None:
+def report(cases: dict[str, Callable[[], Any]], n: int, rounds: int, via: str) -> None:
     names = list(cases)
     times: dict[str, list[float]] = {name: [] for name in names}
     load_before = os.getloadavg()
@@ -99,7 +125,7 @@ def report(cases: dict[str, Callable[[], Any]], n: int, rounds: int) -> None:
         for name in order:
             times[name].append(cpu(cases[name]) / n * 1e6)
     raw = statistics.median(times["raw_a3"])
-    print(f"events={n} rounds={rounds} python={sys.version.split()[0]}  "
+    print(f"events={n} rounds={rounds} via={via} python={sys.version.split()[0]}  "
           f"loadavg before={load_before} after={os.getloadavg()}")
     print(f"{'case':10} {'cpu us/ev min':>14} {'median':>8} {'max':>8} {'cpu ratio':>10}")
     for name in names:

@@ -79,7 +79,7 @@ def _dispatch_all(path: Path, domain: Domain,
                 outcomes.append("p" * len(result.saga_failures))
                 _check_metadata(result.events, command, metadata)
                 live.extend(result.events)
-        stored = {e.event_id: e for page in app.store.iter_events() for e in page}
+        stored = {e.event_id: e for e in app.store.read_events()}  # metadata read now
         report = run_to_end(verify(app))
         assert report.ok, report.mismatches
     for event in live:
@@ -115,7 +115,7 @@ def _table(path: Path, name: str) -> list[tuple[Any, ...]]:
 def _check_event_rows(path: Path, domain: Domain) -> int:
     """Each stored row as the general encoders write it; how many rows."""
     with Application.open(str(path), domain) as app:
-        events: list[RecordedEvent] = [e for page in app.store.iter_events() for e in page]
+        events: list[RecordedEvent] = app.store.read_events()  # metadata read now
     rows = {r[0]: r for r in _table(path, "incident_events")}
     with sqlite3.connect(path) as conn:
         columns = [d[1] for d in conn.execute("PRAGMA table_info(incident_events)")]

@@ -23,7 +23,9 @@ from sqlalchemy import event
 from incident_core import Application, StoreError
 from incident_core.collector import collector_paused
 from incident_core.ports.sorting import SortKey
+from incident_core.store.grouped_reads import schema_version_counts, streams_as_of, type_sample
 from incident_core.store.open import remove_sqlite_files
+from incident_core.store.snapshots import SnapshotShelf
 from incident_core.store.sql.store import SqlEventStore
 from tests import group_commit_domain as g
 from tests.store_descriptors import open_files_of
@@ -146,3 +148,48 @@ def test_a_close_during_a_read_leaves_no_connection(tmp_path: Path,
     remove_sqlite_files(str(db))  # refused while the read's connection stays open
     assert open_files_of(db) == []
     assert not db.exists()
+
+
+# The grouped reads and row snapshots read through the store's engine too: each, failing on
+# a damaged row while rows after it wait, must leave nothing open either. (damage, read):
+# the UPDATE is run on the seeded store, then the read must raise ValueError.
+SIDE_READS: dict[str, tuple[str, Callable[[Application], Any]]] = {
+    "type_sample": ("UPDATE incident_events SET data = '{broken' WHERE position = 61",
+                    lambda app: type_sample(app.store, "Putted", 1, 1000)),
+    # max(version) of stream b0 (the first group) is text: int() fails on it
+    "streams_as_of": ("UPDATE incident_events SET version = 'x' WHERE position = 61",
+                      lambda app: streams_as_of(app.store, 1000)),
+    # the group ('A', 'x') comes first, ('Putted', 1) after it
+    "schema_version_counts": (
+        "UPDATE incident_events SET event_type = 'A', schema_version = 'x' WHERE position = 61",
+        lambda app: schema_version_counts(app.store)),
+    # the chain 10 (full), 20, 30 (deltas): the middle one's base is no number
+    "snapshot_nearest": ("UPDATE incident_row_snapshots SET base = 'x' WHERE position = 20",
+                         lambda app: SnapshotShelf(app.store).nearest("n", "s", 30, "k")),
+}
+
+
+def snapshot_chain(app: Application) -> None:
+    shelf = SnapshotShelf(app.store)
+    assert shelf.save("n", "s", 10, [{"k": "a", "v": 1}])
+    assert shelf.save("n", "s", 20, [{"k": "a", "v": 2}], base=10, previous=10)
+    assert shelf.save("n", "s", 30, [{"k": "a", "v": 3}], base=10, previous=20)
+    assert shelf.nearest("n", "s", 30, "k") == (30, 10, {"a": {"k": "a", "v": 3}})
+
+
+@pytest.mark.parametrize("read", sorted(SIDE_READS))
+def test_a_grouped_or_snapshot_read_failing_mid_statement_keeps_nothing_open(
+        tmp_path: Path, no_collector: None, read: str) -> None:
+    db = tmp_path / "s.sqlite3"
+    app = seeded(db, damaged=False)
+    snapshot_chain(app)
+    damage, call = SIDE_READS[read]
+    with contextlib.closing(sqlite3.connect(db)) as raw, raw:
+        raw.execute(damage)
+    kept: list[BaseException] = []
+    for _ in range(3):  # the caller keeps each error, traceback and all
+        with pytest.raises(ValueError) as failed:
+            call(app)
+        kept.append(failed.value)
+    assert_left_nothing(app, db)
+    assert len(kept) == 3

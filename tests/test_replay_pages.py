@@ -6,6 +6,7 @@ asked first."""
 
 from __future__ import annotations
 
+import gc
 import random
 from typing import Any
 
@@ -112,3 +113,38 @@ def test_a_replayed_page_reads_its_metadata_once(tmp_path: Any, schema: int) -> 
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
         assert len(selects) == 1 and "incident_events" in selects[0]
         assert len([m for m in metadata if m.get("command_type")]) == 50
+
+
+def young(objects: list[Any]) -> int:
+    """How many of `objects` are in the collector's young generations."""
+    ids = {id(o) for o in objects}
+    return sum(id(o) in ids for g in (0, 1) for o in gc.get_objects(generation=g))
+
+
+def test_replayed_pages_skip_the_young_collections(tmp_path: Any) -> None:
+    """A replayed page's events (kept by the caller) are moved to the oldest generation
+    as the page is built, none left for a young collection to scan; the collector is left
+    on, and what nothing froze stays unfrozen."""
+    app = seeded(str(tmp_path / "s.sqlite3"))
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+    kept = [e for page in app.store.iter_events(batch_size=50) for e in page]
+    assert len(kept) == app.store.head() and young(kept) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    app.close()
+
+
+def test_a_replay_leaves_what_its_program_froze_frozen(tmp_path: Any) -> None:
+    """The inspector freezes what it keeps for good (`gc.freeze()`): a replay must not
+    thaw it (its pages are then collected as usual)."""
+    app = seeded(str(tmp_path / "s.sqlite3"))
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        kept = [e for page in app.store.iter_events(batch_size=50) for e in page]
+        assert len(kept) == app.store.head()
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()
+    app.close()

@@ -22,6 +22,9 @@ class EventLog(ABC):
     # Commits cost a durable write (fsync, a round trip), so concurrent commands gain from
     # sharing one: then the transactions support `savepoint()`.
     group_commit: bool = False
+    # True once `close()` has run: from then on every read and write raises StoreError
+    # ("the store is closed", `incident_core.store.closed`) and nothing is opened again.
+    closed: bool = False
 
     def __init__(self, target: str, *, read_only: bool) -> None:
         self.target = target
@@ -78,4 +81,4 @@ class EventLog(ABC):
 
     @abstractmethod
     def close(self) -> None:
-        ...
+        """Release what the store holds and set `closed` (idempotent)."""

@@ -1,7 +1,9 @@
 """Grouped reads of a store for time travel and the catalogue: the streams as they stood
 at a position (a keyset page and a count, filtered as `EventStore.streams` filters), how
 many events there are of each (event type, schema version), and a type's first events.
-On a SQL store each is one indexed query; on another adapter a pass over its reads."""
+On a SQL store each is one indexed query, read through the store's `reading()` (closed after
+`close()`, errors translated) with its cursor closed however the read ends (a damaged row
+mid-page); on another adapter a pass over its reads."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from sqlalchemy import and_, func, select
 
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter, EventStore, StreamInfo
-from incident_core.store.sql.errors import sql_errors
 from incident_core.store.sql.inspector_reads import glob_to_like
 from incident_core.store.sql.schema import events as E
 from incident_core.store.sql.store import SqlEventStore
@@ -26,8 +27,8 @@ def schema_version_counts(store: EventStore) -> dict[tuple[str, int], int]:
     if isinstance(store, SqlEventStore):
         stmt = (select(E.c.event_type, E.c.schema_version, func.count())
                 .group_by(E.c.event_type, E.c.schema_version))
-        with sql_errors(), store.engine.connect() as conn:
-            return {(str(t), int(v)): int(n) for t, v, n in conn.execute(stmt)}
+        with store.reading() as conn, conn.execute(stmt) as rows:
+            return {(str(t), int(v)): int(n) for t, v, n in rows}
     counts: Counter[tuple[str, int]] = Counter()
     for batch in store.iter_events():
         counts.update((e.event_type, e.schema_version) for e in batch)
@@ -42,8 +43,8 @@ def type_sample(store: EventStore, event_type: str, schema_version: int | None,
         stmt = (reads.select.where(E.c.event_type == event_type,
                                    E.c.schema_version == schema_version)
                 .order_by(E.c.position).limit(limit))
-        with sql_errors(), store.engine.connect() as conn:
-            return list(map(reads.from_row, conn.execute(stmt)))
+        with store.reading() as conn, conn.execute(stmt) as rows:
+            return list(map(reads.from_row, rows))
     wanted = EventFilter(event_types=(event_type,))
     out: list[RecordedEvent] = []
     after = 0
@@ -93,9 +94,9 @@ def streams_as_of(store: EventStore, position: int, *, after_id: str | None = No
                 .where(_as_of_where(position, aggregate_type, pattern),
                        E.c.aggregate_id > (after_id or ""))
                 .group_by(E.c.aggregate_id).order_by(E.c.aggregate_id).limit(limit))
-        with sql_errors(), store.engine.connect() as conn:
+        with store.reading() as conn, conn.execute(stmt) as rows:
             return [StreamInfo(str(a), str(t), int(v), int(n), time_text(at), int(p))
-                    for a, t, v, n, at, p in conn.execute(stmt)]
+                    for a, t, v, n, at, p in rows]
     found = _memory_streams_as_of(store, position, aggregate_type, pattern)
     ids = sorted(i for i in found if after_id is None or i > after_id)
     return [found[i] for i in ids[:limit]]
@@ -107,6 +108,6 @@ def stream_count_as_of(store: EventStore, position: int, *,
     if isinstance(store, SqlEventStore):
         stmt = select(func.count(func.distinct(E.c.aggregate_id))).where(
             _as_of_where(position, aggregate_type, pattern))
-        with sql_errors(), store.engine.connect() as conn:
+        with store.reading() as conn:
             return int(conn.execute(stmt).scalar_one())
     return len(_memory_streams_as_of(store, position, aggregate_type, pattern))

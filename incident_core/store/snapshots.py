@@ -43,6 +43,7 @@ from sqlalchemy import (
 )
 
 from incident_core.ports import EventStore
+from incident_core.store.closed import closed_error
 from incident_core.store.grouped_reads import (
     schema_version_counts,
     stream_count_as_of,
@@ -62,7 +63,6 @@ from incident_core.store.snapshot_packing import (
     thinned,
     unpack_into,
 )
-from incident_core.store.sql.errors import sql_errors
 from incident_core.store.sql.store import SqlEventStore
 from incident_core.store.sql.transaction import SqlTransaction
 
@@ -98,6 +98,8 @@ class SnapshotShelf:
         self._has_table: bool | None = None
 
     def _local(self) -> dict[tuple[str, str], dict[int, Entry]]:
+        if self.store.closed:  # kept in the process, but closed means closed
+            raise closed_error(self.store.target)
         with _local_lock:
             return _local.setdefault(self.store, {})
 
@@ -110,13 +112,14 @@ class SnapshotShelf:
     def positions(self, name: str, signature: str) -> list[int]:
         if self._sql is None:
             return sorted(self._local().get((name, signature), {}))
-        with sql_errors(), self._sql.engine.connect() as conn:
+        stmt = (select(snapshots.c.position).where(snapshots.c.name == name,
+                                                   snapshots.c.signature == signature)
+                .order_by(snapshots.c.position))
+        with self._sql.reading() as conn:
             if not self._table_exists(conn):
                 return []
-            stmt = (select(snapshots.c.position).where(snapshots.c.name == name,
-                                                       snapshots.c.signature == signature)
-                    .order_by(snapshots.c.position))
-            return [int(p) for p in conn.execute(stmt).scalars()]
+            with conn.execute(stmt) as rows:
+                return [int(p) for p in rows.scalars()]
 
     def segment_at(self, name: str, signature: str, position: int) -> int | None:
         """If a snapshot is kept at `position`, the position of its segment's full one."""
@@ -126,7 +129,7 @@ class SnapshotShelf:
         t = snapshots.c
         stmt = select(func.coalesce(t.base, t.position)).where(
             t.name == name, t.signature == signature, t.position == position)
-        with sql_errors(), self._sql.engine.connect() as conn:
+        with self._sql.reading() as conn:
             if not self._table_exists(conn):
                 return None
             found = conn.execute(stmt).scalar()
@@ -159,11 +162,11 @@ class SnapshotShelf:
                    .order_by(t.position.desc()).limit(1).scalar_subquery())
         stmt = (select(t.position, t.base, t.data).where(mine, t.position >= segment)
                 .order_by(t.position))
-        with sql_errors(), self._sql.engine.connect() as conn:
+        with self._sql.reading() as conn:
             if not self._table_exists(conn):
                 return []
-            return [(int(p), None if b is None else int(b), bytes(d))
-                    for p, b, d in conn.execute(stmt)]
+            with conn.execute(stmt) as rows:
+                return [(int(p), None if b is None else int(b), bytes(d)) for p, b, d in rows]
 
     def save(self, name: str, signature: str, position: int, rows: Rows, *,
              base: int | None = None, removed: Sequence[str] = (),
@@ -180,8 +183,8 @@ class SnapshotShelf:
 
     def _save_local(self, name: str, signature: str, entry: Entry, previous: int) -> bool:
         position, base, _data = entry
+        shelves = self._local()  # raises once the store is closed
         with _local_lock:
-            shelves = _local.setdefault(self.store, {})
             for key in [k for k in shelves if k[0] == name and k[1] != signature]:
                 del shelves[key]
             shelf = shelves.setdefault((name, signature), {})

@@ -9,8 +9,9 @@ from typing import Any
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter, StoredSnapshot, StreamInfo
 from incident_core.process import ParkedStep, SagaOutcome
+from incident_core.store.closed import closed_error
 
-__all__ = ["MemoryData", "id_matches", "matches"]
+__all__ = ["ClosedData", "MemoryData", "id_matches", "matches"]
 
 
 class MemoryData:
@@ -37,6 +38,19 @@ class MemoryData:
         return [s for s in self.streams.values()
                 if (not aggregate_type or s.aggregate_type == aggregate_type)
                 and id_matches(s.aggregate_id, pattern)]
+
+
+class ClosedData(MemoryData):
+    """What a closed memory store holds instead of its data (dropped): it has none of
+    `MemoryData`'s attributes, and reading any of them, so every read and write of the
+    store, raises "the store is closed"."""
+
+    def __init__(self, target: str) -> None:  # no super().__init__(): it holds no data
+        self.__dict__["target"] = target
+
+    def __getattr__(self, name: str) -> Any:
+        raise closed_error(self.__dict__["target"])
+
 
 def matches(event: RecordedEvent, flt: EventFilter | None) -> bool:
     if flt is None:

@@ -16,8 +16,9 @@ from incident_core.errors import ReadOnlyError
 from incident_core.ports import EventFilter, EventStore, StoredSnapshot, StoreTransaction
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
+from incident_core.store.closed import closed_error
 from incident_core.store.memory.inspector import MemoryInspector
-from incident_core.store.memory.state import MemoryData, matches
+from incident_core.store.memory.state import ClosedData, MemoryData, matches
 from incident_core.store.memory.transaction import MemoryTransaction
 
 __all__ = ["MemoryEventStore"]
@@ -36,11 +37,12 @@ class MemoryEventStore(MemoryInspector, EventStore):
         return dict(self._data.meta)
 
     def add_meta(self, values: Mapping[str, str]) -> dict[str, str]:
+        meta = self._data.meta  # raises once closed
         if self.read_only:
             raise ReadOnlyError(f"{self.target} is open read-only")
         for key, value in values.items():
-            self._data.meta.setdefault(key, value)
-        return dict(self._data.meta)
+            meta.setdefault(key, value)
+        return dict(meta)
 
     def projection_signatures(self) -> dict[str, str]:
         return dict(self._data.signatures)
@@ -48,12 +50,17 @@ class MemoryEventStore(MemoryInspector, EventStore):
     # -- the event log ------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[StoreTransaction]:
+        if self.closed:
+            raise closed_error(self.target)
         if self.read_only:
             raise ReadOnlyError(f"{self.target} is open read-only")
         with self._write_lock:
-            tx = MemoryTransaction(self._data)
+            data = self._data
+            tx = MemoryTransaction(data)
             yield tx
             with self._changed:
+                if self._data is not data:  # closed meanwhile: nothing is accepted
+                    raise closed_error(self.target)
                 tx.publish()
                 self._changed.notify_all()
 
@@ -137,4 +144,9 @@ class MemoryEventStore(MemoryInspector, EventStore):
                 if self._data.snapshots.get(a)}
 
     def close(self) -> None:
-        """Nothing to release: the data lives as long as the object."""
+        """Drop the data: from now on every read and write raises "the store is closed" (a
+        transaction under way when it closes is refused at its commit)."""
+        self.closed = True
+        with self._changed:
+            self._data = ClosedData(self.target)
+            self._changed.notify_all()

@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL, make_url
 
 from incident_core.errors import NotAStoreError, ReadOnlyError, StoreError, StoreNotFoundError
 from incident_core.ports import StoreTransaction
+from incident_core.store.closed import closed_error
 from incident_core.store.sql import schema
 from incident_core.store.sql.dialect import Dialect
 from incident_core.store.sql.meta import SCHEMA_VERSION, check_meta
@@ -155,6 +156,7 @@ class PostgresEventStore(SqlEventStore):
 
     @contextmanager
     def transaction(self) -> Iterator[StoreTransaction]:
+        self.refuse_if_closed()
         if self.read_only:
             raise ReadOnlyError(f"{self.target} is open read-only")
         with self._writer_lock:
@@ -247,7 +249,7 @@ class PostgresEventStore(SqlEventStore):
         """The running listener; started (LISTEN committed) before this returns."""
         with self._listener_lock:
             if self._closed:
-                raise StoreError(f"{self.target} is closed")
+                raise closed_error(self.target)
             if self._listener is None or self._listener.stopped:
                 self._listener = Listener(self._listen_connection(), self.target)
             return self._listener

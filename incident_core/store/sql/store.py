@@ -16,10 +16,12 @@ from incident_core.errors import ReadOnlyError
 from incident_core.ports import StoredSnapshot, StoreTransaction
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
+from incident_core.store.closed import closed_error
 from incident_core.store.sql import aggregate_snapshots, schema
 from incident_core.store.sql import meta as sql_meta
 from incident_core.store.sql import parking as sql_parking
 from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
+from incident_core.store.sql.closed_pool import shut
 from incident_core.store.sql.inspector_reads import SqlInspector
 from incident_core.store.sql.log_reads import SqlEventLog
 from incident_core.store.sql.queries import CHECKPOINTS_READ
@@ -54,6 +56,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
             return sql_meta.read_meta(conn)
 
     def add_meta(self, values: Mapping[str, str]) -> dict[str, str]:
+        self.refuse_if_closed()
         if self.read_only:
             raise ReadOnlyError(f"{self.target} is open read-only")
         try:
@@ -70,6 +73,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
     # -- writes -----------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[StoreTransaction]:
+        self.refuse_if_closed()
         if self.read_only:
             raise ReadOnlyError(f"{self.target} is open read-only")
         if self.sql_dialect.single_writer:
@@ -193,7 +197,15 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                 return {}
             return aggregate_snapshots.versions(conn, aggregate_ids)
 
+    def refuse_if_closed(self) -> None:
+        """Raise "the store is closed" after `close()` (reads raise it when they connect)."""
+        if self.closed:
+            raise closed_error(self.target)
+
     def close(self) -> None:
+        """Release every connection and thread of the store, and refuse every read and
+        write from now on (`closed_pool.py`): nothing reopens the files. Idempotent."""
+        self.closed = True
         with self._writer_lock:
             if self._checkpointer is not None:
                 self._checkpointer.close()
@@ -202,9 +214,9 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                 self._writer.close()
                 self._writer = None
                 self._writer_raw = None
-        self.engine.dispose()
+        shut(self.engine, self.target)
         if self.write_engine is not self.engine:
-            self.write_engine.dispose()
+            shut(self.write_engine, self.target)
         if self._on_close is not None:
             self._on_close()
             self._on_close = None
