@@ -206,14 +206,14 @@ class ProjectionFold:
                     # `Projection.apply` in line: a snapshot before, the result checked after
                     before = None if row is None else (row.__dict__ if model else row).copy()
                     result = handler(row, event, recorded)
-                    if result is None or type(result) is not fold_type or not exact(
-                            result.__dict__ if model else result):
+                    if type(result) is fold_type and exact(result.__dict__ if model else result):
+                        rows[key] = result
+                    else:
                         result = kept(row, before, result)
+                        if result is not None:
+                            rows[key] = None if isinstance(result, Delete) else result
                 except Exception as exc:
                     raise run.failed(recorded, exc, key) from exc
-                if result is not None:
-                    rows[key] = None if isinstance(result, Delete) else result
-                    run.buffer.changed.add(key)
                 run.applied += 1
                 if run.trail is not None:
                     run.trail.keyed(key, recorded)
