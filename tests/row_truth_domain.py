@@ -98,7 +98,9 @@ def _values(row: dict[str, Any] | None, event: Reading,
             "level": event.level, "price": event.price, "grade": event.grade,
             "at": recorded.recorded_at,
             "seen": None if row is None else row["at"] - timedelta(seconds=1),
-            "note": event.note, "readings": 1 + (0 if row is None else row["readings"])}
+            "note": event.note if event.note is not None or row is None
+            else repr(row["level"]),  # what the row gave back shows: -0.0 or 0.0
+            "readings": 1 + (0 if row is None else row["readings"])}
 
 
 _WRONG: dict[str, tuple[str, Any]] = {

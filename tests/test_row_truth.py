@@ -41,7 +41,8 @@ Refusal = tuple[str, str, str] | None
 
 reads = st.builds(
     Read, aggregate_id=st.sampled_from(["m1", "m2"]), delta=st.integers(-5, 5),
-    level=st.floats(-1e6, 1e6, allow_nan=False), mistake=st.sampled_from(MISTAKES),
+    level=st.sampled_from([-0.0, 0.0]) | st.floats(-1e6, 1e6),
+    mistake=st.sampled_from(MISTAKES),
     price=st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False),
     grade=st.sampled_from(Grade), note=st.none() | st.text(max_size=3))
 
@@ -74,18 +75,18 @@ class Targets:
 
     def __init__(self, make: Any) -> None:
         self._make = make
-        self._open: list[Application] = []
+        self.opened: list[Application] = []
 
     def app(self, form: Form, *, mistakes: bool = True) -> Application:
         app = Application.open(self._make(), meters_domain(form, mistakes=mistakes),
                                create=True)
-        self._open.append(app)
+        self.opened.append(app)
         return app
 
     def close(self) -> None:
-        for app in self._open:
+        for app in self.opened:
             app.close()
-        self._open.clear()
+        self.opened.clear()
 
 
 @pytest.fixture(params=["memory", "sqlite",
@@ -246,3 +247,15 @@ def test_a_handler_returning_something_else_is_a_clear_error() -> None:
     assert odd.exact({}) is False
     with pytest.raises(TypeError, match="returned a str, not a row model"):
         odd.settle("row")
+
+
+@pytest.mark.parametrize("form", ["model", "dict"])
+def test_a_negative_zero_is_the_zero_sqlite_gives_back_on_every_adapter(
+        targets: tuple[str, Targets], form: Form) -> None:
+    """SQLite stores -0.0 as 0.0: every fold keeps it so, and the next handler (which writes
+    the level it got into `note`) sees 0.0 live, batched and in a rebuild."""
+    _, stores = targets
+    first = _reading("m1", "none").model_copy(update={"level": -0.0})
+    assert _agree(stores, form, [first, _reading("m1", "none")]) is None
+    _, alone, together = stores.opened
+    assert _rows(alone)["m1"]["note"] == _rows(together)["m1"]["note"] == "0.0"

@@ -15,6 +15,7 @@ its own) gets no test: each of its rows is validated and dumped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -89,8 +90,8 @@ def canonical_test(row_type: type[BaseModel]) -> CanonicalTest | None:
 
 def exact_test(row_type: type[BaseModel]) -> CanonicalTest | None:
     """`canonical_test`, and the row is one the store gives back equal: every integer
-    within signed 64 bits, every float finite. The fold keeps a row this test passes as
-    it is (a row model's `__dict__`, or a dict row); None as for `canonical_test`.
+    within signed 64 bits, every float finite and not -0.0. The fold keeps a row this test
+    passes as it is (a row model's `__dict__`, or a dict row); None as for `canonical_test`.
 
     It runs on every handler's result, so it is compiled for the row model: one line of
     `type(value) is T` tests (which CPython runs without a call) and range tests per field,
@@ -100,7 +101,7 @@ def exact_test(row_type: type[BaseModel]) -> CanonicalTest | None:
 
 
 def _compiled(fields: list[tuple[str, type, bool]]) -> CanonicalTest:
-    names: dict[str, Any] = {"INT_MIN": INT_MIN, "INT_MAX": INT_MAX}
+    names: dict[str, Any] = {"INT_MIN": INT_MIN, "INT_MAX": INT_MAX, "COPYSIGN": math.copysign}
     loads, tests = [], []
     for i, (name, kind, nullable) in enumerate(fields):
         names[f"K{i}"] = kind
@@ -109,7 +110,8 @@ def _compiled(fields: list[tuple[str, type, bool]]) -> CanonicalTest:
         if kind is int:
             line += f" and INT_MIN <= v{i} <= INT_MAX"
         elif kind is float:
-            line += f" and v{i} - v{i} == 0.0"  # False for inf and nan
+            # finite (x - x is nan for inf and nan), and not -0.0 (stored as 0.0 by SQLite)
+            line += f" and v{i} - v{i} == 0.0 and (v{i} != 0.0 or COPYSIGN(1.0, v{i}) > 0.0)"
         elif kind is Decimal:
             line += f" and v{i}.is_finite()"
         tests.append(f"(v{i} is None or {line})" if nullable else f"({line})")

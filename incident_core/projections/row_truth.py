@@ -6,8 +6,10 @@ only if the row each handler is given is, every time, the row the store would gi
 so each result is held to that at once, in every fold (`Projection.kept`):
 
 - a row the fast test passes (`row_check.exact_test`: every field of the exact type its
-  row model keeps, integers within signed 64 bits, floats finite) is kept as it is;
-- any other result is put in the store's form and read back (`settle`): the next handler
+  row model keeps, integers within signed 64 bits, floats finite and not -0.0) is kept
+  as it is;
+- any other result is put in the store's form and read back (`Projection.settle`; a -0.0
+  becomes the 0.0 SQLite gives back, on every adapter): the next handler
   sees what a unit of work reading the row again would see, and a row the table cannot
   hold (no value in a non-nullable column, a fraction or a number beyond 64 bits in an
   integer column, a float or decimal that is not finite, a value the row model refuses

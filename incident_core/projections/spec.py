@@ -39,7 +39,7 @@ def stored_value(column: ColumnSpec, value: Any) -> Any:
     if column.kind == "integer":
         return int(value)
     if column.kind == "float":
-        return float(value)
+        return float(value) + 0.0  # -0.0 + 0.0 is 0.0: SQLite gives a negative zero back so
     if column.kind == "boolean":
         return bool(value)
     return value if isinstance(value, str) else str(value)
