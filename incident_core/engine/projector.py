@@ -5,8 +5,11 @@ Every fold of events into rows goes through a `ProjectionRun` (one projection's 
 rebuild and verify (`ProjectionFold`: several projections at once, from nothing), as-of
 queries and the staging of lineage before a rebuild's swap. Each event is decoded once
 (`incident_core.engine.decoder`), then handed to every projection that handles it; rows stay
-row models while folding and are dumped to the store's dict form once, at the end. A
-handler or key function that raises becomes a `DomainCodeError` naming the projection.
+row models while folding and are dumped to the store's dict form once, at the end, each
+handler's result held at once to what the store would give back (`Projection.kept`), so
+live rows equal rebuilt ones however a unit of work batches its events. A handler or key
+function that raises becomes a `DomainCodeError` naming the projection; a row the fold
+refuses names the projection, the row, the event and the column.
 """
 
 from __future__ import annotations
