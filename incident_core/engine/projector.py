@@ -196,8 +196,8 @@ class ProjectionFold:
                 event = validate(recorded.data)
             except Exception:  # upcasters, or the error as `decode` words it
                 event = decode(domain, recorded)
-            for run, handler, key_fn, rows, model, fold_type, exact, kept in steps:
-                if run.until is not None and recorded.position > run.until:
+            for run, handler, key_fn, rows, model, fold_type, exact, kept, until, trail in steps:
+                if until is not None and recorded.position > until:
                     continue
                 key = None
                 try:
@@ -218,14 +218,15 @@ class ProjectionFold:
                 except Exception as exc:
                     raise run.failed(recorded, exc, key) from exc
                 run.applied += 1
-                if run.trail is not None:
-                    run.trail.keyed(key, recorded)
+                if trail is not None:
+                    trail.keyed(key, recorded)
 
     def _plans(self) -> dict[str, _Plan]:
         """By event type: its validator, its schema version, and each projection's run with
         its handler, key function and rows, whether rows are models, the type of a row kept
-        as it is when its values pass the test, and what keeps any other result
-        (`Projection.fold_type`, `Projection.exact`, `Projection.kept`)."""
+        as it is when its values pass the test, what keeps any other result
+        (`Projection.fold_type`, `Projection.exact`, `Projection.kept`), its last position
+        and its trail."""
         plans: dict[str, _Plan] = {}
         for event_type, runs in self._by_type.items():
             etype = self.domain.event_types[event_type]
@@ -235,7 +236,7 @@ class ProjectionFold:
                 handler, key_fn = projection.handlers[event_type]
                 steps.append((run, handler, key_fn, run.buffer.rows,
                               projection.row_form == "model", projection.fold_type,
-                              projection.exact, projection.kept))
+                              projection.exact, projection.kept, run.until, run.trail))
             plans[event_type] = (etype.__pydantic_validator__.validate_python,
                                  etype.schema_version, tuple(steps))
         return plans
@@ -249,5 +250,5 @@ _ABSENT: Any = object()
 _Handler = Callable[[Any, Event, RecordedEvent], Any]
 _Step = tuple[ProjectionRun, _Handler, Callable[[RecordedEvent, Any], str] | None,
               dict[str, Any], bool, type[Any], Callable[[dict[str, Any]], bool],
-              Callable[[Any, dict[str, Any] | None, Any], Any]]
+              Callable[[Any, dict[str, Any] | None, Any], Any], int | None, KeyTrail | None]
 _Plan = tuple[Callable[[Any], Event], int, tuple[_Step, ...]]
