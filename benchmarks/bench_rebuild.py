@@ -11,8 +11,10 @@ position order + json decode) and `rebuild bank_accounts` (lineage on unless --n
 the order swapping every round. Prints CPU µs/event min/median/max and the CPU ratio of the
 medians (raw ÷ Incident), with the load average. --parts times the rebuild's phases
 separately instead: reading the pages, decoding the events (the models' validators, as the
-fold does), the fold of the pages (decoding included), and dumping the rows and swapping
-them in.
+fold does), the fold of the pages (decoding included), the share of the fold that holds each
+row to what the store gives back ("checks": per event, the snapshot of the row before its
+handler and the compiled exact test of the result, `incident_core.projections.row_truth`),
+and dumping the rows and swapping them in.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def profiled(app: Application, path: str) -> None:
 def parts(app: Application, r: Any, reps: int, n: int) -> None:
     """µs/event of each phase of `rebuild bank_accounts`, and of raw a3, over `reps`."""
     times: dict[str, list[float]] = {k: [] for k in ("raw a3", "read", "decode", "fold",
-                                                     "swap", "whole")}
+                                                     "checks", "swap", "whole")}
     for _ in range(reps):
         times["raw a3"].append(cpu(lambda: raw_a3(r)))
         for name, seconds in _phases(app).items():
@@ -154,6 +156,7 @@ def _phases(app: Application) -> dict[str, float]:
         "read": cpu(lambda: pages.extend(handled_pages(app, fold.event_types, head))),
         "decode": cpu(lambda: _decode_all(app, pages)),
         "fold": cpu(lambda: _fold_all(fold, pages)),
+        "checks": cpu(lambda: _checks(fold, pages)),
         "swap": cpu(lambda: app.replace_projection(NAME, fold.rows(NAME), head,
                                                    lineage_staged=True)),
         "whole": cpu(lambda: run_to_end(rebuild(app, [NAME]))),
@@ -163,6 +166,25 @@ def _phases(app: Application) -> dict[str, float]:
 def _fold_all(fold: ProjectionFold, pages: list[list[Any]]) -> None:
     for page in pages:
         fold.feed_page(page)
+
+
+def _checks(fold: ProjectionFold, pages: list[list[Any]]) -> None:
+    """What the fold does per event to hold rows to the store (on the rebuilt rows): a
+    shallow snapshot of the row before the handler, the exact test of the result."""
+    route = fold._routes[NAME]  # a benchmark may look inside
+    rows, projection = route.buffer.rows, route.buffer.projection
+    exact, model = projection.exact, projection.row_form == "model"
+    gc.disable()
+    try:
+        for page in pages:
+            for recorded in page:
+                row = rows.get(recorded.aggregate_id)
+                if row is not None:
+                    values = row.__dict__ if model else row
+                    values.copy()
+                    exact(values)
+    finally:
+        gc.enable()
 
 
 def _decode_all(app: Application, pages: list[list[Any]]) -> None:

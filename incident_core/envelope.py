@@ -37,7 +37,7 @@ def micros(text: str) -> int:
 
 
 def from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
+    return _EPOCH + value * _MICROSECOND  # not timedelta(microseconds=...): 4x slower
 
 
 def canonical_time(text: str) -> str:

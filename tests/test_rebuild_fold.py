@@ -197,9 +197,11 @@ def test_a_row_the_table_cannot_hold_is_refused_live_and_by_a_rebuild(
     with pytest.raises(ValueRefused) as refused:
         odd.dispatch(DepositMoney(aggregate_id="A", amount=1))
     assert "projection bank_accounts." + problem in str(refused.value)
+    assert "(row 'A', on MoneyDeposited)" in str(refused.value)
     with pytest.raises(DomainCodeError) as failed:
         run_to_end(rebuild(odd, ["bank_accounts"]))
-    assert str(failed.value).startswith("projection bank_accounts, row 'A' raised ValueError")
+    assert str(failed.value).startswith(  # the first deposit made the row: the rebuild says so
+        "projection bank_accounts, row 'A', on MoneyDeposited at position 2 raised ValueError")
     assert problem in str(failed.value)
     assert bank.store.projection_rows(spec) == before and bank.store.head() == 2
 

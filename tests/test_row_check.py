@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from incident_core.projections.row_check import canonical_test
+from incident_core.projections.row_check import canonical_test, exact_test
 
 
 class Colour(Enum):
@@ -96,7 +96,8 @@ def test_a_dict_the_test_passes_is_what_the_model_gives_back(row: dict[str, Any]
     kept = Wide.model_validate(row).model_dump()
     assert list(kept) == list(Wide.model_fields) and kept.keys() == row.keys()
     for name, value in kept.items():
-        assert type(value) is type(row[name]) and value == row[name], name
+        same = value == row[name] or (value != value and row[name] != row[name])  # nan
+        assert type(value) is type(row[name]) and same, name
 
 
 def test_canonical_rows_pass_and_others_do_not() -> None:
@@ -173,3 +174,36 @@ def _models() -> list[type[BaseModel]]:
 @pytest.mark.parametrize("model", _models(), ids=lambda m: m.__name__)
 def test_a_row_model_with_more_than_plain_fields_gets_no_test(model: type[BaseModel]) -> None:
     assert canonical_test(model) is None
+
+
+EXACT = exact_test(Wide)
+
+
+def _storable(row: dict[str, Any]) -> bool:
+    """Every integer within signed 64 bits, every float finite and not -0.0 (what every
+    adapter gives back as it was given)."""
+    return all(-(2**63) <= v < 2**63 for v in row.values() if type(v) is int) \
+        and all(math.isfinite(v) and (v != 0.0 or math.copysign(1.0, v) > 0)
+                for v in row.values() if type(v) is float)
+
+
+@given(row=rows())
+@settings(max_examples=400, deadline=None)
+def test_the_compiled_exact_test_is_the_canonical_test_of_a_row_the_store_keeps(
+        row: dict[str, Any]) -> None:
+    assert TEST is not None and EXACT is not None
+    assert EXACT(row) == (TEST(row) and _storable(row))
+
+
+def test_the_exact_test_refuses_what_the_store_cannot_keep_and_speaks_for_the_same_models(
+        ) -> None:
+    assert EXACT is not None
+    row = Wide(n=2**63 - 1, s="a", f=1.5, b=True, at=datetime(2026, 1, 1, tzinfo=UTC),
+               day=date(2026, 1, 1), uid=UUID(int=1), amount=Decimal("2.50"),
+               colour=Colour.BLUE, maybe=-(2**63), when=None).model_dump()
+    assert EXACT(row) and EXACT(Wide.model_validate(row).__dict__)
+    refused = [{**row, "n": 2**63}, {**row, "maybe": -(2**63) - 1}, {**row, "f": math.inf},
+               {**row, "f": math.nan}, {**row, "f": -0.0}, {**row, "amount": Decimal("Infinity")},
+               {**row, "n": True}, {k: v for k, v in row.items() if k != "s"}]
+    assert [EXACT(r) for r in refused] == [False] * len(refused)
+    assert all(exact_test(model) is None for model in _models())

@@ -5,8 +5,11 @@ Every fold of events into rows goes through a `ProjectionRun` (one projection's 
 rebuild and verify (`ProjectionFold`: several projections at once, from nothing), as-of
 queries and the staging of lineage before a rebuild's swap. Each event is decoded once
 (`incident_core.engine.decoder`), then handed to every projection that handles it; rows stay
-row models while folding and are dumped to the store's dict form once, at the end. A
-handler or key function that raises becomes a `DomainCodeError` naming the projection.
+row models while folding and are dumped to the store's dict form once, at the end, each
+handler's result held at once to what the store would give back (`Projection.kept`), so
+live rows equal rebuilt ones however a unit of work batches its events. A handler or key
+function that raises becomes a `DomainCodeError` naming the projection; a row the fold
+refuses names the projection, the row, the event and the column.
 """
 
 from __future__ import annotations
@@ -25,15 +28,16 @@ from incident_core.messages import Event
 from incident_core.projections.definition import (
     Delete,
     Projection,
-    ProjectionSpec,
     RowBuffer,
+    RowRefused,
 )
-from incident_core.values import INT_MAX, INT_MIN
 
-__all__ = ["KeyTrail", "ProjectionFold", "ProjectionRun", "row_problem"]
+__all__ = ["KeyTrail", "ProjectionFold", "ProjectionRun", "Refuse"]
 
 Fetch = Callable[[list[str]], dict[str, dict[str, Any]]]
 OnError = Callable[[RecordedEvent, Exception], None]
+# the error for a row the fold refused: (projection, event, row key, refusal)
+Refuse = Callable[[str, RecordedEvent, str, RowRefused], Exception]
 
 
 class KeyTrail(Protocol):
@@ -53,13 +57,14 @@ class ProjectionRun:
     `fetch(keys)` loads stored rows for keys not seen yet (nothing, for a rebuild);
     `trail` is told each event's row key (the lineage index); `on_error(recorded, exc)` is told of a
     failing handler before it is turned into a `DomainCodeError` (the unit of work blames
-    the saga step that recorded the event)."""
+    the saga step that recorded the event); `refuse(name, recorded, key, refused)` makes the
+    error for a row the fold refused (by default a `DomainCodeError` naming them)."""
 
-    __slots__ = ("applied", "buffer", "key_for", "name", "on_error", "trail", "until")
+    __slots__ = ("applied", "buffer", "key_for", "name", "on_error", "refuse", "trail", "until")
 
     def __init__(self, projection: Projection[Any], fetch: Fetch = _nothing_stored, *,
                  trail: KeyTrail | None = None, until: int | None = None,
-                 on_error: OnError | None = None) -> None:
+                 on_error: OnError | None = None, refuse: Refuse | None = None) -> None:
         self.name = projection.name
         self.key_for = projection.key_for
         self.buffer = RowBuffer(projection, fetch)
@@ -67,6 +72,7 @@ class ProjectionRun:
         self.applied = 0
         self.until = until
         self.on_error = on_error
+        self.refuse = refuse or row_refused
 
     def apply(self, recorded: RecordedEvent, event: Event, key: str | None = None) -> None:
         """Apply one event to the row it addresses (`key`, when the caller knows it)."""
@@ -75,7 +81,7 @@ class ProjectionRun:
                 key = self.key_for(recorded, event)
             self.buffer.apply(key, recorded, event)
         except Exception as exc:
-            raise self.failed(recorded, exc) from exc
+            raise self.failed(recorded, exc, key) from exc
         self.applied += 1
         if self.trail is not None:
             self.trail.keyed(key, recorded)
@@ -96,12 +102,23 @@ class ProjectionRun:
             last[key] = recorded
         return last
 
-    def failed(self, recorded: RecordedEvent, exc: Exception) -> Exception:
+    def failed(self, recorded: RecordedEvent, exc: Exception,
+               key: str | None = None) -> Exception:
+        """The error to raise for `exc`, raised folding `recorded` (into row `key`)."""
+        if isinstance(exc, RowRefused) and key is not None:
+            exc = self.refuse(self.name, recorded, key, exc)
         if self.on_error is not None:
             self.on_error(recorded, exc)
         if isinstance(exc, IncidentError):
             return exc
         return DomainCodeError(f"projection {self.name} on {recorded.event_type}", exc)
+
+
+def row_refused(name: str, recorded: RecordedEvent, key: str, refused: RowRefused) -> Exception:
+    """A rebuild's (or verify's) error for a row it refused: projection, row, event."""
+    where = (f"projection {name}, row {key!r}, on {recorded.event_type} at position "
+             f"{recorded.position}")
+    return DomainCodeError(where, ValueError(str(refused)))
 
 
 class ProjectionFold:
@@ -182,9 +199,11 @@ class ProjectionFold:
                 event = validate(recorded.data) if shared else decode(domain, recorded)
             except Exception:  # upcasters, or the error as `decode` words it
                 event = decode(domain, recorded)
-            for number, (run, handler, key_fn, rows, canonical, kept) in enumerate(steps):
-                if run.until is not None and recorded.position > run.until:
+            for number, (run, handler, key_fn, rows, model, fold_type, exact, kept, until,
+                         trail) in enumerate(steps):
+                if until is not None and recorded.position > until:
                     continue
+                key = None
                 try:
                     if number and not shared:  # a changeable event: each its own copy
                         event = decode(domain, recorded)
@@ -193,22 +212,27 @@ class ProjectionFold:
                     if row is _ABSENT:
                         run.buffer.prefetch([key])
                         row = rows[key]
+                    # `Projection.apply` in line: a snapshot before, the result checked after
+                    before = None if row is None else (row.__dict__ if model else row).copy()
                     result = handler(row, event, recorded)
-                    if kept is not None and not (type(result) is dict and canonical(result)):
-                        result = kept(result)
+                    if type(result) is fold_type and exact(result.__dict__ if model else result):
+                        rows[key] = result
+                    else:
+                        result = kept(row, before, result)
+                        if result is not None:
+                            rows[key] = None if isinstance(result, Delete) else result
                 except Exception as exc:
-                    raise run.failed(recorded, exc) from exc
-                if result is not None:
-                    rows[key] = None if isinstance(result, Delete) else result
-                    run.buffer.changed.add(key)
+                    raise run.failed(recorded, exc, key) from exc
                 run.applied += 1
-                if run.trail is not None:
-                    run.trail.keyed(key, recorded)
+                if trail is not None:
+                    trail.keyed(key, recorded)
 
     def _plans(self) -> dict[str, _Plan]:
         """By event type: its validator, its schema version, and each projection's run with
-        its handler, key function and rows, and for dict rows the test of a dict kept as it
-        is and what keeps any other result (`Projection.canonical`, `Projection.kept`)."""
+        its handler, key function and rows, whether rows are models, the type of a row kept
+        as it is when its values pass the test, what keeps any other result
+        (`Projection.fold_type`, `Projection.exact`, `Projection.kept`), its last position
+        and its trail."""
         plans: dict[str, _Plan] = {}
         for event_type, runs in self._by_type.items():
             etype = self.domain.event_types[event_type]
@@ -216,16 +240,12 @@ class ProjectionFold:
             for run in runs:
                 projection = run.buffer.projection
                 handler, key_fn = projection.handlers[event_type]
-                dicts = projection.row_form == "dict"
                 steps.append((run, handler, key_fn, run.buffer.rows,
-                              projection.canonical or _never, projection.kept if dicts else None))
+                              projection.row_form == "model", projection.fold_type,
+                              projection.exact, projection.kept, run.until, run.trail))
             plans[event_type] = (etype.__pydantic_validator__.validate_python,
                                  etype.schema_version, tuple(steps), frozen(etype))
         return plans
-
-
-def _never(row: dict[str, Any]) -> bool:
-    return False
 
 
 class _Upcast(Exception):
@@ -235,22 +255,6 @@ class _Upcast(Exception):
 _ABSENT: Any = object()
 _Handler = Callable[[Any, Event, RecordedEvent], Any]
 _Step = tuple[ProjectionRun, _Handler, Callable[[RecordedEvent, Any], str] | None,
-              dict[str, Any], Callable[[dict[str, Any]], bool], Callable[[Any], Any] | None]
+              dict[str, Any], bool, type[Any], Callable[[dict[str, Any]], bool],
+              Callable[[Any, dict[str, Any] | None, Any], Any], int | None, KeyTrail | None]
 _Plan = tuple[Callable[[Any], Event], int, tuple[_Step, ...], bool]
-
-
-def row_problem(spec: ProjectionSpec, row: dict[str, Any]) -> tuple[str, str] | None:
-    """(column, problem) when the row cannot be stored exactly in the projection's table."""
-    for column in spec.columns:
-        value = row.get(column.name)
-        if value is None:
-            if not column.nullable:
-                return column.name, "no value (a non-finite float is stored as none)"
-        elif column.kind == "integer":
-            if not isinstance(value, int | float):
-                return column.name, f"a {type(value).__name__}, not a number"
-            if isinstance(value, float) and not value.is_integer():
-                return column.name, "not a whole number (an integer column)"
-            if not INT_MIN <= value <= INT_MAX:
-                return column.name, "integer outside the signed 64-bit range of the column"
-    return None

@@ -22,7 +22,7 @@ from incident_core.engine.immutable import frozen
 from incident_core.engine.lineage import trail_of, written
 from incident_core.engine.listeners import Listeners
 from incident_core.engine.parking import StepFailed, is_infrastructure, parked_step
-from incident_core.engine.projector import ProjectionRun, row_problem
+from incident_core.engine.projector import ProjectionRun
 from incident_core.engine.recording import pending_of
 from incident_core.engine.results import WrongAggregateType
 from incident_core.envelope import PendingEvent, RecordedEvent, now_text
@@ -37,7 +37,7 @@ from incident_core.process import (
     Rejected,
     SagaOutcome,
 )
-from incident_core.projections.definition import Projection, ProjectionSpec
+from incident_core.projections.definition import Projection, RowRefused
 from incident_core.values import ValueRefused, aggregate_key
 
 __all__ = ["Unit"]
@@ -217,10 +217,9 @@ class Unit:
         tx = self.tx
         trail = trail_of(projection)
         run = ProjectionRun(projection, lambda keys: tx.get_rows(spec, keys), trail=trail,
-                            on_error=self._blame)
-        last = run.fold(work)
+                            on_error=self._blame, refuse=_refused)
+        run.fold(work)
         puts, deletes = run.buffer.changes()
-        self._check_rows(spec, puts, last)
         tx.put_rows(spec, puts)
         tx.delete_rows(spec, deletes)
         written(tx, projection, trail)
@@ -232,22 +231,6 @@ class Unit:
             cause = step[1]
             raise StepFailed(parked_step(step[0], cause, exc)) from exc
 
-    def _check_rows(self, spec: ProjectionSpec, rows: Sequence[dict[str, Any]],
-                    last: dict[str, RecordedEvent]) -> None:
-        """Refuse rows the projection's table cannot hold (the command changes nothing)."""
-        for row in rows:
-            problem = row_problem(spec, row)
-            if problem is None:
-                continue
-            recorded = last[str(row[spec.key])]
-            error = ValueRefused(str(recorded.metadata.get("command_type", "command")),
-                                 (f"projection {spec.name}", problem[0]), problem[1])
-            try:
-                self._blame(recorded, error)
-                raise error
-            finally:
-                del error  # else it holds itself (its traceback has this frame): a cycle
-
     def publish(self) -> None:
         """After commit: remember states and tell listeners."""
         remember = self.decider.cache.put
@@ -256,6 +239,14 @@ class Unit:
         telemetry.appended(len(self.recorded))
         if self.listeners is not None:
             self.listeners.notify(self.recorded)
+
+
+def _refused(name: str, recorded: RecordedEvent, key: str, refused: RowRefused) -> Exception:
+    """The command's error for a row the fold refused (the projection's table cannot hold
+    it, or a handler changed it in place): nothing of the command is written."""
+    return ValueRefused(str(recorded.metadata.get("command_type", "command")),
+                        (f"projection {name}", refused.column),
+                        f"{refused.problem} (row {key!r}, on {recorded.event_type})")
 
 
 class _SagaContext:

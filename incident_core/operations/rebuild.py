@@ -1,10 +1,12 @@
 """Rebuild projections from the event log: replay in memory, then swap the rows in.
 
 One pass: the fold records the rows' lineage as it goes, staged under another name in short
-write transactions (`incident_core.engine.lineage.StagedLineage`). No row is written until
-the replay is complete, and closing the generator half-way discards what was staged, so the
-store is left as it was. Each projection is then replaced (its staged lineage promoted, and
-caught up with events recorded meanwhile) in its own transaction.
+write transactions (`incident_core.engine.lineage.StagedLineage`), and holds each row to what
+the store gives back as it folds it, as the live projector does (a row the table cannot hold
+is refused whichever event made it). No row is written until the replay is complete, and
+closing the generator half-way discards what was staged, so the store is left as it was.
+Each projection is then replaced (its staged lineage promoted, and caught up with events
+recorded meanwhile) in its own transaction, its rows dumped as they are written.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from typing import Any
 from incident_core import telemetry
 from incident_core.engine.application import Application
 from incident_core.engine.lineage import StagedLineage
-from incident_core.engine.projector import ProjectionFold, row_problem
-from incident_core.engine.results import DomainCodeError
+from incident_core.engine.projector import ProjectionFold
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter
 from incident_core.progress import Operation, Progress
@@ -76,17 +77,25 @@ def rebuild(app: Application, names: Sequence[str]) -> Operation[RebuildReport]:
 
 
 def _swap(app: Application, fold: ProjectionFold, name: str, head: int) -> ProjectionRebuilt:
-    """Replace one projection's rows (its staged lineage promoted), in one transaction;
-    rows the table cannot hold are refused first, as the live projector refuses them."""
-    rows = list(fold.rows(name))
-    spec = app.projection(name).spec
-    for row in rows:
-        problem = row_problem(spec, row)
-        if problem is not None:
-            raise DomainCodeError(f"projection {name}, row {row.get(spec.key)!r}",
-                                  ValueError(f"{problem[0]}: {problem[1]}"))
-    app.replace_projection(name, rows, head, lineage_staged=True)
-    return ProjectionRebuilt(name, len(rows), fold.applied(name))
+    """Replace one projection's rows (its staged lineage promoted), in one transaction.
+    Each row is dumped as the store takes it in (in batches), not all of them first: the
+    folded rows are the only copy held (every one was checked as it was folded)."""
+    counted = _Counted(fold.rows(name))
+    app.replace_projection(name, counted, head, lineage_staged=True)
+    return ProjectionRebuilt(name, counted.count, fold.applied(name))
+
+
+class _Counted:
+    """Rows passed on one by one, counted."""
+
+    def __init__(self, rows: Iterator[dict[str, Any]]) -> None:
+        self._rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self._rows:
+            self.count += 1
+            yield row
 
 
 def _replay(app: Application, fold: ProjectionFold, staged: StagedLineage,

@@ -9,26 +9,38 @@ values, each handler's result held to the row model at once (see `Projection`).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Generic, Literal, Protocol, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from incident_core.envelope import RecordedEvent
 from incident_core.messages import Event
-from incident_core.projections.row_check import canonical_test
+from incident_core.projections.row_check import CanonicalTest, exact_test
+from incident_core.projections.row_truth import (
+    RowRefused,
+    model_refused,
+    refuse_moved,
+    row_problem,
+    values_problem,
+)
+from incident_core.projections.spec import (
+    ColumnKind,
+    ColumnSpec,
+    ProjectionSpec,
+    normalise_row,
+)
 
-__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer",
-           "RowForm", "RowTrail", "normalise_row"]
+__all__ = ["DELETE", "ColumnKind", "ColumnSpec", "Delete", "Projection", "ProjectionSpec",
+           "RowBuffer", "RowForm", "RowRefused", "RowTrail", "normalise_row"]
 
 R = TypeVar("R", bound=BaseModel)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -44,29 +56,7 @@ class Delete:
 
 
 DELETE = Delete()
-ColumnKind = Literal["text", "integer", "float", "boolean"]
 RowForm = Literal["model", "dict"]
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnSpec:
-    name: str
-    kind: ColumnKind
-    nullable: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectionSpec:
-    """What a store needs to hold a projection: its table shape, no Python logic."""
-
-    name: str
-    key: str
-    columns: tuple[ColumnSpec, ...]
-
-    @property
-    def signature(self) -> str:
-        text = repr((self.name, self.key, [(c.name, c.kind, c.nullable) for c in self.columns]))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _column_kind(annotation: Any) -> tuple[ColumnKind, bool]:
@@ -90,24 +80,6 @@ def _column_kind(annotation: Any) -> tuple[ColumnKind, bool]:
     raise TypeError(f"unsupported projection column type {annotation!r}")
 
 
-def _normalise_value(column: ColumnSpec, value: Any) -> Any:
-    if value is None:
-        return None
-    if column.kind == "integer":
-        return int(value)
-    if column.kind == "float":
-        return float(value)
-    if column.kind == "boolean":
-        return bool(value)
-    return value if isinstance(value, str) else str(value)
-
-
-def normalise_row(spec: ProjectionSpec, row: dict[str, Any]) -> dict[str, Any]:
-    """A row with the value types a SQL store gives back (so replayed and stored rows
-    compare equal whatever the adapter)."""
-    return {c.name: _normalise_value(c, row.get(c.name)) for c in spec.columns}
-
-
 Handler = Callable[[Any, Any, RecordedEvent], Any]
 KeyFunction = Callable[[RecordedEvent, Any], str]
 H = TypeVar("H", bound=Callable[..., Any])
@@ -123,21 +95,23 @@ class Projection(Generic[R]):
                       recorded: RecordedEvent) -> AccountRow | None: ...
 
     A handler never changes the row it gets: it returns a new one (`row.model_copy(update=
-    ...)`, which does not validate: the table's limits are checked when the row is written,
-    live, and on a rebuild's final rows), None or DELETE. A row changed in place and None
-    returned would not be written live but would be by a rebuild.
+    ...)`), None (unchanged) or DELETE. Every fold (live, rebuild, verify, as-of) holds each
+    result to what the store would give back, at once (`kept`, see
+    `incident_core.projections.row_truth`), so live rows equal rebuilt ones whatever events
+    a unit of work folds together: a row of the exact field types of the row model, its
+    integers within 64 bits and its floats finite, is kept as it is; any other is put in
+    the store's form and read back, or refused (`RowRefused`: the table cannot hold it)
+    even when a later event would fix it; a row changed in place by a handler that
+    returns None is refused.
 
     With `row_form="dict"` handlers fold plain dicts, not row models (no pydantic copy per
     event): each gets the row as `row_model.model_dump()` gives it (times, decimals, enum
     members as Python values) and returns a new dict (never changing the one it got, nor
-    the one it returns afterwards), None or DELETE. Each dict returned is held to the row
-    model at once: kept as `model_validate(row).model_dump()` gives it, so the same rows
-    are refused, and the next handler sees the same values, as when the row is stored and
-    read back between events. A dict that validating and dumping would give back
-    unchanged is kept as it is, found without either (`incident_core.projections.row_check`:
-    every field, of the very type the row model keeps, for a row model without validators,
-    constraints or a config of its own). That is the fast idiom for rebuilds: build each
-    row with exactly the field types of the row model.
+    the one it returns afterwards), None or DELETE, held to the row model in the same way:
+    a dict of the exact field types is kept as it is (`row_check.exact_test`, for a row
+    model without validators, constraints or a config of its own), any other is validated,
+    stored and read back. That is the fast idiom for rebuilds: build each row with exactly
+    the field types of the row model.
     """
 
     def __init__(self, name: str, row_type: type[R], *, key: str = "aggregate_id",
@@ -154,8 +128,9 @@ class Projection(Generic[R]):
         self.key = key
         self.lineage = lineage  # record each row change (see incident_core.engine.lineage)
         self.row_form = row_form
-        # dict rows: the test that a dict is kept as it is (see `kept`)
-        self.canonical = canonical_test(row_type) if row_form == "dict" else None
+        # the test that a result's values are kept as they are (see `kept`)
+        self.exact: CanonicalTest = exact_test(row_type) or _never
+        self.fold_type: type[Any] = row_type if row_form == "model" else dict
         self._handlers: dict[str, tuple[Handler, KeyFunction | None]] = {}
         columns = []
         for field_name, info in row_type.model_fields.items():
@@ -194,22 +169,58 @@ class Projection(Generic[R]):
 
     def apply(self, row: Any, recorded: RecordedEvent, event: Event) -> Any:
         """Call the handler on a folded row (see `folded`): the new folded row, None
-        (unchanged) or DELETE."""
+        (unchanged) or DELETE; RowRefused for a result the fold cannot keep."""
         handler, _ = self._handlers[recorded.event_type]
-        return self.kept(handler(row, event, recorded))
+        before = None if row is None else self.snapshot(row)
+        return self.kept(row, before, handler(row, event, recorded))
 
-    def kept(self, result: Any) -> Any:
-        """A handler's result as the fold keeps it: a row model as it is; a dict as it is
-        when `canonical` passes it, else validated and dumped (see the class's note)."""
-        if self.row_form == "model" or result is None or isinstance(result, Delete):
+    def snapshot(self, row: Any) -> dict[str, Any]:
+        """A folded row's values, shallow-copied (what `kept` compares a row with)."""
+        values: dict[str, Any] = (row.__dict__ if self.row_form == "model" else row).copy()
+        return values
+
+    def kept(self, row: Any, before: dict[str, Any] | None, result: Any) -> Any:
+        """A handler's result (given `row`, whose `snapshot` was `before`) as the fold keeps
+        it: the row as it is when `exact` passes it, else `settle`d; None, after checking
+        that the row was left as it was; DELETE."""
+        if result is None:
+            if before is not None:
+                refuse_moved(row.__dict__ if self.row_form == "model" else row, before)
+            return None
+        if type(result) is self.fold_type and self.exact(
+                result.__dict__ if self.row_form == "model" else result):
+            return result
+        return result if isinstance(result, Delete) else self.settle(result)
+
+    def settle(self, result: Any) -> Any:
+        """A result the fast test did not pass, as the store gives it back (a folded row);
+        RowRefused naming the column the table cannot hold."""
+        model = self._as_model(result)
+        refused = values_problem(model)
+        if refused is not None:
+            raise refused
+        try:
+            stored: dict[str, Any] = model.model_dump(mode="json")
+        except PydanticSerializationError as exc:
+            raise RowRefused("<row>", f"cannot be put in the store's form: {exc}") from None
+        problem = row_problem(self.spec, stored)
+        if problem is not None:
+            raise RowRefused(*problem)
+        try:
+            return self.folded(normalise_row(self.spec, stored))
+        except ValidationError as exc:
+            raise model_refused(exc, "read back from the store") from None
+
+    def _as_model(self, result: Any) -> BaseModel:
+        if self.row_form == "model":
+            if not isinstance(result, BaseModel):
+                raise TypeError(f"a handler of {self.name} returned a "
+                                f"{type(result).__name__}, not a row model, None or DELETE")
             return result
         if not isinstance(result, dict):
             raise TypeError(f"a handler of {self.name} (row_form='dict') returned a "
                             f"{type(result).__name__}, not a dict, None or DELETE")
-        canonical = self.canonical
-        if canonical is not None and type(result) is dict and canonical(result):
-            return result
-        return self.row_type.model_validate(result).model_dump()
+        return self.row_type.model_validate(result)  # its error, as a model handler's
 
     def load(self, stored: dict[str, Any]) -> R:
         return self.row_type.model_validate(stored)
@@ -234,6 +245,10 @@ class Projection(Generic[R]):
         if result is None or isinstance(result, Delete):
             return result
         return self.stored(result)
+
+
+def _never(values: dict[str, Any]) -> bool:
+    return False
 
 
 class RowTrail(Protocol):

@@ -15,6 +15,7 @@ its own) gets no test: each of its rows is validated and dumped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +25,9 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-__all__ = ["CanonicalTest", "canonical_test"]
+from incident_core.values import INT_MAX, INT_MIN
+
+__all__ = ["CanonicalTest", "canonical_test", "exact_test"]
 
 CanonicalTest = Callable[[dict[str, Any]], bool]
 
@@ -82,8 +85,47 @@ def canonical_test(row_type: type[BaseModel]) -> CanonicalTest | None:
     """`test(row)`: True only when validating and dumping `row` would give it back unchanged;
     None when the row model is not one this test can speak for."""
     fields = _fields(row_type)
-    if fields is None:
-        return None
+    return None if fields is None else _test(fields)
+
+
+def exact_test(row_type: type[BaseModel]) -> CanonicalTest | None:
+    """`canonical_test`, and the row is one the store gives back equal: every integer
+    within signed 64 bits, every float finite and not -0.0. The fold keeps a row this test
+    passes as it is (a row model's `__dict__`, or a dict row); None as for `canonical_test`.
+
+    It runs on every handler's result, so it is compiled for the row model: one line of
+    `type(value) is T` tests (which CPython runs without a call) and range tests per field,
+    built from the field names and types only (see `_compiled`)."""
+    fields = _fields(row_type)
+    return None if fields is None else _compiled(fields)
+
+
+def _compiled(fields: list[tuple[str, type, bool]]) -> CanonicalTest:
+    names: dict[str, Any] = {"INT_MIN": INT_MIN, "INT_MAX": INT_MAX, "COPYSIGN": math.copysign}
+    loads, tests = [], []
+    for i, (name, kind, nullable) in enumerate(fields):
+        names[f"K{i}"] = kind
+        loads.append(f"v{i} = row[{name!r}]")
+        line = f"type(v{i}) is K{i}"
+        if kind is int:
+            line += f" and INT_MIN <= v{i} <= INT_MAX"
+        elif kind is float:
+            # finite (x - x is nan for inf and nan), and not -0.0 (stored as 0.0 by SQLite)
+            line += f" and v{i} - v{i} == 0.0 and (v{i} != 0.0 or COPYSIGN(1.0, v{i}) > 0.0)"
+        elif kind is Decimal:
+            line += f" and v{i}.is_finite()"
+        tests.append(f"(v{i} is None or {line})" if nullable else f"({line})")
+    source = (f"def test(row):\n"
+              f"    if len(row) != {len(fields)}:\n        return False\n"
+              f"    try:\n        {'; '.join(loads)}\n"
+              f"    except KeyError:\n        return False\n"
+              f"    return {' and '.join(tests)}\n")
+    exec(compile(source, f"<exact_test of {len(fields)} fields>", "exec"), names)
+    compiled: CanonicalTest = names["test"]
+    return compiled
+
+
+def _test(fields: list[tuple[str, type, bool]]) -> CanonicalTest:
     count = len(fields)
     values: Callable[[Any], tuple[Any, ...]] = itemgetter(*(name for name, _, _ in fields))
     kinds = tuple(kind for _, kind, _ in fields)
@@ -110,7 +152,7 @@ def _one(get: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
     return lambda row: (get(row),)
 
 
-def _takes(value: Any, kind: type, nullable: bool) -> bool:
+def _takes(value: Any, kind: type[Any], nullable: bool) -> bool:
     if type(value) is not kind:
         return nullable and value is None
     return not isinstance(value, Decimal) or value.is_finite()
