@@ -21,26 +21,36 @@ from incident_core.errors import InvalidCommand, format_loc
 __all__ = [
     "INT_MAX",
     "INT_MIN",
+    "NUL",
+    "NUL_PROBLEM",
     "ValueRefused",
     "aggregate_key",
+    "command_key",
     "encode_checked",
     "encode_data",
     "find_unrepresentable",
     "format_path",
+    "nul_in_columns",
 ]
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+NUL = "\x00"  # PostgreSQL keeps no NUL character in a text column (SQLite would)
+NUL_PROBLEM = "holds a NUL character (\\x00), which a text column cannot keep on every store"
 Path = tuple[str | int, ...]
 
 
 class ValueRefused(InvalidCommand):
-    """A command or the event it decided holds a value the store cannot give back."""
+    """A command or the event it decided holds a value the store cannot give back (JSON
+    error type `unrepresentable_value`), or made a projection row the fold refuses
+    (`error_type` as the refusal says: `changed_in_place` for a row changed in place)."""
 
-    def __init__(self, command_type: str, path: Path, problem: str) -> None:
+    def __init__(self, command_type: str, path: Path, problem: str, *,
+                 error_type: str = "unrepresentable_value") -> None:
         super().__init__(command_type, [{"loc": list(path), "msg": problem,
-                                         "type": "unrepresentable_value"}])
+                                         "type": error_type}])
         self.path = path
         self.problem = problem
+        self.error_type = error_type
 
 
 def format_path(path: Path) -> str:
@@ -159,6 +169,32 @@ def encode_checked(model: BaseModel, command_type: str, prefix: Path = (), *,
 def aggregate_key(aggregate_id: object) -> str:
     """The canonical string form of an aggregate id (what the store keys streams by)."""
     return aggregate_id if type(aggregate_id) is str else str(aggregate_id)
+
+
+_ID_COLUMNS = ("correlation_id", "causation_id", "command_id")
+
+
+def nul_in_columns(key: str, metadata: dict[str, Any]) -> Path | None:
+    """The path of a value the log keeps in a text column of its own (the aggregate id;
+    the correlation, causation and command ids of the metadata) that holds a NUL, which
+    PostgreSQL refuses there; None when there is none. (Data and metadata are JSON text,
+    where a NUL is written `\\u0000`: kept alike everywhere.)"""
+    if NUL in key:
+        return ("aggregate_id",)
+    for name in _ID_COLUMNS:
+        value = metadata.get(name)
+        if type(value) is str and NUL in value:
+            return ("metadata", name)
+    return None
+
+
+def command_key(command: BaseModel) -> str:
+    """`aggregate_key` of a command's aggregate id; ValueRefused when it holds a NUL (no
+    adapter reads or writes such a stream: PostgreSQL's text refuses it)."""
+    key = aggregate_key(command.aggregate_id)  # type: ignore[attr-defined]
+    if NUL in key:
+        raise ValueRefused(type(command).__name__, ("aggregate_id",), NUL_PROBLEM)
+    return key
 
 
 _escaped = json.JSONEncoder(separators=(",", ":"), default=str).encode

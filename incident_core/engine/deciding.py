@@ -28,7 +28,7 @@ from incident_core.envelope import PendingEvent
 from incident_core.errors import IncidentError
 from incident_core.messages import Command, Event, Rejection
 from incident_core.ports import EventStore
-from incident_core.values import aggregate_key
+from incident_core.values import aggregate_key, command_key
 
 __all__ = ["Decided", "Decider", "StateCache"]
 
@@ -90,7 +90,7 @@ class Decider:
 
     def target(self, command: Command) -> tuple[Aggregate[Any], str]:
         """The aggregate that handles the command, and the stream key it addresses."""
-        return self.domain.aggregate_for(command), aggregate_key(command.aggregate_id)
+        return self.domain.aggregate_for(command), command_key(command)  # no NUL in it
 
     def cached_version(self, aggregate: Aggregate[Any], aggregate_id: str) -> int:
         return self.cache.get(aggregate, aggregate_id)[0]

@@ -38,6 +38,8 @@ Fetch = Callable[[list[str]], dict[str, dict[str, Any]]]
 OnError = Callable[[RecordedEvent, Exception], None]
 # the error for a row the fold refused: (projection, event, row key, refusal)
 Refuse = Callable[[str, RecordedEvent, str, RowRefused], Exception]
+# told of a row the fold refused, which it then leaves as the handler left it (verify)
+Noted = Callable[[str, RecordedEvent, str, RowRefused], None]
 
 
 class KeyTrail(Protocol):
@@ -60,11 +62,13 @@ class ProjectionRun:
     the saga step that recorded the event); `refuse(name, recorded, key, refused)` makes the
     error for a row the fold refused (by default a `DomainCodeError` naming them)."""
 
-    __slots__ = ("applied", "buffer", "key_for", "name", "on_error", "refuse", "trail", "until")
+    __slots__ = ("applied", "buffer", "key_for", "name", "noted", "on_error", "refuse", "trail",
+                 "until")
 
     def __init__(self, projection: Projection[Any], fetch: Fetch = _nothing_stored, *,
                  trail: KeyTrail | None = None, until: int | None = None,
-                 on_error: OnError | None = None, refuse: Refuse | None = None) -> None:
+                 on_error: OnError | None = None, refuse: Refuse | None = None,
+                 noted: Noted | None = None) -> None:
         self.name = projection.name
         self.key_for = projection.key_for
         self.buffer = RowBuffer(projection, fetch)
@@ -73,6 +77,7 @@ class ProjectionRun:
         self.until = until
         self.on_error = on_error
         self.refuse = refuse or row_refused
+        self.noted = noted
 
     def apply(self, recorded: RecordedEvent, event: Event, key: str | None = None) -> None:
         """Apply one event to the row it addresses (`key`, when the caller knows it)."""
@@ -80,6 +85,10 @@ class ProjectionRun:
             if key is None:
                 key = self.key_for(recorded, event)
             self.buffer.apply(key, recorded, event)
+        except RowRefused as exc:
+            if self.noted is None or key is None:
+                raise self.failed(recorded, exc, key) from exc
+            self.noted(self.name, recorded, key, exc)  # the row stays as the handler left it
         except Exception as exc:
             raise self.failed(recorded, exc, key) from exc
         self.applied += 1
@@ -127,16 +136,18 @@ class ProjectionFold:
     `until` caps a projection at a position (verify replays each projection only up to
     its checkpoint); `trails` are told the row keys of the projections they name (a
     rebuild's lineage index, see `incident_core.engine.lineage.StagedLineage`); event types the
-    domain does not know are skipped, as the live projector does.
+    domain does not know are skipped, as the live projector does. `noted` (verify) is told of
+    each row `feed` refuses, and the fold goes on; without it a refusal is raised.
     """
 
     def __init__(self, domain: Domain, projections: Sequence[Projection[Any]],
                  until: dict[str, int] | None = None, *,
-                 trails: Mapping[str, KeyTrail] | None = None) -> None:
+                 trails: Mapping[str, KeyTrail] | None = None,
+                 noted: Noted | None = None) -> None:
         self.domain = domain
         until, trails = until or {}, trails or {}
         self._routes = {p.name: ProjectionRun(p, until=until.get(p.name),
-                                              trail=trails.get(p.name))
+                                              trail=trails.get(p.name), noted=noted)
                         for p in projections}
         self._by_type: dict[str, list[ProjectionRun]] = {}
         for projection in projections:

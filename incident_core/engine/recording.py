@@ -17,12 +17,14 @@ from incident_core.errors import IncidentError, StoreError
 from incident_core.ids import new_id
 from incident_core.messages import Command, Event
 from incident_core.values import (
+    NUL_PROBLEM,
     ValueRefused,
     aggregate_key,
     encode_checked,
     encode_data,
     find_unrepresentable,
     format_path,
+    nul_in_columns,
 )
 
 __all__ = [
@@ -49,6 +51,8 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
             raise IncidentError(f"the metadata cannot be stored as JSON: {exc}") from None
         raise ValueRefused(command_type, ("metadata", *found[0]), found[1]) from None
     key = aggregate_key(command.aggregate_id)
+    if (nul := nul_in_columns(key, meta)) is not None:
+        raise ValueRefused(command_type, nul, NUL_PROBLEM)
     pending, decoded = [], []
     for offset, event in enumerate(events, start=1):
         event_type = type(event).__name__

@@ -246,7 +246,8 @@ def _refused(name: str, recorded: RecordedEvent, key: str, refused: RowRefused) 
     it, or a handler changed it in place): nothing of the command is written."""
     return ValueRefused(str(recorded.metadata.get("command_type", "command")),
                         (f"projection {name}", refused.column),
-                        f"{refused.problem} (row {key!r}, on {recorded.event_type})")
+                        f"{refused.problem} (row {key!r}, on {recorded.event_type})",
+                        error_type=refused.error_type)
 
 
 class _SagaContext:

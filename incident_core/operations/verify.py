@@ -28,7 +28,7 @@ from incident_core.envelope import RecordedEvent
 from incident_core.operations.careful import Unreadable, careful_pages, file_findings, malformed
 from incident_core.ports import EventStore
 from incident_core.progress import Operation, Progress
-from incident_core.projections.definition import Projection, normalise_row
+from incident_core.projections.definition import Projection, RowRefused, normalise_row
 from incident_core.store.sql.integrity import checksum_findings
 
 __all__ = ["VerifyReport", "verify"]
@@ -153,8 +153,9 @@ def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
     built = _built_projections(store, domain, checkpoints, report)
     head = store.head()
     trails = {p.name: IndexTrail(p) for p in built if indexed(p)}  # the lineage index
+    refused = _Refusals(report)
     fold = ProjectionFold(domain, built, until={p.name: checkpoints[p.name] for p in built},
-                          trails=trails)
+                          trails=trails, noted=refused.note)
     log = _LogCheck(domain, report)
     yield from _read_the_log(store, head, log, fold, report)
     yield Progress(head, head, "comparing streams")
@@ -163,13 +164,29 @@ def verify(app: Application, *, deep: bool = False) -> Operation[VerifyReport]:
     for projection in built:
         yield Progress(head, head, f"comparing {projection.name}")
         _guarded(report, f"projection {projection.name}", _compare_projection, store,
-                 projection, fold, checkpoints[projection.name], report)
+                 projection, fold, checkpoints[projection.name], report,
+                 refused.keys.get(projection.name, set()))
         if projection.name in trails:
             _guarded(report, f"the lineage of {projection.name}", _compare_lineage, store,
                      trails[projection.name], checkpoints[projection.name], report)
     _guarded(report, "the event checksums", _check_checksums, store, head, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+class _Refusals:
+    """Rows the replay itself refuses (a handler's row the table cannot hold, or a row
+    changed in place): each a finding; the fold goes on, and such a row is not compared."""
+
+    def __init__(self, report: VerifyReport) -> None:
+        self.report = report
+        self.keys: dict[str, set[str]] = {}
+
+    def note(self, name: str, recorded: RecordedEvent, key: str, refused: RowRefused) -> None:
+        self.keys.setdefault(name, set()).add(key)
+        self.report.add(f"projection {name}: row {key!r}, on {recorded.event_type} at "
+                        f"event #{recorded.position}: the replay refuses column "
+                        f"{refused.column}: {refused.problem} (the row is not compared)")
 
 
 def _built_projections(store: EventStore, domain: Domain, checkpoints: dict[str, int],
@@ -262,7 +279,7 @@ def _compare_streams(store: EventStore, seen: dict[str, _Seen], head: int,
 
 
 def _compare_projection(store: EventStore, projection: Projection[Any], fold: ProjectionFold,
-                        checkpoint: int, report: VerifyReport) -> None:
+                        checkpoint: int, report: VerifyReport, refused: set[str]) -> None:
     spec = projection.spec
     stored = {str(r[spec.key]): normalise_row(spec, r) for r in store.projection_rows(spec)}
     if store.checkpoints().get(projection.name) != checkpoint:
@@ -271,6 +288,9 @@ def _compare_projection(store: EventStore, projection: Projection[Any], fold: Pr
         return
     replayed = {str(r[spec.key]): normalise_row(spec, r) for r in fold.rows(projection.name)}
     report.projections[projection.name] = len(stored)
+    for key in refused:
+        stored.pop(key, None)
+        replayed.pop(key, None)
     where = f"projection {projection.name}"
     for key in sorted(stored.keys() - replayed.keys()):
         report.add(f"{where}: row {key} is stored but replay does not produce it")

@@ -114,6 +114,8 @@ def _compiled(fields: list[tuple[str, type, bool]]) -> CanonicalTest:
             line += f" and v{i} - v{i} == 0.0 and (v{i} != 0.0 or COPYSIGN(1.0, v{i}) > 0.0)"
         elif kind is Decimal:
             line += f" and v{i}.is_finite()"
+        elif kind is str:  # no NUL: PostgreSQL's text refuses it (~20 ns a column)
+            line += f" and '\\x00' not in v{i}"
         tests.append(f"(v{i} is None or {line})" if nullable else f"({line})")
     source = (f"def test(row):\n"
               f"    if len(row) != {len(fields)}:\n        return False\n"

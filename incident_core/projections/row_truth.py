@@ -12,7 +12,8 @@ so each result is held to that at once, in every fold (`Projection.kept`):
   becomes the 0.0 SQLite gives back, on every adapter): the next handler
   sees what a unit of work reading the row again would see, and a row the table cannot
   hold (no value in a non-nullable column, a fraction or a number beyond 64 bits in an
-  integer column, a float or decimal that is not finite, a value the row model refuses
+  integer column, a float or decimal that is not finite, text holding a NUL character,
+  which PostgreSQL refuses in a text column, a value the row model refuses
   when read back) is refused (`RowRefused`) whichever event made it, last or not;
 - a handler that returns None must have left its row as it got it: a row changed in place
   and None returned is refused (`moved`), since a live unit would not write it and a
@@ -29,19 +30,23 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from incident_core.projections.spec import ProjectionSpec
-from incident_core.values import INT_MAX, INT_MIN
+from incident_core.values import INT_MAX, INT_MIN, NUL, NUL_PROBLEM
 
 __all__ = ["RowRefused", "model_refused", "moved", "refuse_moved", "row_problem",
            "value_problem", "values_problem"]
 
 
 class RowRefused(ValueError):
-    """A handler's result the fold cannot keep: `column` and what is wrong with it."""
+    """A handler's result the fold cannot keep: `column`, what is wrong with it, and its
+    error type (`unrepresentable_value`: a value the table cannot hold; `changed_in_place`:
+    a row a handler that returned None changed)."""
 
-    def __init__(self, column: str, problem: str) -> None:
+    def __init__(self, column: str, problem: str,
+                 error_type: str = "unrepresentable_value") -> None:
         super().__init__(f"{column}: {problem}")
         self.column = column
         self.problem = problem
+        self.error_type = error_type
 
 
 def moved(now: dict[str, Any], before: dict[str, Any]) -> str | None:
@@ -60,7 +65,8 @@ def refuse_moved(now: dict[str, Any], before: dict[str, Any]) -> None:
     column = moved(now, before)
     if column is not None:
         raise RowRefused(column, "changed in place by a handler that returned None (a "
-                                 "handler never changes the row it gets: return a new row)")
+                                 "handler never changes the row it gets: return a new row)",
+                         "changed_in_place")
 
 
 def model_refused(exc: ValidationError, when: str) -> RowRefused:
@@ -104,4 +110,6 @@ def row_problem(spec: ProjectionSpec, row: dict[str, Any]) -> tuple[str, str] | 
                 return column.name, "not a whole number (an integer column)"
             if not INT_MIN <= value <= INT_MAX:
                 return column.name, "integer outside the signed 64-bit range of the column"
+        elif type(value) is str and NUL in value:
+            return column.name, NUL_PROBLEM
     return None

@@ -1,0 +1,129 @@
+"""A NUL character (`\\x00`) is accepted or refused the same way on every adapter.
+
+PostgreSQL keeps no NUL in a text column; SQLite and memory would. So:
+
+- a projection row holding one in a text column is refused before anything is written,
+  naming the projection and the column (`ValueRefused`), on memory, SQLite and PostgreSQL,
+  live and in a rebuild;
+- event data and metadata are stored as JSON text, where a NUL is written `\\u0000`: a
+  command whose values hold one is recorded and read back equal everywhere;
+- a value stored in a text column of the log itself (the aggregate id, the correlation,
+  causation and command ids) is refused naming it, before anything is written.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+import pytest
+
+from incident_core import Aggregate, Application, Command, Decision, Domain, Event, State
+from incident_core.values import ValueRefused
+from tests.row_truth_domain import Grade, Read, meters_domain
+
+Form = Literal["model", "dict"]
+
+
+class Say(Command):
+    text: str
+    words: dict[str, list[str]] = {}
+
+
+class Said(Event):
+    text: str
+    words: dict[str, list[str]]
+
+
+class Lines(State):
+    said: tuple[str, ...] = ()
+
+
+speaker = Aggregate("Speaker", Lines())
+
+
+@speaker.executes(Say)
+def say(state: Lines, cmd: Say) -> Decision:
+    return Said(text=cmd.text, words=cmd.words)
+
+
+@speaker.applies(Said)
+def said(state: Lines, event: Said) -> Lines:
+    return Lines(said=(*state.said, event.text))
+
+
+speakers = Domain("speakers", aggregates=[speaker])
+
+
+def _reading(meter: str, note: str | None) -> Read:
+    return Read(aggregate_id=meter, delta=1, level=1.5, price=Decimal("2.50"),
+                grade=Grade.LOW, note=note)
+
+
+@pytest.mark.parametrize("form", ["model", "dict"])
+def test_a_row_with_a_nul_in_a_text_column_is_refused_on_every_adapter(
+        store_target: str, form: Form) -> None:
+    app = Application.open(store_target, meters_domain(form), create=True)
+    try:
+        assert app.dispatch(_reading("m1", "fine")).ok
+        with pytest.raises(ValueRefused, match=r"invalid Read: projection meters\.note: holds "
+                           r"a NUL character .*\(row 'm1', on Reading\)") as refused:
+            app.dispatch(_reading("m1", "a\x00b"))
+        assert refused.value.error_type == "unrepresentable_value"
+        assert refused.value.path == ("projection meters", "note")
+        with pytest.raises(ValueRefused, match=r"projection meters\.note: holds a NUL"):
+            app.dispatch_many([_reading("m2", "ok"), _reading("m2", "\x00")])
+        assert app.store.head() == 1
+        rows = list(app.store.projection_rows(app.projection("meters").spec))
+        assert [(r["aggregate_id"], r["note"]) for r in rows] == [("m1", "fine")]
+    finally:
+        app.close()
+
+
+def test_a_row_changed_in_place_is_refused_with_its_own_error_type(store_target: str) -> None:
+    app = Application.open(store_target, meters_domain("model"), create=True)
+    try:
+        assert app.dispatch(_reading("m1", None)).ok
+        mistaken = _reading("m1", None).model_copy(update={"mistake": "in_place"})
+        with pytest.raises(ValueRefused) as refused:
+            app.dispatch(mistaken)
+        assert refused.value.error_type == "changed_in_place"
+        assert refused.value.details[0]["type"] == "changed_in_place"
+        assert app.store.head() == 1
+    finally:
+        app.close()
+
+
+def test_event_data_and_metadata_holding_a_nul_are_kept_on_every_adapter(
+        store_target: str) -> None:
+    text, words = "a\x00b", {"k\x00ey": ["\x00", "x"]}
+    app = Application.open(store_target, speakers, create=True)
+    try:
+        assert app.dispatch(Say(aggregate_id="s1", text=text, words=words),
+                            metadata={"note": "n\x00te"}).ok
+        [recorded] = app.store.read_stream("s1")
+        assert recorded.data == {"text": text, "words": words}
+        assert recorded.metadata["note"] == "n\x00te"
+        assert app.state("s1").state == Lines(said=(text,))
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("where", ["aggregate_id", "correlation_id", "causation_id"])
+def test_a_nul_in_a_text_column_of_the_log_is_refused_naming_it(
+        store_target: str, where: str) -> None:
+    app = Application.open(store_target, speakers, create=True)
+    try:
+        if where == "aggregate_id":
+            command, metadata = Say(aggregate_id="s\x001", text="t"), None
+            path: tuple[str, ...] = ("aggregate_id",)
+        else:
+            command, metadata = Say(aggregate_id="s1", text="t"), {where: "x\x00"}
+            path = ("metadata", where)
+        with pytest.raises(ValueRefused, match="holds a NUL character") as refused:
+            app.dispatch(command, metadata=metadata)
+        assert refused.value.path == path
+        assert app.store.head() == 0
+        assert app.dispatch(Say(aggregate_id="s1", text="t")).ok  # nothing kept, all well
+    finally:
+        app.close()
