@@ -28,7 +28,7 @@ from incident_core.envelope import PendingEvent
 from incident_core.errors import IncidentError
 from incident_core.messages import Command, Event, Rejection
 from incident_core.ports import EventStore
-from incident_core.values import aggregate_key, command_key
+from incident_core.values import command_key
 
 __all__ = ["Decided", "Decider", "StateCache"]
 
