@@ -180,11 +180,12 @@ EXACT = exact_test(Wide)
 
 
 def _storable(row: dict[str, Any]) -> bool:
-    """Every integer within signed 64 bits, every float finite and not -0.0 (what every
-    adapter gives back as it was given)."""
+    """Every integer within signed 64 bits, every float finite and not -0.0, no text
+    holding a NUL (what every adapter gives back as it was given)."""
     return all(-(2**63) <= v < 2**63 for v in row.values() if type(v) is int) \
         and all(math.isfinite(v) and (v != 0.0 or math.copysign(1.0, v) > 0)
-                for v in row.values() if type(v) is float)
+                for v in row.values() if type(v) is float) \
+        and all("\x00" not in v for v in row.values() if type(v) is str)
 
 
 @given(row=rows())

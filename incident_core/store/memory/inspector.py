@@ -20,7 +20,7 @@ from incident_core.ports.sorting import (
 )
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.histogram import Fine, adaptive_histogram, span_of
-from incident_core.store.memory.state import MemoryData, matches
+from incident_core.store.memory.state import MemoryData, handed_all, matches
 
 __all__ = ["MemoryInspector"]
 
@@ -82,8 +82,9 @@ class MemoryInspector(InspectorQueries):
                            filter: EventFilter | None = None) -> list[RecordedEvent]:
         sort.check(EVENT_SORT_COLUMNS)
         rows = [e for e in self._data.events if matches(e, filter)]
-        return _keyset_page(rows, lambda e: (event_sort_value(e, sort.column), e.position),
-                            sort.descending, after, limit)
+        return handed_all(_keyset_page(
+            rows, lambda e: (event_sort_value(e, sort.column), e.position),
+            sort.descending, after, limit))
 
     def streams_sorted(self, sort: SortKey, *, after: Cursor | None = None,
                        limit: int | None = None, aggregate_type: str | None = None,
@@ -106,7 +107,8 @@ class MemoryInspector(InspectorQueries):
                        until: int | None = None) -> list[RecordedEvent]:
         positions = self._data.lineage.get(projection, {}).get(key, ())
         events = self._data.events
-        return [events[n - 1] for n in sorted(positions) if until is None or n <= until]
+        return handed_all(events[n - 1] for n in sorted(positions)
+                          if until is None or n <= until)
 
     def lineage_start(self, projection: str) -> int | None:
         return self._data.lineage_starts.get(projection)

@@ -1,17 +1,25 @@
 """The committed state of an in-memory store: plain lists and dicts that a write
-transaction's `publish` changes at once, under the store's lock."""
+transaction's `publish` changes at once, under the store's lock.
+
+The events it keeps are its own: every event it hands out (appended, read, looked up) is a
+copy (`handed`) sharing no dict or list with the log, as an SQL adapter's are new objects
+decoded from their rows, so changing a `RecordedEvent`'s `data` or `metadata` changes
+nothing kept, on every adapter."""
 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from typing import Any
 
+from incident_core.collector import collector_paused
+from incident_core.domain import copy_json
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter, StoredSnapshot, StreamInfo
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.store.closed import closed_error
 
-__all__ = ["ClosedData", "MemoryData", "id_matches", "matches"]
+__all__ = ["ClosedData", "MemoryData", "handed", "handed_all", "id_matches", "matches"]
 
 
 class MemoryData:
@@ -50,6 +58,31 @@ class ClosedData(MemoryData):
 
     def __getattr__(self, name: str) -> Any:
         raise closed_error(self.__dict__["target"])
+
+
+def handed(event: RecordedEvent) -> RecordedEvent:
+    """A kept event as the store hands it out: a new object with its own copy of the data
+    (JSON values) and its metadata to decode from the stored text."""
+    data = event.data
+    for value in data.values():
+        if type(value) not in _ATOMS:
+            data = copy_json(data)
+            break
+    else:  # only strings, numbers, bools and None: a shallow copy shares nothing
+        data = data.copy()
+    return RecordedEvent(event.position, event.event_id, event.aggregate_id,
+                         event.aggregate_type, event.event_type, event.version,
+                         event.recorded_at_text, data, event.metadata_json,
+                         event.schema_version)
+
+
+def handed_all(events: Iterable[RecordedEvent]) -> list[RecordedEvent]:
+    """`handed` of each event, the collector paused (the copies hold no cycles)."""
+    with collector_paused():
+        return [handed(event) for event in events]
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 def matches(event: RecordedEvent, flt: EventFilter | None) -> bool:

@@ -18,7 +18,13 @@ from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.closed import closed_error
 from incident_core.store.memory.inspector import MemoryInspector
-from incident_core.store.memory.state import ClosedData, MemoryData, matches
+from incident_core.store.memory.state import (
+    ClosedData,
+    MemoryData,
+    handed,
+    handed_all,
+    matches,
+)
 from incident_core.store.memory.transaction import MemoryTransaction
 
 __all__ = ["MemoryEventStore"]
@@ -78,13 +84,13 @@ class MemoryEventStore(MemoryInspector, EventStore):
                 out.append(event)
                 if limit is not None and len(out) >= limit:
                     break
-        return out
+        return handed_all(out)
 
     def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
                     batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
         end = len(self._data.events) if up_to is None else min(up_to, len(self._data.events))
         for start in range(after_position, end, batch_size):
-            yield self._data.events[start:min(start + batch_size, end)]
+            yield handed_all(self._data.events[start:min(start + batch_size, end)])
 
     def read_stream(self, aggregate_id: str, *, after_version: int = 0,
                     to_version: int | None = None,
@@ -93,14 +99,16 @@ class MemoryEventStore(MemoryInspector, EventStore):
         end = len(stream) if to_version is None else min(to_version, len(stream))
         if limit is not None:
             end = min(end, after_version + limit)
-        return stream[after_version:end]
+        return handed_all(stream[after_version:end])
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
-        return self._data.by_id.get(event_id)
+        found = self._data.by_id.get(event_id)
+        return None if found is None else handed(found)
 
     def events_with_metadata(self, key: str, value: str,
                              limit: int = 1000) -> list[RecordedEvent]:
-        return [e for e in self._data.events if e.metadata.get(key) == value][:limit]
+        return handed_all([e for e in self._data.events
+                           if e.metadata.get(key) == value][:limit])
 
     def wait_for_change(self, known_head: int, timeout: float) -> int:
         with self._changed:

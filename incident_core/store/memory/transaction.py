@@ -12,7 +12,7 @@ from incident_core.errors import ConcurrencyError, StoreError
 from incident_core.ports import StoredSnapshot, StoreTransaction, StreamInfo
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
-from incident_core.store.memory.state import MemoryData
+from incident_core.store.memory.state import MemoryData, handed, handed_all
 
 __all__ = ["MemoryTransaction"]
 
@@ -49,7 +49,7 @@ class MemoryTransaction(StoreTransaction):
     def read_stream(self, aggregate_id: str, *, after_version: int = 0) -> list[RecordedEvent]:
         committed = self.data.by_stream.get(aggregate_id, [])[after_version:]
         tail = [e for e in self.stream_tails.get(aggregate_id, []) if e.version > after_version]
-        return committed + tail
+        return handed_all(committed + tail)
 
     def append(self, events: Sequence[PendingEvent]) -> list[RecordedEvent]:
         seen_ids: set[str] = set()
@@ -67,7 +67,7 @@ class MemoryTransaction(StoreTransaction):
             event = RecordedEvent.from_pending(pending, self.head() + 1)
             self.events.append(event)
             self.stream_tails.setdefault(event.aggregate_id, []).append(event)
-            recorded.append(event)
+            recorded.append(handed(event))
         return recorded
 
     def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
@@ -80,10 +80,11 @@ class MemoryTransaction(StoreTransaction):
                 out.append(event)
                 if limit is not None and len(out) >= limit:
                     break
-        return out
+        return handed_all(out)
 
     def events_caused_by(self, causation_id: str) -> list[RecordedEvent]:
-        return [e for e in self.data.events + self.events if e.causation_id == causation_id]
+        return handed_all([e for e in self.data.events + self.events
+                           if e.causation_id == causation_id])
 
     def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
         mine = {e.event_id for e in self.events}
