@@ -3,8 +3,10 @@
 Read-only. One pass over the log (up to the head when the check starts) checks that
 positions increase, that every stream's versions run 1, 2, 3… under one aggregate type the
 domain knows, and that every event decodes; it also replays each projection up to its
-checkpoint. Then the streams table and the stored projection rows are compared with what the
-pass found. Writers may keep working meanwhile: streams they moved on are not compared, and a
+checkpoint (a row the replay itself refuses, one the table cannot hold or one a handler
+changed in place, is a finding naming projection, row, event and column; the rest goes on,
+and that row is not compared). Then the streams table and the stored projection rows are
+compared with what the pass found. Writers may keep working meanwhile: streams they moved on are not compared, and a
 projection whose checkpoint moved during the check is reported as skipped, not as wrong.
 """
 
