@@ -1,68 +1,24 @@
 """Closed means closed: after `close()`, every read and write of the store port, on every
-adapter (memory, a SQLite file, PostgreSQL), raises `StoreError` "the store is closed",
+adapter (memory, a SQLite file, PostgreSQL), raises `StoreError` "the store is closed"
+(the port's own checks are in the contract suite, `incident_core.testing.ClosedContract`),
 and nothing is opened again: a SQLite store's files are left as they were, with no
 descriptor of them open in this process. So do the grouped reads and the row snapshots that
 connect through a SQL store's engine, and a replay begun before the close."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from incident_core import EventStore, StoreError, open_store
-from incident_core.ports.sorting import SortKey
-from incident_core.ports.values import StoredSnapshot
 from incident_core.store import grouped_reads
 from incident_core.store.snapshots import SnapshotShelf
-from incident_core.testing import SPEC, append, pending
+from incident_core.testing import pending
+from incident_core.testing.closed_contract import CLOSED, PORT_CALLS, refusals, seed
 from tests.store_descriptors import open_files_of
-
-CLOSED = "the store is closed"
-
-
-def _transaction(store: EventStore) -> None:
-    with store.transaction() as tx:
-        tx.append([pending("a", 4)])
-
-
-# Every public method of the store port, called as a user would (`close` aside).
-PORT_CALLS: dict[str, Callable[[EventStore], Any]] = {
-    "transaction": _transaction,
-    "meta": lambda s: s.meta(),
-    "add_meta": lambda s: s.add_meta({"note": "after close"}),
-    "head": lambda s: s.head(),
-    "read_events": lambda s: s.read_events(),
-    "iter_events": lambda s: list(s.iter_events()),
-    "read_stream": lambda s: s.read_stream("a"),
-    "read_stream_rows": lambda s: s.read_stream_rows("a"),
-    "get_event": lambda s: s.get_event("00000000-0000-0000-0000-000000000000"),
-    "events_with_metadata": lambda s: s.events_with_metadata("correlation_id", "corr"),
-    "wait_for_change": lambda s: s.wait_for_change(0, 0.05),
-    "event_count": lambda s: s.event_count(),
-    "streams": lambda s: s.streams(),
-    "stream_count": lambda s: s.stream_count(),
-    "stream": lambda s: s.stream("a"),
-    "aggregate_types": lambda s: s.aggregate_types(),
-    "event_types": lambda s: s.event_types(),
-    "event_histogram": lambda s: s.event_histogram(),
-    "read_events_sorted": lambda s: s.read_events_sorted(SortKey("event_type")),
-    "streams_sorted": lambda s: s.streams_sorted(SortKey("aggregate_id")),
-    "projection_rows_sorted": lambda s: s.projection_rows_sorted(SPEC, SortKey("count")),
-    "lineage_events": lambda s: s.lineage_events("things", "a"),
-    "lineage_start": lambda s: s.lineage_start("things"),
-    "projection_rows": lambda s: s.projection_rows(SPEC),
-    "projection_row_count": lambda s: s.projection_row_count(SPEC),
-    "checkpoints": lambda s: s.checkpoints(),
-    "projection_signatures": lambda s: s.projection_signatures(),
-    "parked_steps": lambda s: s.parked_steps(include_skipped=True),
-    "saga_outcomes": lambda s: s.saga_outcomes(correlation_id="corr"),
-    "latest_snapshot": lambda s: s.latest_snapshot("a", "Thing", "f"),
-    "snapshot_versions": lambda s: s.snapshot_versions(["a"]),
-}
 
 # The reads of a store outside the port (time travel's grouped reads, row snapshots).
 SIDE_CALLS: dict[str, Callable[[EventStore], Any]] = {
@@ -78,39 +34,10 @@ SIDE_CALLS: dict[str, Callable[[EventStore], Any]] = {
 }
 
 
-def test_every_public_method_of_the_port_is_called() -> None:
-    public = {name for name, member in inspect.getmembers(EventStore, callable)
-              if not name.startswith("_")}
-    assert public - {"close"} == set(PORT_CALLS)
-
-
 def seeded(target: str) -> EventStore:
     """A store with events, a projection row, a snapshot and a meta row, every read of
     which has something to find."""
-    store = open_store(target, create=True)
-    append(store, pending("a", 1), pending("a", 2), pending("b", 1))
-    with store.transaction() as tx:
-        tx.ensure_projection(SPEC)
-        tx.put_row(SPEC, {"aggregate_id": "a", "count": 2, "label": None, "ratio": None,
-                          "flag": None})
-        tx.save_snapshot(StoredSnapshot("a", "Thing", 2, "f", '{"n": 2}', "2026-01-01"))
-    return store
-
-
-def refusals(store: EventStore, calls: dict[str, Callable[[EventStore], Any]]) -> dict[str, str]:
-    """What each call did instead of raising "the store is closed" (nothing: it did)."""
-    wrong: dict[str, str] = {}
-    for name, call in calls.items():
-        try:
-            result = call(store)
-        except StoreError as exc:
-            if CLOSED not in str(exc):
-                wrong[name] = f"StoreError {exc}"
-        except Exception as exc:  # reported by name, with its type
-            wrong[name] = f"{type(exc).__name__}: {exc}"
-        else:
-            wrong[name] = f"returned {result!r}"
-    return wrong
+    return seed(open_store(target, create=True))
 
 
 def files_of(target: str) -> dict[str, tuple[int, int]]:
@@ -144,15 +71,6 @@ def test_the_data_is_still_there_for_the_next_opening(store_target: str) -> None
     with open_store(store_target) as again:
         assert [(e.aggregate_id, e.version) for e in again.read_events()] == [
             ("a", 1), ("a", 2), ("b", 1)]
-
-
-def test_a_replay_begun_before_close_refuses_its_next_page(store_target: str) -> None:
-    store = seeded(store_target)
-    pages: Iterator[list[Any]] = store.iter_events(batch_size=1)
-    assert len(next(pages)) == 1
-    store.close()
-    with pytest.raises(StoreError, match="closed"):
-        next(pages)
 
 
 def test_a_transaction_under_way_at_close_is_refused(store_target: str) -> None:

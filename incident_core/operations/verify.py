@@ -6,8 +6,9 @@ domain knows, and that every event decodes; it also replays each projection up t
 checkpoint (a row the replay itself refuses, one the table cannot hold or one a handler
 changed in place, is a finding naming projection, row, event and column; the rest goes on,
 and that row is not compared). Then the streams table and the stored projection rows are
-compared with what the pass found. Writers may keep working meanwhile: streams they moved on are not compared, and a
-projection whose checkpoint moved during the check is reported as skipped, not as wrong.
+compared with what the pass found. Writers may keep working meanwhile: streams they moved
+on are not compared, and a projection whose checkpoint moved during the check is reported
+as skipped, not as wrong.
 """
 
 from __future__ import annotations

@@ -16,10 +16,12 @@ class TestMyStore(StoreContract):
 
 `StoreContract` is every role; an adapter can also take the roles it implements one by one
 (`EventLogContract`, `ProjectionContract`, `InspectorContract`, `SagaLedgerContract`,
-`LineageContract`, `SnapshotContract`). This package imports pytest; nothing else in
+`LineageContract`, `SnapshotContract`), and `ClosedContract`: after `close()` every method
+of the port refuses with "the store is closed". This package imports pytest; nothing else in
 Incident imports this package.
 """
 
+from incident_core.testing.closed_contract import ClosedContract
 from incident_core.testing.factory import SPEC, ContractBase, StoreFactory, append, pending
 from incident_core.testing.inspector_contract import InspectorContract
 from incident_core.testing.log_contract import EventLogContract
@@ -32,6 +34,7 @@ from incident_core.testing.side_contract import (
 
 __all__ = [
     "SPEC",
+    "ClosedContract",
     "ContractBase",
     "EventLogContract",
     "InspectorContract",
@@ -47,5 +50,5 @@ __all__ = [
 
 
 class StoreContract(EventLogContract, ProjectionContract, InspectorContract,
-                    SagaLedgerContract, LineageContract, SnapshotContract):
+                    SagaLedgerContract, LineageContract, SnapshotContract, ClosedContract):
     """Every check of the store port: what the memory, SQLite and PostgreSQL adapters pass."""
