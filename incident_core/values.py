@@ -31,6 +31,7 @@ __all__ = [
     "find_unrepresentable",
     "format_path",
     "nul_in_columns",
+    "refuse_nul",
 ]
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
@@ -195,6 +196,13 @@ def command_key(command: BaseModel) -> str:
     if NUL in key:
         raise ValueRefused(type(command).__name__, ("aggregate_id",), NUL_PROBLEM)
     return key
+
+
+def refuse_nul(command: BaseModel, path: Path, text: str | None) -> None:
+    """ValueRefused when `text`, which the log keeps in a text column (an idempotency key
+    is the command id), holds a NUL."""
+    if text is not None and NUL in text:
+        raise ValueRefused(type(command).__name__, path, NUL_PROBLEM)
 
 
 _escaped = json.JSONEncoder(separators=(",", ":"), default=str).encode

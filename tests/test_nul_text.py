@@ -8,7 +8,8 @@ PostgreSQL keeps no NUL in a text column; SQLite and memory would. So:
 - event data and metadata are stored as JSON text, where a NUL is written `\\u0000`: a
   command whose values hold one is recorded and read back equal everywhere;
 - a value stored in a text column of the log itself (the aggregate id, the correlation,
-  causation and command ids) is refused naming it, before anything is written.
+  causation and command ids, an idempotency key) is refused naming it, before anything is
+  written or looked up.
 """
 
 from __future__ import annotations
@@ -109,19 +110,24 @@ def test_event_data_and_metadata_holding_a_nul_are_kept_on_every_adapter(
         app.close()
 
 
-@pytest.mark.parametrize("where", ["aggregate_id", "correlation_id", "causation_id"])
+@pytest.mark.parametrize("where", ["aggregate_id", "correlation_id", "causation_id",
+                                   "idempotency_key"])
 def test_a_nul_in_a_text_column_of_the_log_is_refused_naming_it(
         store_target: str, where: str) -> None:
     app = Application.open(store_target, speakers, create=True)
     try:
+        key = None
         if where == "aggregate_id":
             command, metadata = Say(aggregate_id="s\x001", text="t"), None
             path: tuple[str, ...] = ("aggregate_id",)
+        elif where == "idempotency_key":  # the command id: looked up, then stored
+            command, metadata, key = Say(aggregate_id="s1", text="t"), None, "k\x00"
+            path = ("idempotency_key",)
         else:
             command, metadata = Say(aggregate_id="s1", text="t"), {where: "x\x00"}
             path = ("metadata", where)
         with pytest.raises(ValueRefused, match="holds a NUL character") as refused:
-            app.dispatch(command, metadata=metadata)
+            app.dispatch(command, metadata=metadata, idempotency_key=key)
         assert refused.value.path == path
         assert app.store.head() == 0
         assert app.dispatch(Say(aggregate_id="s1", text="t")).ok  # nothing kept, all well

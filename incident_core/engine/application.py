@@ -43,7 +43,7 @@ from incident_core.messages import Command, Rejection
 from incident_core.ports import EventStore
 from incident_core.process import Accepted, Outcome, Rejected
 from incident_core.projections.definition import Projection
-from incident_core.values import aggregate_key
+from incident_core.values import aggregate_key, refuse_nul
 
 __all__ = [
     "AggregateState",
@@ -159,6 +159,7 @@ class Application(ProcessManagers, LineageQueries):
                       idempotency_key: str | None = None) -> DispatchResult:
         """`dispatch` in this process, whichever process is the store's shared writer."""
         aggregate, key = self.decider.target(command)
+        refuse_nul(command, ("idempotency_key",), idempotency_key)  # alike on every store
         if idempotency_key is not None and (earlier := idempotent.earlier(
                 self.store.events_with_metadata, idempotency_key, command)):
             return Accepted(earlier, replayed=True)
