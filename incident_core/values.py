@@ -30,6 +30,7 @@ __all__ = [
     "encode_data",
     "find_unrepresentable",
     "format_path",
+    "kept_text",
     "nul_in_columns",
     "refuse_nul",
 ]
@@ -196,6 +197,12 @@ def command_key(command: BaseModel) -> str:
     if NUL in key:
         raise ValueRefused(type(command).__name__, ("aggregate_id",), NUL_PROBLEM)
     return key
+
+
+def kept_text(text: str) -> str:
+    """A message the store keeps for people (a parked step's error and traceback, a saga
+    command's rejection) with each NUL written `\\x00`, as every adapter can keep it."""
+    return text.replace(NUL, "\\x00") if NUL in text else text
 
 
 def refuse_nul(command: BaseModel, path: Path, text: str | None) -> None:

@@ -7,6 +7,7 @@ PostgreSQL keeps no NUL in a text column; SQLite and memory would. So:
   live and in a rebuild;
 - event data and metadata are stored as JSON text, where a NUL is written `\\u0000`: a
   command whose values hold one is recorded and read back equal everywhere;
+- a parked saga step's error and a saga command's rejection keep each NUL written `\\x00`;
 - a value stored in a text column of the log itself (the aggregate id, the correlation,
   causation and command ids, an idempotency key) is refused naming it, before anything is
   written or looked up.
@@ -19,7 +20,19 @@ from typing import Literal
 
 import pytest
 
-from incident_core import Aggregate, Application, Command, Decision, Domain, Event, State
+from incident_core import (
+    Aggregate,
+    Application,
+    Command,
+    Decision,
+    Domain,
+    Event,
+    ProcessManager,
+    Rejection,
+    SagaContext,
+    State,
+)
+from incident_core.envelope import RecordedEvent
 from incident_core.values import ValueRefused
 from tests.row_truth_domain import Grade, Read, meters_domain
 
@@ -53,7 +66,27 @@ def said(state: Lines, event: Said) -> Lines:
     return Lines(said=(*state.said, event.text))
 
 
+class Answer(Command):
+    text: str
+
+
+@speaker.executes(Answer)
+def answer(state: Lines, cmd: Answer) -> Decision:
+    return Rejection("no_answer", f"nothing to say to {cmd.text}")
+
+
+echo = ProcessManager("echo")
+
+
+@echo.on(Said)
+def echo_said(event: Said, recorded: RecordedEvent, ctx: SagaContext) -> None:
+    ctx.dispatch(Answer(aggregate_id=f"answer-{recorded.aggregate_id}", text=event.text))
+    if event.text.startswith("fail"):
+        raise ValueError(f"cannot echo {event.text}")
+
+
 speakers = Domain("speakers", aggregates=[speaker])
+echoes = Domain("echoes", aggregates=[speaker], process_managers=[echo])
 
 
 def _reading(meter: str, note: str | None) -> Read:
@@ -131,5 +164,27 @@ def test_a_nul_in_a_text_column_of_the_log_is_refused_naming_it(
         assert refused.value.path == path
         assert app.store.head() == 0
         assert app.dispatch(Say(aggregate_id="s1", text="t")).ok  # nothing kept, all well
+    finally:
+        app.close()
+
+
+def test_a_saga_error_or_rejection_holding_a_nul_is_kept_alike_on_every_adapter(
+        store_target: str) -> None:
+    """A parked step's error and traceback and a saga command's rejection are messages for
+    people: each NUL is kept written `\\x00`, on every adapter (PostgreSQL refused to park
+    the step, which SQLite and memory parked)."""
+    app = Application.open(store_target, echoes, create=True)
+    try:
+        result = app.dispatch(Say(aggregate_id="s1", text="fail\x00"))
+        assert result.ok
+        [step] = app.parked_steps()
+        assert step.error == "ValueError: cannot echo fail\\x00"
+        assert "ValueError: cannot echo fail\\x00" in step.traceback
+        result = app.dispatch(Say(aggregate_id="s2", text="quiet\x00"))
+        assert result.ok and result.saga_failures == ()
+        [rejected] = app.store.saga_outcomes(correlation_id=result.events[0].correlation_id
+                                             or "")
+        assert (rejected.reason, rejected.detail) == ("no_answer",
+                                                      "nothing to say to quiet\\x00")
     finally:
         app.close()

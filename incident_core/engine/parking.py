@@ -18,6 +18,7 @@ from incident_core.errors import (
     format_loc,
 )
 from incident_core.process import ParkedStep
+from incident_core.values import kept_text
 
 __all__ = ["StepFailed", "is_infrastructure", "one_line", "parked_step", "write_guard"]
 
@@ -60,7 +61,8 @@ def parked_step(process_manager: str, recorded: RecordedEvent, exc: BaseExceptio
         process_manager=process_manager, position=recorded.position,
         event_id=recorded.event_id, event_type=recorded.event_type,
         aggregate_id=recorded.aggregate_id, correlation_id=recorded.correlation_id,
-        error=one_line(exc), traceback="".join(traceback.format_exception(exc)),
+        error=kept_text(one_line(exc)),
+        traceback=kept_text("".join(traceback.format_exception(exc))),
         parked_at=now_text(), attempts=attempts, status="parked")
 
 

@@ -38,7 +38,7 @@ from incident_core.process import (
     SagaOutcome,
 )
 from incident_core.projections.definition import Projection, RowRefused
-from incident_core.values import ValueRefused, aggregate_key
+from incident_core.values import ValueRefused, aggregate_key, kept_text
 
 __all__ = ["Unit"]
 
@@ -262,6 +262,6 @@ class _SagaContext:
             cause = self._cause
             self._unit.tx.record_saga_outcome(SagaOutcome(
                 step[0], cause.position, cause.event_id, cause.correlation_id or cause.event_id,
-                type(command).__name__, aggregate_key(command.aggregate_id), outcome.reason,
-                outcome.detail, now_text()))
+                type(command).__name__, aggregate_key(command.aggregate_id),
+                kept_text(outcome.reason), kept_text(outcome.detail), now_text()))
         return outcome
