@@ -10,11 +10,13 @@ PostgreSQL keeps no NUL in a text column; SQLite and memory would. So:
 - a parked saga step's error and a saga command's rejection keep each NUL written `\\x00`;
 - a value stored in a text column of the log itself (the aggregate id, the correlation,
   causation and command ids, an idempotency key) is refused naming it, before anything is
-  written or looked up.
+  written or looked up; an import refuses such a line naming it.
 """
 
 from __future__ import annotations
 
+import io
+import json
 from decimal import Decimal
 from typing import Literal
 
@@ -33,6 +35,9 @@ from incident_core import (
     State,
 )
 from incident_core.envelope import RecordedEvent
+from incident_core.operations.export_import import export_events, import_events
+from incident_core.operations.import_checks import ImportFileError
+from incident_core.progress import run_to_end
 from incident_core.values import ValueRefused
 from tests.row_truth_domain import Grade, Read, meters_domain
 
@@ -186,5 +191,37 @@ def test_a_saga_error_or_rejection_holding_a_nul_is_kept_alike_on_every_adapter(
                                              or "")
         assert (rejected.reason, rejected.detail) == ("no_answer",
                                                       "nothing to say to quiet\\x00")
+    finally:
+        app.close()
+
+
+def _exported(text: str) -> str:
+    """One exported line: a Said event whose data holds `text`."""
+    source = Application.open("memory:", speakers, create=True)
+    try:
+        assert source.dispatch(Say(aggregate_id="s1", text=text)).ok
+        out = io.StringIO()
+        run_to_end(export_events(source.store, out))
+        return out.getvalue().strip()
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("field", ["aggregate_id", "event_id", "correlation_id"])
+def test_an_import_refuses_a_nul_in_the_logs_text_columns_alike(
+        store_target: str, field: str) -> None:
+    line = json.loads(_exported("t"))
+    if field == "correlation_id":
+        line["metadata"][field] = "c\x00"
+    else:
+        line[field] = line[field] + "\x00"
+    app = Application.open(store_target, speakers, create=True)
+    try:
+        with pytest.raises(ImportFileError, match=f"line 1: .*{field} holds a NUL"):
+            run_to_end(import_events(app, [json.dumps(line)]))
+        assert app.store.head() == 0
+        assert run_to_end(import_events(app, [_exported("a\x00b")])) == 1  # in data: kept
+        [event] = app.store.read_stream("s1")
+        assert event.data["text"] == "a\x00b"
     finally:
         app.close()

@@ -28,7 +28,13 @@ from incident_core.domain import Domain, Event
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import format_time
 from incident_core.errors import IncidentError
-from incident_core.values import find_unrepresentable, format_path
+from incident_core.values import (
+    NUL,
+    NUL_PROBLEM,
+    find_unrepresentable,
+    format_path,
+    nul_in_columns,
+)
 
 __all__ = ["ImportFileError", "LineChecker"]
 
@@ -121,6 +127,8 @@ class LineChecker:
         envelope = _fast(line)
         if envelope is None:
             envelope = _slow(number, line)
+        if "\\u0000" in line:  # a NUL: kept in data, never in the log's text columns
+            _refuse_nul(number, envelope)
         self._check_identity(number, envelope)
         return envelope, self._check_domain(number, envelope)
 
@@ -179,6 +187,19 @@ class LineChecker:
             raise
         except Exception as exc:
             raise DomainCodeError(f"decoding {key[1]} (line {number})", exc) from exc
+
+
+def _refuse_nul(number: int, envelope: dict[str, Any]) -> None:
+    """ImportFileError for a NUL in a value the log keeps in a text column (PostgreSQL
+    refuses it there; so does every adapter), as a dispatch refuses it."""
+    for name in ("event_id", "aggregate_id", "aggregate_type", "event_type"):
+        if NUL in envelope[name]:
+            raise ImportFileError(number, f"{name} {NUL_PROBLEM}")
+    found = nul_in_columns("", envelope["metadata"])
+    if found is not None:
+        raise ImportFileError(number, f"metadata.{found[-1]} {NUL_PROBLEM}")
+    if NUL in str(envelope["metadata"].get("command_type", "")):
+        raise ImportFileError(number, f"metadata.command_type {NUL_PROBLEM}")
 
 
 def _fast(line: str) -> dict[str, Any] | None:
