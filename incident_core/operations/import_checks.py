@@ -127,7 +127,9 @@ class LineChecker:
         envelope = _fast(line)
         if envelope is None:
             envelope = _slow(number, line)
-        if "\\u0000" in line:  # a NUL: kept in data, never in the log's text columns
+        # a NUL (JSON's \u0000): kept in data, never in the log's own text columns; a line
+        # without a backslash is ruled out by one memchr (~40 ns; the escape's search ~400)
+        if "\\" in line and "\\u0000" in line:
             _refuse_nul(number, envelope)
         self._check_identity(number, envelope)
         return envelope, self._check_domain(number, envelope)
