@@ -64,10 +64,11 @@ class MemoryTransaction(StoreTransaction):
             versions[pending.aggregate_id] = pending.version
         recorded = []
         for pending in events:
-            event = RecordedEvent.from_pending(pending, self.head() + 1)
-            self.events.append(event)
-            self.stream_tails.setdefault(event.aggregate_id, []).append(event)
-            recorded.append(handed(event))
+            event = RecordedEvent.from_pending(pending, self.head() + 1)  # the caller's data
+            kept = handed(event)  # the log's own copy, as an SQL store keeps its text
+            self.events.append(kept)
+            self.stream_tails.setdefault(kept.aggregate_id, []).append(kept)
+            recorded.append(event)
         return recorded
 
     def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
