@@ -18,9 +18,11 @@ from __future__ import annotations
 import io
 import json
 from decimal import Decimal
+from enum import Enum
 from typing import Literal
 
 import pytest
+from pydantic import BaseModel
 
 from incident_core import (
     Aggregate,
@@ -30,6 +32,7 @@ from incident_core import (
     Domain,
     Event,
     ProcessManager,
+    Projection,
     Rejection,
     SagaContext,
     State,
@@ -38,6 +41,7 @@ from incident_core.envelope import RecordedEvent
 from incident_core.operations.export_import import export_events, import_events
 from incident_core.operations.import_checks import ImportFileError
 from incident_core.progress import run_to_end
+from incident_core.projections.definition import RowRefused
 from incident_core.values import ValueRefused
 from tests.row_truth_domain import Grade, Read, meters_domain
 
@@ -225,3 +229,24 @@ def test_an_import_refuses_a_nul_in_the_logs_text_columns_alike(
         assert event.data["text"] == "a\x00b"
     finally:
         app.close()
+
+
+class Mark(Enum):
+    PLAIN = "plain"
+    ODD = "od\x00d"
+
+
+class Marked(BaseModel):
+    aggregate_id: str
+    mark: Mark
+
+
+def test_an_enum_member_whose_text_holds_a_nul_is_refused_by_the_fold() -> None:
+    marks: Projection[Marked] = Projection("marks", Marked)
+    fine = Marked(aggregate_id="a", mark=Mark.PLAIN)
+    assert marks.exact(fine.__dict__) and marks.kept(None, None, fine) is fine
+    odd = Marked(aggregate_id="a", mark=Mark.ODD)
+    assert not marks.exact(odd.__dict__)
+    with pytest.raises(RowRefused, match="mark: holds a NUL character"):
+        marks.kept(None, None, odd)
+    assert not marks.exact({"aggregate_id": "a\x00", "mark": Mark.PLAIN})

@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from operator import itemgetter
 from typing import Any
 from uuid import UUID
@@ -116,6 +117,9 @@ def _compiled(fields: list[tuple[str, type, bool]]) -> CanonicalTest:
             line += f" and v{i}.is_finite()"
         elif kind is str:  # no NUL: PostgreSQL's text refuses it (~20 ns a column)
             line += f" and '\\x00' not in v{i}"
+        elif _nul_members(kind):  # an enum with a member whose text holds a NUL
+            names[f"N{i}"] = _nul_members(kind)
+            line += f" and v{i} not in N{i}"
         tests.append(f"(v{i} is None or {line})" if nullable else f"({line})")
     source = (f"def test(row):\n"
               f"    if len(row) != {len(fields)}:\n        return False\n"
@@ -125,6 +129,13 @@ def _compiled(fields: list[tuple[str, type, bool]]) -> CanonicalTest:
     exec(compile(source, f"<exact_test of {len(fields)} fields>", "exec"), names)
     compiled: CanonicalTest = names["test"]
     return compiled
+
+
+def _nul_members(kind: type) -> frozenset[Any]:
+    """The members of an enum whose value is text holding a NUL (none for other types)."""
+    if not issubclass(kind, Enum):
+        return frozenset()
+    return frozenset(m for m in kind if isinstance(m.value, str) and "\x00" in m.value)
 
 
 def _test(fields: list[tuple[str, type, bool]]) -> CanonicalTest:
