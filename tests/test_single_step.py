@@ -59,7 +59,7 @@ def _by_step(step: SingleStep, stored: dict[str, dict[str, Any]],
              recorded: RecordedEvent, event: Event) -> Outcome:
     blamed: list[int] = []
     try:
-        key, row, _ = step.fold(recorded, event,
+        key, row = step.fold(recorded, event,
                              lambda keys: {k: stored[k] for k in keys if k in stored},
                              on_error=lambda r, _exc: blamed.append(r.position))
     except Exception as exc:

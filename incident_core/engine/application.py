@@ -20,7 +20,6 @@ from incident_core.engine import committing, idempotent, lineage
 from incident_core.engine.cascade import preview_cascade
 from incident_core.engine.deciding import Decider
 from incident_core.engine.group_commit import GroupCommit
-from incident_core.engine.hot_rows import HotRows
 from incident_core.engine.immutable import own
 from incident_core.engine.lineage import LineageQueries
 from incident_core.engine.listeners import Listener, Listeners
@@ -65,8 +64,6 @@ class Application(ProcessManagers, LineageQueries):
         self.max_attempts = max_attempts
         self.decider = Decider(domain, store, cache_size=cache_size)
         self.listeners = Listeners()
-        # Projection rows this writer folded and committed, lent to its next dispatches.
-        self.hot_rows = HotRows()
         # The store's writer process, when several share one (engine.shared_writer).
         self.shared_writer: SharedWriter | None = None
         # Concurrent dispatches share durable commits (incident_core.engine.group_commit).
@@ -197,8 +194,7 @@ class Application(ProcessManagers, LineageQueries):
         try:
             with write_guard():
                 written = committing.commit(self.store, self.group_commit, partial(
-                    committing.record_command, decider, self.listeners, plan,
-                    hot=self.hot_rows))
+                    committing.record_command, decider, self.listeners, plan))
         except ConcurrencyError:
             plan.verify = True  # the cached state is still a committed one: read the rest
             return None

@@ -14,7 +14,6 @@ from incident_core.domain import Aggregate
 from incident_core.engine import idempotent, loading
 from incident_core.engine.deciding import Decided, Decider
 from incident_core.engine.group_commit import GroupCommit
-from incident_core.engine.hot_rows import HotRows
 from incident_core.engine.listeners import Listeners
 from incident_core.engine.unit import Unit
 from incident_core.envelope import RecordedEvent
@@ -62,12 +61,11 @@ class Written:
 
 
 def record_command(decider: Decider, listeners: Listeners, plan: Plan, tx: StoreTransaction,
-                   grouped: bool, *, hot: HotRows | None = None) -> Written:
+                   grouped: bool) -> Written:
     """In the write transaction: the events, a snapshot if due, projections. `grouped`: a
     batch-mate may have moved the aggregate on since the plan was decided (then it is
-    decided again on the newer events, instead of failing on a taken version); `hot`: the
-    writer's kept projection rows (`engine.hot_rows`)."""
-    unit = Unit(decider, tx, listeners=listeners, hot=hot)
+    decided again on the newer events, instead of failing on a taken version)."""
+    unit = Unit(decider, tx, listeners=listeners)
     if plan.idempotency_key is not None and (earlier := idempotent.earlier_in(
             tx, plan.idempotency_key, plan.command)):
         return Written(earlier, unit)

@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from incident_core.collector import collector_paused
 from incident_core.domain import Domain
 from incident_core.engine.decoder import decode
-from incident_core.engine.hot_rows import HotRows
 from incident_core.engine.immutable import frozen
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
@@ -138,10 +137,9 @@ class SingleStep:
     row buffer made per event."""
 
     __slots__ = ("exact", "fold_type", "folded", "handler", "kept", "key_fn", "model",
-                 "name", "pair", "projection", "stored")
+                 "name", "pair", "stored")
 
     def __init__(self, projection: Projection[Any], event_type: str) -> None:
-        self.projection = projection
         self.name = projection.name
         self.pair = projection.handlers[event_type]
         self.handler, self.key_fn = self.pair
@@ -151,34 +149,27 @@ class SingleStep:
 
     def fold(self, recorded: RecordedEvent, event: Event, fetch: Fetch, *,
              on_error: OnError | None, refuse: Refuse = row_refused,
-             hot: HotRows | None = None) -> tuple[str, dict[str, Any] | Delete | None, Any]:
-        """(the row key, the row to store, DELETE, or None: unchanged; the folded row when
-        the fold keeps it as the handler returned it, for `hot`). `hot`: the writer's kept
-        rows, lent instead of folding the stored row again when they hold its values."""
+             ) -> tuple[str, dict[str, Any] | Delete | None]:
+        """(the row key, the row to store, DELETE, or None: unchanged)."""
         try:
             key_fn = self.key_fn
             key = recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
         except Exception as exc:
             raise _failure(self.name, on_error, refuse, recorded, exc, None) from exc
         stored = fetch([key]).get(key)
-        row = None
-        if stored is not None:
-            row = None if hot is None else hot.lend(self.projection, key, stored)
-            if row is None:
-                row = self.folded(stored)
+        row = None if stored is None else self.folded(stored)
         model = self.model
         try:
             before = None if row is None else (row.__dict__ if model else row).copy()
             result = self.handler(row, event, recorded)
-            exact = type(result) is self.fold_type and self.exact(
-                result.__dict__ if model else result)
-            if not exact:
+            if type(result) is not self.fold_type or not self.exact(
+                    result.__dict__ if model else result):
                 result = self.kept(row, before, result)
         except Exception as exc:
             raise _failure(self.name, on_error, refuse, recorded, exc, key) from exc
         if result is None or isinstance(result, Delete):
-            return key, result, None
-        return key, self.stored(result), result if exact else None
+            return key, result
+        return key, self.stored(result)
 
 
 _SINGLE: weakref.WeakKeyDictionary[Projection[Any], dict[str, SingleStep]] = (

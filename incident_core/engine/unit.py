@@ -18,7 +18,6 @@ from incident_core import telemetry
 from incident_core.engine import aggregate_snapshots
 from incident_core.engine.deciding import Decided, Decider
 from incident_core.engine.decoder import decode
-from incident_core.engine.hot_rows import HotRows
 from incident_core.engine.immutable import frozen
 from incident_core.engine.lineage import IndexTrail, trail_of, written
 from incident_core.engine.listeners import Listeners
@@ -49,11 +48,8 @@ class Unit:
 
     def __init__(self, decider: Decider, tx: StoreTransaction, *,
                  listeners: Listeners | None = None,
-                 park: dict[tuple[str, int], ParkedStep] | None = None,
-                 hot: HotRows | None = None) -> None:
+                 park: dict[tuple[str, int], ParkedStep] | None = None) -> None:
         self.decider = decider
-        self.hot = hot  # the writer's kept rows (`engine.hot_rows`), for a lone event's step
-        self.kept: list[tuple[Projection[Any], str, dict[str, Any], Any]] = []
         self.domain = decider.domain
         self.tx = tx
         self.listeners = listeners
@@ -244,14 +240,12 @@ class Unit:
         spec = projection.spec
         tx = self.tx
         step = single_step(projection, recorded.event_type)
-        key, row, folded = step.fold(recorded, event, lambda keys: tx.get_rows(spec, keys),
-                                     on_error=self._blame, refuse=_refused, hot=self.hot)
+        key, row = step.fold(recorded, event, lambda keys: tx.get_rows(spec, keys),
+                             on_error=self._blame, refuse=_refused)
         if isinstance(row, Delete):
             tx.delete_rows(spec, [key])
         elif row is not None:
             tx.put_rows(spec, [row])
-            if folded is not None and self.hot is not None:
-                self.kept.append((projection, key, row, folded))
         if step.key_fn is not None:  # a custom key: its lineage index entry
             trail = IndexTrail(projection)
             trail.keyed(key, recorded)
@@ -266,8 +260,6 @@ class Unit:
 
     def publish(self) -> None:
         """After commit: remember states and tell listeners."""
-        if self.kept and self.hot is not None:
-            self.hot.keep(self.kept)
         remember = self.decider.cache.put
         for aggregate_id, (aggregate_type, version, state) in self.states.items():
             remember(aggregate_type, aggregate_id, version, state)
