@@ -62,6 +62,10 @@ def test_every_read_and_write_after_close_refuses_and_opens_nothing(
         assert open_files_of(Path(store_target)) == []
     store.close()  # a second close is harmless
     assert refusals(store, {"head": PORT_CALLS["head"]}) == {}
+    # neither reads nor writes: stopping reads of a closed store finds none to stop (a
+    # closing window may still ask), and opens nothing
+    assert store.interrupt() == 0
+    assert files_of(store_target) == before
 
 
 def test_the_data_is_still_there_for_the_next_opening(store_target: str) -> None:

@@ -46,7 +46,10 @@ class GroupCommit:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self._cond = threading.Condition()
+        # one plain mutex: a lone writer takes it (not the Condition's Python layer) once to
+        # claim the writer and once to hand it on; waiters wait on the Condition made on it
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
         self._queue: list[_Ticket[Any]] = []
         self._busy = False
         self.batches = 0  # durable commits made, and the writes they held
@@ -55,7 +58,7 @@ class GroupCommit:
     def run(self, work: Work[T]) -> T:
         """`work(tx)` committed durably with whatever else is queued; its result, or what
         it (or the commit) raised."""
-        with self._cond:
+        with self._mutex:
             alone = not self._busy  # (the queue is empty whenever the writer is free)
             if alone:
                 self._busy = True
@@ -95,7 +98,7 @@ class GroupCommit:
     def _hand_on(self, batch: Sequence[_Ticket[Any]] = ()) -> None:
         """The writer is done (with `batch`, its tickets now answered): the first queued
         dispatch leads the next batch."""
-        with self._cond:
+        with self._mutex:  # the Condition's own lock: notify_all may be called under it
             for ticket in batch:
                 ticket.done = True
             if self._queue:
@@ -106,7 +109,7 @@ class GroupCommit:
                 self._cond.notify_all()
 
     def _lead(self) -> None:
-        with self._cond:
+        with self._mutex:
             batch, self._queue = self._queue, []
         try:
             self._commit(batch)

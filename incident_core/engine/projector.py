@@ -14,6 +14,7 @@ refuses names the projection, the row, the event and the column.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -32,7 +33,8 @@ from incident_core.projections.definition import (
     RowRefused,
 )
 
-__all__ = ["KeyTrail", "ProjectionFold", "ProjectionRun", "Refuse"]
+__all__ = ["KeyTrail", "ProjectionFold", "ProjectionRun", "Refuse", "SingleStep", "forget_steps",
+           "single_step"]
 
 Fetch = Callable[[list[str]], dict[str, dict[str, Any]]]
 OnError = Callable[[RecordedEvent, Exception], None]
@@ -114,13 +116,7 @@ class ProjectionRun:
     def failed(self, recorded: RecordedEvent, exc: Exception,
                key: str | None = None) -> Exception:
         """The error to raise for `exc`, raised folding `recorded` (into row `key`)."""
-        if isinstance(exc, RowRefused) and key is not None:
-            exc = self.refuse(self.name, recorded, key, exc)
-        if self.on_error is not None:
-            self.on_error(recorded, exc)
-        if isinstance(exc, IncidentError):
-            return exc
-        return DomainCodeError(f"projection {self.name} on {recorded.event_type}", exc)
+        return _failure(self.name, self.on_error, self.refuse, recorded, exc, key)
 
 
 def row_refused(name: str, recorded: RecordedEvent, key: str, refused: RowRefused) -> Exception:
@@ -128,6 +124,82 @@ def row_refused(name: str, recorded: RecordedEvent, key: str, refused: RowRefuse
     where = (f"projection {name}, row {key!r}, on {recorded.event_type} at position "
              f"{recorded.position}")
     return DomainCodeError(where, ValueError(str(refused)))
+
+
+def _failure(name: str, on_error: OnError | None, refuse: Refuse, recorded: RecordedEvent,
+             exc: Exception, key: str | None) -> Exception:
+    """`ProjectionRun.failed`: the error for `exc`, raised folding `recorded` into `key`."""
+    if isinstance(exc, RowRefused) and key is not None:
+        exc = refuse(name, recorded, key, exc)
+    if on_error is not None:
+        on_error(recorded, exc)
+    if isinstance(exc, IncidentError):
+        return exc
+    return DomainCodeError(f"projection {name} on {recorded.event_type}", exc)
+
+
+class SingleStep:
+    """A `ProjectionRun` folding one event of one type into one stored row, compiled once
+    per (projection, event type) (`single_step`) and reused by every dispatch: the same
+    calls in the same order (key, fetch, `Projection.folded`, snapshot, handler, the exact
+    test or `Projection.kept`, `Projection.stored`), the same errors, without a run and a
+    row buffer made per event."""
+
+    __slots__ = ("exact", "fold_type", "folded", "handler", "kept", "key_fn", "model",
+                 "name", "pair", "stored")
+
+    def __init__(self, projection: Projection[Any], event_type: str) -> None:
+        self.name = projection.name
+        self.pair = projection.handlers[event_type]
+        self.handler, self.key_fn = self.pair
+        self.model = projection.row_form == "model"
+        self.fold_type, self.exact = projection.fold_type, projection.exact
+        self.kept, self.folded, self.stored = projection.kept, projection.folded, projection.stored
+
+    def fold(self, recorded: RecordedEvent, event: Event, fetch: Fetch, *,
+             on_error: OnError | None, refuse: Refuse = row_refused,
+             ) -> tuple[str, dict[str, Any] | Delete | None]:
+        """(the row key, the row to store, DELETE, or None: unchanged)."""
+        try:
+            key_fn = self.key_fn
+            key = recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
+        except Exception as exc:
+            raise _failure(self.name, on_error, refuse, recorded, exc, None) from exc
+        stored = fetch([key]).get(key)
+        row = None if stored is None else self.folded(stored)
+        model = self.model
+        try:
+            before = None if row is None else (row.__dict__ if model else row).copy()
+            result = self.handler(row, event, recorded)
+            if type(result) is not self.fold_type or not self.exact(
+                    result.__dict__ if model else result):
+                result = self.kept(row, before, result)
+        except Exception as exc:
+            raise _failure(self.name, on_error, refuse, recorded, exc, key) from exc
+        if result is None or isinstance(result, Delete):
+            return key, result
+        return key, self.stored(result)
+
+
+_SINGLE: weakref.WeakKeyDictionary[Projection[Any], dict[str, SingleStep]] = (
+    weakref.WeakKeyDictionary())
+
+
+def forget_steps() -> None:
+    """Compile every step again when next asked for (a profiler wrapped their methods)."""
+    _SINGLE.clear()
+
+
+def single_step(projection: Projection[Any], event_type: str) -> SingleStep:
+    """The compiled step of `projection` for events of `event_type` (made again when the
+    projection's handler for it has changed)."""
+    steps = _SINGLE.get(projection)
+    if steps is None:
+        steps = _SINGLE[projection] = {}
+    step = steps.get(event_type)
+    if step is None or projection.handlers.get(event_type) is not step.pair:
+        step = steps[event_type] = SingleStep(projection, event_type)
+    return step
 
 
 class ProjectionFold:

@@ -19,10 +19,10 @@ from incident_core.engine import aggregate_snapshots
 from incident_core.engine.deciding import Decided, Decider
 from incident_core.engine.decoder import decode
 from incident_core.engine.immutable import frozen
-from incident_core.engine.lineage import trail_of, written
+from incident_core.engine.lineage import IndexTrail, trail_of, written
 from incident_core.engine.listeners import Listeners
 from incident_core.engine.parking import StepFailed, is_infrastructure, parked_step
-from incident_core.engine.projector import ProjectionRun
+from incident_core.engine.projector import ProjectionRun, single_step
 from incident_core.engine.recording import pending_of
 from incident_core.engine.results import WrongAggregateType
 from incident_core.envelope import PendingEvent, RecordedEvent, now_text
@@ -37,7 +37,7 @@ from incident_core.process import (
     Rejected,
     SagaOutcome,
 )
-from incident_core.projections.definition import Projection, RowRefused
+from incident_core.projections.definition import Delete, Projection, RowRefused
 from incident_core.values import ValueRefused, aggregate_key, kept_text
 
 __all__ = ["Unit"]
@@ -180,16 +180,22 @@ class Unit:
             checkpoint = self.tx.checkpoint(pm.name) or 0
             if checkpoint == head:
                 continue
-            handles = set(pm.event_type_names)
-            quiet = not any(r.event_type in handles for r in self.recorded
-                            if r.position > checkpoint)
-            up_to_date = fast_forward and checkpoint == self.head_before and (quiet or skip_sagas)
-            if up_to_date or not self.tx.events_after(checkpoint, event_types=list(handles),
+            handles = pm.event_type_names
+            up_to_date = fast_forward and checkpoint == self.head_before and (
+                skip_sagas or self._quiet(handles, checkpoint))
+            if up_to_date or not self.tx.events_after(checkpoint, event_types=handles,
                                                        limit=1):
                 self.tx.set_checkpoint(pm.name, head)
             else:
                 pending = True
         return pending
+
+    def _quiet(self, handles: list[str], checkpoint: int) -> bool:
+        """No event this unit recorded after `checkpoint` is of a type in `handles`."""
+        for recorded in self.recorded:
+            if recorded.position > checkpoint and recorded.event_type in handles:
+                return False
+        return True
 
     def project(self, projection: Projection[Any], head: int) -> None:
         """Bring one projection's rows, lineage and checkpoint up to `head`."""
@@ -215,6 +221,9 @@ class Unit:
                     work: list[tuple[RecordedEvent, Event]]) -> None:
         spec = projection.spec
         tx = self.tx
+        if len(work) == 1:  # a lone event (most dispatches): its compiled step
+            self._write_row(projection, *work[0])
+            return
         trail = trail_of(projection)
         run = ProjectionRun(projection, lambda keys: tx.get_rows(spec, keys), trail=trail,
                             on_error=self._blame, refuse=_refused)
@@ -223,6 +232,24 @@ class Unit:
         tx.put_rows(spec, puts)
         tx.delete_rows(spec, deletes)
         written(tx, projection, trail)
+
+    def _write_row(self, projection: Projection[Any], recorded: RecordedEvent,
+                   event: Event) -> None:
+        """`_write_rows` of one event, through `projector.single_step` (the same rows,
+        lineage index entries and errors as a `ProjectionRun`)."""
+        spec = projection.spec
+        tx = self.tx
+        step = single_step(projection, recorded.event_type)
+        key, row = step.fold(recorded, event, lambda keys: tx.get_rows(spec, keys),
+                             on_error=self._blame, refuse=_refused)
+        if isinstance(row, Delete):
+            tx.delete_rows(spec, [key])
+        elif row is not None:
+            tx.put_rows(spec, [row])
+        if step.key_fn is not None:  # a custom key: its lineage index entry
+            trail = IndexTrail(projection)
+            trail.keyed(key, recorded)
+            written(tx, projection, trail)
 
     def _blame(self, recorded: RecordedEvent, exc: Exception) -> None:
         """An event a saga step recorded broke a projection: that step fails (is parked)."""

@@ -197,8 +197,8 @@ class Projection(Generic[R]):
         RowRefused naming the column the table cannot hold."""
         model = self._as_model(result)
         refused = values_problem(model)
-        if refused is not None:
-            raise refused
+        if refused is not None:  # raised new: an exception kept in a local is a cycle
+            raise RowRefused(*refused)
         try:
             stored: dict[str, Any] = model.model_dump(mode="json")
         except PydanticSerializationError as exc:

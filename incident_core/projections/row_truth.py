@@ -75,13 +75,14 @@ def model_refused(exc: ValidationError, when: str) -> RowRefused:
     return RowRefused(column, f"refused by the row model when {when}: {error['msg']}")
 
 
-def values_problem(model: BaseModel) -> RowRefused | None:
-    """The first field of the row model holding a number the store cannot keep."""
+def values_problem(model: BaseModel) -> tuple[str, str] | None:
+    """(field, problem) of the first field of the row model holding a number the store
+    cannot keep."""
     values = model.__dict__
     for name in type(model).model_fields:
         problem = value_problem(values.get(name))
         if problem is not None:
-            return RowRefused(name, problem)
+            return name, problem
     return None
 
 
