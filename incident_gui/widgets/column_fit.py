@@ -4,7 +4,8 @@ A live-updated balance that grows from 999 to 1003 must not show as "10…". `Co
 watches the model (rows inserted, data changed, reset) and the scroll bar, and measures
 only the changed rows that are in view (about a screenful: a first page of 200 rows costs
 no more than the 30 shown, which matters when a reset's delivery and a repaint already
-share the UI thread), so it stays cheap on a million-row log. Columns only grow: shrinking while the user reads would make the table jump. Numeric columns grow to
+share the UI thread), so it stays cheap on a million-row log. Columns only grow:
+shrinking while the user reads would make the table jump. Numeric columns grow to
 fit whatever they hold; other columns up to `TEXT_LIMIT` pixels (a JSON cell may be long,
 its tooltip shows the whole value). The last, stretched column is left to the header.
 """
