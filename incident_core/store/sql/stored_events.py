@@ -217,7 +217,8 @@ def _decoded(text: str) -> Any:
 
 def undecoded_page(rows: Iterable[Any], read: MetadataRows) -> list[RecordedEvent]:
     """`replay_page`'s events with their data left as stored (`UndecodedEvent`), for a
-    reader that decodes each event's text itself, once: a rebuild's fold."""
+    reader that decodes each event's text itself, once: a rebuild's fold. Only the type
+    names are kept once per page (the fold looks them up; its pages are not kept)."""
     seen: dict[Any, Any] = {}
     same = seen.setdefault
     out: list[RecordedEvent] = []
@@ -227,11 +228,11 @@ def undecoded_page(rows: Iterable[Any], read: MetadataRows) -> list[RecordedEven
         e = _new(cls)
         e.position = p
         e.event_id = i
-        e.aggregate_id = same(a, a)
+        e.aggregate_id = a
         e.aggregate_type = same(at, at)
         e.event_type = same(et, et)
         e.version = v
-        e._recorded = same(t, t)
+        e._recorded = t
         if len(d) > longest:
             e.data_text = None
             _set_data(e, _decoded(d))
