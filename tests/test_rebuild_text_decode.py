@@ -23,10 +23,12 @@ from pydantic_core import to_jsonable_python
 
 from incident_core import Application
 from incident_core.domain import Aggregate, Domain, Event, State
-from incident_core.engine.decoder import from_text, json_exact
+from incident_core.engine.decoder import decode, decode_rows, from_text, json_exact
+from incident_core.envelope import RecordedEvent
 from incident_core.examples import bank, library, shipping
 from incident_core.examples.bank import DepositMoney, OpenAccount, bank_accounts
 from incident_core.operations import rebuild
+from incident_core.ports import StreamRow
 from incident_core.progress import run_to_end
 from incident_core.store.sql.stored_events import LONGEST, UndecodedEvent
 
@@ -252,3 +254,20 @@ def test_a_rebuild_from_text_gives_the_live_rows(bank: Application) -> None:
     report = run_to_end(rebuild(bank, ["bank_accounts"]))
     assert report.events_read == bank.store.head() == 32
     assert bank.store.projection_rows(bank_accounts.spec) == live
+
+
+def test_loading_an_aggregate_decodes_a_decimal_number_as_decode_does() -> None:
+    """`decode_rows` (an aggregate's load) takes the same test: JSON's 0.0 validated as JSON
+    is Decimal('0'), through `json.loads` Decimal('0.0') (what `decode` gives)."""
+    rows: list[StreamRow] = [(1, "Gauge", "Priced", 1, '{"price":0.0}'),
+                             (2, "Gauge", "Measured", 1, '{"reading":-0.0,"count":1e2}')]
+
+    def recorded(version: int) -> RecordedEvent:
+        raise AssertionError(f"row {version} was decoded by the fast form")
+
+    events = decode_rows(GAUGE, rows, recorded)
+    slow = [decode(GAUGE, RecordedEvent(v, f"e{v}", "g", at, et, v, "2026-01-01T00:00:00Z",
+                                        json.loads(str(text)), "{}", sv))
+            for v, at, et, sv, text in rows]
+    assert [repr(e) for e in events] == [repr(e) for e in slow]
+    assert repr(events[0].price) == "Decimal('0.0')"  # type: ignore[attr-defined]
