@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import to_jsonable_python
 
 from incident_core import Application
-from incident_core.domain import Aggregate, Domain, Event, State
+from incident_core.domain import Aggregate, Command, Domain, Event, State
 from incident_core.engine.decoder import decode, decode_rows, from_text, json_exact
 from incident_core.envelope import RecordedEvent
 from incident_core.examples import bank, library, shipping
@@ -30,6 +30,7 @@ from incident_core.examples.bank import DepositMoney, OpenAccount, bank_accounts
 from incident_core.operations import rebuild
 from incident_core.ports import StreamRow
 from incident_core.progress import run_to_end
+from incident_core.projections.definition import Projection
 from incident_core.store.sql.stored_events import LONGEST, UndecodedEvent
 
 
@@ -81,10 +82,45 @@ class Gauge(State):
     readings: int = 0
 
 
+class Tick(Command):
+    n: int
+    at: datetime
+
+
+class Ticked(Event):  # frozen: decoded from its text in a rebuild
+    n: int
+    at: datetime
+
+
+class TickRow(BaseModel):
+    aggregate_id: str
+    total: int
+    seen: str
+
+
 gauge = Aggregate("Gauge", Gauge())
-for _type in (Measured, Priced, Loose, Strict, Checked):
+for _type in (Measured, Priced, Loose, Strict, Checked, Ticked):
     gauge.applies(_type)(lambda state, event: Gauge(readings=state.readings + 1))
-GAUGE = Domain("gauge", aggregates=[gauge])
+
+
+@gauge.executes(Tick)
+def _tick(state: Gauge, command: Tick) -> Ticked:
+    return Ticked(n=command.n, at=command.at)
+
+
+ticks = Projection("ticks", TickRow)
+
+
+@ticks.on(Ticked)
+def _ticked(row: TickRow | None, event: Ticked, recorded: RecordedEvent) -> TickRow:
+    """What a handler reaches through `recorded`: the data, ids, version, time, metadata."""
+    seen = (f"{sorted(recorded.data.items())} {recorded.event_id} {recorded.version} "
+            f"{recorded.recorded_at.isoformat()} {sorted(recorded.metadata)} {event.at}")
+    return TickRow(aggregate_id=recorded.aggregate_id, total=(row.total if row else 0) + event.n,
+                   seen=(row.seen if row else "") + seen)
+
+
+GAUGE = Domain("gauge", aggregates=[gauge], projections=[ticks])
 DOMAINS = [shipping.domain, bank.domain, library.domain, GAUGE]
 TYPES = [(d, name) for d in DOMAINS for name in sorted(d.event_types)]
 
@@ -184,7 +220,7 @@ def test_the_types_decoded_from_text_are_those_the_schema_vouches_for() -> None:
                if from_text(d, name) is not None}
     decimals = {"ShipmentBooked", "MemberRegistered"}
     assert {*shipping.domain.event_types, *bank.domain.event_types,
-            *library.domain.event_types, "Measured", "Loose"} - decimals == vouched
+            *library.domain.event_types, "Measured", "Loose", "Ticked"} - decimals == vouched
     assert not json_exact(Strict) and not json_exact(Checked) and not json_exact(Priced)
     assert from_text(GAUGE, "Vanished") is None
 
@@ -271,3 +307,17 @@ def test_loading_an_aggregate_decodes_a_decimal_number_as_decode_does() -> None:
             for v, at, et, sv, text in rows]
     assert [repr(e) for e in events] == [repr(e) for e in slow]
     assert repr(events[0].price) == "Decimal('0.0')"  # type: ignore[attr-defined]
+
+
+def test_what_a_handler_reaches_through_recorded_is_rebuilt_as_it_was_live(
+        store_target: str) -> None:
+    app = Application.open(store_target, GAUGE, create=True)
+    try:
+        for n in range(12):
+            assert app.dispatch(Tick(aggregate_id="g" + str(n % 3), n=n,
+                                     at=datetime(2026, 1, 1, n))).ok
+        live = app.store.projection_rows(ticks.spec)
+        assert run_to_end(rebuild(app, ["ticks"])).events_read == 12
+        assert app.store.projection_rows(ticks.spec) == live
+    finally:
+        app.close()
