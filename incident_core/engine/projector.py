@@ -194,14 +194,14 @@ class ProjectionFold:
             plan = plans.get(recorded.event_type)
             if plan is None:
                 continue
-            validate, from_text, version, steps, shared = plan
+            validate, parse, version, steps, shared = plan
             try:
                 if recorded.schema_version != version:
                     raise _Upcast
                 if not shared:
                     event = decode(domain, recorded)
-                elif from_text is not None and (text := getattr(recorded, "data_text", None)):
-                    event = from_text(text)  # one parse: `decoder.from_text`
+                elif parse is not None and (text := getattr(recorded, "data_text", None)):
+                    event = parse(text)  # one parse of the text: `decoder.from_text`
                 else:
                     event = validate(recorded.data)
             except Exception:  # upcasters, or the error as `decode` words it
