@@ -10,11 +10,12 @@ baseline's table with the same events; then --reps rounds, each timing raw a3 (r
 position order + json decode) and `rebuild bank_accounts` (lineage on unless --no-lineage),
 the order swapping every round. Prints CPU µs/event min/median/max and the CPU ratio of the
 medians (raw ÷ Incident), with the load average. --parts times the rebuild's phases
-separately instead: reading the pages, decoding the events (the models' validators, as the
-fold does), the fold of the pages (decoding included), the share of the fold that holds each
-row to what the store gives back ("checks": per event, the snapshot of the row before its
-handler and the compiled exact test of the result, `incident_core.projections.row_truth`),
-and dumping the rows and swapping them in.
+separately instead: reading the pages (data left as its stored text where the store can),
+decoding the events (from that text or the decoded data, as the fold does), the fold of
+the pages (decoding included), the share of the fold that holds each row to what the store
+gives back ("checks": per event, the snapshot of the row before its handler and the
+compiled exact test of the result, `incident_core.projections.row_truth`), and dumping the
+rows and swapping them in.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._baseline import DDL, bulk_dataset, now_iso, raw_a1, raw_a3, raw_connect
 from benchmarks.bench_core import bank_envelopes, import_api
 from incident_core import Application
+from incident_core.engine.decoder import from_text
 from incident_core.engine.projector import ProjectionFold
 from incident_core.examples.bank import domain
 from incident_core.operations.rebuild import handled_pages, rebuild
@@ -188,13 +190,22 @@ def _checks(fold: ProjectionFold, pages: list[list[Any]]) -> None:
 
 
 def _decode_all(app: Application, pages: list[list[Any]]) -> None:
-    validators = {name: etype.__pydantic_validator__.validate_python
-                  for name, etype in app.domain.event_types.items()}
+    """Each event decoded as the fold does: from its stored text where the page left it
+    (`UndecodedEvent.data_text`) and the type allows (`decoder.from_text`), else from its
+    data by the model's Python validator."""
+    domain = app.domain
+    validators = {name: (from_text(domain, name), etype.__pydantic_validator__.validate_python)
+                  for name, etype in domain.event_types.items()}
     gc.disable()
     try:
         for page in pages:
             for recorded in page:
-                validators[recorded.event_type](recorded.data)
+                fast, validate = validators[recorded.event_type]
+                text = getattr(recorded, "data_text", None)
+                if fast is not None and text:
+                    fast(text)
+                else:
+                    validate(recorded.data)
     finally:
         gc.enable()
 

@@ -2,7 +2,8 @@
 
 Used by `bench_inspector.py` after its first page and End measures. Each step is timed
 from the user's action to what it shows, with a 10 ms heartbeat on the UI thread whose
-longest gap is the longest stall meanwhile (target: none over 50 ms):
+longest gap is the longest stall meanwhile (target: none over 50 ms), and the UI thread's
+own CPU time until it is done (what the load of other processes does not change):
 
 * the whole-store activity chart (from the window's creation; its lane reads the exact
   event count and the event types first);
@@ -38,12 +39,13 @@ class Steps:
     def step(self, name: str, action: Callable[[], object], done: Callable[[], bool],
              target: float, timeout: float = 600) -> None:
         self.beat.start()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         action()
         self.run_until(done, timeout)
-        took = time.perf_counter() - started
+        took, cpu = time.perf_counter() - started, time.thread_time() - cpu
         self.rows += [(name, took, target, "s"),
-                      ("   longest UI stall meanwhile", self.beat.stop(), STALL, "s")]
+                      ("   longest UI stall meanwhile", self.beat.stop(), STALL, "s"),
+                      ("   UI thread CPU meanwhile (load aside)", cpu, target, "s")]
         self.shot(name)
 
     def shot(self, name: str) -> None:

@@ -1,8 +1,10 @@
 """Where the UI thread is when it stalls: a watchdog for `bench_inspector.py --stalls`.
 
 A daemon thread looks every 5 ms at the heartbeat's last tick; when it is late by more
-than `late` seconds, it takes the UI thread's Python stack (`sys._current_frames`) and
-counts it. At the end, the most frequent stacks say what the UI thread was doing (or
+than `late` seconds, it takes the UI thread's Python stack (`sys._current_frames`), with
+the innermost lines of every other thread's (a worker that holds the GIL in one long C
+call, a pydantic validation or a JSON parse, stalls the UI thread without showing in its
+stack), and counts them. At the end, the most frequent stacks say what the UI thread was doing (or
 waiting for: a thread that wants the GIL shows the line it stopped at) during stalls.
 """
 
@@ -15,6 +17,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
+from types import FrameType
 
 __all__ = ["StallWatch"]
 
@@ -52,11 +55,14 @@ class StallWatch:
             last = self._last_tick()  # None: the heartbeat is not running
             if last is None or time.perf_counter() - last < self._late:
                 continue
-            frame = sys._current_frames().get(self._main or 0)
+            frames = sys._current_frames()
+            frame = frames.pop(self._main or 0, None)
+            frames.pop(threading.get_ident(), None)
             if frame is not None:
-                lines = traceback.format_stack(frame, limit=12)
-                where = "".join(line.split("\n")[0] + "\n" for line in lines)
-                self.stacks[f"{self._phase()}\n{where}"] += 1
+                where = _where(frame, 12)
+                others = "".join(f"  [{_name(ident)}]\n{_where(other, 4)}"
+                                 for ident, other in frames.items())
+                self.stacks[f"{self._phase()}\n{where}other threads:\n{others}"] += 1
 
     def report(self, top: int = 6) -> None:
         self._stop.set()
@@ -69,3 +75,13 @@ class StallWatch:
         print(f"\nUI thread late by > {self._late * 1000:.0f} ms: {total} samples (5 ms)")
         for stack, count in self.stacks.most_common(top):
             print(f"--- {count} samples\n{stack}")
+
+
+def _where(frame: FrameType, limit: int) -> str:
+    lines = traceback.format_stack(frame, limit=limit)
+    return "".join(line.split("\n")[0] + "\n" for line in lines)
+
+
+def _name(ident: int) -> str:
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return names.get(ident, str(ident))

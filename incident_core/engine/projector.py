@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from incident_core.collector import collector_paused
 from incident_core.domain import Domain
-from incident_core.engine.decoder import decode
+from incident_core.engine.decoder import decode, from_text
 from incident_core.engine.immutable import frozen
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
@@ -264,7 +264,9 @@ class ProjectionFold:
         """`feed` each event of a page, in order, in one loop (a rebuild's hot path): the
         same rows, counts, trails and errors. An event stored at its type's current schema
         version is decoded by the model's validator (`decode` otherwise, and for the error
-        of data the validator refuses); handlers are called in line."""
+        of data the validator refuses), from its stored text when the event still holds it
+        (a store's `UndecodedEvent`, its `data_text`) and the type allows (`from_text`);
+        handlers are called in line."""
         with collector_paused():  # a page's events and rows hold no cycles worth a scan
             self._fold_page(page)
 
@@ -275,12 +277,18 @@ class ProjectionFold:
             plan = plans.get(recorded.event_type)
             if plan is None:
                 continue
-            validate, version, steps, shared = plan
+            validate, parse, version, steps, shared = plan
             try:
                 if recorded.schema_version != version:
                     raise _Upcast
-                event = validate(recorded.data) if shared else decode(domain, recorded)
+                if not shared:
+                    event = decode(domain, recorded)
+                elif parse is not None and (text := getattr(recorded, "data_text", None)):
+                    event = parse(text)  # one parse of the text: `decoder.from_text`
+                else:
+                    event = validate(recorded.data)
             except Exception:  # upcasters, or the error as `decode` words it
+                recorded.data  # noqa: B018  text that is not JSON fails as a read of it does
                 event = decode(domain, recorded)
             for number, (run, handler, key_fn, rows, model, fold_type, exact, kept, until,
                          trail) in enumerate(steps):
@@ -311,7 +319,8 @@ class ProjectionFold:
                     trail.keyed(key, recorded)
 
     def _plans(self) -> dict[str, _Plan]:
-        """By event type: its validator, its schema version, and each projection's run with
+        """By event type: its validator, its validator from stored text (`from_text`, or
+        None), its schema version, and each projection's run with
         its handler, key function and rows, whether rows are models, the type of a row kept
         as it is when its values pass the test, what keeps any other result
         (`Projection.fold_type`, `Projection.exact`, `Projection.kept`), its last position
@@ -327,7 +336,8 @@ class ProjectionFold:
                               projection.row_form == "model", projection.fold_type,
                               projection.exact, projection.kept, run.until, run.trail))
             plans[event_type] = (etype.__pydantic_validator__.validate_python,
-                                 etype.schema_version, tuple(steps), frozen(etype))
+                                 from_text(self.domain, event_type), etype.schema_version,
+                                 tuple(steps), frozen(etype))
         return plans
 
 
@@ -340,4 +350,5 @@ _Handler = Callable[[Any, Event, RecordedEvent], Any]
 _Step = tuple[ProjectionRun, _Handler, Callable[[RecordedEvent, Any], str] | None,
               dict[str, Any], bool, type[Any], Callable[[dict[str, Any]], bool],
               Callable[[Any, dict[str, Any] | None, Any], Any], int | None, KeyTrail | None]
-_Plan = tuple[Callable[[Any], Event], int, tuple[_Step, ...], bool]
+_Plan = tuple[Callable[[Any], Event], Callable[[str], Event] | None, int, tuple[_Step, ...],
+              bool]

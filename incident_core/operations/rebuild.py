@@ -120,17 +120,19 @@ def handled_pages(app: Application, event_types: tuple[str, ...],
                   head: int) -> Iterator[list[RecordedEvent]]:
     """Pages of the events (up to `head`) of the given types, in position order. Each page
     is a bounded position range, scanned in order: by the store's lean replay read (no
-    metadata, collector paused, types kept once) while at least half of the previous
-    range's events were wanted, else by its filtered read."""
+    metadata, collector paused, types kept once; the data left as stored text for the fold
+    to decode where the store can, `iter_undecoded_events` of the SQL stores) while at
+    least half of the previous range's events were wanted, else by its filtered read."""
     if not event_types:
         return
     wanted, types = EventFilter(event_types=event_types), frozenset(event_types)
+    pages = getattr(app.store, "iter_undecoded_events", app.store.iter_events)
     after, lean = 0, False
     while after < head:
         up_to = min(head, after + PAGE)
         if lean:
-            page = [e for batch in app.store.iter_events(after_position=after, up_to=up_to,
-                                                         batch_size=PAGE + 1)
+            page = [e for batch in pages(after_position=after, up_to=up_to,
+                                         batch_size=PAGE + 1)
                     for e in batch if e.event_type in types]
         else:
             page = app.store.read_events(after_position=after, before_position=up_to + 1,

@@ -9,19 +9,18 @@ or order is dropped. The first page of a store just opened is read with the open
 (`read_first_streams`, on the opener's worker) and handed to `set_store`. The count comes
 after the first page (it walks every stream, a moment at ten million events): until it
 arrives `counted` is False and `total` only says whether more rows follow. A bare model
-(no loader) reads where it is called.
+(no loader) reads where it is called. What is read (the filter rule, the first page, a
+`StreamQuery`'s count and pages) is in `stream_reads`, plain Python.
 
 As of a past position (`set_as_of`), the rows are the streams as they stood then (version,
 event count and last time counting only the events up to it), in aggregate id order, read
-on the loader thread (`incident_core.operations.asof`'s grouped queries); live changes are
-ignored until `set_as_of(None)` returns to the present.
+on the loader thread; live changes are ignored until `set_as_of(None)` returns to the
+present.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -35,46 +34,26 @@ from PySide6.QtCore import (
 
 from incident_core import EventStore, StreamInfo
 from incident_core.ports.sorting import SortKey, stream_cursor
-from incident_core.store.snapshots import stream_count_as_of, streams_as_of
 from incident_gui.models.sort_order import SortedRows
+from incident_gui.models.stream_reads import (
+    ID_ORDER,
+    LAST_ACTIVITY,
+    PAGE_SIZE,
+    FirstStreams,
+    StreamQuery,
+    pattern_matches,
+    read_first_streams,
+)
 from incident_gui.presentation.formatting import local_time, utc_tooltip
 from incident_gui.tasks.query_lane import QueryLane, Requests
 
-__all__ = ["LAST_ACTIVITY", "STREAM_ROLE", "FirstStreams", "StreamsModel", "pattern_matches",
-           "read_first_streams"]
+__all__ = ["ID_ORDER", "LAST_ACTIVITY", "PAGE_SIZE", "STREAM_ROLE", "FirstStreams",
+           "StreamsModel", "pattern_matches", "read_first_streams"]
 
 STREAM_ROLE = Qt.ItemDataRole.UserRole + 2
-PAGE_SIZE = 500
 _COLUMNS = ("Aggregate", "Type", "Version", "Events", "Last recorded")
 _SORT_COLUMNS = ("aggregate_id", "aggregate_type", "version", "event_count", "last_position")
-LAST_ACTIVITY = SortKey("last_position", descending=True)
-ID_ORDER = SortKey("aggregate_id", descending=False)  # the only order of the past
 Index = QModelIndex | QPersistentModelIndex
-
-
-def pattern_matches(aggregate_id: str, pattern: str | None) -> bool:
-    """The store's filter rule: a case-insensitive glob with * or ?, else a substring."""
-    if not pattern:
-        return True
-    if "*" in pattern or "?" in pattern:
-        return fnmatch.fnmatchcase(aggregate_id.lower(), pattern.lower())
-    return pattern.lower() in aggregate_id.lower()
-
-
-@dataclass(frozen=True)
-class FirstStreams:
-    """What the streams list first shows of a store: unfiltered, last activity first
-    (`total` None: not counted yet, the model counts on its loader)."""
-
-    total: int | None
-    page: list[StreamInfo]
-    aggregate_types: list[str]
-
-
-def read_first_streams(store: EventStore) -> FirstStreams:
-    """The first page and the aggregate types, not the count (blocking: on a worker)."""
-    return FirstStreams(None, store.streams_sorted(LAST_ACTIVITY, limit=PAGE_SIZE),
-                        store.aggregate_types())
 
 
 def _rows(sort: SortKey) -> SortedRows[StreamInfo]:
@@ -184,18 +163,10 @@ class StreamsModel(QAbstractTableModel):
     def sort_section(sort: SortKey) -> int:
         return _SORT_COLUMNS.index(sort.column)
 
-    def _readers(self, store: EventStore) -> tuple[Callable[[], int],
-                                                   Callable[[], list[StreamInfo]]]:
-        """What a reload reads (the count, the first page); the loader runs them."""
-        kind, pattern, sort, as_of = self._aggregate_type, self._pattern, self._sort, self._as_of
-        if as_of is not None:
-            return (lambda: stream_count_as_of(store, as_of, aggregate_type=kind,
-                                               pattern=pattern),
-                    lambda: streams_as_of(store, as_of, aggregate_type=kind, pattern=pattern,
-                                          limit=PAGE_SIZE))
-        return (lambda: store.stream_count(aggregate_type=kind, pattern=pattern),
-                lambda: store.streams_sorted(sort, aggregate_type=kind, pattern=pattern,
-                                             limit=PAGE_SIZE))
+    def _query(self, store: EventStore) -> StreamQuery:
+        """What the list reads now (its filter, order and moment); the loader runs it."""
+        return StreamQuery(store, self._aggregate_type, self._pattern, self._sort,
+                           self._as_of)
 
     def reload(self) -> None:
         """Read again: the first page, then the count."""
@@ -207,14 +178,14 @@ class StreamsModel(QAbstractTableModel):
         if store is None:
             self._total = 0
         elif self._loader is not None:
-            count, page = self._readers(store)
+            query = self._query(store)
             self._total, self._loading, self._counted = 0, True, False
-            self._loader.submit(page, lambda rows: self._on_first_page(rows, count),
+            self._loader.submit(query.page, lambda rows: self._on_first_page(rows, query.count),
                                 self._on_failed)  # the count is asked once it is shown
         else:  # no loader (a bare model): read here
-            count, page = self._readers(store)
-            self._total = count()
-            self._rows.extend(page())
+            query = self._query(store)
+            self._total = query.count()
+            self._rows.extend(query.page())
         self.endResetModel()
         if self.canFetchMore(QModelIndex()):
             self.fetchMore(QModelIndex())
@@ -255,23 +226,12 @@ class StreamsModel(QAbstractTableModel):
         store = self._store
         if not self.canFetchMore(parent) or store is None:
             return
-        last, sort, as_of = self._rows.last(), self._sort, self._as_of
-        after = None if last is None else stream_cursor(last, sort)
-        kind, pattern = self._aggregate_type, self._pattern
-
-        def page() -> list[StreamInfo]:
-            if as_of is not None:
-                return streams_as_of(store, as_of, aggregate_type=kind, pattern=pattern,
-                                     after_id=None if last is None else last.aggregate_id,
-                                     limit=PAGE_SIZE)
-            return store.streams_sorted(sort, after=after, aggregate_type=kind,
-                                        pattern=pattern, limit=PAGE_SIZE)
-
+        query, last = self._query(store), self._rows.last()
         if self._loader is not None:  # every read of the window's list runs on it
             self._loading = True
-            self._loader.submit(page, self._on_page, self._on_failed)
+            self._loader.submit(lambda: query.page(last), self._on_page, self._on_failed)
             return
-        self._add_page(page())
+        self._add_page(query.page(last))
 
     def _on_page(self, page: list[StreamInfo]) -> None:
         self._loading = False

@@ -1,9 +1,11 @@
 """Numbers never elide: widen a table's columns when the values shown in them grow.
 
 A live-updated balance that grows from 999 to 1003 must not show as "10…". `ColumnFitter`
-watches the model (rows inserted, data changed, reset) and measures only the rows that
-changed (at most `MAX_MEASURED`), so it stays cheap on a million-row log. Columns only
-grow: shrinking while the user reads would make the table jump. Numeric columns grow to
+watches the model (rows inserted, data changed, reset) and the scroll bar, and measures
+only the changed rows that are in view (about a screenful: a first page of 200 rows costs
+no more than the 30 shown, which matters when a reset's delivery and a repaint already
+share the UI thread), so it stays cheap on a million-row log. Columns only grow:
+shrinking while the user reads would make the table jump. Numeric columns grow to
 fit whatever they hold; other columns up to `TEXT_LIMIT` pixels (a JSON cell may be long,
 its tooltip shows the whole value). The last, stretched column is left to the header.
 """
@@ -38,6 +40,7 @@ class ColumnFitter(QObject):
             model.rowsInserted.connect(lambda _p, first, last: self.fit(first, last))
         model.dataChanged.connect(self._on_data_changed)
         model.modelReset.connect(lambda: self.fit(0, MAX_MEASURED - 1))
+        view.verticalScrollBar().valueChanged.connect(lambda _value: self.fit_visible())
 
     def _on_data_changed(self, top_left: Index, bottom_right: Index, *_roles: object) -> None:
         self.fit(top_left.row(), bottom_right.row())
@@ -49,15 +52,22 @@ class ColumnFitter(QObject):
 
     def fit_visible(self) -> None:
         """Widen the columns for the rows in view (after a reset that kept the scroll)."""
+        self.fit(0, self._view.model().rowCount() - 1)
+
+    def _in_view(self) -> tuple[int, int]:
+        """The rows a screen of the view shows from its top row (a view not laid out yet
+        counts as a screen of its default rows)."""
         view = self._view
+        row_height = max(view.verticalHeader().defaultSectionSize(), 1)
+        shown = max(view.viewport().height(), 480) // row_height + 1
         first = max(view.rowAt(0), 0)
-        last = view.rowAt(view.viewport().height() - 1)
-        self.fit(first, view.model().rowCount() - 1 if last < 0 else last)
+        return first, first + min(shown, MAX_MEASURED) - 1
 
     def fit(self, first: int, last: int) -> None:
-        """Widen the watched columns to fit rows first..last (capped at MAX_MEASURED)."""
+        """Widen the watched columns to fit those of rows first..last that are in view."""
         model, view = self._view.model(), self._view
-        last = min(last, first + MAX_MEASURED - 1, model.rowCount() - 1)
+        top, bottom = self._in_view()
+        first, last = max(first, top), min(last, bottom, model.rowCount() - 1)
         if last < first:
             return
         width = view.fontMetrics().horizontalAdvance

@@ -10,14 +10,12 @@ Showing or refreshing a tab reads its first pages, row count, checkpoint and hea
 stay until the answer arrives, and a read overtaken by a newer refresh is dropped, so the
 table never goes back to rows older than a change it was told about (a rebuild).
 
-Rebuild (``rebuildButton``, Ctrl+R) replays the log into the current tab's projection with
-the core operation `incident_core.operations.rebuild.rebuild`, in a child process
-(`ChildWorker`: its rows never live in the window's process, and cancelling it frees nothing
-here) when the store and domain can be named to one (`set_application(app, child)`), else in
-an `OperationWorker`; either shows ``rebuildProgress`` (events/s, ETA) and
-``cancelRebuildButton``. The operation writes only when it finishes, so the table stays
-readable meanwhile, and a cancelled or failed rebuild leaves the previous rows as they
-were. Read-only stores cannot rebuild.
+Rebuild (``rebuildButton``, Ctrl+R) replays the log into the current tab's projection
+(`projection_rebuild.RebuildRunner`: in a child process when the store and domain can be
+named to one, `set_application(app, child)`, with its progress, Cancel and status line).
+The operation writes only when it finishes, so the table stays readable meanwhile, and a
+cancelled or failed rebuild leaves the previous rows as they were. Read-only stores cannot
+rebuild.
 
 `show_as_of(app, position)` shows every tab as of a past position (`projection_past`: the
 rows folded from the nearest row snapshot, read in the worker, sortable, never written);
@@ -26,14 +24,11 @@ rebuilds are refused and new events leave the tabs alone until `show_as_of(app, 
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -41,14 +36,10 @@ from PySide6.QtWidgets import (
 )
 
 from incident_core import Application
-from incident_core.operations.rebuild import RebuildReport, rebuild
-from incident_core.progress import Progress
 from incident_gui.presentation.progress_text import format_duration, progress_texts
-from incident_gui.tasks.child_worker import ChildHome, ChildWorker
-from incident_gui.tasks.workers import OperationWorker
-from incident_gui.widgets import dialogs
-from incident_gui.widgets.command_form import error_color
+from incident_gui.tasks.child_worker import ChildHome
 from incident_gui.widgets.command_panel import host_binds_shortcut, panel_shortcut
+from incident_gui.widgets.projection_rebuild import RebuildRunner
 from incident_gui.widgets.projection_rows import (
     PAGE_SIZE,
     ProjectionRowsModel,
@@ -59,8 +50,6 @@ __all__ = ["PAGE_SIZE", "ProjectionPanel", "ProjectionRowsModel", "format_durati
            "progress_texts"]
 
 REBUILD_SHORTCUT = "Ctrl+R"
-PROGRESS_MIN_WIDTH = 140
-RebuildWorker = OperationWorker[RebuildReport] | ChildWorker
 
 
 class ProjectionPanel(QWidget):
@@ -75,9 +64,9 @@ class ProjectionPanel(QWidget):
         self._read_only = False
         self._as_of: tuple[Application, int] | None = None  # the past shown, and whose
         self._child: ChildHome | None = None  # where a child process can rebuild
-        self._worker: RebuildWorker | None = None
-        self._rebuilding = ""
-        self._rate_start: tuple[float, int] | None = None
+        self._rebuild = RebuildRunner(self)
+        self._rebuild.sig_running.connect(lambda _running: self._update_controls())
+        self._rebuild.sig_rebuilt.connect(self.refresh)
         self._build()
         self._update_controls()
 
@@ -89,12 +78,12 @@ class ProjectionPanel(QWidget):
         self._empty = QLabel("No projections: open a store with a domain that defines some.",
                              self)
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._build_rebuild_controls()
+        self._build_buttons()
         running = QHBoxLayout()
-        running.addWidget(self._progress, 1)
-        running.addWidget(self._cancel)
+        running.addWidget(self._rebuild.progress, 1)
+        running.addWidget(self._rebuild.cancel_button)
         bar = QHBoxLayout()
-        bar.addWidget(self._status, 1)
+        bar.addWidget(self._rebuild.status, 1)
         bar.addWidget(self._refresh_button)
         bar.addWidget(self._rebuild_button)
         layout = QVBoxLayout(self)
@@ -103,21 +92,8 @@ class ProjectionPanel(QWidget):
         layout.addLayout(running)
         layout.addLayout(bar)
 
-    def _build_rebuild_controls(self) -> None:
-        """The progress bar and Cancel of a running rebuild, the status, Reload, Rebuild."""
-        self._progress = QProgressBar(self)
-        self._progress.setObjectName("rebuildProgress")
-        self._progress.setTextVisible(True)
-        # Narrow enough that showing it does not widen the panel (progress_texts shortens).
-        self._progress.setMinimumWidth(PROGRESS_MIN_WIDTH)
-        self._cancel = QPushButton("Cancel", self)
-        self._cancel.setObjectName("cancelRebuildButton")
-        self._cancel.setToolTip("Stop the rebuild; the previous rows are kept")
-        self._cancel.clicked.connect(self.cancel_rebuild)
-        self._status = QLabel(self)
-        self._status.setTextFormat(Qt.TextFormat.PlainText)  # messages quote store text
-        self._status.setObjectName("rebuildStatus")
-        self._status.setWordWrap(True)
+    def _build_buttons(self) -> None:
+        """Reload and Rebuild (the rebuild's progress, Cancel and status are its runner's)."""
         self._refresh_button = QPushButton("Reload", self)
         self._refresh_button.setObjectName("refreshProjectionsButton")
         self._refresh_button.setToolTip("Read the rows, checkpoints and head again")
@@ -136,12 +112,8 @@ class ProjectionPanel(QWidget):
         """Show the projections of `app` (None: nothing open); `child`: where a child
         process can rebuild them (None: a thread of this one). A running rebuild of the
         previous application is cancelled."""
-        if self._worker is not None:
-            self._worker.cancel()
-            self._worker = None
-        self._rebuilding = ""
+        self._rebuild.forget()
         self._app, self._child = app, child
-        self._status.clear()
         self._tabs.blockSignals(True)
         while self._tabs.count():
             page = self._tab(0)
@@ -210,7 +182,7 @@ class ProjectionPanel(QWidget):
                 self._tabs.setCurrentIndex(index)
 
     def is_rebuilding(self) -> bool:
-        return self._worker is not None
+        return self._rebuild.is_running()
 
     def rebuilds_in_child(self) -> bool:
         """Whether a rebuild runs in a child process (else on a thread of this one)."""
@@ -232,7 +204,7 @@ class ProjectionPanel(QWidget):
         self._update_controls()
 
     def _update_controls(self) -> None:
-        running = self._worker is not None
+        running = self._rebuild.is_running()
         can = (self._app is not None and self._tabs.count() > 0 and not self._read_only
                and self.as_of is None)
         self._rebuild_button.setEnabled(can and not running)
@@ -241,16 +213,10 @@ class ProjectionPanel(QWidget):
             else "Showing the past: press Now (toolbar) to rebuild" if self.as_of is not None
             else f"Replay the log into the shown projection ({REBUILD_SHORTCUT})")
         self._refresh_button.setEnabled(self._app is not None)
-        self._progress.setVisible(running)
-        self._cancel.setVisible(running)
-        self._cancel.setEnabled(running and not self._worker_cancel_requested())
-
-    def _worker_cancel_requested(self) -> bool:
-        return self._worker is not None and self._worker.cancel_requested
 
     # -- rebuild ------------------------------------------------------------------------
     def rebuild_current(self) -> None:
-        """Rebuild the projection of the current tab in a worker thread."""
+        """Rebuild the projection of the current tab (in a child process where it can)."""
         name = self.current_projection()
         if name is not None:
             self._start_rebuild([name], name)
@@ -263,85 +229,12 @@ class ProjectionPanel(QWidget):
 
     def _start_rebuild(self, names: list[str], name: str) -> None:
         app = self._app
-        if app is None or self._read_only or self._worker is not None:
+        if app is None or self._read_only or self._rebuild.is_running():
             return
         if self.as_of is not None:
-            self._set_status("Showing the past: press Now to rebuild.", error=True)
+            self._rebuild.set_status("Showing the past: press Now to rebuild.", error=True)
             return
-        worker: RebuildWorker = (
-            OperationWorker(lambda: rebuild(app, names)) if self._child is None
-            else ChildWorker(self._child.request(names)))
-        worker.signals.progress.connect(self._on_progress)
-        worker.signals.finished.connect(lambda report: self._on_rebuilt(worker, report))
-        worker.signals.cancelled.connect(lambda: self._on_cancelled(worker))
-        worker.signals.errored.connect(
-            lambda message, details: self._on_failed(worker, message, details))
-        self._worker, self._rebuilding, self._rate_start = worker, name, None
-        self._progress.setRange(0, 0)  # busy until the first progress arrives
-        self._progress.setFormat(f"Rebuilding {name}…")
-        self._set_status("The current rows stay readable until the rebuild finishes.")
-        self._update_controls()
-        worker.start()
+        self._rebuild.start(app, names, name, self._child)
 
     def cancel_rebuild(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            self._progress.setFormat(f"Cancelling the rebuild of {self._rebuilding}…")
-            self._update_controls()
-
-    def _on_progress(self, progress: Progress) -> None:
-        if self._worker is None or self._worker.cancel_requested:
-            return
-        now = time.monotonic()
-        if self._rate_start is None:
-            self._rate_start = (now, progress.done)
-        started, first = self._rate_start
-        total = max(progress.total, 1)
-        elapsed, done = now - started, progress.done - first
-        rate = done / elapsed if elapsed > 0.2 and done > 0 else None
-        texts = progress_texts(self._rebuilding, progress, rate)
-        self._progress.setToolTip(texts[0])
-        room = self._progress.contentsRect().width() - 2 * self.fontMetrics().averageCharWidth()
-        fits = [t for t in texts if self._progress.fontMetrics().horizontalAdvance(t) <= room]
-        self._progress.setFormat((fits or texts)[0])
-        self._progress.setRange(0, total)
-        self._progress.setValue(min(progress.done, total))
-
-    def _finished(self, worker: RebuildWorker) -> bool:
-        """Forget the worker; False if it was not the current one (a stale signal)."""
-        if worker is not self._worker:
-            return False
-        self._worker = None
-        self._update_controls()
-        return True
-
-    def _on_rebuilt(self, worker: RebuildWorker, report: RebuildReport) -> None:
-        if not self._finished(worker):
-            return
-        rows = sum(p.rows for p in report.projections)
-        self._set_status(f"Rebuilt {self._rebuilding}: {rows:,} rows from "
-                         f"{report.events_read:,} events in {report.seconds:.1f} s.")
-        self.refresh()
-
-    def _on_cancelled(self, worker: RebuildWorker) -> None:
-        if self._finished(worker):
-            self._set_status(f"Rebuild of {self._rebuilding} cancelled; "
-                             "the previous rows are kept.")
-
-    def _on_failed(self, worker: RebuildWorker, message: str, details: str) -> None:
-        if not self._finished(worker):
-            return
-        self._set_status(f"Rebuild of {self._rebuilding} failed: {message} "
-                         "The previous rows are kept.", error=True, details=details)
-        exc = worker.exception
-        if exc is not None and worker.failure_kind != "incident":
-            dialogs.show_exception(self, "Rebuild failed", exc)
-        elif exc is None and worker.failure_kind != "incident":  # a child's, as text
-            dialogs.show_failure(self, "Rebuild failed", message, details,
-                                 worker.failure_kind)
-
-    def _set_status(self, text: str, *, error: bool = False, details: str = "") -> None:
-        self._status.setText(text)
-        self._status.setToolTip(details)
-        color = error_color(self.palette()).name() if error else ""
-        self._status.setStyleSheet(f"color: {color};" if error else "")
+        self._rebuild.cancel()

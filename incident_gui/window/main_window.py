@@ -9,7 +9,6 @@ No store I/O runs here: opening runs on a worker (`StoreOpener`), closing too
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QCloseEvent, QShowEvent
@@ -52,6 +51,7 @@ from incident_gui.window.store_commands import StoreCommands
 from incident_gui.window.store_dialogs import for_the_window
 from incident_gui.window.store_notices import show_notices
 from incident_gui.window.store_opener import OpenedStore, OpenRequest, StoreOpener
+from incident_gui.window.store_summary import StoreSummary
 from incident_gui.window.table_menus import install_table_menus
 from incident_gui.window.time_travel import TimeTravel
 
@@ -86,6 +86,7 @@ class MainWindow(StoreCommands):
         self.opener = StoreOpener(self.status, self)
         self.closer = StoreCloser(self.status, self)
         self.updates = LiveUpdates(self)
+        self.summary = StoreSummary(self, lambda: self.live)
         self.sagas = install_saga_views(self)
         self._wire()
         self.time_travel = TimeTravel(self)
@@ -205,12 +206,12 @@ class MainWindow(StoreCommands):
         if previous is not None:  # on a worker: whoever moves its file waits for it
             self.closer.close(previous)
         self.status.clearMessage()
-        self._show_status()
+        self.summary.show()
         if session is not None:
             self.updates.set_paused(not self.live)
             self.updates.start(session.app, head)
-            self._read_totals()
-            self._show_status()
+            self.summary.read_totals()
+            self.summary.show()
             self._greet()
 
     def _show_store(self, session: Session | None, head: int,
@@ -239,38 +240,6 @@ class MainWindow(StoreCommands):
         self.actions_.close_store.setEnabled(session is not None)
         self.time_travel.set_session(session, head)
 
-    def _read_totals(self) -> None:
-        """The exact event count and the list of event types scan the events: on a big
-        store that takes a moment, so ask the chart lane and fill them in when read."""
-        store = self.session.app.store if self.session else None
-        if store is None:
-            return
-        lane = self.lanes["storeChartLoader"]
-        lane.submit(store.event_types, self.global_log_panel.filters.add_event_types,
-                    self._totals_failed)
-        lane.submit(store.event_count, self._on_count, self._totals_failed)
-
-    def _on_count(self, count: int) -> None:
-        self.updates.event_count = count
-        self._show_status()
-
-    def _totals_failed(self, message: str, _details: str) -> None:
-        self.status.showMessage(f"Cannot count the events: {message}", 8000)
-
-    def _show_status(self) -> None:
-        session = self.session
-        title = "Incident inspector"
-        if session is None:
-            self.status.show_store(None, read_only=False)
-        else:
-            self.status.show_store(session.label, read_only=session.read_only)
-            self.status.show_counts(self.updates.event_count, self.updates.head)
-            badge = " [read-only]" if session.read_only else ""
-            title = f"{Path(session.label).name}{badge} — Incident inspector"
-        self.status.show_live(self.live)
-        self.status.live_label.setVisible(session is not None)  # nothing to watch
-        self.setWindowTitle(title)
-
     # -- live updates ----------------------------------------------------------------------------
     def set_live(self, live: bool) -> None:
         self.updates.set_paused(not live)
@@ -283,7 +252,7 @@ class MainWindow(StoreCommands):
     def _on_changes(self, changes: StoreChanges) -> None:
         self.sig_store_changed.emit(changes)  # streams, timeline, log, charts, projections
         self.time_travel.set_head(changes.head)
-        self._show_status()
+        self.summary.show()
 
     def refresh(self) -> None:
         """F5: re-read everything from the store (keeps filters and selection); the head
@@ -292,7 +261,7 @@ class MainWindow(StoreCommands):
             return
         app = self.session.app
         self.lanes["chartLoader"].submit(app.store.head, lambda head: self._refreshed(app, head),
-                                         self._totals_failed)
+                                         self.summary.failed)
 
     def _refreshed(self, app: object, head: int) -> None:
         if self.session is None or self.session.app is not app:
@@ -304,8 +273,8 @@ class MainWindow(StoreCommands):
         self.projections.changed()
         self.store_activity.reload()
         self.aggregate_activity.reload()
-        self._read_totals()
-        self._show_status()
+        self.summary.read_totals()
+        self.summary.show()
 
     def rebuild_projections(self) -> None:
         if self.session is None or self.session.read_only:

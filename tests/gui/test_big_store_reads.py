@@ -168,16 +168,16 @@ def test_a_filtered_list_by_activity_walks_a_few_events_then_reads_the_streams(
 def test_the_streams_of_the_past_are_counted_off_the_ui_thread_after_their_first_page(
         make_window: Any, many_accounts_store: str, qtbot: Any,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from incident_gui.models import streams_model
+    from incident_gui.models import stream_reads
 
     counted_on: list[str] = []
-    real = streams_model.stream_count_as_of
+    real = stream_reads.stream_count_as_of
 
     def noting(*args: Any, **kwargs: Any) -> int:
         counted_on.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(streams_model, "stream_count_as_of", noting)
+    monkeypatch.setattr(stream_reads, "stream_count_as_of", noting)
     window = make_window(many_accounts_store)
     model = window.streams_panel.model
     window.time_travel.show_moment(2_000)  # 1,000 accounts opened and funded by then

@@ -234,7 +234,7 @@ def test_the_past_is_read_off_the_ui_thread(make_window: Any, qtbot: Any, bank_s
     """Every as-of query the panels make (rows, streams, their count, a state) runs on a
     worker or a lane, never on the UI thread: the real queries, with the calling thread
     noted on the way through."""
-    from incident_gui.models import streams_model
+    from incident_gui.models import stream_reads
     from incident_gui.widgets import projection_past, state_view
 
     threads: dict[str, set[str]] = {}
@@ -247,8 +247,8 @@ def test_the_past_is_read_off_the_ui_thread(make_window: Any, qtbot: Any, bank_s
             return real(*args, **kwargs)
         monkeypatch.setattr(module, name, call)
 
-    for module, name in ((projection_past, "rows_as_of"), (streams_model, "streams_as_of"),
-                         (streams_model, "stream_count_as_of"), (state_view, "state_as_of")):
+    for module, name in ((projection_past, "rows_as_of"), (stream_reads, "streams_as_of"),
+                         (stream_reads, "stream_count_as_of"), (state_view, "state_as_of")):
         noting(module, name)
     window = make_window(bank_store)
     app = window.session.app

@@ -27,7 +27,7 @@ from incident_core.examples.bank import DepositMoney, OpenAccount, bank_accounts
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.progress import Progress
 from incident_gui.tasks.workers import active_workers
-from incident_gui.widgets import dialogs, projection_panel, projection_tab
+from incident_gui.widgets import dialogs, projection_rebuild, projection_tab
 from incident_gui.widgets.projection_panel import (
     PAGE_SIZE,
     ProjectionPanel,
@@ -335,7 +335,7 @@ def test_a_host_window_action_on_ctrl_r_takes_precedence(qtbot: Any,
 
 def test_cancel_mid_rebuild_keeps_the_previous_rows(panel: ProjectionPanel, qtbot: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    real_rebuild = projection_panel.rebuild
+    real_rebuild = projection_rebuild.rebuild
 
     def unhurried_rebuild(app: Application, names: list[str]) -> Any:
         """The real rebuild, pausing between batches so a loaded machine cannot finish
@@ -350,7 +350,7 @@ def test_cancel_mid_rebuild_keeps_the_previous_rows(panel: ProjectionPanel, qtbo
         finally:
             operation.close()
 
-    monkeypatch.setattr(projection_panel, "rebuild", unhurried_rebuild)
+    monkeypatch.setattr(projection_rebuild, "rebuild", unhurried_rebuild)
     app = Application.open("memory:", bank_domain, create=True)
     seed(app, 30_000)
     tampered = tamper(app)
@@ -391,7 +391,7 @@ def test_a_failed_rebuild_reports_and_keeps_the_rows(
         monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list[str] = []
     monkeypatch.setattr(dialogs, "show_error", lambda *args, **kwargs: shown.append(args[2]))
-    monkeypatch.setattr(projection_panel, "rebuild",
+    monkeypatch.setattr(projection_rebuild, "rebuild",
                         failing_rebuild(StoreError("database is locked")))
     before = live_rows(sqlite_bank)
     panel.set_application(sqlite_bank)
@@ -402,7 +402,7 @@ def test_a_failed_rebuild_reports_and_keeps_the_rows(
     assert shown == []  # an expected error: one line, no dialog
     assert live_rows(sqlite_bank) == before
 
-    monkeypatch.setattr(projection_panel, "rebuild", failing_rebuild(
+    monkeypatch.setattr(projection_rebuild, "rebuild", failing_rebuild(
         DomainCodeError("projection bank_accounts on MoneyDeposited", KeyError("x"))))
     panel.rebuild_current()
     qtbot.waitUntil(lambda: bool(shown), timeout=5000)

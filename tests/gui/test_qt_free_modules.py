@@ -12,6 +12,7 @@ QT_FREE = (
     "incident_gui.models.sort_order",
     "incident_gui.models.state_diff",
     "incident_gui.models.log_pages",
+    "incident_gui.models.stream_reads",
     "incident_gui.session.change_feed",
     "incident_gui.tasks.collector",
     "incident_gui.session.store_session",

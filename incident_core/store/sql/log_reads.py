@@ -14,7 +14,8 @@ from incident_core.envelope import RecordedEvent
 from incident_core.errors import StoreError
 from incident_core.ports import EventFilter, StreamRow
 from incident_core.store.sql.core import SqlStoreCore
-from incident_core.store.sql.queries import HEAD, NO_LIMIT, E
+from incident_core.store.sql.queries import HEAD, NO_LIMIT, E, ReplayPage
+from incident_core.store.sql.stored_events import replay_page, undecoded_page
 from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, cursor_of, stream_rows
 
 __all__ = ["RANGE_SCAN", "SqlEventLog"]
@@ -71,6 +72,19 @@ class SqlEventLog(SqlStoreCore):
 
     def iter_events(self, *, after_position: int = 0, up_to: int | None = None,
                     batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
+        return self._pages(after_position, up_to, batch_size, self.reads.replay_page)
+
+    def iter_undecoded_events(self, *, after_position: int = 0, up_to: int | None = None,
+                              batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
+        """`iter_events` for a reader that decodes each event's data itself (a rebuild's
+        fold): schemas 3 and 4 give pages of `UndecodedEvent`s, whose data is
+        the stored text until asked for; older schemas, `iter_events`' pages."""
+        build = self.reads.replay_page
+        return self._pages(after_position, up_to, batch_size,
+                           undecoded_page if build is replay_page else build)
+
+    def _pages(self, after_position: int, up_to: int | None, batch_size: int,
+               build: ReplayPage) -> Iterator[list[RecordedEvent]]:
         last = after_position
         params = {"up_to": NO_LIMIT if up_to is None else up_to, "limit": batch_size}
         pool = self.engine.pool  # `close()` replaces it: a read begun before ends with it
@@ -78,7 +92,7 @@ class SqlEventLog(SqlStoreCore):
             if self.engine.pool is not pool:
                 raise StoreError(f"{self.target} was closed while it was being read")
             with self.reading() as conn, cursor_of(conn) as cursor:
-                batch = self._replayed(cursor, {**params, "after": last})
+                batch = self._replayed(cursor, {**params, "after": last}, build)
             if not batch:
                 return
             yield batch
@@ -86,13 +100,14 @@ class SqlEventLog(SqlStoreCore):
             if len(batch) < batch_size:
                 return
 
-    def _replayed(self, cursor: Any, params: dict[str, Any]) -> list[RecordedEvent]:
+    def _replayed(self, cursor: Any, params: dict[str, Any],
+                  build: ReplayPage) -> list[RecordedEvent]:
         """A page of `iter_events`: without its metadata where the schema allows, read for
         the page when first asked for (`metadata_range`), collector paused meanwhile."""
         r = self.reads
         rows = self.prepared(f"replay:{self.schema_version}", r.replay).run(cursor, params)
         with collector_paused():
-            page = r.replay_page(rows, self._metadata_range)
+            page = build(rows, self._metadata_range)
             _into_oldest_generation()
         return page
 

@@ -17,7 +17,8 @@ from incident_core.envelope import RecordedEvent
 from incident_core.errors import CorruptStoreError
 from incident_core.store.sql.slim import inflate
 
-__all__ = ["MetadataRows", "PageMetadata", "StoredEvent", "page3", "page4", "replay_page"]
+__all__ = ["MetadataRows", "PageMetadata", "StoredEvent", "UndecodedEvent", "page3",
+           "page4", "replay_page", "undecoded_page"]
 
 _decode = json.loads
 _scan: Any = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
@@ -168,6 +169,75 @@ def replay_page(rows: Iterable[Any], read: MetadataRows) -> list[RecordedEvent]:
             e.data = data if end == len(d) else _decode(d)
         except StopIteration:
             e.data = _decode(d)
+        e.schema_version = s
+        e._metadata = meta
+        add(e)
+    if out:
+        meta.first, meta.last = out[0].position, out[-1].position
+    return out
+
+
+class UndecodedEvent(StoredEvent):
+    """A replayed event whose data is decoded when first asked for (a rebuild's page):
+    `data_text` holds the stored JSON text until then (a reader that decodes the text
+    itself reads it there: a rebuild's fold, `engine.projector`), then None, and `data` the
+    dict `replay_page` would have built. Texts longer than `LONGEST` are decoded at once."""
+
+    __slots__ = ("data_text",)
+
+    data_text: str | None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        text = self.data_text
+        if text is not None:  # two threads may both decode it: equal dicts, either kept
+            _set_data(self, _decoded(text))
+            self.data_text = None
+        return _get_data(self)  # type: ignore[no-any-return]
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        _set_data(self, value)
+        self.data_text = None
+
+
+_slot = RecordedEvent.__dict__["data"]
+_get_data, _set_data = _slot.__get__, _slot.__set__
+LONGEST = 4000  # as `engine.decoder.LONGEST`: beyond it Python's JSON and pydantic's may differ
+
+
+def _decoded(text: str) -> Any:
+    """The data of a stored text, as `replay_page` decodes it."""
+    try:
+        data, end = _scan(text, 0)
+        return data if end == len(text) else _decode(text)
+    except StopIteration:
+        return _decode(text)
+
+
+def undecoded_page(rows: Iterable[Any], read: MetadataRows) -> list[RecordedEvent]:
+    """`replay_page`'s events with their data left as stored (`UndecodedEvent`), for a
+    reader that decodes each event's text itself, once: a rebuild's fold. Only the type
+    names are kept once per page (the fold looks them up; its pages are not kept)."""
+    seen: dict[Any, Any] = {}
+    same = seen.setdefault
+    out: list[RecordedEvent] = []
+    add = out.append
+    cls, meta, longest = UndecodedEvent, PageMetadata(read), LONGEST
+    for p, i, a, at, et, v, t, d, s in rows:
+        e = _new(cls)
+        e.position = p
+        e.event_id = i
+        e.aggregate_id = a
+        e.aggregate_type = same(at, at)
+        e.event_type = same(et, et)
+        e.version = v
+        e._recorded = t
+        if len(d) > longest:
+            e.data_text = None
+            _set_data(e, _decoded(d))
+        else:
+            e.data_text = d
         e.schema_version = s
         e._metadata = meta
         add(e)
