@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal
 
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from incident_core import Aggregate, Command, Decision, Domain, Event, Projection, State
@@ -146,3 +147,13 @@ def meters_domain(form: Literal["model", "dict"], *, mistakes: bool = True) -> D
         return row.model_copy(update=values)
 
     return Domain(f"meters-{form}", aggregates=[meter], projections=[meters])
+
+
+# Readings of the two meters, each with a mistake (or none): the property tests' commands
+NO_NUL = st.characters(blacklist_characters="\x00")  # a NUL: tests/test_nul_text.py
+reads = st.builds(
+    Read, aggregate_id=st.sampled_from(["m1", "m2"]), delta=st.integers(-5, 5),
+    level=st.sampled_from([-0.0, 0.0]) | st.floats(-1e6, 1e6),
+    mistake=st.sampled_from(MISTAKES),
+    price=st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False),
+    grade=st.sampled_from(Grade), note=st.none() | st.text(NO_NUL, max_size=3))

@@ -32,20 +32,12 @@ from incident_core.progress import run_to_end
 from incident_core.projections import Projection
 from incident_core.projections.definition import normalise_row
 from incident_core.values import ValueRefused
-from tests.row_truth_domain import MISTAKES, Grade, MeterRow, Read, meters_domain
+from tests.row_truth_domain import Grade, MeterRow, Read, meters_domain, reads
 
 Form = Literal["model", "dict"]
 EXAMPLES = {"memory": 60, "sqlite": 25, "postgres": 6}  # each makes three stores
 # (event type, row key, column) of a refusal; None when the fold accepted every event
 Refusal = tuple[str, str, str] | None
-
-NO_NUL = st.characters(blacklist_characters="\x00")  # a NUL: tests/test_nul_text.py
-reads = st.builds(
-    Read, aggregate_id=st.sampled_from(["m1", "m2"]), delta=st.integers(-5, 5),
-    level=st.sampled_from([-0.0, 0.0]) | st.floats(-1e6, 1e6),
-    mistake=st.sampled_from(MISTAKES),
-    price=st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False),
-    grade=st.sampled_from(Grade), note=st.none() | st.text(NO_NUL, max_size=3))
 
 
 def _rows(app: Application) -> dict[str, dict[str, Any]]:

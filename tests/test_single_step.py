@@ -18,18 +18,10 @@ from incident_core.envelope import RecordedEvent
 from incident_core.messages import Event
 from incident_core.projections import Projection
 from incident_core.projections.definition import DELETE
-from tests.row_truth_domain import MISTAKES, Grade, Read, Reading, meters_domain
+from tests.row_truth_domain import Read, Reading, meters_domain, reads
 
 Form = Literal["model", "dict"]
 Outcome = tuple[str, Any, list[int]]  # ("row" | "error", the row or the error's text, blamed)
-
-NO_NUL = st.characters(blacklist_characters="\x00")  # a NUL: tests/test_nul_text.py
-reads = st.builds(
-    Read, aggregate_id=st.sampled_from(["m1", "m2"]), delta=st.integers(-5, 5),
-    level=st.sampled_from([-0.0, 0.0]) | st.floats(-1e6, 1e6),
-    mistake=st.sampled_from(MISTAKES),
-    price=st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False),
-    grade=st.sampled_from(Grade), note=st.none() | st.text(NO_NUL, max_size=3))
 
 
 def _recorded(form: Form, commands: list[Read]) -> list[tuple[RecordedEvent, Event]]:
