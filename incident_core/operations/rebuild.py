@@ -121,12 +121,12 @@ def handled_pages(app: Application, event_types: tuple[str, ...],
     """Pages of the events (up to `head`) of the given types, in position order. Each page
     is a bounded position range, scanned in order: by the store's lean replay read (no
     metadata, collector paused, types kept once; the data left as stored text for the fold
-    to decode where the store can, `iter_undecoded_events` of the SQL stores) while at
+    to decode where the store can: `iter_undecoded_events`) while at
     least half of the previous range's events were wanted, else by its filtered read."""
     if not event_types:
         return
     wanted, types = EventFilter(event_types=event_types), frozenset(event_types)
-    pages = getattr(app.store, "iter_undecoded_events", app.store.iter_events)
+    pages = app.store.iter_undecoded_events
     after, lean = 0, False
     while after < head:
         up_to = min(head, after + PAGE)

@@ -50,6 +50,14 @@ class EventLog(ABC):
                     batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
         """Every event in position order, in batches (replay, export, verify)."""
 
+    def iter_undecoded_events(self, *, after_position: int = 0, up_to: int | None = None,
+                              batch_size: int = 5000) -> Iterator[list[RecordedEvent]]:
+        """`iter_events` for a reader that decodes each event's data itself (a rebuild's
+        fold): an adapter may leave each event's data as its stored text until `data` is
+        asked for (the same dict then). By default, `iter_events`."""
+        return self.iter_events(after_position=after_position, up_to=up_to,
+                                batch_size=batch_size)
+
     @abstractmethod
     def read_stream(self, aggregate_id: str, *, after_version: int = 0,
                     to_version: int | None = None,

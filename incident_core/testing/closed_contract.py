@@ -39,6 +39,7 @@ PORT_CALLS: dict[str, Callable[[EventStore], Any]] = {
     "head": lambda s: s.head(),
     "read_events": lambda s: s.read_events(),
     "iter_events": lambda s: list(s.iter_events()),
+    "iter_undecoded_events": lambda s: list(s.iter_undecoded_events()),
     "read_stream": lambda s: s.read_stream("a"),
     "read_stream_rows": lambda s: s.read_stream_rows("a"),
     "get_event": lambda s: s.get_event("00000000-0000-0000-0000-000000000000"),
