@@ -50,6 +50,7 @@ def test_a_direct_command_stores_its_id_once(shared_target: str) -> None:
     with Application.open(shared_target, domain) as app:
         event = app.store.read_stream("A")[1]
         command_id = event.metadata["command_id"]
+        assert command_id == event.event_id  # a direct command's id is its first event's
         assert event.metadata == {"correlation_id": command_id, "causation_id": command_id,
                                   "command_id": command_id, "command_type": "DepositMoney"}
         store = app.store
@@ -59,7 +60,7 @@ def test_a_direct_command_stores_its_id_once(shared_target: str) -> None:
                 "SELECT metadata, command_id, causation_id, correlation_id, command_type "
                 "FROM incident_events WHERE event_id = :e"), {"e": event.event_id}).one()
         # schema 4 lifts the command type too
-        assert tuple(row) == ("{}", command_id, None, None, "DepositMoney")
+        assert tuple(row) == ("{}", None, None, None, "DepositMoney")
         assert json.loads(event.metadata_json) == event.metadata
 
 
@@ -68,7 +69,11 @@ def test_saga_chains_are_found_by_causation_and_correlation(shared_target: str) 
     with Application.open(shared_target, domain) as app:
         requested = app.store.read_stream("T")[0]
         caused = app.store.events_with_metadata("causation_id", requested.event_id)
-        assert [e.event_type for e in caused] == ["MoneySent", "TransferInitiated"]
+        # its command's id is its own id: the command's events, then what it caused
+        assert [e.event_type for e in caused] == [
+            "TransferRequested", "MoneySent", "TransferInitiated"]
+        assert [e.causation_id == e.metadata["command_id"] for e in caused] == [
+            True, False, False]
         correlated = app.store.events_with_metadata("correlation_id", requested.correlation_id
                                                     or "")
         assert [e.event_type for e in correlated] == [
@@ -105,7 +110,7 @@ def verify_cli(path: Path) -> subprocess.CompletedProcess[str]:
     ("metadata", "'{\"user\":1}'"),
     ("command_type", "replace(command_type, 'Deposit', 'Dep0sit')"),  # schema 4's column
     ("recorded_at", "recorded_at + 1"),  # schema 4: microseconds
-    ("command_id", "'x' || command_id"),
+    ("command_id", "'x' || coalesce(command_id, event_id)"),  # NULL: the event id
     ("causation_id", "'someone-else'"),
     ("schema_version", "schema_version + 1"),
 ])

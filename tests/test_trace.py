@@ -84,9 +84,10 @@ def test_a_completed_transfer(bank: Application) -> None:
     assert all(n.status == "ok" for n in conversation.nodes)
     events = [n for n in conversation.nodes if n.kind == "event"]
     assert [n.position for n in events] == sorted(n.position or 0 for n in events)
-    # the same conversation from its correlation id
+    # the same conversation from its correlation id: a direct command's id, which is its
+    # first event's id (so that event is the focus)
     by_correlation = trace_app(bank, conversation.correlation_id)
-    assert by_correlation.focus is None
+    assert by_correlation.focus == conversation.correlation_id == event_id
     assert shape(by_correlation) == shape(conversation)
 
 

@@ -163,12 +163,13 @@ class Application(ProcessManagers, LineageQueries):
         if idempotency_key is not None and (earlier := idempotent.earlier(
                 self.store.events_with_metadata, idempotency_key, command)):
             return Accepted(earlier, replayed=True)
-        command_id = idempotency_key or new_id()
+        first_id = new_id()  # the first event's id, and the command's when no key is given
+        command_id = idempotency_key or first_id
         meta = {"correlation_id": command_id, "causation_id": command_id,
                 "command_id": command_id}
         if metadata:
             meta.update(metadata)
-        plan = committing.Plan(command, idempotency_key, meta, aggregate, key)
+        plan = committing.Plan(command, idempotency_key, meta, aggregate, key, first_id)
         for _attempt in range(self.max_attempts):
             result = self._attempt(plan)
             if result is not None:

@@ -34,6 +34,7 @@ class Plan:
     meta: dict[str, Any]
     aggregate: Aggregate[Any]
     key: str
+    first_id: str | None = None  # the first event's id (the command's, unless a key is)
     version: int = 0
     state: BaseModel | None = None
     decided: Decided | None = None
@@ -44,7 +45,7 @@ class Plan:
         """Decide on `state` (at `version`): the events to record, or the rejection."""
         self.version, self.state = version, state
         decision = decider.decide(self.aggregate, self.key, version, state, self.command,
-                                  self.meta)
+                                  self.meta, self.first_id)
         if isinstance(decision, Rejection):
             self.decided = None
             return decision

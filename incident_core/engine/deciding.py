@@ -109,12 +109,13 @@ class Decider:
         return loading.fold_stream(self.domain, source, aggregate, aggregate_id, base)
 
     def decide(self, aggregate: Aggregate[Any], aggregate_id: str, version: int,
-               state: BaseModel, command: Command,
-               metadata: dict[str, Any]) -> Decided | Rejection:
+               state: BaseModel, command: Command, metadata: dict[str, Any],
+               first_id: str | None = None) -> Decided | Rejection:
         """Run the command on `state` (at `version`): what to record, or the rejection.
         `state` is what the engine keeps (the cache's, a batch's): domain code gets its
         own copy of it when it could change it in place (`engine.immutable`), and an
-        `execute` that changes its copy is refused; `apply` then folds that copy."""
+        `execute` that changes its copy is refused; `apply` then folds that copy.
+        `first_id`: the id of the first event (a new id when None)."""
         where = f"{aggregate.name}.execute({type(command).__name__})"
         mine = own(state)
         try:
@@ -128,7 +129,7 @@ class Decider:
         if isinstance(decision, Rejection):
             return decision
         pending, events = pending_events(self.domain, aggregate, command, version, decision,
-                                         metadata)
+                                         metadata, first_id)
         try:
             after: BaseModel = aggregate.fold(events, mine)
         except Exception as exc:

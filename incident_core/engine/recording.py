@@ -37,9 +37,10 @@ dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, version: int,
                    events: Sequence[Event], metadata: dict[str, Any],
-                   ) -> tuple[list[PendingEvent], list[Event]]:
+                   first_id: str | None = None) -> tuple[list[PendingEvent], list[Event]]:
     """The events to record and the same events as a replay will decode them (live equals
-    replay by construction)."""
+    replay by construction). `first_id`: the first event's id, made up front (a direct
+    command's id is its first event's, so the slim row stores no command id for it)."""
     recorded_at = now_text()
     command_type = type(command).__name__
     meta = {**metadata, "command_type": command_type}
@@ -54,6 +55,7 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
     if (nul := nul_in_columns(key, meta)) is not None:
         raise ValueRefused(command_type, nul, NUL_PROBLEM)
     pending, decoded = [], []
+    event_id = first_id
     for offset, event in enumerate(events, start=1):
         event_type = type(event).__name__
         text, data = _encode(event, command_type)
@@ -61,9 +63,10 @@ def pending_events(domain: Domain, aggregate: Aggregate[Any], command: Command, 
         decoded.append(_roundtrip(domain, event_type, copy_data(type(event), data),
                                   schema_version))  # shares nothing with `data`
         pending.append(PendingEvent(
-            new_id(), key, aggregate.name, event_type, version + offset,
+            event_id or new_id(), key, aggregate.name, event_type, version + offset,
             recorded_at, text, meta_json, schema_version, meta.get("correlation_id"),
             meta.get("causation_id"), data, plain))
+        event_id = None
     return pending, decoded
 
 

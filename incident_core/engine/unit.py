@@ -74,14 +74,14 @@ class Unit:
                 version, state = self.decider.load(aggregate, key, self.tx)
         except WrongAggregateType as exc:
             return Rejected("wrong_aggregate_type", str(exc))
+        first_id = new_id()  # the first event's id is the command's id
         decided = self.decider.decide(aggregate, key, version, state, command,
-                                      self._metadata(cause))
+                                      self._metadata(first_id, cause), first_id)
         if isinstance(decided, Rejection):
             return Rejected.of(decided)
         return Accepted(self.write(decided))
 
-    def _metadata(self, cause: RecordedEvent | None) -> dict[str, Any]:
-        command_id = new_id()
+    def _metadata(self, command_id: str, cause: RecordedEvent | None) -> dict[str, Any]:
         if cause is None:
             return {"correlation_id": command_id, "causation_id": command_id,
                     "command_id": command_id}

@@ -80,7 +80,8 @@ class EventLog(ABC):
     @abstractmethod
     def events_with_metadata(self, key: str, value: str,
                              limit: int = 1000) -> list[RecordedEvent]:
-        """Events whose metadata[key] == value (key: 'causation_id' or 'correlation_id')."""
+        """Events whose metadata[key] == value (key: 'command_id', 'causation_id' or
+        'correlation_id')."""
 
     @abstractmethod
     def wait_for_change(self, known_head: int, timeout: float) -> int:

@@ -71,7 +71,9 @@ def _cause_text(event: RecordedEvent, cause: RecordedEvent | None) -> str:
 
 def _related(store: EventStore, changed_by: ChangedBy, event: RecordedEvent) -> tuple[
         list[RecordedEvent], list[RecordedEvent], list[LineageEntry]]:
-    caused = store.events_with_metadata("causation_id", event.event_id, RELATED_LIMIT)
+    caused = [e for e in store.events_with_metadata("causation_id", event.event_id,
+                                                     RELATED_LIMIT)
+              if e.causation_id != e.metadata.get("command_id")]  # not its command's own
     correlation = event.correlation_id
     same = ([] if correlation is None else
             store.events_with_metadata("correlation_id", correlation, RELATED_LIMIT))
@@ -239,7 +241,8 @@ class EventDetail(QWidget):
         """The cause: a link to the event that caused this one (read on the lane), or the
         command's name."""
         label, cause_id, store = self.fields["causationLink"], event.causation_id, self._store
-        if not cause_id or store is None:
+        # caused by its command (whose id is its first event's), or by an event to read
+        if not cause_id or store is None or cause_id == event.metadata.get("command_id"):
             label.setText("—" if not cause_id else _command_cause(event))
             return
         label.setText("…")

@@ -178,12 +178,13 @@ class SqlStoreCore(EventStore):
         return stmt
 
     def metadata_is(self, key: str, value: str) -> Any:
-        """metadata[key] == value (causation_id or correlation_id), by index where it can."""
-        if key not in ("causation_id", "correlation_id"):
+        """metadata[key] == value (command_id, causation_id or correlation_id), by index
+        where it can."""
+        if key not in ("command_id", "causation_id", "correlation_id"):
             raise ValueError(f"cannot search metadata by {key!r}")
         if self.schema_version >= 3:  # ids stored once: follow the chain, by index
             return linked(key, value)
-        if self.schema_version == 2:  # indexed columns
+        if self.schema_version == 2 and key != "command_id":  # indexed columns
             return E.c[key] == value
         # a schema-1 store opened read-only (not migrated): search the metadata text
         return E.c.metadata.contains(f'"{key}":"{value}"', autoescape=True)

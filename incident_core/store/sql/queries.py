@@ -159,9 +159,10 @@ def reads(schema_version: int) -> Reads:
 
 
 def linked(key: str, value: str) -> Any:
-    """Schema 3's condition for metadata[key] == value (key: causation_id or correlation_id),
-    following the NULL-means-same-as-before chain; each branch is an equality on an indexed
-    column, so SQLite and PostgreSQL answer it by index."""
+    """Schema 3's condition for metadata[key] == value (key: command_id, causation_id or
+    correlation_id), following the NULL-means-same-as-before chain (a direct command's
+    first event stores no command id: its id is the command's); each branch is an equality
+    on an indexed column, so SQLite and PostgreSQL answer it by index."""
     chain = [E.c.event_id, E.c.command_id, E.c.causation_id, E.c.correlation_id]
     chain = chain[:chain.index(E.c[key]) + 1]
     branches = []
