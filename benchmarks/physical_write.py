@@ -50,8 +50,11 @@ STREAM = ("INSERT INTO incident_streams (aggregate_id, aggregate_type, version, 
           "excluded.event_count), last_recorded_at = excluded.last_recorded_at, "
           "last_position = excluded.last_position")
 ALL = ("command", "type", "event_id")
+# A direct command's id is its first event's id: a one-event command stores no command id
+# (NULL). `stored_command_id`: the command id of its own (before that change).
 VARIANTS: dict[str, dict[str, Any]] = {
     "incident (as dispatched)": {},
+    "+ a command id of its own (before)": {"stored_command_id": True},
     "- PRAGMA data_version": {"no_pragma": True},
     "- stream upsert": {"no_stream": True},
     "- projection row": {"no_row": True},
@@ -103,18 +106,19 @@ class Variant:
         self.position = conn.execute("SELECT max(position) FROM incident_events").fetchone()[0]
         conn.execute("BEGIN")
         while self.position < base:
-            self._event()
+            self._event(new_id())
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("PRAGMA wal_autocheckpoint = 0")
 
-    def _event(self) -> tuple[int, int, str]:
+    def _event(self, event_id: str) -> tuple[int, int, str]:
         self.position += 1
         account = self.position % ACCOUNTS
         version = self.versions[account] = self.versions[account] + 1
         key = f"acc-{account}"
+        command_id = new_id() if self.spec.get("stored_command_id") else None
         self.conn.execute(INSERT, (self.position, 1796139303862446 + self.position, version,
-                                   new_id(), key, new_id()))
+                                   event_id, key, command_id))
         return version, self.position, key
 
     def command(self) -> None:
@@ -123,9 +127,10 @@ class Variant:
         if not spec.get("no_pragma"):
             conn.execute("PRAGMA data_version").fetchone()
         key = f"acc-{(self.position + 1) % ACCOUNTS}"
+        event_id = new_id()
         if not spec.get("no_row"):
-            conn.execute(ROW, (key, key, self.position, self.position, new_id()))
-        version, position, key = self._event()
+            conn.execute(ROW, (key, key, self.position, self.position, event_id))
+        version, position, key = self._event(event_id)
         if not spec.get("no_stream"):
             conn.execute(STREAM, (key, version, position))
         conn.execute("COMMIT")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
+
+import pytest
 
 from incident_core import ids
 from incident_core.ids import new_id
@@ -42,3 +45,27 @@ def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     parent = [new_id() for _ in range(50)]
     lows = {text[-8:] for text in parent}
     assert len(child) == 50 and not lows & {text[-8:] for text in child}
+
+
+def test_the_kept_text_of_the_first_groups_follows_the_counter(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within one millisecond the counter crosses the bits of the third and second groups
+    (whose text is kept between ids), and a spent counter borrows the next millisecond."""
+    clock = ids._Clock()
+    clock.last_ms = time.time_ns() // 1_000_000 + 60_000  # the wall clock is behind: count
+    for start in ((1 << 30) - 3, (5 << 16) - 2, ids._COUNTER_MAX - 2):
+        clock.counter = start
+        monkeypatch.setattr(ids, "_clock", clock)
+        ms = clock.last_ms
+        made = [new_id() for _ in range(5)]
+        assert made == sorted(made)
+        values = [uuid.UUID(text) for text in made]
+        assert all(str(v) == t and v.version == 7 for v, t in zip(values, made, strict=True))
+        got = [((v.int >> 80), (v.int >> 64 & 0xFFF) << 30 | (v.int >> 32 & 0x3FFF_FFFF))
+               for v in values]
+        if start == ids._COUNTER_MAX - 2:  # two left, then the next millisecond's seed
+            assert got[:2] == [(ms, start + 1), (ms, start + 2)]
+            assert all(m == ms + 1 for m, _ in got[2:])
+            assert [c for _, c in got[2:]] == list(range(got[2][1], got[2][1] + 3))
+        else:
+            assert got == [(ms, start + n) for n in range(1, 6)]
