@@ -154,7 +154,10 @@ def test_saga_events_carry_correlation_and_causation(bank: Application) -> None:
     assert sent.causation_id == requested.event_id
     assert sent.correlation_id == requested.correlation_id == initiated.correlation_id
     caused = bank.store.events_with_metadata("causation_id", requested.event_id)
-    assert [e.event_type for e in caused] == ["MoneySent", "TransferInitiated"]
+    # the request's command id is its first event's id: its own event, then what it caused
+    assert [e.event_type for e in caused] == ["TransferRequested", "MoneySent",
+                                              "TransferInitiated"]
+    assert requested.causation_id == requested.metadata["command_id"] == requested.event_id
 
 
 def test_state_at_any_version(bank: Application) -> None:
