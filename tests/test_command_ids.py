@@ -12,6 +12,8 @@ from pathlib import Path
 
 from incident_core import Accepted, Application, RecordedEvent
 from incident_core.domain import Aggregate, Command, Decision, Domain, Event, State
+from incident_core.engine import writer_protocol as wire
+from incident_core.ids import new_id
 from incident_core.operations.export_import import export_events, import_events
 from incident_core.operations.trace import COMMAND, EVENT, STEP, trace_app
 from incident_core.process import ProcessManager, SagaContext
@@ -187,3 +189,27 @@ def test_a_trace_tells_commands_from_the_events_they_caused(store_target: str) -
         assert parent[f"command:{pong.event_id}"] == step
         assert parent[pong.event_id] == f"command:{pong.event_id}"
         assert kind[pong.event_id] == EVENT
+
+
+def test_a_shared_writers_fresh_key_names_the_first_event(store_target: str) -> None:
+    """A command forwarded to the store's writer process with a key made for it (fresh) is
+    written as a direct command whose id is that key: its first event's id."""
+    with Application.open(store_target, domain, create=True) as app:
+        key = new_id()
+        request = wire.encode_request(Tally(aggregate_id="w", times=2), {"user": "u"}, key,
+                                      fresh=True)
+        result = app.dispatch_here(Tally(aggregate_id="w", times=2),
+                                   **wire.dispatch_arguments(request))
+        assert isinstance(result, Accepted)
+        first, second = result.events
+        assert first.event_id == key != second.event_id
+        assert [e.metadata for e in result.events] == [
+            {"correlation_id": key, "causation_id": key, "command_id": key, "user": "u",
+             "command_type": "Tally"}] * 2
+        assert _by_command(app, key) == [first.event_id, second.event_id]
+        again = wire.encode_request(Tally(aggregate_id="w", times=2), {"user": "u"}, key,
+                                    fresh=False)  # resent: the key is looked up
+        replayed = app.dispatch_here(Tally(aggregate_id="w", times=2),
+                                     **wire.dispatch_arguments(again))
+        assert isinstance(replayed, Accepted) and replayed.replayed
+        assert replayed.events == result.events

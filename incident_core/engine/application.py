@@ -156,14 +156,17 @@ class Application(ProcessManagers, LineageQueries):
         return self.dispatch_here(command, metadata=metadata, idempotency_key=idempotency_key)
 
     def dispatch_here(self, command: Command, *, metadata: dict[str, Any] | None = None,
-                      idempotency_key: str | None = None) -> DispatchResult:
-        """`dispatch` in this process, whichever process is the store's shared writer."""
+                      idempotency_key: str | None = None,
+                      first_id: str | None = None) -> DispatchResult:
+        """`dispatch` in this process, whichever process is the store's shared writer.
+        `first_id`: the first event's id when the caller made it (`new_id`; the shared
+        writer's fresh key, already the command's id in `metadata`)."""
         aggregate, key = self.decider.target(command)
         refuse_nul(command, ("idempotency_key",), idempotency_key)  # alike on every store
         if idempotency_key is not None and (earlier := idempotent.earlier(
                 self.store.events_with_metadata, idempotency_key, command)):
             return Accepted(earlier, replayed=True)
-        first_id = new_id()  # the first event's id, and the command's when no key is given
+        first_id = first_id or new_id()  # the first event's id: the command's, unless keyed
         command_id = idempotency_key or first_id
         meta = {"correlation_id": command_id, "causation_id": command_id,
                 "command_id": command_id}
@@ -183,12 +186,15 @@ class Application(ProcessManagers, LineageQueries):
         and the retry reads them; a refusal is only returned on state that was read from
         the store just now."""
         decider = self.decider
-        trusted = not plan.verify and decider.cached_version(plan.aggregate, plan.key) > 0
-        try:
-            version, state = decider.load(plan.aggregate, plan.key, self.store,
-                                          trust_cache=trusted)
-        except WrongAggregateType as exc:
-            return Rejected("wrong_aggregate_type", str(exc))
+        version, state = (0, None) if plan.verify else decider.cache.get(plan.aggregate,
+                                                                          plan.key)
+        trusted = version > 0
+        if not trusted:
+            try:
+                version, state = decider.load(plan.aggregate, plan.key, self.store)
+            except WrongAggregateType as exc:
+                return Rejected("wrong_aggregate_type", str(exc))
+        assert state is not None
         rejection = plan.decide(decider, version, state)
         if rejection is not None:
             plan.verify = trusted

@@ -97,13 +97,14 @@ def encode_request(command: Command, metadata: dict[str, Any] | None, key: str, 
 
 def dispatch_arguments(request: dict[str, Any]) -> dict[str, Any]:
     """`Application.dispatch_here`'s keywords for a request. A fresh key cannot have been
-    recorded: it becomes the command's ids (exactly what the key would make them) without
-    the two lookups of an idempotent dispatch; a key sent before is looked up."""
+    recorded: it becomes the command's ids (exactly what the key would make them) and its
+    first event's id (as a direct command's id is), without the two lookups of an
+    idempotent dispatch; a key sent before is looked up."""
     key, metadata = request["key"], request["metadata"]
     if not request["fresh"]:
         return {"metadata": metadata, "idempotency_key": key}
     ids = {"correlation_id": key, "causation_id": key, "command_id": key}
-    return {"metadata": ids | (metadata or {}), "idempotency_key": None}
+    return {"metadata": ids | (metadata or {}), "idempotency_key": None, "first_id": key}
 
 
 def _event(event: RecordedEvent) -> list[Any]:
