@@ -185,8 +185,10 @@ def _split_rest(rest: dict[str, Any]) -> tuple[str, str | None, str]:
 def _split_plain(metadata: dict[str, str]) -> Split:
     """`_split4` of the JSON of `metadata`, all of whose keys and values are strings, made
     from the dict itself (that JSON decodes to an equal dict, keys in the same order)."""
-    ids = tuple(metadata.get(key) or None for key in CHAIN)
-    rest = tuple(item for item in metadata.items() if not (item[1] and item[0] in _CHAINED))
+    get = metadata.get  # CHAIN's order, spelt out (no generator per event)
+    ids = (get("command_id") or None, get("causation_id") or None,
+           get("correlation_id") or None)
+    rest = tuple([item for item in metadata.items() if not (item[1] and item[0] in _CHAINED)])
     found = _rests.get(rest)
     if found is None:
         if len(_rests) >= 256:
