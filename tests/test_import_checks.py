@@ -155,3 +155,20 @@ def test_checking_lines_in_batches_gives_what_checking_each_gives(file: list[str
     in_batches = _outcome(lambda: batched.check_lines(numbered[:cut])
                           + batched.check_lines(numbered[cut:]))
     assert in_batches == each
+
+
+@pytest.mark.parametrize("time", ["2024-02-30T08:00:00.000000+00:00",
+                                  "2024-05-01T24:00:00.000000+00:00",
+                                  "2024-05-01T08:00:00.00000\u0663+00:00"])
+def test_a_time_in_the_store_s_form_that_is_no_time_is_named_with_its_line(time: str) -> None:
+    """A time the envelope's pattern takes but no calendar has (or in other digits) is
+    refused at its line, after a line of the same second that was fine, in a batch as
+    alone."""
+    first = json.dumps({**GOOD, "recorded_at": time[:19] + ".000000+00:00" if "\u0663" in time
+                        else TIME, "data": {"account_number": "1"}})
+    bad = json.dumps({**GOOD, "event_id": "e2", "version": 2, "event_type": "MoneyDeposited",
+                      "recorded_at": time, "data": {"amount": 1}}, ensure_ascii=False)
+    for check in (lambda c: c.check_lines([(1, first), (7, bad)]),
+                  lambda c: [c.check(1, first), c.check(7, bad)]):
+        with pytest.raises(ImportFileError, match=r"^line 7: recorded_at .* is not an ISO"):
+            check(LineChecker(bank_domain))
