@@ -7,7 +7,7 @@ metadata reads back as the envelope's."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -17,8 +17,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from incident_core import Application, ConcurrencyError, StoreError
-from incident_core.engine.recording import pending_from_envelope
-from incident_core.envelope import format_time
+from incident_core.engine.recording import _canonical, pending_from_envelope
+from incident_core.envelope import canonical_time, format_time
 from incident_core.examples.bank import domain
 from incident_core.store.sql.import_rows import _micros, event_rows
 from incident_core.store.sql.slim import CHAIN, slim_row
@@ -154,3 +154,26 @@ def test_rows_that_take_a_stream_version_are_a_conflict_naming_it(tmp_path: Path
             tx.append_envelopes([{**envelope, "event_id": "e2"}])
         assert (caught.value.aggregate_id, caught.value.version) == ("A", 1)
         assert [e.event_id for e in app.store.read_events()] == ["e1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))]))
+                      .map(lambda m: m.isoformat(timespec="microseconds"))
+                      | st.sampled_from(["2026-12-01T12:34:56.123456+00:00",
+                                         "2026-12-01T12:34:56.12345\uff16+00:00",
+                                         "2026-12-01T12:34:56.1_2345+00:00",
+                                         "2026-02-30T12:34:56.123456+00:00",
+                                         "2026-12-01T12:34:56", "x"]), max_size=6))
+def test_the_api_import_keeps_times_as_canonical_time_gives_them(texts: list[str]) -> None:
+    """`Application.import_events`' times (`recording._canonical`: a text in the store's
+    form within the last such second taken as it is) are `canonical_time`'s, errors too."""
+    for text in texts:
+        try:
+            expected: str | type[Exception] = canonical_time(text)
+        except ValueError:
+            expected = ValueError
+        if expected is ValueError:
+            with pytest.raises(ValueError):
+                _canonical(text)
+        else:
+            assert _canonical(text) == expected
