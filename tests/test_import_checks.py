@@ -13,7 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from incident_core.examples.bank import domain as bank_domain
-from incident_core.operations.import_checks import ImportFileError, LineChecker, _fast, _slow
+from incident_core.operations.import_checks import ImportFileError, LineChecker, _fast
+from incident_core.operations.import_full import full_envelope as _slow
 
 TIME = "2024-05-01T08:00:00.000000+00:00"
 
