@@ -106,10 +106,10 @@ def _parts() -> list[tuple[Any, str, str]]:
     from incident_core.operations import bulk_import, import_checks
     from incident_core.store.sql import import_rows, transaction
     return [
-        (import_checks.LineChecker, "check", "check lines (parse, shape, ids, decode)"),
+        (import_checks.LineChecker, "check_lines", "check lines (parse, shape, ids, decode)"),
         (bulk_import._Target, "admit", "against the store (ids, streams)"),
         (bulk_import, "append_batch", "append + project (all below)"),
-        (import_rows, "event_rows", "  rows built"),
+        (import_rows, "row_tuples", "  rows built"),
         (unit.Unit, "finish", "  project (fold + rows written)"),
         (projector.ProjectionRun, "fold", "    fold"),
         (transaction.SqlTransaction, "_write_events", "  event + stream rows SQL"),

@@ -38,7 +38,8 @@ from incident_core.examples.shipping import domain as shipping
 from incident_core.examples.shipping.demo import shipping_demo
 from incident_core.operations import verify
 from incident_core.operations.export_import import export_events, import_events
-from incident_core.operations.import_checks import _fast, _slow
+from incident_core.operations.import_checks import _fast
+from incident_core.operations.import_full import full_envelope as _slow
 from incident_core.process import Accepted
 from incident_core.progress import run_to_end
 from incident_core.store.sql.import_rows import encode_data

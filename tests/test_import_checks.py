@@ -9,11 +9,12 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from incident_core.examples.bank import domain as bank_domain
-from incident_core.operations.import_checks import ImportFileError, LineChecker, _fast, _slow
+from incident_core.operations.import_checks import ImportFileError, LineChecker, _fast
+from incident_core.operations.import_full import full_envelope as _slow
 
 TIME = "2024-05-01T08:00:00.000000+00:00"
 
@@ -97,3 +98,78 @@ def test_a_bad_field_deep_in_the_data_is_named_with_its_line() -> None:
     with pytest.raises(ImportFileError,
                        match=r"^line 90000: AccountOpened data does not decode: account_number"):
         checker.check(90_000, line)
+
+
+@st.composite
+def files(draw: st.DrawFn) -> list[str]:
+    """The lines of a file: two streams, mostly continuing, now and then a version
+    skipped or repeated, an id used twice, the wrong aggregate or event type, data that
+    does not decode, a NUL, or any line of `lines()`."""
+    out: list[str] = []
+    versions: dict[str, int] = {}
+    for number in range(draw(st.integers(1, 14))):
+        if draw(st.integers(0, 7)) == 0:
+            out.append(draw(lines()))
+            continue
+        aggregate = draw(st.sampled_from(["A", "A", "A", "B", "C\x00"]))
+        version = versions.get(aggregate, 0) + draw(st.sampled_from([1, 1, 1, 1, 0, 2]))
+        versions[aggregate] = version
+        data = {"account_number": "1"} if version == 1 else {"amount": 5}
+        if draw(st.integers(0, 9)) == 0:
+            data = draw(st.sampled_from([{}, {"amount": "x"}, {"amount": 2**70}]))
+        envelope = {"event_id": draw(st.sampled_from([f"e{number}"] * 4 + [f"e{number - 1}"])),
+                    "aggregate_id": aggregate,
+                    "aggregate_type": draw(st.sampled_from(["Account"] * 9 + ["Transfer"])),
+                    "event_type": "AccountOpened" if version == 1 else "MoneyDeposited",
+                    "version": version, "recorded_at": TIME, "data": data,
+                    "metadata": draw(st.sampled_from([{}] * 4 + [{"causation_id": None},
+                                                            {"correlation_id": "c"}]))}
+        out.append(json.dumps(envelope, ensure_ascii=draw(st.booleans())))
+    return out
+
+
+def _outcome(check: Any) -> Any:
+    try:
+        return check()
+    except ImportFileError as exc:
+        return str(exc)
+
+
+def _line(event_id: str, version: int) -> str:
+    return json.dumps({"event_id": event_id, "aggregate_id": "A", "aggregate_type": "Account",
+                       "event_type": "MoneyDeposited", "version": version,
+                       "recorded_at": TIME, "data": {"amount": 5}})
+
+
+@settings(max_examples=300, deadline=None)
+@given(files(), st.integers(0, 14))
+@example([_line("e1", 1), _line("e2", 2), _line("e3", 3), _line("e3", 4)], 2)
+@example([_line("e1", 1), _line("e2", 2), _line("e3", 3), _line("e4", 3)], 4)
+def test_checking_lines_in_batches_gives_what_checking_each_gives(file: list[str],
+                                                                  cut: int) -> None:
+    """`check_lines` (the import's batches, a well-formed line's path inlined) gives the
+    envelopes, typed events and errors `check` gives line by line, across batches."""
+    numbered = list(enumerate(file, start=1))
+    one = LineChecker(bank_domain)
+    each = _outcome(lambda: [(n, *one.check(n, line)) for n, line in numbered])
+    batched = LineChecker(bank_domain)
+    in_batches = _outcome(lambda: batched.check_lines(numbered[:cut])
+                          + batched.check_lines(numbered[cut:]))
+    assert in_batches == each
+
+
+@pytest.mark.parametrize("time", ["2024-02-30T08:00:00.000000+00:00",
+                                  "2024-05-01T24:00:00.000000+00:00",
+                                  "2024-05-01T08:00:00.00000\u0663+00:00"])
+def test_a_time_in_the_store_s_form_that_is_no_time_is_named_with_its_line(time: str) -> None:
+    """A time the envelope's pattern takes but no calendar has (or in other digits) is
+    refused at its line, after a line of the same second that was fine, in a batch as
+    alone."""
+    first = json.dumps({**GOOD, "recorded_at": time[:19] + ".000000+00:00" if "\u0663" in time
+                        else TIME, "data": {"account_number": "1"}})
+    bad = json.dumps({**GOOD, "event_id": "e2", "version": 2, "event_type": "MoneyDeposited",
+                      "recorded_at": time, "data": {"amount": 1}}, ensure_ascii=False)
+    for check in (lambda c: c.check_lines([(1, first), (7, bad)]),
+                  lambda c: [c.check(1, first), c.check(7, bad)]):
+        with pytest.raises(ImportFileError, match=r"^line 7: recorded_at .* is not an ISO"):
+            check(LineChecker(bank_domain))

@@ -7,6 +7,7 @@ metadata reads back as the envelope's."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -15,11 +16,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from incident_core import Application, StoreError
-from incident_core.engine.recording import pending_from_envelope
+from incident_core import Application, ConcurrencyError, StoreError
+from incident_core.engine.recording import _canonical, pending_from_envelope
+from incident_core.envelope import canonical_time, format_time
 from incident_core.examples.bank import domain
-from incident_core.store.sql.import_rows import event_rows
+from incident_core.store.sql.import_rows import _micros, event_rows
 from incident_core.store.sql.slim import CHAIN, slim_row
+from incident_core.store.sql.times import stored_time
 
 text = st.text(max_size=8)
 ids = st.sampled_from(["", "ev", "c1", "c2"]) | st.uuids().map(str) | st.none() | st.integers()
@@ -111,3 +114,66 @@ def test_the_api_import_appends_through_the_same_rows(target: str, tmp_path: Pat
             "schema_version": 1}
         assert app.store.projection_rows(domain.projections["bank_accounts"].spec)[0][
             "account_number"] == "1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(moments=st.lists(st.datetimes(timezones=st.just(UTC)), min_size=1, max_size=4),
+       odd=st.sampled_from(["", "2026-12-01T12:34:56.12345\uff16+00:00",
+                            "2026-12-01T12:34:56.1_2345+00:00",
+                            "2026-12-01T13:34:56.123456+01:00"]))
+def test_the_time_of_a_row_is_what_the_store_keeps(moments: list[datetime], odd: str) -> None:
+    """The row's `recorded_at` (the second remembered, the fraction added) is
+    `stored_time`'s for any time in the store's form, in any order; other text goes
+    through `stored_time` itself (its error included)."""
+    texts = [format_time(m) for m in moments]
+    for text in [*texts, *reversed(texts)]:
+        assert _micros(text) == stored_time(text)
+    if odd:
+        try:
+            expected: int | type[Exception] = stored_time(odd)
+        except ValueError:
+            expected = ValueError
+        if expected is ValueError:
+            with pytest.raises(ValueError):
+                _micros(odd)
+        else:
+            assert _micros(odd) == expected
+
+
+def test_rows_that_take_a_stream_version_are_a_conflict_naming_it(tmp_path: Path) -> None:
+    """Tuple rows written at once (`append_rows`) report a taken stream version as every
+    append does (`ConcurrencyError` for that stream and version), and write nothing."""
+    path = str(tmp_path / "s.sqlite3")
+    envelope = {"event_id": "e1", "aggregate_id": "A", "aggregate_type": "Account",
+                "event_type": "AccountOpened", "version": 1, "schema_version": 1,
+                "recorded_at": "2026-12-01T12:34:56.123456+00:00",
+                "data": {"account_number": "1"}, "metadata": {}}
+    with Application.open(path, domain, create=True) as app:
+        app.import_events([envelope])
+        with pytest.raises(ConcurrencyError) as caught, app.store.transaction() as tx:
+            tx.append_envelopes([{**envelope, "event_id": "e2"}])
+        assert (caught.value.aggregate_id, caught.value.version) == ("A", 1)
+        assert [e.event_id for e in app.store.read_events()] == ["e1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))]))
+                      .map(lambda m: m.isoformat(timespec="microseconds"))
+                      | st.sampled_from(["2026-12-01T12:34:56.123456+00:00",
+                                         "2026-12-01T12:34:56.12345\uff16+00:00",
+                                         "2026-12-01T12:34:56.1_2345+00:00",
+                                         "2026-02-30T12:34:56.123456+00:00",
+                                         "2026-12-01T12:34:56", "x"]), max_size=6))
+def test_the_api_import_keeps_times_as_canonical_time_gives_them(texts: list[str]) -> None:
+    """`Application.import_events`' times (`recording._canonical`: a text in the store's
+    form within the last such second taken as it is) are `canonical_time`'s, errors too."""
+    for text in texts:
+        try:
+            expected: str | type[Exception] = canonical_time(text)
+        except ValueError:
+            expected = ValueError
+        if expected is ValueError:
+            with pytest.raises(ValueError):
+                _canonical(text)
+        else:
+            assert _canonical(text) == expected

@@ -27,12 +27,11 @@ from typing import Any
 
 from incident_core import telemetry
 from incident_core.collector import collector_paused
-from incident_core.domain import Event
 from incident_core.engine.application import Application
 from incident_core.engine.parking import write_guard
 from incident_core.engine.unit import Unit
 from incident_core.errors import ConcurrencyError, StoreError
-from incident_core.operations.import_checks import LineChecker
+from incident_core.operations.import_checks import Checked, LineChecker
 from incident_core.ports import EventStore, StoreTransaction
 from incident_core.progress import Operation, Progress
 
@@ -41,7 +40,6 @@ __all__ = ["BATCH", "append_batch", "import_lines"]
 BATCH = 5000  # lines checked, appended and projected together
 DEFER_INDEXES = 10_000  # lines from which the log's index work waits for the end
 STREAM_PAGE = 5000
-Checked = tuple[int, dict[str, Any], Event]  # (line number, envelope, typed event)
 
 
 def import_lines(app: Application, numbered: Sequence[tuple[int, str]], *,
@@ -62,7 +60,7 @@ def import_lines(app: Application, numbered: Sequence[tuple[int, str]], *,
             for start in range(0, total, batch):
                 part = numbered[start:start + batch]
                 with collector_paused():
-                    checked = target.admit([(n, *checker.check(n, line)) for n, line in part])
+                    checked = target.admit(checker.check_lines(part))
                     if checked:
                         unit = append_batch(app, tx, checked)
                         if not app.listeners.listening:

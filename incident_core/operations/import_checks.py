@@ -8,15 +8,13 @@ envelope's shape as it parses (`_Envelope`: JSON's own types, no empty ids, vers
 then one walk over the data and metadata proves that every number fits (no integer beyond
 64 bits, no non-finite float). That parser refuses what `json.loads` refuses and gives
 what it gives for the rest (lone surrogates, which `json.loads` takes, it refuses). A line
-the fast path does not prove goes through the full checks, which parse it again with
-`json.loads` and name the field that is wrong.
+the fast path does not prove goes through the full checks (`import_full`), which parse
+it again with `json.loads` and name the field that is wrong.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, NotRequired, cast
@@ -26,33 +24,19 @@ from typing_extensions import TypedDict  # pydantic wants it on Python < 3.12
 
 from incident_core.domain import Domain, Event
 from incident_core.engine.results import DomainCodeError
-from incident_core.envelope import format_time
 from incident_core.errors import IncidentError
-from incident_core.values import (
-    NUL,
-    NUL_PROBLEM,
-    find_unrepresentable,
-    format_path,
-    nul_in_columns,
+from incident_core.operations.import_full import (
+    CANONICAL_TIME,
+    LARGEST,
+    ImportFileError,
+    full_envelope,
 )
+from incident_core.values import NUL, NUL_PROBLEM, nul_in_columns
 
-__all__ = ["ImportFileError", "LineChecker"]
-
-LARGEST = 2**63 - 1
-_REQUIRED: dict[str, type] = {
-    "event_id": str, "aggregate_id": str, "aggregate_type": str, "event_type": str,
-    "version": int, "recorded_at": str, "data": dict,
-}
-_OPTIONAL: dict[str, type] = {
-    "position": int, "schema_version": int, "metadata": dict,
-}
-_FIELDS = _REQUIRED | _OPTIONAL
-_KEYS = frozenset(_FIELDS)
-# The store's own time format (what an export writes): kept as it is, no parse/format.
-_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
-
+__all__ = ["Checked", "ImportFileError", "LineChecker"]
 
 Decode = Callable[[dict[str, Any]], Event]
+Checked = tuple[int, dict[str, Any], Event]  # (line number, envelope, typed event)
 _Text = Annotated[str, Field(min_length=1)]
 _Count = Annotated[int, Field(ge=1, le=LARGEST)]
 
@@ -68,7 +52,7 @@ class _Envelope(TypedDict):
     aggregate_type: _Text
     event_type: _Text
     version: _Count
-    recorded_at: Annotated[str, Field(pattern=f"^{_CANONICAL_TIME.pattern}$")]  # whole
+    recorded_at: Annotated[str, Field(pattern=f"^{CANONICAL_TIME.pattern}$")]  # whole
     schema_version: NotRequired[_Count]
     position: NotRequired[Annotated[int, Field(ge=-LARGEST - 1, le=LARGEST)]]
     data: dict[str, Any]
@@ -76,41 +60,6 @@ class _Envelope(TypedDict):
 
 
 _parse_envelope = TypeAdapter(_Envelope).validator.validate_json
-
-
-class _Suspect(Exception):
-    """A number the store may not give back: the line goes through the full checks."""
-
-
-def _int(text: str) -> int:
-    value = int(text)
-    if len(text) > 18 and not -LARGEST - 1 <= value <= LARGEST:
-        raise _Suspect
-    return value
-
-
-def _float(text: str) -> float:
-    value = float(text)
-    if value - value != 0.0:  # inf or nan
-        raise _Suspect
-    return value
-
-
-def _constant(text: str) -> Any:
-    raise _Suspect
-
-
-# Parsing proves every number fits (64-bit integers, finite floats) in the same pass.
-_strict_loads = json.JSONDecoder(parse_int=_int, parse_float=_float,
-                                 parse_constant=_constant).decode
-
-
-class ImportFileError(IncidentError):
-    """A line of an import file is not an envelope this store can take (nothing written)."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
-        self.line = line
 
 
 class LineChecker:
@@ -126,13 +75,56 @@ class LineChecker:
     def check(self, number: int, line: str) -> tuple[dict[str, Any], Event]:
         envelope = _fast(line)
         if envelope is None:
-            envelope = _slow(number, line)
+            envelope = full_envelope(number, line)
         # a NUL (JSON's \u0000): kept in data, never in the log's own text columns; a line
         # without a backslash is ruled out by one memchr (~40 ns; the escape's search ~400)
         if "\\" in line and "\\u0000" in line:
             _refuse_nul(number, envelope)
         self._check_identity(number, envelope)
         return envelope, self._check_domain(number, envelope)
+
+    def check_lines(self, numbered: Iterable[tuple[int, str]]) -> list[Checked]:
+        """`check` of each line, in order: (line number, envelope, typed event). The path
+        of a well-formed line in the store's own form (`_fast`'s), continuing a stream
+        already seen, of a kind already decoded, is inlined here, a call per part costing
+        what the import's target allows; any other line goes through `check` (a parse
+        again: its errors, or a first event's bookkeeping, are `check`'s)."""
+        out: list[Checked] = []
+        add, parse, fits, real, ids, versions, streams, decoders = out.append, \
+            _parse_envelope, _fits, _real_time, self.event_ids, self._versions, self.streams, \
+            self._decoders
+        for number, line in numbered:
+            try:
+                e: dict[str, Any] = parse(line)
+            except ValueError:  # pydantic's ValidationError too
+                add((number, *self.check(number, line)))
+                continue
+            metadata = e.get("metadata")
+            if metadata is None:
+                e["metadata"] = metadata = {}
+            event_id, aggregate_id, version = e["event_id"], e["aggregate_id"], e["version"]
+            e.pop("position", None)
+            key = (e["aggregate_type"], e["event_type"], e.setdefault("schema_version", 1))
+            decode = decoders.get(key)
+            if decode is None or event_id in ids or not real(e["recorded_at"]) \
+                    or versions.get(aggregate_id, -1) != version - 1 \
+                    or streams[aggregate_id][0] != key[0] \
+                    or type(metadata.get("correlation_id", "")) is not str \
+                    or type(metadata.get("causation_id", "")) is not str \
+                    or not (fits(e["data"].values()) and fits(metadata.values())):
+                add((number, *self.check(number, line)))
+                continue
+            if "\\" in line and "\\u0000" in line:  # as `check`
+                _refuse_nul(number, e)
+            try:
+                event = decode(e["data"])
+            except Exception:  # the error as `check` words it
+                add((number, *self.check(number, line)))
+                continue
+            ids[event_id] = number
+            versions[aggregate_id] = version
+            add((number, e, event))
+        return out
 
     def _check_identity(self, number: int, envelope: dict[str, Any]) -> None:
         event_id, aggregate_id = envelope["event_id"], envelope["aggregate_id"]
@@ -211,6 +203,8 @@ def _fast(line: str) -> dict[str, Any] | None:
         raw: dict[str, Any] = _parse_envelope(line)
     except ValueError:  # pydantic's ValidationError too
         return None
+    if not _real_time(raw["recorded_at"]):
+        return None
     metadata = raw.get("metadata")
     if metadata is None:
         raw["metadata"] = metadata = {}
@@ -226,16 +220,23 @@ def _fast(line: str) -> dict[str, Any] | None:
     return raw
 
 
-def _slow(number: int, line: str) -> dict[str, Any]:
-    """The envelope of a line the fast path did not prove, through the full checks."""
-    try:
+def _real_time(text: str) -> bool:
+    """A time in the store's form (as the envelope's pattern proves) that is a real time
+    (no 30 February, no hour 24) in ASCII digits (the pattern's `\\d` takes any): checked
+    once per second (an export's events share seconds)."""
+    global _real_second  # noqa: PLW0603 - a one-entry memo, replaced whole (thread-safe)
+    if not text.isascii():
+        return False
+    if text[:19] != _real_second:
         try:
-            raw = _strict_loads(line)
-        except _Suspect:
-            raw = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(number, f"not JSON ({exc.msg} at column {exc.colno})") from None
-    return _envelope(number, raw)
+            datetime.fromisoformat(text)
+        except ValueError:
+            return False
+        _real_second = text[:19]
+    return True
+
+
+_real_second = ""
 
 
 def _fits(values: Any) -> bool:
@@ -261,73 +262,3 @@ def _fits(values: Any) -> bool:
             return False
     return True
 
-
-def _envelope(number: int, raw: Any) -> dict[str, Any]:
-    """The envelope of one line, checked for shape; `recorded_at` in the store's format."""
-    if not isinstance(raw, dict):
-        raise ImportFileError(number, f"expected a JSON object, found {type(raw).__name__}")
-    unknown = sorted(set(raw) - _KEYS)
-    if unknown:
-        raise ImportFileError(number, f"unexpected field(s) {', '.join(unknown)}")
-    missing = [k for k in _REQUIRED if k not in raw]
-    if missing:
-        raise ImportFileError(number, f"missing field(s) {', '.join(missing)}")
-    for name, kind in _FIELDS.items():
-        value = raw.get(name)
-        # JSON gives exact types, so `type(...) is` also refuses true/false as an integer
-        if type(value) is not kind and name in raw:
-            raise ImportFileError(number, f"{name} must be {_describe(kind)}, "
-                                          f"not {json.dumps(value)[:40]}")
-    for name in ("event_id", "aggregate_id", "aggregate_type", "event_type"):
-        if not raw[name]:
-            raise ImportFileError(number, f"{name} is empty")
-    envelope = dict(raw)
-    envelope.pop("position", None)
-    envelope.setdefault("metadata", {})
-    envelope.setdefault("schema_version", 1)
-    if envelope["version"] < 1 or envelope["schema_version"] < 1:
-        raise ImportFileError(number, "version and schema_version start at 1")
-    for name in ("correlation_id", "causation_id"):
-        value = envelope["metadata"].get(name)
-        if value is not None and type(value) is not str:
-            raise ImportFileError(number, f"metadata.{name} must be a string or null, not "
-                                          f"{json.dumps(value)[:40]}")
-    _check_numbers(number, envelope)
-    found = find_unrepresentable(envelope["data"])
-    if found is not None:
-        raise ImportFileError(number, f"data.{format_path(found[0])}: {found[1]}")
-    envelope["recorded_at"] = _time(number, raw["recorded_at"])
-    return envelope
-
-
-def _check_numbers(number: int, value: Any, where: str = "") -> None:
-    """Every integer must fit a signed 64-bit column (what every store can hold)."""
-    if type(value) is int:
-        if not -LARGEST - 1 <= value <= LARGEST:
-            raise ImportFileError(number, f"{where.lstrip('.') or 'a number'} is out of range "
-                                          f"({str(value)[:30]} does not fit 64 bits)")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_numbers(number, item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_numbers(number, item, f"{where}[{index}]")
-
-
-def _time(number: int, text: str) -> str:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ImportFileError(number, f"recorded_at {text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise ImportFileError(number, f"recorded_at {text!r} has no time zone")
-    if _CANONICAL_TIME.fullmatch(text):  # already the store's form (as exported)
-        return text
-    try:
-        return format_time(moment)
-    except OverflowError:
-        raise ImportFileError(number, f"recorded_at {text!r} is out of range in UTC") from None
-
-
-def _describe(kind: type) -> str:
-    return {str: "a string", int: "an integer", dict: "an object"}.get(kind, kind.__name__)

@@ -19,6 +19,7 @@ from zlib import crc32
 
 from incident_core.envelope import RecordedEvent
 from incident_core.store.sql.meta import SCHEMA_VERSION
+from incident_core.store.sql.queries import INSERT_EVENTS
 from incident_core.store.sql.slim import CHAIN, logical_metadata
 from incident_core.store.sql.stored_events import StoredEvent
 from incident_core.store.sql.times import stored_time
@@ -27,7 +28,8 @@ from incident_core.values import encode_data
 if TYPE_CHECKING:
     from incident_core.store.sql.transaction import SqlTransaction
 
-__all__ = ["ImportedEvent", "append_envelopes", "encode_data", "event_rows"]
+__all__ = ["ROW", "ImportedEvent", "append_envelopes", "encode_data", "event_rows",
+           "row_tuples"]
 
 # The store's own encoder of metadata (slim's and the engine's: compact, ASCII, non-JSON
 # values as text), which was the data's too before stores kept pydantic's text of it
@@ -44,13 +46,6 @@ class ImportedEvent(StoredEvent):
 
     __slots__ = ()
 
-    def __init__(self, position: int, envelope: dict[str, Any], held: Held) -> None:
-        super().__init__(position, envelope["event_id"], envelope["aggregate_id"],
-                         envelope["aggregate_type"], envelope["event_type"],
-                         envelope["version"], envelope["recorded_at"], envelope["data"],
-                         held[0], envelope["schema_version"])
-        self._metadata = held
-
 
 def split_metadata(event_id: str, metadata: dict[str, Any]) -> tuple[str, Held]:
     """(the logical metadata JSON the checksum covers, what the row stores: the JSON
@@ -59,18 +54,22 @@ def split_metadata(event_id: str, metadata: dict[str, Any]) -> tuple[str, Held]:
     get = metadata.get
     command, causation, correlation = get("command_id"), get("causation_id"), \
         get("correlation_id")
+    kind = get("command_type")
+    if len(metadata) == 4 and type(command) is str and type(causation) is str \
+            and type(correlation) is str and type(kind) is str and command and causation \
+            and correlation:  # as a dispatch records it: the three ids, the command type
+        found = _typed.get(kind)
+        if found is None:
+            found = _typed[kind] = _split_rest({"command_type": kind})
+        stored, command_type, logical = found
+        return logical, (stored, None if command == event_id else command,
+                         None if causation == command else causation,
+                         None if correlation == causation else correlation, command_type)
     lifted = (isinstance(command, str) and command != "",
               isinstance(causation, str) and causation != "",
               isinstance(correlation, str) and correlation != "")
-    kind = get("command_type")
-    if lifted == _ALL and len(metadata) == 4 and type(kind) is str:  # as dispatch records
-        found = _rests.get((("command_type", kind),))
-        if found is None:
-            found = _split_rest({"command_type": kind})
-    else:
-        found = _split_rest({k: v for k, v in metadata.items()
-                             if not (k in _LIFTED and isinstance(v, str) and v)})
-    stored, command_type, logical = found
+    stored, command_type, logical = _split_rest(
+        {k: v for k, v in metadata.items() if not (k in _LIFTED and isinstance(v, str) and v)})
     return logical, (stored, *_columns(event_id, (command, causation, correlation), lifted),
                      command_type)
 
@@ -92,6 +91,8 @@ def _columns(event_id: str, ids: tuple[Any, Any, Any],
 _ALL = (True, True, True)
 _LIFTED = frozenset(CHAIN)
 _rests: dict[tuple[tuple[str, str], ...], tuple[str, str | None, str]] = {}
+_typed: dict[str, tuple[str, str | None, str]] = {}  # a command type -> its split (bounded:
+# the domain's command types, or what a file names; cleared as `_rests` is)
 
 
 def _split_rest(rest: dict[str, Any]) -> tuple[str, str | None, str]:
@@ -106,6 +107,7 @@ def _split_rest(rest: dict[str, Any]) -> tuple[str, str | None, str]:
     if found is None:
         if len(_rests) >= 256:
             _rests.clear()
+            _typed.clear()
         found = _rests[key] = _split_type(dict(rest))
     return found
 
@@ -122,71 +124,107 @@ def _split_type(rest: dict[str, Any]) -> tuple[str, str | None, str]:
     return stored, command_type, logical
 
 
-def row_checksum(position: int, event_id: str, aggregate_id: str, aggregate_type: str,
-                 event_type: str, version: int, recorded_at: str, data: str, logical: str,
-                 schema_version: int, c1: str | None, c2: str | None, c3: str | None) -> int:
-    """`slim.checksum` of an import's row (tests compare them), joined in one f-string."""
-    text = (f"{position}\x1f{event_id}\x1f{aggregate_id}\x1f{aggregate_type}\x1f{event_type}"
-            f"\x1f{version}\x1f{recorded_at}\x1f{data}\x1f{logical}\x1f{schema_version}"
-            f"\x1f{_NUL if c1 is None else c1}\x1f{_NUL if c2 is None else c2}"
-            f"\x1f{_NUL if c3 is None else c3}")
-    return crc32(text.encode()) - 0x80000000
-
-
 _NUL = "\x00"
+
+
+# The order of a row tuple's values: the events table's columns, as the INSERT of a
+# positional driver (sqlite3) takes them; a named driver's rows are dicts of these.
+ROW = ("position", "recorded_at", "checksum", "version", "schema_version", "event_id",
+       "aggregate_id", "aggregate_type", "event_type", "command_id", "causation_id",
+       "correlation_id", "command_type", "data", "metadata")
 
 
 def append_envelopes(tx: SqlTransaction,
                      envelopes: Sequence[dict[str, Any]]) -> list[RecordedEvent] | None:
     """Append an import's checked envelopes as rows built straight from them, after the
     head (`EventLogTransaction.append_envelopes`); None on a store of an older schema
-    (its rows are not these: the caller appends pending events, migrated as they go)."""
+    (its rows are not these: the caller appends pending events, migrated as they go).
+    The rows go to the driver as tuples when its INSERT takes them in `ROW`'s order."""
     if tx.store.schema_version != SCHEMA_VERSION:
         return None
-    rows, streams, recorded = event_rows(envelopes, tx.head() + 1)
-    tx.append_rows(rows, streams)
+    rows, streams, recorded = row_tuples(envelopes, tx.head() + 1)
+    if tx.store.prepared("insert_events", INSERT_EVENTS).names == list(ROW):
+        tx.append_rows(rows, streams)
+    else:
+        tx.append_rows([dict(zip(ROW, row, strict=True)) for row in rows], streams)
     return recorded
 
 
 def event_rows(envelopes: Sequence[dict[str, Any]], first: int,
                ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], list[RecordedEvent]]:
-    """(the rows of checked envelopes at positions `first`, `first` + 1, ..., the stream
-    entries they touch, the events as recorded)."""
-    rows: list[dict[str, Any]] = []
+    """`row_tuples` with each row a dict of the events table's columns."""
+    rows, streams, recorded = row_tuples(envelopes, first)
+    return [dict(zip(ROW, row, strict=True)) for row in rows], streams, recorded
+
+
+def row_tuples(envelopes: Sequence[dict[str, Any]], first: int,
+               ) -> tuple[list[tuple[Any, ...]], dict[str, dict[str, Any]], list[RecordedEvent]]:
+    """(the rows of checked envelopes at positions `first`, `first` + 1, ..., as tuples in
+    `ROW`'s order, the stream entries they touch as `SqlTransaction.append` keeps them,
+    the events as recorded). One loop, inlined on purpose (a call per part of a row costs
+    what the import's target allows): the events are made as `stored_events.page4` makes
+    them (no `__init__`, slots set in line)."""
+    rows: list[tuple[Any, ...]] = []
     streams: dict[str, dict[str, Any]] = {}
     recorded: list[RecordedEvent] = []
+    add_row, add_event, new, cls = rows.append, recorded.append, object.__new__, ImportedEvent
+    split, encode, micros, crc, entry_of = split_metadata, encode_data, _micros, crc32, \
+        streams.get
     position = first
     for e in envelopes:
-        event_id, aggregate_id, recorded_at = e["event_id"], e["aggregate_id"], e["recorded_at"]
-        logical, held = split_metadata(event_id, e["metadata"])
-        data = encode_data(e["data"])
-        row = {"position": position, "event_id": event_id, "aggregate_id": aggregate_id,
-               "aggregate_type": e["aggregate_type"], "event_type": e["event_type"],
-               "version": e["version"], "recorded_at": stored_time(recorded_at),
-               "data": data, "metadata": held[0], "schema_version": e["schema_version"],
-               "command_id": held[1], "causation_id": held[2], "correlation_id": held[3],
-               "command_type": held[4]}
-        row["checksum"] = row_checksum(position, event_id, aggregate_id, e["aggregate_type"],
-                                   e["event_type"], e["version"], recorded_at, data, logical,
-                                   e["schema_version"], held[1], held[2], held[3])
-        rows.append(row)
-        recorded.append(ImportedEvent(position, e, held))
-        _touch(streams, e, position)
+        event_id, aggregate_id, aggregate_type, event_type = e["event_id"], \
+            e["aggregate_id"], e["aggregate_type"], e["event_type"]
+        version, recorded_at, schema_version, data = e["version"], e["recorded_at"], \
+            e["schema_version"], e["data"]
+        logical, held = split(event_id, e["metadata"])
+        stored, c1, c2, c3, command_type = held
+        text = encode(data)
+        checksum = crc(
+            f"{position}\x1f{event_id}\x1f{aggregate_id}\x1f{aggregate_type}\x1f{event_type}"
+            f"\x1f{version}\x1f{recorded_at}\x1f{text}\x1f{logical}\x1f{schema_version}"
+            f"\x1f{_NUL if c1 is None else c1}\x1f{_NUL if c2 is None else c2}"
+            f"\x1f{_NUL if c3 is None else c3}".encode()) - 0x80000000
+        add_row((position, micros(recorded_at), checksum, version, schema_version, event_id,
+                 aggregate_id, aggregate_type, event_type, c1, c2, c3, command_type, text,
+                 stored))
+        event = new(cls)
+        event.position, event.event_id, event.aggregate_id = position, event_id, aggregate_id
+        event.aggregate_type, event.event_type, event.version = aggregate_type, event_type, \
+            version
+        event._recorded, event.data, event.schema_version = recorded_at, data, schema_version
+        event._metadata = held
+        add_event(event)
+        entry = entry_of(aggregate_id)
+        if entry is None:
+            streams[aggregate_id] = {
+                "aggregate_id": aggregate_id, "aggregate_type": aggregate_type,
+                "version": version, "event_count": 1, "last_recorded_at": recorded_at,
+                "last_position": position}
+        else:
+            entry["version"], entry["last_recorded_at"], entry["last_position"] = \
+                version, recorded_at, position
+            entry["event_count"] += 1
         position += 1
     return rows, streams, recorded
 
 
-def _touch(streams: dict[str, dict[str, Any]], envelope: dict[str, Any], position: int) -> None:
-    """The stream entry of `envelope`'s aggregate, as `SqlTransaction.append` keeps it."""
-    entry = streams.get(envelope["aggregate_id"])
-    if entry is None:
-        streams[envelope["aggregate_id"]] = {
-            "aggregate_id": envelope["aggregate_id"],
-            "aggregate_type": envelope["aggregate_type"], "version": envelope["version"],
-            "event_count": 1, "last_recorded_at": envelope["recorded_at"],
-            "last_position": position}
-    else:
-        entry["version"] = envelope["version"]
-        entry["event_count"] += 1
-        entry["last_recorded_at"] = envelope["recorded_at"]
-        entry["last_position"] = position
+def _micros(text: str) -> int:
+    """`stored_time` of a time in the store's text form (`YYYY-MM-DDTHH:MM:SS.ffffff+00:00`,
+    as every checked envelope's is): the last time and the last second remembered (an
+    export's events share seconds), the fraction added; any other text through
+    `stored_time`."""
+    global _second  # noqa: PLW0603 - a one-entry memo, replaced whole (thread-safe)
+    second = _second
+    if second[0] == text:
+        return second[2]
+    fraction = text[20:26]
+    if len(text) != 32 or text[19] != "." or not text.endswith("+00:00") \
+            or not (fraction.isascii() and fraction.isdigit()):
+        return stored_time(text)
+    base = second[3] if second[1] == text[:19] else stored_time(text[:19] + ".000000+00:00")
+    value = base + int(fraction)
+    _second = (text, text[:19], value, base)
+    return value
+
+
+_second: tuple[str, str, int, int] = ("", "", 0, 0)  # (time, its second, both in µs)

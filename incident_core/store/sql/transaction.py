@@ -53,7 +53,7 @@ class SqlTransaction(StoreTransaction):
         self.appended = False
         self.appended_count = 0
         self._checkpoints: Checkpoints | None = None
-        self._unwritten: list[dict[str, Any]] = []
+        self._unwritten: list[Any] = []  # row dicts, or `append_rows` tuples
         self._touched: dict[str, dict[str, Any]] = {}
         self._cursor: Any = None
         self._version: int | None = None  # SQLite's PRAGMA data_version, once read
@@ -187,39 +187,50 @@ class SqlTransaction(StoreTransaction):
         self.appended_count += len(events)
         return recorded
 
-    def append_rows(self, rows: list[dict[str, Any]],
-                    streams: dict[str, dict[str, Any]]) -> None:
+    def append_rows(self, rows: Sequence[Any], streams: dict[str, dict[str, Any]]) -> None:
         """Append events whose rows are already built in this store's form, at the
-        positions after `head()` (an import's: `import_rows.event_rows`), and the stream
-        entries they touch; written like `append`'s."""
+        positions after `head()` (an import's: `import_rows`), and the stream entries they
+        touch: dicts, written like `append`'s, or tuples in the order the prepared INSERT
+        takes its parameters (a positional driver's; position first), written at once."""
         if not rows:
             return
-        if rows[0]["position"] != self.head() + 1:
-            raise StoreError(f"rows from position {rows[0]['position']} do not follow the "
+        positional = type(rows[0]) is tuple
+        first = rows[0][0] if positional else rows[0]["position"]
+        if first != self.head() + 1:
+            raise StoreError(f"rows from position {first} do not follow the "
                              f"head {self.head()}")
         self._write_events()
-        self._unwritten, self._touched = rows, streams
-        self._head = rows[-1]["position"]
+        self._unwritten, self._touched = list(rows), streams
+        self._head = first + len(rows) - 1
         self.appended = True
         self.appended_count += len(rows)
+        if positional:  # never mixed with the dicts `append` buffers
+            self._write_events()
 
     def _write_events(self) -> None:
         if not self._unwritten:
             return
         rows, touched = self._unwritten, self._touched
         self._unwritten, self._touched = [], {}
+        insert = self.store.prepared("insert_events", INSERT_EVENTS)
         try:
-            self.store.prepared("insert_events", INSERT_EVENTS).run_many(self.cursor, rows)
+            if type(rows[0]) is tuple:  # `append_rows`' own, in the INSERT's order
+                self.cursor.executemany(insert.sql, rows)
+            else:
+                insert.run_many(self.cursor, rows)
         except self.store.dbapi.IntegrityError as exc:
             raise self._conflict(rows, exc) from exc
         self.store.prepared("stream_upsert", self.store.stream_upsert).run_many(
             self.cursor, list(touched.values()))
 
-    def _conflict(self, rows: Sequence[dict[str, Any]], exc: Exception) -> IncidentError:
+    def _conflict(self, rows: Sequence[Any], exc: Exception) -> IncidentError:
         message = str(exc).lower()
         if "event_id" in message:
             return StoreError(f"an event id is already recorded: {exc}")
         first = rows[0]
+        if type(first) is tuple:
+            first = dict(zip(self.store.prepared("insert_events", INSERT_EVENTS).names or (),
+                             first, strict=True))
         return ConcurrencyError(first["aggregate_id"], first["version"])
 
     def events_after(self, position: int, *, event_types: Sequence[str] | None = None,
