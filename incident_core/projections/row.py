@@ -69,4 +69,4 @@ def fast_copy(cls: type[BaseModel]) -> bool:
             and cls.model_config.get("extra") != "allow"
             and cls.__copy__ is BaseModel.__copy__
             and cls.__new__ is BaseModel.__new__
-            and cls.model_copy is Row.model_copy)  # type: ignore[comparison-overlap]
+            and cls.model_copy is Row.model_copy)
