@@ -304,26 +304,13 @@ class ProjectionFold:
                         run.buffer.prefetch([key])
                         row = rows[key]
                     # `Projection.apply` in line: a snapshot before, the result checked after
-                    if row is None:
-                        result = handler(None, event, recorded)
-                        if type(result) is fold_type and exact(
-                                result.__dict__ if model else result):
-                            rows[key] = result
-                        elif (result := kept(None, None, result)) is not None:
-                            rows[key] = None if isinstance(result, Delete) else result
-                    elif model:
-                        before = row.__dict__.copy()
-                        result = handler(row, event, recorded)
-                        if type(result) is fold_type and exact(result.__dict__):
-                            rows[key] = result
-                        elif (result := kept(row, before, result)) is not None:
-                            rows[key] = None if isinstance(result, Delete) else result
+                    before = None if row is None else (row.__dict__ if model else row).copy()
+                    result = handler(row, event, recorded)
+                    if type(result) is fold_type and exact(result.__dict__ if model else result):
+                        rows[key] = result
                     else:
-                        before = row.copy()
-                        result = handler(row, event, recorded)
-                        if type(result) is fold_type and exact(result):
-                            rows[key] = result
-                        elif (result := kept(row, before, result)) is not None:
+                        result = kept(row, before, result)
+                        if result is not None:
                             rows[key] = None if isinstance(result, Delete) else result
                 except Exception as exc:
                     raise run.failed(recorded, exc, key) from exc
