@@ -4,6 +4,8 @@
     python benchmarks/bench_rebuild.py [--events 100000] [--reps 3] [--no-lineage] [--dict-rows]
     python benchmarks/bench_rebuild.py --profile prof.txt      # cProfile one rebuild
     python benchmarks/bench_rebuild.py --parts                 # µs/event of each phase
+    python benchmarks/bench_rebuild.py --plain-rows            # rows as plain BaseModels
+    python benchmarks/bench_rebuild.py --copy                  # model_copy: Row vs BaseModel
 
 One bank store of --events imported events (streams of 100, as bench_core) and the raw
 baseline's table with the same events; then --reps rounds, each timing raw a3 (read all in
@@ -15,7 +17,10 @@ decoding the events (from that text or the decoded data, as the fold does), the 
 the pages (decoding included), the share of the fold that holds each row to what the store
 gives back ("checks": per event, the snapshot of the row before its handler and the
 compiled exact test of the result, `incident_core.projections.row_truth`), and dumping the
-rows and swapping them in.
+rows and swapping them in. --plain-rows rebuilds with the bank's rows as plain pydantic
+`BaseModel`s (pydantic's `model_copy`) instead of `projections.Row`s; --copy times
+`row.model_copy(update=...)` as the bank's handler calls it, for a `Row` and for the same row
+as a plain `BaseModel`, in interleaved blocks (ns per call, min/median/max).
 """
 
 from __future__ import annotations
@@ -30,20 +35,27 @@ import statistics
 import sys
 import tempfile
 import time
+import timeit
 from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pydantic import BaseModel
+
 from benchmarks._baseline import DDL, bulk_dataset, now_iso, raw_a1, raw_a3, raw_connect
 from benchmarks.bench_core import bank_envelopes, import_api
-from incident_core import Application
+from incident_core import Application, Domain
 from incident_core.engine.decoder import from_text
 from incident_core.engine.projector import ProjectionFold
 from incident_core.examples.bank import domain
+from incident_core.examples.bank.projections import AccountRow
 from incident_core.operations.rebuild import handled_pages, rebuild
 from incident_core.progress import run_to_end
+from incident_core.projections import Projection
 
 NAME = "bank_accounts"
 
@@ -68,9 +80,15 @@ def main() -> int:
     ap.add_argument("--no-lineage", action="store_true")
     ap.add_argument("--dict-rows", action="store_true",
                     help="rebuild with the dict-folding twin of bank_accounts (the tests' one)")
+    ap.add_argument("--plain-rows", action="store_true",
+                    help="rebuild with bank_accounts' rows as plain BaseModels (pydantic's copy)")
+    ap.add_argument("--copy", action="store_true", help="time model_copy, Row vs BaseModel")
     ap.add_argument("--profile", default=None, metavar="FILE")
     ap.add_argument("--parts", action="store_true", help="time each phase of a rebuild")
     args = ap.parse_args()
+    if args.copy:
+        copies(args.reps)
+        return 0
     base = tempfile.mkdtemp(prefix="incident_bench_rebuild_")
     try:
         return run(args, base)
@@ -89,6 +107,8 @@ def run(args: argparse.Namespace, base: str) -> int:
     chosen = domain
     if args.dict_rows:
         from tests.dict_rows_domains import bank_dicts as chosen
+    if args.plain_rows:
+        chosen = _plain_bank()
     if args.no_lineage:
         chosen.projections[NAME].lineage = False
     app = Application.open(os.path.join(base, "store.sqlite3"), chosen, create=True)
@@ -114,7 +134,7 @@ def run(args: argparse.Namespace, base: str) -> int:
     r.close()
     app.close()
     print(f"events={n} reps={args.reps} lineage={'off' if args.no_lineage else 'on'} "
-          f"rows={'dict' if args.dict_rows else 'model'}")
+          f"rows={'dict' if args.dict_rows else 'plain' if args.plain_rows else 'model'}")
     print(f"{'case':10} {'cpu µs/event min median max':>30}")
     print(f"{'raw a3':10} {spread(raw, n):>30}")
     print(f"{'rebuild':10} {spread(inc, n):>30}")
@@ -208,6 +228,45 @@ def _decode_all(app: Application, pages: list[list[Any]]) -> None:
                     validate(recorded.data)
     finally:
         gc.enable()
+
+
+class PlainAccountRow(BaseModel):
+    """The bank's `AccountRow` as a plain pydantic model (pydantic's `model_copy`)."""
+
+    aggregate_id: str
+    account_number: str
+    balance: int
+    version: int
+    event_id: str
+    event_date: datetime
+
+
+def _plain_bank() -> Domain:
+    """The bank with `bank_accounts` folding `PlainAccountRow`s, by the same handlers."""
+    from tests.dict_rows_domains import twin
+    plain: Projection[PlainAccountRow] = Projection(NAME, PlainAccountRow)
+    for event_type, (handler, key) in domain.projections[NAME].handlers.items():
+        plain.on(domain.event_types[event_type], key=key)(handler)
+    return twin(domain, [plain])
+
+
+def copies(reps: int) -> None:
+    """ns per `model_copy(update=...)` (the bank handler's update), Row and BaseModel rows,
+    in interleaved blocks of 20,000 calls."""
+    values = {"aggregate_id": "A1", "account_number": "A1", "balance": 10, "version": 1,
+              "event_id": "e1", "event_date": datetime(2026, 1, 1, tzinfo=UTC)}
+    update = {"balance": 15, "version": 2, "event_id": "e2",
+              "event_date": datetime(2026, 1, 2, tzinfo=UTC)}
+    rows = {"Row": AccountRow(**values), "BaseModel": PlainAccountRow(**values)}
+    times: dict[str, list[float]] = {name: [] for name in rows}
+    for i in range(max(reps, 1) * 5):
+        for name in rows if i % 2 == 0 else reversed(rows):
+            copy = partial(rows[name].model_copy, update=update)
+            times[name].append(timeit.timeit(copy, number=20_000) / 20_000)
+    print(f"model_copy(update=...) ns/call min median max  loadavg={os.getloadavg()[0]:.2f}")
+    for name, values_ in times.items():
+        ns = [v * 1e9 for v in values_]
+        print(f"{name:10} {min(ns):7.0f} {statistics.median(ns):7.0f} {max(ns):7.0f}")
 
 
 if __name__ == "__main__":

@@ -290,13 +290,13 @@ class ProjectionFold:
             except Exception:  # upcasters, or the error as `decode` words it
                 recorded.data  # noqa: B018  text that is not JSON fails as a read of it does
                 event = decode(domain, recorded)
-            for number, (run, handler, key_fn, rows, model, fold_type, exact, kept, until,
-                         trail) in enumerate(steps):
+            for (run, handler, key_fn, rows, model, fold_type, exact, kept, until, trail,
+                 fresh) in steps:
                 if until is not None and recorded.position > until:
                     continue
                 key = None
                 try:
-                    if number and not shared:  # a changeable event: each its own copy
+                    if fresh:  # a changeable event: each projection after the first its own
                         event = decode(domain, recorded)
                     key = recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
                     row = rows.get(key, _ABSENT)
@@ -320,24 +320,28 @@ class ProjectionFold:
 
     def _plans(self) -> dict[str, _Plan]:
         """By event type: its validator, its validator from stored text (`from_text`, or
-        None), its schema version, and each projection's run with
+        None), its schema version, whether its events cannot change (one shared by every
+        projection), and each projection's step: its run with
         its handler, key function and rows, whether rows are models, the type of a row kept
         as it is when its values pass the test, what keeps any other result
-        (`Projection.fold_type`, `Projection.exact`, `Projection.kept`), its last position
-        and its trail."""
+        (`Projection.fold_type`, `Projection.exact`, `Projection.kept`), its last position,
+        its trail, and whether it decodes the event again (a changeable event, after the
+        first projection)."""
         plans: dict[str, _Plan] = {}
         for event_type, runs in self._by_type.items():
             etype = self.domain.event_types[event_type]
+            shared = frozen(etype)
             steps = []
-            for run in runs:
+            for number, run in enumerate(runs):
                 projection = run.buffer.projection
                 handler, key_fn = projection.handlers[event_type]
                 steps.append((run, handler, key_fn, run.buffer.rows,
                               projection.row_form == "model", projection.fold_type,
-                              projection.exact, projection.kept, run.until, run.trail))
+                              projection.exact, projection.kept, run.until, run.trail,
+                              bool(number) and not shared))
             plans[event_type] = (etype.__pydantic_validator__.validate_python,
                                  from_text(self.domain, event_type), etype.schema_version,
-                                 tuple(steps), frozen(etype))
+                                 tuple(steps), shared)
         return plans
 
 
@@ -349,6 +353,7 @@ _ABSENT: Any = object()
 _Handler = Callable[[Any, Event, RecordedEvent], Any]
 _Step = tuple[ProjectionRun, _Handler, Callable[[RecordedEvent, Any], str] | None,
               dict[str, Any], bool, type[Any], Callable[[dict[str, Any]], bool],
-              Callable[[Any, dict[str, Any] | None, Any], Any], int | None, KeyTrail | None]
+              Callable[[Any, dict[str, Any] | None, Any], Any], int | None, KeyTrail | None,
+              bool]
 _Plan = tuple[Callable[[Any], Event], Callable[[str], Event] | None, int, tuple[_Step, ...],
               bool]

@@ -8,5 +8,7 @@ from incident_core.projections.definition import (
     ProjectionSpec,
     RowBuffer,
 )
+from incident_core.projections.row import Row
 
-__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "RowBuffer"]
+__all__ = ["DELETE", "ColumnSpec", "Delete", "Projection", "ProjectionSpec", "Row",
+           "RowBuffer"]

@@ -95,7 +95,8 @@ class Projection(Generic[R]):
                       recorded: RecordedEvent) -> AccountRow | None: ...
 
     A handler never changes the row it gets: it returns a new one (`row.model_copy(update=
-    ...)`), None (unchanged) or DELETE. Every fold (live, rebuild, verify, as-of) holds each
+    ...)`, cheap for a row model subclassing `projections.Row`), None (unchanged) or
+    DELETE. Every fold (live, rebuild, verify, as-of) holds each
     result to what the store would give back, at once (`kept`, see
     `incident_core.projections.row_truth`), so live rows equal rebuilt ones whatever events
     a unit of work folds together: a row of the exact field types of the row model, its

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from incident_core.envelope import RecordedEvent
 from incident_core.examples.bank.accounts import (
     AccountOpened,
@@ -22,12 +20,12 @@ from incident_core.examples.bank.transfers import (
     TransferRequested,
     TransferReverted,
 )
-from incident_core.projections import Projection
+from incident_core.projections import Projection, Row
 
 __all__ = ["AccountRow", "TransferRow", "bank_accounts", "transfers"]
 
 
-class AccountRow(BaseModel):
+class AccountRow(Row):
     aggregate_id: str
     account_number: str
     balance: int
@@ -36,7 +34,7 @@ class AccountRow(BaseModel):
     event_date: datetime
 
 
-class TransferRow(BaseModel):
+class TransferRow(Row):
     aggregate_id: str
     source_account_number: str
     destination_account_number: str
@@ -51,12 +49,8 @@ bank_accounts = Projection("bank_accounts", AccountRow)
 transfers = Projection("transfers", TransferRow)
 
 
-def _stamp(recorded: RecordedEvent) -> dict[str, object]:
-    return {"version": recorded.version, "event_id": recorded.event_id,
-            "event_date": recorded.recorded_at}
-
-
 _Movement = MoneyDeposited | MoneyReceived | MoneySentReverted | MoneyWithdrawn | MoneySent
+_OUT = (MoneyWithdrawn, MoneySent)
 
 
 @bank_accounts.on(AccountOpened)
@@ -72,9 +66,10 @@ def balance_changed(row: AccountRow | None, event: _Movement,
                     recorded: RecordedEvent) -> AccountRow | None:
     if row is None:
         return None
-    sign = -1 if isinstance(event, MoneyWithdrawn | MoneySent) else 1
-    return row.model_copy(update={"balance": row.balance + sign * event.amount,
-                                  **_stamp(recorded)})
+    amount = -event.amount if isinstance(event, _OUT) else event.amount
+    return row.model_copy(update={"balance": row.balance + amount, "version": recorded.version,
+                                  "event_id": recorded.event_id,
+                                  "event_date": recorded.recorded_at})
 
 
 @transfers.on(TransferRequested)
@@ -97,4 +92,6 @@ def status_changed(row: TransferRow | None, event: _StatusChange,
                    recorded: RecordedEvent) -> TransferRow | None:
     if row is None:
         return None
-    return row.model_copy(update={"status": _STATUS[type(event)], **_stamp(recorded)})
+    return row.model_copy(update={"status": _STATUS[type(event)], "version": recorded.version,
+                                  "event_id": recorded.event_id,
+                                  "event_date": recorded.recorded_at})

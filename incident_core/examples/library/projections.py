@@ -7,8 +7,6 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel
-
 from incident_core.envelope import RecordedEvent
 from incident_core.examples.library.books import (
     BookAdded,
@@ -25,13 +23,13 @@ from incident_core.examples.library.members import (
     PlanChanged,
     ReturnRecorded,
 )
-from incident_core.projections import DELETE, Delete, Projection
+from incident_core.projections import DELETE, Delete, Projection, Row
 
 __all__ = ["BookRow", "LoanRow", "MemberRow", "books_on_loan", "library_books",
            "library_members"]
 
 
-class BookRow(BaseModel):
+class BookRow(Row):
     aggregate_id: str
     title: str
     author: str
@@ -42,7 +40,7 @@ class BookRow(BaseModel):
     version: int
 
 
-class LoanRow(BaseModel):
+class LoanRow(Row):
     aggregate_id: str
     member_id: str
     loan_id: UUID
@@ -51,7 +49,7 @@ class LoanRow(BaseModel):
     lent_at: datetime
 
 
-class MemberRow(BaseModel):
+class MemberRow(Row):
     aggregate_id: str
     name: str
     plan: Plan
