@@ -135,9 +135,9 @@ def test_conflict_is_retried_then_reported(tmp_path: Path) -> None:
     """A writer that always loses the version race gives up after the bound."""
     target = str(tmp_path / "s.sqlite3")
     app = Application.open(target, domain, create=True)
-    app.dispatch(OpenAccount(aggregate_id="A"))
     app.max_attempts = 3
     rival = Application.open(target, domain)
+    rival.dispatch(OpenAccount(aggregate_id="A"))  # app has no cached state: it loads it
     original = app.decider.load
     calls = 0
 
