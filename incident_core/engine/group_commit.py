@@ -5,9 +5,11 @@ writer waits for nobody). One that finds it busy queues its write and waits; whe
 writer is done, the first queued dispatch leads the next batch: everything queued meanwhile,
 in one transaction, each command in its own savepoint (`StoreTransaction.savepoint`, which
 stores whose `group_commit` is true have), so a command that raises (a version conflict, a
-refused value, failing domain code) is undone alone and its batch-mates are committed. A
-command is only acknowledged after the commit that holds it; if that commit fails, every
-command of the batch gets the error.
+refused value, failing domain code) is undone alone and its batch-mates are committed. What
+queues while a transaction is being written joins it before its COMMIT (`_join`: up to
+`MAX_BATCH` commands), so a lone writer's commit does not leave the others a flush of their
+own to wait for. A command is only acknowledged after the commit that holds it; if that
+commit fails, every command of the batch gets the error.
 
 Across processes each process groups its own threads; processes take turns on the store's
 write lock (one commit each) unless they open the store with `shared_writer=True`: then one
