@@ -1,8 +1,11 @@
 """A small domain for the group-commit tests: commands accepted, rejected, refused inside the
 write transaction (a projection total beyond 64 bits) and failing inside it (a projection
-that raises for 13), with snapshots every 3 events."""
+that raises for 13), with snapshots every 3 events. A box whose id starts with `held` waits
+in its projection (inside the write transaction) until `GATE` is set."""
 
 from __future__ import annotations
+
+import threading
 
 from pydantic import BaseModel
 
@@ -45,10 +48,15 @@ class BoxRow(BaseModel):
 
 
 boxes = Projection("boxes", BoxRow)
+GATE = threading.Event()  # a `held` box's projection waits for it
+HELD = threading.Event()  # set when one starts waiting
 
 
 @boxes.on(Putted)
 def box_row(row: BoxRow | None, event: Putted, recorded: RecordedEvent) -> BoxRow:
+    if recorded.aggregate_id.startswith("held"):
+        HELD.set()
+        assert GATE.wait(30), "the test never opened the gate"
     if event.n == 13:
         raise ValueError("unlucky")
     return BoxRow(aggregate_id=recorded.aggregate_id, total=(row.total if row else 0) + event.n)

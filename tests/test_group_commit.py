@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,69 @@ def test_kill_9_mid_batch_loses_no_acknowledged_command(tmp_path: Path) -> None:
                            str(Path(__file__).parent.parent)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def held_then_joined(app: Application, held: g.Put) -> dict[str, Any]:
+    """`held` dispatched alone and held in its transaction while three commands queue (one
+    raises in its projection), then let go: every outcome, by box."""
+    grouped = app.group_commit
+    assert grouped is not None
+    outcomes: dict[str, Any] = {}
+
+    def run(command: g.Put) -> None:
+        try:
+            outcomes[command.aggregate_id] = app.dispatch(command)
+        except IncidentError as exc:
+            outcomes[command.aggregate_id] = exc
+
+    g.GATE.clear()
+    g.HELD.clear()
+    threads = [threading.Thread(target=run, args=(held,))]
+    threads[0].start()
+    assert g.HELD.wait(30)  # the writer is busy: what follows queues
+    for n, box in ((5, "joined-a"), (13, "joined-raises"), (7, "joined-c")):
+        threads.append(threading.Thread(target=run, args=(g.Put(aggregate_id=box, n=n),)))
+        threads[-1].start()
+    deadline = time.monotonic() + 30
+    while len(grouped._queue) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    g.GATE.set()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_commands_queued_behind_a_lone_writer_join_its_commit(shared_target: str) -> None:
+    with Application.open(shared_target, g.domain, create=True) as app:
+        grouped = app.group_commit
+        assert grouped is not None
+        outcomes = held_then_joined(app, g.Put(aggregate_id="held", n=1))
+        assert (grouped.batches, grouped.writes) == (1, 3)  # one commit; one raised alone
+        assert isinstance(outcomes["joined-raises"], IncidentError)
+        for box in ("held", "joined-a", "joined-c"):
+            assert isinstance(outcomes[box], Accepted), outcomes[box]
+            assert [e.event_id for e in app.store.read_stream(box)] == \
+                [e.event_id for e in outcomes[box].events]
+        assert app.store.read_stream("joined-raises") == []
+        assert run_to_end(verify(app)).ok
+
+
+def test_a_lone_writer_conflicting_at_its_write_fails_alone(shared_target: str) -> None:
+    """The lone command was decided on a cached state that another process has moved on:
+    its insert conflicts when it is sent (on PostgreSQL after the others queued), and the
+    conflict is its own (it is decided again and retried); the others commit after it."""
+    with Application.open(shared_target, g.domain, create=True) as app, \
+            Application.open(shared_target, g.domain) as other:
+        g.GATE.set()
+        assert app.dispatch(g.Put(aggregate_id="held-z", n=1)).ok  # cached: version 1
+        assert other.dispatch(g.Put(aggregate_id="held-z", n=1)).ok  # version 2
+        outcomes = held_then_joined(app, g.Put(aggregate_id="held-z", n=2))
+        assert isinstance(outcomes["joined-raises"], IncidentError)
+        for box in ("held-z", "joined-a", "joined-c"):
+            assert isinstance(outcomes[box], Accepted), outcomes[box]
+            assert outcomes[box].events[0].event_id in \
+                {e.event_id for e in app.store.read_stream(box)}
+        assert [e.version for e in app.store.read_stream("held-z")] == [1, 2, 3]
+        assert app.store.head() == 5
+        assert run_to_end(verify(app)).ok

@@ -150,3 +150,22 @@ def test_kill_9_of_a_writer_mid_batch_loses_no_acknowledged_command(pg_url: str)
         assert run_to_end(verify(app)).ok
     with open_store(pg_url, read_only=True) as store:
         assert store.head() == store.event_count()
+
+
+def test_a_transaction_the_server_aborted_is_never_reported_committed(pg_url: str) -> None:
+    """A failed statement whose error was swallowed leaves the transaction aborted: the
+    server answers COMMIT with ROLLBACK. The store says so instead of committing nothing
+    silently; so does a failed savepoint release (which a batch-mate's could have been)."""
+    with open_store(pg_url, create=True) as store:
+        with pytest.raises(StoreError, match="aborted the transaction"), \
+                store.transaction() as tx, pytest.raises(StoreError):
+            tx.cursor.execute("SELECT 1 / 0")
+            tx.cursor.fetchone()
+        with pytest.raises(StoreError, match="release"), store.transaction() as tx:
+            with tx.savepoint():
+                tx.append([pending("lost", 1)])
+            tx.cursor.execute("RELEASE SAVEPOINT incident_missing")
+            with pytest.raises(StoreError):
+                tx.read_stream("lost")
+        append(store, pending("kept", 1))  # the write connection is usable again
+        assert [e.aggregate_id for e in store.read_events()] == ["kept"]

@@ -5,9 +5,11 @@ writer waits for nobody). One that finds it busy queues its write and waits; whe
 writer is done, the first queued dispatch leads the next batch: everything queued meanwhile,
 in one transaction, each command in its own savepoint (`StoreTransaction.savepoint`, which
 stores whose `group_commit` is true have), so a command that raises (a version conflict, a
-refused value, failing domain code) is undone alone and its batch-mates are committed. A
-command is only acknowledged after the commit that holds it; if that commit fails, every
-command of the batch gets the error.
+refused value, failing domain code) is undone alone and its batch-mates are committed. What
+queues while a transaction is being written joins it before its COMMIT (`_join`: up to
+`MAX_BATCH` commands), so a lone writer's commit does not leave the others a flush of their
+own to wait for. A command is only acknowledged after the commit that holds it; if that
+commit fails, every command of the batch gets the error.
 
 Across processes each process groups its own threads; processes take turns on the store's
 write lock (one commit each) unless they open the store with `shared_writer=True`: then one
@@ -27,6 +29,7 @@ from incident_core.ports import EventStore, StoreTransaction
 __all__ = ["GroupCommit"]
 
 T = TypeVar("T")
+MAX_BATCH = 64  # commands in one transaction at most: the first one waits for them all
 Work = Callable[[StoreTransaction, bool], T]  # (transaction, shared with others?)
 
 
@@ -83,16 +86,20 @@ class GroupCommit:
             del error
 
     def _alone(self, work: Work[T]) -> T:
-        """A lone writer's `work`, committed at once; the lead handed to whoever queued
-        meanwhile."""
+        """A lone writer's `work`, committed at once (with whoever queued meanwhile: `_join`);
+        the lead handed to whoever queued after that."""
+        joined: list[_Ticket[Any]] = []
         try:
             with self.store.transaction() as tx:
                 result = work(tx, False)
-            self.batches += 1
-            telemetry.batch_committed(1)
-            self.writes += 1
+                if self._queue:  # (read unlocked: `_join` takes it under the lock)
+                    self._join(tx, joined, 1)
+            self._committed(1, joined)
+        except BaseException as exc:
+            self._failed(joined, exc)
+            raise
         finally:
-            self._hand_on()
+            self._hand_on(joined)
         return result
 
     def _hand_on(self, batch: Sequence[_Ticket[Any]] = ()) -> None:
@@ -117,33 +124,57 @@ class GroupCommit:
             self._hand_on(batch)
 
     def _commit(self, batch: list[_Ticket[Any]]) -> None:
-        results: list[tuple[_Ticket[Any], Any]] = []
         try:
             with self.store.transaction() as tx:
                 if len(batch) == 1:  # alone: its error rolls back the transaction
-                    results.append((batch[0], batch[0].work(tx, False)))
+                    batch[0].result = batch[0].work(tx, False)
                 else:
                     for ticket in batch:
-                        self._one(tx, ticket, results)
+                        self._one(tx, ticket)
+                self._join(tx, batch, len(batch))
         except BaseException as exc:  # nothing of this batch is committed
-            for ticket in batch:
-                if ticket.error is None:
-                    ticket.error = exc
+            self._failed(batch, exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        self.batches += 1
-        telemetry.batch_committed(len(batch))
-        self.writes += len(results)
-        for ticket, result in results:
-            ticket.result = result
+        self._committed(0, batch)
 
-    def _one(self, tx: StoreTransaction, ticket: _Ticket[Any],
-             results: list[tuple[_Ticket[Any], Any]]) -> None:
+    def _join(self, tx: StoreTransaction, batch: list[_Ticket[Any]], size: int) -> None:
+        """Whatever queued while this transaction (`size` commands) was written joins it,
+        each in its own savepoint, before the commit: one durable commit for them too, and
+        no batch of one waiting for a flush of its own. `batch` gets the tickets taken.
+        What the transaction wrote so far is sent first: its errors stay its own (a lone
+        command's roll the transaction back before anyone has joined)."""
+        while size < MAX_BATCH and self._queue:
+            tx.flush()
+            with self._mutex:
+                taken = self._queue[:MAX_BATCH - size]
+                del self._queue[:len(taken)]
+            batch.extend(taken)
+            size += len(taken)
+            for ticket in taken:
+                self._one(tx, ticket)
+
+    def _committed(self, lone: int, tickets: Sequence[_Ticket[Any]]) -> None:
+        """Count a durable commit: a lone command (`lone` 1) and `tickets` (those whose
+        work failed in their savepoint wrote nothing)."""
+        self.batches += 1
+        telemetry.batch_committed(lone + len(tickets))
+        self.writes += lone + sum(1 for t in tickets if t.error is None)
+
+    @staticmethod
+    def _failed(batch: Sequence[_Ticket[Any]], exc: BaseException) -> None:
+        """The transaction was not committed: every ticket of it gets the error."""
+        for ticket in batch:
+            if ticket.error is None:
+                ticket.error = exc
+
+    @staticmethod
+    def _one(tx: StoreTransaction, ticket: _Ticket[Any]) -> None:
+        """`ticket`'s work in its own savepoint: its error is its own. Its result is read
+        only once the transaction is committed (else the commit's error is its)."""
         try:
             with tx.savepoint():  # undone alone; the store's errors come as the library's
-                result = ticket.work(tx, True)
+                ticket.result = ticket.work(tx, True)
         except Exception as exc:  # a conflict, a refused value, domain code, a bind error
             ticket.error = exc
-        else:
-            results.append((ticket, result))

@@ -14,9 +14,11 @@ checkpoints, NOTIFY, COMMIT), each one waiting for the last. Here:
   result is read, with the end of a savepoint (`flush`) or with COMMIT.
 
 So a lone command costs three round trips (begin, the projection row, the writes with NOTIFY
-and COMMIT) and a command of a group-commit batch three (its stream read, its row, its writes
-with the savepoint's release). COMMIT is still durable (`synchronous_commit` is not touched):
-it returns after the WAL flush.
+and COMMIT) and a command of a group-commit batch three (its SAVEPOINT with its stream read,
+its row, its writes; the savepoint's release goes with the next round trip). COMMIT is still
+durable (`synchronous_commit` is not touched): it returns after the WAL flush. A transaction
+the server has aborted (a failed statement whose error was swallowed) or whose savepoint
+release failed is refused at COMMIT, never reported committed (`PgTransaction.commit`).
 
 A deferred statement's error comes out when its round trip is made: at a read, at the end of
 the savepoint that holds it (`flush` sends, so a batch-mate's failure stays in its savepoint)
@@ -34,6 +36,7 @@ from psycopg import pq
 from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy import exc as sa_exc
 
+from incident_core.errors import StoreError
 from incident_core.store.sql.checkpoint_writes import Checkpoints
 from incident_core.store.sql.queries import (
     CHECKPOINTS,
@@ -53,11 +56,13 @@ LOCK = select(func.pg_advisory_xact_lock(PG_APPEND_LOCK))
 ANNOUNCE = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("head")))
 Queued = tuple[str, Any, bool]  # SQL, parameters, executemany?
 IDLE = pq.TransactionStatus.IDLE
+INERROR = pq.TransactionStatus.INERROR
 # psycopg forgets the statements it prepared on the server when it sees a ROLLBACK (ROLLBACK
 # TO SAVEPOINT too) and deallocates them; in a pipeline that DEALLOCATE can land after a
 # statement it prepares again ("prepared statement does not exist"): such a statement goes
 # alone, out of pipeline mode (a failed command's savepoint only, never the hot path).
 _FORGETS_PREPARED = "ROLLBACK"
+_RELEASE = "RELEASE SAVEPOINT"
 
 
 class WriterLink:
@@ -107,12 +112,21 @@ class DeferredCursor:
         self._link = link
         self._failed = failed  # a driver error as the exception to raise
         self._queue: list[Queued] = []
+        # a round trip that carried a savepoint's release failed: whether the release was
+        # made is unknown, so a later ROLLBACK TO SAVEPOINT could undo a batch-mate
+        self.doubtful = False
         self._writes = link.raw.cursor()
         self._result = link.raw.cursor()
 
     @property
     def pending(self) -> bool:
         return bool(self._queue)
+
+    @property
+    def pending_writes(self) -> bool:
+        """Whether what is queued can fail: anything but a savepoint's release (which the
+        next round trip may carry: the next command's SAVEPOINT, or COMMIT)."""
+        return any(not query.startswith(_RELEASE) for query, _, _ in self._queue)
 
     def execute(self, query: str, params: Any = None) -> DeferredCursor:
         self._queue.append((query, params, False))
@@ -128,6 +142,7 @@ class DeferredCursor:
         if not queue:
             return
         last = len(queue) - 1
+        released: list[Any] = []  # the cursors of the savepoint releases it carries
         try:
             for n, (query, params, many) in enumerate(queue):
                 cursor = self._result if n == last else self._writes
@@ -135,6 +150,9 @@ class DeferredCursor:
                     self._link.leave()  # sent alone: see _FORGETS_PREPARED
                     cursor.execute(query, params)
                     continue
+                if query.startswith(_RELEASE):  # its own cursor: was it made? (`doubtful`)
+                    cursor = self._link.raw.cursor()
+                    released.append(cursor)
                 self._link.enter()
                 if many:
                     cursor.executemany(query, params)
@@ -144,11 +162,18 @@ class DeferredCursor:
             self._link.sync()
         except psycopg.Error as exc:
             self._link.leave()  # a clean start for what follows (a ROLLBACK TO SAVEPOINT)
+            if any(c.statusmessage != "RELEASE" for c in released):
+                self.doubtful = True
             raise self._failed(exc) from exc
 
     def discard(self) -> None:
         """Forget what is queued (the transaction is rolled back)."""
         self._queue.clear()
+
+    @property
+    def status(self) -> str | None:
+        """The server's status of the last statement sent (its command tag)."""
+        return self._result.statusmessage
 
     @property
     def description(self) -> Any:
@@ -215,9 +240,11 @@ class PgTransaction(SqlStoreTransaction):
         super()._write_events()
 
     def flush(self) -> None:
-        """Write what is buffered, and send it: its errors come out here."""
+        """Write what is buffered, and send it: its errors come out here. A savepoint's
+        release alone waits for the next round trip."""
         super().flush()
-        self._deferred.send()
+        if self._deferred.pending_writes:
+            self._deferred.send()
 
     def finish(self) -> None:
         """Queue the last writes and, if events were appended, the NOTIFY that tells other
@@ -228,12 +255,26 @@ class PgTransaction(SqlStoreTransaction):
                                                              {"head": str(self.head())})
 
     def commit(self) -> None:
+        """COMMIT, durable. Refused (nothing committed) for a transaction the server has
+        aborted (a failed statement whose error nobody raised: the server would answer
+        COMMIT with ROLLBACK) or one where a savepoint's release failed (`doubtful`)."""
+        if self._deferred.doubtful:  # a batch-mate's savepoint may be undone: commit none
+            raise StoreError("a savepoint's release failed in a shared transaction; "
+                             "nothing of it was committed")
         if self._joined is not None:
             self._deferred.send()
+            self._refuse_if_aborted(self._raw.info.transaction_status == INERROR)
             self._joined.commit()
         else:
             self._deferred.execute("COMMIT")
             self._deferred.send()
+            self._refuse_if_aborted(self._deferred.status != "COMMIT")
+
+    @staticmethod
+    def _refuse_if_aborted(aborted: bool) -> None:
+        if aborted:
+            raise StoreError("the server had aborted the transaction: nothing of it was "
+                             "committed")
 
     def rollback(self) -> None:
         """Roll back, out of pipeline mode; a connection left in an unknown state is closed
