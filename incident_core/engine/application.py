@@ -186,15 +186,12 @@ class Application(ProcessManagers, LineageQueries):
         and the retry reads them; a refusal is only returned on state that was read from
         the store just now."""
         decider = self.decider
-        version, state = (0, None) if plan.verify else decider.cache.get(plan.aggregate,
-                                                                          plan.key)
-        trusted = version > 0
-        if not trusted:
-            try:
-                version, state = decider.load(plan.aggregate, plan.key, self.store)
-            except WrongAggregateType as exc:
-                return Rejected("wrong_aggregate_type", str(exc))
-        assert state is not None
+        trusted = not plan.verify and decider.cached_version(plan.aggregate, plan.key) > 0
+        try:  # a cache hit goes through `load` too: it is the trace's `incident.load` phase
+            version, state = decider.load(plan.aggregate, plan.key, self.store,
+                                          trust_cache=trusted)
+        except WrongAggregateType as exc:
+            return Rejected("wrong_aggregate_type", str(exc))
         rejection = plan.decide(decider, version, state)
         if rejection is not None:
             plan.verify = trusted
