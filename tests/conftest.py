@@ -14,8 +14,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from incident_core import Application
 from incident_core.examples.bank import domain as bank_domain
+from tests.hypothesis_budget import register_profiles
 
 pytest_plugins = ["tests.pg_fixtures"]
+
+register_profiles()  # ci (default) or long: INCIDENT_HYPOTHESIS_PROFILE, --hypothesis-profile
 
 ADAPTERS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 FILE_ADAPTERS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from incident_core.examples.bank import domain as bank_domain
 from incident_core.operations.import_checks import ImportFileError, LineChecker, _fast
 from incident_core.operations.import_full import full_envelope as _slow
+from tests.hypothesis_budget import examples
 
 TIME = "2024-05-01T08:00:00.000000+00:00"
 
@@ -66,7 +67,7 @@ def _full(line: str) -> dict[str, Any] | str:
         return str(exc)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(200), deadline=None)  # long: 2,000
 @given(lines())
 def test_the_fast_path_gives_what_the_full_checks_give(line: str) -> None:
     fast = _fast(line)

@@ -23,6 +23,7 @@ from incident_core.examples.bank import domain
 from incident_core.store.sql.import_rows import _micros, event_rows
 from incident_core.store.sql.slim import CHAIN, slim_row
 from incident_core.store.sql.times import stored_time
+from tests.hypothesis_budget import examples
 
 text = st.text(max_size=8)
 ids = st.sampled_from(["", "ev", "c1", "c2"]) | st.uuids().map(str) | st.none() | st.integers()
@@ -70,7 +71,7 @@ def _as_dispatched(command_type: Any, *ids: str) -> dict[str, Any]:
             "metadata": {**metadata, "command_type": command_type}}
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(200), deadline=None)  # long: 2,000
 @given(batch=st.lists(envelopes(), min_size=1, max_size=4), first=st.integers(1, 10**6))
 @example(batch=[_as_dispatched([1], "c", "c", "c"), _as_dispatched("Deposit", "c", "b", "ev"),
                 _as_dispatched("Deposit", "ev", "ev", "ev"), _as_dispatched("", "a", "b", "c")],

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from incident_core.projections.row_check import canonical_test, exact_test
+from tests.hypothesis_budget import examples
 
 
 class Colour(Enum):
@@ -88,7 +89,7 @@ TEST = canonical_test(Wide)
 
 
 @given(row=rows())
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(200), deadline=None)  # long: 2,000
 def test_a_dict_the_test_passes_is_what_the_model_gives_back(row: dict[str, Any]) -> None:
     assert TEST is not None
     if not TEST(row):
@@ -189,7 +190,7 @@ def _storable(row: dict[str, Any]) -> bool:
 
 
 @given(row=rows())
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(200), deadline=None)  # long: 2,000
 def test_the_compiled_exact_test_is_the_canonical_test_of_a_row_the_store_keeps(
         row: dict[str, Any]) -> None:
     assert TEST is not None and EXACT is not None

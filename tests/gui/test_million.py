@@ -43,6 +43,7 @@ def million_store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # its setup writes the million events: ~35 s of CPU, minutes when busy
 def test_sorting_a_million_event_log_by_a_header(make_window, million_store, qtbot,
                                                  tmp_path: Path):
     window = make_window(million_store, read_only=True)  # its events are of no known domain
