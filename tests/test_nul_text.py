@@ -250,3 +250,46 @@ def test_an_enum_member_whose_text_holds_a_nul_is_refused_by_the_fold() -> None:
     with pytest.raises(RowRefused, match="mark: holds a NUL character"):
         marks.kept(None, None, odd)
     assert not marks.exact({"aggregate_id": "a\x00", "mark": Mark.PLAIN})
+
+
+def test_a_read_by_a_text_holding_a_nul_finds_nothing_on_every_adapter(
+        store_target: str) -> None:
+    """No key, id or pattern the log keeps holds a NUL (they are refused on the way in), so
+    a read asking for one finds nothing, alike everywhere: PostgreSQL used to refuse the
+    parameter (a StoreError) and SQLite cut the text at the NUL (`A\\x00*` matched `A`)."""
+    from incident_core.examples.bank import OpenAccount
+    from incident_core.examples.bank import domain as bank
+    from incident_core.ports import EventFilter
+    from incident_core.ports.sorting import SortKey
+
+    app = Application.open(store_target, bank, create=True)
+    try:
+        (event,) = app.dispatch(OpenAccount(aggregate_id="A")).events  # type: ignore[union-attr]
+        s, nul = app.store, "\x00"
+        by_position, by_id = SortKey("position"), SortKey("aggregate_id")
+        filters = [EventFilter(aggregate_id="A" + nul), EventFilter(text=nul),
+                   EventFilter(text="A" + nul), EventFilter(correlation_id=event.event_id + nul),
+                   EventFilter(event_types=("AccountOpened" + nul,))]
+        for flt in filters:
+            assert s.read_events(filter=flt) == [], flt
+            assert s.read_events_sorted(by_position, filter=flt) == [], flt
+        for pattern in ("A" + nul + "*", nul, "*" + nul):
+            assert s.streams(pattern=pattern) == [] and s.stream_count(pattern=pattern) == 0
+            for sort in (by_id, SortKey("last_position")):
+                assert s.streams_sorted(sort, pattern=pattern) == [], (pattern, sort)
+        assert s.streams(aggregate_type="Account" + nul) == []
+        assert s.read_stream("A" + nul) == [] and s.read_stream_rows("A" + nul) == []
+        assert s.stream("A" + nul) is None and s.get_event(event.event_id + nul) is None
+        for key in ("command_id", "causation_id", "correlation_id"):
+            assert s.events_with_metadata(key, event.event_id + nul) == []
+        assert s.event_histogram(aggregate_id="A" + nul)[1] == {}
+        assert s.lineage_events("bank_accounts", "A" + nul) == []
+        assert s.saga_outcomes(correlation_id=nul) == []
+        assert s.latest_snapshot("A" + nul, "Account", "f") is None
+        assert s.snapshot_versions(["A" + nul]) == {}
+        # the same reads without the NUL still find what is there
+        assert [e.event_id for e in s.read_stream("A")] == [event.event_id]
+        assert s.streams(pattern="A*")[0].aggregate_id == "A"
+        assert s.events_with_metadata("command_id", event.event_id)[0].event_id == event.event_id
+    finally:
+        app.close()

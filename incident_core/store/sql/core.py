@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, select
+from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, false, select
 from sqlalchemy import exc as sa_exc
 
 from incident_core.collector import collector_paused
@@ -27,6 +27,7 @@ from incident_core.store.sql.queries import (
     Reads,
     S,
     has_table,
+    holds_nul,
     linked,
     reads,
 )
@@ -159,6 +160,8 @@ class SqlStoreCore(EventStore):
                   scan: bool = False) -> Select[Any]:
         if flt is None:
             return stmt
+        if holds_nul(flt.aggregate_id, flt.text, flt.correlation_id, *flt.event_types):
+            return stmt.where(false())  # nothing kept holds a NUL (`holds_nul`)
         if flt.aggregate_id:
             stmt = stmt.where(E.c.aggregate_id == flt.aggregate_id)
         if flt.event_types:

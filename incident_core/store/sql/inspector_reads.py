@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 
 from incident_core.envelope import RecordedEvent
 from incident_core.ports import EventFilter, StreamInfo
@@ -13,7 +13,7 @@ from incident_core.ports.sorting import EVENT_SORT_COLUMNS, STREAM_SORT_COLUMNS,
 from incident_core.projections.definition import ProjectionSpec
 from incident_core.store.sql import lineage as sql_lineage
 from incident_core.store.sql.core import SqlStoreCore
-from incident_core.store.sql.queries import E, S
+from incident_core.store.sql.queries import E, S, holds_nul
 from incident_core.store.sql.sorted import by_last_activity, by_last_position, sorted_page
 from incident_core.store.sql.stream_reads import STREAM_INFO, compiled, cursor_of
 from incident_core.store.sql.times import time_bound
@@ -53,6 +53,8 @@ class SqlInspector(SqlStoreCore):
 
     def _streams_where(self, stmt: Select[Any], aggregate_type: str | None,
                        pattern: str | None) -> Select[Any]:
+        if holds_nul(aggregate_type, pattern):
+            return stmt.where(false())  # nothing kept holds a NUL (`holds_nul`)
         if aggregate_type:
             stmt = stmt.where(S.c.aggregate_type == aggregate_type)
         if pattern:
@@ -78,6 +80,8 @@ class SqlInspector(SqlStoreCore):
             return int(conn.execute(stmt).scalar_one())
 
     def stream(self, aggregate_id: str) -> StreamInfo | None:
+        if holds_nul(aggregate_id):
+            return None
         statement = compiled(STREAM_INFO, self.engine.dialect)  # loading an aggregate asks
         with self.reading() as conn, cursor_of(conn) as cursor:
             row = statement.run(cursor, {"aggregate_id": aggregate_id}).fetchone()
@@ -105,9 +109,8 @@ class SqlInspector(SqlStoreCore):
         from incident_core.store.histogram import span_of
 
         def scoped(stmt: Select[Any]) -> Select[Any]:
-            if aggregate_id:
-                stmt = stmt.where(E.c.aggregate_id == aggregate_id)
-            return self._filtered(stmt, EventFilter(since=since, until=until))
+            return self._filtered(stmt, EventFilter(aggregate_id=aggregate_id, since=since,
+                                                    until=until))
 
         epoch = (E.c.recorded_at / 1_000_000.0 if self.schema_version >= 4  # microseconds
                  else self.sql_dialect.epoch(E.c.recorded_at))
@@ -195,6 +198,8 @@ class SqlInspector(SqlStoreCore):
 
     def lineage_events(self, projection: str, key: str, *,
                        until: int | None = None) -> list[RecordedEvent]:
+        if holds_nul(projection, key):
+            return []
         r = self.reads
         with self.reading() as conn:
             stmt = sql_lineage.events(conn, r.select, projection, key, until)

@@ -14,7 +14,7 @@ from incident_core.envelope import RecordedEvent
 from incident_core.errors import StoreError
 from incident_core.ports import EventFilter, StreamRow
 from incident_core.store.sql.core import SqlStoreCore
-from incident_core.store.sql.queries import HEAD, NO_LIMIT, E, ReplayPage
+from incident_core.store.sql.queries import HEAD, NO_LIMIT, E, ReplayPage, holds_nul
 from incident_core.store.sql.stored_events import replay_page, undecoded_page
 from incident_core.store.sql.stream_reads import STREAM_ROWS, compiled, cursor_of, stream_rows
 
@@ -123,16 +123,22 @@ class SqlEventLog(SqlStoreCore):
     def read_stream(self, aggregate_id: str, *, after_version: int = 0,
                     to_version: int | None = None,
                     limit: int | None = None) -> list[RecordedEvent]:
+        if holds_nul(aggregate_id):
+            return []
         with self.reading() as conn, cursor_of(conn) as cursor:
             return self.stream_on_cursor(cursor, aggregate_id, after_version, to_version, limit)
 
     def read_stream_rows(self, aggregate_id: str, *, after_version: int = 0,
                          to_version: int | None = None) -> list[StreamRow]:
+        if holds_nul(aggregate_id):
+            return []
         statement = compiled(STREAM_ROWS, self.engine.dialect)
         with self.reading() as conn, cursor_of(conn) as cursor:
             return stream_rows(statement, cursor, aggregate_id, after_version, to_version)
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
+        if holds_nul(event_id):
+            return None
         r = self.reads
         with self.reading() as conn:
             row = conn.execute(r.select.where(E.c.event_id == event_id)).first()
@@ -141,6 +147,8 @@ class SqlEventLog(SqlStoreCore):
     def events_with_metadata(self, key: str, value: str,
                              limit: int = 1000) -> list[RecordedEvent]:
         condition = self.metadata_is(key, value)
+        if holds_nul(value):
+            return []
         r = self.reads
         stmt = r.select.where(condition).order_by(E.c.position).limit(limit)
         with self.reading() as conn, conn.execute(stmt) as rows:

@@ -54,6 +54,7 @@ __all__ = [
     "S",
     "from_row",
     "has_table",
+    "holds_nul",
     "linked",
     "reads",
 ]
@@ -223,3 +224,12 @@ class Prepared:
             cursor.execute(self.sql, self.args(rows[0]))
         else:
             cursor.executemany(self.sql, [self.args(row) for row in rows])
+
+
+def holds_nul(*texts: str | None) -> bool:
+    """Whether a key, pattern or filter text holds a NUL character. No text the log keeps
+    in a column of its own holds one (every adapter refuses it on the way in; event data
+    keeps it escaped in its JSON), so such a read finds nothing, on every adapter alike:
+    PostgreSQL would refuse the parameter and SQLite would cut the text at the NUL (a
+    pattern `A\\x00*` matching the stream `A`)."""
+    return any(text is not None and "\x00" in text for text in texts)

@@ -24,7 +24,7 @@ from incident_core.store.sql import saga_outcomes as sql_saga_outcomes
 from incident_core.store.sql.closed_pool import shut
 from incident_core.store.sql.inspector_reads import SqlInspector
 from incident_core.store.sql.log_reads import SqlEventLog
-from incident_core.store.sql.queries import CHECKPOINTS_READ
+from incident_core.store.sql.queries import CHECKPOINTS_READ, holds_nul
 from incident_core.store.sql.running_reads import RunningReads
 from incident_core.store.sql.transaction_roles import SqlStoreTransaction
 from incident_core.store.sql.walcheck import WalCheckpointer
@@ -180,11 +180,15 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                                             process_manager=process_manager)
 
     def saga_outcomes(self, *, correlation_id: str) -> list[SagaOutcome]:
+        if holds_nul(correlation_id):
+            return []
         with self.reading() as conn:
             return sql_saga_outcomes.saga_outcomes(conn, correlation_id)
 
     def latest_snapshot(self, aggregate_id: str, aggregate_type: str, fingerprint: str,
                         at_version: int | None = None) -> StoredSnapshot | None:
+        if holds_nul(aggregate_id, aggregate_type, fingerprint):
+            return None
         with self.reading() as conn:
             if not self._has_snapshots(conn):
                 return None
@@ -192,6 +196,7 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                                         at_version)
 
     def snapshot_versions(self, aggregate_ids: Sequence[str]) -> dict[str, int]:
+        aggregate_ids = [key for key in aggregate_ids if not holds_nul(key)]
         with self.reading() as conn:
             if not self._has_snapshots(conn):
                 return {}
