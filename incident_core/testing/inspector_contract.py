@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from incident_core.ports import EventStore
+from incident_core.ports import EventFilter, EventStore
 from incident_core.ports.sorting import SortKey, event_cursor, stream_cursor
 from incident_core.testing.factory import SPEC, ContractBase, append, pending
 
@@ -35,6 +35,18 @@ class InspectorContract(ContractBase):
         assert store.aggregate_types() == ["Thing"]
         info = store.stream("acc-1")
         assert info is not None and info.last_position == 2
+
+    def test_a_read_by_a_text_holding_a_nul_finds_nothing(self, store: EventStore) -> None:
+        """No key, id or pattern the log keeps holds a NUL (writes refuse one), so a read
+        asking for one finds nothing, whatever the database does with such a text."""
+        append(store, pending("acc-1", 1))
+        nul, flt = "\x00", EventFilter(text="\x00")
+        assert store.streams(pattern="acc" + nul + "*") == [] and store.stream(nul) is None
+        assert store.stream_count(pattern=nul) == 0 and store.read_stream("acc-1" + nul) == []
+        assert store.read_events(filter=flt) == [] and store.get_event(nul) is None
+        assert store.read_events(filter=EventFilter(aggregate_id="acc-1" + nul)) == []
+        assert store.events_with_metadata("correlation_id", "corr" + nul) == []
+        assert [s.aggregate_id for s in store.streams(pattern="acc*")] == ["acc-1"]
 
     def test_histogram_buckets_by_type(self, store: EventStore) -> None:
         append(store, pending("a", 1, "Opened", when="2026-01-01T00:00:00.000000+00:00"),
