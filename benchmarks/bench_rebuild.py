@@ -44,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pydantic import BaseModel
+from pydantic import create_model
 
 from benchmarks._baseline import DDL, bulk_dataset, now_iso, raw_a1, raw_a3, raw_connect
 from benchmarks.bench_core import bank_envelopes, import_api
@@ -230,15 +230,10 @@ def _decode_all(app: Application, pages: list[list[Any]]) -> None:
         gc.enable()
 
 
-class PlainAccountRow(BaseModel):
-    """The bank's `AccountRow` as a plain pydantic model (pydantic's `model_copy`)."""
-
-    aggregate_id: str
-    account_number: str
-    balance: int
-    version: int
-    event_id: str
-    event_date: datetime
+# the bank's `AccountRow` fields on a plain BaseModel: pydantic's own `model_copy`
+PlainAccountRow = create_model(
+    "PlainAccountRow", **{name: (field.annotation, ...)
+                          for name, field in AccountRow.model_fields.items()})
 
 
 def _plain_bank() -> Domain:
