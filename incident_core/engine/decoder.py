@@ -72,10 +72,10 @@ def _validator(domain: Domain, event_type: str) -> Validator:
     etype = domain.event_types.get(event_type)
     if etype is None:
         return _UNKNOWN
-    validator = etype.__pydantic_validator__
-    if json_exact(etype):
-        return validator.validate_json, etype.schema_version
-    validate = validator.validate_python
+    parse = from_text(domain, event_type)
+    if parse is not None:
+        return parse, etype.schema_version
+    validate = etype.__pydantic_validator__.validate_python
     return (lambda text: validate(_loads(text))), etype.schema_version
 
 

@@ -117,8 +117,8 @@ def _compiled(fields: list[tuple[str, type, bool]]) -> CanonicalTest:
             line += f" and v{i}.is_finite()"
         elif kind is str:  # no NUL: PostgreSQL's text refuses it (~20 ns a column)
             line += f" and '\\x00' not in v{i}"
-        elif _nul_members(kind):  # an enum with a member whose text holds a NUL
-            names[f"N{i}"] = _nul_members(kind)
+        elif members := _nul_members(kind):  # an enum with a member whose text holds a NUL
+            names[f"N{i}"] = members
             line += f" and v{i} not in N{i}"
         tests.append(f"(v{i} is None or {line})" if nullable else f"({line})")
     source = (f"def test(row):\n"

@@ -142,11 +142,13 @@ def append_envelopes(tx: SqlTransaction,
     The rows go to the driver as tuples when its INSERT takes them in `ROW`'s order."""
     if tx.store.schema_version != SCHEMA_VERSION:
         return None
-    rows, streams, recorded = row_tuples(envelopes, tx.head() + 1)
+    first = tx.head() + 1
+    rows: Sequence[Any]
     if tx.store.prepared("insert_events", INSERT_EVENTS).names == list(ROW):
-        tx.append_rows(rows, streams)
+        rows, streams, recorded = row_tuples(envelopes, first)
     else:
-        tx.append_rows([dict(zip(ROW, row, strict=True)) for row in rows], streams)
+        rows, streams, recorded = event_rows(envelopes, first)
+    tx.append_rows(rows, streams)
     return recorded
 
 
