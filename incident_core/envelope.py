@@ -208,6 +208,14 @@ class RecordedEvent:
         value = self.metadata.get("causation_id")
         return str(value) if value is not None else None
 
+    @property
+    def caused_by_its_command(self) -> bool:
+        """Whether its cause is its own command (a direct command's events: their causation
+        id is the command's id, which is the command's first event's id), not another
+        event it reacted to."""
+        cause = self.metadata.get("causation_id")
+        return cause is not None and cause == self.metadata.get("command_id")
+
     def to_json(self) -> dict[str, Any]:
         """The public JSON form (CLI, export, GUI 'copy as JSON')."""
         return {

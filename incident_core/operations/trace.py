@@ -170,9 +170,9 @@ class _Builder:
         caused: dict[str, list[RecordedEvent]] = defaultdict(list)
         roots: list[RecordedEvent] = []
         for event in events:  # position order
-            cause = event.causation_id  # a command's own id (its first event's) is no cause
+            cause = event.causation_id
             if cause is not None and cause in ids and cause != event.event_id \
-                    and cause != event.metadata.get("command_id"):
+                    and not event.caused_by_its_command:
                 caused[cause].append(event)
             else:
                 roots.append(event)

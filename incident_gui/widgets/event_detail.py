@@ -73,7 +73,7 @@ def _related(store: EventStore, changed_by: ChangedBy, event: RecordedEvent) -> 
         list[RecordedEvent], list[RecordedEvent], list[LineageEntry]]:
     caused = [e for e in store.events_with_metadata("causation_id", event.event_id,
                                                      RELATED_LIMIT)
-              if e.causation_id != e.metadata.get("command_id")]  # not its command's own
+              if not e.caused_by_its_command]
     correlation = event.correlation_id
     same = ([] if correlation is None else
             store.events_with_metadata("correlation_id", correlation, RELATED_LIMIT))
@@ -241,8 +241,7 @@ class EventDetail(QWidget):
         """The cause: a link to the event that caused this one (read on the lane), or the
         command's name."""
         label, cause_id, store = self.fields["causationLink"], event.causation_id, self._store
-        # caused by its command (whose id is its first event's), or by an event to read
-        if not cause_id or store is None or cause_id == event.metadata.get("command_id"):
+        if not cause_id or store is None or event.caused_by_its_command:
             label.setText("—" if not cause_id else _command_cause(event))
             return
         label.setText("…")
