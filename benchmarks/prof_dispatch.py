@@ -67,7 +67,6 @@ PHASES: list[tuple[Any, str, str]] = [
     (application, "new_id", "ids (first event = command id; events 2..n)"),
     (recording, "new_id", "ids (first event = command id; events 2..n)"),
     (deciding.Decider, "load", "load (state from the cache)"),
-    (deciding.Decider, "cached_version", "load (state from the cache)"),
     (deciding.StateCache, "get", "load (state from the cache)"),
     (committing.Plan, "decide", "decide glue"),
     (deciding.Decider, "decide", "decide glue"),

@@ -186,10 +186,11 @@ class Application(ProcessManagers, LineageQueries):
         and the retry reads them; a refusal is only returned on state that was read from
         the store just now."""
         decider = self.decider
-        trusted = not plan.verify and decider.cached_version(plan.aggregate, plan.key) > 0
+        cached = None if plan.verify else decider.cache.get(plan.aggregate, plan.key)
+        trusted = cached is not None and cached[0] > 0
         try:  # a cache hit goes through `load` too: it is the trace's `incident.load` phase
             version, state = decider.load(plan.aggregate, plan.key, self.store,
-                                          trust_cache=trusted)
+                                          trust_cache=trusted, cached=cached)
         except WrongAggregateType as exc:
             return Rejected("wrong_aggregate_type", str(exc))
         rejection = plan.decide(decider, version, state)

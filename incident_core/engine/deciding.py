@@ -92,16 +92,15 @@ class Decider:
         """The aggregate that handles the command, and the stream key it addresses."""
         return self.domain.aggregate_for(command), command_key(command)  # no NUL in it
 
-    def cached_version(self, aggregate: Aggregate[Any], aggregate_id: str) -> int:
-        return self.cache.get(aggregate, aggregate_id)[0]
-
     @telemetry.traced("incident.load")
     def load(self, aggregate: Aggregate[Any], aggregate_id: str, source: StreamSource, *,
-             trust_cache: bool = False) -> tuple[int, BaseModel]:
+             trust_cache: bool = False,
+             cached: tuple[int, BaseModel] | None = None) -> tuple[int, BaseModel]:
         """(version, state) now: the cached state (used as it is when `trust_cache`),
         else the newest snapshot, with the events `source` (the store, or a write
-        transaction) holds after it folded in (the lean load, `engine.loading`)."""
-        base = self.cache.get(aggregate, aggregate_id)
+        transaction) holds after it folded in (the lean load, `engine.loading`).
+        `cached`: what `cache.get` gave the caller just now (not asked again)."""
+        base = self.cache.get(aggregate, aggregate_id) if cached is None else cached
         if trust_cache and base[0] > 0:
             return base
         if base[0] == 0:
@@ -116,7 +115,6 @@ class Decider:
         own copy of it when it could change it in place (`engine.immutable`), and an
         `execute` that changes its copy is refused; `apply` then folds that copy.
         `first_id`: the id of the first event (a new id when None)."""
-        where = f"{aggregate.name}.execute({type(command).__name__})"
         mine = own(state)
         try:
             decision = aggregate.execute(mine, command)
@@ -125,6 +123,7 @@ class Decider:
         except IncidentError:
             raise
         except Exception as exc:
+            where = f"{aggregate.name}.execute({type(command).__name__})"
             raise DomainCodeError(where, exc) from exc
         if isinstance(decision, Rejection):
             return decision

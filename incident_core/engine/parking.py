@@ -4,8 +4,7 @@ the store's own (never parked: the step is healthy, the database is not)."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 from pydantic import ValidationError
 
@@ -66,14 +65,20 @@ def parked_step(process_manager: str, recorded: RecordedEvent, exc: BaseExceptio
         parked_at=now_text(), attempts=attempts, status="parked")
 
 
-@contextmanager
-def write_guard() -> Iterator[None]:
+class write_guard:
     """Whatever else the store raises while writing (a value its driver cannot bind, text
-    it cannot encode) becomes a StoreError; the transaction was rolled back."""
-    try:
-        yield
-    except (IncidentError, StepFailed):
-        raise
-    except Exception as exc:
+    it cannot encode) becomes a StoreError; the transaction was rolled back. (A class, not
+    a generator: it runs for every command.)"""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, _type: type[BaseException] | None, exc: BaseException | None,
+                 _tb: TracebackType | None) -> None:
+        if exc is None or isinstance(exc, (IncidentError, StepFailed)) \
+                or not isinstance(exc, Exception):
+            return
         raise StoreError(f"the store refused the write ({type(exc).__name__}: "
                          f"{' '.join(str(exc).split())}); nothing was written") from exc

@@ -52,14 +52,18 @@ class Checkpoints:
 
     def settle(self, store: SqlStoreCore, cursor: Any, head: int) -> None:
         """Write what the stored values must say at `head` (see the module)."""
-        stored, logical = self.stored, self.logical
-        names = self.dirty.union([n for n, p in stored.items() if p == FOLLOWS])
+        stored, logical, dirty = self.stored, self.logical, self.dirty
         moved: dict[str, int] = {}
-        for name in names:
-            position = logical[name]
-            want = FOLLOWS if position == head else position
-            if stored.get(name) != want:
-                moved[name] = want
+        for name, was in stored.items():  # the moved ones, and those that follow the head
+            if was == FOLLOWS or name in dirty:
+                position = logical[name]
+                want = FOLLOWS if position == head else position
+                if was != want:
+                    moved[name] = want
+        for name in dirty:
+            if name not in stored:
+                position = logical[name]
+                moved[name] = FOLLOWS if position == head else position
         if moved:
             write(store, cursor, moved, {n for n in moved if n not in stored})
             stored.update(moved)

@@ -6,13 +6,14 @@ write transaction, the metadata, projections, the saga ledger and snapshots."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy import exc as sa_exc
 
-from incident_core.errors import ReadOnlyError
+from incident_core.errors import IncidentError, ReadOnlyError
 from incident_core.ports import StoredSnapshot, StoreTransaction
 from incident_core.process import ParkedStep, SagaOutcome
 from incident_core.projections.definition import ProjectionSpec
@@ -71,15 +72,17 @@ class SqlEventStore(SqlEventLog, SqlInspector):
             return sql_meta.projection_signatures(conn)
 
     # -- writes -----------------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[StoreTransaction]:
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
         self.refuse_if_closed()
         if self.read_only:
             raise ReadOnlyError(f"{self.target} is open read-only")
         if self.sql_dialect.single_writer:
-            with self._writer_lock:
-                yield from self._single_writer_transaction()
-            return
+            return _WriterTransaction(self)
+        return self._locked_transaction()
+
+    @contextmanager
+    def _locked_transaction(self) -> Iterator[StoreTransaction]:
+        """A transaction on a connection of its own, under the dialect's write lock."""
         try:
             with self.write_engine.begin() as conn:
                 self.sql_dialect.lock(conn)
@@ -93,34 +96,6 @@ class SqlEventStore(SqlEventLog, SqlInspector):
                     tx.end()
         except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
             raise self.sql_dialect.translate(exc) from exc
-
-    def _single_writer_transaction(self) -> Iterator[StoreTransaction]:
-        """A transaction on the store's one write connection (see `Dialect.single_writer`),
-        begun and committed on the driver connection (SQLAlchemy joins it only if a
-        statement goes through it), remembering committed state for the next one."""
-        try:
-            conn = self._writer_connection()
-            raw = self._writer_raw
-            self.sql_dialect.begin_write(raw, self.target)
-            tx = SqlStoreTransaction(self, conn, raw)
-            try:
-                yield tx
-                tx.flush()
-                entry = tx.cache_entry()
-                tx.commit()
-            except BaseException:
-                self.writer_cache = None
-                tx.rollback()
-                raise
-            finally:
-                tx.end()
-            self.writer_cache = None if entry is None else tx.changes.merged(
-                self.writer_cache, *entry)
-        except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
-            raise self.sql_dialect.translate(exc) from exc
-        if self._checkpointer is None:  # WAL checkpoints off the command path: walcheck.py
-            self._checkpointer = WalCheckpointer(self.target)
-        self.sql_dialect.after_commit(conn, self._checkpointer, tx.appended_count)
 
     def _writer_connection(self) -> Connection:
         conn = self._writer
@@ -225,3 +200,78 @@ class SqlEventStore(SqlEventLog, SqlInspector):
         if self._on_close is not None:
             self._on_close()
             self._on_close = None
+
+
+class _WriterTransaction:
+    """A transaction on the store's one write connection (see `Dialect.single_writer`),
+    begun and committed on the driver connection (SQLAlchemy joins it only if a statement
+    goes through it), remembering committed state for the next one. A class rather than a
+    generator: it runs for every command. Driver errors come out as the library's own."""
+
+    __slots__ = ("conn", "store", "tx")
+
+    def __init__(self, store: SqlEventStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> StoreTransaction:
+        store = self.store
+        store._writer_lock.acquire()
+        try:
+            conn = self.conn = store._writer_connection()
+            raw = store._writer_raw
+            store.sql_dialect.begin_write(raw, store.target)
+            self.tx = SqlStoreTransaction(store, conn, raw)
+        except BaseException as exc:
+            store._writer_lock.release()
+            if (error := self._translated(exc)) is not None:
+                raise error from exc
+            raise
+        return self.tx
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 _tb: TracebackType | None) -> None:
+        store = self.store
+        try:
+            try:
+                self._end(exc)
+            except BaseException as failed:
+                if (error := self._translated(failed)) is not None:
+                    raise error from failed
+                raise
+            if exc is not None:
+                if (error := self._translated(exc)) is not None:
+                    raise error from exc
+                return  # the body's own error goes on as it is
+            if store._checkpointer is None:  # WAL checkpoints off the command path: walcheck
+                store._checkpointer = WalCheckpointer(store.target)
+            store.sql_dialect.after_commit(self.conn, store._checkpointer,
+                                           self.tx.appended_count)
+        finally:
+            store._writer_lock.release()
+
+    def _end(self, exc: BaseException | None) -> None:
+        """Commit (`exc` None) or roll back; the writer's memory follows."""
+        store, tx = self.store, self.tx
+        try:
+            if exc is not None:
+                store.writer_cache = None
+                tx.rollback()
+                return
+            try:
+                tx.flush()
+                entry = tx.cache_entry()
+                tx.commit()
+            except BaseException:
+                store.writer_cache = None
+                tx.rollback()
+                raise
+        finally:
+            tx.end()
+        store.writer_cache = None if entry is None else tx.changes.merged(
+            store.writer_cache, *entry)
+
+    def _translated(self, exc: BaseException) -> IncidentError | None:
+        """The library's own error for a driver's (SQLAlchemy's or the DBAPI's)."""
+        if isinstance(exc, (sa_exc.SQLAlchemyError, self.store.dbapi.Error)):
+            return self.store.sql_dialect.translate(exc)
+        return None
