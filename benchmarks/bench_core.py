@@ -470,14 +470,16 @@ CLI_LABELS = {"incident": "`incident events --limit 1`, whole process (median of
 
 
 def run_dispatch(res: Results, n_cmd: int, base: str, sync: str, block: int,
-                 diagnostics: dict[str, Any], shm: str | None) -> None:
-    """Durable dispatch (and on tmpfs), raw a2 / Incident / peer interleaved in blocks."""
+                 diagnostics: dict[str, Any], shm: str | None, *, on_disk: bool = True) -> None:
+    """Durable dispatch (`on_disk`) and on tmpfs (`shm`), raw a2 / Incident / peer
+    interleaved in blocks."""
     def diagnose(app: Application, ids: list[str]) -> None:
         if "statements_per_command" not in diagnostics:
             diagnostics["statements_per_command"] = statements_per_command(
                 app.store.target, ids, sync)
 
-    where = [("", base, diagnose)] + ([("_shm", shm, None)] if shm else [])
+    where = (([("", base, diagnose)] if on_disk else [])
+             + ([("_shm", shm, None)] if shm else []))
     for suffix, root, hook in where:
         figures = more.dispatch_blocks(root, sync, n_cmd, block, peer=more.PEER,
                                        on_store=hook)
@@ -630,6 +632,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--replay-1m", action="store_true",
                     help="also import and replay 1,000,000 events (raw a1/a3 and Incident)")
     ap.add_argument("--no-shm", action="store_true", help="skip the dispatch on /dev/shm")
+    ap.add_argument("--only", default=None, metavar="PARTS",
+                    help="run only these parts, comma-separated, of: " + ", ".join(PARTS)
+                         + " (e.g. --only dispatch,dispatch_shm: the dispatch rows alone)")
     ap.add_argument("--synchronous", default="FULL", help="PRAGMA synchronous (default FULL)")
     ap.add_argument("--tmpdir", default=None, help="parent dir of the temp stores")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
@@ -642,7 +647,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error("--events must be at least 1000 (the long stream has 1000 events)")
     if args.commands < 1 or args.reps < 1:
         ap.error("--commands and --reps must be positive")
+    if args.only is not None:
+        args.only = set(args.only.split(","))
+        if unknown := args.only - set(PARTS):
+            ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; "
+                     f"choose from {', '.join(PARTS)}")
     return args
+
+
+PARTS = ("raw", "incident", "dispatch", "dispatch_shm", "other", "replay_1m")
+
+
+def chosen_runners(args: argparse.Namespace, runners: dict[str, Callable[[], None]],
+                   shm: str | None) -> dict[str, Callable[[], None]]:
+    """The runners `--only` keeps (all without it); `dispatch` runs the disk and/or the
+    tmpfs rows, as chosen."""
+    only = args.only
+    if only is None:
+        return runners
+    kept = {name: run for name, run in runners.items() if name in only}
+    if "dispatch" in runners and only & {"dispatch", "dispatch_shm"}:
+        kept["dispatch"] = runners["dispatch"]
+    return kept
 
 
 def profile_main(args: argparse.Namespace, base: str) -> int:
@@ -691,18 +717,21 @@ def bench_main(args: argparse.Namespace, base: str) -> int:
         "settings": settings, "diagnostics": diagnostics,
     }
     t_all = time.perf_counter()
-    shm = None if args.no_shm or not os.path.isdir("/dev/shm") else tempfile.mkdtemp(
+    no_shm = args.no_shm or (args.only is not None and "dispatch_shm" not in args.only)
+    shm = None if no_shm or not os.path.isdir("/dev/shm") else tempfile.mkdtemp(
         prefix="incident_bench_", dir="/dev/shm")
+    disk = args.only is None or "dispatch" in args.only
     runners: dict[str, Callable[[], None]] = {
         "raw": lambda: run_raw(res, n, n_cmd, base, args.synchronous, settings),
         "incident": lambda: run_incident(res, n, n_cmd, base, args.synchronous,
                                          args.import_batch, settings, diagnostics),
         "dispatch": lambda: run_dispatch(res, n_cmd, base, args.synchronous, args.block,
-                                         diagnostics, shm),
+                                         diagnostics, shm, on_disk=disk),
         "other": lambda: run_other(res, n, base, args.synchronous, args.tail_events, n_cmd),
     }
-    if args.replay_1m:
+    if args.replay_1m or (args.only is not None and "replay_1m" in args.only):
         runners["replay_1m"] = lambda: run_1m(res, base, args.synchronous)
+    runners = chosen_runners(args, runners, shm)
     families = list(runners)
     for rep in range(args.reps):
         k = rep % len(families)
