@@ -53,7 +53,7 @@ class Plan:
         return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Written:
     earlier: list[RecordedEvent]  # recorded before under the idempotency key: nothing now
     unit: Unit

@@ -160,7 +160,7 @@ class GroupCommit:
         work failed in their savepoint wrote nothing)."""
         self.batches += 1
         telemetry.batch_committed(lone + len(tickets))
-        self.writes += lone + sum(1 for t in tickets if t.error is None)
+        self.writes += lone + (sum(1 for t in tickets if t.error is None) if tickets else 0)
 
     @staticmethod
     def _failed(batch: Sequence[_Ticket[Any]], exc: BaseException) -> None:
