@@ -97,6 +97,21 @@ class SqlEventStore(SqlEventLog, SqlInspector):
         except (sa_exc.SQLAlchemyError, self.dbapi.Error) as exc:
             raise self.sql_dialect.translate(exc) from exc
 
+    def _begin_writing(self) -> tuple[Connection, SqlStoreTransaction]:
+        """Take the writer (held until `_stop_writing`) and begin a transaction on it."""
+        self._writer_lock.acquire()
+        try:
+            conn = self._writer_connection()
+            raw = self._writer_raw
+            self.sql_dialect.begin_write(raw, self.target)
+            return conn, SqlStoreTransaction(self, conn, raw)
+        except BaseException:
+            self._writer_lock.release()
+            raise
+
+    def _stop_writing(self) -> None:
+        self._writer_lock.release()
+
     def _writer_connection(self) -> Connection:
         conn = self._writer
         if conn is None or conn.closed or conn.invalidated:
@@ -214,15 +229,9 @@ class _WriterTransaction:
         self.store = store
 
     def __enter__(self) -> StoreTransaction:
-        store = self.store
-        store._writer_lock.acquire()
         try:
-            conn = self.conn = store._writer_connection()
-            raw = store._writer_raw
-            store.sql_dialect.begin_write(raw, store.target)
-            self.tx = SqlStoreTransaction(store, conn, raw)
+            self.conn, self.tx = self.store._begin_writing()
         except BaseException as exc:
-            store._writer_lock.release()
             if (error := self._translated(exc)) is not None:
                 raise error from exc
             raise
@@ -247,7 +256,7 @@ class _WriterTransaction:
             store.sql_dialect.after_commit(self.conn, store._checkpointer,
                                            self.tx.appended_count)
         finally:
-            store._writer_lock.release()
+            store._stop_writing()
 
     def _end(self, exc: BaseException | None) -> None:
         """Commit (`exc` None) or roll back; the writer's memory follows."""
