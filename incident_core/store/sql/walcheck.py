@@ -35,14 +35,17 @@ class WalCheckpointer:
         self._every = every
         self._pending = 0
         self._closed = False
-        self._wake = threading.Condition()
+        # the Condition's lock, taken directly on the command path (no Python-level
+        # `Condition.__enter__` per commit)
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self.runs = 0  # checkpoints run (seen by tests and benchmarks)
 
     def committed(self) -> bool:
         """Called by the writer after each commit: cheap (no I/O). True when the writer
         should checkpoint itself now (the WAL is past the limit and not starting over)."""
-        with self._wake:
+        with self._lock:
             self._pending += 1
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, daemon=True,
