@@ -6,7 +6,7 @@ commit. The saga, lineage and snapshot roles are added in `transaction_roles.py`
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -126,8 +126,10 @@ class SqlTransaction(StoreTransaction):
         holds the cursor."""
         cursor, self._cursor = self._cursor, None
         if cursor is not None:
-            with suppress(self.store.dbapi.Error):  # its connection is gone already
+            try:  # noqa: SIM105 - not `suppress` (a Python-level manager) on every commit
                 cursor.close()
+            except self.store.dbapi.Error:  # its connection is gone already
+                pass
 
     def commit(self) -> None:
         """Commit a transaction begun on the driver connection."""
