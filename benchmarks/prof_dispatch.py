@@ -16,6 +16,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -276,6 +277,7 @@ def main() -> None:
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(30)
     app.close()
+    shutil.rmtree(folder, ignore_errors=True)
     sa_event.remove(Pool, "connect", on_connect)
 
 
