@@ -15,10 +15,10 @@ command id of its own, as a dispatch records it (then the log's command index ha
 entry per event; by default every id is the event's own). Prints
 min / median / max of events/s, CPU µs per event, and the ratio to the `a1` of the same
 rep (so a slow spell hits both sides), with the load average. `--cases` may add the floors
-of `import_floors.py` (`log_rows`, `log_sql`): what the log's writes cost with no Python per
-event. `--parts` runs the `import` case once more, timing its parts (CPU µs per event; a
-part's time includes the parts it calls: `project` includes `fold`, `flush` the event
-rows' SQL):
+of `import_floors.py` (`log_rows`, `log_deferred`, `log_sql`): what the log's writes cost
+with no Python per event. `--parts` runs the `import` case once more, timing its parts
+(CPU µs per event; a part's time includes the parts it calls: `project` includes `fold`,
+`flush` the event rows' SQL):
 
     python benchmarks/bench_import.py --events 1000000 --reps 1 --commands --parts
 """
@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synchronous", default="FULL")
     ap.add_argument("--tmpdir", default=None, help="parent dir of the temp stores")
     ap.add_argument("--cases", default=",".join(CASES),
-                    help=f"comma-separated subset of {', '.join(CASES + FLOORS)} (the last "
-                         "two: floors before any Python per event, see import_floors.py)")
+                    help=f"comma-separated subset of {', '.join(CASES + FLOORS)} (the "
+                         "last three: floors before any Python per event, see import_floors.py)")
     ap.add_argument("--export-form", action="store_true",
                     help="import lines as `incident export` writes them (compact)")
     ap.add_argument("--commands", action="store_true",

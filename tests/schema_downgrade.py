@@ -76,13 +76,12 @@ def downgrade_to_3(store: SqlEventStore) -> None:
     if store.schema_version > 5:
         downgrade_to_5(store)
     with store.write_engine.begin() as conn:
-        for index in schema.EVENT_INDEXES:  # constant test DDL
+        for index in (*schema.GUARD_INDEXES, *schema.EVENT_INDEXES):  # constant test DDL
             conn.execute(text(f"DROP INDEX {index.name}"))
         conn.execute(text("ALTER TABLE incident_events RENAME TO incident_events_4"))
         if conn.dialect.name == "postgresql":
-            for name in ("incident_events_pkey", "incident_events_stream_version",
-                         "incident_events_event_id"):
-                conn.execute(text(f"ALTER TABLE incident_events_4 DROP CONSTRAINT {name}"))
+            conn.execute(text("ALTER TABLE incident_events_4 DROP CONSTRAINT "
+                              "incident_events_pkey"))
         EVENTS_3.create(conn)  # with its indexes
         new = schema.events.to_metadata(MetaData(), name="incident_events_4")
         rows = [dict(row._mapping) for row in conn.execute(select(new))]

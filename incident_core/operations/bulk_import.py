@@ -10,7 +10,8 @@ batch. An adapter that can append the parsed envelopes as they are does
 (`append_envelopes`: on a SQL store the rows are built straight from them, and the events
 the projections and listeners see hold their metadata as a replay reads it back); an
 import at least as large as the store runs in the adapter's bulk load (`bulk_load`: on
-SQLite the log's secondary indexes are built once at the end, in the same transaction).
+SQLite the log's secondary indexes are built once at the end, in the same transaction, and
+on an empty log its uniqueness guards too: a duplicate then fails that build, named).
 A bad line anywhere raises before the commit, so the store is left exactly as it was:
 nothing is imported.
 

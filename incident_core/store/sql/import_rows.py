@@ -65,6 +65,9 @@ def split_metadata(event_id: str, metadata: dict[str, Any]) -> tuple[str, Held]:
         return logical, (stored, None if command == event_id else command,
                          None if causation == command else causation,
                          None if correlation == causation else correlation, command_type)
+    if command is None and causation is None and correlation is None:  # no ids to lift
+        stored, command_type, logical = _split_rest(metadata)
+        return logical, (stored, "", "", "", command_type)
     lifted = (isinstance(command, str) and command != "",
               isinstance(causation, str) and causation != "",
               isinstance(correlation, str) and correlation != "")
@@ -101,7 +104,7 @@ def _split_rest(rest: dict[str, Any]) -> tuple[str, str | None, str]:
     JSON depends on the items alone): an import's events share a few (their command type)."""
     for value in rest.values():
         if type(value) is not str:
-            return _split_type(rest)
+            return _split_type(dict(rest))  # a copy: the caller's dict stays as it is
     key = tuple(rest.items())
     found = _rests.get(key)
     if found is None:

@@ -111,7 +111,7 @@ def _to_4(conn: Connection) -> None:
     text's checksum, unless its checksum was already wrong (damage stays seen)."""
     conn.execute(text(f"CREATE TABLE {_OLD} AS SELECT * FROM incident_events"))  # constant
     conn.execute(text("DROP TABLE incident_events"))
-    conn.execute(CreateTable(E))  # the table and its constraints; the other indexes below
+    conn.execute(CreateTable(E))  # the table; its guards and other indexes below
     old = table(_OLD, *(sql_column(name) for name in (*_CONTENT, "checksum")))
     read = (select(*old.c).where(old.c.position > bindparam("after"))
             .order_by(old.c.position).limit(_PAGE))
@@ -120,7 +120,7 @@ def _to_4(conn: Connection) -> None:
         conn.execute(E.insert(), [_row4(row) for row in rows])
         after = rows[-1][0]
     conn.execute(text(f"DROP TABLE {_OLD}"))
-    for index in schema.EVENT_INDEXES:
+    for index in (*schema.GUARD_INDEXES, *schema.EVENT_INDEXES):  # the guards named indexes
         index.create(conn, checkfirst=True)
     _canonical_stream_times(conn)
 

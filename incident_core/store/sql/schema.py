@@ -12,13 +12,13 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 from incident_core.projections.definition import ColumnKind, ProjectionSpec
 
 __all__ = [
     "EVENT_INDEXES",
+    "GUARD_INDEXES",
     "OLD_EVENT_INDEXES",
     "aggregate_snapshots",
     "checkpoints",
@@ -68,10 +68,17 @@ events = Table(
     Column("command_type", Text, nullable=True),
     Column("data", Text, nullable=False),
     Column("metadata", Text, nullable=False),
-    # The optimistic-concurrency guard: two writers can never record the same version.
-    UniqueConstraint("aggregate_id", "version", name="incident_events_stream_version"),
-    UniqueConstraint("event_id", name="incident_events_event_id"),
 )
+
+# The log's two uniqueness guards, as named unique indexes (stores made before were given
+# them as UNIQUE constraints: SQLite's autoindexes, which cannot be dropped; they keep
+# them). An index can be dropped for a large import into an empty store and built again,
+# sorted, before it commits (`import_indexes`); a duplicate then fails the whole import.
+# The optimistic-concurrency guard: two writers can never record the same version.
+STREAM_VERSION = Index("incident_events_stream_version", events.c.aggregate_id,
+                       events.c.version, unique=True)
+EVENT_ID = Index("incident_events_event_id", events.c.event_id, unique=True)
+GUARD_INDEXES = (STREAM_VERSION, EVENT_ID)
 
 
 def _partial(name: str, column: Column[str]) -> Index:
