@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -35,6 +34,7 @@ from incident_gui.models.streams_model import (
 from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.column_fit import ColumnFitter
+from incident_gui.widgets.elided_label import ElidedLabel
 from incident_gui.widgets.event_table import RowTable
 
 __all__ = ["StreamsPanel"]
@@ -63,8 +63,9 @@ class StreamsPanel(QWidget):
         self.filter_edit.setClearButtonEnabled(True)
         self.type_combo = named(QComboBox(), "streamTypeCombo")
         self.type_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.count_label = named(QLabel(), "streamCount")
-        self.count_label.setTextFormat(Qt.TextFormat.PlainText)  # errors quote store text
+        # plain text (errors quote store text), elided: a longer count never widens the
+        # panel (that re-laid out the whole window at each move in time)
+        self.count_label = named(ElidedLabel(), "streamCount")
         self.view = RowTable()
         self.view.setObjectName("streamList")
         self._setup_view()
