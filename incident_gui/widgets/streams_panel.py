@@ -318,12 +318,18 @@ class StreamsPanel(QWidget):
     def _on_failed(self, message: str) -> None:
         self.count_label.setText(f"Could not list the streams: {message}")
 
+    def _reading(self) -> str:
+        """What the list says while it reads (a store just opened: its first page)."""
+        as_of = self.model.as_of
+        if as_of is not None:
+            return f"Reading the streams as of position {as_of:,}…"
+        if self.filter_edit.text().strip():
+            return "Filtering…"
+        return "Sorting…" if self.model.sort_key != LAST_ACTIVITY else "Reading the streams…"
+
     def _update_count(self) -> None:
         if self.model.is_loading():
-            as_of = self.model.as_of
-            self.count_label.setText(
-                f"Reading the streams as of position {as_of:,}…" if as_of is not None
-                else "Filtering…" if self.filter_edit.text().strip() else "Sorting…")
+            self.count_label.setText(self._reading())
             return
         total = self.model.total
         shown = self.model.rowCount()
