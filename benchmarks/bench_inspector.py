@@ -21,7 +21,9 @@ and its transfer saga) and reuses it afterwards. Then, in one process with the r
 * peak RSS of the process.
 
 Targets (issue 11, at 10M events): first page ≤ 200 ms, jump to end ≤ 100 ms, no stall
-> 50 ms, peak RSS ≤ 300 MB. `--shots DIR` saves screenshots along the way.
+> 50 ms, peak RSS ≤ 300 MB. `--shots DIR` saves screenshots along the way. `--cold` evicts
+the store (and its -wal/-shm) from the OS page cache just before the window is created,
+so the first page is measured as after a reboot (it says which way it evicted).
 
     python benchmarks/bench_inspector.py --conversation [--store PATH]
 
@@ -103,6 +105,29 @@ def make_store(path: Path, events: int) -> None:
           f"({report.events_per_second:,.0f} events/s)", flush=True)
 
 
+# -- a cold start ----------------------------------------------------------------------------
+def evict_from_page_cache(store: Path) -> str:
+    """Drop the store's pages from the OS page cache; say how. Its files one by one
+    (`posix_fadvise(DONTNEED)`: clean pages that no process maps), which leaves the other
+    programs' cache alone; where that call does not exist, the whole cache
+    (`/proc/sys/vm/drop_caches`, if permitted)."""
+    os.sync()
+    if hasattr(os, "posix_fadvise"):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(f"{store}{suffix}"):
+                fd = os.open(f"{store}{suffix}", os.O_RDONLY)
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(fd)
+        return "posix_fadvise(POSIX_FADV_DONTNEED) on the store, its -wal and -shm"
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+    except OSError as exc:
+        return f"nothing: no posix_fadvise, and /proc/sys/vm/drop_caches: {exc}"
+    return "echo 1 > /proc/sys/vm/drop_caches (the whole page cache)"
+
+
 # -- measuring in the real window --------------------------------------------------------------
 class Heartbeat:
     """A 10 ms timer on the UI thread; the largest gap between ticks is the longest stall."""
@@ -179,6 +204,9 @@ def measure(store: Path, options: argparse.Namespace) -> list[tuple[str, float, 
     qapp = QApplication.instance() or QApplication([])
     rows: list[tuple[str, float, float, str]] = []
 
+    if options.cold:
+        print(f"cold start: evicted {store} from the page cache with "
+              f"{evict_from_page_cache(store)}", flush=True)
     started, cpu = time.perf_counter(), time.process_time()
     window = create_window(str(store))
     window.show()
@@ -376,6 +404,9 @@ def main() -> int:
                         help="print where the UI thread was during stalls (> 30 ms)")
     parser.add_argument("--shots", type=Path, metavar="DIR",
                         help="save screenshots of the window along the way into DIR")
+    parser.add_argument("--cold", action="store_true",
+                        help="evict the store from the OS page cache before the window "
+                             "opens (a first page as after a reboot)")
     parser.add_argument("--verbose", action="store_true",
                         help="print the longest heartbeat gaps of each phase")
     args = parser.parse_args()

@@ -72,11 +72,10 @@ def _application() -> QApplication:
 def _build(target: str | None, *, domain: str | None, read_only: bool,
            report: ErrorReporter | None = None) -> MainWindow:
     _application()
-    window = MainWindow(domain=domain, report=report)
+    # the open runs on a worker from the start: the window is built and shown meanwhile
+    window = MainWindow(domain=domain, report=report, target=target, read_only=read_only)
     if target is None:
         window.open_demo()
-    else:
-        window.begin_open(target, read_only=read_only)  # on a worker: the window shows
     return window
 
 

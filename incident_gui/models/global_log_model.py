@@ -84,12 +84,15 @@ class GlobalLogModel(QAbstractTableModel):
         self._fetching = False
 
     # -- configuration ------------------------------------------------------------------
-    def set_store(self, store: EventStore | None, knows: KnowsEvent, head: int = 0) -> None:
+    def set_store(self, store: EventStore | None, knows: KnowsEvent, head: int = 0,
+                  first_page: list[RecordedEvent] | None = None) -> None:
+        """Show `store` up to `head`; `first_page` (the events from position 1, read with
+        the head) is kept as the first page when the log shows every event oldest first."""
         self._store = store
         self._store_head = head
         self._knows = knows
         self._filter = EventFilter()
-        self.reload()
+        self.reload(first_page=first_page)
 
     def set_head(self, head: int) -> None:
         """The store's head as the window last read it (used by the next `reload`)."""
@@ -132,7 +135,8 @@ class GlobalLogModel(QAbstractTableModel):
         """True when rows map directly to positions (no filter)."""
         return self._indexed
 
-    def reload(self, *, indexed: bool | None = None) -> None:
+    def reload(self, *, indexed: bool | None = None,
+               first_page: list[RecordedEvent] | None = None) -> None:
         self.beginResetModel()
         self._generation += 1
         self._requests.reset()
@@ -147,7 +151,9 @@ class GlobalLogModel(QAbstractTableModel):
         self._count = self._store_head if (store is not None and self._indexed) else 0
         self._exhausted = store is None or self._indexed
         self.endResetModel()
-        if self._indexed and self._count:
+        if self._indexed and self._count and first_page:
+            self._page_arrived(0, [e for e in first_page if e.position <= self._count])
+        elif self._indexed and self._count:
             self._request_page(0)
         elif not self._indexed:
             self.fetchMore(QModelIndex())

@@ -5,8 +5,9 @@ click sorts by that column instead (the store sorts; each page continues after t
 of the last loaded row). With a loader (the window's), the count and every page are read
 on the loader's thread, never on the UI thread; meanwhile `is_loading()` is True (the
 panel says "Sorting…" or "Filtering…"), and an answer overtaken by another store, filter
-or order is dropped. The first page of a store just opened is read with the open
-(`read_first_streams`, on the opener's worker) and handed to `set_store`. The count comes
+or order is dropped. A first page read elsewhere (`read_first_streams`) handed to
+`set_store` is shown at once (the window's open reads the global log's first page instead;
+the list reads its own on its loader as the store opens). The count comes
 after the first page (it walks every stream, a moment at ten million events): until it
 arrives `counted` is False and `total` only says whether more rows follow. A bare model
 (no loader) reads where it is called. What is read (the filter rule, the first page, a

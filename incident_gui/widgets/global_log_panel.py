@@ -92,12 +92,14 @@ class GlobalLogPanel(QWidget):
         layout.addLayout(bottom)
 
     # -- public API -----------------------------------------------------------------------
-    def set_store(self, store: EventStore | None, knows: KnowsEvent, head: int = 0) -> None:
-        """Show `store`, whose head the window read (`head`: no read on the UI thread)."""
+    def set_store(self, store: EventStore | None, knows: KnowsEvent, head: int = 0,
+                  first_page: list[RecordedEvent] | None = None) -> None:
+        """Show `store`, whose head the window read (`head`: no read on the UI thread);
+        `first_page` (positions 1.., read with the head) is shown without a read."""
         self._store = store
         self.filters.set_event_types([])  # the window offers the store's types once read
         self._awaiting_first = store is not None
-        self.model.set_store(store, knows, head)
+        self.model.set_store(store, knows, head, first_page)
         if not self.filters.current_filter().is_empty:
             self.model.set_filter(self.filters.current_filter())
         self._check_first_page()

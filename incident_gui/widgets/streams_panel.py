@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -35,6 +34,7 @@ from incident_gui.models.streams_model import (
 from incident_gui.presentation.naming import named
 from incident_gui.tasks.query_lane import QueryLane, Requests
 from incident_gui.widgets.column_fit import ColumnFitter
+from incident_gui.widgets.elided_label import ElidedLabel
 from incident_gui.widgets.event_table import RowTable
 
 __all__ = ["StreamsPanel"]
@@ -63,8 +63,9 @@ class StreamsPanel(QWidget):
         self.filter_edit.setClearButtonEnabled(True)
         self.type_combo = named(QComboBox(), "streamTypeCombo")
         self.type_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.count_label = named(QLabel(), "streamCount")
-        self.count_label.setTextFormat(Qt.TextFormat.PlainText)  # errors quote store text
+        # plain text (errors quote store text), elided: a longer count never widens the
+        # panel (that re-laid out the whole window at each move in time)
+        self.count_label = named(ElidedLabel(), "streamCount")
         self.view = RowTable()
         self.view.setObjectName("streamList")
         self._setup_view()
@@ -317,12 +318,18 @@ class StreamsPanel(QWidget):
     def _on_failed(self, message: str) -> None:
         self.count_label.setText(f"Could not list the streams: {message}")
 
+    def _reading(self) -> str:
+        """What the list says while it reads (a store just opened: its first page)."""
+        as_of = self.model.as_of
+        if as_of is not None:
+            return f"Reading the streams as of position {as_of:,}…"
+        if self.filter_edit.text().strip():
+            return "Filtering…"
+        return "Sorting…" if self.model.sort_key != LAST_ACTIVITY else "Reading the streams…"
+
     def _update_count(self) -> None:
         if self.model.is_loading():
-            as_of = self.model.as_of
-            self.count_label.setText(
-                f"Reading the streams as of position {as_of:,}…" if as_of is not None
-                else "Filtering…" if self.filter_edit.text().strip() else "Sorting…")
+            self.count_label.setText(self._reading())
             return
         total = self.model.total
         shown = self.model.rowCount()

@@ -8,18 +8,22 @@ for now. The time is resolved off the UI thread.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QStyle,
+    QStyleOption,
     QWidget,
 )
 
 from incident_core.engine.application import Application
 from incident_core.operations.asof import resolve_moment
 from incident_gui.presentation.formatting import local_time
+from incident_gui.widgets.elided_label import ElidedLabel
 from incident_gui.widgets.tt_common import Runner
 
 __all__ = ["PastBanner", "TimeControl"]
@@ -105,16 +109,26 @@ class TimeControl(QWidget):
         self.sig_moment.emit(None)
 
 
-class PastBanner(QLabel):
-    """A strip across the window while it shows the past."""
+class PastBanner(ElidedLabel):
+    """A strip in the status bar while the window shows the past (one line, elided to its
+    place; the whole text in its tool tip). Not above the panels: there, showing or hiding
+    it re-laid out and repainted every panel at each move in time (the longest stall of
+    "back to now"); in the status bar it moves nothing else."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("", parent)
         self.setObjectName("pastBanner")
-        self.setWordWrap(True)
         self.setStyleSheet("QLabel#pastBanner { background: #8a4b00; color: white; "
-                           "padding: 4px 8px; font-weight: bold; }")
+                           "padding: 0px 8px; font-weight: bold; }")
         self.hide()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        option = QStyleOption()
+        option.initFrom(self)
+        painter = QPainter(self)
+        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_Widget, option, painter, self)
+        painter.end()
+        super().paintEvent(event)
 
     def show_moment(self, position: int | None, head: int, when: str = "") -> None:
         if position is None:

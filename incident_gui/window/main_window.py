@@ -13,8 +13,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QCloseEvent, QShowEvent
 
+from incident_core import RecordedEvent
 from incident_gui.models.event_cells import type_icon
-from incident_gui.models.streams_model import FirstStreams
 from incident_gui.presentation.colors import use_domain_colors
 from incident_gui.session.settings import Settings
 from incident_gui.session.store_session import Session, demo_store_path, recent_entry
@@ -64,7 +64,10 @@ class MainWindow(StoreCommands):
     """Streams | timeline over global log | event, state, commands, projections."""
 
     def __init__(self, *, domain: str | None = None, report: ErrorReporter | None = None,
-                 settings: Settings | None = None) -> None:
+                 settings: Settings | None = None, target: str | None = None,
+                 read_only: bool = False) -> None:
+        """`target`: a store to open; its open starts before the panels are built, so its
+        reads (a cold file: from the disk) overlap the building of the window."""
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("Incident inspector")
@@ -75,15 +78,17 @@ class MainWindow(StoreCommands):
         self.session: Session | None = None
         self._seeder: DemoSeeder | None = None
         self._shut_down = False
+        self.status = StoreStatusBar(self)
+        self.setStatusBar(self.status)
+        self.opener = StoreOpener(self.status, self)
+        if target is not None:  # its outcome arrives through the event loop, wired by then
+            self.begin_open(target, read_only=read_only)
         self.lanes = {name: QueryLane(name, self) for name in
                       ("logLoader", "timelineLoader", "detailLoader", "stateLoader",
                                      "chartLoader", "storeChartLoader", "sagaLoader")}
         self._build_panels()
         self.side_tabs = build_layout(self)
         self.actions_: WindowActions = build_actions(self)
-        self.status = StoreStatusBar(self)
-        self.setStatusBar(self.status)
-        self.opener = StoreOpener(self.status, self)
         self.closer = StoreCloser(self.status, self)
         self.updates = LiveUpdates(self)
         self.summary = StoreSummary(self, lambda: self.live)
@@ -154,7 +159,7 @@ class MainWindow(StoreCommands):
             self.closer.finish()
             return
         target = opened.request.target
-        self._install(opened.session, opened.head, opened.streams)
+        self._install(opened.session, opened.head, opened.log_page)
         self._notice = show_notices(self, self.status, opened.session,
                                     lambda: self.begin_open(target, read_only=False))
         entry = recent_entry(target)
@@ -194,7 +199,7 @@ class MainWindow(StoreCommands):
         self.closer.wait()
 
     def _install(self, session: Session | None, head: int = 0,
-                 streams: FirstStreams | None = None) -> None:
+                 log_page: list[RecordedEvent] | None = None) -> None:
         self.updates.stop()
         previous, self.session = self.session, session
         if session is not None and (previous is None or previous.target != session.target):
@@ -202,10 +207,11 @@ class MainWindow(StoreCommands):
         if session is not None:
             use_domain_colors(session.app.domain.event_types)
             type_icon.cache_clear()
-        self._show_store(session, head, streams)
+        self._show_store(session, head, log_page)
         if previous is not None:  # on a worker: whoever moves its file waits for it
             self.closer.close(previous)
-        self.status.clearMessage()
+        if not self.opener.busy:  # (else it says "Opening …")
+            self.status.clearMessage()
         self.summary.show()
         if session is not None:
             self.updates.set_paused(not self.live)
@@ -215,19 +221,19 @@ class MainWindow(StoreCommands):
             self._greet()
 
     def _show_store(self, session: Session | None, head: int,
-                    streams: FirstStreams | None) -> None:
-        """Give every panel the store (`head`, `streams`: read with the open, off this
-        thread)."""
+                    log_page: list[RecordedEvent] | None) -> None:
+        """Give every panel the store (`head`, `log_page`: read with the open, off this
+        thread); the log first, so its page is on screen before the others read."""
         app = None if session is None else session.app
         store = None if app is None else app.store
         knows = (lambda _t: True) if app is None else app.domain.knows_event
-        self.streams_panel.set_store(store, streams)
+        self.global_log_panel.set_store(store, knows, head, log_page)
+        self.global_log_panel.view.scrollToTop()
+        self.streams_panel.set_store(store)
         self.timeline_panel.set_store(store, knows)
         self.event_detail.set_store(store, knows, (lambda _p: []) if app is None
                                     else app.rows_changed_by)
         self.state_view.set_application(app)
-        self.global_log_panel.set_store(store, knows, head)
-        self.global_log_panel.view.scrollToTop()
         self.store_activity.set_scope(store)
         self.aggregate_activity.set_scope(store, whole_store=False)
         self.command_panel.set_application(app)

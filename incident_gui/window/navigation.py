@@ -30,7 +30,7 @@ class WindowNavigation(WindowServices):
     def _greet(self) -> None:
         """Open on something alive: the demo's first account (or the first stream) with
         its latest event selected, so the timeline, detail and state are filled at once
-        (once the list shows its first page: it normally comes with the open)."""
+        (once the list shows its first page: it reads it on its lane as the store opens)."""
         session = self.session
 
         def greet() -> None:

@@ -4,7 +4,10 @@ Opening reads and may write (migrations, the domain binding, a write transaction
 finishes pending sagas), and loading a user's domain may take a while: all of it, and
 reading the head the views start from, runs on an `OperationWorker`. The status bar shows
 "Opening …" with a busy bar meanwhile; the UI thread keeps painting and answering. The
-first page of the streams list is read there too, so the window opens on a filled list.
+first page of the global log is read there too (positions 1..PAGE_SIZE: a few pages of the
+file), so the window opens on a filled log; everything else (the streams list, whose first
+page of a store of millions of streams walks an index and as many table rows, the counts
+and the whole-store chart) is read after, on the views' own lanes.
 
 `begin(...)` starts an open and returns at once (menus, drops, start-up); `wait()` runs a
 local event loop until it ended, for callers that need the outcome (a script, a test,
@@ -21,8 +24,9 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QProgressBar, QStatusBar
 
+from incident_core import RecordedEvent
 from incident_core.progress import Progress
-from incident_gui.models.streams_model import FirstStreams, read_first_streams
+from incident_gui.models.log_pages import PAGE_SIZE
 from incident_gui.presentation.naming import named
 from incident_gui.session.store_session import Session, open_session
 from incident_gui.tasks.workers import OperationWorker, run_operation
@@ -43,7 +47,7 @@ class OpenedStore:
     request: OpenRequest
     session: Session
     head: int  # the store's head when opened: where the views start
-    streams: FirstStreams | None = None  # the first page of the streams list
+    log_page: list[RecordedEvent] | None = None  # the global log's first page (up to head)
 
 
 def open_store(request: OpenRequest) -> Generator[Progress, None, OpenedStore]:
@@ -53,12 +57,12 @@ def open_store(request: OpenRequest) -> Generator[Progress, None, OpenedStore]:
     try:
         head = session.app.store.head()
         yield Progress(1, 2)
-        streams = read_first_streams(session.app.store)
+        page = session.app.store.read_events(after_position=0, limit=PAGE_SIZE) if head else []
         yield Progress(2, 2)
     except BaseException:  # cancelled (GeneratorExit) or failed: nobody will use it
         session.close()
         raise
-    return OpenedStore(request, session, head, streams)
+    return OpenedStore(request, session, head, [e for e in page if e.position <= head])
 
 
 class StoreOpener(QObject):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu, QTabWidget, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMenu, QTabWidget, QToolBar
 
 from incident_core.engine.application import Application
 from incident_gui.tasks.query_lane import Requests
@@ -65,7 +65,7 @@ class TimeTravel(QObject):
         toolbar.addWidget(self.control)
         window.addToolBar(toolbar)
         self.banner = PastBanner()
-        self._wrap_central(window)
+        window.status.insertPermanentWidget(0, self.banner, 1)
         self.control.sig_moment.connect(self.show_moment)
         self.control.sig_error.connect(lambda message: window.status.showMessage(message, 8000))
         self.past.sig_loaded.connect(self._past_loaded)
@@ -74,17 +74,6 @@ class TimeTravel(QObject):
         window.side_tabs.currentChanged.connect(lambda _index: self._past_view_shown())
         window.streams_panel.sig_stream_selected.connect(window.state_view.show_stream)
         self._add_menu_action(window)
-
-    def _wrap_central(self, window: WindowServices) -> None:
-        central = window.takeCentralWidget()
-        assert central is not None
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.banner)
-        layout.addWidget(central, 1)
-        window.setCentralWidget(box)
 
     def _add_menu_action(self, window: WindowServices) -> None:
         action = QAction("&Time travel", window)

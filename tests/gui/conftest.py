@@ -160,7 +160,8 @@ def message_boxes(monkeypatch: pytest.MonkeyPatch) -> MessageBoxes:
 @pytest.fixture
 def make_window(qtbot: Any) -> Callable[..., Any]:
     """Build the real main window with `create_window`, wait for the store to open (on a
-    worker) and for the global log."""
+    worker), for the global log and for the streams list's first page (it reads it on its
+    lane as the store opens)."""
     from incident_gui.main import create_window
 
     def make(target: str | None, *, wait: bool = True, **kwargs: Any) -> Any:
@@ -172,6 +173,8 @@ def make_window(qtbot: Any) -> Callable[..., Any]:
             log = window.global_log_panel.model
             qtbot.waitUntil(lambda: log.rowCount() == 0 or log.event_at(0) is not None,
                             timeout=5000)
+            streams = window.streams_panel.model
+            qtbot.waitUntil(lambda: not streams.is_loading(), timeout=5000)
             timeline_read(qtbot, window)
         return window
 

@@ -147,3 +147,16 @@ def test_clicking_an_activity_bar_filters_the_log_to_its_time(make_window, bank_
     assert filters.current_filter().until is None
     qtbot.waitUntil(lambda: not model.is_loading()
                     and model.rowCount() == sum(newest <= t for t in times))
+
+
+def test_the_first_page_comes_with_the_open(make_window, many_accounts_store):
+    """The opener reads the log's first page with the head (off the UI thread): the log
+    shows it as the store is installed, without a read of its own."""
+    window = make_window(many_accounts_store, wait=False)  # the open has just ended
+    model = window.global_log_panel.model
+    assert not model.is_loading() and model.cached_pages() == [0]
+    stored = window.session.app.store.read_events(after_position=0, limit=PAGE_SIZE)
+    shown = [model.event_at(row) for row in range(PAGE_SIZE)]
+    assert [(e.position, e.event_id) for e in shown] == \
+        [(e.position, e.event_id) for e in stored]
+    assert model.event_at(PAGE_SIZE) is None  # the next page is read when it is seen

@@ -155,7 +155,7 @@ def test_the_streams_list_reads_every_page_off_the_ui_thread(
         streams_panel.set_store(store)  # no first page given: everything on the lane
         model = streams_panel.model
         assert model.is_loading() and model.rowCount() == 0
-        assert streams_panel.count_label.text() == "Sorting…"
+        assert streams_panel.count_label.text() == "Reading the streams…"
         qtbot.waitUntil(lambda: not model.is_loading(), timeout=5000)
         assert model.rowCount() == model.total == store.stream_count()
         qtbot.waitUntil(lambda: streams_panel.type_combo.count() > 1, timeout=5000)
@@ -163,7 +163,7 @@ def test_the_streams_list_reads_every_page_off_the_ui_thread(
             store.aggregate_types()
         model.set_sort(SortKey("aggregate_id", descending=False))
         model.set_sort(SortKey("aggregate_type", descending=True))  # the first is stale
-        assert model.is_loading()
+        assert model.is_loading() and streams_panel.count_label.text() == "Sorting…"
         qtbot.waitUntil(lambda: not model.is_loading(), timeout=5000)
         qtbot.wait(100)
         shown = [model.info_at(row) for row in range(model.rowCount())]

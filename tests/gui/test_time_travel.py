@@ -82,6 +82,31 @@ def test_as_of_control_banner_and_back_to_now(make_window: Any, qtbot: Any,
     assert travel.banner.isVisible() and table_rows(travel.past.tables["bank_accounts"]) == []
 
 
+
+def _panel_places(window: Any) -> list[Any]:
+    return [panel.geometry() for panel in (
+        window.centralWidget(), window.streams_panel, window.timeline_panel,
+        window.global_log_panel, window.side_tabs)]
+
+
+def test_moving_in_time_moves_no_panel(make_window: Any, qtbot: Any, bank_store: str) -> None:
+    """The banner is in the status bar and the streams count is elided: going to the past
+    and back re-lays out no panel (a banner above them did, repainting all of them)."""
+    window = make_window(bank_store)
+    window.resize(1000, 700)
+    qtbot.wait(50)
+    travel, places = window.time_travel, _panel_places(window)
+    travel.show_moment(3)
+    qtbot.waitUntil(lambda: travel.banner.isVisible() and "as of position 3" in
+                    window.streams_panel.count_label.text(), timeout=5000)
+    qtbot.wait(50)  # any layout it asked for is done
+    assert _panel_places(window) == places
+    assert "as of position 3 of" in travel.banner.toolTip()  # the whole text, when elided
+    travel.show_moment(None)
+    qtbot.waitUntil(lambda: not window.streams_panel.model.is_loading(), timeout=5000)
+    qtbot.wait(50)
+    assert not travel.banner.isVisible() and _panel_places(window) == places
+
 def test_diff_between_two_positions(make_window: Any, qtbot: Any, bank_store: str) -> None:
     window = make_window(bank_store)
     diff = window.time_travel.diff
