@@ -12,19 +12,35 @@ goes through `_steps`. Either gives the rows, counts, trail entries and errors t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from incident_core.domain import Domain
 from incident_core.engine.decoder import decode, from_text
 from incident_core.engine.immutable import frozen
 from incident_core.envelope import RecordedEvent
 from incident_core.messages import Event
-from incident_core.projections.definition import Delete
+from incident_core.projections.definition import Delete, RowBuffer
 
-if TYPE_CHECKING:
-    from incident_core.engine.projector import KeyTrail, ProjectionRun
+__all__ = ["FoldRun", "KeyTrail", "Plan", "fold_page", "page_plans"]
 
-__all__ = ["Plan", "fold_page", "page_plans"]
+
+class KeyTrail(Protocol):
+    """Told the row key of each event a `ProjectionRun` applies (the engine's
+    `incident_core.engine.lineage.IndexTrail` keeps the lineage index's entries)."""
+
+    def keyed(self, key: str, recorded: RecordedEvent) -> None: ...
+
+
+class FoldRun(Protocol):
+    """What a page fold uses of one projection's share (`projector.ProjectionRun`)."""
+
+    applied: int
+    until: int | None
+    trail: KeyTrail | None
+    buffer: RowBuffer[Any]
+
+    def failed(self, recorded: RecordedEvent, exc: Exception,
+               key: str | None = None) -> Exception: ...
 
 
 def fold_page(domain: Domain, page: Sequence[RecordedEvent], plans: dict[str, Plan]) -> None:
@@ -102,7 +118,7 @@ def _steps(domain: Domain, recorded: RecordedEvent, event: Event,
             trail.keyed(key, recorded)
 
 
-def page_plans(domain: Domain, by_type: Mapping[str, list[ProjectionRun]],
+def page_plans(domain: Domain, by_type: Mapping[str, Sequence[FoldRun]],
                texts: bool) -> dict[str, Plan]:
     """By event type (`Plan`): its validator from stored text (`from_text`; None when the
     type does not allow it or the page's events hold no text), its validator, the schema
@@ -123,7 +139,7 @@ def page_plans(domain: Domain, by_type: Mapping[str, list[ProjectionRun]],
     return plans
 
 
-def _step(run: ProjectionRun, event_type: str, fresh: bool) -> Step:
+def _step(run: FoldRun, event_type: str, fresh: bool) -> Step:
     """A projection's step for an event type: its run with its handler, key function and
     rows, whether rows are models, the type of a row kept as it is when its values pass the
     test, what keeps any other result (`Projection.fold_type`, `Projection.exact`,
@@ -143,9 +159,9 @@ class _Upcast(Exception):
 
 _ABSENT: Any = object()
 _Handler = Callable[[Any, Event, RecordedEvent], Any]
-Step = tuple["ProjectionRun", _Handler, Callable[[RecordedEvent, Any], str] | None,
+Step = tuple[FoldRun, _Handler, Callable[[RecordedEvent, Any], str] | None,
              dict[str, Any], bool, type[Any], Callable[[dict[str, Any]], bool],
              Callable[[Any, dict[str, Any] | None, Any], Any], int | None,
-             "KeyTrail | None", bool]
+             KeyTrail | None, bool]
 Plan = tuple[Callable[[str], Event] | None, Callable[[Any], Event], int | None,
              tuple[Any, ...] | None, tuple[Step, ...]]

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from incident_core.collector import collector_paused
 from incident_core.domain import Domain
 from incident_core.engine.decoder import decode
 from incident_core.engine.immutable import frozen
-from incident_core.engine.page_fold import fold_page, page_plans
+from incident_core.engine.page_fold import KeyTrail, fold_page, page_plans
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
@@ -45,13 +45,6 @@ OnError = Callable[[RecordedEvent, Exception], None]
 Refuse = Callable[[str, RecordedEvent, str, RowRefused], Exception]
 # told of a row the fold refused, which it then leaves as the handler left it (verify)
 Noted = Callable[[str, RecordedEvent, str, RowRefused], None]
-
-
-class KeyTrail(Protocol):
-    """Told the row key of each event a `ProjectionRun` applies (the engine's
-    `incident_core.engine.lineage.IndexTrail` keeps the lineage index's entries)."""
-
-    def keyed(self, key: str, recorded: RecordedEvent) -> None: ...
 
 
 def _nothing_stored(keys: list[str]) -> dict[str, dict[str, Any]]:
