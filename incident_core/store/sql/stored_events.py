@@ -217,9 +217,10 @@ def _decoded(text: str) -> Any:
 
 def undecoded_page(rows: Iterable[Any], read: MetadataRows) -> list[RecordedEvent]:
     """`replay_page`'s events with their data left as stored (`UndecodedEvent`), for a
-    reader that decodes each event's text itself, once: a rebuild's fold. No text is kept
-    once per page here (a rebuild's pages are folded, then dropped: a lookup per text would
-    cost more than the copies it saves)."""
+    reader that decodes each event's text itself, once: a rebuild's fold. Only the type
+    names are kept once per page (the fold looks them up; its pages are not kept)."""
+    seen: dict[Any, Any] = {}
+    same = seen.setdefault
     out: list[RecordedEvent] = []
     add = out.append
     cls, meta, longest = UndecodedEvent, PageMetadata(read), LONGEST
@@ -228,8 +229,8 @@ def undecoded_page(rows: Iterable[Any], read: MetadataRows) -> list[RecordedEven
         e.position = p
         e.event_id = i
         e.aggregate_id = a
-        e.aggregate_type = at
-        e.event_type = et
+        e.aggregate_type = same(at, at)
+        e.event_type = same(et, et)
         e.version = v
         e._recorded = t
         if len(d) > longest:
