@@ -150,7 +150,8 @@ def meters_domain(form: Literal["model", "dict"], *, mistakes: bool = True) -> D
 
 
 # Readings of the two meters, each with a mistake (or none): the property tests' commands
-NO_NUL = st.characters(blacklist_characters="\x00")  # a NUL: tests/test_nul_text.py
+# no NUL (tests/test_nul_text.py), no lone surrogate (no UTF-8 text holds one: dispatch refuses it)
+NO_NUL = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
 reads = st.builds(
     Read, aggregate_id=st.sampled_from(["m1", "m2"]), delta=st.integers(-5, 5),
     level=st.sampled_from([-0.0, 0.0]) | st.floats(-1e6, 1e6),

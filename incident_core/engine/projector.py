@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from incident_core.collector import collector_paused
 from incident_core.domain import Domain
-from incident_core.engine.decoder import decode, from_text
+from incident_core.engine.decoder import decode
 from incident_core.engine.immutable import frozen
+from incident_core.engine.page_fold import KeyTrail, fold_page, page_plans
 from incident_core.engine.results import DomainCodeError
 from incident_core.envelope import RecordedEvent
 from incident_core.errors import IncidentError
 from incident_core.messages import Event
 from incident_core.projections.definition import (
     Delete,
+    Handler,
+    KeyFunction,
     Projection,
     RowBuffer,
     RowRefused,
@@ -42,13 +45,6 @@ OnError = Callable[[RecordedEvent, Exception], None]
 Refuse = Callable[[str, RecordedEvent, str, RowRefused], Exception]
 # told of a row the fold refused, which it then leaves as the handler left it (verify)
 Noted = Callable[[str, RecordedEvent, str, RowRefused], None]
-
-
-class KeyTrail(Protocol):
-    """Told the row key of each event a `ProjectionRun` applies (the engine's
-    `incident_core.engine.lineage.IndexTrail` keeps the lineage index's entries)."""
-
-    def keyed(self, key: str, recorded: RecordedEvent) -> None: ...
 
 
 def _nothing_stored(keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -99,16 +95,74 @@ class ProjectionRun:
 
     def fold(self, work: Sequence[tuple[RecordedEvent, Event]]) -> dict[str, RecordedEvent]:
         """Apply events in order, the stored rows they address fetched in one go first;
-        the last event applied to each row, by key."""
+        the last event applied to each row, by key. Each event's handler and key function
+        are looked up once per event type (`_keyed`), and `apply` runs in line: the same
+        calls (key, fetch, snapshot, handler, the exact test or `Projection.kept`), rows,
+        changes, counts, trail entries and errors."""
+        with collector_paused():  # keys, events and rows: no cycles worth a scan
+            keyed = self._keyed(work)
+            self.buffer.prefetch(key for key, _, _, _ in keyed)
+            return self._applied(keyed) if self.buffer.trail is not None else self._folded(keyed)
+
+    def _folded(self, keyed: list[tuple[str, RecordedEvent, Event, Handler]],
+                ) -> dict[str, RecordedEvent]:
+        """`fold`'s loop, `apply` in line (its buffer records no row lineage)."""
+        buffer = self.buffer
+        projection, rows, changed, trail = buffer.projection, buffer.rows, buffer.changed, \
+            self.trail
+        model, fold_type, exact, kept = (projection.row_form == "model", projection.fold_type,
+                                         projection.exact, projection.kept)
+        last: dict[str, RecordedEvent] = {}
+        for key, recorded, event, handler in keyed:
+            try:
+                row = rows[key]
+                before = None if row is None else (row.__dict__ if model else row).copy()
+                result = handler(row, event, recorded)
+                if type(result) is fold_type and exact(result.__dict__ if model else result):
+                    rows[key] = result
+                    changed.add(key)
+                else:
+                    result = kept(row, before, result)
+                    if result is not None:
+                        rows[key] = None if isinstance(result, Delete) else result
+                        changed.add(key)
+            except RowRefused as exc:
+                if self.noted is None:
+                    raise self.failed(recorded, exc, key) from exc
+                self.noted(self.name, recorded, key, exc)  # the row stays as the handler left it
+            except Exception as exc:
+                raise self.failed(recorded, exc, key) from exc
+            self.applied += 1
+            if trail is not None:
+                trail.keyed(key, recorded)
+            last[key] = recorded
+        return last
+
+    def _keyed(self, work: Sequence[tuple[RecordedEvent, Event]],
+               ) -> list[tuple[str, RecordedEvent, Event, Handler]]:
+        """(row key, recorded, event, handler) of each event, in order; a key function that
+        raises (or an event type the projection does not handle) fails here, before any
+        event is applied."""
+        handlers = self.buffer.projection.handlers
+        bound: dict[str, tuple[Handler, KeyFunction | None]] = {}
         keyed = []
         for recorded, event in work:
             try:
-                keyed.append((self.key_for(recorded, event), recorded, event))
+                found = bound.get(recorded.event_type)
+                if found is None:
+                    found = bound[recorded.event_type] = handlers[recorded.event_type]
+                handler, key_fn = found
+                key = recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
             except Exception as exc:
                 raise self.failed(recorded, exc) from exc
-        self.buffer.prefetch(key for key, _, _ in keyed)
+            keyed.append((key, recorded, event, handler))
+        return keyed
+
+    def _applied(self, keyed: list[tuple[str, RecordedEvent, Event, Handler]],
+                 ) -> dict[str, RecordedEvent]:
+        """`fold`'s loop through `apply` (and so `RowBuffer.apply`) event by event."""
         last: dict[str, RecordedEvent] = {}
-        for key, recorded, event in keyed:
+        for key, recorded, event, _ in keyed:
             self.apply(recorded, event, key)
             last[key] = recorded
         return last
@@ -264,96 +318,12 @@ class ProjectionFold:
         """`feed` each event of a page, in order, in one loop (a rebuild's hot path): the
         same rows, counts, trails and errors. An event stored at its type's current schema
         version is decoded by the model's validator (`decode` otherwise, and for the error
-        of data the validator refuses), from its stored text when the event still holds it
-        (a store's `UndecodedEvent`, its `data_text`) and the type allows (`from_text`);
-        handlers are called in line."""
+        of data the validator refuses), from its stored text when the page's events hold
+        it (a store's `UndecodedEvent`, its `data_text`) and the type allows (`from_text`);
+        handlers are called in line, each type's one step (most types of most folds: one
+        projection, no cap, no trail) without a loop over steps (`engine.page_fold`)."""
+        if not page:
+            return
         with collector_paused():  # a page's events and rows hold no cycles worth a scan
-            self._fold_page(page)
-
-    def _fold_page(self, page: Sequence[RecordedEvent]) -> None:
-        plans = self._plans()
-        domain = self.domain
-        for recorded in page:
-            plan = plans.get(recorded.event_type)
-            if plan is None:
-                continue
-            validate, parse, version, steps, shared = plan
-            try:
-                if recorded.schema_version != version:
-                    raise _Upcast
-                if not shared:
-                    event = decode(domain, recorded)
-                elif parse is not None and (text := getattr(recorded, "data_text", None)):
-                    event = parse(text)  # one parse of the text: `decoder.from_text`
-                else:
-                    event = validate(recorded.data)
-            except Exception:  # upcasters, or the error as `decode` words it
-                recorded.data  # noqa: B018  text that is not JSON fails as a read of it does
-                event = decode(domain, recorded)
-            for (run, handler, key_fn, rows, model, fold_type, exact, kept, until, trail,
-                 fresh) in steps:
-                if until is not None and recorded.position > until:
-                    continue
-                key = None
-                try:
-                    if fresh:  # a changeable event: each projection after the first its own
-                        event = decode(domain, recorded)
-                    key = recorded.aggregate_id if key_fn is None else key_fn(recorded, event)
-                    row = rows.get(key, _ABSENT)
-                    if row is _ABSENT:
-                        run.buffer.prefetch([key])
-                        row = rows[key]
-                    # `Projection.apply` in line: a snapshot before, the result checked after
-                    before = None if row is None else (row.__dict__ if model else row).copy()
-                    result = handler(row, event, recorded)
-                    if type(result) is fold_type and exact(result.__dict__ if model else result):
-                        rows[key] = result
-                    else:
-                        result = kept(row, before, result)
-                        if result is not None:
-                            rows[key] = None if isinstance(result, Delete) else result
-                except Exception as exc:
-                    raise run.failed(recorded, exc, key) from exc
-                run.applied += 1
-                if trail is not None:
-                    trail.keyed(key, recorded)
-
-    def _plans(self) -> dict[str, _Plan]:
-        """By event type: its validator, its validator from stored text (`from_text`, or
-        None), its schema version, whether its events cannot change (one shared by every
-        projection), and each projection's step: its run with
-        its handler, key function and rows, whether rows are models, the type of a row kept
-        as it is when its values pass the test, what keeps any other result
-        (`Projection.fold_type`, `Projection.exact`, `Projection.kept`), its last position,
-        its trail, and whether it decodes the event again (a changeable event, after the
-        first projection)."""
-        plans: dict[str, _Plan] = {}
-        for event_type, runs in self._by_type.items():
-            etype = self.domain.event_types[event_type]
-            shared = frozen(etype)
-            steps = []
-            for number, run in enumerate(runs):
-                projection = run.buffer.projection
-                handler, key_fn = projection.handlers[event_type]
-                steps.append((run, handler, key_fn, run.buffer.rows,
-                              projection.row_form == "model", projection.fold_type,
-                              projection.exact, projection.kept, run.until, run.trail,
-                              bool(number) and not shared))
-            plans[event_type] = (etype.__pydantic_validator__.validate_python,
-                                 from_text(self.domain, event_type), etype.schema_version,
-                                 tuple(steps), shared)
-        return plans
-
-
-class _Upcast(Exception):
-    """An event stored at another schema version: decoded by `decode`."""
-
-
-_ABSENT: Any = object()
-_Handler = Callable[[Any, Event, RecordedEvent], Any]
-_Step = tuple[ProjectionRun, _Handler, Callable[[RecordedEvent, Any], str] | None,
-              dict[str, Any], bool, type[Any], Callable[[dict[str, Any]], bool],
-              Callable[[Any, dict[str, Any] | None, Any], Any], int | None, KeyTrail | None,
-              bool]
-_Plan = tuple[Callable[[Any], Event], Callable[[str], Event] | None, int, tuple[_Step, ...],
-              bool]
+            fold_page(self.domain, page,
+                      page_plans(self.domain, self._by_type, hasattr(page[0], "data_text")))

@@ -198,7 +198,9 @@ class Unit:
         return True
 
     def project(self, projection: Projection[Any], head: int) -> None:
-        """Bring one projection's rows, lineage and checkpoint up to `head`."""
+        """Bring one projection's rows, lineage and checkpoint up to `head` (its events
+        after its checkpoint: read from the transaction when it lags behind this unit, else
+        this unit's own)."""
         tx = self.tx
         checkpoint = tx.checkpoint(projection.name)
         if checkpoint is None:
@@ -206,13 +208,18 @@ class Unit:
             checkpoint = 0
         if checkpoint >= head:
             return
+        todo: Sequence[RecordedEvent] = self.recorded
         if checkpoint < self.head_before:
             todo = tx.events_after(checkpoint, event_types=projection.event_type_names)
-        else:
-            todo = [r for r in self.recorded if r.position > checkpoint
-                    and projection.handles(r.event_type)]
-        knows = self.domain.knows_event
-        work = [(r, self.event_of(r)) for r in todo if knows(r.event_type)]
+        domain, decoded = self.domain, self.decoded
+        types = {name for name in projection.event_type_names if domain.knows_event(name)}
+        work = []
+        for recorded in todo:  # one pass: its events the domain knows, each `event_of`'s
+            if recorded.event_type in types and recorded.position > checkpoint:
+                event = decoded.get(recorded.event_id)
+                if event is None or not frozen(type(event)):
+                    event = decode(domain, recorded)
+                work.append((recorded, event))
         if work:  # else only its checkpoint moves
             self._write_rows(projection, work)
         tx.set_checkpoint(projection.name, head)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from incident_core import telemetry
@@ -120,20 +121,22 @@ def handled_pages(app: Application, event_types: tuple[str, ...],
                   head: int) -> Iterator[list[RecordedEvent]]:
     """Pages of the events (up to `head`) of the given types, in position order. Each page
     is a bounded position range, scanned in order: by the store's lean replay read (no
-    metadata, collector paused, types kept once; the data left as stored text for the fold
-    to decode where the store can: `iter_undecoded_events`) while at
-    least half of the previous range's events were wanted, else by its filtered read."""
+    metadata, collector paused; the data left as stored text for the fold to decode where
+    the store can: `iter_undecoded_events`; a page whose events are all wanted passed on
+    as it is) while at least half of the previous range's events were wanted (and for the
+    first range), else by its filtered read."""
     if not event_types:
         return
     wanted, types = EventFilter(event_types=event_types), frozenset(event_types)
     pages = app.store.iter_undecoded_events
-    after, lean = 0, False
+    after, lean = 0, True
     while after < head:
         up_to = min(head, after + PAGE)
-        if lean:
-            page = [e for batch in pages(after_position=after, up_to=up_to,
-                                         batch_size=PAGE + 1)
-                    for e in batch if e.event_type in types]
+        if lean:  # one batch: PAGE + 1 rows are more than a range of PAGE positions holds
+            batches = list(pages(after_position=after, up_to=up_to, batch_size=PAGE + 1))
+            page = batches[0] if len(batches) == 1 else [e for b in batches for e in b]
+            if not types.issuperset(map(_type_of, page)):
+                page = [e for e in page if e.event_type in types]
         else:
             page = app.store.read_events(after_position=after, before_position=up_to + 1,
                                          filter=wanted)
@@ -141,3 +144,6 @@ def handled_pages(app: Application, event_types: tuple[str, ...],
         if page:
             yield page
         after = up_to
+
+
+_type_of = attrgetter("event_type")

@@ -41,13 +41,15 @@ class Row(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.__incident_fast_copy__ = fast_copy(cls)
+        if not cls.__incident_fast_copy__:
+            _PYDANTIC_COPY.add(cls)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None,
                    deep: bool = False) -> Self:
         """`BaseModel.model_copy`, the same copy built in line when the class allows
         (`fast_copy`), the copy is shallow and `update` is None or a dict."""
         cls = type(self)
-        if deep or not cls.__incident_fast_copy__:
+        if deep or cls in _PYDANTIC_COPY:  # a set's lookup: a class attribute's costs more
             return super().model_copy(update=update, deep=deep)
         if update is None:
             update = {}
@@ -59,6 +61,11 @@ class Row(BaseModel):
         _set_fields(copied, self.__pydantic_fields_set__.union(update))
         _set_private(copied, None)
         return copied
+
+
+# The `Row` classes whose `model_copy` is pydantic's (`__incident_fast_copy__` False): few,
+# and held for good, as pydantic holds the classes it builds schemas for.
+_PYDANTIC_COPY: set[type[BaseModel]] = {Row}
 
 
 def fast_copy(cls: type[BaseModel]) -> bool:
