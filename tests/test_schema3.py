@@ -188,33 +188,47 @@ def test_the_writers_cached_head_and_checkpoints_follow_other_writers(tmp_path: 
         assert rows == {"A": 6, "B": 8}
 
 
-def test_rebuild_pages_are_position_range_scans(tmp_path: Path) -> None:
-    """No page of a rebuild is planned through the type index plus a temporary sort."""
+def test_rebuild_pages_are_position_range_scans(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """No page of a rebuild is planned through the type index plus a temporary sort: the
+    lean read (a range where most events are wanted) and the filtered one (after a range
+    where few were) both scan a position range of the primary key."""
+    import importlib
+
     from sqlalchemy import event as sa_event
 
     from incident_core.operations import rebuild
 
+    # one position per range: the transfer's events (not bank_accounts') switch the next
+    # range to the filtered read, an account's back to the lean one
+    monkeypatch.setattr(importlib.import_module("incident_core.operations.rebuild"), "PAGE", 1)
     path = tmp_path / "s.sqlite3"
     bank_with_transfer(str(path))
     with Application.open(str(path), domain) as app:
         store = app.store
         assert isinstance(store, SqlEventStore)
-        seen: list[tuple[str, object]] = []
+        seen: list[str] = []  # as the driver ran them (the lean read is the driver's own)
 
-        def capture(_conn: object, _cursor: object, statement: str, parameters: object,
-                    _context: object, _many: bool) -> None:
-            if "FROM incident_events" in statement and "event_type" in statement:
-                seen.append((statement, parameters))
+        def trace(dbapi: sqlite3.Connection, _record: object, _proxy: object) -> None:
+            dbapi.set_trace_callback(seen.append)
 
-        sa_event.listen(store.engine, "before_cursor_execute", capture)
+        def untrace(dbapi: sqlite3.Connection, _record: object) -> None:
+            dbapi.set_trace_callback(None)
+
+        sa_event.listen(store.engine.pool, "checkout", trace)
+        sa_event.listen(store.engine.pool, "checkin", untrace)
         try:
             report = run_to_end(rebuild(app, ["bank_accounts"]))
         finally:
-            sa_event.remove(store.engine, "before_cursor_execute", capture)
-        assert report.events_read > 0 and seen
+            sa_event.remove(store.engine.pool, "checkout", trace)
+            sa_event.remove(store.engine.pool, "checkin", untrace)
+        assert report.events_read > 0
+        pages = [s for s in seen if "FROM incident_events" in s and "ORDER BY" in s]
+        filtered = [s for s in pages if "event_type ||" in s]
+        assert filtered and len(filtered) < len(pages), pages  # both reads were used
         raw = sqlite3.connect(path)
-        for statement, parameters in seen:
-            plan = [r[-1] for r in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)]
+        for statement in pages:
+            plan = [r[-1] for r in raw.execute("EXPLAIN QUERY PLAN " + statement)]
             assert not any("TEMP B-TREE" in p for p in plan), plan
             assert any("PRIMARY KEY" in p for p in plan), plan
         raw.close()
