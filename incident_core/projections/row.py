@@ -6,7 +6,8 @@ spends reading and decoding an event. For a row model with no private attributes
 fields allowed and no copy of its own (`__copy__`, `__new__` or `model_copy` overridden),
 `Row.model_copy(update=...)` builds the very same copy in a few C calls: a new instance of
 the class, its `__dict__` the old one with the update merged in (same key order), its
-fields set the old one with the update's keys added, no extra and no private values. Like
+fields set the old one with the update's keys added (a copy of it when it holds them all:
+equal, and smaller than a union's), no extra and no private values. Like
 pydantic's it validates nothing; each result a handler returns is held to the row model by
 the fold anyway (`incident_core.projections.row_truth`), so an update the store cannot keep
 is refused as it would be with a `BaseModel` row. Any other call (`deep=True`, an update
@@ -56,9 +57,11 @@ class Row(BaseModel):
         elif type(update) is not dict:
             return super().model_copy(update=update, deep=deep)
         copied = _new(cls)
-        _set_dict(copied, self.__dict__ | update)
+        _set_dict(copied, {**self.__dict__, **update})  # `|` pre-sizes for new keys: slower
         _set_extra(copied, None)
-        _set_fields(copied, self.__pydantic_fields_set__.union(update))
+        fields = self.__pydantic_fields_set__  # most often already holds the update's keys:
+        _set_fields(copied, fields.copy() if fields.issuperset(update)  # a copy's table is
+                    else fields.union(update))  # smaller and made faster than a union's
         _set_private(copied, None)
         return copied
 
