@@ -211,15 +211,11 @@ class Unit:
         todo: Sequence[RecordedEvent] = self.recorded
         if checkpoint < self.head_before:
             todo = tx.events_after(checkpoint, event_types=projection.event_type_names)
-        domain, decoded = self.domain, self.decoded
-        types = {name for name in projection.event_type_names if domain.knows_event(name)}
-        work = []
-        for recorded in todo:  # one pass: its events the domain knows, each `event_of`'s
-            if recorded.event_type in types and recorded.position > checkpoint:
-                event = decoded.get(recorded.event_id)
-                if event is None or not frozen(type(event)):
-                    event = decode(domain, recorded)
-                work.append((recorded, event))
+        knows, event_of = self.domain.knows_event, self.event_of
+        types = {name for name in projection.event_type_names if knows(name)}
+        # one pass: its events the domain knows, each as `event_of` gives it
+        work = [(recorded, event_of(recorded)) for recorded in todo
+                if recorded.event_type in types and recorded.position > checkpoint]
         if work:  # else only its checkpoint moves
             self._write_rows(projection, work)
         tx.set_checkpoint(projection.name, head)
